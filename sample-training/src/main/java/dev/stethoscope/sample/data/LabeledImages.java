@@ -1,10 +1,13 @@
 package dev.stethoscope.sample.data;
 
+import dev.stethoscope.listeners.data.IndexedArrayIterator;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -87,6 +90,42 @@ public final class LabeledImages {
     /** The first {@code n} examples (copies; their indices stay 0..n-1). */
     public LabeledImages head(int n) {
         return new LabeledImages(images.head(n), labels.head(n));
+    }
+
+    /**
+     * The same images with other labels, e.g. {@link LabelNoise.Result#labels()}.
+     *
+     * @param newLabels one label (0..255) per image; copied
+     */
+    public LabeledImages withLabels(int[] newLabels) {
+        if (newLabels.length != size()) {
+            throw new IllegalArgumentException(newLabels.length + " labels for " + size() + " images");
+        }
+        return new LabeledImages(images, new IdxLabels(labels.source(), newLabels.clone()));
+    }
+
+    /**
+     * A DL4J iterator over these examples whose batches carry the stable
+     * example indices {@code 0..size-1} (positions in the IDX files): flat
+     * float features (pixel / 255) and one-hot labels, class names "0", "1", ...
+     *
+     * @param numClasses number of classes (one-hot width)
+     * @param batchSize  examples per batch
+     * @param shuffle    whether to shuffle every pass (deterministically from {@code seed})
+     * @param seed       shuffle seed
+     */
+    public IndexedArrayIterator iterator(int numClasses, int batchSize, boolean shuffle, long seed) {
+        List<String> names = new ArrayList<>(numClasses);
+        for (int c = 0; c < numClasses; c++) {
+            names.add(Integer.toString(c));
+        }
+        IndexedArrayIterator.Builder b = IndexedArrayIterator.builder(features(), oneHotLabels(numClasses))
+                .batchSize(batchSize)
+                .labelNames(names);
+        if (shuffle) {
+            b.shuffle(seed);
+        }
+        return b.build();
     }
 
     /** Pixels / 255 as float features {@code [size, rows*cols]} ({@link DataConversion#features(IdxImages)}). */
