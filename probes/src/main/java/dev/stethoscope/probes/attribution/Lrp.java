@@ -110,6 +110,23 @@ public final class Lrp extends PropagationAttributor {
         return new Attribution(name(), maps, targets.clone(), fx, gap, extras);
     }
 
+    /**
+     * The relevance at every activation index (element 0: the input, last: the logits) for one batch, without
+     * internal batching: for layer-level relevance maps (each of its layer's shape) and for checking the rules.
+     */
+    public List<INDArray> relevanceLevels(INDArray x, int[] targets) {
+        validate(x, targets);
+        List<INDArray> acts = prop.forward(x);
+        INDArray z = top(acts);
+        INDArray r = Nd4j.zeros(z.dataType(), z.shape());
+        for (int i = 0; i < targets.length; i++) {
+            r.putScalar(i, targets[i], z.getDouble(i, targets[i]));
+        }
+        INDArray[] levels = new INDArray[acts.size()];
+        prop.propagate(acts, acts.size() - 1, r, 0, this::step, (sig, k) -> levels[k] = sig);
+        return java.util.Arrays.asList(levels);
+    }
+
     private INDArray step(int k, Propagation.Step s, INDArray in, INDArray out, INDArray r) {
         if (s instanceof Propagation.Linear lin) {
             return rule == Rule.EPSILON ? epsilonRule(lin, in, out, r) : alphaBetaRule(lin, in, r);

@@ -235,12 +235,16 @@ public final class Propagation {
 
         /** Patches [n, c, kh, kw, oh, ow] of an already padded input. */
         INDArray cols(INDArray padded) {
-            return Convolution.im2col(padded.dup('c'), kh, kw, sh, sw, 0, 0, false);
+            long oh = (padded.size(2) - kh) / sh + 1;
+            long ow = (padded.size(3) - kw) / sw + 1;
+            INDArray out = Nd4j.create(padded.dataType(), padded.size(0), padded.size(1), kh, kw, oh, ow);
+            return Convolution.im2col(padded.dup('c'), kh, kw, sh, sw, 0, 0, false, out);
         }
 
         /** Sums patch values back into a padded image of size h x w. */
         INDArray uncols(INDArray cols, long h, long w) {
-            return Convolution.col2im(cols.dup('c'), sh, sw, 0, 0, (int) h, (int) w);
+            INDArray out = Nd4j.create(cols.dataType(), cols.size(0), cols.size(1), h, w);
+            return Convolution.col2im(cols.dup('c'), out, sh, sw, 0, 0, (int) h, (int) w, 1, 1);
         }
     }
 

@@ -89,14 +89,19 @@ final class Nets {
 
     /** A small CNN on 1 x h x w flat input: conv3x3(4) ReLU, max 2x2, conv3x3(4, Same) ReLU, dense 8, out. */
     static MultiLayerNetwork cnn(int h, int w, int classes, DataType dt, PoolingType pool) {
+        return cnn(h, w, classes, dt, pool, true);
+    }
+
+    /** As {@link #cnn(int, int, int, DataType, PoolingType)}, biases optional. */
+    static MultiLayerNetwork cnn(int h, int w, int classes, DataType dt, PoolingType pool, boolean bias) {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().dataType(dt).seed(5)
                 .weightInit(WeightInit.XAVIER).updater(new Adam(1e-2)).list()
-                .layer(new ConvolutionLayer.Builder(3, 3).nOut(4).activation(Activation.RELU).build())
+                .layer(new ConvolutionLayer.Builder(3, 3).nOut(4).hasBias(bias).activation(Activation.RELU).build())
                 .layer(new SubsamplingLayer.Builder(pool).kernelSize(2, 2).stride(2, 2).build())
                 .layer(new ConvolutionLayer.Builder(3, 3).nOut(4).convolutionMode(ConvolutionMode.Same)
-                        .activation(Activation.RELU).build())
-                .layer(new DenseLayer.Builder().nOut(8).activation(Activation.RELU).build())
-                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(classes)
+                        .hasBias(bias).activation(Activation.RELU).build())
+                .layer(new DenseLayer.Builder().nOut(8).hasBias(bias).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(classes).hasBias(bias)
                         .activation(Activation.SOFTMAX).build())
                 .setInputType(InputType.convolutionalFlat(h, w, 1))
                 .build();
