@@ -103,7 +103,7 @@ class GradientMethodsTest {
     void igCompletenessOnTrainedMlpShrinksWithSteps() {
         MultiLayerNetwork net = Nets.trainedMlp(10, 3, true, DataType.FLOAT, 40);
         LogitNetwork ln = new LogitNetwork(NetworkCopy.of(net));
-        INDArray x = Nets.blobs(6, 10, 3, 5).getFeatures();
+        INDArray x = Nets.blobs(4, 10, 3, 5).getFeatures();
         int[] t = Nets.predicted(net, x);
         double[] prevMean = {Double.MAX_VALUE};
         double[] gaps = new double[3];

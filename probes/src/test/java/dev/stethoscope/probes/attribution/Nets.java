@@ -140,4 +140,40 @@ final class Nets {
         INDArray o = net.output(x);
         return o.argMax(1).toIntVector();
     }
+
+    /**
+     * A hand-set detector of a bright 3x3 patch on h x w images in [0, 1]: conv3x3 with channel 0 = window
+     * mean - 0.6 (ReLU), channel 1 dead (zero weights, bias -1); max-pool 2x2; a hidden unit summing channel 0;
+     * class 1's logit = that sum, class 0's = its negative + 0.1.
+     */
+    static MultiLayerNetwork brightPatchDetector(int h, int w) {
+        MultiLayerNetwork net = cnnNoSecondConv(h, w);
+        INDArray cw = net.getLayer(0).getParam("W");
+        cw.assign(0);
+        cw.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0), org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.all()).assign(1.0 / 9);
+        net.getLayer(0).getParam("b").assign(Nd4j.createFromArray(new float[][]{{-0.6f, -1f}}));
+        INDArray dw = net.getLayer(2).getParam("W"); // [2*ph*pw, 1]
+        dw.assign(0);
+        long per = dw.size(0) / 2;
+        dw.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, per), org.nd4j.linalg.indexing.NDArrayIndex.all()).assign(1);
+        net.getLayer(2).getParam("b").assign(0);
+        net.getLayer(3).getParam("W").assign(Nd4j.createFromArray(new float[][]{{-1f, 1f}}));
+        net.getLayer(3).getParam("b").assign(Nd4j.createFromArray(new float[][]{{0.1f, 0f}}));
+        return net;
+    }
+
+    private static MultiLayerNetwork cnnNoSecondConv(int h, int w) {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().dataType(DataType.FLOAT).seed(5).list()
+                .layer(new ConvolutionLayer.Builder(3, 3).nOut(2).activation(Activation.RELU).build())
+                .layer(new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
+                .layer(new DenseLayer.Builder().nOut(1).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(2)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutionalFlat(h, w, 1))
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        return net;
+    }
 }
