@@ -1,5 +1,6 @@
 package dev.stethoscope.sample;
 
+import dev.stethoscope.sample.cli.BenchAttributionCommand;
 import dev.stethoscope.sample.cli.BenchCommand;
 import dev.stethoscope.sample.cli.ExplainCommand;
 import dev.stethoscope.sample.cli.TrainCommand;
@@ -18,6 +19,7 @@ import picocli.CommandLine.Command;
                 ViewCommand.class,
                 BenchCommand.class,
                 ExplainCommand.class,
+                BenchAttributionCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
