@@ -25,7 +25,7 @@ class PerturbationAndLayerMethodsTest {
     static void trainPlanted() {
         cnn = Nets.cnn(H, W, 2, DataType.FLOAT, PoolingType.MAX);
         DataSet train = Nets.planted(80, H, W, R0, C0, 1);
-        for (int i = 0; i < 40; i++) {
+        for (int i = 0; i < 25; i++) {
             cnn.fit(train);
         }
         test = Nets.planted(20, H, W, R0, C0, 2);
