@@ -1,6 +1,8 @@
 package dev.stethoscope.sample;
 
+import dev.stethoscope.sample.cli.BenchAttributionCommand;
 import dev.stethoscope.sample.cli.BenchCommand;
+import dev.stethoscope.sample.cli.ExplainCommand;
 import dev.stethoscope.sample.cli.TrainCommand;
 import dev.stethoscope.sample.cli.ViewCommand;
 import picocli.CommandLine;
@@ -16,6 +18,8 @@ import picocli.CommandLine.Command;
                 TrainCommand.class,
                 ViewCommand.class,
                 BenchCommand.class,
+                ExplainCommand.class,
+                BenchAttributionCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

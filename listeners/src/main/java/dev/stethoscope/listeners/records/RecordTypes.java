@@ -16,6 +16,7 @@ public final class RecordTypes {
     static {
         register(MonitorErrorRecord.TYPE_ID, MonitorErrorRecord::new);
         register(HealthRecord.TYPE_ID, HealthRecord::new);
+        register(AttributionRecord.TYPE_ID, AttributionRecord::new);
     }
 
     private RecordTypes() {
