@@ -16,6 +16,8 @@ public final class RecordTypes {
     static {
         register(MonitorErrorRecord.TYPE_ID, MonitorErrorRecord::new);
         register(HealthRecord.TYPE_ID, HealthRecord::new);
+        register(MemorizationRecord.TYPE_ID, MemorizationRecord::new);
+        register(LossSensitivityRecord.TYPE_ID, LossSensitivityRecord::new);
     }
 
     private RecordTypes() {
