@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 TrainCommand.class,
                 ViewCommand.class,
                 BenchCommand.class,
+                dev.stethoscope.sample.cli.ExperimentCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
