@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 ViewCommand.class,
                 BenchCommand.class,
                 dev.stethoscope.sample.cli.ExperimentCommand.class,
+                dev.stethoscope.sample.cli.BenchMemorizationCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
