@@ -125,8 +125,8 @@ class CriticalSamplesTest {
         INDArray x = Nd4j.create(pts);
         // the default beta/alpha ratio (0.2/0.25), scaled to this radius
         LassParameters p = LassParameters.defaults().withRadius(R).withAlpha(R / 10).withBeta(0.8 * R / 10)
-                .withMaxIterations(200).withSeed(9);
-        CsrResult res = CriticalSamples.search(net, x, p, 4, true);
+                .withMaxIterations(60).withSeed(9);
+        CsrResult res = CriticalSamples.search(net, x, p, 7, true);
         for (int i = 0; i < DISTANCES.length; i++) {
             if (Math.abs(DISTANCES[i]) <= 0.7) {
                 assertThat(res.critical()[i]).as("close point %s r", DISTANCES[i]).isTrue();
@@ -138,7 +138,7 @@ class CriticalSamplesTest {
         assertBoxAndRange(x, res.perturbed(), p);
         // deterministic under the seed, independent of the global ND4J random stream
         Nd4j.getRandom().setSeed(777);
-        CsrResult again = CriticalSamples.search(net, x, p, 4, true);
+        CsrResult again = CriticalSamples.search(net, x, p, 7, true);
         assertThat(again.critical()).isEqualTo(res.critical());
         assertThat(again.iterationsUsed()).isEqualTo(res.iterationsUsed());
         assertThat(again.perturbed()).isEqualTo(res.perturbed());
@@ -157,7 +157,7 @@ class CriticalSamplesTest {
         INDArray x = Nd4j.create(pts);
         LassParameters p = LassParameters.defaults().withRadius(0.1).withAlpha(0.03).withBeta(0.05)
                 .withMaxIterations(30);
-        CsrResult res = CriticalSamples.search(net, x, p, 7, true);
+        CsrResult res = CriticalSamples.search(net, x, p, 16, true);
         assertBoxAndRange(x, res.perturbed(), p);
         assertThat(res.numExamples()).isEqualTo(30);
         assertThat(res.criticalSampleRatio()).isEqualTo(res.numCritical() / 30.0);
