@@ -20,6 +20,8 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 ExplainCommand.class,
                 BenchAttributionCommand.class,
+                dev.stethoscope.sample.cli.ExperimentCommand.class,
+                dev.stethoscope.sample.cli.BenchMemorizationCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

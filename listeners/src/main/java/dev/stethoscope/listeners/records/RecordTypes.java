@@ -17,6 +17,8 @@ public final class RecordTypes {
         register(MonitorErrorRecord.TYPE_ID, MonitorErrorRecord::new);
         register(HealthRecord.TYPE_ID, HealthRecord::new);
         register(AttributionRecord.TYPE_ID, AttributionRecord::new);
+        register(MemorizationRecord.TYPE_ID, MemorizationRecord::new);
+        register(LossSensitivityRecord.TYPE_ID, LossSensitivityRecord::new);
     }
 
     private RecordTypes() {
