@@ -17,6 +17,9 @@ public final class RecordTypes {
         register(MonitorErrorRecord.TYPE_ID, MonitorErrorRecord::new);
         register(RunInfoRecord.TYPE_ID, RunInfoRecord::new);
         register(HealthRecord.TYPE_ID, HealthRecord::new);
+        register(SuspectsRecord.TYPE_ID, SuspectsRecord::new);
+        register(SuspectTableRecord.TYPE_ID, SuspectTableRecord::new);
+        register(SuspectMarkRecord.TYPE_ID, SuspectMarkRecord::new);
     }
 
     private RecordTypes() {

@@ -87,10 +87,8 @@ public enum SuspectScore {
     COMBINED("combined") {
         @Override
         double[] compute(TrainingDynamics d) {
-            double[] aum = AUM.compute(d);
-            double s = std(aum);
-            double scale = s > 0 && Double.isFinite(s) ? s : 1;
-            return each(d, i -> aum[i] + (1 - d.correctness(i)) * scale);
+            double scale = d.combinedScale();
+            return each(d, i -> d.combinedScore(i, scale));
         }
     };
 

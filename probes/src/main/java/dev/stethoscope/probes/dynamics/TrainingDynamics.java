@@ -330,6 +330,39 @@ public final class TrainingDynamics {
     }
 
     /**
+     * The scale of the correctness term of the combined score: the population
+     * standard deviation of the AUM over the observed examples (1 if undefined).
+     * See {@link SuspectScore#COMBINED}.
+     */
+    public double combinedScale() {
+        double mean = 0;
+        double m2 = 0;
+        int c = 0;
+        for (int i = 0; i < n; i++) {
+            if (count[i] > 0) {
+                double v = marginSum[i] / count[i];
+                c++;
+                double delta = v - mean;
+                mean += delta / c;
+                m2 += delta * (v - mean);
+            }
+        }
+        double s = c == 0 ? Double.NaN : Math.sqrt(m2 / c);
+        return s > 0 && Double.isFinite(s) ? s : 1;
+    }
+
+    /**
+     * The combined suspect score of example i with the given scale (see
+     * {@link SuspectScore#COMBINED}); NaN if never observed.
+     */
+    public double combinedScore(int i, double scale) {
+        if (count[i] == 0) {
+            return Double.NaN;
+        }
+        return -marginSum[i] / count[i] + (1 - (double) correctCount[i] / count[i]) * scale;
+    }
+
+    /**
      * The suspect score of one kind for every example (higher = more likely
      * mislabeled); NaN for examples never observed.
      */
