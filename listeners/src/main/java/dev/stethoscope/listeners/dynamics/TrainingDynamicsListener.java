@@ -404,9 +404,8 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         for (int i = 0; i < combined.length; i++) {
             combined[i] = dynamics.combinedScore(i, scale);
         }
-        int[] ranking = RankingMetrics.ranking(combined);
-        int k = Math.min(topK, ranking.length);
-        int[] top = Arrays.copyOf(ranking, k);
+        int[] top = RankingMetrics.topK(combined, topK);
+        int k = top.length;
 
         long[] index = new long[k];
         int[] given = new int[k];
@@ -456,8 +455,7 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         }
         // admission rule of the feature cache for the next epoch
         admitScale = scale;
-        int admitRank = Math.min(cacheCapacity / 2, ranking.length) - 1;
-        admitThreshold = admitRank >= 0 ? combined[ranking[admitRank]] : Double.NaN;
+        admitThreshold = RankingMetrics.kthLargest(combined, cacheCapacity / 2);
         return r;
     }
 

@@ -30,10 +30,56 @@ public final class RankingMetrics {
                 .toArray();
     }
 
-    /** The k most suspicious example indices (fewer if fewer were observed). */
+    /**
+     * The k most suspicious example indices, most suspicious first (fewer if
+     * fewer were observed); same order as the head of {@link #ranking}, in
+     * O(n log n) primitive sorting (no boxing), so it is cheap for N = 60000.
+     */
     public static int[] topK(double[] scores, int k) {
-        int[] r = ranking(scores);
-        return Arrays.copyOf(r, Math.min(k, r.length));
+        double[] sorted = finiteSortedDescending(scores);
+        int m = Math.min(k, sorted.length);
+        if (m <= 0) {
+            return new int[0];
+        }
+        double kth = sorted[m - 1];
+        int[] out = new int[m];
+        int c = 0;
+        for (int i = 0; i < scores.length && c < m; i++) {
+            if (!Double.isNaN(scores[i]) && scores[i] > kth) {
+                out[c++] = i;
+            }
+        }
+        for (int i = 0; i < scores.length && c < m; i++) {
+            if (scores[i] == kth) {
+                out[c++] = i;
+            }
+        }
+        Integer[] boxed = Arrays.stream(out).boxed().toArray(Integer[]::new);
+        Arrays.sort(boxed, Comparator.<Integer>comparingDouble(i -> scores[i]).reversed().thenComparingInt(i -> i));
+        return Arrays.stream(boxed).mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * The value of the k-th largest non-NaN score (1-based; the smallest if
+     * fewer), NaN if there is none.
+     */
+    public static double kthLargest(double[] scores, int k) {
+        double[] sorted = finiteSortedDescending(scores);
+        if (sorted.length == 0 || k <= 0) {
+            return Double.NaN;
+        }
+        return sorted[Math.min(k, sorted.length) - 1];
+    }
+
+    private static double[] finiteSortedDescending(double[] scores) {
+        double[] v = Arrays.stream(scores).filter(x -> !Double.isNaN(x)).toArray();
+        Arrays.sort(v);
+        for (int i = 0, j = v.length - 1; i < j; i++, j--) {
+            double t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+        }
+        return v;
     }
 
     /** Fraction of the top k that are flipped. */
@@ -59,37 +105,57 @@ public final class RankingMetrics {
     /**
      * Area under the ROC curve of the scores for separating flipped from clean
      * examples: the probability that a random flipped example scores higher than
-     * a random clean one, ties counting one half (Mann-Whitney U with midranks).
-     * NaN if either class is empty.
+     * a random clean one, ties counting one half (Mann-Whitney U). NaN if either
+     * class is empty.
      */
     public static double auroc(double[] scores, boolean[] flipped) {
         check(scores, flipped);
-        int[] idx = IntStream.range(0, scores.length).filter(i -> !Double.isNaN(scores[i])).toArray();
-        Integer[] order = Arrays.stream(idx).boxed().toArray(Integer[]::new);
-        Arrays.sort(order, Comparator.comparingDouble(i -> scores[i]));
-        double rankSumPos = 0;
-        long pos = 0;
-        int m = order.length;
-        int start = 0;
-        while (start < m) {
-            int end = start;
-            while (end + 1 < m && scores[order[end + 1]] == scores[order[start]]) {
-                end++;
-            }
-            double midrank = (start + end) / 2.0 + 1; // 1-based
-            for (int j = start; j <= end; j++) {
-                if (flipped[order[j]]) {
-                    rankSumPos += midrank;
-                    pos++;
+        int np = 0;
+        int nn = 0;
+        for (int i = 0; i < scores.length; i++) {
+            if (!Double.isNaN(scores[i])) {
+                if (flipped[i]) {
+                    np++;
+                } else {
+                    nn++;
                 }
             }
-            start = end + 1;
         }
-        long neg = m - pos;
-        if (pos == 0 || neg == 0) {
+        if (np == 0 || nn == 0) {
             return Double.NaN;
         }
-        return (rankSumPos - pos * (pos + 1) / 2.0) / ((double) pos * neg);
+        double[] pos = new double[np];
+        double[] neg = new double[nn];
+        np = 0;
+        nn = 0;
+        for (int i = 0; i < scores.length; i++) {
+            if (!Double.isNaN(scores[i])) {
+                if (flipped[i]) {
+                    pos[np++] = scores[i];
+                } else {
+                    neg[nn++] = scores[i];
+                }
+            }
+        }
+        Arrays.sort(pos);
+        Arrays.sort(neg);
+        // for each positive: negatives strictly below count 1, equal count 1/2
+        double wins = 0;
+        int below = 0;
+        int belowOrEqual = 0;
+        for (double p : pos) {
+            while (below < nn && neg[below] < p) {
+                below++;
+            }
+            if (belowOrEqual < below) {
+                belowOrEqual = below;
+            }
+            while (belowOrEqual < nn && neg[belowOrEqual] <= p) {
+                belowOrEqual++;
+            }
+            wins += below + 0.5 * (belowOrEqual - below);
+        }
+        return wins / ((double) np * nn);
     }
 
     /** A boolean mask of length n with the given indices set. */

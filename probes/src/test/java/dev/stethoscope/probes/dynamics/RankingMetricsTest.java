@@ -55,4 +55,18 @@ class RankingMetricsTest {
         assertThat(RankingMetrics.auroc(s, new boolean[5])).isNaN();
         assertThat(RankingMetrics.mask(4, new long[]{1, 3})).containsExactly(false, true, false, true);
     }
+
+    @Test
+    void topKAgreesWithTheFullRankingIncludingTies() {
+        Random rnd = new Random(3);
+        double[] s = new double[500];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = i % 17 == 0 ? Double.NaN : Math.round(rnd.nextGaussian() * 3) / 3.0;
+        }
+        int[] full = RankingMetrics.ranking(s);
+        for (int k : new int[]{1, 10, 57, 400, 1000}) {
+            assertThat(RankingMetrics.topK(s, k)).containsExactly(java.util.Arrays.copyOf(full, Math.min(k, full.length)));
+        }
+        assertThat(RankingMetrics.kthLargest(s, 10)).isEqualTo(s[full[9]]);
+    }
 }
