@@ -328,7 +328,7 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
             featureShape = Arrays.copyOfRange(s, 1, s.length);
         }
         int d = (int) Arrays.stream(featureShape).reduce(1, (a, b) -> a * b);
-        float[][] rows = null;
+        float[] rows = null;
         for (int r = 0; r < idx.length; r++) {
             int i = (int) idx[r];
             boolean admit = Double.isNaN(admitThreshold)
@@ -342,9 +342,10 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
                     throw new IllegalArgumentException("Feature shape " + Arrays.toString(featureShape)
                             + " does not match the batch features " + Arrays.toString(features.shape()));
                 }
-                rows = features.castTo(DataType.FLOAT).reshape('c', features.size(0), d).toFloatMatrix();
+                // one bulk copy (INDArray.toFloatMatrix reads element by element: ~100x slower)
+                rows = features.castTo(DataType.FLOAT).dup('c').data().asFloat();
             }
-            cache.put(i, quantise(rows[r]));
+            cache.put(i, quantise(Arrays.copyOfRange(rows, r * d, (r + 1) * d)));
         }
         if (cache.size() > cacheCapacity) {
             evict(cacheCapacity / 2);

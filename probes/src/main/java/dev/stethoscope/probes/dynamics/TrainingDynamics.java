@@ -125,14 +125,13 @@ public final class TrainingDynamics {
             throw new IllegalArgumentException("labels must be [rows, " + numClasses + "] one-hot, got "
                     + Arrays.toString(labels.shape()));
         }
-        INDArray l = labels.castTo(DataType.DOUBLE);
-        int rows = (int) l.size(0);
+        int rows = (int) labels.size(0);
+        double[] lm = flat(labels);
         int[] y = new int[rows];
-        double[][] lm = l.toDoubleMatrix();
         for (int r = 0; r < rows; r++) {
             int best = 0;
             for (int k = 1; k < numClasses; k++) {
-                if (lm[r][k] > lm[r][best]) {
+                if (lm[r * numClasses + k] > lm[r * numClasses + best]) {
                     best = k;
                 }
             }
@@ -158,10 +157,17 @@ public final class TrainingDynamics {
             throw new IllegalArgumentException(indices.length + " indices, " + labels.length + " labels and "
                     + logits.size(0) + " logit rows: they must match");
         }
-        double[][] z = logits.castTo(DataType.DOUBLE).toDoubleMatrix();
+        double[] z = flat(logits);
+        double[] row = new double[numClasses];
         for (int r = 0; r < indices.length; r++) {
-            observe(indices[r], z[r], labels[r], epoch);
+            System.arraycopy(z, r * numClasses, row, 0, numClasses);
+            observe(indices[r], row, labels[r], epoch);
         }
+    }
+
+    /** Row-major copy of a matrix in one bulk read (toDoubleMatrix reads element by element). */
+    private static double[] flat(INDArray a) {
+        return a.castTo(DataType.DOUBLE).dup('c').data().asDouble();
     }
 
     /**
