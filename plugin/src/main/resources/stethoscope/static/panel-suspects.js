@@ -176,13 +176,26 @@ Stethoscope.registerPanel({
         latest.suspects.length + ' suspects shown'));
     }
 
+    var metricsTitle = null, metricsTable = null;
     function drawMetrics() {
-      metricsBox.textContent = '';
-      if (!latest || !latest.numFlipped) { return; }
-      var cardEl = el('div', { 'class': 'card' });
-      cardEl.appendChild(el('h3', null, 'Ranking quality against the ' + latest.numFlipped +
-        ' known flipped labels (k = ' + latest.numFlipped + '), epoch ' + latest.epoch));
-      var t = el('table', { id: 'suspects-metrics-table' });
+      if (!latest || !latest.numFlipped) { metricsBox.textContent = ''; metricChart = null; return; }
+      if (!metricChart) {
+        metricsBox.textContent = '';
+        var cardEl = el('div', { 'class': 'card' });
+        metricsTitle = el('h3');
+        cardEl.appendChild(metricsTitle);
+        metricsTable = el('table', { id: 'suspects-metrics-table' });
+        cardEl.appendChild(metricsTable);
+        var div = el('div', { 'class': 'chart', id: 'suspects-metric-chart' });
+        cardEl.appendChild(div);
+        metricsBox.appendChild(cardEl);
+        metricsBox.appendChild(el('div', { style: 'height:14px' }));
+        metricChart = api.chart(div);
+      }
+      metricsTitle.textContent = 'Ranking quality against the ' + latest.numFlipped +
+        ' known flipped labels (k = ' + latest.numFlipped + '), epoch ' + latest.epoch;
+      var t = metricsTable;
+      t.textContent = '';
       var hr = el('tr');
       ['score', 'AUROC', 'precision@k', 'recall@k'].forEach(function (h) { hr.appendChild(el('th', null, h)); });
       t.appendChild(hr);
@@ -194,12 +207,6 @@ Stethoscope.registerPanel({
         tr.appendChild(el('td', null, fmt(m.recallAtK, 4)));
         t.appendChild(tr);
       });
-      cardEl.appendChild(t);
-      var div = el('div', { 'class': 'chart', id: 'suspects-metric-chart' });
-      cardEl.appendChild(div);
-      metricsBox.appendChild(cardEl);
-      metricsBox.appendChild(el('div', { style: 'height:14px' }));
-      metricChart = api.chart(div);
       var series = [];
       ['combined', 'aum'].forEach(function (score) {
         ['auroc', 'precisionAtK'].forEach(function (key) {

@@ -125,19 +125,25 @@ public final class TrainingDynamics {
             throw new IllegalArgumentException("labels must be [rows, " + numClasses + "] one-hot, got "
                     + Arrays.toString(labels.shape()));
         }
-        int rows = (int) labels.size(0);
-        double[] lm = flat(labels);
+        observe(indices, logits, labelsOf(labels), epoch);
+    }
+
+    /** The class of each row of a one-hot (or probability) label matrix: its argmax. */
+    public static int[] labelsOf(INDArray oneHot) {
+        int rows = (int) oneHot.size(0);
+        int c = (int) oneHot.size(1);
+        double[] lm = BulkRead.doubles(oneHot);
         int[] y = new int[rows];
         for (int r = 0; r < rows; r++) {
             int best = 0;
-            for (int k = 1; k < numClasses; k++) {
-                if (lm[r * numClasses + k] > lm[r * numClasses + best]) {
+            for (int k = 1; k < c; k++) {
+                if (lm[r * c + k] > lm[r * c + best]) {
                     best = k;
                 }
             }
             y[r] = best;
         }
-        observe(indices, logits, y, epoch);
+        return y;
     }
 
     /**
@@ -157,17 +163,27 @@ public final class TrainingDynamics {
             throw new IllegalArgumentException(indices.length + " indices, " + labels.length + " labels and "
                     + logits.size(0) + " logit rows: they must match");
         }
-        double[] z = flat(logits);
-        double[] row = new double[numClasses];
-        for (int r = 0; r < indices.length; r++) {
-            System.arraycopy(z, r * numClasses, row, 0, numClasses);
-            observe(indices[r], row, labels[r], epoch);
-        }
+        observe(indices, BulkRead.doubles(logits), labels, epoch);
     }
 
-    /** Row-major copy of a matrix in one bulk read (toDoubleMatrix reads element by element). */
-    private static double[] flat(INDArray a) {
-        return a.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+    /**
+     * Records one observation for every row of a batch.
+     *
+     * @param indices stable example indices of the rows, each in [0, N)
+     * @param logits  row-major [rows x numClasses] pre-softmax outputs
+     * @param labels  the given label of each row
+     * @param epoch   the epoch of this observation (0-based)
+     */
+    public void observe(long[] indices, double[] logits, int[] labels, int epoch) {
+        if (logits.length != indices.length * numClasses || labels.length != indices.length) {
+            throw new IllegalArgumentException(indices.length + " indices, " + labels.length + " labels and "
+                    + logits.length + " logits (expected rows x " + numClasses + "): they must match");
+        }
+        double[] row = new double[numClasses];
+        for (int r = 0; r < indices.length; r++) {
+            System.arraycopy(logits, r * numClasses, row, 0, numClasses);
+            observe(indices[r], row, labels[r], epoch);
+        }
     }
 
     /**
