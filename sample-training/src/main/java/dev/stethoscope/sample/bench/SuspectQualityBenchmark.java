@@ -59,7 +59,7 @@ import java.util.function.ToDoubleBiFunction;
  * {@link TrainingDynamicsListener.Capture#INFERENCE_COPY} mode, for its cost.
  *
  * <p>Usage: {@code SuspectQualityBenchmark --data DIR [--noise 0.2] [--epochs 10]
- * [--seed 42] [--limit N] [--copy] [--no-plain]}; DIR holds
+ * [--seed 42] [--limit N] [--copy] [--no-plain] [--dump FILE.csv]}; DIR holds
  * {@code train-images-idx3-ubyte} and {@code train-labels-idx1-ubyte}.
  */
 public final class SuspectQualityBenchmark {
@@ -144,6 +144,9 @@ public final class SuspectQualityBenchmark {
                             tCopy / 1e9, lc.captureNanos() / 1e9) : "");
             out.flush();
         }
+        if (a.containsKey("dump")) {
+            dump(new File(a.get("dump")), l.dynamics(), mask);
+        }
         // classic baseline: loss of the final network on the training set (inference pass)
         INDArray p = watched.output(x, false);
         double[] loss = new double[n];
@@ -161,6 +164,20 @@ public final class SuspectQualityBenchmark {
             }
             out.printf(Locale.ROOT, "# parameters identical with and without the listener: %s%n",
                     watched.params().equalsWithEps(plainNet.params(), 0.0));
+        }
+    }
+
+    /** Writes the final per-example statistics (for offline analysis of score designs). */
+    static void dump(File f, TrainingDynamics d, boolean[] flipped) throws IOException {
+        try (PrintStream out = new PrintStream(f, "UTF-8")) {
+            out.println("index,flipped,given,predicted,aum,confidence,variability,correctness,meanLoss,lastMargin,"
+                    + "lastLoss,forgetting,learnedSince");
+            for (int i = 0; i < d.numExamples(); i++) {
+                out.printf(Locale.ROOT, "%d,%d,%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d,%d%n", i, flipped[i] ? 1 : 0,
+                        d.givenLabel(i), d.predictedLabel(i), d.aum(i), d.confidence(i), d.variability(i),
+                        d.correctness(i), d.meanLoss(i), d.lastMargin(i), d.lastLoss(i), d.forgettingEvents(i),
+                        d.learnedSinceEpoch(i));
+            }
         }
     }
 
@@ -367,7 +384,7 @@ public final class SuspectQualityBenchmark {
 
     private static Map<String, String> parse(String[] args) {
         Map<String, String> m = new LinkedHashMap<>();
-        List<String> valid = List.of("data", "noise", "epochs", "seed", "limit", "copy", "no-plain");
+        List<String> valid = List.of("data", "noise", "epochs", "seed", "limit", "copy", "no-plain", "dump");
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--")) {
                 throw new IllegalArgumentException("Unexpected argument '" + args[i] + "'. Options: " + valid);
