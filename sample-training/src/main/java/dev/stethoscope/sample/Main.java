@@ -3,6 +3,7 @@ package dev.stethoscope.sample;
 import dev.stethoscope.sample.cli.BenchAttributionCommand;
 import dev.stethoscope.sample.cli.BenchCommand;
 import dev.stethoscope.sample.cli.ExplainCommand;
+import dev.stethoscope.sample.cli.SuspectsCommand;
 import dev.stethoscope.sample.cli.TrainCommand;
 import dev.stethoscope.sample.cli.ViewCommand;
 import picocli.CommandLine;
@@ -22,6 +23,7 @@ import picocli.CommandLine.Command;
                 BenchAttributionCommand.class,
                 dev.stethoscope.sample.cli.ExperimentCommand.class,
                 dev.stethoscope.sample.cli.BenchMemorizationCommand.class,
+                SuspectsCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -19,6 +19,9 @@ public final class RecordTypes {
         register(AttributionRecord.TYPE_ID, AttributionRecord::new);
         register(MemorizationRecord.TYPE_ID, MemorizationRecord::new);
         register(LossSensitivityRecord.TYPE_ID, LossSensitivityRecord::new);
+        register(SuspectsRecord.TYPE_ID, SuspectsRecord::new);
+        register(SuspectTableRecord.TYPE_ID, SuspectTableRecord::new);
+        register(SuspectMarkRecord.TYPE_ID, SuspectMarkRecord::new);
     }
 
     private RecordTypes() {
