@@ -42,7 +42,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
     private final boolean failFast;
     private final Set<String> loggedFaults = new HashSet<>();
     private volatile int errorCount;
-    private boolean runInfoPublished;
+    private final Set<String> announcedTypes = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     protected StethoscopeListener(Builder<?, ?> b) {
         this.model = Objects.requireNonNull(b.model, "model");
@@ -87,10 +87,6 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
      */
     protected final void guard(String phase, ThrowingRunnable body) {
         try {
-            if (!runInfoPublished) {
-                runInfoPublished = true;
-                publishRunInfo();
-            }
             body.run();
         } catch (Exception | AssertionError e) {
             errorCount++;
@@ -102,9 +98,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
                 log.debug("Stethoscope monitor '{}' failed again in {}: {}", monitorName(), phase, e.toString());
             }
             try {
-                MonitorErrorRecord r = new MonitorErrorRecord(monitorName(), phase, e);
-                stamp(r, currentEpoch(), currentIteration());
-                router.putUpdate(r);
+                publish(new MonitorErrorRecord(monitorName(), phase, e), currentEpoch(), currentIteration());
             } catch (RuntimeException publishFailure) {
                 log.error("Could not publish the error record of monitor '{}'", monitorName(), publishFailure);
             }
@@ -122,6 +116,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
 
     /** Publishes an update record, stamped with this session, worker, a unique timestamp and the position. */
     protected final void publish(StethoscopeRecord r, int epoch, long iteration) {
+        announce(r.getTypeID());
         stamp(r, epoch, iteration);
         router.putUpdate(r);
     }
@@ -130,6 +125,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
     protected final void publishAll(List<? extends StethoscopeRecord> records, int epoch, long iteration) {
         List<StethoscopeRecord> out = new ArrayList<>(records.size());
         for (StethoscopeRecord r : records) {
+            announce(r.getTypeID());
             stamp(r, epoch, iteration);
             out.add(r);
         }
@@ -146,7 +142,14 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
         r.setKey(sessionId, workerId + "/" + monitorName(), Timestamps.next(), epoch, iteration);
     }
 
-    private void publishRunInfo() {
+    /** Publishes the static info DL4J's storage needs before the first update of {@code typeId}. */
+    private void announce(String typeId) {
+        if (announcedTypes.add(typeId)) {
+            publishStatic(runInfo(typeId));
+        }
+    }
+
+    private RunInfoRecord runInfo(String typeId) {
         List<String> names = LayerSelection.layerNames(model);
         List<String> types = new ArrayList<>();
         if (model instanceof MultiLayerNetwork mln) {
@@ -158,8 +161,8 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
                 types.add(cg.getLayer(n).conf().getLayer().getClass().getSimpleName());
             }
         }
-        publishStatic(new RunInfoRecord(monitorName(), model.getClass().getSimpleName(), model.numParams(),
-                names, types, settings()));
+        return new RunInfoRecord(typeId, monitorName(), model.getClass().getSimpleName(), model.numParams(),
+                names, types, settings());
     }
 
     /** The model's current epoch count (0-based, as DL4J counts). */

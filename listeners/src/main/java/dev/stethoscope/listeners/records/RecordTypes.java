@@ -15,7 +15,6 @@ public final class RecordTypes {
 
     static {
         register(MonitorErrorRecord.TYPE_ID, MonitorErrorRecord::new);
-        register(RunInfoRecord.TYPE_ID, RunInfoRecord::new);
         register(HealthRecord.TYPE_ID, HealthRecord::new);
     }
 

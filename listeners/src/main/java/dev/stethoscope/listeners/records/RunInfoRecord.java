@@ -8,14 +8,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Static information about a monitored run, published once per session and
- * monitor with {@code putStaticInfo}: the model's type, its layers, the number
- * of parameters and the monitor's settings (as text key/value pairs).
+ * Static information about a monitored run: the model's type, its layers, the
+ * number of parameters and the monitor's settings (as text key/value pairs).
+ *
+ * <p>DL4J's StatsStorage finds updates of a session and type through the
+ * static info stored for each (session, type, worker): without it,
+ * {@code listSessionIDs()} and the all-workers queries do not see the updates.
+ * So a listener publishes one RunInfoRecord with {@code putStaticInfo} for each
+ * record type it publishes, before the first update of that type; its type id
+ * is that record type's id (it is data, not fixed by the class).
  */
 public class RunInfoRecord extends StethoscopeRecord {
     private static final long serialVersionUID = 1L;
-    public static final String TYPE_ID = "Stethoscope.RunInfo";
-
+    private String typeId;
     private String monitor;
     private String modelClass;
     private long numParams;
@@ -28,8 +33,12 @@ public class RunInfoRecord extends StethoscopeRecord {
     public RunInfoRecord() {
     }
 
-    public RunInfoRecord(String monitor, String modelClass, long numParams, List<String> layerNames,
+    /**
+     * @param typeId the type id of the updates this record announces
+     */
+    public RunInfoRecord(String typeId, String monitor, String modelClass, long numParams, List<String> layerNames,
                          List<String> layerTypes, Map<String, String> settings) {
+        this.typeId = typeId;
         this.monitor = monitor;
         this.modelClass = modelClass;
         this.numParams = numParams;
@@ -41,7 +50,12 @@ public class RunInfoRecord extends StethoscopeRecord {
 
     @Override
     public String getTypeID() {
-        return TYPE_ID;
+        return typeId;
+    }
+
+    @Override
+    protected void acceptType(String typeId) {
+        this.typeId = typeId;
     }
 
     @Override

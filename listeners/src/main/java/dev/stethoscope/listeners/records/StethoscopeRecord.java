@@ -180,9 +180,7 @@ public abstract class StethoscopeRecord implements Persistable {
         }
         int version = in.readShort();
         String type = RecordCodec.readString(in);
-        if (!getTypeID().equals(type)) {
-            throw new IOException("Record of type " + type + " cannot be decoded as " + getTypeID());
-        }
+        acceptType(type);
         this.sessionId = RecordCodec.readString(in);
         this.workerId = RecordCodec.readString(in);
         this.timestamp = in.readLong();
@@ -190,6 +188,16 @@ public abstract class StethoscopeRecord implements Persistable {
         this.iteration = in.readLong();
         readBody(in, version);
         this.encoded = null;
+    }
+
+    /**
+     * Checks the type id read from an encoding; by default it must equal this
+     * class's {@link #getTypeID()}. Records whose type id is data override it.
+     */
+    protected void acceptType(String typeId) throws IOException {
+        if (!getTypeID().equals(typeId)) {
+            throw new IOException("Record of type " + typeId + " cannot be decoded as " + getTypeID());
+        }
     }
 
     @Override

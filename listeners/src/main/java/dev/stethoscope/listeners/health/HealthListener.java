@@ -1,0 +1,288 @@
+package dev.stethoscope.listeners.health;
+
+import dev.stethoscope.listeners.core.StethoscopeListener;
+import dev.stethoscope.listeners.records.HealthRecord;
+import dev.stethoscope.probes.health.ActivationStats;
+import dev.stethoscope.probes.health.ParameterStats;
+import dev.stethoscope.probes.model.Activations;
+import dev.stethoscope.probes.model.LayerSelection;
+import dev.stethoscope.probes.model.NetworkCopy;
+import org.deeplearning4j.core.storage.StatsStorageRouter;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
+import org.nd4j.linalg.activations.impl.ActivationReLU6;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Activation and update health of every hidden layer (METHODS.md section 1).
+ *
+ * <p>Every {@code every} iterations it takes the activations DL4J already
+ * computed on the training batch ({@code onForwardPass}, training mode; only
+ * summary statistics are computed, nothing is kept) and, once the optimiser
+ * has run ({@code iterationDone}), the layers' parameter norms and the
+ * update/parameter norm ratio, and publishes a {@link HealthRecord} with source
+ * {@code "train-batch"}. At each epoch end it runs a fixed probe batch (the first
+ * {@code probeBatchSize} training examples it saw) through a {@link NetworkCopy}
+ * in inference mode and publishes a record with source {@code "probe-batch"}, so
+ * epochs can be compared on the same inputs.
+ *
+ * <p>Dead units are reported for ReLU and ReLU6 layers (NaN for others): a unit
+ * (a dense neuron, or a conv channel) is dead when it is not positive for any
+ * example of the batch.
+ *
+ * <pre>{@code
+ * HealthListener.builder(net, statsStorage).every(10).attach();
+ * }</pre>
+ */
+public class HealthListener extends StethoscopeListener {
+    private final int every;
+    private final int probeBatchSize;
+    private final List<String> layers;
+    private final int[] layerIndex;      // MLN: index of each chosen layer; CG: -1
+    private final boolean[] rectified;
+
+    private ActivationStats[] pending;
+    private INDArray probeBatch;
+    private NetworkCopy copy;
+
+    protected HealthListener(Builder b, List<String> layers) {
+        super(b);
+        this.every = b.every;
+        this.probeBatchSize = b.probeBatchSize;
+        this.layers = layers;
+        this.layerIndex = new int[layers.size()];
+        this.rectified = new boolean[layers.size()];
+        Model m = model();
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l;
+            if (m instanceof MultiLayerNetwork mln) {
+                layerIndex[i] = LayerSelection.indexOf(mln, layers.get(i));
+                l = mln.getLayer(layerIndex[i]);
+            } else {
+                layerIndex[i] = -1;
+                l = ((ComputationGraph) m).getLayer(layers.get(i));
+            }
+            rectified[i] = isRectified(l.conf().getLayer());
+        }
+    }
+
+    /** A builder for {@code model}, publishing to {@code router}. */
+    public static Builder builder(Model model, StatsStorageRouter router) {
+        return new Builder(model, router);
+    }
+
+    @Override
+    public String monitorName() {
+        return "health";
+    }
+
+    @Override
+    protected Map<String, String> settings() {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("every", String.valueOf(every));
+        s.put("probeBatchSize", String.valueOf(probeBatchSize));
+        s.put("layers", String.join(",", layers));
+        return s;
+    }
+
+    /** The layers this listener reports, in forward order. */
+    public List<String> layers() {
+        return layers;
+    }
+
+    private boolean sampleNow() {
+        return currentIteration() % every == 0;
+    }
+
+    @Override
+    public void onForwardPass(Model model, List<INDArray> activations) {
+        guard("onForwardPass", () -> {
+            keepProbeBatch(activations.get(0));
+            if (!sampleNow()) {
+                return;
+            }
+            ActivationStats[] stats = new ActivationStats[layers.size()];
+            for (int i = 0; i < layers.size(); i++) {
+                int idx = layerIndex[i] + 1;
+                if (idx < activations.size()) {
+                    stats[i] = ActivationStats.of(activations.get(idx));
+                }
+            }
+            pending = stats;
+        });
+    }
+
+    @Override
+    public void onForwardPass(Model model, Map<String, INDArray> activations) {
+        guard("onForwardPass", () -> {
+            ComputationGraph cg = (ComputationGraph) model;
+            String input = cg.getConfiguration().getNetworkInputs().get(0);
+            if (activations.containsKey(input)) {
+                keepProbeBatch(activations.get(input));
+            }
+            if (!sampleNow()) {
+                return;
+            }
+            ActivationStats[] stats = new ActivationStats[layers.size()];
+            for (int i = 0; i < layers.size(); i++) {
+                INDArray a = activations.get(layers.get(i));
+                if (a != null) {
+                    stats[i] = ActivationStats.of(a);
+                }
+            }
+            pending = stats;
+        });
+    }
+
+    private void keepProbeBatch(INDArray input) {
+        if (probeBatch == null && input != null) {
+            long n = Math.min(probeBatchSize, input.size(0));
+            probeBatch = input.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, n)).detach();
+        }
+    }
+
+    @Override
+    public void iterationDone(Model model, int iteration, int epoch) {
+        guard("iterationDone", () -> {
+            if (pending == null) {
+                return;
+            }
+            ActivationStats[] stats = pending;
+            pending = null;
+            publish(record("train-batch", stats, model.gradient()), epoch, iteration);
+        });
+    }
+
+    @Override
+    public void onEpochEnd(Model model) {
+        guard("onEpochEnd", () -> {
+            if (probeBatch == null) {
+                return;
+            }
+            if (copy == null) {
+                copy = NetworkCopy.of(model);
+            } else {
+                copy.refresh();
+            }
+            Map<String, INDArray> acts = Activations.of(copy.model(), probeBatch, layers);
+            ActivationStats[] stats = new ActivationStats[layers.size()];
+            for (int i = 0; i < layers.size(); i++) {
+                stats[i] = ActivationStats.of(acts.get(layers.get(i)));
+            }
+            publish(record("probe-batch", stats, null), currentEpoch(), currentIteration());
+        });
+    }
+
+    private HealthRecord record(String source, ActivationStats[] stats, Gradient update) {
+        int n = layers.size();
+        double[] mean = new double[n];
+        double[] std = new double[n];
+        double[] dead = new double[n];
+        double[] pNorm = new double[n];
+        double[] ratio = new double[n];
+        Map<String, INDArray> updates = update == null ? Map.of() : update.gradientForVariable();
+        for (int i = 0; i < n; i++) {
+            ActivationStats s = stats[i];
+            mean[i] = s == null ? Double.NaN : s.mean();
+            std[i] = s == null ? Double.NaN : s.std();
+            dead[i] = s == null || !rectified[i] ? Double.NaN : s.deadFraction();
+            Layer layer = layerOf(i);
+            Map<String, INDArray> params = layer.paramTable();
+            Map<String, INDArray> layerUpdates = new HashMap<>();
+            String prefix = (layerIndex[i] >= 0 ? String.valueOf(layerIndex[i]) : layers.get(i)) + "_";
+            for (String key : params.keySet()) {
+                INDArray u = updates.get(prefix + key);
+                if (u != null) {
+                    layerUpdates.put(key, u);
+                }
+            }
+            ParameterStats ps = ParameterStats.of(params, layerUpdates);
+            pNorm[i] = ps.paramNorm();
+            ratio[i] = ps.updateRatioLog10();
+        }
+        return new HealthRecord(source, layers, mean, std, dead, pNorm, ratio);
+    }
+
+    private Layer layerOf(int i) {
+        Model m = model();
+        if (m instanceof MultiLayerNetwork mln) {
+            return mln.getLayer(layerIndex[i]);
+        }
+        return ((ComputationGraph) m).getLayer(layers.get(i));
+    }
+
+    private static boolean isRectified(org.deeplearning4j.nn.conf.layers.Layer conf) {
+        IActivation fn = null;
+        if (conf instanceof BaseLayer bl) {
+            fn = bl.getActivationFn();
+        } else if (conf instanceof ActivationLayer al) {
+            fn = al.getActivationFn();
+        }
+        return fn instanceof ActivationReLU || fn instanceof ActivationReLU6;
+    }
+
+    /** Builder of {@link HealthListener}. */
+    public static class Builder extends StethoscopeListener.Builder<Builder, HealthListener> {
+        private int every = 10;
+        private int probeBatchSize = 128;
+        private List<String> layers = List.of();
+
+        protected Builder(Model model, StatsStorageRouter router) {
+            super(model, router);
+        }
+
+        /** Sample the training batch every {@code n} iterations (default 10). */
+        public Builder every(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("every must be >= 1, got " + n);
+            }
+            this.every = n;
+            return this;
+        }
+
+        /** Number of examples in the fixed epoch-end probe batch (default 128). */
+        public Builder probeBatchSize(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("probeBatchSize must be >= 1, got " + n);
+            }
+            this.probeBatchSize = n;
+            return this;
+        }
+
+        /** Layers to report, by name (or MultiLayerNetwork index); default: every hidden layer. */
+        public Builder layers(String... names) {
+            this.layers = Arrays.asList(names);
+            return this;
+        }
+
+        @Override
+        public HealthListener build() {
+            List<String> hidden = LayerSelection.hiddenLayerNames(model);
+            List<String> chosen = layers.isEmpty() ? hidden : LayerSelection.resolve(model, layers);
+            for (String c : chosen) {
+                if (!hidden.contains(c)) {
+                    throw new IllegalArgumentException("Layer '" + c + "' is an output layer; the health monitor "
+                            + "reports hidden layers. Valid layers: " + hidden);
+                }
+            }
+            if (chosen.isEmpty()) {
+                throw new IllegalArgumentException("The model has no hidden layer to monitor. Layers: "
+                        + LayerSelection.layerNames(model));
+            }
+            return new HealthListener(this, chosen);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+/* Activation and update health per layer (HealthRecord). */
+Stethoscope.registerPanel({
+  id: 'health',
+  title: 'Layer health',
+  render: function (root, api) {
+    var TYPE = 'Stethoscope.Health';
+    var el = api.el;
+    var controls = el('div', { 'class': 'controls' });
+    var source = el('select', { id: 'health-source' });
+    [['train-batch', 'training batches (every N iterations)'], ['probe-batch', 'fixed probe batch (epoch end)']]
+      .forEach(function (o) { source.appendChild(el('option', { value: o[0] }, o[1])); });
+    var label = el('label', null, 'Activations from ');
+    label.appendChild(source);
+    controls.appendChild(label);
+    root.appendChild(controls);
+    var settings = el('div');
+    root.appendChild(settings);
+    api.staticInfo(TYPE).then(function (infos) { api.settingsLine(settings, infos); });
+
+    var body = el('div');
+    root.appendChild(body);
+    var charts = null, table = null, records = [];
+
+    var metrics = [
+      { key: 'deadFraction', title: 'Dead ReLU units (fraction)', id: 'chart-dead' },
+      { key: 'activationMean', title: 'Activation mean', id: 'chart-mean' },
+      { key: 'activationStd', title: 'Activation standard deviation', id: 'chart-std' },
+      { key: 'updateRatioLog10', title: 'log10(update norm / parameter norm), guide about -3', id: 'chart-ratio' },
+      { key: 'paramNorm', title: 'Parameter norm (L2)', id: 'chart-pnorm' }
+    ];
+
+    function build() {
+      body.textContent = '';
+      var latest = el('div', { 'class': 'card' });
+      latest.appendChild(el('h3', null, 'Latest, per layer'));
+      table = el('table', { id: 'health-latest' });
+      latest.appendChild(table);
+      body.appendChild(latest);
+      body.appendChild(el('div', { style: 'height:14px' }));
+      var grid = el('div', { 'class': 'grid' });
+      body.appendChild(grid);
+      charts = {};
+      metrics.forEach(function (m) {
+        var card = el('div', { 'class': 'card' });
+        card.appendChild(el('h3', null, m.title));
+        var div = el('div', { 'class': 'chart', id: m.id });
+        card.appendChild(div);
+        grid.appendChild(card);
+        charts[m.key] = api.chart(div);
+      });
+    }
+
+    function fmt(v, digits) { return v === null || v === undefined ? 'n/a' : Number(v).toFixed(digits); }
+
+    function draw() {
+      var recs = records.filter(function (r) { return r.source === source.value; });
+      if (!recs.length) {
+        charts = null;
+        api.empty(body, records.length ? 'No records from this source yet.' :
+          'No health records yet: they appear after the first sampled iteration.');
+        return;
+      }
+      if (!charts) { build(); }
+      var layers = recs[recs.length - 1].layers;
+      metrics.forEach(function (m) {
+        var series = layers.map(function (name, li) {
+          return {
+            name: name, type: 'line', showSymbol: recs.length < 60, connectNulls: false,
+            data: recs.map(function (r) { return [r.iteration, r[m.key] ? r[m.key][li] : null]; })
+          };
+        });
+        var opt = {
+          animation: false,
+          tooltip: { trigger: 'axis' },
+          legend: { type: 'scroll', top: 0 },
+          grid: { left: 56, right: 16, top: 32, bottom: 36 },
+          xAxis: { type: 'value', name: 'iteration', nameLocation: 'middle', nameGap: 24, min: 'dataMin' },
+          yAxis: { type: 'value', scale: m.key !== 'deadFraction', min: m.key === 'deadFraction' ? 0 : null,
+                   max: m.key === 'deadFraction' ? 1 : null },
+          series: series
+        };
+        if (m.key === 'deadFraction' && series.length) {
+          series[0].markArea = { silent: true, itemStyle: { color: 'rgba(192,57,43,0.10)' },
+                                 data: [[{ yAxis: 0.5 }, { yAxis: 1 }]] };
+        }
+        if (m.key === 'updateRatioLog10' && series.length) {
+          series[0].markLine = { silent: true, symbol: 'none', lineStyle: { type: 'dashed', color: '#888' },
+                                 data: [{ yAxis: -3 }] };
+        }
+        charts[m.key].setOption(opt, true);
+      });
+      var last = recs[recs.length - 1];
+      table.textContent = '';
+      var head = el('tr');
+      ['layer', 'dead units', 'act. mean', 'act. std', 'param norm', 'log10 update ratio'].forEach(function (h) {
+        head.appendChild(el('th', null, h));
+      });
+      table.appendChild(head);
+      layers.forEach(function (name, li) {
+        var tr = el('tr');
+        tr.appendChild(el('td', { 'class': 'layer-name' }, name));
+        var dead = last.deadFraction[li];
+        var td = el('td', null, dead === null ? 'n/a' : (100 * dead).toFixed(1) + ' %');
+        if (dead !== null && dead >= 0.5) { td.className = 'bad'; } else if (dead !== null && dead > 0.1) { td.className = 'warn'; }
+        tr.appendChild(td);
+        tr.appendChild(el('td', null, fmt(last.activationMean[li], 4)));
+        tr.appendChild(el('td', null, fmt(last.activationStd[li], 4)));
+        tr.appendChild(el('td', null, fmt(last.paramNorm[li], 3)));
+        var ratio = last.updateRatioLog10[li];
+        var rt = el('td', null, fmt(ratio, 2));
+        if (ratio !== null && (ratio > -1.5 || ratio < -5)) { rt.className = 'warn'; }
+        tr.appendChild(rt);
+        table.appendChild(tr);
+      });
+      table.appendChild(el('caption', { 'class': 'muted', style: 'caption-side:bottom;text-align:left' },
+        'epoch ' + last.epoch + ', iteration ' + last.iteration + ' · dead = not positive for any example of the batch (ReLU layers)'));
+    }
+
+    source.addEventListener('change', function () { charts = null; draw(); });
+    api.follow(TYPE, function (all) { records = all; draw(); });
+  }
+});

@@ -1,0 +1,175 @@
+/*
+ * Stethoscope page core: sessions, navigation between panels, polling, and
+ * safe DOM helpers. Everything that comes from records (layer names, messages,
+ * labels) is inserted with textContent, never as HTML.
+ */
+(function () {
+  'use strict';
+  var panels = [];
+  var state = { session: null, panel: null, timer: null, active: null };
+  var POLL_MS = 2000;
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        if (k === 'class') { e.className = attrs[k]; }
+        else if (k === 'style') { e.setAttribute('style', attrs[k]); }
+        else { e.setAttribute(k, attrs[k]); }
+      });
+    }
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    return e;
+  }
+
+  function getJson(url) {
+    return fetch(url, { cache: 'no-store' }).then(function (r) {
+      if (!r.ok) { throw new Error(url + ' answered ' + r.status); }
+      return r.json();
+    });
+  }
+
+  function enc(s) { return encodeURIComponent(s); }
+
+  /** A per-panel API bound to the current session. */
+  function makeApi(session, container) {
+    var pollers = [];
+    var charts = [];
+    var api = {
+      session: session,
+      el: el,
+      /** All records of typeId after timestamp `after` (exclusive). */
+      records: function (typeId, after) {
+        return getJson('/stethoscope/api/records/' + enc(session) + '/' + enc(typeId) + '?after=' + (after == null ? -1 : after));
+      },
+      /** Static infos (one per worker) of typeId: monitor settings, layer names. */
+      staticInfo: function (typeId) {
+        return getJson('/stethoscope/api/static/' + enc(session) + '/' + enc(typeId));
+      },
+      getJson: getJson,
+      /** Calls fn now and every poll interval while the panel is shown. */
+      poll: function (fn) { pollers.push(fn); fn(); },
+      /**
+       * Incremental reader: keeps every record of typeId seen so far and calls
+       * onChange(allRecords, newRecords) when new ones arrive.
+       */
+      follow: function (typeId, onChange) {
+        var all = [], last = -1;
+        api.poll(function () {
+          return api.records(typeId, last).then(function (recs) {
+            if (recs.length) {
+              last = recs[recs.length - 1].timestamp;
+              Array.prototype.push.apply(all, recs);
+              onChange(all, recs);
+            } else if (!all.length) {
+              onChange(all, recs);
+            }
+          }).catch(function (e) { setStatus('error: ' + e.message); });
+        });
+      },
+      chart: function (node) {
+        var c = echarts.init(node);
+        charts.push(c);
+        return c;
+      },
+      empty: function (node, text) {
+        node.textContent = '';
+        node.appendChild(el('div', { 'class': 'empty' }, text));
+      },
+      settingsLine: function (node, infos) {
+        if (!infos || !infos.length) { return; }
+        var s = infos[0].settings || {};
+        var parts = Object.keys(s).map(function (k) { return k + ' = ' + s[k]; });
+        node.appendChild(el('div', { 'class': 'settings' }, 'Settings: ' + parts.join(', ')));
+      },
+      _tick: function () { pollers.forEach(function (fn) { try { fn(); } catch (e) { console.error(e); } }); },
+      _dispose: function () { charts.forEach(function (c) { c.dispose(); }); pollers = []; }
+    };
+    window.addEventListener('resize', function () { charts.forEach(function (c) { c.resize(); }); });
+    return api;
+  }
+
+  function setStatus(text) {
+    var s = document.getElementById('status');
+    if (s) { s.textContent = text; }
+  }
+
+  function renderNav() {
+    var nav = document.getElementById('nav');
+    nav.textContent = '';
+    panels.forEach(function (p) {
+      var b = el('button', { 'data-panel': p.id, id: 'nav-' + p.id }, p.title);
+      if (state.panel === p.id) { b.className = 'active'; }
+      b.addEventListener('click', function () { show(p.id); });
+      nav.appendChild(b);
+    });
+  }
+
+  function show(id) {
+    state.panel = id;
+    if (location.hash !== '#' + id) { history.replaceState(null, '', '#' + id); }
+    renderNav();
+    var main = document.getElementById('main');
+    if (state.active) { state.active._dispose(); state.active = null; }
+    main.textContent = '';
+    var p = panels.filter(function (x) { return x.id === id; })[0];
+    if (!p) { return; }
+    if (!state.session) {
+      main.appendChild(el('div', { 'class': 'empty', id: 'no-session' },
+        'No Stethoscope records yet. Attach a Stethoscope listener to your network and start training; ' +
+        'this page updates by itself when the first record arrives.'));
+      return;
+    }
+    var container = el('section', { id: 'panel-' + p.id });
+    main.appendChild(container);
+    container.appendChild(el('h2', null, p.title));
+    var body = el('div');
+    container.appendChild(body);
+    state.active = makeApi(state.session, body);
+    try { p.render(body, state.active); } catch (e) { body.appendChild(el('pre', null, String(e))); }
+  }
+
+  function refreshSessions() {
+    return getJson('/stethoscope/api/sessions').then(function (sessions) {
+      var sel = document.getElementById('session');
+      var known = Array.prototype.map.call(sel.options, function (o) { return o.value; });
+      var ids = sessions.map(function (s) { return s.sessionId; });
+      if (known.join('\n') !== ids.join('\n')) {
+        sel.textContent = '';
+        sessions.forEach(function (s) { sel.appendChild(el('option', { value: s.sessionId }, s.sessionId)); });
+      }
+      var newest = sessions.slice().sort(function (a, b) { return b.lastUpdate - a.lastUpdate; })[0];
+      if (!state.session && newest) {
+        state.session = newest.sessionId;
+        sel.value = state.session;
+        show(state.panel);
+      } else if (state.session) {
+        sel.value = state.session;
+      }
+      var cur = sessions.filter(function (s) { return s.sessionId === state.session; })[0];
+      setStatus(cur && cur.lastUpdate ? 'last record ' + new Date(cur.lastUpdate).toLocaleTimeString() : 'waiting for records');
+      document.dispatchEvent(new CustomEvent('stethoscope:sessions', { detail: sessions }));
+    }).catch(function (e) { setStatus('cannot reach the UI server: ' + e.message); });
+  }
+
+  window.Stethoscope = {
+    /** Registers a panel: {id, title, render(element, api)}. */
+    registerPanel: function (p) { panels.push(p); },
+    el: el,
+    boot: function () {
+      var wanted = (location.hash || '').replace('#', '');
+      state.panel = panels.some(function (p) { return p.id === wanted; }) ? wanted : (panels[0] && panels[0].id);
+      document.getElementById('session').addEventListener('change', function (e) {
+        state.session = e.target.value;
+        show(state.panel);
+      });
+      renderNav();
+      show(state.panel);
+      refreshSessions();
+      state.timer = setInterval(function () {
+        refreshSessions();
+        if (state.active) { state.active._tick(); }
+      }, POLL_MS);
+    }
+  };
+})();

@@ -1,0 +1,87 @@
+package dev.stethoscope.sample;
+
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Console progress of the sample: iteration progress and loss during an epoch;
+ * at its end the mean training loss, the accuracy on a fixed sample of the
+ * training set (with the labels trained on, noisy ones included), the test
+ * accuracy and the seconds the epoch took (evaluation excluded).
+ */
+public final class ConsoleProgress extends BaseTrainingListener {
+    private final int itersPerEpoch;
+    private final DataSetIterator test;
+    private final DataSetIterator trainSample;
+    private final List<Double> epochSeconds = new ArrayList<>();
+    private long epochStart;
+    private int iterInEpoch;
+    private long lastPrint;
+    private double lossSum;
+
+    /**
+     * @param trainSample a fixed sample of the training set for the training accuracy (may be null)
+     */
+    public ConsoleProgress(int trainExamples, int batch, DataSetIterator test, DataSetIterator trainSample) {
+        this.itersPerEpoch = (trainExamples + batch - 1) / batch;
+        this.test = test;
+        this.trainSample = trainSample;
+    }
+
+    @Override
+    public void onEpochStart(Model model) {
+        epochStart = System.nanoTime();
+        iterInEpoch = 0;
+        lossSum = 0;
+        lastPrint = 0;
+    }
+
+    @Override
+    public void iterationDone(Model model, int iteration, int epoch) {
+        iterInEpoch++;
+        lossSum += model.score();
+        long now = System.nanoTime();
+        if (now - lastPrint > 2_000_000_000L || iterInEpoch == itersPerEpoch) {
+            lastPrint = now;
+            System.out.printf(Locale.ROOT, "\repoch %d  iteration %d/%d  loss %.4f   ", epoch + 1, iterInEpoch,
+                    itersPerEpoch, model.score());
+            System.out.flush();
+        }
+    }
+
+    @Override
+    public void onEpochEnd(Model model) {
+        double secs = (System.nanoTime() - epochStart) / 1e9;
+        epochSeconds.add(secs);
+        MultiLayerNetwork net = (MultiLayerNetwork) model;
+        test.reset();
+        Evaluation eval = net.evaluate(test);
+        String trainAcc = "n/a";
+        if (trainSample != null) {
+            trainSample.reset();
+            trainAcc = String.format(Locale.ROOT, "%.4f", net.evaluate(trainSample).accuracy());
+        }
+        System.out.printf(Locale.ROOT, "%nepoch %d done in %.1f s: mean training loss %.4f, train accuracy %s, test accuracy %.4f%n",
+                net.getEpochCount() + 1, secs, lossSum / Math.max(1, iterInEpoch), trainAcc, eval.accuracy());
+    }
+
+    /** The seconds of each epoch so far, e.g. "[5.1, 4.8]". */
+    public String epochSecondsSummary() {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < epochSeconds.size(); i++) {
+            sb.append(i > 0 ? ", " : "").append(String.format(Locale.ROOT, "%.1f", epochSeconds.get(i)));
+        }
+        return sb.append("]").toString();
+    }
+
+    public List<Double> epochSeconds() {
+        return List.copyOf(epochSeconds);
+    }
+}

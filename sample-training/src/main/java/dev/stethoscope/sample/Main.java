@@ -1,0 +1,45 @@
+package dev.stethoscope.sample;
+
+import dev.stethoscope.sample.cli.BenchCommand;
+import dev.stethoscope.sample.cli.TrainCommand;
+import dev.stethoscope.sample.cli.ViewCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * Stethoscope's command line: {@code java -jar stethoscope-sample.jar <command>}.
+ * {@code --help} on each command lists its flags.
+ */
+@Command(name = "stethoscope", mixinStandardHelpOptions = true, version = "Stethoscope 0.1.0",
+        description = "Training-time monitors for DL4J, shown in the DL4J UI.",
+        subcommands = {
+                TrainCommand.class,
+                ViewCommand.class,
+                BenchCommand.class,
+                CommandLine.HelpCommand.class
+        })
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Runs the command line and exits with its exit code. */
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit code (for tests). */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            cmd.getErr().println("Error: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+            org.slf4j.LoggerFactory.getLogger(Main.class).debug("Command failed", ex);
+            return 1;
+        });
+        return cl.execute(args);
+    }
+}

