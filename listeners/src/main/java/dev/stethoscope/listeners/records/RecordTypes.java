@@ -16,6 +16,8 @@ public final class RecordTypes {
     static {
         register(MonitorErrorRecord.TYPE_ID, MonitorErrorRecord::new);
         register(HealthRecord.TYPE_ID, HealthRecord::new);
+        register(ProbeAccuracyRecord.TYPE_ID, ProbeAccuracyRecord::new);
+        register(SimilarityRecord.TYPE_ID, SimilarityRecord::new);
     }
 
     private RecordTypes() {

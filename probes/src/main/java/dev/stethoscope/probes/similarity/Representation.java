@@ -30,12 +30,17 @@ public final class Representation {
     private final double[] singularValues;
     private final INDArray v;
     private final double[] pointSquaredNorms;
+    private final int neurons;
+    private final int dataPoints;
 
-    private Representation(INDArray centred, double[] singularValues, INDArray v, double[] pointSquaredNorms) {
+    private Representation(INDArray centred, double[] singularValues, INDArray v, double[] pointSquaredNorms,
+                           int neurons, int dataPoints) {
         this.centred = centred;
         this.singularValues = singularValues;
         this.v = v;
         this.pointSquaredNorms = pointSquaredNorms;
+        this.neurons = neurons;
+        this.dataPoints = dataPoints;
     }
 
     /**
@@ -102,7 +107,7 @@ public final class Representation {
         for (int i = 0; i < pointSq.length; i++) {
             pointSq[i] *= pointSq[i];
         }
-        return new Representation(x, s, vFull, pointSq);
+        return new Representation(x, s, vFull, pointSq, (int) n, (int) m);
     }
 
     private static int rank(double[] s, long n, long m) {
@@ -117,14 +122,37 @@ public final class Representation {
         return r;
     }
 
+    /**
+     * A smaller copy for long-term storage (e.g. snapshots kept by a listener): without the
+     * centred matrix and with only the top {@code maxDirections} right singular vectors (all
+     * singular values are kept). It serves SVCCA with at most that many directions and, when
+     * every direction is kept, CKA and debiased CKA; PWCCA needs the full representation.
+     * Memory: m x min(r, maxDirections) doubles.
+     */
+    public Representation compact(int maxDirections) {
+        int k = Math.max(0, Math.min(maxDirections, (int) v.columns()));
+        INDArray vk = k == v.columns() ? v : v.get(NDArrayIndex.all(), NDArrayIndex.interval(0, k)).dup('c');
+        return new Representation(null, singularValues, vk, pointSquaredNorms, neurons, dataPoints);
+    }
+
+    /** Whether this is a {@link #compact} copy. */
+    public boolean isCompact() {
+        return centred == null;
+    }
+
+    /** Number of right singular vectors held (the rank, or fewer for a compact copy). */
+    public int storedDirections() {
+        return (int) v.columns();
+    }
+
     /** Number of neurons n. */
     public int neurons() {
-        return (int) centred.rows();
+        return neurons;
     }
 
     /** Number of data points m. */
     public int dataPoints() {
-        return (int) centred.columns();
+        return dataPoints;
     }
 
     /** Numerical rank r of the centred matrix. */
@@ -170,11 +198,15 @@ public final class Representation {
                 k++;
             }
         }
-        return Math.max(1, Math.min(k, usable));
+        return Math.max(1, Math.min(Math.min(k, usable), storedDirections()));
     }
 
     /** The centred matrix (n x m); a view of internal state, do not modify. */
     INDArray centred() {
+        if (centred == null) {
+            throw new IllegalStateException("This is a compact representation without its data matrix;"
+                    + " PWCCA needs the full one (Representation.of)");
+        }
         return centred;
     }
 

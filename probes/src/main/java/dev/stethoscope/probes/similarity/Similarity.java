@@ -194,6 +194,10 @@ public final class Similarity {
             LOG.warn("{}: a representation is constant over the data points (rank 0); similarity reported as 0", method.id());
             return new SimilarityResult(method, 0.0, new double[0], new double[0], a.rank(), b.rank(), m, false);
         }
+        if (a.storedDirections() < a.rank() || b.storedDirections() < b.rank()) {
+            throw new IllegalStateException("CKA needs every singular direction; a compact representation with fewer"
+                    + " was given (Representation.compact)");
+        }
         double[] sa = a.singularValues();
         double[] sb = b.singularValues();
         INDArray p = a.v().transpose().mmul(b.v());
