@@ -1,6 +1,7 @@
 package dev.stethoscope.sample;
 
 import dev.stethoscope.sample.cli.BenchCommand;
+import dev.stethoscope.sample.cli.SimilarityCommand;
 import dev.stethoscope.sample.cli.TrainCommand;
 import dev.stethoscope.sample.cli.ViewCommand;
 import picocli.CommandLine;
@@ -16,6 +17,7 @@ import picocli.CommandLine.Command;
                 TrainCommand.class,
                 ViewCommand.class,
                 BenchCommand.class,
+                SimilarityCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
