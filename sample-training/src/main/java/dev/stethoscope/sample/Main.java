@@ -4,6 +4,7 @@ import dev.stethoscope.sample.cli.BenchAttributionCommand;
 import dev.stethoscope.sample.cli.BenchCommand;
 import dev.stethoscope.sample.cli.ExplainCommand;
 import dev.stethoscope.sample.cli.SuspectsCommand;
+import dev.stethoscope.sample.cli.SimilarityCommand;
 import dev.stethoscope.sample.cli.TrainCommand;
 import dev.stethoscope.sample.cli.ViewCommand;
 import picocli.CommandLine;
@@ -24,6 +25,7 @@ import picocli.CommandLine.Command;
                 dev.stethoscope.sample.cli.ExperimentCommand.class,
                 dev.stethoscope.sample.cli.BenchMemorizationCommand.class,
                 SuspectsCommand.class,
+                SimilarityCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

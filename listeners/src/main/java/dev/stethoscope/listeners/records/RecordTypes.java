@@ -22,6 +22,8 @@ public final class RecordTypes {
         register(SuspectsRecord.TYPE_ID, SuspectsRecord::new);
         register(SuspectTableRecord.TYPE_ID, SuspectTableRecord::new);
         register(SuspectMarkRecord.TYPE_ID, SuspectMarkRecord::new);
+        register(ProbeAccuracyRecord.TYPE_ID, ProbeAccuracyRecord::new);
+        register(SimilarityRecord.TYPE_ID, SimilarityRecord::new);
     }
 
     private RecordTypes() {
