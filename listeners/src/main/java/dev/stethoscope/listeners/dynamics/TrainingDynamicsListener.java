@@ -162,6 +162,7 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
     private double admitScale = 1;
     private long captureNanosEpoch;
     private long captureNanosTotal;
+    private long epochEndNanosTotal;
     private long batchesEpoch;
     private volatile SuspectsRecord lastRecord;
 
@@ -226,6 +227,11 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
     /** Total time spent capturing logits and updating the state, in nanoseconds. */
     public long captureNanos() {
         return captureNanosTotal;
+    }
+
+    /** Total time spent at epoch ends (ranking, metrics, records, table), in nanoseconds. */
+    public long epochEndNanos() {
+        return epochEndNanosTotal;
     }
 
     /** Number of examples whose raw features are cached now. */
@@ -408,12 +414,14 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
     public void onEpochEnd(Model model) {
         int epoch = currentEpoch();
         guard("epoch-end", () -> {
+            long t0 = System.nanoTime();
             SuspectsRecord r = buildRecord();
             lastRecord = r;
             publish(r, epoch, currentIteration());
             if (publishTableEveryEpoch) {
                 publishTable();
             }
+            epochEndNanosTotal += System.nanoTime() - t0;
             log.debug("Epoch {}: {} batches, {} ms capturing logits, {} features cached", epoch, batchesEpoch,
                     captureNanosEpoch / 1_000_000, cache.size());
             captureNanosEpoch = 0;

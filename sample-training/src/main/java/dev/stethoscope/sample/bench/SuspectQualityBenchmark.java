@@ -162,8 +162,8 @@ public final class SuspectQualityBenchmark {
         report(out, epochs - 1, "finalInferenceLoss", loss, mask, flipped.length);
         if (plain) {
             out.printf(Locale.ROOT, "# overhead train-pass: monitored %.2f s / plain %.2f s = %.4fx over %d epochs "
-                    + "(capture itself %.3f s)%n", tWatched / 1e9, tPlain / 1e9, (double) tWatched / tPlain, epochs,
-                    l.captureNanos() / 1e9);
+                    + "(capture itself %.3f s, epoch-end work %.3f s)%n", tWatched / 1e9, tPlain / 1e9,
+                    (double) tWatched / tPlain, epochs, l.captureNanos() / 1e9, l.epochEndNanos() / 1e9);
             if (copyMode) {
                 out.printf(Locale.ROOT, "# overhead inference-copy: %.2f s / plain %.2f s = %.4fx (capture itself "
                         + "%.3f s)%n", tCopy / 1e9, tPlain / 1e9, (double) tCopy / tPlain, lc.captureNanos() / 1e9);
