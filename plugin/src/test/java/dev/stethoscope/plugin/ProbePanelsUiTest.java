@@ -115,7 +115,7 @@ class ProbePanelsUiTest {
             assertThat(lines).isEqualTo("4:2"); // 2 layers x (test, train), 2 epochs
             assertThat(new Select(d.findElement(By.id("probe-epoch"))).getOptions()).hasSize(2);
 
-            d.get("http://127.0.0.1:" + server.port() + "/stethoscope#similarity");
+            d.findElement(By.id("nav-similarity")).click();
             wait.until(x -> (Boolean) ((JavascriptExecutor) x).executeScript(
                     "var e = document.getElementById('chart-sim-heatmap'); if (!e) return false;"
                             + "var c = echarts.getInstanceByDom(e); return !!c && !!c.getOption().series"
