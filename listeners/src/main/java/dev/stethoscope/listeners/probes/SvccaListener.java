@@ -260,7 +260,9 @@ public class SvccaListener extends StethoscopeListener {
         Map<String, INDArray> acts = LayerRepresentations.activations(copy.model(), probe, layers, batchSize);
         List<Representation> reps = new ArrayList<>();
         for (String l : layers) {
-            reps.add(Representation.of(ConvRepresentations.toNeuronsByPoints(acts.get(l), convMode, maxPoints, seed)));
+            INDArray act = acts.get(l);
+            reps.add(Representation.of(ConvRepresentations.toNeuronsByPoints(act, convMode, maxPoints, seed),
+                    ConvRepresentations.pointLayout(act, convMode, maxPoints, seed)));
         }
         acts.clear();
         int keyEpoch = Math.max(0, epoch - 1);
