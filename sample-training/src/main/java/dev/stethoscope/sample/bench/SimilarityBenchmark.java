@@ -112,12 +112,13 @@ public final class SimilarityBenchmark {
             for (String l : layers) {
                 long tl = System.nanoTime();
                 INDArray m = ConvRepresentations.toNeuronsByPoints(acts.get(l), mode, 4096, 1);
-                reps.add(Representation.of(m));
+                reps.add(Representation.of(m, ConvRepresentations.pointLayout(acts.get(l), mode, 4096, 1)));
                 per.append(String.format(Locale.ROOT, " %s %dx%d %.2fs;", l, m.rows(), m.columns(), secs(tl)));
             }
             double tPrep = secs(tp);
             for (String l : layers) {
-                reps2.add(Representation.of(ConvRepresentations.toNeuronsByPoints(acts2.get(l), mode, 4096, 1)));
+                reps2.add(Representation.of(ConvRepresentations.toNeuronsByPoints(acts2.get(l), mode, 4096, 1),
+                        ConvRepresentations.pointLayout(acts2.get(l), mode, 4096, 1)));
             }
             long tc = System.nanoTime();
             double[] self = new double[layers.size()];
