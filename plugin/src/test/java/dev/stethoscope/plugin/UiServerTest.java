@@ -152,6 +152,37 @@ class UiServerTest {
     }
 
     @Test
+    void recordsStreamToARemoteUi() throws Exception {
+        server.ui().enableRemoteListener();
+        org.deeplearning4j.core.storage.impl.RemoteUIStatsStorageRouter remote =
+                new org.deeplearning4j.core.storage.impl.RemoteUIStatsStorageRouter("http://127.0.0.1:" + server.port());
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+                .seed(2).dataType(DataType.FLOAT).updater(new Adam(1e-2)).list()
+                .layer(new DenseLayer.Builder().name("remote-dense").nIn(6).nOut(5).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(5).nOut(2)
+                        .activation(Activation.SOFTMAX).build())
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        DataSet ds = new DataSet(Nd4j.rand(DataType.FLOAT, 32, 6), Nd4j.zeros(DataType.FLOAT, 32, 2));
+        ds.getLabels().getColumn(1).assign(1);
+        String remoteSession = HealthListener.builder(net, remote).every(1).sessionId("remote-session").attach().sessionId();
+        net.fit(new ListDataSetIterator<>(ds.asList(), 8), 1);
+        long deadline = System.currentTimeMillis() + 30_000;
+        String body = "";
+        while (System.currentTimeMillis() < deadline) {
+            body = get("/stethoscope/api/records/" + remoteSession + "/" + HealthRecord.TYPE_ID).body();
+            if (body.split("\"type\"").length - 1 >= 5) {
+                break;
+            }
+            Thread.sleep(200);
+        }
+        // 4 iterations sampled every iteration + 1 epoch-end record, decoded by the server from the POSTed bytes
+        assertThat(body.split("\"type\":\"Stethoscope.Health\"")).hasSize(5 + 1);
+        assertThat(body).contains("remote-dense");
+    }
+
+    @Test
     void pageShowsLiveChartsAndEscapesLayerNames() throws Exception {
         ChromeDriver d = Browser.start();
         try {

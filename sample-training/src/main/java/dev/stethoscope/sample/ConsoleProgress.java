@@ -48,10 +48,17 @@ public final class ConsoleProgress extends BaseTrainingListener {
         iterInEpoch++;
         lossSum += model.score();
         long now = System.nanoTime();
-        if (now - lastPrint > 2_000_000_000L || iterInEpoch == itersPerEpoch) {
+        boolean terminal = System.console() != null;
+        long period = terminal ? 1_000_000_000L : 10_000_000_000L;
+        if (now - lastPrint > period || iterInEpoch == itersPerEpoch) {
             lastPrint = now;
-            System.out.printf(Locale.ROOT, "\repoch %d  iteration %d/%d  loss %.4f   ", epoch + 1, iterInEpoch,
+            String line = String.format(Locale.ROOT, "epoch %d  iteration %d/%d  loss %.4f", epoch + 1, iterInEpoch,
                     itersPerEpoch, model.score());
+            if (terminal) {
+                System.out.print("\r" + line + "   ");
+            } else {
+                System.out.println(line);
+            }
             System.out.flush();
         }
     }
@@ -68,7 +75,7 @@ public final class ConsoleProgress extends BaseTrainingListener {
             trainSample.reset();
             trainAcc = String.format(Locale.ROOT, "%.4f", net.evaluate(trainSample).accuracy());
         }
-        System.out.printf(Locale.ROOT, "%nepoch %d done in %.1f s: mean training loss %.4f, train accuracy %s, test accuracy %.4f%n",
+        System.out.printf(Locale.ROOT, (System.console() != null ? "%n" : "") + "epoch %d done in %.1f s: mean training loss %.4f, train accuracy %s, test accuracy %.4f%n",
                 net.getEpochCount() + 1, secs, lossSum / Math.max(1, iterInEpoch), trainAcc, eval.accuracy());
     }
 

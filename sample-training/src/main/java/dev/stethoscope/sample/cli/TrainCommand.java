@@ -2,6 +2,7 @@ package dev.stethoscope.sample.cli;
 
 import dev.stethoscope.listeners.core.Sessions;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
+import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
 import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.plugin.StethoscopeUIServer;
 import dev.stethoscope.sample.ConsoleProgress;
@@ -17,6 +18,7 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -102,10 +104,12 @@ public final class TrainCommand implements Callable<Integer> {
         int classes = mnist.numClasses();
 
         int[] labels = train.labelValues();
+        long[] flipped = null;
         if (labelNoise > 0) {
             LabelNoise.Result noise = LabelNoise.flip(labels, classes, labelNoise, seed);
             Path f = noise.writeIndices(runDir);
             labels = noise.labels();
+            flipped = java.util.Arrays.stream(noise.flippedIndices()).asLongStream().toArray();
             System.out.printf("Label noise: flipped %d of %d training labels (%.1f%%); indices in %s%n",
                     noise.flippedCount(), labels.length, 100 * labelNoise, f);
         }
@@ -131,8 +135,13 @@ public final class TrainCommand implements Callable<Integer> {
             String session = "stethoscope-" + runDir.getFileName();
             Sessions.assign(net, session);
             net.addListeners(new StatsListener(storage, null, null, session + "-dl4j", null));
+            DataSetIterator fitIter = trainIter;
             if (!noMonitors) {
                 HealthListener.builder(net, storage).every(healthEvery).attach();
+                TrainingDynamicsListener dynamics = TrainingDynamicsListener.builder(net, storage)
+                        .numExamples(train.size()).flippedIndices(flipped).featureShape(1, mnist.rows(), mnist.cols())
+                        .attach();
+                fitIter = dynamics.track(trainIter);
                 // Monitors from other issues are attached here as they land.
             }
             DataSet trainSample = trainIter.firstExamples(Math.min(5000, trainIter.totalExamples()));
@@ -140,7 +149,7 @@ public final class TrainCommand implements Callable<Integer> {
                     new ListDataSetIterator<>(trainSample.asList(), 512));
             net.addListeners(progress);
             for (int e = 0; e < epochs; e++) {
-                net.fit(trainIter);
+                net.fit(fitIter);
                 if (checkpointEvery > 0 && (e + 1) % checkpointEvery == 0 && e + 1 < epochs) {
                     File ck = runDir.resolve("checkpoint-epoch-" + (e + 1) + ".zip").toFile();
                     ModelSerializer.writeModel(net, ck, true);

@@ -1,0 +1,336 @@
+package dev.stethoscope.listeners.probes;
+
+import dev.stethoscope.listeners.core.StethoscopeListener;
+import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
+import dev.stethoscope.probes.linear.LinearProbe;
+import dev.stethoscope.probes.linear.ProbeResult;
+import dev.stethoscope.probes.model.LayerSelection;
+import dev.stethoscope.probes.model.NetworkCopy;
+import dev.stethoscope.probes.similarity.LayerRepresentations;
+import org.deeplearning4j.core.storage.StatsStorageRouter;
+import org.deeplearning4j.nn.api.Model;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Linear classifier probes on every monitored layer (Alain and Bengio 2016; METHODS.md section 2).
+ *
+ * <p>Every {@code every} epochs, and for the final parameters, it copies the network's
+ * parameters (on the training thread, a single {@code params().dup()}), then, on a background
+ * thread, loads them into a private {@link NetworkCopy}, computes each layer's activations on a
+ * fixed probe-train and probe-test set in inference mode, trains one {@link LinearProbe} per
+ * layer on the probe-train activations; the {@link ProbeAccuracyRecord} with train/test
+ * accuracy and loss per layer is published from the training thread at its next callback (or by
+ * {@link #finish()}). The training network is only read; training never
+ * waits for probes unless two evaluations are already pending (then it waits for one).
+ *
+ * <p>DL4J has no end-of-training callback: give {@link Builder#totalEpochs} so the last epoch
+ * is recognised, or call {@link #finish()} after {@code fit} (it evaluates the final parameters
+ * if they were not yet, and waits for pending probes).
+ *
+ * <p>Memory: the probe sets, at most two pending parameter copies, and during one evaluation the
+ * activations of the probe sets for the monitored layers.
+ *
+ * <pre>{@code
+ * LinearProbeListener probes = LinearProbeListener.builder(net, storage)
+ *         .probeData(testIterator, 2000)   // first 2000 test examples, alternately probe-train / probe-test
+ *         .every(1).totalEpochs(5).attach();
+ * net.fit(train, 5);
+ * probes.finish();
+ * }</pre>
+ */
+public class LinearProbeListener extends StethoscopeListener {
+    private final int every;
+    private final Integer totalEpochs;
+    private final List<String> layers;
+    private final LinearProbe.Options options;
+    private final int batchSize;
+    private final INDArray trainX;
+    private final int[] trainY;
+    private final INDArray testX;
+    private final int[] testY;
+    private final int numClasses;
+    private final BackgroundWorker worker;
+
+    private int epochAtStart = -1;
+    private int lastCompleted = -1;
+    private int lastEvaluated = -1;
+    private boolean finalDone;
+    private NetworkCopy copy;
+
+    protected LinearProbeListener(Builder b, List<String> layers, DataSet train, DataSet test, int numClasses) {
+        super(b);
+        this.every = b.every;
+        this.totalEpochs = b.totalEpochs;
+        this.layers = layers;
+        this.options = b.options;
+        this.batchSize = b.batchSize;
+        this.trainX = train.getFeatures();
+        this.trainY = LinearProbe.classIndices(train.getLabels());
+        this.testX = test.getFeatures();
+        this.testY = LinearProbe.classIndices(test.getLabels());
+        this.numClasses = numClasses;
+        this.worker = new BackgroundWorker("probes", b.async, 2);
+    }
+
+    /** A builder for {@code model}, publishing to {@code router}. */
+    public static Builder builder(Model model, StatsStorageRouter router) {
+        return new Builder(model, router);
+    }
+
+    @Override
+    public String monitorName() {
+        return "probes";
+    }
+
+    @Override
+    protected Map<String, String> settings() {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("every", String.valueOf(every));
+        s.put("totalEpochs", String.valueOf(totalEpochs));
+        s.put("layers", String.join(",", layers));
+        s.put("probeTrainExamples", String.valueOf(trainY.length));
+        s.put("probeTestExamples", String.valueOf(testY.length));
+        s.put("features", options.features().name());
+        s.put("l2", String.valueOf(options.l2()));
+        s.put("iterations", String.valueOf(options.iterations()));
+        s.put("learningRate", String.valueOf(options.learningRate()));
+        s.put("seed", String.valueOf(options.seed()));
+        return s;
+    }
+
+    /** The probed layers, in forward order. */
+    public List<String> layers() {
+        return layers;
+    }
+
+    @Override
+    public void onEpochStart(Model model) {
+        epochAtStart = currentEpoch();
+        drain();
+    }
+
+    @Override
+    public void iterationDone(Model model, int iteration, int epoch) {
+        drain();
+    }
+
+    /** Publishes finished background results on this (the listener's) thread. */
+    private void drain() {
+        worker.drain(a -> guard("probe", a::call));
+    }
+
+    @Override
+    public void onEpochEnd(Model model) {
+        drain();
+        guard("onEpochEnd", () -> {
+            int completed = (epochAtStart >= 0 ? epochAtStart : currentEpoch()) + 1;
+            lastCompleted = completed;
+            boolean isLast = totalEpochs != null && completed >= totalEpochs;
+            if (isLast || completed % every == 0) {
+                evaluate(completed, isLast);
+            }
+        });
+    }
+
+    private void evaluate(int completed, boolean isFinal) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            if (copy == null) {
+                copy = NetworkCopy.of(model());
+            }
+            submitSnapshot(completed, isFinal);
+        }
+    }
+
+    private void submitSnapshot(int completed, boolean isFinal) {
+        INDArray params = model().params().dup();
+        long iteration = currentIteration();
+        lastEvaluated = completed;
+        if (isFinal) {
+            finalDone = true;
+        }
+        worker.submit(() -> {
+            ProbeAccuracyRecord r = probe(params, completed, isFinal);
+            return () -> publish(r, completed - 1, iteration);
+        });
+    }
+
+    private ProbeAccuracyRecord probe(INDArray params, int completed, boolean isFinal) {
+        copy.model().setParams(params);
+        Map<String, INDArray> tr = LayerRepresentations.activations(copy.model(), trainX, layers, batchSize);
+        Map<String, INDArray> te = LayerRepresentations.activations(copy.model(), testX, layers, batchSize);
+        int n = layers.size();
+        int[] feats = new int[n];
+        double[] trAcc = new double[n];
+        double[] teAcc = new double[n];
+        double[] trLoss = new double[n];
+        double[] teLoss = new double[n];
+        for (int i = 0; i < n; i++) {
+            String l = layers.get(i);
+            ProbeResult r = LinearProbe.train(tr.get(l), trainY, te.get(l), testY, numClasses, options);
+            feats[i] = r.features();
+            trAcc[i] = r.trainAccuracy();
+            teAcc[i] = r.testAccuracy();
+            trLoss[i] = r.trainLoss();
+            teLoss[i] = r.testLoss();
+        }
+        return new ProbeAccuracyRecord(completed, isFinal, options.features().name(), trainY.length, testY.length,
+                layers, feats, trAcc, teAcc, trLoss, teLoss);
+    }
+
+    /**
+     * Ends monitoring: probes the current (final) parameters unless that was already done, and
+     * waits until every pending probe has been published. Call it after {@code fit} returns.
+     * Idempotent.
+     */
+    public void finish() {
+        guard("finish", () -> {
+            if (!finalDone && lastCompleted > 0) {
+                if (lastEvaluated == lastCompleted) {
+                    finalDone = true; // the last completed epoch was already probed with these parameters
+                } else {
+                    evaluate(lastCompleted, true);
+                }
+            }
+        });
+        worker.awaitIdle();
+        drain();
+    }
+
+    /** {@link #finish()} and stop the background thread. */
+    public void close() {
+        finish();
+        worker.shutdown(60);
+    }
+
+    /** Builder of {@link LinearProbeListener}. */
+    public static class Builder extends StethoscopeListener.Builder<Builder, LinearProbeListener> {
+        private int every = 1;
+        private Integer totalEpochs;
+        private List<String> layers = List.of();
+        private LinearProbe.Options options = LinearProbe.Options.defaults();
+        private int batchSize = 256;
+        private boolean async = true;
+        private DataSet train;
+        private DataSet test;
+
+        protected Builder(Model model, StatsStorageRouter router) {
+            super(model, router);
+        }
+
+        /** Separate probe-train and probe-test sets (features and labels, one-hot or class indices). */
+        public Builder probeData(DataSet probeTrain, DataSet probeTest) {
+            this.train = probeTrain.copy();
+            this.test = probeTest.copy();
+            return this;
+        }
+
+        /** One probe set, split alternately: even rows probe-train, odd rows probe-test. */
+        public Builder probeData(DataSet probe) {
+            int n = probe.numExamples();
+            if (n < 4) {
+                throw new IllegalArgumentException("The probe set needs at least 4 examples, got " + n);
+            }
+            int[] even = new int[(n + 1) / 2];
+            int[] odd = new int[n / 2];
+            for (int i = 0; i < n; i++) {
+                if (i % 2 == 0) {
+                    even[i / 2] = i;
+                } else {
+                    odd[i / 2] = i;
+                }
+            }
+            this.train = new DataSet(probe.getFeatures().getRows(even).dup(), probe.getLabels().getRows(even).dup());
+            this.test = new DataSet(probe.getFeatures().getRows(odd).dup(), probe.getLabels().getRows(odd).dup());
+            return this;
+        }
+
+        /**
+         * The first {@code n} examples of {@code iterator} (for example the test iterator), split
+         * alternately into probe-train and probe-test. The iterator is reset before and after.
+         */
+        public Builder probeData(DataSetIterator iterator, int n) {
+            if (n < 4) {
+                throw new IllegalArgumentException("The probe set needs at least 4 examples, got " + n);
+            }
+            return probeData(ProbeData.firstExamples(iterator, n));
+        }
+
+        /** Probe every {@code k} epochs (default 1). */
+        public Builder every(int k) {
+            if (k < 1) {
+                throw new IllegalArgumentException("every must be >= 1, got " + k);
+            }
+            this.every = k;
+            return this;
+        }
+
+        /** Number of epochs of the run, so the last one is probed and marked final (optional; see {@link #finish()}). */
+        public Builder totalEpochs(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("totalEpochs must be >= 1, got " + n);
+            }
+            this.totalEpochs = n;
+            return this;
+        }
+
+        /** Layers to probe, by name (or MultiLayerNetwork index); default every hidden layer. */
+        public Builder layers(String... names) {
+            this.layers = Arrays.asList(names);
+            return this;
+        }
+
+        /** Probe options (L2, steps, learning rate, seed, conv feature mode). */
+        public Builder options(LinearProbe.Options options) {
+            this.options = java.util.Objects.requireNonNull(options, "options");
+            return this;
+        }
+
+        /** Examples per forward pass when computing activations (default 256). */
+        public Builder batchSize(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("batchSize must be >= 1, got " + n);
+            }
+            this.batchSize = n;
+            return this;
+        }
+
+        /** Train probes on a background thread (default true) or on the training thread. */
+        public Builder async(boolean async) {
+            this.async = async;
+            return this;
+        }
+
+        @Override
+        public LinearProbeListener build() {
+            if (train == null || test == null) {
+                throw new IllegalArgumentException("Probe data is required: call probeData(train, test), probeData(dataSet)"
+                        + " or probeData(iterator, n)");
+            }
+            if (train.getLabels() == null || test.getLabels() == null) {
+                throw new IllegalArgumentException("The probe sets need labels");
+            }
+            List<String> chosen = layers.isEmpty() ? LayerSelection.hiddenLayerNames(model)
+                    : LayerSelection.resolve(model, layers);
+            if (chosen.isEmpty()) {
+                throw new IllegalArgumentException("No layer to probe. Layers: " + LayerSelection.layerNames(model));
+            }
+            int[] ytr = LinearProbe.classIndices(train.getLabels());
+            int[] yte = LinearProbe.classIndices(test.getLabels());
+            int k = train.getLabels().rank() == 2 && train.getLabels().columns() > 1 ? (int) train.getLabels().columns()
+                    : Math.max(Arrays.stream(ytr).max().orElse(0), Arrays.stream(yte).max().orElse(0)) + 1;
+            if (k < 2) {
+                throw new IllegalArgumentException("The probe labels have fewer than 2 classes");
+            }
+            return new LinearProbeListener(this, chosen, train, test, k);
+        }
+    }
+}

@@ -1,0 +1,557 @@
+package dev.stethoscope.listeners.probes;
+
+import dev.stethoscope.listeners.core.StethoscopeListener;
+import dev.stethoscope.listeners.records.SimilarityRecord;
+import dev.stethoscope.probes.model.LayerSelection;
+import dev.stethoscope.probes.model.NetworkCopy;
+import dev.stethoscope.probes.similarity.ConvMode;
+import dev.stethoscope.probes.similarity.ConvRepresentations;
+import dev.stethoscope.probes.similarity.LayerRepresentations;
+import dev.stethoscope.probes.similarity.Representation;
+import dev.stethoscope.probes.similarity.Similarity;
+import dev.stethoscope.probes.similarity.SimilarityMatrix;
+import dev.stethoscope.probes.similarity.SimilarityMethod;
+import dev.stethoscope.probes.similarity.SimilarityOptions;
+import dev.stethoscope.probes.similarity.SimilarityResult;
+import org.deeplearning4j.core.storage.StatsStorageRouter;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * SVCCA / PWCCA / CKA layer similarity during training (Raghu et al. 2017; METHODS.md section 4).
+ *
+ * <p>At chosen epochs (every {@code every} epochs, before training when
+ * {@code includeInitial}, and for the final parameters) it takes a snapshot: the parameters are
+ * copied on the training thread ({@code params().dup()}); on a background thread they are loaded
+ * into a private {@link NetworkCopy}, the monitored layers' activations on a fixed probe set of
+ * m inputs are computed in inference mode and turned into prepared {@link Representation}s
+ * (neurons x m; conv layers per {@link ConvMode}). It then computes
+ * {@link SimilarityRecord}s, published from the training thread at its next callback (or by
+ * {@link #finish()}):
+ * <ul>
+ *   <li>{@code layers}: the layer x layer matrix at this snapshot;</li>
+ *   <li>{@code vs-previous}: each layer against itself at the previous snapshot;</li>
+ *   <li>{@code vs-latest}: each kept earlier snapshot's layers against this (latest) one;
+ *       at the end of training the same table against the final parameters is published as
+ *       {@code vs-final} (the learning-dynamics plot: lower layers should converge first).</li>
+ * </ul>
+ *
+ * <p>Probe set: the inputs given to the builder, or else the first {@code probeSize} training
+ * inputs seen (default 1000; Raghu et al. use a few thousand), copied once.
+ *
+ * <p><b>Memory bound.</b> Besides the probe set, at most {@code maxSnapshots} snapshots (default
+ * 10; the first and the latest are always kept, and the one whose removal loses least epoch
+ * resolution is dropped) are kept, each holding per layer: for SVCCA the top k singular vectors
+ * over the m points (m x k doubles, k = directions kept by the SV step), for CKA all of them
+ * (m x r, r &lt;= min(neurons, m - 1)), for PWCCA additionally the centred activations
+ * (neurons x m doubles). Example: SVCCA, m = 1000, a 3-layer MLP with k ~ 100 per layer: ~2.4 MB
+ * per snapshot. At most two parameter copies wait for the background thread; beyond that the
+ * training thread waits.
+ *
+ * <p>DL4J has no end-of-training callback: set {@link Builder#totalEpochs} or call
+ * {@link #finish()} after {@code fit}.
+ */
+public class SvccaListener extends StethoscopeListener {
+    private final int every;
+    private final Integer totalEpochs;
+    private final boolean includeInitial;
+    private final List<String> layers;
+    private final SimilarityMethod method;
+    private final SimilarityOptions options;
+    private final ConvMode convMode;
+    private final int maxPoints;
+    private final long seed;
+    private final int maxSnapshots;
+    private final int probeSize;
+    private final int batchSize;
+    private final BackgroundWorker worker;
+
+    private INDArray probe;
+    private final List<INDArray> captured = new ArrayList<>();
+    private long capturedCount;
+    private INDArray initialParams;
+    private boolean initialSubmitted;
+    private int epochAtStart = -1;
+    private int lastCompleted = -1;
+    private int lastSnapshot = -1;
+    private boolean finalDone;
+    private NetworkCopy copy;
+
+    /** Kept snapshots (background thread only). */
+    private final List<Snapshot> snapshots = new ArrayList<>();
+
+    private record Snapshot(int epoch, List<Representation> reps) {
+    }
+
+    protected SvccaListener(Builder b, List<String> layers) {
+        super(b);
+        this.every = b.every;
+        this.totalEpochs = b.totalEpochs;
+        this.includeInitial = b.includeInitial;
+        this.layers = layers;
+        this.method = b.method;
+        this.options = b.options != null ? b.options : SimilarityOptions.defaultsFor(b.method);
+        this.convMode = b.convMode;
+        this.maxPoints = b.maxPoints;
+        this.seed = b.seed;
+        this.maxSnapshots = b.maxSnapshots;
+        this.probeSize = b.probeSize;
+        this.batchSize = b.batchSize;
+        this.probe = b.probe;
+        this.worker = new BackgroundWorker("svcca", b.async, 2);
+    }
+
+    /** A builder for {@code model}, publishing to {@code router}. */
+    public static Builder builder(Model model, StatsStorageRouter router) {
+        return new Builder(model, router);
+    }
+
+    @Override
+    public String monitorName() {
+        return "svcca";
+    }
+
+    @Override
+    protected Map<String, String> settings() {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("method", method.id());
+        s.put("options", options.toString());
+        s.put("every", String.valueOf(every));
+        s.put("totalEpochs", String.valueOf(totalEpochs));
+        s.put("includeInitial", String.valueOf(includeInitial));
+        s.put("layers", String.join(",", layers));
+        s.put("convMode", convMode.name());
+        s.put("maxPoints", String.valueOf(maxPoints));
+        s.put("maxSnapshots", String.valueOf(maxSnapshots));
+        s.put("probeSize", String.valueOf(probe != null ? probe.size(0) : probeSize));
+        return s;
+    }
+
+    /** The monitored layers, in forward order. */
+    public List<String> layers() {
+        return layers;
+    }
+
+    /** The similarity measure. */
+    public SimilarityMethod method() {
+        return method;
+    }
+
+    @Override
+    public void iterationDone(Model model, int iteration, int epoch) {
+        drain();
+    }
+
+    /** Publishes finished background results on this (the listener's) thread. */
+    private void drain() {
+        worker.drain(a -> guard("snapshot", a::call));
+    }
+
+    @Override
+    public void onEpochStart(Model model) {
+        drain();
+        guard("onEpochStart", () -> {
+            epochAtStart = currentEpoch();
+            if (includeInitial && initialParams == null && !initialSubmitted && lastCompleted < 0) {
+                initialParams = model.params().dup();
+            }
+        });
+    }
+
+    @Override
+    public void onForwardPass(Model model, List<INDArray> activations) {
+        if (probe == null && !activations.isEmpty()) {
+            guard("onForwardPass", () -> capture(activations.get(0)));
+        }
+    }
+
+    @Override
+    public void onForwardPass(Model model, Map<String, INDArray> activations) {
+        if (probe == null) {
+            guard("onForwardPass", () -> {
+                String input = ((ComputationGraph) model).getConfiguration().getNetworkInputs().get(0);
+                INDArray x = activations.get(input);
+                if (x != null) {
+                    capture(x);
+                }
+            });
+        }
+    }
+
+    private void capture(INDArray input) {
+        if (capturedCount >= probeSize) {
+            return;
+        }
+        long take = Math.min(probeSize - capturedCount, input.size(0));
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            captured.add(input.get(NDArrayIndex.interval(0, take)).dup());
+        }
+        capturedCount += take;
+        if (capturedCount >= probeSize) {
+            completeProbe();
+        }
+    }
+
+    private void completeProbe() {
+        if (probe == null && !captured.isEmpty()) {
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                probe = captured.size() == 1 ? captured.get(0) : Nd4j.concat(0, captured.toArray(new INDArray[0]));
+            }
+            captured.clear();
+        }
+    }
+
+    @Override
+    public void onEpochEnd(Model model) {
+        drain();
+        guard("onEpochEnd", () -> {
+            int completed = (epochAtStart >= 0 ? epochAtStart : currentEpoch()) + 1;
+            lastCompleted = completed;
+            boolean isLast = totalEpochs != null && completed >= totalEpochs;
+            if (isLast || completed % every == 0) {
+                snapshot(completed, isLast);
+            }
+        });
+    }
+
+    private void snapshot(int completed, boolean isFinal) {
+        completeProbe();
+        if (probe == null) {
+            throw new IllegalStateException("No probe inputs: none were given and no training batch was seen");
+        }
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            if (copy == null) {
+                copy = NetworkCopy.of(model());
+            }
+            submitSnapshot(completed, isFinal);
+        }
+    }
+
+    private void submitSnapshot(int completed, boolean isFinal) {
+        if (initialParams != null && !initialSubmitted) {
+            INDArray p0 = initialParams;
+            initialParams = null;
+            initialSubmitted = true;
+            worker.submit(() -> process(p0, 0, false, 0));
+        }
+        INDArray params = model().params().dup();
+        long iteration = currentIteration();
+        lastSnapshot = completed;
+        if (isFinal) {
+            finalDone = true;
+        }
+        worker.submit(() -> process(params, completed, isFinal, iteration));
+    }
+
+    private BackgroundWorker.Action process(INDArray params, int epoch, boolean isFinal, long iteration) {
+        copy.model().setParams(params);
+        Map<String, INDArray> acts = LayerRepresentations.activations(copy.model(), probe, layers, batchSize);
+        List<Representation> reps = new ArrayList<>();
+        for (String l : layers) {
+            reps.add(Representation.of(ConvRepresentations.toNeuronsByPoints(acts.get(l), convMode, maxPoints, seed)));
+        }
+        acts.clear();
+        int keyEpoch = Math.max(0, epoch - 1);
+        List<SimilarityRecord> out = new ArrayList<>();
+
+        SimilarityMatrix lm = LayerRepresentations.matrix(layers, reps, layers, reps, method, options);
+        out.add(new SimilarityRecord(SimilarityRecord.LAYERS, method.id(), epoch, epoch, dataPoints(reps),
+                layers, new int[0], layers, lm.flatten(), flags(lm.underdetermined())));
+
+        if (!snapshots.isEmpty()) {
+            Snapshot prev = snapshots.get(snapshots.size() - 1);
+            double[] v = new double[layers.size()];
+            int[] f = new int[layers.size()];
+            for (int j = 0; j < layers.size(); j++) {
+                SimilarityResult r = Similarity.compute(method, reps.get(j), prev.reps().get(j), options);
+                v[j] = r.value();
+                f[j] = r.underdetermined() ? 1 : 0;
+            }
+            out.add(new SimilarityRecord(SimilarityRecord.VS_PREVIOUS, method.id(), epoch, prev.epoch(),
+                    dataPoints(reps), List.of("epoch " + prev.epoch()), new int[]{prev.epoch()}, layers, v, f));
+        }
+        Snapshot current = new Snapshot(epoch, reps);
+        out.add(vsReference(current, isFinal ? SimilarityRecord.VS_FINAL : SimilarityRecord.VS_LATEST));
+        store(current);
+        return () -> publishAll(out, keyEpoch, iteration);
+    }
+
+    /** Every kept snapshot and the reference itself against the reference, layer by layer. */
+    private SimilarityRecord vsReference(Snapshot ref, String kind) {
+        List<Snapshot> rows = new ArrayList<>(snapshots);
+        if (rows.isEmpty() || rows.get(rows.size() - 1) != ref) {
+            rows.add(ref);
+        }
+        int n = layers.size();
+        double[] v = new double[rows.size() * n];
+        int[] f = new int[v.length];
+        int[] epochs = new int[rows.size()];
+        List<String> labels = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            Snapshot s = rows.get(i);
+            epochs[i] = s.epoch();
+            labels.add("epoch " + s.epoch());
+            for (int j = 0; j < n; j++) {
+                if (s == ref) {
+                    v[i * n + j] = 1.0;
+                    continue;
+                }
+                SimilarityResult r = Similarity.compute(method, s.reps().get(j), ref.reps().get(j), options);
+                v[i * n + j] = r.value();
+                f[i * n + j] = r.underdetermined() ? 1 : 0;
+            }
+        }
+        return new SimilarityRecord(kind, method.id(), ref.epoch(), ref.epoch(), dataPoints(ref.reps()), labels, epochs,
+                layers, v, f);
+    }
+
+    private void store(Snapshot s) {
+        List<Representation> kept = new ArrayList<>();
+        for (Representation r : s.reps()) {
+            kept.add(switch (method) {
+                case SVCCA -> r.compact(r.directions(options));
+                case CKA, CKA_DEBIASED -> r.compact(r.rank());
+                case PWCCA -> r;
+            });
+        }
+        snapshots.add(new Snapshot(s.epoch(), kept));
+        while (snapshots.size() > maxSnapshots) {
+            int drop = 1;
+            int best = Integer.MAX_VALUE;
+            for (int i = 1; i < snapshots.size() - 1; i++) {
+                int gap = snapshots.get(i + 1).epoch() - snapshots.get(i - 1).epoch();
+                if (gap < best) {
+                    best = gap;
+                    drop = i;
+                }
+            }
+            snapshots.remove(drop);
+        }
+    }
+
+    private static int dataPoints(List<Representation> reps) {
+        return reps.isEmpty() ? 0 : reps.get(0).dataPoints();
+    }
+
+    private static int[] flags(boolean[][] u) {
+        int[] out = new int[u.length * (u.length == 0 ? 0 : u[0].length)];
+        int k = 0;
+        for (boolean[] row : u) {
+            for (boolean b : row) {
+                out[k++] = b ? 1 : 0;
+            }
+        }
+        return out;
+    }
+
+    /** Epochs of the snapshots currently kept (waits for pending work first). */
+    public List<Integer> keptSnapshotEpochs() {
+        worker.awaitIdle();
+        List<Integer> e = new ArrayList<>();
+        for (Snapshot s : snapshots) {
+            e.add(s.epoch());
+        }
+        return e;
+    }
+
+    /**
+     * Ends monitoring: snapshots the final parameters and publishes the {@code vs-final} table
+     * (if not done at the last epoch), then waits for the background work. Call after
+     * {@code fit}. Idempotent.
+     */
+    public void finish() {
+        guard("finish", () -> {
+            if (finalDone || lastCompleted < 0) {
+                return;
+            }
+            finalDone = true;
+            if (lastSnapshot == lastCompleted) {
+                int epoch = lastCompleted;
+                long iteration = currentIteration();
+                worker.submit(() -> {
+                    if (snapshots.isEmpty()) {
+                        return null; // the snapshot failed; its error was already published
+                    }
+                    Snapshot last = snapshots.get(snapshots.size() - 1);
+                    SimilarityRecord r = vsReference(last, SimilarityRecord.VS_FINAL);
+                    return () -> publish(r, Math.max(0, epoch - 1), iteration);
+                });
+            } else {
+                snapshot(lastCompleted, true);
+            }
+        });
+        worker.awaitIdle();
+        drain();
+    }
+
+    /** {@link #finish()} and stop the background thread. */
+    public void close() {
+        finish();
+        worker.shutdown(60);
+    }
+
+    /** Builder of {@link SvccaListener}. */
+    public static class Builder extends StethoscopeListener.Builder<Builder, SvccaListener> {
+        private int every = 1;
+        private Integer totalEpochs;
+        private boolean includeInitial = true;
+        private List<String> layers = List.of();
+        private SimilarityMethod method = SimilarityMethod.SVCCA;
+        private SimilarityOptions options;
+        private ConvMode convMode = ConvMode.FLATTEN;
+        private int maxPoints = 4096;
+        private long seed = 12345L;
+        private int maxSnapshots = 10;
+        private int probeSize = 1000;
+        private int batchSize = 256;
+        private boolean async = true;
+        private INDArray probe;
+
+        protected Builder(Model model, StatsStorageRouter router) {
+            super(model, router);
+        }
+
+        /** Fixed probe inputs [m, ...] (copied). Default: the first {@link #probeSize} training inputs. */
+        public Builder probeInputs(INDArray inputs) {
+            this.probe = Objects.requireNonNull(inputs, "inputs").dup().detach();
+            return this;
+        }
+
+        /** The first {@code m} inputs of {@code iterator} as the probe set (iterator reset before and after). */
+        public Builder probeInputs(DataSetIterator iterator, int m) {
+            if (m < 2) {
+                throw new IllegalArgumentException("The probe set needs at least 2 examples, got " + m);
+            }
+            this.probe = ProbeData.firstExamples(iterator, m).getFeatures();
+            return this;
+        }
+
+        /** Size of the probe set captured from training inputs when none is given (default 1000). */
+        public Builder probeSize(int m) {
+            if (m < 2) {
+                throw new IllegalArgumentException("probeSize must be >= 2, got " + m);
+            }
+            this.probeSize = m;
+            return this;
+        }
+
+        /** Snapshot every {@code k} epochs (default 1). */
+        public Builder every(int k) {
+            if (k < 1) {
+                throw new IllegalArgumentException("every must be >= 1, got " + k);
+            }
+            this.every = k;
+            return this;
+        }
+
+        /** Number of epochs of the run, so the last snapshot is the final one (optional; see {@link #finish()}). */
+        public Builder totalEpochs(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("totalEpochs must be >= 1, got " + n);
+            }
+            this.totalEpochs = n;
+            return this;
+        }
+
+        /** Also snapshot the parameters before training (epoch 0; default true). */
+        public Builder includeInitial(boolean b) {
+            this.includeInitial = b;
+            return this;
+        }
+
+        /** Layers to compare (names or MultiLayerNetwork indices); default every layer, the output included. */
+        public Builder layers(String... names) {
+            this.layers = Arrays.asList(names);
+            return this;
+        }
+
+        /** The measure (default SVCCA). */
+        public Builder method(SimilarityMethod m) {
+            this.method = Objects.requireNonNull(m, "method");
+            return this;
+        }
+
+        /** The measure by name: svcca, pwcca, cka or cka-debiased. */
+        public Builder method(String m) {
+            return method(SimilarityMethod.parse(m));
+        }
+
+        /** SV-step options (default: {@link SimilarityOptions#defaultsFor} the method). */
+        public Builder options(SimilarityOptions o) {
+            this.options = Objects.requireNonNull(o, "options");
+            return this;
+        }
+
+        /** How conv activations become matrices (default FLATTEN). */
+        public Builder convMode(ConvMode mode) {
+            this.convMode = Objects.requireNonNull(mode, "convMode");
+            return this;
+        }
+
+        /** Bound on data points per layer in positions mode (default 4096). */
+        public Builder maxPoints(int m) {
+            if (m < 2) {
+                throw new IllegalArgumentException("maxPoints must be >= 2, got " + m);
+            }
+            this.maxPoints = m;
+            return this;
+        }
+
+        /** Seed of the position subsampling (default 12345). */
+        public Builder seed(long s) {
+            this.seed = s;
+            return this;
+        }
+
+        /** Maximum snapshots kept for the vs-latest / vs-final tables (default 10, at least 2). */
+        public Builder maxSnapshots(int n) {
+            if (n < 2) {
+                throw new IllegalArgumentException("maxSnapshots must be >= 2, got " + n);
+            }
+            this.maxSnapshots = n;
+            return this;
+        }
+
+        /** Examples per forward pass (default 256). */
+        public Builder batchSize(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("batchSize must be >= 1, got " + n);
+            }
+            this.batchSize = n;
+            return this;
+        }
+
+        /** Compute on a background thread (default true) or on the training thread. */
+        public Builder async(boolean async) {
+            this.async = async;
+            return this;
+        }
+
+        @Override
+        public SvccaListener build() {
+            List<String> chosen = LayerSelection.resolve(model, layers);
+            if (chosen.isEmpty()) {
+                throw new IllegalArgumentException("No layer to compare. Layers: " + LayerSelection.layerNames(model));
+            }
+            if (probe != null && probe.size(0) < 2) {
+                throw new IllegalArgumentException("The probe set needs at least 2 examples");
+            }
+            if (method == SimilarityMethod.CKA_DEBIASED && probe != null && probe.size(0) < 4) {
+                throw new IllegalArgumentException("Debiased CKA needs at least 4 probe examples");
+            }
+            return new SvccaListener(this, chosen);
+        }
+    }
+}

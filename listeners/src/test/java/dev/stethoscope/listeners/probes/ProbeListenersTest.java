@@ -1,0 +1,189 @@
+package dev.stethoscope.listeners.probes;
+
+import dev.stethoscope.listeners.TestNets;
+import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
+import dev.stethoscope.listeners.records.RecordTypes;
+import dev.stethoscope.listeners.records.SimilarityRecord;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
+import dev.stethoscope.probes.linear.LinearProbe;
+import dev.stethoscope.probes.similarity.SimilarityMethod;
+import org.deeplearning4j.core.storage.Persistable;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+import java.util.Comparator;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+class ProbeListenersTest {
+    private static final DataSet ALL = TestNets.blobs(7, 384, 8, 3);
+    private static final DataSet TRAIN = ProbeData.rows(ALL, 0, 256);
+    private static final DataSet PROBE = ProbeData.rows(ALL, 256, 384);
+
+    private static DataSetIterator train() {
+        return new ListDataSetIterator<>(TRAIN.copy().asList(), 32);
+    }
+
+    /** MLP with dropout, so that any use of ND4J's random generator by a monitor would change training. */
+    private static MultiLayerNetwork net() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+                .seed(42).dataType(DataType.FLOAT).updater(new Adam(1e-2)).weightInit(WeightInit.XAVIER)
+                .list()
+                .layer(new DenseLayer.Builder().name("dense1").nIn(8).nOut(16).activation(Activation.RELU)
+                        .dropOut(0.8).build())
+                .layer(new DenseLayer.Builder().name("dense2").nIn(16).nOut(12).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nIn(12).nOut(3)
+                        .activation(Activation.SOFTMAX).build())
+                .build();
+        MultiLayerNetwork n = new MultiLayerNetwork(conf);
+        n.init();
+        return n;
+    }
+
+    private static <T> List<T> records(InMemoryStatsStorage s, String session, String type, Class<T> c) {
+        List<Persistable> all = s.getAllUpdatesAfter(session, type, 0);
+        return all.stream().sorted(Comparator.comparingLong(Persistable::getTimeStamp)).map(c::cast).toList();
+    }
+
+    @Test
+    void recordsForEveryLayerAndEpochAndTrainingUnchanged() {
+        MultiLayerNetwork reference = net();
+        reference.fit(train(), 3);
+
+        MultiLayerNetwork monitored = net();
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        LinearProbeListener probes = LinearProbeListener.builder(monitored, storage)
+                .probeData(PROBE).totalEpochs(3)
+                .options(LinearProbe.Options.defaults().withIterations(100)).attach();
+        SvccaListener svcca = SvccaListener.builder(monitored, storage)
+                .probeInputs(PROBE.getFeatures()).totalEpochs(3).attach();
+        monitored.fit(train(), 3);
+        probes.finish();
+        svcca.finish();
+
+        assertThat(monitored.params()).as("monitors must not change training").isEqualTo(reference.params());
+        assertThat(probes.errorCount()).isZero();
+        assertThat(svcca.errorCount()).isZero();
+
+        List<ProbeAccuracyRecord> pr = records(storage, probes.sessionId(), ProbeAccuracyRecord.TYPE_ID, ProbeAccuracyRecord.class);
+        assertThat(pr).extracting(ProbeAccuracyRecord::getSnapshotEpoch).containsExactly(1, 2, 3);
+        assertThat(pr).extracting(ProbeAccuracyRecord::isFinal).containsExactly(false, false, true);
+        for (ProbeAccuracyRecord r : pr) {
+            assertThat(r.getLayers()).containsExactly("dense1", "dense2");
+            assertThat(r.getTrainExamples()).isEqualTo(64);
+            assertThat(r.getTestExamples()).isEqualTo(64);
+            assertThat(r.getFeatures()).containsExactly(16, 12);
+            for (double a : r.getTestAccuracy()) {
+                assertThat(a).isBetween(0.0, 1.0);
+            }
+        }
+        // well-separated blobs: the last hidden layer is linearly decodable after training
+        assertThat(pr.get(2).getTestAccuracy()[1]).isGreaterThan(0.9);
+
+        List<SimilarityRecord> sr = records(storage, svcca.sessionId(), SimilarityRecord.TYPE_ID, SimilarityRecord.class);
+        List<SimilarityRecord> matrices = sr.stream().filter(r -> r.getKind().equals(SimilarityRecord.LAYERS)).toList();
+        assertThat(matrices).extracting(SimilarityRecord::getSnapshotEpoch).containsExactly(0, 1, 2, 3);
+        for (SimilarityRecord m : matrices) {
+            assertThat(m.getRows()).containsExactly("dense1", "dense2", "out");
+            assertThat(m.getMethod()).isEqualTo("svcca");
+            assertThat(m.getDataPoints()).isEqualTo(128);
+            for (int i = 0; i < 3; i++) {
+                assertThat(m.value(i, i)).isCloseTo(1.0, within(1e-6));
+                for (int j = 0; j < 3; j++) {
+                    assertThat(m.value(i, j)).isBetween(0.0, 1.0 + 1e-9).isCloseTo(m.value(j, i), within(1e-12));
+                }
+            }
+        }
+        List<SimilarityRecord> prev = sr.stream().filter(r -> r.getKind().equals(SimilarityRecord.VS_PREVIOUS)).toList();
+        assertThat(prev).extracting(SimilarityRecord::getSnapshotEpoch).containsExactly(1, 2, 3);
+        assertThat(prev).extracting(SimilarityRecord::getReferenceEpoch).containsExactly(0, 1, 2);
+        assertThat(sr.stream().filter(r -> r.getKind().equals(SimilarityRecord.VS_LATEST)))
+                .extracting(SimilarityRecord::getSnapshotEpoch).containsExactly(0, 1, 2);
+        List<SimilarityRecord> fin = sr.stream().filter(r -> r.getKind().equals(SimilarityRecord.VS_FINAL)).toList();
+        assertThat(fin).hasSize(1);
+        SimilarityRecord f = fin.get(0);
+        assertThat(f.getRowEpochs()).containsExactly(0, 1, 2, 3);
+        for (int j = 0; j < 3; j++) {
+            assertThat(f.value(3, j)).isEqualTo(1.0);
+            assertThat(f.value(0, j)).isLessThan(1.0);
+        }
+    }
+
+    @Test
+    void snapshotsAreBoundedAndProbeSetIsCapturedFromTraining() {
+        MultiLayerNetwork n = TestNets.mlp(3, 8, 16, 12, 3);
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        SvccaListener svcca = SvccaListener.builder(n, storage).probeSize(64).maxSnapshots(3)
+                .method(SimilarityMethod.CKA).async(false).attach();
+        n.fit(train(), 5);
+        svcca.finish();
+        assertThat(svcca.errorCount()).isZero();
+        assertThat(svcca.keptSnapshotEpochs()).hasSize(3).startsWith(0).endsWith(5);
+        List<SimilarityRecord> sr = records(storage, svcca.sessionId(), SimilarityRecord.TYPE_ID, SimilarityRecord.class);
+        assertThat(sr).allSatisfy(r -> {
+            assertThat(r.getDataPoints()).isEqualTo(64);
+            assertThat(r.getMethod()).isEqualTo("cka");
+        });
+        SimilarityRecord fin = sr.stream().filter(r -> r.getKind().equals(SimilarityRecord.VS_FINAL)).findFirst().orElseThrow();
+        assertThat(fin.getRowEpochs()).hasSize(3);
+        assertThat(fin.getSnapshotEpoch()).isEqualTo(5);
+        // the probe listener without totalEpochs probes the final parameters on finish()
+    }
+
+    @Test
+    void finishProbesFinalParametersWithoutTotalEpochs() {
+        MultiLayerNetwork n = TestNets.mlp(4, 8, 16, 12, 3);
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        LinearProbeListener probes = LinearProbeListener.builder(n, storage).probeData(PROBE).every(2)
+                .options(LinearProbe.Options.defaults().withIterations(50)).attach();
+        n.fit(train(), 3);
+        probes.finish();
+        probes.finish();
+        List<ProbeAccuracyRecord> pr = records(storage, probes.sessionId(), ProbeAccuracyRecord.TYPE_ID, ProbeAccuracyRecord.class);
+        assertThat(pr).extracting(ProbeAccuracyRecord::getSnapshotEpoch).containsExactly(2, 3);
+        assertThat(pr).extracting(ProbeAccuracyRecord::isFinal).containsExactly(false, true);
+    }
+
+    @Test
+    void recordsRoundTripAndBuildersRejectBadConfiguration() {
+        SimilarityRecord s = new SimilarityRecord(SimilarityRecord.LAYERS, "svcca", 2, 2, 100, List.of("a", "b"),
+                new int[0], List.of("a", "b"), new double[]{1, 0.5, 0.5, Double.NaN}, new int[]{0, 0, 0, 1});
+        s.setKey("sess", "0/svcca", 5L, 1, 10L);
+        StethoscopeRecord back = RecordTypes.newRecord(SimilarityRecord.TYPE_ID);
+        back.decode(s.encode());
+        assertThat(back.toJson()).isEqualTo(s.toJson());
+        assertThat(((List<?>) ((List<?>) back.toJson().get("values")).get(1)).get(1)).isNull();
+
+        ProbeAccuracyRecord p = new ProbeAccuracyRecord(1, true, "FLATTEN", 10, 10, List.of("x"), new int[]{4},
+                new double[]{0.9}, new double[]{0.8}, new double[]{0.1}, new double[]{0.2});
+        p.setKey("sess", "0/probes", 6L, 0, 3L);
+        StethoscopeRecord pb = RecordTypes.newRecord(ProbeAccuracyRecord.TYPE_ID);
+        pb.decode(p.encode());
+        assertThat(pb.toJson()).isEqualTo(p.toJson());
+
+        MultiLayerNetwork n = TestNets.mlp(5, 8, 16, 12, 3);
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        assertThatThrownBy(() -> SvccaListener.builder(n, storage).layers("dense9").build())
+                .hasMessageContaining("dense9").hasMessageContaining("dense1");
+        assertThatThrownBy(() -> SvccaListener.builder(n, storage).method("cca3"))
+                .hasMessageContaining("svcca, pwcca, cka");
+        assertThatThrownBy(() -> LinearProbeListener.builder(n, storage).build())
+                .hasMessageContaining("probeData");
+    }
+}

@@ -1,0 +1,139 @@
+/* SVCCA / PWCCA / CKA layer similarity (SimilarityRecord; Raghu et al. 2017). */
+Stethoscope.registerPanel({
+  id: 'similarity',
+  title: 'Layer similarity (SVCCA)',
+  render: function (root, api) {
+    var TYPE = 'Stethoscope.Similarity';
+    var el = api.el;
+    var controls = el('div', { 'class': 'controls' });
+    var methodSel = el('select', { id: 'similarity-method' });
+    var ml = el('label', null, 'Method ');
+    ml.appendChild(methodSel);
+    controls.appendChild(ml);
+    var epochSel = el('select', { id: 'similarity-epoch' });
+    var el2 = el('label', null, 'Heatmap epoch ');
+    el2.appendChild(epochSel);
+    controls.appendChild(el2);
+    root.appendChild(controls);
+    var settings = el('div');
+    root.appendChild(settings);
+    api.staticInfo(TYPE).then(function (infos) { api.settingsLine(settings, infos); });
+    var body = el('div');
+    root.appendChild(body);
+    var charts = null, note = null, records = [];
+
+    function build() {
+      body.textContent = '';
+      var grid = el('div', { 'class': 'grid' });
+      body.appendChild(grid);
+      function card(title, id) {
+        var c = el('div', { 'class': 'card' });
+        var h = el('h3', { id: id + '-title' }, title);
+        c.appendChild(h);
+        var d = el('div', { 'class': 'chart', id: id });
+        c.appendChild(d);
+        grid.appendChild(c);
+        return { chart: api.chart(d), title: h };
+      }
+      charts = {
+        dyn: card('Learning dynamics: each layer at epoch t vs the same layer at the end', 'chart-sim-dynamics'),
+        prev: card('Each layer vs itself at the previous snapshot', 'chart-sim-previous'),
+        heat: card('Layer x layer', 'chart-sim-heatmap')
+      };
+      note = el('div', { 'class': 'muted', id: 'similarity-note' });
+      body.appendChild(note);
+    }
+
+    function ofMethod() {
+      return records.filter(function (r) { return r.method === methodSel.value; });
+    }
+
+    function syncSelect(sel, values) {
+      var cur = Array.prototype.map.call(sel.options, function (o) { return o.value; });
+      if (cur.join('\n') === values.join('\n')) { return; }
+      var keep = sel.value;
+      sel.textContent = '';
+      values.forEach(function (v) { sel.appendChild(el('option', { value: v }, v)); });
+      sel.value = values.indexOf(keep) >= 0 && keep !== cur[cur.length - 1] ? keep : values[values.length - 1];
+    }
+
+    function draw() {
+      if (!records.length) {
+        charts = null;
+        api.empty(body, 'No similarity records yet: they appear after the first snapshot.');
+        return;
+      }
+      var methods = records.map(function (r) { return r.method; })
+        .filter(function (m, i, a) { return a.indexOf(m) === i; });
+      syncSelect(methodSel, methods);
+      if (!charts) { build(); }
+      var recs = ofMethod();
+      var label = methodSel.value.toUpperCase();
+
+      // (a) dynamics: the vs-final table if training ended, else the latest vs-latest table
+      var dyn = recs.filter(function (r) { return r.kind === 'vs-final'; }).pop() ||
+                recs.filter(function (r) { return r.kind === 'vs-latest'; }).pop();
+      if (dyn) {
+        charts.dyn.title.textContent = (dyn.kind === 'vs-final'
+          ? 'Learning dynamics: ' + label + ' of each layer at epoch t vs the final network (epoch ' + dyn.referenceEpoch + ')'
+          : 'Learning dynamics so far: ' + label + ' vs the latest snapshot (epoch ' + dyn.referenceEpoch + '); final table at the end');
+        charts.dyn.chart.setOption({
+          animation: false, tooltip: { trigger: 'axis' }, legend: { type: 'scroll', top: 0 },
+          grid: { left: 48, right: 16, top: 32, bottom: 36 },
+          xAxis: { type: 'value', name: 'epoch', nameLocation: 'middle', nameGap: 24, minInterval: 1 },
+          yAxis: { type: 'value', min: 0, max: 1, name: label },
+          series: dyn.columns.map(function (name, j) {
+            return { name: name, type: 'line', data: dyn.rowEpochs.map(function (e, i) { return [e, dyn.values[i][j]]; }) };
+          })
+        }, true);
+      }
+      var prev = recs.filter(function (r) { return r.kind === 'vs-previous'; });
+      if (prev.length) {
+        var cols = prev[prev.length - 1].columns;
+        charts.prev.chart.setOption({
+          animation: false, tooltip: { trigger: 'axis' }, legend: { type: 'scroll', top: 0 },
+          grid: { left: 48, right: 16, top: 32, bottom: 36 },
+          xAxis: { type: 'value', name: 'epoch', nameLocation: 'middle', nameGap: 24, minInterval: 1 },
+          yAxis: { type: 'value', min: 0, max: 1, name: label },
+          series: cols.map(function (name, j) {
+            return { name: name, type: 'line', data: prev.map(function (r) { return [r.snapshotEpoch, r.values[0][j]]; }) };
+          })
+        }, true);
+      }
+      var mats = recs.filter(function (r) { return r.kind === 'layers'; });
+      syncSelect(epochSel, mats.map(function (r) { return String(r.snapshotEpoch); }));
+      var m = mats.filter(function (r) { return String(r.snapshotEpoch) === epochSel.value; }).pop();
+      if (m) {
+        var data = [], under = 0, undefinedPairs = 0;
+        m.rows.forEach(function (rn, i) {
+          m.columns.forEach(function (cn, j) {
+            var v = m.values[i][j];
+            if (v === null) { undefinedPairs++; }
+            if (m.underdetermined[i * m.columns.length + j]) { under++; }
+            data.push([j, i, v === null ? '-' : Number(v.toFixed(3))]);
+          });
+        });
+        charts.heat.title.textContent = 'Layer x layer ' + label + ' at epoch ' + m.snapshotEpoch;
+        charts.heat.chart.setOption({
+          animation: false,
+          tooltip: { formatter: function (p) {
+            return echarts.format.encodeHTML(m.rows[p.value[1]] + ' vs ' + m.columns[p.value[0]] + ': ' + p.value[2]);
+          } },
+          grid: { left: 90, right: 16, top: 16, bottom: 70 },
+          xAxis: { type: 'category', data: m.columns, axisLabel: { rotate: 30 } },
+          yAxis: { type: 'category', data: m.rows },
+          visualMap: { min: 0, max: 1, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120 },
+          series: [{ type: 'heatmap', data: data, label: { show: m.rows.length <= 8 } }]
+        }, true);
+        note.textContent = m.dataPoints + ' data points per representation. ' +
+          (under ? under + ' pair(s) underdetermined (more directions than data points allow: values inflated). ' : '') +
+          (undefinedPairs ? undefinedPairs + ' pair(s) undefined (different numbers of data points, positions mode). ' : '') +
+          'Raghu et al.: lower layers converge first.';
+      }
+    }
+
+    methodSel.addEventListener('change', draw);
+    epochSel.addEventListener('change', draw);
+    api.follow(TYPE, function (all) { records = all; draw(); });
+  }
+});
