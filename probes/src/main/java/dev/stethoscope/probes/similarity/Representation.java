@@ -32,9 +32,11 @@ public final class Representation {
     private final double[] pointSquaredNorms;
     private final int neurons;
     private final int dataPoints;
+    private final String pointLayout;
 
     private Representation(INDArray centred, double[] singularValues, INDArray v, double[] pointSquaredNorms,
-                           int neurons, int dataPoints) {
+                           int neurons, int dataPoints, String pointLayout) {
+        this.pointLayout = pointLayout;
         this.centred = centred;
         this.singularValues = singularValues;
         this.v = v;
@@ -50,6 +52,15 @@ public final class Representation {
      * @throws IllegalArgumentException if it is not 2-d, has fewer than 2 data points, or holds NaN/infinite values
      */
     public static Representation of(INDArray neuronsByPoints) {
+        return of(neuronsByPoints, null);
+    }
+
+    /**
+     * Prepares a representation whose data points are described by {@code pointLayout} (see
+     * {@link ConvRepresentations#pointLayout}); two representations with different non-null
+     * layouts have different data points even when their counts agree, and are not compared.
+     */
+    public static Representation of(INDArray neuronsByPoints, String pointLayout) {
         Objects.requireNonNull(neuronsByPoints, "neuronsByPoints");
         if (neuronsByPoints.rank() != 2) {
             throw new IllegalArgumentException("A representation must be a 2-d matrix (neurons x data points), got shape "
@@ -107,7 +118,7 @@ public final class Representation {
         for (int i = 0; i < pointSq.length; i++) {
             pointSq[i] *= pointSq[i];
         }
-        return new Representation(x, s, vFull, pointSq, (int) n, (int) m);
+        return new Representation(x, s, vFull, pointSq, (int) n, (int) m, pointLayout);
     }
 
     private static int rank(double[] s, long n, long m) {
@@ -132,7 +143,7 @@ public final class Representation {
     public Representation compact(int maxDirections) {
         int k = Math.max(0, Math.min(maxDirections, (int) v.columns()));
         INDArray vk = k == v.columns() ? v : v.get(NDArrayIndex.all(), NDArrayIndex.interval(0, k)).dup('c');
-        return new Representation(null, singularValues, vk, pointSquaredNorms, neurons, dataPoints);
+        return new Representation(null, singularValues, vk, pointSquaredNorms, neurons, dataPoints, pointLayout);
     }
 
     /** Whether this is a {@link #compact} copy. */
@@ -153,6 +164,17 @@ public final class Representation {
     /** Number of data points m. */
     public int dataPoints() {
         return dataPoints;
+    }
+
+    /** Description of the data points (null when not given). */
+    public String pointLayout() {
+        return pointLayout;
+    }
+
+    /** Whether this and {@code other} are over the same data points (same count and, when both are known, same layout). */
+    public boolean samePoints(Representation other) {
+        return dataPoints == other.dataPoints
+                && (pointLayout == null || other.pointLayout == null || pointLayout.equals(other.pointLayout));
     }
 
     /** Numerical rank r of the centred matrix. */

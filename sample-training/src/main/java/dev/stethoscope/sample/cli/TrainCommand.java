@@ -4,6 +4,9 @@ import dev.stethoscope.listeners.core.Sessions;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
 import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
 import dev.stethoscope.listeners.health.HealthListener;
+import dev.stethoscope.listeners.probes.LinearProbeListener;
+import dev.stethoscope.listeners.probes.SvccaListener;
+import dev.stethoscope.probes.similarity.ConvMode;
 import dev.stethoscope.plugin.StethoscopeUIServer;
 import dev.stethoscope.sample.ConsoleProgress;
 import dev.stethoscope.sample.Models;
@@ -92,6 +95,24 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-monitors", description = "Train without Stethoscope monitors (for comparisons).")
     boolean noMonitors;
 
+    @Option(names = "--probe-every", defaultValue = "1", description = "Linear probes on every hidden layer every K epochs and at the end; 0 = off (default: ${DEFAULT-VALUE}).")
+    int probeEvery;
+
+    @Option(names = "--probe-examples", defaultValue = "2000", description = "First N test examples as probe set, alternately probe-train / probe-test (default: ${DEFAULT-VALUE}).")
+    int probeExamples;
+
+    @Option(names = "--similarity-every", defaultValue = "1", description = "Layer similarity snapshots every K epochs, before training and at the end; 0 = off (default: ${DEFAULT-VALUE}).")
+    int similarityEvery;
+
+    @Option(names = "--similarity-method", defaultValue = "svcca", description = "svcca, pwcca, cka or cka-debiased (default: ${DEFAULT-VALUE}).")
+    String similarityMethod;
+
+    @Option(names = "--similarity-examples", defaultValue = "1000", description = "First N test examples as the similarity probe set (default: ${DEFAULT-VALUE}).")
+    int similarityExamples;
+
+    @Option(names = "--similarity-conv", defaultValue = "positions", description = "Conv layers: positions (channels are neurons, positions data points, bounded) or flatten (default: ${DEFAULT-VALUE}).")
+    String similarityConv;
+
     @Override
     public Integer call() throws Exception {
         validate();
@@ -133,6 +154,8 @@ public final class TrainCommand implements Callable<Integer> {
                 System.out.println("Dashboard: " + ui.url() + "   (DL4J's pages: " + ui.url().replace("/stethoscope", "/train") + ")");
             }
             String session = "stethoscope-" + runDir.getFileName();
+            LinearProbeListener probes = null;
+            SvccaListener similarity = null;
             Sessions.assign(net, session);
             net.addListeners(new StatsListener(storage, null, null, session + "-dl4j", null));
             DataSetIterator fitIter = trainIter;
@@ -142,6 +165,15 @@ public final class TrainCommand implements Callable<Integer> {
                         .numExamples(train.size()).flippedIndices(flipped).featureShape(1, mnist.rows(), mnist.cols())
                         .attach();
                 fitIter = dynamics.track(trainIter);
+                if (probeEvery > 0) {
+                    probes = LinearProbeListener.builder(net, storage).every(probeEvery).totalEpochs(epochs)
+                            .probeData(test.head(Math.min(probeExamples, test.size())).toDataSet(classes)).attach();
+                }
+                if (similarityEvery > 0) {
+                    similarity = SvccaListener.builder(net, storage).every(similarityEvery).totalEpochs(epochs)
+                            .method(similarityMethod).convMode(ConvMode.parse(similarityConv))
+                            .probeInputs(test.head(Math.min(similarityExamples, test.size())).features()).attach();
+                }
                 // Monitors from other issues are attached here as they land.
             }
             DataSet trainSample = trainIter.firstExamples(Math.min(5000, trainIter.totalExamples()));
@@ -155,6 +187,12 @@ public final class TrainCommand implements Callable<Integer> {
                     ModelSerializer.writeModel(net, ck, true);
                     log.info("Checkpoint saved: {}", ck);
                 }
+            }
+            if (probes != null) {
+                probes.close();
+            }
+            if (similarity != null) {
+                similarity.close();
             }
             File modelFile = runDir.resolve("model.zip").toFile();
             ModelSerializer.writeModel(net, modelFile, true);
@@ -189,6 +227,14 @@ public final class TrainCommand implements Callable<Integer> {
         if (trainLimit < 0 || testLimit < 0) {
             throw new IllegalArgumentException("--train-limit and --test-limit must be >= 0");
         }
+        if (probeEvery < 0 || similarityEvery < 0) {
+            throw new IllegalArgumentException("--probe-every and --similarity-every must be >= 0 (0 = off)");
+        }
+        if (probeExamples < 4 || similarityExamples < 4) {
+            throw new IllegalArgumentException("--probe-examples and --similarity-examples must be >= 4");
+        }
+        dev.stethoscope.probes.similarity.SimilarityMethod.parse(similarityMethod);
+        ConvMode.parse(similarityConv);
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("--port must be in 0..65535, got " + port);
         }
