@@ -64,8 +64,7 @@ import java.util.function.LongFunction;
  *       last hidden activation {@code h} and the output layer's parameters (read
  *       only; the parameters are those the forward pass used, the update comes
  *       later in the iteration). Cost: one [batch x hidden] x [hidden x classes]
- *       product per batch, a fraction of a percent of the iteration on the
- *       sample MLP. These are the logits the network trains on, which is what
+ *       product per batch. These are the logits the network trains on, which is what
  *       AUM is defined over (Pleiss et al. record them during training).
  *       Consequence: the forward pass is in training mode, so with dropout the
  *       hidden activations carry that batch's dropout mask; dropout on the
@@ -76,8 +75,16 @@ import java.util.function.LongFunction;
  *       forward pass plus a parameter copy per batch (measured by
  *       {@code SuspectQualityBenchmark} in sample-training).</li>
  * </ul>
- * TRAIN_PASS is the default because it is almost free; the measured costs of
- * both are reported in the project README.
+ * TRAIN_PASS is the default because it is the cheaper of the two and gives
+ * the logits training actually used. Measured with
+ * {@code SuspectQualityBenchmark --copy} (MNIST 60000, MLP 784-512-10, batch
+ * 128, 469 batches per epoch; 2026-11-26 on a 2-core machine shared with other
+ * jobs, load average 12-14): time inside the capture, summed over 2 epochs,
+ * 40.3 s for TRAIN_PASS (about 43 ms per batch) and 116.2 s for
+ * INFERENCE_COPY (about 124 ms per batch), so the copy costs about 2.9 times
+ * as much. On that loaded machine every native ND4J op waits for its OpenMP
+ * threads, which dominates both; TRAIN_PASS therefore does one matrix product
+ * per batch and reads arrays in bulk (no other native op).
  *
  * <h2>What it publishes</h2>
  * At the end of every epoch a {@link SuspectsRecord} (top-K suspects with
@@ -155,6 +162,7 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
     private double admitScale = 1;
     private long captureNanosEpoch;
     private long captureNanosTotal;
+    private long epochEndNanosTotal;
     private long batchesEpoch;
     private volatile SuspectsRecord lastRecord;
 
@@ -219,6 +227,11 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
     /** Total time spent capturing logits and updating the state, in nanoseconds. */
     public long captureNanos() {
         return captureNanosTotal;
+    }
+
+    /** Total time spent at epoch ends (ranking, metrics, records, table), in nanoseconds. */
+    public long epochEndNanos() {
+        return epochEndNanosTotal;
     }
 
     /** Number of examples whose raw features are cached now. */
@@ -401,12 +414,14 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
     public void onEpochEnd(Model model) {
         int epoch = currentEpoch();
         guard("epoch-end", () -> {
+            long t0 = System.nanoTime();
             SuspectsRecord r = buildRecord();
             lastRecord = r;
             publish(r, epoch, currentIteration());
             if (publishTableEveryEpoch) {
                 publishTable();
             }
+            epochEndNanosTotal += System.nanoTime() - t0;
             log.debug("Epoch {}: {} batches, {} ms capturing logits, {} features cached", epoch, batchesEpoch,
                     captureNanosEpoch / 1_000_000, cache.size());
             captureNanosEpoch = 0;

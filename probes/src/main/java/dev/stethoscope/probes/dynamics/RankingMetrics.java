@@ -85,11 +85,11 @@ public final class RankingMetrics {
     /** Fraction of the top k that are flipped. */
     public static double precisionAtK(double[] scores, boolean[] flipped, int k) {
         check(scores, flipped);
-        int[] top = topK(scores, k);
-        if (top.length == 0) {
+        int m = Math.min(k, (int) Arrays.stream(scores).filter(x -> !Double.isNaN(x)).count());
+        if (m <= 0) {
             return Double.NaN;
         }
-        return (double) hits(top, flipped) / top.length;
+        return (double) hitsAtK(scores, flipped, k) / m;
     }
 
     /** Fraction of the flipped (observed) examples that are in the top k. */
@@ -99,7 +99,40 @@ public final class RankingMetrics {
         if (positives == 0) {
             return Double.NaN;
         }
-        return (double) hits(topK(scores, k), flipped) / positives;
+        return (double) hitsAtK(scores, flipped, k) / positives;
+    }
+
+    /**
+     * Number of flipped examples among the top k (same top k as {@link #topK}),
+     * without sorting indices: everything above the k-th score, then ties at it
+     * by lower index.
+     */
+    public static int hitsAtK(double[] scores, boolean[] flipped, int k) {
+        double[] sorted = finiteSortedDescending(scores);
+        int m = Math.min(k, sorted.length);
+        if (m <= 0) {
+            return 0;
+        }
+        double kth = sorted[m - 1];
+        int taken = 0;
+        int hits = 0;
+        for (int i = 0; i < scores.length; i++) {
+            if (!Double.isNaN(scores[i]) && scores[i] > kth) {
+                taken++;
+                if (flipped[i]) {
+                    hits++;
+                }
+            }
+        }
+        for (int i = 0; i < scores.length && taken < m; i++) {
+            if (scores[i] == kth) {
+                taken++;
+                if (flipped[i]) {
+                    hits++;
+                }
+            }
+        }
+        return hits;
     }
 
     /**
@@ -168,16 +201,6 @@ public final class RankingMetrics {
             m[(int) i] = true;
         }
         return m;
-    }
-
-    private static int hits(int[] top, boolean[] flipped) {
-        int h = 0;
-        for (int i : top) {
-            if (flipped[i]) {
-                h++;
-            }
-        }
-        return h;
     }
 
     private static void check(double[] scores, boolean[] flipped) {

@@ -83,6 +83,18 @@ public enum SuspectScore {
      * same quantity as AUM and adds no independent evidence; variability marks
      * ambiguity, not mislabeling; forgetting events are rare in a few epochs and
      * mostly ties.
+     *
+     * <p>Measured (SuspectQualityBenchmark, MNIST 60000, MLP 784-512-10, Adam
+     * 1e-3, batch 128, 10 epochs, seed 42, logits from the training pass): at
+     * 20% symmetric noise the combined score and AUM have the same AUROC at
+     * every epoch (to within 0.0001; 0.9993 after epoch 10) and precision@k
+     * within 0.0011 (combined ahead at epochs 6-8, e.g. 0.9781 vs 0.9770 at
+     * epoch 7, behind at epochs 9-10: 0.9780 vs 0.9788); at 40% noise AUROC
+     * 0.9989 for both and precision@k 0.9825 vs 0.9830. So on this easy data set
+     * the correctness term buys little: it helps while the network starts to
+     * memorise and costs up to 0.0008 of precision@k at the end. The loss
+     * ranking of the final network is clearly worse (AUROC 0.9946, precision@k
+     * 0.9520 at 20%).
      */
     COMBINED("combined") {
         @Override
@@ -123,21 +135,5 @@ public enum SuspectScore {
             out[i] = d.seen(i) ? f.applyAsDouble(i) : Double.NaN;
         }
         return out;
-    }
-
-    /** Population standard deviation of the finite values. */
-    static double std(double[] a) {
-        double mean = 0;
-        double m2 = 0;
-        int c = 0;
-        for (double v : a) {
-            if (Double.isFinite(v)) {
-                c++;
-                double delta = v - mean;
-                mean += delta / c;
-                m2 += delta * (v - mean);
-            }
-        }
-        return c == 0 ? Double.NaN : Math.sqrt(m2 / c);
     }
 }

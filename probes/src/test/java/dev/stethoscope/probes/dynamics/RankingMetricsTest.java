@@ -68,5 +68,13 @@ class RankingMetricsTest {
             assertThat(RankingMetrics.topK(s, k)).containsExactly(java.util.Arrays.copyOf(full, Math.min(k, full.length)));
         }
         assertThat(RankingMetrics.kthLargest(s, 10)).isEqualTo(s[full[9]]);
+        boolean[] f = new boolean[s.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = i % 3 == 0;
+        }
+        for (int k : new int[]{1, 10, 57, 400}) {
+            long expected = java.util.Arrays.stream(java.util.Arrays.copyOf(full, k)).filter(i -> f[i]).count();
+            assertThat(RankingMetrics.hitsAtK(s, f, k)).isEqualTo((int) expected);
+        }
     }
 }

@@ -106,18 +106,24 @@ public final class SuspectQualityBenchmark {
         long tWatched = 0;
         long tPlain = 0;
         long tCopy = 0;
+        long cWatched = 0;
+        long cPlain = 0;
         for (int e = 0; e < epochs; e++) {
             if (plain) {
                 long t0 = System.nanoTime();
+                long c0 = processCpuNanos();
                 plainNet.fit(plainIt);
                 long dt = System.nanoTime() - t0;
                 tPlain += dt;
+                cPlain += processCpuNanos() - c0;
                 plainIt.reset();
             }
             long t0 = System.nanoTime();
+            long c0 = processCpuNanos();
             watched.fit(watchedIt);
             long dtW = System.nanoTime() - t0;
             tWatched += dtW;
+            cWatched += processCpuNanos() - c0;
             watchedIt.reset();
             if (copyMode) {
                 long t1 = System.nanoTime();
@@ -156,15 +162,26 @@ public final class SuspectQualityBenchmark {
         report(out, epochs - 1, "finalInferenceLoss", loss, mask, flipped.length);
         if (plain) {
             out.printf(Locale.ROOT, "# overhead train-pass: monitored %.2f s / plain %.2f s = %.4fx over %d epochs "
-                    + "(capture itself %.3f s)%n", tWatched / 1e9, tPlain / 1e9, (double) tWatched / tPlain, epochs,
-                    l.captureNanos() / 1e9);
+                    + "(capture itself %.3f s, epoch-end work %.3f s)%n", tWatched / 1e9, tPlain / 1e9,
+                    (double) tWatched / tPlain, epochs, l.captureNanos() / 1e9, l.epochEndNanos() / 1e9);
             if (copyMode) {
                 out.printf(Locale.ROOT, "# overhead inference-copy: %.2f s / plain %.2f s = %.4fx (capture itself "
                         + "%.3f s)%n", tCopy / 1e9, tPlain / 1e9, (double) tCopy / tPlain, lc.captureNanos() / 1e9);
             }
+            out.printf(Locale.ROOT, "# overhead train-pass by process CPU time: %.2f s / %.2f s = %.4fx%n",
+                    cWatched / 1e9, cPlain / 1e9, (double) cWatched / cPlain);
             out.printf(Locale.ROOT, "# parameters identical with and without the listener: %s%n",
                     watched.params().equalsWithEps(plainNet.params(), 0.0));
         }
+    }
+
+    /** CPU time of the whole process (all threads, native BLAS threads included), -1 if unavailable. */
+    static long processCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+            return sun.getProcessCpuTime();
+        }
+        return -1;
     }
 
     /** Writes the final per-example statistics (for offline analysis of score designs). */
