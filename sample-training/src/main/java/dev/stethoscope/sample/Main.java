@@ -1,6 +1,11 @@
 package dev.stethoscope.sample;
 
+import dev.stethoscope.sample.cli.BenchAttributionCommand;
 import dev.stethoscope.sample.cli.BenchCommand;
+import dev.stethoscope.sample.cli.BenchMemorizationCommand;
+import dev.stethoscope.sample.cli.ExperimentCommand;
+import dev.stethoscope.sample.cli.ExplainCommand;
+import dev.stethoscope.sample.cli.SuspectsCommand;
 import dev.stethoscope.sample.cli.SimilarityCommand;
 import dev.stethoscope.sample.cli.TrainCommand;
 import dev.stethoscope.sample.cli.ViewCommand;
@@ -16,8 +21,13 @@ import picocli.CommandLine.Command;
         subcommands = {
                 TrainCommand.class,
                 ViewCommand.class,
-                BenchCommand.class,
                 SimilarityCommand.class,
+                SuspectsCommand.class,
+                ExplainCommand.class,
+                ExperimentCommand.class,
+                BenchCommand.class,
+                BenchMemorizationCommand.class,
+                BenchAttributionCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

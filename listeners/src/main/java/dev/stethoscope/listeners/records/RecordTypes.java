@@ -16,6 +16,12 @@ public final class RecordTypes {
     static {
         register(MonitorErrorRecord.TYPE_ID, MonitorErrorRecord::new);
         register(HealthRecord.TYPE_ID, HealthRecord::new);
+        register(AttributionRecord.TYPE_ID, AttributionRecord::new);
+        register(MemorizationRecord.TYPE_ID, MemorizationRecord::new);
+        register(LossSensitivityRecord.TYPE_ID, LossSensitivityRecord::new);
+        register(SuspectsRecord.TYPE_ID, SuspectsRecord::new);
+        register(SuspectTableRecord.TYPE_ID, SuspectTableRecord::new);
+        register(SuspectMarkRecord.TYPE_ID, SuspectMarkRecord::new);
         register(ProbeAccuracyRecord.TYPE_ID, ProbeAccuracyRecord::new);
         register(SimilarityRecord.TYPE_ID, SimilarityRecord::new);
     }

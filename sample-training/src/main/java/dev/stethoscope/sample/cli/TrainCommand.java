@@ -2,7 +2,11 @@ package dev.stethoscope.sample.cli;
 
 import dev.stethoscope.listeners.core.Sessions;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
+import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
 import dev.stethoscope.listeners.health.HealthListener;
+import dev.stethoscope.listeners.attribution.AttributionListener;
+import dev.stethoscope.listeners.data.ExampleIndex;
+import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.listeners.probes.LinearProbeListener;
 import dev.stethoscope.listeners.probes.SvccaListener;
 import dev.stethoscope.probes.similarity.ConvMode;
@@ -20,6 +24,7 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -93,6 +98,19 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-monitors", description = "Train without Stethoscope monitors (for comparisons).")
     boolean noMonitors;
 
+    @Option(names = "--corrupt", defaultValue = "none", converter = CorruptionOption.Converter.class,
+            description = "Randomisation test (Zhang et al.): " + CorruptionOption.CHOICES + ". Default: ${DEFAULT-VALUE}.")
+    CorruptionOption corrupt;
+
+    @Option(names = "--memorization-every", defaultValue = "1", description = "Memorisation signals (CSR, loss sensitivity, Gini) every K epochs; 0 = off (default: ${DEFAULT-VALUE}).")
+    int memorizationEvery;
+
+    @Option(names = "--csr-examples", defaultValue = "100", description = "Validation examples for the critical sample ratio (default: ${DEFAULT-VALUE}).")
+    int csrExamples;
+
+    @Option(names = "--attribution-every", defaultValue = "1", description = "Attributions (IG, LRP-eps, saliency) for one test example per class every K epochs; 0 = off (default: ${DEFAULT-VALUE}).")
+    int attributionEvery;
+
     @Option(names = "--probe-every", defaultValue = "1", description = "Linear probes on every hidden layer every K epochs and at the end; 0 = off (default: ${DEFAULT-VALUE}).")
     int probeEvery;
 
@@ -123,10 +141,12 @@ public final class TrainCommand implements Callable<Integer> {
         int classes = mnist.numClasses();
 
         int[] labels = train.labelValues();
+        long[] flipped = null;
         if (labelNoise > 0) {
             LabelNoise.Result noise = LabelNoise.flip(labels, classes, labelNoise, seed);
             Path f = noise.writeIndices(runDir);
             labels = noise.labels();
+            flipped = java.util.Arrays.stream(noise.flippedIndices()).asLongStream().toArray();
             System.out.printf("Label noise: flipped %d of %d training labels (%.1f%%); indices in %s%n",
                     noise.flippedCount(), labels.length, 100 * labelNoise, f);
         }
@@ -135,6 +155,11 @@ public final class TrainCommand implements Callable<Integer> {
         IndexedArrayIterator trainIter = IndexedArrayIterator.builder(trainX, trainY).batchSize(batch).shuffle(seed).build();
         IndexedArrayIterator testIter = IndexedArrayIterator.builder(test.features(), test.oneHotLabels(classes))
                 .batchSize(512).noShuffle().build();
+        CorruptionOption.Applied corruption = corrupt.apply(
+                IndexedArrayIterator.builder(trainX, trainY).batchSize(1000).noShuffle().build(), seed);
+        if (corruption.randomization() != null) {
+            System.out.println("Randomisation test: " + corruption.describe());
+        }
 
         MultiLayerNetwork net = Models.build(model, seed, mnist.rows(), mnist.cols(), classes);
         System.out.printf("Model %s: %,d parameters; %d training and %d test examples of %dx%d; batch %d; %d epoch(s)%n",
@@ -154,8 +179,13 @@ public final class TrainCommand implements Callable<Integer> {
             SvccaListener similarity = null;
             Sessions.assign(net, session);
             net.addListeners(new StatsListener(storage, null, null, session + "-dl4j", null));
+            DataSetIterator fitIter = corruption.train(trainIter);
             if (!noMonitors) {
                 HealthListener.builder(net, storage).every(healthEvery).attach();
+                TrainingDynamicsListener dynamics = TrainingDynamicsListener.builder(net, storage)
+                        .numExamples(train.size()).flippedIndices(flipped).featureShape(1, mnist.rows(), mnist.cols())
+                        .attach();
+                fitIter = dynamics.track(fitIter);
                 if (probeEvery > 0) {
                     probes = LinearProbeListener.builder(net, storage).every(probeEvery).totalEpochs(epochs)
                             .probeData(test.head(Math.min(probeExamples, test.size())).toDataSet(classes)).attach();
@@ -165,14 +195,32 @@ public final class TrainCommand implements Callable<Integer> {
                             .method(similarityMethod).convMode(ConvMode.parse(similarityConv))
                             .probeInputs(test.head(Math.min(similarityExamples, test.size())).features()).attach();
                 }
-                // Monitors from other issues are attached here as they land.
+                if (memorizationEvery > 0) {
+                    MemorizationListener.builder(net, storage)
+                            .csrEveryEpochs(memorizationEvery)
+                            .validationSize(Math.min(csrExamples, test.size()))
+                            .training(corruption.train(IndexedArrayIterator.builder(trainX, trainY)
+                                    .batchSize(512).noShuffle().build()))
+                            .validation(corruption.test(IndexedArrayIterator.builder(test.features(),
+                                    test.oneHotLabels(classes)).batchSize(512).noShuffle().build()))
+                            .attach();
+                }
+                if (attributionEvery > 0) {
+                    AttributionListener.builder(net, storage)
+                            .methods("ig", "lrp-eps", "saliency")
+                            .examplesPerClass(test.head(Math.min(2000, test.size())).toDataSet(classes), 1)
+                            .imageShape(1, mnist.rows(), mnist.cols())
+                            .everyEpochs(attributionEvery).totalEpochs(epochs)
+                            .attach();
+                }
             }
             DataSet trainSample = trainIter.firstExamples(Math.min(5000, trainIter.totalExamples()));
-            ConsoleProgress progress = new ConsoleProgress(trainIter.totalExamples(), batch, testIter,
-                    new ListDataSetIterator<>(trainSample.asList(), 512));
+            ConsoleProgress progress = new ConsoleProgress(trainIter.totalExamples(), batch, corruption.test(testIter),
+                    corruption.train(IndexedArrayIterator.builder(trainSample.getFeatures(), trainSample.getLabels())
+                            .indices(ExampleIndex.indicesOf(trainSample)).batchSize(512).noShuffle().build()));
             net.addListeners(progress);
             for (int e = 0; e < epochs; e++) {
-                net.fit(trainIter);
+                net.fit(fitIter);
                 if (checkpointEvery > 0 && (e + 1) % checkpointEvery == 0 && e + 1 < epochs) {
                     File ck = runDir.resolve("checkpoint-epoch-" + (e + 1) + ".zip").toFile();
                     ModelSerializer.writeModel(net, ck, true);
@@ -217,6 +265,9 @@ public final class TrainCommand implements Callable<Integer> {
         }
         if (trainLimit < 0 || testLimit < 0) {
             throw new IllegalArgumentException("--train-limit and --test-limit must be >= 0");
+        }
+        if (memorizationEvery < 0 || attributionEvery < 0 || csrExamples < 1) {
+            throw new IllegalArgumentException("--memorization-every and --attribution-every must be >= 0, --csr-examples >= 1");
         }
         if (probeEvery < 0 || similarityEvery < 0) {
             throw new IllegalArgumentException("--probe-every and --similarity-every must be >= 0 (0 = off)");

@@ -1,0 +1,201 @@
+package dev.stethoscope.listeners.dynamics;
+
+import dev.stethoscope.listeners.records.SuspectMarkRecord;
+import dev.stethoscope.listeners.records.SuspectTableRecord;
+import org.deeplearning4j.core.storage.Persistable;
+import org.deeplearning4j.core.storage.StatsStorage;
+import org.deeplearning4j.core.storage.StatsStorageRouter;
+import dev.stethoscope.listeners.core.Timestamps;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads suspects and the user's marks from a run's StatsStorage and writes
+ * them as CSV (used by the Suspects page's export and the {@code suspects}
+ * command).
+ *
+ * <p>CSV columns: {@value #HEADER}. One row per training example of the full
+ * table ({@link SuspectTableRecord}), sorted by the combined score, most
+ * suspicious first (never-observed examples last, by index). {@code flipped} is
+ * 1/0 when the run knows its injected noise, empty otherwise; {@code mark} is
+ * the latest decision ("mislabeled" or "fine", empty when unmarked) and
+ * {@code corrected} the corrected label of a "mislabeled" mark. Numbers use a
+ * dot as decimal separator; missing values are empty.
+ */
+public final class SuspectExport {
+    /** The CSV header line. */
+    public static final String HEADER = "rank,index,given,predicted,combined,aum,confidence,variability,correctness,"
+            + "forgetting,learnedSince,meanLoss,lastLoss,count,flipped,mark,corrected";
+
+    private SuspectExport() {
+    }
+
+    /**
+     * The effective mark of every example: for each index the latest mark by
+     * timestamp; a "clear" mark removes it.
+     */
+    public static Map<Long, SuspectMarkRecord> latestMarks(Collection<? extends Persistable> records) {
+        List<SuspectMarkRecord> marks = new ArrayList<>();
+        for (Persistable p : records) {
+            if (p instanceof SuspectMarkRecord m) {
+                marks.add(m);
+            }
+        }
+        marks.sort(Comparator.comparingLong(SuspectMarkRecord::getTimeStamp));
+        Map<Long, SuspectMarkRecord> out = new LinkedHashMap<>();
+        for (SuspectMarkRecord m : marks) {
+            if ("clear".equals(m.getDecision())) {
+                out.remove(m.getExampleIndex());
+            } else {
+                out.put(m.getExampleIndex(), m);
+            }
+        }
+        return out;
+    }
+
+    /** Worker id under which user marks are stored. */
+    public static final String MARK_WORKER = "ui/suspect-marks";
+
+    /**
+     * Stores a user's mark in a run's storage: stamps it with the session, the
+     * {@link #MARK_WORKER} worker and a unique timestamp, and puts it as an
+     * update. It is also put as static info, because DL4J's StatsStorage lists a
+     * session's workers (and so finds its updates) from static infos only.
+     */
+    public static SuspectMarkRecord putMark(StatsStorageRouter storage, String sessionId, SuspectMarkRecord mark,
+                                            int epoch) {
+        mark.setKey(sessionId, MARK_WORKER, Timestamps.next(), epoch, 0);
+        storage.putStaticInfo(mark);
+        storage.putUpdate(mark);
+        return mark;
+    }
+
+    /** Every mark record of a session in a storage (all workers). */
+    public static Map<Long, SuspectMarkRecord> latestMarks(StatsStorage storage, String sessionId) {
+        return latestMarks(storage.getAllUpdatesAfter(sessionId, SuspectMarkRecord.TYPE_ID, -1));
+    }
+
+    /**
+     * The latest full table of a session (the one with the highest epoch, then
+     * newest, over all workers), or null if there is none.
+     */
+    public static SuspectTableRecord latestTable(StatsStorage storage, String sessionId) {
+        SuspectTableRecord best = null;
+        for (Persistable p : storage.getAllStaticInfos(sessionId, SuspectTableRecord.TYPE_ID)) {
+            if (p instanceof SuspectTableRecord t && (best == null || t.getTableEpoch() > best.getTableEpoch()
+                    || (t.getTableEpoch() == best.getTableEpoch() && t.getTimeStamp() > best.getTimeStamp()))) {
+                best = t;
+            }
+        }
+        return best;
+    }
+
+    /** Sessions of a storage that hold a suspect table. */
+    public static List<String> sessionsWithTable(StatsStorage storage) {
+        List<String> out = new ArrayList<>();
+        for (String s : storage.listSessionIDs()) {
+            if (storage.listTypeIDsForSession(s).contains(SuspectTableRecord.TYPE_ID)) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    /** Example indices of the table ordered by combined score, most suspicious first. */
+    public static int[] order(SuspectTableRecord table) {
+        float[] c = table.column("combined");
+        return java.util.stream.IntStream.range(0, c.length).boxed()
+                .sorted(Comparator.<Integer>comparingInt(i -> Float.isNaN(c[i]) ? 1 : 0)
+                        .thenComparing(Comparator.<Integer>comparingDouble(i -> Float.isNaN(c[i]) ? 0 : c[i])
+                                .reversed())
+                        .thenComparingInt(i -> i))
+                .mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * Writes the CSV.
+     *
+     * @param markedOnly only the rows of examples with a mark
+     * @return the number of data rows written
+     */
+    public static int writeCsv(Writer w, SuspectTableRecord table, Map<Long, SuspectMarkRecord> marks,
+                               boolean markedOnly) throws IOException {
+        w.write(HEADER);
+        w.write('\n');
+        Set<Long> flipped = new HashSet<>();
+        for (long f : table.getFlipped()) {
+            flipped.add(f);
+        }
+        boolean knowsFlipped = table.getFlipped().length > 0;
+        String[] cols = {"combined", "aum", "confidence", "variability", "correctness"};
+        float[][] f = new float[cols.length][];
+        for (int c = 0; c < cols.length; c++) {
+            f[c] = table.column(cols[c]);
+        }
+        float[] meanLoss = table.column("meanLoss");
+        float[] lastLoss = table.column("lastLoss");
+        int rank = 0;
+        int rows = 0;
+        for (int i : order(table)) {
+            rank++;
+            SuspectMarkRecord m = marks.get((long) i);
+            if (markedOnly && m == null) {
+                continue;
+            }
+            StringBuilder sb = new StringBuilder(160);
+            sb.append(rank).append(',').append(i).append(',').append(label(table.getGivenLabel()[i])).append(',')
+                    .append(label(table.getPredictedLabel()[i]));
+            for (float[] col : f) {
+                sb.append(',').append(num(col[i]));
+            }
+            boolean seen = table.getCount()[i] > 0;
+            sb.append(',').append(seen ? Integer.toString(table.getForgetting()[i]) : "");
+            sb.append(',').append(seen ? Integer.toString(table.getLearnedSince()[i]) : "");
+            sb.append(',').append(num(meanLoss[i])).append(',').append(num(lastLoss[i]));
+            sb.append(',').append(table.getCount()[i]);
+            sb.append(',').append(knowsFlipped ? (flipped.contains((long) i) ? "1" : "0") : "");
+            sb.append(',').append(m == null ? "" : m.getDecision());
+            sb.append(',').append(m == null || m.getCorrectedLabel() < 0 ? "" : Integer.toString(m.getCorrectedLabel()));
+            sb.append('\n');
+            w.write(sb.toString());
+            rows++;
+        }
+        // marks for examples outside the table are kept, not dropped
+        for (Map.Entry<Long, SuspectMarkRecord> e : marks.entrySet()) {
+            long i = e.getKey();
+            if (i >= table.numExamples()) {
+                SuspectMarkRecord m = e.getValue();
+                List<String> cells = new ArrayList<>(Arrays.asList(new String[17]));
+                java.util.Collections.fill(cells, "");
+                cells.set(1, Long.toString(i));
+                cells.set(2, label(m.getGivenLabel()));
+                cells.set(13, "0");
+                cells.set(15, m.getDecision());
+                cells.set(16, m.getCorrectedLabel() < 0 ? "" : Integer.toString(m.getCorrectedLabel()));
+                w.write(String.join(",", cells) + "\n");
+                rows++;
+            }
+        }
+        w.flush();
+        return rows;
+    }
+
+    private static String label(int l) {
+        return l < 0 ? "" : Integer.toString(l);
+    }
+
+    private static String num(float v) {
+        return Float.isFinite(v) ? String.format(Locale.ROOT, "%.6g", v) : "";
+    }
+}

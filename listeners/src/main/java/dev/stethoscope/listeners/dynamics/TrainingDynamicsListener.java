@@ -1,0 +1,807 @@
+package dev.stethoscope.listeners.dynamics;
+
+import dev.stethoscope.listeners.core.StethoscopeListener;
+import dev.stethoscope.listeners.data.ExampleIndex;
+import dev.stethoscope.listeners.records.SuspectTableRecord;
+import dev.stethoscope.listeners.records.SuspectsRecord;
+import dev.stethoscope.probes.dynamics.BulkRead;
+import dev.stethoscope.probes.dynamics.RankingMetrics;
+import dev.stethoscope.probes.dynamics.SuspectScore;
+import dev.stethoscope.probes.dynamics.TrainingDynamics;
+import dev.stethoscope.probes.model.NetworkCopy;
+import org.deeplearning4j.core.storage.StatsStorageRouter;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.DataSet;
+import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.LongFunction;
+
+/**
+ * Tracks per-example training dynamics during training and ranks the training
+ * examples most likely to be mislabeled (METHODS.md section 7).
+ *
+ * <h2>Which examples are in a batch</h2>
+ * DL4J's listener callbacks do not receive the DataSet being trained on, so
+ * the listener learns it from the iterator: train with
+ * {@code model.fit(listener.track(iterator), epochs)}. The wrapper returned by
+ * {@link #track} remembers the last DataSet it handed out and reports
+ * {@code asyncSupported() == false}, so DL4J does not prefetch ahead of the
+ * batch being trained. Each DataSet must carry stable example indices
+ * ({@link ExampleIndex}); the first batch without them stops training with an
+ * error that says how to add them ({@link ExampleIndex#HOW_TO}). For a manual
+ * loop over {@code fit(DataSet)}, call {@link #setBatch} before each fit.
+ * Only plain feed-forward training is supported (one forward pass per DataSet;
+ * not truncated BPTT).
+ *
+ * <h2>Where the logits come from ({@link Capture})</h2>
+ * <ul>
+ *   <li>{@link Capture#TRAIN_PASS} (default): in {@code onForwardPass} DL4J
+ *       hands over the input and the activations of every layer except the
+ *       output layer, from the training forward pass. The output layer's
+ *       pre-activation (the logits) is then {@code h W + b}, computed from the
+ *       last hidden activation {@code h} and the output layer's parameters (read
+ *       only; the parameters are those the forward pass used, the update comes
+ *       later in the iteration). Cost: one [batch x hidden] x [hidden x classes]
+ *       product per batch. These are the logits the network trains on, which is what
+ *       AUM is defined over (Pleiss et al. record them during training).
+ *       Consequence: the forward pass is in training mode, so with dropout the
+ *       hidden activations carry that batch's dropout mask; dropout on the
+ *       output layer's own input is not applied to the recomputed logits.</li>
+ *   <li>{@link Capture#INFERENCE_COPY}: an extra inference-mode forward pass of
+ *       the batch through a {@link NetworkCopy} whose parameters are refreshed
+ *       from the training network before each batch. No dropout; costs a full
+ *       forward pass plus a parameter copy per batch (measured by
+ *       {@code SuspectQualityBenchmark} in sample-training).</li>
+ * </ul>
+ * TRAIN_PASS is the default because it is the cheaper of the two and gives
+ * the logits training actually used. Measured with
+ * {@code SuspectQualityBenchmark --copy} (MNIST 60000, MLP 784-512-10, batch
+ * 128, 469 batches per epoch; 2026-11-26 on a 2-core machine shared with other
+ * jobs, load average 12-14): time inside the capture, summed over 2 epochs,
+ * 40.3 s for TRAIN_PASS (about 43 ms per batch) and 116.2 s for
+ * INFERENCE_COPY (about 124 ms per batch), so the copy costs about 2.9 times
+ * as much. On that loaded machine every native ND4J op waits for its OpenMP
+ * threads, which dominates both; TRAIN_PASS therefore does one matrix product
+ * per batch and reads arrays in bulk (no other native op).
+ *
+ * <h2>What it publishes</h2>
+ * At the end of every epoch a {@link SuspectsRecord} (top-K suspects with
+ * their raw features, summary statistics, a data-map sample, and precision@k,
+ * recall@k and AUROC when the flipped indices are known), and, unless turned
+ * off, the full per-example table as a {@link SuspectTableRecord} static-info
+ * record (each publication replaces the previous one in the storage).
+ * {@link #table()} builds the full table on request.
+ *
+ * <h2>Raw features of suspects</h2>
+ * The record carries each suspect's features (quantised to bytes), so the UI
+ * can render it without access to the data set. The listener does not keep a
+ * copy of the whole data set: it keeps a bounded cache of candidate examples
+ * ({@code featureCache} entries, default {@code max(8 K, 512)}). During the
+ * first epoch an example is admitted when the network gets it wrong; later,
+ * when its running combined score reaches the score of the rank
+ * {@code featureCache/2} example at the previous epoch's end. When the cache is
+ * full the lowest-scoring half is evicted. A top-K suspect not in the cache is
+ * looked up with the optional {@code exampleSource}; failing that its features
+ * are marked missing in the record (it is then captured the next time it is
+ * trained on).
+ *
+ * <h2>Memory</h2>
+ * O(N) for N training examples ({@link TrainingDynamics}, 14 values per
+ * example), independent of the number of epochs, plus the bounded feature
+ * cache.
+ */
+public final class TrainingDynamicsListener extends StethoscopeListener {
+    private static final Logger log = LoggerFactory.getLogger(TrainingDynamicsListener.class);
+
+    /** Columns of the per-suspect values in {@link SuspectsRecord}. */
+    public static final List<String> COLUMNS = List.of("combined", "aum", "confidence", "variability",
+            "correctness", "forgetting", "learnedSince", "meanLoss", "lastLoss");
+
+    /** Scores whose ranking quality is reported when the flipped indices are known. */
+    public static final List<SuspectScore> METRIC_SCORES = List.of(SuspectScore.COMBINED, SuspectScore.AUM,
+            SuspectScore.CONFIDENCE, SuspectScore.CORRECTNESS, SuspectScore.FORGETTING, SuspectScore.MEAN_LOSS,
+            SuspectScore.LAST_LOSS);
+
+    /** Where the logits are taken from. */
+    public enum Capture {
+        /** Recomputed from the training forward pass (last hidden activation, output layer W and b). */
+        TRAIN_PASS("train-pass"),
+        /** An extra inference-mode forward pass on a refreshed copy of the network. */
+        INFERENCE_COPY("inference-copy");
+
+        private final String key;
+
+        Capture(String key) {
+            this.key = key;
+        }
+
+        public String key() {
+            return key;
+        }
+    }
+
+    private final MultiLayerNetwork net;
+    private final int outputIndex;
+    private final TrainingDynamics dynamics;
+    private final Capture capture;
+    private final int topK;
+    private final long[] flipped;
+    private final boolean[] flippedMask;
+    private final int dataMapSize;
+    private final int cacheCapacity;
+    private final boolean publishTableEveryEpoch;
+    private final LongFunction<INDArray> exampleSource;
+    private long[] featureShape;
+
+    private NetworkCopy copy;
+    private DataSet current;
+    private final Map<Integer, Cached> cache = new HashMap<>();
+    private double admitThreshold = Double.NaN;
+    private double admitScale = 1;
+    private long captureNanosEpoch;
+    private long captureNanosTotal;
+    private long epochEndNanosTotal;
+    private long batchesEpoch;
+    private volatile SuspectsRecord lastRecord;
+
+    private record Cached(byte[] data, float lo, float hi) {
+    }
+
+    private TrainingDynamicsListener(Builder b, int numClasses) {
+        super(b);
+        this.net = (MultiLayerNetwork) b.model();
+        this.outputIndex = net.getnLayers() - 1;
+        this.dynamics = new TrainingDynamics(b.numExamples, numClasses);
+        this.capture = b.capture;
+        this.topK = b.topK;
+        this.flipped = b.flipped == null ? new long[0] : b.flipped.clone();
+        this.flippedMask = b.flipped == null ? null : RankingMetrics.mask(b.numExamples, b.flipped);
+        this.dataMapSize = b.dataMapSize;
+        this.cacheCapacity = b.featureCache > 0 ? b.featureCache : Math.max(8 * b.topK, 512);
+        this.publishTableEveryEpoch = b.publishTable;
+        this.exampleSource = b.exampleSource;
+        this.featureShape = b.featureShape;
+    }
+
+    /** A builder for {@code model} publishing to {@code router}. */
+    public static Builder builder(Model model, StatsStorageRouter router) {
+        return new Builder(model, router);
+    }
+
+    @Override
+    public String monitorName() {
+        return "training-dynamics";
+    }
+
+    @Override
+    protected Map<String, String> settings() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("numExamples", Integer.toString(dynamics.numExamples()));
+        m.put("numClasses", Integer.toString(dynamics.numClasses()));
+        m.put("capture", capture.key());
+        m.put("topK", Integer.toString(topK));
+        m.put("flippedKnown", Integer.toString(flipped.length));
+        m.put("featureCache", Integer.toString(cacheCapacity));
+        m.put("dataMapSize", Integer.toString(dataMapSize));
+        m.put("publishTableEveryEpoch", Boolean.toString(publishTableEveryEpoch));
+        return m;
+    }
+
+    /** The training-dynamics state (read it; do not feed it from elsewhere while training). */
+    public TrainingDynamics dynamics() {
+        return dynamics;
+    }
+
+    /** How the logits are captured. */
+    public Capture capture() {
+        return capture;
+    }
+
+    /** The record published at the end of the latest epoch (null before the first). */
+    public SuspectsRecord lastRecord() {
+        return lastRecord;
+    }
+
+    /** Total time spent capturing logits and updating the state, in nanoseconds. */
+    public long captureNanos() {
+        return captureNanosTotal;
+    }
+
+    /** Total time spent at epoch ends (ranking, metrics, records, table), in nanoseconds. */
+    public long epochEndNanos() {
+        return epochEndNanosTotal;
+    }
+
+    /** Number of examples whose raw features are cached now. */
+    public int cachedFeatures() {
+        return cache.size();
+    }
+
+    /**
+     * Wraps {@code iterator} so this listener knows the example indices of the
+     * batch being trained. Train on the returned iterator.
+     */
+    public DataSetIterator track(DataSetIterator iterator) {
+        return new TrackingIterator(Objects.requireNonNull(iterator, "iterator"));
+    }
+
+    /**
+     * Declares the DataSet about to be trained with {@code fit(DataSet)} (for
+     * manual training loops; {@link #track} does this for iterators).
+     *
+     * @throws IllegalArgumentException if it carries no example indices
+     */
+    public void setBatch(DataSet ds) {
+        if (!ExampleIndex.hasIndices(ds)) {
+            throw new IllegalArgumentException("TrainingDynamicsListener needs stable example indices on every "
+                    + "training DataSet, and this one has none. " + ExampleIndex.HOW_TO);
+        }
+        current = ds;
+    }
+
+    @Override
+    public void onForwardPass(Model model, List<INDArray> activations) {
+        DataSet batch = current;
+        if (batch == null) {
+            throw new IllegalStateException("TrainingDynamicsListener saw a training forward pass but does not know "
+                    + "which examples are in the batch: train with model.fit(listener.track(iterator), epochs), "
+                    + "or call listener.setBatch(ds) before each model.fit(ds).");
+        }
+        long rows = activations.get(0).size(0);
+        if (rows != batch.numExamples()) {
+            throw new IllegalStateException("The tracked DataSet has " + batch.numExamples()
+                    + " examples but the forward pass has " + rows + " rows: train on the iterator returned by "
+                    + "listener.track(...), not on the original one.");
+        }
+        current = null;
+        int epoch = currentEpoch();
+        guard("capture", () -> {
+            long t0 = System.nanoTime();
+            long[] idx = ExampleIndex.indicesOf(batch);
+            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                double[] logits = capture == Capture.TRAIN_PASS
+                        ? logitsFromTrainingPass(activations)
+                        : logitsFromCopy(batch.getFeatures());
+                dynamics.observe(idx, logits, TrainingDynamics.labelsOf(batch.getLabels()), epoch);
+                cacheCandidates(idx, batch.getFeatures(), epoch);
+            }
+            long dt = System.nanoTime() - t0;
+            captureNanosEpoch += dt;
+            captureNanosTotal += dt;
+            batchesEpoch++;
+        });
+    }
+
+    private double[] logitsFromTrainingPass(List<INDArray> activations) {
+        return logitsFrom(activations.get(activations.size() - 1), net);
+    }
+
+    private double[] logitsFromCopy(INDArray features) {
+        if (copy == null) {
+            copy = NetworkCopy.of(net);
+        } else {
+            copy.refresh();
+        }
+        MultiLayerNetwork c = copy.multiLayer();
+        // layer by layer: DL4J's feedForward methods refuse to run while the
+        // training pass's workspace is open (we are inside its callback)
+        LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
+        INDArray h = features;
+        int rows = (int) features.size(0);
+        for (int j = 0; j < outputIndex; j++) {
+            InputPreProcessor pp = c.getLayerWiseConfigurations().getInputPreProcess(j);
+            if (pp != null) {
+                h = pp.preProcess(h, rows, mgr);
+            }
+            h = c.getLayer(j).activate(h, false, mgr);
+        }
+        return logitsFrom(h, c);
+    }
+
+    /**
+     * Output-layer pre-activation h W + b, row-major, from the output layer's
+     * input h (before its preprocessor): one ND4J matrix product, then bulk
+     * reads; the bias is added in Java (10 values), saving an op per batch.
+     */
+    private double[] logitsFrom(INDArray h, MultiLayerNetwork network) {
+        InputPreProcessor pp = network.getLayerWiseConfigurations().getInputPreProcess(outputIndex);
+        if (pp != null) {
+            h = pp.preProcess(h, (int) h.size(0), LayerWorkspaceMgr.noWorkspaces());
+        }
+        Layer out = network.getLayer(outputIndex);
+        INDArray w = out.getParam("W");
+        INDArray b = out.getParam("b");
+        INDArray hw = h.dataType() == w.dataType() ? h : h.castTo(w.dataType());
+        // c-order result, so the bulk read needs no extra copy (mmul's default result is f-order)
+        INDArray product = Nd4j.createUninitialized(w.dataType(), new long[]{hw.size(0), w.size(1)}, 'c');
+        hw.mmul(w, product);
+        double[] z = BulkRead.doubles(product);
+        if (b != null) {
+            int c = (int) w.size(1);
+            double[] bias = new double[c];
+            for (int k = 0; k < c; k++) {
+                bias[k] = b.getDouble(k);
+            }
+            for (int j = 0; j < z.length; j++) {
+                z[j] += bias[j % c];
+            }
+        }
+        return z;
+    }
+
+    private void cacheCandidates(long[] idx, INDArray features, int epoch) {
+        if (featureShape == null) {
+            long[] s = features.shape();
+            featureShape = Arrays.copyOfRange(s, 1, s.length);
+        }
+        int d = (int) Arrays.stream(featureShape).reduce(1, (a, b) -> a * b);
+        float[] rows = null;
+        for (int r = 0; r < idx.length; r++) {
+            int i = (int) idx[r];
+            boolean admit = Double.isNaN(admitThreshold)
+                    ? !dynamics.lastCorrect(i)
+                    : dynamics.combinedScore(i, admitScale) >= admitThreshold;
+            if (!admit) {
+                continue;
+            }
+            if (rows == null) {
+                if (features.length() / features.size(0) != d) {
+                    throw new IllegalArgumentException("Feature shape " + Arrays.toString(featureShape)
+                            + " does not match the batch features " + Arrays.toString(features.shape()));
+                }
+                // one bulk copy (INDArray.toFloatMatrix reads element by element: ~100x slower)
+                rows = BulkRead.floats(features);
+            }
+            cache.put(i, quantise(Arrays.copyOfRange(rows, r * d, (r + 1) * d)));
+        }
+        if (cache.size() > cacheCapacity) {
+            evict(cacheCapacity / 2);
+        }
+    }
+
+    private void evict(int keep) {
+        List<Integer> keys = new ArrayList<>(cache.keySet());
+        keys.sort((a, b) -> Double.compare(dynamics.combinedScore(b, admitScale),
+                dynamics.combinedScore(a, admitScale)));
+        for (int j = keep; j < keys.size(); j++) {
+            cache.remove(keys.get(j));
+        }
+    }
+
+    static Cached quantise(float[] v) {
+        float lo = Float.POSITIVE_INFINITY;
+        float hi = Float.NEGATIVE_INFINITY;
+        for (float x : v) {
+            lo = Math.min(lo, x);
+            hi = Math.max(hi, x);
+        }
+        if (lo >= 0 && hi <= 1) {
+            lo = 0;
+            hi = 1;
+        }
+        float span = hi - lo;
+        byte[] out = new byte[v.length];
+        for (int j = 0; j < v.length; j++) {
+            int q = span > 0 ? Math.round((v[j] - lo) / span * 255f) : 0;
+            out[j] = (byte) Math.max(0, Math.min(255, q));
+        }
+        return new Cached(out, lo, hi);
+    }
+
+    @Override
+    public void onEpochEnd(Model model) {
+        int epoch = currentEpoch();
+        guard("epoch-end", () -> {
+            long t0 = System.nanoTime();
+            SuspectsRecord r = buildRecord();
+            lastRecord = r;
+            publish(r, epoch, currentIteration());
+            if (publishTableEveryEpoch) {
+                publishTable();
+            }
+            epochEndNanosTotal += System.nanoTime() - t0;
+            log.debug("Epoch {}: {} batches, {} ms capturing logits, {} features cached", epoch, batchesEpoch,
+                    captureNanosEpoch / 1_000_000, cache.size());
+            captureNanosEpoch = 0;
+            batchesEpoch = 0;
+        });
+    }
+
+    /** Builds the per-epoch record from the current state (also used at epoch end). */
+    public SuspectsRecord buildRecord() {
+        double scale = dynamics.combinedScale();
+        double[] combined = new double[dynamics.numExamples()];
+        for (int i = 0; i < combined.length; i++) {
+            combined[i] = dynamics.combinedScore(i, scale);
+        }
+        int[] top = RankingMetrics.topK(combined, topK);
+        int k = top.length;
+
+        long[] index = new long[k];
+        int[] given = new int[k];
+        int[] pred = new int[k];
+        double[] values = new double[k * COLUMNS.size()];
+        long[] shape = featureShape == null ? new long[]{0} : featureShape;
+        int d = (int) Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+        byte[] feats = new byte[k * d];
+        float[] lo = new float[k];
+        float[] hi = new float[k];
+        for (int s = 0; s < k; s++) {
+            int i = top[s];
+            index[s] = i;
+            given[s] = dynamics.givenLabel(i);
+            pred[s] = dynamics.predictedLabel(i);
+            double[] row = {combined[i], dynamics.aum(i), dynamics.confidence(i), dynamics.variability(i),
+                    dynamics.correctness(i), dynamics.forgettingEvents(i), dynamics.learnedSinceEpoch(i),
+                    dynamics.meanLoss(i), dynamics.lastLoss(i)};
+            System.arraycopy(row, 0, values, s * COLUMNS.size(), row.length);
+            Cached c = featuresOf(i);
+            if (c != null && c.data().length == d) {
+                System.arraycopy(c.data(), 0, feats, s * d, d);
+                lo[s] = c.lo();
+                hi[s] = c.hi();
+            } else {
+                lo[s] = Float.NaN;
+                hi[s] = Float.NaN;
+            }
+        }
+        SuspectsRecord r = new SuspectsRecord(capture.key(), dynamics.numExamples(), dynamics.numClasses(),
+                summaryNames(), summary(combined), index, given, pred, COLUMNS, values, shape, feats, lo, hi);
+        addDataMap(r, top);
+        if (flippedMask != null) {
+            List<String> names = new ArrayList<>();
+            double[] p = new double[METRIC_SCORES.size()];
+            double[] rc = new double[p.length];
+            double[] au = new double[p.length];
+            for (int j = 0; j < METRIC_SCORES.size(); j++) {
+                SuspectScore kind = METRIC_SCORES.get(j);
+                double[] sc = kind == SuspectScore.COMBINED ? combined : dynamics.scores(kind);
+                names.add(kind.key());
+                p[j] = RankingMetrics.precisionAtK(sc, flippedMask, flipped.length);
+                rc[j] = RankingMetrics.recallAtK(sc, flippedMask, flipped.length);
+                au[j] = RankingMetrics.auroc(sc, flippedMask);
+            }
+            r.withMetrics(flipped.length, names, p, rc, au);
+        }
+        // admission rule of the feature cache for the next epoch
+        admitScale = scale;
+        admitThreshold = RankingMetrics.kthLargest(combined, cacheCapacity / 2);
+        return r;
+    }
+
+    private Cached featuresOf(int i) {
+        Cached c = cache.get(i);
+        if (c == null && exampleSource != null) {
+            INDArray x = exampleSource.apply(i);
+            if (x != null) {
+                c = quantise(x.castTo(DataType.FLOAT).reshape('c', x.length()).toFloatVector());
+                cache.put(i, c);
+            }
+        }
+        return c;
+    }
+
+    private static List<String> summaryNames() {
+        return List.of("seen", "observations", "meanAum", "fracNegativeAum", "meanConfidence", "meanVariability",
+                "meanCorrectness", "fracLastCorrect", "meanForgetting", "captureMillis", "batches",
+                "featuresCached");
+    }
+
+    private double[] summary(double[] combined) {
+        int seen = 0;
+        double aum = 0;
+        int neg = 0;
+        double conf = 0;
+        double var = 0;
+        double corr = 0;
+        int lastCorrect = 0;
+        double forget = 0;
+        for (int i = 0; i < dynamics.numExamples(); i++) {
+            if (!dynamics.seen(i)) {
+                continue;
+            }
+            seen++;
+            double a = dynamics.aum(i);
+            aum += a;
+            if (a < 0) {
+                neg++;
+            }
+            conf += dynamics.confidence(i);
+            var += dynamics.variability(i);
+            corr += dynamics.correctness(i);
+            if (dynamics.lastCorrect(i)) {
+                lastCorrect++;
+            }
+            forget += dynamics.forgettingEvents(i);
+        }
+        double s = Math.max(seen, 1);
+        return new double[]{seen, dynamics.observations(), seen == 0 ? Double.NaN : aum / s,
+                seen == 0 ? Double.NaN : neg / s, seen == 0 ? Double.NaN : conf / s,
+                seen == 0 ? Double.NaN : var / s, seen == 0 ? Double.NaN : corr / s,
+                seen == 0 ? Double.NaN : lastCorrect / s, seen == 0 ? Double.NaN : forget / s,
+                captureNanosEpoch / 1e6, batchesEpoch, cache.size()};
+    }
+
+    private void addDataMap(SuspectsRecord r, int[] top) {
+        int n = dynamics.numExamples();
+        Set<Integer> chosen = new LinkedHashSet<>();
+        int stride = Math.max(1, (int) Math.ceil(n / (double) Math.max(1, dataMapSize)));
+        for (int i = 0; i < n; i += stride) {
+            if (dynamics.seen(i)) {
+                chosen.add(i);
+            }
+        }
+        for (int i : top) {
+            chosen.add(i);
+        }
+        int[] idx = chosen.stream().mapToInt(Integer::intValue).toArray();
+        float[] conf = new float[idx.length];
+        float[] var = new float[idx.length];
+        float[] corr = new float[idx.length];
+        for (int j = 0; j < idx.length; j++) {
+            conf[j] = (float) dynamics.confidence(idx[j]);
+            var[j] = (float) dynamics.variability(idx[j]);
+            corr[j] = (float) dynamics.correctness(idx[j]);
+        }
+        r.withDataMap(idx, conf, var, corr);
+    }
+
+    /** The full per-example table at this moment (not published). */
+    public SuspectTableRecord table() {
+        int n = dynamics.numExamples();
+        int[] given = new int[n];
+        int[] pred = new int[n];
+        int[] count = new int[n];
+        int[] forget = new int[n];
+        int[] learned = new int[n];
+        float[][] f = new float[SuspectTableRecord.FLOAT_COLUMNS.size()][n];
+        double scale = dynamics.combinedScale();
+        for (int i = 0; i < n; i++) {
+            given[i] = dynamics.givenLabel(i);
+            pred[i] = dynamics.predictedLabel(i);
+            count[i] = dynamics.count(i);
+            forget[i] = dynamics.forgettingEvents(i);
+            learned[i] = dynamics.learnedSinceEpoch(i);
+            f[0][i] = (float) dynamics.combinedScore(i, scale);
+            f[1][i] = (float) dynamics.aum(i);
+            f[2][i] = (float) dynamics.confidence(i);
+            f[3][i] = (float) dynamics.variability(i);
+            f[4][i] = (float) dynamics.correctness(i);
+            f[5][i] = (float) dynamics.meanLoss(i);
+            f[6][i] = (float) dynamics.lastLoss(i);
+        }
+        return new SuspectTableRecord(currentEpoch(), dynamics.numClasses(), given, pred, count, forget, learned, f,
+                flipped);
+    }
+
+    /** Publishes the full table now as static info (replacing the stored one); returns it. */
+    public SuspectTableRecord publishTable() {
+        SuspectTableRecord t = table();
+        publishStatic(t);
+        return t;
+    }
+
+    /** The iterator wrapper of {@link #track}. */
+    private final class TrackingIterator implements DataSetIterator {
+        private static final long serialVersionUID = 1L;
+        private final DataSetIterator delegate;
+
+        TrackingIterator(DataSetIterator delegate) {
+            this.delegate = delegate;
+        }
+
+        private org.nd4j.linalg.dataset.DataSet remember(org.nd4j.linalg.dataset.DataSet ds) {
+            setBatch(ds);
+            return ds;
+        }
+
+        @Override
+        public org.nd4j.linalg.dataset.DataSet next(int num) {
+            return remember(delegate.next(num));
+        }
+
+        @Override
+        public org.nd4j.linalg.dataset.DataSet next() {
+            return remember(delegate.next());
+        }
+
+        @Override
+        public boolean hasNext() {
+            return delegate.hasNext();
+        }
+
+        @Override
+        public int inputColumns() {
+            return delegate.inputColumns();
+        }
+
+        @Override
+        public int totalOutcomes() {
+            return delegate.totalOutcomes();
+        }
+
+        @Override
+        public boolean resetSupported() {
+            return delegate.resetSupported();
+        }
+
+        /** Always false: DL4J must not prefetch batches ahead of the one being trained. */
+        @Override
+        public boolean asyncSupported() {
+            return false;
+        }
+
+        @Override
+        public void reset() {
+            current = null;
+            delegate.reset();
+        }
+
+        @Override
+        public int batch() {
+            return delegate.batch();
+        }
+
+        @Override
+        public void setPreProcessor(DataSetPreProcessor preProcessor) {
+            delegate.setPreProcessor(preProcessor);
+        }
+
+        @Override
+        public DataSetPreProcessor getPreProcessor() {
+            return delegate.getPreProcessor();
+        }
+
+        @Override
+        public List<String> getLabels() {
+            return delegate.getLabels();
+        }
+    }
+
+    /** Builder; {@code numExamples} is required. */
+    public static final class Builder extends StethoscopeListener.Builder<Builder, TrainingDynamicsListener> {
+        private int numExamples = -1;
+        private Capture capture = Capture.TRAIN_PASS;
+        private int topK = 50;
+        private long[] flipped;
+        private int dataMapSize = 2000;
+        private int featureCache = -1;
+        private boolean publishTable = true;
+        private LongFunction<INDArray> exampleSource;
+        private long[] featureShape;
+
+        Builder(Model model, StatsStorageRouter router) {
+            super(model, router);
+        }
+
+        Model model() {
+            return model;
+        }
+
+        /** N: the number of training examples; indices must lie in [0, N). Required. */
+        public Builder numExamples(int n) {
+            this.numExamples = n;
+            return self();
+        }
+
+        /** Where logits come from (default {@link Capture#TRAIN_PASS}). */
+        public Builder capture(Capture capture) {
+            this.capture = Objects.requireNonNull(capture, "capture");
+            return self();
+        }
+
+        /** Number of suspects per record (default 50). */
+        public Builder topK(int k) {
+            this.topK = k;
+            return self();
+        }
+
+        /**
+         * Indices known to be mislabeled (e.g. injected label noise); records
+         * then carry precision@k, recall@k (k = their number) and AUROC.
+         */
+        public Builder flippedIndices(long[] flipped) {
+            this.flipped = flipped;
+            return self();
+        }
+
+        /** Maximum number of examples in the data-map sample of each record (default 2000). */
+        public Builder dataMapSize(int n) {
+            this.dataMapSize = n;
+            return self();
+        }
+
+        /** Capacity of the feature cache of candidate suspects (default max(8 topK, 512)). */
+        public Builder featureCache(int n) {
+            this.featureCache = n;
+            return self();
+        }
+
+        /** Whether to publish the full table at every epoch end (default true). */
+        public Builder publishTableEveryEpoch(boolean b) {
+            this.publishTable = b;
+            return self();
+        }
+
+        /**
+         * Optional lookup of an example's features by index, used for suspects
+         * whose features are not in the cache (for in-memory data sets).
+         */
+        public Builder exampleSource(LongFunction<INDArray> source) {
+            this.exampleSource = source;
+            return self();
+        }
+
+        /**
+         * Shape of one example's features as the UI should render it, e.g.
+         * {@code 1, 28, 28} for MNIST given as 784-vectors (default: the batch
+         * features' shape without the batch dimension).
+         */
+        public Builder featureShape(long... shape) {
+            this.featureShape = shape.clone();
+            return self();
+        }
+
+        @Override
+        public TrainingDynamicsListener build() {
+            if (!(model instanceof MultiLayerNetwork mln)) {
+                throw new IllegalArgumentException("TrainingDynamicsListener supports MultiLayerNetwork only; got "
+                        + model.getClass().getSimpleName());
+            }
+            if (numExamples <= 0) {
+                throw new IllegalArgumentException("numExamples(N) is required: the number of training examples "
+                        + "(example indices must lie in [0, N))");
+            }
+            if (topK <= 0) {
+                throw new IllegalArgumentException("topK must be positive, got " + topK);
+            }
+            if (dataMapSize < 0) {
+                throw new IllegalArgumentException("dataMapSize must be >= 0, got " + dataMapSize);
+            }
+            if (mln.getLayers() == null || mln.getLayers().length == 0) {
+                throw new IllegalArgumentException("The network is not initialised: call net.init() first");
+            }
+            Layer out = mln.getLayer(mln.getnLayers() - 1);
+            if (!(out instanceof BaseOutputLayer<?>) || out.getParam("W") == null) {
+                throw new IllegalArgumentException("TrainingDynamicsListener needs an output layer with weights "
+                        + "(OutputLayer, e.g. softmax + MCXENT); the last layer is "
+                        + out.conf().getLayer().getClass().getSimpleName());
+            }
+            int numClasses = (int) ((FeedForwardLayer) out.conf().getLayer()).getNOut();
+            if (flipped != null) {
+                for (long f : flipped) {
+                    if (f < 0 || f >= numExamples) {
+                        throw new IllegalArgumentException("Flipped index " + f + " outside [0, " + numExamples + ")");
+                    }
+                }
+            }
+            if (featureShape != null && Arrays.stream(featureShape).anyMatch(s -> s <= 0)) {
+                throw new IllegalArgumentException("featureShape entries must be positive: "
+                        + Arrays.toString(featureShape));
+            }
+            return new TrainingDynamicsListener(this, numClasses);
+        }
+    }
+}

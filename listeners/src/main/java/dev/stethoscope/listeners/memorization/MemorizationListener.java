@@ -1,0 +1,403 @@
+package dev.stethoscope.listeners.memorization;
+
+import dev.stethoscope.listeners.core.StethoscopeListener;
+import dev.stethoscope.listeners.records.LossSensitivityRecord;
+import dev.stethoscope.listeners.records.MemorizationRecord;
+import dev.stethoscope.probes.memorization.CriticalSamples;
+import dev.stethoscope.probes.memorization.CsrResult;
+import dev.stethoscope.probes.memorization.InputGradients;
+import dev.stethoscope.probes.memorization.LassParameters;
+import dev.stethoscope.probes.memorization.LossSensitivity;
+import dev.stethoscope.probes.model.NetworkCopy;
+import org.deeplearning4j.core.storage.StatsStorageRouter;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Memorisation signals of Arpit et al. 2017 during training (METHODS.md section 5).
+ *
+ * <ul>
+ *   <li>Every {@code sensitivityEvery} iterations: loss sensitivity g_x^t = ||dL/dx||_1
+ *       of each example of a fixed training subset (with its labels as given), on a
+ *       private copy of the network; a {@link LossSensitivityRecord} is published.</li>
+ *   <li>At each epoch end ({@code csrEveryEpochs}): the critical sample ratio of a fixed
+ *       validation subset with LASS ({@link CriticalSamples}); the Gini coefficient of the
+ *       per-example averages of g_x over the epoch's measurements (and over all so far);
+ *       the per-class sensitivity matrix on the training subset; accuracy and loss of the
+ *       training and validation subsets (inference mode, loss without regularisation
+ *       terms), and the mean training minibatch score of the epoch: one
+ *       {@link MemorizationRecord} carrying the LASS parameters.</li>
+ * </ul>
+ *
+ * <p>All forward and backward passes run on a copy of the network
+ * ({@link InputGradients#analysisCopy}: dropout and weight noise removed from the
+ * copy), outside any workspace of the training thread, with a private random
+ * generator; the training network is only read ({@code params()}, {@code score()}),
+ * so training is bit-identical with and without this listener. Input gradients
+ * are implemented for MultiLayerNetwork; {@code build()} refuses a ComputationGraph.
+ *
+ * <pre>{@code
+ * MemorizationListener.builder(net, statsStorage)
+ *     .training(trainIter).validation(testIter)
+ *     .lass(LassParameters.defaults().withRadius(0.05))
+ *     .attach();
+ * }</pre>
+ */
+public class MemorizationListener extends StethoscopeListener {
+    private final LassParameters lass;
+    private final int csrBatchSize;
+    private final int csrEveryEpochs;
+    private final int sensitivityEvery;
+    private final boolean perClass;
+    private final INDArray valX;
+    private final INDArray valY;
+    private final INDArray trainX;
+    private final INDArray trainY;
+    private final long[] trainKeys;
+
+    private final LossSensitivity epochSensitivity = new LossSensitivity();
+    private final LossSensitivity allSensitivity = new LossSensitivity();
+    private NetworkCopy copy;
+    private double scoreSum;
+    private int scoreCount;
+    private int epochsSeen;
+    private int measurementsThisEpoch;
+
+    protected MemorizationListener(Builder b, DataSet train, DataSet val) {
+        super(b);
+        this.lass = b.lass;
+        this.csrBatchSize = b.csrBatchSize;
+        this.csrEveryEpochs = b.csrEveryEpochs;
+        this.sensitivityEvery = b.sensitivityEvery;
+        this.perClass = b.perClass;
+        this.valX = val.getFeatures();
+        this.valY = val.getLabels();
+        this.trainX = train.getFeatures();
+        this.trainY = train.getLabels();
+        this.trainKeys = new long[(int) trainX.size(0)];
+        for (int i = 0; i < trainKeys.length; i++) {
+            trainKeys[i] = i;
+        }
+    }
+
+    /** A builder for {@code model} (a MultiLayerNetwork), publishing to {@code router}. */
+    public static Builder builder(Model model, StatsStorageRouter router) {
+        return new Builder(model, router);
+    }
+
+    @Override
+    public String monitorName() {
+        return "memorization";
+    }
+
+    @Override
+    protected Map<String, String> settings() {
+        return parameters();
+    }
+
+    /** Every parameter of this monitor (LASS ones first), as published with each record. */
+    public Map<String, String> parameters() {
+        Map<String, String> s = new LinkedHashMap<>(lass.asMap());
+        s.put("csrExamples", String.valueOf(valX.size(0)));
+        s.put("csrBatchSize", String.valueOf(csrBatchSize));
+        s.put("csrEveryEpochs", String.valueOf(csrEveryEpochs));
+        s.put("sensitivityExamples", String.valueOf(trainX.size(0)));
+        s.put("sensitivityEvery", String.valueOf(sensitivityEvery));
+        s.put("perClass", String.valueOf(perClass));
+        return s;
+    }
+
+    /** The LASS parameters. */
+    public LassParameters lass() {
+        return lass;
+    }
+
+    private MultiLayerNetwork analysisNet() {
+        if (copy == null) {
+            copy = InputGradients.analysisCopy(model());
+        } else {
+            copy.refresh();
+        }
+        return copy.multiLayer();
+    }
+
+    @Override
+    public void onEpochStart(Model model) {
+        guard("onEpochStart", () -> {
+            epochSensitivity.reset();
+            measurementsThisEpoch = 0;
+            scoreSum = 0;
+            scoreCount = 0;
+        });
+    }
+
+    @Override
+    public void iterationDone(Model model, int iteration, int epoch) {
+        guard("iterationDone", () -> {
+            double s = model.score();
+            if (Double.isFinite(s)) {
+                scoreSum += s;
+                scoreCount++;
+            }
+            if (iteration % sensitivityEvery == 0) {
+                try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                    publish(measureSensitivity(analysisNet()), epoch, iteration);
+                }
+            }
+        });
+    }
+
+    private LossSensitivityRecord measureSensitivity(MultiLayerNetwork net) {
+        double[] g = LossSensitivity.perExampleL1(net, trainX, trainY);
+        epochSensitivity.add(trainKeys, g);
+        measurementsThisEpoch++;
+        allSensitivity.add(trainKeys, g);
+        double mean = 0;
+        for (double v : g) {
+            mean += v;
+        }
+        return new LossSensitivityRecord(mean / g.length, LossSensitivity.gini(g), epochSensitivity.gini(), g.length);
+    }
+
+    @Override
+    public void onEpochEnd(Model model) {
+        guard("onEpochEnd", () -> {
+            int epoch = currentEpoch();
+            long iteration = currentIteration();
+            epochsSeen++;
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                MultiLayerNetwork net = analysisNet();
+                if (epochSensitivity.size() == 0) {
+                    // fewer iterations than sensitivityEvery in this epoch: measure once now
+                    publish(measureSensitivity(net), epoch, iteration);
+                }
+                MemorizationRecord r = new MemorizationRecord().parameters(parameters());
+                if (epochsSeen % csrEveryEpochs == 0) {
+                    long t0 = System.nanoTime();
+                    CsrResult csr = CriticalSamples.search(net, valX, lass, csrBatchSize, false);
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    double iters = 0;
+                    for (int i = 0; i < csr.numExamples(); i++) {
+                        if (csr.critical()[i]) {
+                            iters += csr.iterationsUsed()[i];
+                        }
+                    }
+                    int c = csr.numCritical();
+                    r.csr(csr.criticalSampleRatio(), c, csr.numExamples(), c == 0 ? Double.NaN : iters / c, ms);
+                } else {
+                    r.csr(Double.NaN, 0, 0, Double.NaN, 0);
+                }
+                double[] trainEval = evaluate(net, trainX, trainY);
+                double[] valEval = evaluate(net, valX, valY);
+                r.train(trainEval[0], trainEval[1], (int) trainX.size(0), scoreCount == 0 ? Double.NaN : scoreSum / scoreCount);
+                r.validation(valEval[0], valEval[1], (int) valX.size(0));
+                double mean = 0;
+                for (double v : epochSensitivity.averages().values()) {
+                    mean += v;
+                }
+                r.sensitivity(epochSensitivity.gini(), allSensitivity.gini(), mean / epochSensitivity.size(),
+                        measurementsThisEpoch);
+                if (perClass) {
+                    r.perClass(LossSensitivity.perClassMatrix(net, trainX, trainY));
+                } else {
+                    r.perClass(new double[0][0]);
+                }
+                publish(r, epoch, iteration);
+            }
+        });
+    }
+
+    /** Accuracy and mean loss (no regularisation terms) of {@code net} on (x, y). */
+    static double[] evaluate(MultiLayerNetwork net, INDArray x, INDArray y) {
+        INDArray out = net.output(x, false);
+        int[] pred = InputGradients.argmax(out);
+        int[] truth = InputGradients.argmax(y);
+        int ok = 0;
+        for (int i = 0; i < pred.length; i++) {
+            if (pred[i] == truth[i]) {
+                ok++;
+            }
+        }
+        INDArray losses = net.scoreExamples(new DataSet(x, y), false);
+        return new double[]{ok / (double) pred.length, losses.meanNumber().doubleValue()};
+    }
+
+    /** Builder of {@link MemorizationListener}. */
+    public static class Builder extends StethoscopeListener.Builder<Builder, MemorizationListener> {
+        private LassParameters lass = LassParameters.defaults();
+        private int csrBatchSize = 500;
+        private int csrEveryEpochs = 1;
+        private int sensitivityEvery = 50;
+        private boolean perClass = true;
+        private int validationSize = 500;
+        private int trainingSize = 256;
+        private DataSet validation;
+        private DataSetIterator validationIterator;
+        private DataSet training;
+        private DataSetIterator trainingIterator;
+
+        protected Builder(Model model, StatsStorageRouter router) {
+            super(model, router);
+            InputGradients.requireMultiLayer(model);
+        }
+
+        /** LASS parameters (default {@link LassParameters#defaults()}: r = 0.3/255 on [0,1] inputs). */
+        public Builder lass(LassParameters p) {
+            this.lass = Objects.requireNonNull(p, "lass");
+            return this;
+        }
+
+        /** Validation examples searched together by LASS (default 500). */
+        public Builder csrBatchSize(int n) {
+            this.csrBatchSize = positive("csrBatchSize", n);
+            return this;
+        }
+
+        /** Compute the CSR every {@code n} epochs (default 1; NaN in the other epochs' records). */
+        public Builder csrEveryEpochs(int n) {
+            this.csrEveryEpochs = positive("csrEveryEpochs", n);
+            return this;
+        }
+
+        /** Measure loss sensitivity every {@code n} iterations (default 50). */
+        public Builder sensitivityEvery(int n) {
+            this.sensitivityEvery = positive("sensitivityEvery", n);
+            return this;
+        }
+
+        /** Whether to compute the per-class sensitivity matrix each epoch (default true; k backward passes). */
+        public Builder perClass(boolean on) {
+            this.perClass = on;
+            return this;
+        }
+
+        /** Size of the fixed validation subset for CSR and validation accuracy (default 500). */
+        public Builder validationSize(int n) {
+            this.validationSize = positive("validationSize", n);
+            return this;
+        }
+
+        /** Size of the fixed training subset for loss sensitivity and training accuracy (default 256). */
+        public Builder trainingSize(int n) {
+            this.trainingSize = positive("trainingSize", n);
+            return this;
+        }
+
+        /** Validation data: its first {@code validationSize} examples are used. */
+        public Builder validation(DataSet data) {
+            this.validation = Objects.requireNonNull(data, "validation");
+            return this;
+        }
+
+        /**
+         * Validation data: its first {@code validationSize} examples are read once at build time (then it is
+         * reset). Pass an unshuffled iterator so the subset is fixed.
+         */
+        public Builder validation(DataSetIterator data) {
+            this.validationIterator = Objects.requireNonNull(data, "validation");
+            return this;
+        }
+
+        /** Training data (labels as trained on): its first {@code trainingSize} examples are used. */
+        public Builder training(DataSet data) {
+            this.training = Objects.requireNonNull(data, "training");
+            return this;
+        }
+
+        /**
+         * Training data: its first {@code trainingSize} examples are read once at build time (then it is reset).
+         * Pass a separate, unshuffled iterator (or a DataSet), not the one being trained on: reading and
+         * resetting a shuffling iterator may advance its shuffle and so change the training order.
+         */
+        public Builder training(DataSetIterator data) {
+            this.trainingIterator = Objects.requireNonNull(data, "training");
+            return this;
+        }
+
+        @Override
+        public MemorizationListener build() {
+            if (validation == null && validationIterator == null) {
+                throw new IllegalArgumentException("The memorisation monitor needs validation data for the critical "
+                        + "sample ratio: call validation(DataSet) or validation(DataSetIterator)");
+            }
+            if (training == null && trainingIterator == null) {
+                throw new IllegalArgumentException("The memorisation monitor needs training data for loss sensitivity: "
+                        + "call training(DataSet) or training(DataSetIterator)");
+            }
+            DataSet val = firstExamples(validation, validationIterator, validationSize, "validation");
+            DataSet train = firstExamples(training, trainingIterator, trainingSize, "training");
+            MultiLayerNetwork mln = (MultiLayerNetwork) model;
+            int k = InputGradients.numClasses(mln);
+            for (DataSet d : List.of(val, train)) {
+                if (d.getLabels().rank() != 2 || d.getLabels().size(1) != k) {
+                    throw new IllegalArgumentException("Labels must be one-hot rows over the network's " + k
+                            + " classes; got shape " + java.util.Arrays.toString(d.getLabels().shape()));
+                }
+            }
+            double min = val.getFeatures().minNumber().doubleValue();
+            double max = val.getFeatures().maxNumber().doubleValue();
+            if (min < lass.inputMin() || max > lass.inputMax()) {
+                throw new IllegalArgumentException("Validation inputs lie in [" + min + ", " + max
+                        + "], outside the LASS input range [" + lass.inputMin() + ", " + lass.inputMax()
+                        + "]: set lass(LassParameters.defaults().withInputRange(lo, hi))");
+            }
+            try {
+                mln.output(val.getFeatures().get(NDArrayIndex.interval(0, 1)), false);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("The validation features do not fit the network's input (shape "
+                        + java.util.Arrays.toString(val.getFeatures().shape()) + "): " + e.getMessage(), e);
+            }
+            return new MemorizationListener(this, train, val);
+        }
+
+        private static int positive(String name, int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException(name + " must be >= 1, got " + n);
+            }
+            return n;
+        }
+
+        private static DataSet firstExamples(DataSet ds, DataSetIterator it, int n, String what) {
+            if (ds != null) {
+                int m = Math.min(n, ds.numExamples());
+                if (m == 0) {
+                    throw new IllegalArgumentException("The " + what + " data set is empty");
+                }
+                return new DataSet(ds.getFeatures().get(NDArrayIndex.interval(0, m)).dup(),
+                        ds.getLabels().get(NDArrayIndex.interval(0, m)).dup());
+            }
+            if (it.resetSupported()) {
+                it.reset();
+            }
+            List<INDArray> xs = new ArrayList<>();
+            List<INDArray> ys = new ArrayList<>();
+            int have = 0;
+            while (have < n && it.hasNext()) {
+                DataSet b = it.next();
+                int take = Math.min(n - have, b.numExamples());
+                xs.add(b.getFeatures().get(NDArrayIndex.interval(0, take)).dup());
+                ys.add(b.getLabels().get(NDArrayIndex.interval(0, take)).dup());
+                have += take;
+            }
+            if (it.resetSupported()) {
+                it.reset();
+            }
+            if (have == 0) {
+                throw new IllegalArgumentException("The " + what + " iterator gave no examples");
+            }
+            return new DataSet(Nd4j.concat(0, xs.toArray(new INDArray[0])), Nd4j.concat(0, ys.toArray(new INDArray[0])));
+        }
+    }
+}

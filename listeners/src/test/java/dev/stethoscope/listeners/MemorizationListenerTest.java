@@ -1,0 +1,148 @@
+package dev.stethoscope.listeners;
+
+import dev.stethoscope.listeners.memorization.MemorizationListener;
+import dev.stethoscope.listeners.records.LossSensitivityRecord;
+import dev.stethoscope.listeners.records.MemorizationRecord;
+import dev.stethoscope.listeners.records.RecordTypes;
+import dev.stethoscope.probes.memorization.CriticalSamples;
+import dev.stethoscope.probes.memorization.CsrResult;
+import dev.stethoscope.probes.memorization.InputGradients;
+import dev.stethoscope.probes.memorization.LassParameters;
+import dev.stethoscope.probes.memorization.LossSensitivity;
+import org.deeplearning4j.core.storage.Persistable;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+class MemorizationListenerTest {
+    static final DataSet ALL = TestNets.blobs(7, 352, 8, 3);
+    /** First 256 examples train, the other 96 (same blobs, never trained on) validate. */
+    static final DataSet TRAIN = new DataSet(ALL.getFeatures().getRows(range(0, 256)), ALL.getLabels().getRows(range(0, 256)));
+    static final DataSet VAL = new DataSet(ALL.getFeatures().getRows(range(256, 352)), ALL.getLabels().getRows(range(256, 352)));
+    static final LassParameters LASS = LassParameters.defaults().withInputRange(Double.NEGATIVE_INFINITY,
+            Double.POSITIVE_INFINITY).withRadius(0.6).withAlpha(0.1).withBeta(0.05).withMaxIterations(15).withSeed(3);
+
+    private static DataSetIterator train() {
+        return new ListDataSetIterator<>(TRAIN.asList(), 32);
+    }
+
+    private static MemorizationListener.Builder builder(MultiLayerNetwork net, InMemoryStatsStorage storage) {
+        return MemorizationListener.builder(net, storage).training(train()).validation(VAL)
+                .trainingSize(64).validationSize(80).lass(LASS).csrBatchSize(50);
+    }
+
+    @Test
+    void publishesOneRecordPerEpochAndASensitivityRecordEveryNIterations() {
+        MultiLayerNetwork net = TestNets.mlp(42, 8, 16, 12, 3);
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        MemorizationListener l = builder(net, storage).sensitivityEvery(3).attach();
+        net.fit(train(), 2);
+
+        List<Persistable> epochs = storage.getAllUpdatesAfter(l.sessionId(), MemorizationRecord.TYPE_ID, 0);
+        assertThat(epochs).hasSize(2);
+        for (Persistable p : epochs) {
+            MemorizationRecord r = (MemorizationRecord) p;
+            assertThat(r.getCsrExamples()).isEqualTo(80);
+            assertThat(r.getCriticalSampleRatio()).isEqualTo(r.getCriticalCount() / 80.0);
+            assertThat(r.getParameters()).containsEntry("radius", "0.6").containsEntry("maxIterations", "15")
+                    .containsEntry("csrExamples", "80").containsKey("gradientDirection");
+            assertThat(r.getTrainExamples()).isEqualTo(64);
+            assertThat(r.getValAccuracy()).isBetween(0.0, 1.0);
+            assertThat(r.getTrainLoss()).isPositive();
+            assertThat(r.getTrainScoreMean()).isPositive();
+            assertThat(r.getNumClasses()).isEqualTo(3);
+            for (double v : r.getPerClassSensitivity()) {
+                assertThat(v).isPositive();
+            }
+            assertThat(r.getSensitivityGini()).isBetween(0.0, 1.0);
+            // 8 iterations per epoch, every 3rd: iterations 0,3,6 then 9,12,15
+            assertThat(r.getSensitivityMeasurements()).isEqualTo(3);
+        }
+        assertThat(storage.getAllUpdatesAfter(l.sessionId(), LossSensitivityRecord.TYPE_ID, 0)).hasSize(6);
+        assertThat(l.errorCount()).isZero();
+
+        // the last record equals the probes' results on the final parameters (same seed, same subsets)
+        MemorizationRecord last = (MemorizationRecord) epochs.get(1);
+        MultiLayerNetwork copy = InputGradients.analysisCopy(net).multiLayer();
+        DataSet v = new DataSet(VAL.getFeatures().getRows(rows(80)), VAL.getLabels().getRows(rows(80)));
+        CsrResult csr = CriticalSamples.search(copy, v.getFeatures(), LASS, 50, false);
+        assertThat(last.getCriticalSampleRatio()).isEqualTo(csr.criticalSampleRatio());
+        DataSet t = new DataSet(TRAIN.getFeatures().getRows(rows(64)), TRAIN.getLabels().getRows(rows(64)));
+        double[][] m = LossSensitivity.perClassMatrix(copy, t.getFeatures(), t.getLabels());
+        assertThat(last.getPerClassSensitivity(2, 1)).isCloseTo(m[2][1], within(1e-5 * m[2][1]));
+        // trained on separable blobs: validation accuracy well above chance
+        assertThat(last.getValAccuracy()).isGreaterThan(0.6);
+    }
+
+    @Test
+    void trainingIsIdenticalWithAndWithoutTheListener() {
+        MultiLayerNetwork plain = TestNets.mlp(123, 8, 16, 12, 3);
+        MultiLayerNetwork watched = TestNets.mlp(123, 8, 16, 12, 3);
+        builder(watched, new InMemoryStatsStorage()).sensitivityEvery(1).failFast(true).attach();
+        plain.fit(train(), 2);
+        watched.fit(train(), 2);
+        assertThat(watched.params().equals(plain.params())).as("parameters after training").isTrue();
+        assertThat(watched.getUpdater().getStateViewArray()).isEqualTo(plain.getUpdater().getStateViewArray());
+        assertThat(watched.score()).isEqualTo(plain.score());
+    }
+
+    @Test
+    void recordsRoundTripAndAreRegistered() {
+        MemorizationRecord r = new MemorizationRecord().csr(0.25, 20, 80, 4.5, 12)
+                .train(0.9, 0.3, 64, 0.35).validation(0.8, 0.5, 80).sensitivity(0.3, 0.31, 1.2, 3)
+                .perClass(new double[][]{{1, 2}, {Double.NaN, 4}}).parameters(LASS.asMap());
+        r.setKey("s", "0/memorization", 10, 1, 16);
+        MemorizationRecord back = (MemorizationRecord) RecordTypes.newRecord(MemorizationRecord.TYPE_ID);
+        back.decode(r.encode());
+        assertThat(back.toJson()).isEqualTo(r.toJson());
+        assertThat(back.getPerClassSensitivity(1, 0)).isNaN();
+        assertThat(back.getPerClassSensitivity(0, 1)).isEqualTo(2.0);
+        assertThat(back.getParameters()).isEqualTo(LASS.asMap());
+        LossSensitivityRecord s = new LossSensitivityRecord(1.5, 0.2, 0.25, 64);
+        s.setKey("s", "0/memorization", 11, 1, 16);
+        LossSensitivityRecord s2 = (LossSensitivityRecord) RecordTypes.newRecord(LossSensitivityRecord.TYPE_ID);
+        s2.decode(s.encode());
+        assertThat(s2.toJson()).isEqualTo(s.toJson());
+    }
+
+    @Test
+    void badConfigurationFailsAtBuildTime() {
+        MultiLayerNetwork net = TestNets.mlp(1, 8, 16, 12, 3);
+        InMemoryStatsStorage st = new InMemoryStatsStorage();
+        assertThatThrownBy(() -> MemorizationListener.builder(net, st).training(train()).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("validation");
+        // blobs are not in [0,1]: the default LASS input range is refused with the fix in the message
+        assertThatThrownBy(() -> MemorizationListener.builder(net, st).training(train()).validation(VAL).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("withInputRange");
+        assertThatThrownBy(() -> builder(net, st).sensitivityEvery(0)).isInstanceOf(IllegalArgumentException.class);
+        var conf = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().graphBuilder().addInputs("in")
+                .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(8).nOut(3)
+                        .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build(), "in")
+                .setOutputs("out").build();
+        var cg = new org.deeplearning4j.nn.graph.ComputationGraph(conf);
+        cg.init();
+        assertThatThrownBy(() -> MemorizationListener.builder(cg, st))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("MultiLayerNetwork");
+    }
+
+    private static int[] rows(int n) {
+        return range(0, n);
+    }
+
+    private static int[] range(int from, int to) {
+        int[] r = new int[to - from];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = from + i;
+        }
+        return r;
+    }
+}

@@ -1,0 +1,159 @@
+package dev.stethoscope.listeners.attribution;
+
+import dev.stethoscope.listeners.records.AttributionRecord;
+import dev.stethoscope.listeners.records.RecordTypes;
+import dev.stethoscope.probes.attribution.Attribution;
+import dev.stethoscope.probes.attribution.Saliency;
+import dev.stethoscope.probes.model.NetworkCopy;
+import org.deeplearning4j.core.storage.Persistable;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.deeplearning4j.optimize.listeners.CheckpointListener;
+import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+import java.io.File;
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+class AttributionListenerTest {
+
+    static DataSet blobs(int n, long seed) {
+        Random r = new Random(seed);
+        double[][] x = new double[n][16];
+        double[][] y = new double[n][3];
+        for (int i = 0; i < n; i++) {
+            int c = i % 3;
+            for (int j = 0; j < 16; j++) {
+                x[i][j] = r.nextGaussian() * 0.5 + (j % 3 == c ? 1.0 : 0.0);
+            }
+            y[i][c] = 1;
+        }
+        return new DataSet(Nd4j.createFromArray(x).castTo(DataType.FLOAT), Nd4j.createFromArray(y).castTo(DataType.FLOAT));
+    }
+
+    static MultiLayerNetwork mlp() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(42).weightInit(WeightInit.XAVIER)
+                .updater(new Adam(1e-2)).list()
+                .layer(new DenseLayer.Builder().nIn(16).nOut(12).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(12).nOut(3)
+                        .activation(Activation.SOFTMAX).build())
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        return net;
+    }
+
+    static ListDataSetIterator<DataSet> iterator() {
+        return new ListDataSetIterator<>(blobs(60, 1).asList(), 20);
+    }
+
+    @Test
+    void recordsAtCheckpointsAndTrainingUnchanged() {
+        MultiLayerNetwork plain = mlp();
+        plain.fit(iterator(), 3);
+
+        MultiLayerNetwork net = mlp();
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        AttributionListener l = AttributionListener.builder(net, storage)
+                .methods("ig", "lrp-eps", "saliency", "occlusion")
+                .examplesPerClass(blobs(12, 2), 1)
+                .everyEpochs(2).totalEpochs(3)
+                .attach();
+        net.fit(iterator(), 3);
+        assertThat(net.params().toFloatVector()).containsExactly(plain.params().toFloatVector()); // bit-identical
+        assertThat(l.errorCount()).isZero();
+        assertThat(l.runs()).isEqualTo(2); // end of epoch 2 and of the last epoch
+
+        List<Persistable> recs = storage.getAllUpdatesAfter(l.sessionId(), AttributionRecord.TYPE_ID, 0);
+        assertThat(recs).hasSize(2);
+        AttributionRecord r = (AttributionRecord) recs.get(1);
+        assertThat(r.getMethods()).containsExactly("ig", "lrp-eps", "saliency", "occlusion");
+        assertThat(r.getLabels()).containsExactly(0, 1, 2);
+        assertThat(r.getHeight()).isEqualTo(4);
+        assertThat(r.getWidth()).isEqualTo(4);
+        assertThat(r.getMaps()).hasSize(4 * 3 * 16);
+        for (int i = 0; i < 3; i++) {
+            assertThat(r.getGaps()[i]).isFinite();               // ig has a completeness gap
+            assertThat(Math.abs(r.getGaps()[i])).isLessThan(0.1 * Math.abs(r.getTargetScores()[i]) + 0.05);
+            assertThat(r.getGaps()[2 * 3 + i]).isNaN();           // saliency has none
+            for (int k = 0; k < 4; k++) {
+                assertThat(r.getAopc()[k * 3 + i]).isFinite();
+            }
+            assertThat(r.getRandomAopc()[i]).isFinite();
+        }
+        // the published saliency map is the saliency of the trained network (the copy was refreshed)
+        INDArray x = blobs(12, 2).getFeatures().getRows(0, 1, 2);
+        Attribution fresh = new Saliency(NetworkCopy.of(net)).attribute(x, r.getTargets());
+        for (int i = 0; i < 3; i++) {
+            for (int p = 0; p < 16; p++) {
+                assertThat((double) r.getMaps()[(2 * 3 + i) * 16 + p]).isCloseTo(fresh.maps().getDouble(i, p), within(1e-5));
+            }
+        }
+        // binary round trip through the registry
+        AttributionRecord back = (AttributionRecord) RecordTypes.newRecord(AttributionRecord.TYPE_ID);
+        back.decode(r.encode());
+        assertThat(back.getMaps()).containsExactly(r.getMaps());
+        assertThat(back.toJson()).containsKeys("maps", "completenessGap", "aopc", "randomAopc", "inputs");
+        // the first record (epoch 2) differs from the last: explanations change with training
+        AttributionRecord first = (AttributionRecord) recs.get(0);
+        assertThat(first.getMaps()).isNotEqualTo(r.getMaps());
+    }
+
+    @Test
+    void runsWhenACheckpointListenerSaves(@TempDir File dir) {
+        MultiLayerNetwork net = mlp();
+        net.setListeners(new CheckpointListener.Builder(dir).saveEveryNIterations(4).keepLast(2).build());
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        AttributionListener l = AttributionListener.builder(net, storage).methods("saliency")
+                .examples(blobs(4, 3).getFeatures(), new int[]{0, 1, 2, 0}, new long[]{10, 11, 12, 13})
+                .everyEpochs(100).onCheckpoints(true, 1)
+                .attach();
+        net.fit(iterator(), 2); // 6 iterations: checkpoints at iteration 4 (and maybe epoch ends), none due by epochs
+        assertThat(l.errorCount()).isZero();
+        assertThat(l.runs()).isGreaterThanOrEqualTo(1);
+        AttributionRecord r = (AttributionRecord) storage.getAllUpdatesAfter(l.sessionId(), AttributionRecord.TYPE_ID, 0).get(0);
+        assertThat(r.getExampleIds()).containsExactly(10, 11, 12, 13);
+    }
+
+    @Test
+    void badConfigurationListsValidChoices() {
+        MultiLayerNetwork net = mlp();
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        assertThatThrownBy(() -> AttributionListener.builder(net, storage).methods("ig", "shap")
+                .examplesPerClass(blobs(6, 2), 1).build())
+                .hasMessageContaining("shap").hasMessageContaining("lrp-eps");
+        assertThatThrownBy(() -> AttributionListener.builder(net, storage).methods("gradcam")
+                .examplesPerClass(blobs(6, 2), 1).build())
+                .hasMessageContaining("convolution");
+        assertThatThrownBy(() -> AttributionListener.builder(net, storage)
+                .examples(Nd4j.zeros(2, 10), new int[]{0, 1}, null).build())
+                .hasMessageContaining("do not fit");
+        assertThatThrownBy(() -> AttributionListener.builder(net, storage).examplesAt(blobs(6, 2), 2, 9))
+                .hasMessageContaining("valid 0..5");
+        AttributionListener ok = AttributionListener.builder(net, storage).methods("deeplift")
+                .examplesAt(blobs(6, 2), 4, 1).build();
+        AttributionRecord r = ok.runNow();
+        assertThat(r.getExampleIds()).containsExactly(4, 1);
+        assertThat(r.getLabels()).containsExactly(1, 1);
+        assertThat(Math.abs(r.getGaps()[0])).isLessThan(1e-3); // DeepLIFT sums to the logit difference
+        assertThat(net.getListeners()).isEmpty(); // built, not attached
+    }
+}

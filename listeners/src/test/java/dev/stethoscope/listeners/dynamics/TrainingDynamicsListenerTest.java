@@ -1,0 +1,176 @@
+package dev.stethoscope.listeners.dynamics;
+
+import dev.stethoscope.listeners.data.ExampleIndex;
+import dev.stethoscope.listeners.records.SuspectTableRecord;
+import dev.stethoscope.listeners.records.SuspectsRecord;
+import dev.stethoscope.probes.dynamics.TrainingDynamics;
+import org.deeplearning4j.core.storage.Persistable;
+import org.deeplearning4j.core.storage.StatsStorage;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.ui.model.storage.FileStatsStorage;
+import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.Sgd;
+
+import java.io.File;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+class TrainingDynamicsListenerTest {
+    private static final String WORKER = "0/training-dynamics";
+
+    @Test
+    void plantedFlipsAreRankedInTheTopKAndRecordsCarryThemWithTheirFeatures(@TempDir File dir) throws Exception {
+        Blobs data = new Blobs(300, 12, 3, 10, 11);
+        MultiLayerNetwork net = data.mlp(16, 1.0, new Adam(0.02), 5);
+        File file = new File(dir, "run.dl4j");
+        StatsStorage storage = new FileStatsStorage(file);
+        TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, storage)
+                .numExamples(data.n).topK(15).flippedIndices(data.flipped).failFast(true).attach();
+        net.fit(l.track(data.iterator(30, true)), 12);
+
+        SuspectsRecord r = l.lastRecord();
+        Set<Long> top = Arrays.stream(r.getIndex()).boxed().collect(Collectors.toSet());
+        assertThat(top).containsAll(Arrays.stream(data.flipped).boxed().toList());
+        int m = r.metricIndex("combined");
+        assertThat(r.getAuroc()[m]).isGreaterThan(0.99);
+        assertThat(r.getPrecisionAtK()[m]).isEqualTo(1.0);
+        assertThat(r.getRecallAtK()[m]).isEqualTo(1.0);
+        assertThat(r.getNumFlipped()).isEqualTo(10);
+        // given label is the noisy one; the network predicts the true one
+        for (int s = 0; s < r.getIndex().length; s++) {
+            int i = (int) r.getIndex()[s];
+            assertThat(r.getGivenLabel()[s]).isEqualTo(data.givenLabel[i]);
+        }
+        long predictedTrue = Arrays.stream(data.flipped)
+                .filter(i -> l.dynamics().predictedLabel((int) i) == data.trueLabel[(int) i]).count();
+        assertThat(predictedTrue).isGreaterThanOrEqualTo(8);
+        // raw features of every suspect travel in the record, quantised to bytes
+        assertThat(r.getFeatureShape()).containsExactly(12L);
+        for (int s = 0; s < r.getIndex().length; s++) {
+            float[] f = r.features(s);
+            assertThat(f).as("features of suspect %d", s).isNotNull();
+            float[] orig = data.x[(int) r.getIndex()[s]];
+            for (int j = 0; j < orig.length; j++) {
+                assertThat(f[j]).isCloseTo(orig[j], within(0.5f / 255 + 1e-6f));
+            }
+        }
+        assertThat(l.cachedFeatures()).isLessThanOrEqualTo(512);
+
+        // published: one suspects record per epoch, one (replaced) table; reopen the file
+        storage.close();
+        StatsStorage reopened = new FileStatsStorage(file);
+        String session = l.sessionId();
+        List<Persistable> updates = reopened.getAllUpdatesAfter(session, SuspectsRecord.TYPE_ID, WORKER, 0);
+        assertThat(updates).hasSize(12);
+        SuspectsRecord last = (SuspectsRecord) updates.get(updates.size() - 1);
+        assertThat(last.getIndex()).containsExactly(r.getIndex());
+        assertThat(last.getEpoch()).isEqualTo(11);
+        Persistable st = reopened.getStaticInfo(session, SuspectTableRecord.TYPE_ID, WORKER);
+        SuspectTableRecord table = (SuspectTableRecord) st;
+        assertThat(table.getTableEpoch()).isEqualTo(11);
+        assertThat(table.numExamples()).isEqualTo(300);
+        assertThat(table.getFlipped()).containsExactly(data.flipped);
+        for (int i = 0; i < 300; i++) {
+            assertThat(table.getCount()[i]).isEqualTo(12);
+            assertThat((double) table.column("aum")[i]).isCloseTo(l.dynamics().aum(i), within(1e-4));
+        }
+        // the record's JSON has the suspects with their pixels
+        @SuppressWarnings("unchecked")
+        List<java.util.Map<String, Object>> suspects = (List<java.util.Map<String, Object>>) last.toJson().get("suspects");
+        assertThat(suspects).hasSize(15);
+        assertThat(suspects.get(0).get("pixels")).isInstanceOf(String.class);
+        reopened.close();
+    }
+
+    @Test
+    void trainingIsBitIdenticalWithAndWithoutTheListener() {
+        Blobs data = new Blobs(120, 8, 3, 4, 3);
+        MultiLayerNetwork plain = data.mlp(16, 0.7, new Adam(0.01), 9);
+        plain.fit(data.iterator(20, true), 3);
+        for (TrainingDynamicsListener.Capture c : TrainingDynamicsListener.Capture.values()) {
+            MultiLayerNetwork watched = data.mlp(16, 0.7, new Adam(0.01), 9);
+            TrainingDynamicsListener l = TrainingDynamicsListener.builder(watched, new InMemoryStatsStorage())
+                    .numExamples(data.n).capture(c).failFast(true).attach();
+            watched.fit(l.track(data.iterator(20, true)), 3);
+            assertThat(l.dynamics().observations()).isEqualTo(3L * data.n);
+            assertThat(watched.params().equalsWithEps(plain.params(), 0.0))
+                    .as("parameters with the listener (%s) equal those without", c).isTrue();
+            assertThat(watched.params().sub(plain.params()).amaxNumber().doubleValue()).isEqualTo(0.0);
+        }
+    }
+
+    @Test
+    void bothCapturesGiveTheNetworksLogitsWhenParametersDoNotMove() {
+        // learning rate 0 and no dropout: the logits of every training batch are those of the fixed network
+        Blobs data = new Blobs(90, 6, 4, 3, 5);
+        INDArray x = data.features(0, data.n);
+        for (TrainingDynamicsListener.Capture c : TrainingDynamicsListener.Capture.values()) {
+            MultiLayerNetwork net = data.mlp(10, 1.0, new Sgd(0.0), 2);
+            TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, new InMemoryStatsStorage())
+                    .numExamples(data.n).capture(c).failFast(true).attach();
+            net.fit(l.track(data.iterator(32, true)), 2);
+            INDArray p = net.output(x, false);
+            TrainingDynamics d = l.dynamics();
+            for (int i = 0; i < data.n; i++) {
+                int y = data.givenLabel[i];
+                double maxOther = Double.NEGATIVE_INFINITY;
+                for (int k = 0; k < data.classes; k++) {
+                    if (k != y) {
+                        maxOther = Math.max(maxOther, Math.log(p.getDouble(i, k)));
+                    }
+                }
+                double margin = Math.log(p.getDouble(i, y)) - maxOther;
+                assertThat(d.aum(i)).as("%s margin of example %d", c, i).isCloseTo(margin, within(1e-4));
+                assertThat(d.variability(i)).isCloseTo(0.0, within(1e-6));
+                assertThat(d.confidence(i)).isCloseTo(p.getDouble(i, y), within(1e-5));
+            }
+        }
+    }
+
+    @Test
+    void stateSizeIsLinearInNAndDoesNotGrowWithEpochs() {
+        for (int n : new int[]{60, 240}) {
+            Blobs data = new Blobs(n, 5, 3, 3, 1);
+            MultiLayerNetwork net = data.mlp(8, 1.0, new Adam(0.01), 1);
+            TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, new InMemoryStatsStorage())
+                    .numExamples(n).featureCache(20).topK(5).failFast(true).attach();
+            long before = l.dynamics().storedValues();
+            assertThat(before).isEqualTo((long) TrainingDynamics.VALUES_PER_EXAMPLE * n);
+            net.fit(l.track(data.iterator(20, true)), 2);
+            long after2 = l.dynamics().storedValues();
+            net.fit(l.track(data.iterator(20, true)), 6);
+            assertThat(l.dynamics().observations()).isEqualTo(8L * n);
+            assertThat(l.dynamics().storedValues()).isEqualTo(before).isEqualTo(after2);
+            assertThat(l.cachedFeatures()).isLessThanOrEqualTo(20);
+        }
+    }
+
+    @Test
+    void missingIndicesOrUntrackedIteratorFailWithHowToFixIt() {
+        Blobs data = new Blobs(40, 4, 2, 2, 1);
+        MultiLayerNetwork net = data.mlp(4, 1.0, new Adam(0.01), 1);
+        TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, new InMemoryStatsStorage())
+                .numExamples(data.n).attach();
+        assertThatThrownBy(() -> net.fit(l.track(data.iterator(10, false)), 1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(ExampleIndex.HOW_TO);
+        assertThatThrownBy(() -> net.fit(data.iterator(10, true), 1))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("listener.track(iterator)");
+        assertThatThrownBy(() -> TrainingDynamicsListener.builder(net, new InMemoryStatsStorage()).build())
+                .hasMessageContaining("numExamples");
+        assertThatThrownBy(() -> TrainingDynamicsListener.builder(net, new InMemoryStatsStorage()).numExamples(40)
+                .flippedIndices(new long[]{40}).build())
+                .hasMessageContaining("outside [0, 40)");
+    }
+}

@@ -1,0 +1,67 @@
+package dev.stethoscope.probes.attribution;
+
+import dev.stethoscope.probes.model.NetworkCopy;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+import java.util.List;
+
+/**
+ * Guided backpropagation (Springenberg et al. 2015) and Deconvnet (Zeiler &amp; Fergus 2014): the backward pass
+ * of the target's logit with a modified rule at each ReLU. Guided: pass the signal where the forward input is
+ * positive AND the backward signal is positive; Deconvnet: pass the positive part of the backward signal,
+ * whatever the forward input. Other steps use the chain rule (max pooling routes to the forward winner).
+ */
+public final class GuidedBackprop extends PropagationAttributor {
+
+    /** The two ReLU rules. */
+    public enum Mode { GUIDED, DECONVNET }
+
+    private final Mode mode;
+
+    /** Guided backprop on a copy. */
+    public GuidedBackprop(NetworkCopy copy) {
+        this(logitView(copy), DEFAULT_BATCH, Mode.GUIDED);
+    }
+
+    /** Either rule on a shared logit view. */
+    public GuidedBackprop(LogitNetwork net, int batchSize, Mode mode) {
+        super(net, batchSize, mode == Mode.DECONVNET ? "Deconvnet" : "Guided backprop");
+        requireReluOrIdentity(mode == Mode.DECONVNET ? "Deconvnet" : "Guided backprop");
+        this.mode = mode;
+    }
+
+    /** Deconvnet on a copy. */
+    public static GuidedBackprop deconvnet(NetworkCopy copy) {
+        return new GuidedBackprop(logitView(copy), DEFAULT_BATCH, Mode.DECONVNET);
+    }
+
+    @Override
+    public String name() {
+        return mode == Mode.GUIDED ? "guided-backprop" : "deconvnet";
+    }
+
+    @Override
+    public Attribution attribute(INDArray x, int[] targets) {
+        validate(x, targets);
+        double[] fx = new double[targets.length];
+        INDArray maps = batched(x, targets, (xp, tp, start) -> {
+            List<INDArray> acts = prop.forward(xp);
+            INDArray z = top(acts);
+            INDArray g = Nd4j.zeros(z.dataType(), z.shape());
+            for (int i = 0; i < tp.length; i++) {
+                g.putScalar(i, tp[i], 1.0);
+                fx[(int) start + i] = z.getDouble(i, tp[i]);
+            }
+            return prop.propagate(acts, acts.size() - 1, g, 0, (k, s, in, out, sig) -> {
+                if (s instanceof Propagation.Activation a && a.isRelu()) {
+                    INDArray pos = Transforms.max(sig, 0.0, true);
+                    return mode == Mode.GUIDED ? pos.muli(in.gt(0).castTo(sig.dataType())) : pos;
+                }
+                return s.gradient(in, out, sig);
+            }, null);
+        });
+        return new Attribution(name(), maps, targets.clone(), fx, null, null);
+    }
+}

@@ -1,0 +1,601 @@
+package dev.stethoscope.probes.attribution;
+
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.convolution.Convolution;
+import org.nd4j.linalg.factory.Broadcast;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A MultiLayerNetwork unrolled into elementary steps (reshape, linear map, element-wise activation, max
+ * pooling) over the copy's own parameter views, so that backward passes with rules other than the chain rule
+ * (LRP, DeepLIFT, guided backprop, deconvnet) can run layer by layer. Forward passes are in inference mode
+ * (dropout is skipped). The last step is the output layer's linear map: its output is the pre-softmax logits.
+ *
+ * <p>Supported: DenseLayer, OutputLayer, ConvolutionLayer (NCHW, dilation 1, Truncate/Strict/Same mode),
+ * SubsamplingLayer (MAX or AVG, NCHW, no padding), ActivationLayer, DropoutLayer, and the
+ * CnnToFeedForward / FeedForwardToCnn preprocessors. Anything else fails at construction naming the layer.
+ */
+public final class Propagation {
+
+    /** Which part of the weights (or bias) a linear step uses: all, the positive part, the negative part. */
+    public enum Part { ALL, POS, NEG }
+
+    /** Names of the supported layer types (for error messages). */
+    public static final List<String> SUPPORTED = List.of("DenseLayer", "OutputLayer", "ConvolutionLayer",
+            "SubsamplingLayer(MAX|AVG)", "ActivationLayer", "DropoutLayer",
+            "CnnToFeedForwardPreProcessor", "FeedForwardToCnnPreProcessor");
+
+    /** One elementary step a_{k+1} = step(a_k). */
+    public abstract static class Step {
+        final int layer;
+
+        Step(int layer) {
+            this.layer = layer;
+        }
+
+        /** Index of the DL4J layer this step belongs to. */
+        public int layer() {
+            return layer;
+        }
+
+        /** Forward map. */
+        public abstract INDArray forward(INDArray a);
+
+        /** Chain rule: the gradient at the step's input given {@code g} at its output. */
+        public abstract INDArray gradient(INDArray in, INDArray out, INDArray g);
+    }
+
+    /** A reshape (preprocessor). */
+    public static final class Reshape extends Step {
+        private final long[] shape;
+
+        Reshape(int layer, long[] perExampleShape) {
+            super(layer);
+            this.shape = perExampleShape;
+        }
+
+        @Override
+        public INDArray forward(INDArray a) {
+            long[] s = new long[shape.length + 1];
+            s[0] = a.size(0);
+            System.arraycopy(shape, 0, s, 1, shape.length);
+            return a.dup('c').reshape('c', s);
+        }
+
+        @Override
+        public INDArray gradient(INDArray in, INDArray out, INDArray g) {
+            return g.dup('c').reshape('c', in.shape());
+        }
+
+        /** The per-example output shape. */
+        public long[] shape() {
+            return shape.clone();
+        }
+    }
+
+    /** An element-wise activation function. */
+    public static final class Activation extends Step {
+        private final IActivation fn;
+
+        Activation(int layer, IActivation fn) {
+            super(layer);
+            this.fn = fn;
+        }
+
+        /** The activation function. */
+        public IActivation fn() {
+            return fn;
+        }
+
+        /** True for a plain ReLU. */
+        public boolean isRelu() {
+            return isPlainRelu(fn);
+        }
+
+        /** True for the identity. */
+        public boolean isIdentity() {
+            return fn instanceof ActivationIdentity;
+        }
+
+        @Override
+        public INDArray forward(INDArray a) {
+            return fn.getActivation(a.dup(), false);
+        }
+
+        @Override
+        public INDArray gradient(INDArray in, INDArray out, INDArray g) {
+            return fn.backprop(in.dup(), g.dup()).getFirst();
+        }
+    }
+
+    /** An affine map z = W a + b (dense, convolution, average pooling). */
+    public abstract static class Linear extends Step {
+        Linear(int layer) {
+            super(layer);
+        }
+
+        /** z = W_part a + b_biasPart (biasPart null: no bias). */
+        public abstract INDArray apply(INDArray a, Part weights, Part bias);
+
+        /** W_part^T s, shaped like the step's input {@code inShape}. */
+        public abstract INDArray applyT(INDArray s, Part weights, long[] inShape);
+
+        @Override
+        public INDArray forward(INDArray a) {
+            return apply(a, Part.ALL, Part.ALL);
+        }
+
+        @Override
+        public INDArray gradient(INDArray in, INDArray out, INDArray g) {
+            return applyT(g, Part.ALL, in.shape());
+        }
+    }
+
+    static INDArray part(INDArray w, Part p) {
+        return switch (p) {
+            case ALL -> w;
+            case POS -> Transforms.max(w, 0.0, true);
+            case NEG -> Transforms.min(w, 0.0, true);
+        };
+    }
+
+    /** A dense (fully connected) map; W [nIn, nOut], b [1, nOut]. */
+    public static final class Dense extends Linear {
+        private final INDArray w;
+        private final INDArray b;
+
+        Dense(int layer, INDArray w, INDArray b) {
+            super(layer);
+            this.w = w;
+            this.b = b;
+        }
+
+        @Override
+        public INDArray apply(INDArray a, Part weights, Part bias) {
+            INDArray z = a.castTo(w.dataType()).mmul(part(w, weights));
+            if (bias != null && b != null) {
+                z.addiRowVector(part(b, bias));
+            }
+            return z;
+        }
+
+        @Override
+        public INDArray applyT(INDArray s, Part weights, long[] inShape) {
+            return s.mmul(part(w, weights).transpose());
+        }
+    }
+
+    /** Geometry of a 2-d window operation over NCHW arrays. */
+    static final class Window {
+        final int kh, kw, sh, sw, ph, pw;
+        final ConvolutionMode mode;
+
+        Window(int[] k, int[] s, int[] p, ConvolutionMode mode) {
+            kh = k[0];
+            kw = k[1];
+            sh = s[0];
+            sw = s[1];
+            ph = p[0];
+            pw = p[1];
+            this.mode = mode == null ? ConvolutionMode.Truncate : mode;
+        }
+
+        /** Padding {top, bottom, left, right} for an input of size h x w. */
+        int[] padding(long h, long w) {
+            if (mode == ConvolutionMode.Same) {
+                long oh = (h + sh - 1) / sh;
+                long ow = (w + sw - 1) / sw;
+                int th = (int) Math.max(0, (oh - 1) * sh + kh - h);
+                int tw = (int) Math.max(0, (ow - 1) * sw + kw - w);
+                return new int[]{th / 2, th - th / 2, tw / 2, tw - tw / 2};
+            }
+            return new int[]{ph, ph, pw, pw};
+        }
+
+        INDArray pad(INDArray a, int[] p) {
+            if (p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == 0) {
+                return a;
+            }
+            return Nd4j.pad(a, new int[][]{{0, 0}, {0, 0}, {p[0], p[1]}, {p[2], p[3]}});
+        }
+
+        INDArray crop(INDArray a, int[] p, long h, long w) {
+            if (p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == 0) {
+                return a;
+            }
+            return a.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(p[0], p[0] + h),
+                    NDArrayIndex.interval(p[2], p[2] + w)).dup('c');
+        }
+
+        /** Patches [n, c, kh, kw, oh, ow] of an already padded input. */
+        INDArray cols(INDArray padded) {
+            long oh = (padded.size(2) - kh) / sh + 1;
+            long ow = (padded.size(3) - kw) / sw + 1;
+            INDArray out = Nd4j.create(padded.dataType(), padded.size(0), padded.size(1), kh, kw, oh, ow);
+            return Convolution.im2col(padded.dup('c'), kh, kw, sh, sw, 0, 0, false, out);
+        }
+
+        /** Sums patch values back into a padded image of size h x w. */
+        INDArray uncols(INDArray cols, long h, long w) {
+            INDArray out = Nd4j.create(cols.dataType(), cols.size(0), cols.size(1), h, w);
+            return Convolution.col2im(cols.dup('c'), out, sh, sw, 0, 0, (int) h, (int) w, 1, 1);
+        }
+    }
+
+    /** A 2-d convolution; W [oc, ic, kh, kw], b [1, oc]. */
+    public static final class Conv extends Linear {
+        private final INDArray w;
+        private final INDArray b;
+        private final Window win;
+
+        Conv(int layer, INDArray w, INDArray b, Window win) {
+            super(layer);
+            this.w = w;
+            this.b = b;
+            this.win = win;
+        }
+
+        @Override
+        public INDArray apply(INDArray a, Part weights, Part bias) {
+            long n = a.size(0);
+            long c = a.size(1);
+            int[] p = win.padding(a.size(2), a.size(3));
+            INDArray cols = win.cols(win.pad(a.castTo(w.dataType()), p));
+            long oh = cols.size(4);
+            long ow = cols.size(5);
+            long oc = w.size(0);
+            INDArray c2 = cols.permute(0, 4, 5, 1, 2, 3).dup('c').reshape('c', n * oh * ow, c * win.kh * win.kw);
+            INDArray w2 = part(w, weights).dup('c').reshape('c', oc, c * win.kh * win.kw);
+            INDArray z = c2.mmul(w2.transpose()).reshape('c', n, oh, ow, oc).permute(0, 3, 1, 2).dup('c');
+            if (bias != null && b != null) {
+                Broadcast.add(z, part(b, bias).reshape(oc), z, 1);
+            }
+            return z;
+        }
+
+        @Override
+        public INDArray applyT(INDArray s, Part weights, long[] inShape) {
+            long n = s.size(0);
+            long oc = s.size(1);
+            long oh = s.size(2);
+            long ow = s.size(3);
+            long c = inShape[1];
+            int[] p = win.padding(inShape[2], inShape[3]);
+            INDArray s2 = s.permute(0, 2, 3, 1).dup('c').reshape('c', n * oh * ow, oc);
+            INDArray w2 = part(w, weights).dup('c').reshape('c', oc, c * win.kh * win.kw);
+            INDArray cols = s2.mmul(w2).reshape('c', n, oh, ow, c, win.kh, win.kw).permute(0, 3, 4, 5, 1, 2);
+            INDArray img = win.uncols(cols, inShape[2] + p[0] + p[1], inShape[3] + p[2] + p[3]);
+            return win.crop(img, p, inShape[2], inShape[3]);
+        }
+    }
+
+    /** Average pooling, a linear map with non-negative weights 1/(kh*kw). */
+    public static final class AvgPool extends Linear {
+        private final Window win;
+
+        AvgPool(int layer, Window win) {
+            super(layer);
+            this.win = win;
+        }
+
+        @Override
+        public INDArray apply(INDArray a, Part weights, Part bias) {
+            INDArray cols = win.cols(a);
+            INDArray z = cols.mean(2, 3);
+            return weights == Part.NEG ? z.muli(0) : z;
+        }
+
+        @Override
+        public INDArray applyT(INDArray s, Part weights, long[] inShape) {
+            long[] cs = {inShape[0], inShape[1], win.kh, win.kw, s.size(2), s.size(3)};
+            INDArray cols = Nd4j.zeros(s.dataType(), cs);
+            if (weights != Part.NEG) {
+                INDArray v = s.div(win.kh * win.kw);
+                for (int i = 0; i < win.kh; i++) {
+                    for (int j = 0; j < win.kw; j++) {
+                        cols.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(i), NDArrayIndex.point(j),
+                                NDArrayIndex.all(), NDArrayIndex.all()).assign(v);
+                    }
+                }
+            }
+            return win.uncols(cols, inShape[2], inShape[3]);
+        }
+    }
+
+    /** Max pooling; backward passes route to the (first) winner of each window. */
+    public static final class MaxPool extends Step {
+        private final Window win;
+
+        MaxPool(int layer, Window win) {
+            super(layer);
+            this.win = win;
+        }
+
+        @Override
+        public INDArray forward(INDArray a) {
+            return win.cols(a).max(2, 3);
+        }
+
+        /** Routes {@code r} (at the output) to each window's winner in {@code in}. */
+        public INDArray route(INDArray in, INDArray r) {
+            INDArray cols = win.cols(in);
+            INDArray max = cols.max(2, 3);
+            INDArray taken = Nd4j.zeros(in.dataType(), max.shape());
+            INDArray out = Nd4j.zeros(r.dataType(), cols.shape());
+            for (int i = 0; i < win.kh; i++) {
+                for (int j = 0; j < win.kw; j++) {
+                    INDArray v = cols.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(i),
+                            NDArrayIndex.point(j), NDArrayIndex.all(), NDArrayIndex.all());
+                    INDArray isMax = v.eq(max).castTo(in.dataType()).muli(taken.rsub(1.0));
+                    taken.addi(isMax);
+                    out.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(i), NDArrayIndex.point(j),
+                            NDArrayIndex.all(), NDArrayIndex.all()).assign(isMax.muli(r));
+                }
+            }
+            return win.uncols(out, in.size(2), in.size(3));
+        }
+
+        @Override
+        public INDArray gradient(INDArray in, INDArray out, INDArray g) {
+            return route(in, g);
+        }
+    }
+
+    /** A backward rule: the signal at a step's input from the signal at its output. */
+    @FunctionalInterface
+    public interface Rule {
+        /**
+         * @param k      step index (the step maps acts[k] to acts[k+1])
+         * @param step   the step
+         * @param in     acts[k]
+         * @param out    acts[k+1]
+         * @param signal the signal at acts[k+1]
+         * @return the signal at acts[k]
+         */
+        INDArray apply(int k, Step step, INDArray in, INDArray out, INDArray signal);
+    }
+
+    /** The chain rule. */
+    public static final Rule GRADIENT = (k, s, in, out, g) -> s.gradient(in, out, g);
+
+    private final List<Step> steps;
+    private final int[] layerEnd;
+    private final IActivation outputActivation;
+    private final List<String> layerNames;
+    private final DataType dataType;
+
+    private Propagation(List<Step> steps, int[] layerEnd, IActivation outAct, List<String> names, DataType dt) {
+        this.steps = steps;
+        this.layerEnd = layerEnd;
+        this.outputActivation = outAct;
+        this.layerNames = names;
+        this.dataType = dt;
+    }
+
+    static boolean isPlainRelu(IActivation a) {
+        if (!(a instanceof ActivationReLU r)) {
+            return false;
+        }
+        return (r.getMax() == null || r.getMax() == 0.0)
+                && (r.getThreshold() == null || r.getThreshold() == 0.0)
+                && (r.getNegativeSlope() == null || r.getNegativeSlope() == 0.0);
+    }
+
+    /**
+     * Unrolls {@code net} (a private copy).
+     *
+     * @param method the method asking (for the error message)
+     * @throws IllegalArgumentException naming the first unsupported layer or preprocessor and listing the supported ones
+     */
+    public static Propagation of(MultiLayerNetwork net, String method) {
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        int nl = net.getnLayers();
+        List<Step> steps = new ArrayList<>();
+        int[] ends = new int[nl];
+        List<String> names = new ArrayList<>();
+        IActivation outAct = null;
+        for (int i = 0; i < nl; i++) {
+            Layer l = conf.getConf(i).getLayer();
+            String name = l.getLayerName() == null ? String.valueOf(i) : l.getLayerName();
+            names.add(name);
+            String where = "layer " + i + " ('" + name + "')";
+            InputPreProcessor pp = conf.getInputPreProcess(i);
+            if (pp != null) {
+                if (pp instanceof CnnToFeedForwardPreProcessor c) {
+                    if (c.getFormat() != null && c.getFormat() != CNN2DFormat.NCHW) {
+                        throw unsupported(method, where, "CnnToFeedForwardPreProcessor with format " + c.getFormat());
+                    }
+                    steps.add(new Reshape(i, new long[]{c.getNumChannels() * c.getInputHeight() * c.getInputWidth()}));
+                } else if (pp instanceof FeedForwardToCnnPreProcessor f) {
+                    steps.add(new Reshape(i, new long[]{f.getNumChannels(), f.getInputHeight(), f.getInputWidth()}));
+                } else {
+                    throw unsupported(method, where, pp.getClass().getSimpleName());
+                }
+            }
+            org.deeplearning4j.nn.api.Layer impl = net.getLayer(i);
+            Class<?> type = l.getClass();
+            boolean last = i == nl - 1;
+            if (type == DenseLayer.class || type == OutputLayer.class) {
+                org.deeplearning4j.nn.conf.layers.BaseLayer bl = (org.deeplearning4j.nn.conf.layers.BaseLayer) l;
+                steps.add(new Dense(i, impl.getParam("W"), impl.paramTable().get("b")));
+                if (last) {
+                    outAct = bl.getActivationFn();
+                } else {
+                    steps.add(new Activation(i, bl.getActivationFn()));
+                }
+            } else if (type == ConvolutionLayer.class) {
+                ConvolutionLayer c = (ConvolutionLayer) l;
+                if (c.getCnn2dDataFormat() != null && c.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
+                    throw unsupported(method, where, "ConvolutionLayer with format " + c.getCnn2dDataFormat());
+                }
+                if (c.getDilation() != null && (c.getDilation()[0] != 1 || c.getDilation()[1] != 1)) {
+                    throw unsupported(method, where, "ConvolutionLayer with dilation " + Arrays.toString(c.getDilation()));
+                }
+                if (c.getConvolutionMode() == ConvolutionMode.Causal) {
+                    throw unsupported(method, where, "ConvolutionLayer in Causal mode");
+                }
+                Window w = new Window(c.getKernelSize(), c.getStride(), c.getPadding(), c.getConvolutionMode());
+                steps.add(new Conv(i, impl.getParam("W"), impl.paramTable().get("b"), w));
+                steps.add(new Activation(i, c.getActivationFn()));
+            } else if (type == SubsamplingLayer.class) {
+                SubsamplingLayer s = (SubsamplingLayer) l;
+                if (s.getCnn2dDataFormat() != null && s.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
+                    throw unsupported(method, where, "SubsamplingLayer with format " + s.getCnn2dDataFormat());
+                }
+                boolean padded = s.getPadding() != null && (s.getPadding()[0] != 0 || s.getPadding()[1] != 0);
+                if (padded || s.getConvolutionMode() == ConvolutionMode.Same) {
+                    throw unsupported(method, where, "SubsamplingLayer with padding or Same mode");
+                }
+                if (s.getDilation() != null && (s.getDilation()[0] != 1 || s.getDilation()[1] != 1)) {
+                    throw unsupported(method, where, "SubsamplingLayer with dilation");
+                }
+                Window w = new Window(s.getKernelSize(), s.getStride(), new int[]{0, 0}, ConvolutionMode.Truncate);
+                if (s.getPoolingType() == PoolingType.MAX) {
+                    steps.add(new MaxPool(i, w));
+                } else if (s.getPoolingType() == PoolingType.AVG) {
+                    steps.add(new AvgPool(i, w));
+                } else {
+                    throw unsupported(method, where, "SubsamplingLayer with pooling " + s.getPoolingType());
+                }
+            } else if (type == ActivationLayer.class) {
+                steps.add(new Activation(i, ((ActivationLayer) l).getActivationFn()));
+            } else if (type == DropoutLayer.class) {
+                // identity at inference
+            } else {
+                throw unsupported(method, where, type.getSimpleName());
+            }
+            if (last && !(type == OutputLayer.class)) {
+                throw unsupported(method, where, type.getSimpleName() + " as the last layer (need OutputLayer)");
+            }
+            ends[i] = steps.size();
+        }
+        return new Propagation(Collections.unmodifiableList(steps), ends, outAct, List.copyOf(names),
+                net.params().dataType());
+    }
+
+    private static IllegalArgumentException unsupported(String method, String where, String what) {
+        return new IllegalArgumentException(method + " does not support " + where + ": " + what
+                + ". Supported: " + SUPPORTED);
+    }
+
+    /** The steps in forward order. */
+    public List<Step> steps() {
+        return steps;
+    }
+
+    /** Index into the activation list of DL4J layer {@code i}'s output (after its activation). */
+    public int layerEnd(int i) {
+        return layerEnd[i];
+    }
+
+    /** Number of DL4J layers. */
+    public int numLayers() {
+        return layerEnd.length;
+    }
+
+    /** Resolves a layer given by name or index; the error lists valid names. */
+    public int layerIndex(String nameOrIndex) {
+        int idx = layerNames.indexOf(nameOrIndex);
+        if (idx >= 0) {
+            return idx;
+        }
+        try {
+            int i = Integer.parseInt(nameOrIndex.trim());
+            if (i >= 0 && i < layerNames.size()) {
+                return i;
+            }
+        } catch (NumberFormatException ignored) {
+            // fall through
+        }
+        throw new IllegalArgumentException("Unknown layer '" + nameOrIndex + "'. Valid: " + layerNames
+                + " or indices 0.." + (layerNames.size() - 1));
+    }
+
+    /** The output layer's activation (e.g. softmax), applied to the logits for probabilities. */
+    public IActivation outputActivation() {
+        return outputActivation;
+    }
+
+    /** The parameters' data type. */
+    public DataType dataType() {
+        return dataType;
+    }
+
+    /** All activations: element 0 is x, element k+1 is step k's output, the last is the logits. */
+    public List<INDArray> forward(INDArray x) {
+        List<INDArray> acts = new ArrayList<>(steps.size() + 1);
+        INDArray a = x.castTo(dataType);
+        acts.add(a);
+        for (Step s : steps) {
+            a = s.forward(a);
+            acts.add(a);
+        }
+        return acts;
+    }
+
+    /** Runs the steps from activation index {@code from} to the logits. */
+    public INDArray forwardFrom(int from, INDArray a) {
+        INDArray cur = a.castTo(dataType);
+        for (int k = from; k < steps.size(); k++) {
+            cur = steps.get(k).forward(cur);
+        }
+        return cur;
+    }
+
+    /**
+     * Propagates {@code signal} (at activation index {@code top}) down to activation index {@code bottom}.
+     *
+     * @param visitor called with (index, signal) after each step, may be null
+     */
+    public INDArray propagate(List<INDArray> acts, int top, INDArray signal, int bottom, Rule rule,
+                              java.util.function.ObjIntConsumer<INDArray> visitor) {
+        INDArray s = signal;
+        if (visitor != null) {
+            visitor.accept(s, top);
+        }
+        for (int k = top - 1; k >= bottom; k--) {
+            s = rule.apply(k, steps.get(k), acts.get(k), acts.get(k + 1), s);
+            if (visitor != null) {
+                visitor.accept(s, k);
+            }
+        }
+        return s;
+    }
+
+    /** Image geometry {c, h, w} of the input: from a leading FeedForwardToCnn reshape, or null. */
+    public long[] inputImageShape(INDArray x) {
+        if (x.rank() == 4) {
+            return new long[]{x.size(1), x.size(2), x.size(3)};
+        }
+        if (!steps.isEmpty() && steps.get(0) instanceof Reshape r && r.shape.length == 3) {
+            return r.shape();
+        }
+        return null;
+    }
+}

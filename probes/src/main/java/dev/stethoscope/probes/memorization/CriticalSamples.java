@@ -1,0 +1,218 @@
+package dev.stethoscope.probes.memorization;
+
+import dev.stethoscope.probes.model.NetworkCopy;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.rng.Random;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Arrays;
+
+/**
+ * Critical sample ratio (CSR) with Langevin Adversarial Sample Search (LASS),
+ * Arpit et al. 2017, as defined in METHODS.md section 5.
+ *
+ * <p>An example x is critical if some x~ with ||x~ - x||_inf &lt;= r has
+ * argmax f(x~) != argmax f(x). LASS looks for such an x~: starting at x~ = x, up
+ * to {@code maxIterations} times,
+ * <pre>
+ *   delta = alpha * sign(g) + beta * eta,   eta ~ N(0, I)
+ *   x~    = clip(x~ + delta, [x - r, x + r] intersected with [inputMin, inputMax])
+ *   critical if argmax f(x~) != argmax f(x)
+ * </pre>
+ *
+ * <p><b>Gradient direction.</b> The paper's slide writes sign(d f_k / dx) without
+ * saying which k. This implementation uses the FGSM direction: g is the input
+ * gradient of the network's loss for the class predicted at x (the one-hot
+ * label argmax f(x)), i.e. the direction that moves x~ out of its class. For a
+ * softmax/cross-entropy output this equals minus the gradient of log p_k for the
+ * predicted class k.
+ *
+ * <p><b>Batched.</b> All examples are searched together: each step runs one
+ * forward/backward pass ({@code calculateGradients}) and one inference forward
+ * pass for the examples still being searched. An example that became critical
+ * stops moving and leaves the batch.
+ *
+ * <p>The search runs on an analysis copy ({@link InputGradients#analysisCopy}),
+ * never on the training network. The noise comes from a private ND4J random
+ * generator seeded with {@link LassParameters#seed()}, so the global ND4J random
+ * stream (used by training for dropout, weight init) is not consumed.
+ * Input gradients are implemented for MultiLayerNetwork; a ComputationGraph is
+ * refused with a clear message.
+ */
+public final class CriticalSamples {
+    private static final Logger log = LoggerFactory.getLogger(CriticalSamples.class);
+
+    private CriticalSamples() {
+    }
+
+    /**
+     * Runs LASS on every row of {@code x} on the network in {@code copy}.
+     *
+     * @param copy          a network copy made with {@link InputGradients#analysisCopy}
+     * @param x             examples, first dimension = examples, values inside the input range
+     * @param p             LASS parameters
+     * @param batchSize     examples searched together per batch (e.g. 500); &lt;= 0 for all at once
+     * @param keepPerturbed whether to return the final x~ of every example
+     */
+    public static CsrResult search(NetworkCopy copy, INDArray x, LassParameters p, int batchSize, boolean keepPerturbed) {
+        MultiLayerNetwork net = InputGradients.requireMultiLayer(copy.model());
+        return search(net, x, p, batchSize, keepPerturbed);
+    }
+
+    /**
+     * Runs LASS on every row of {@code x} on {@code net}, which must be a private
+     * analysis copy (its input and gradient buffers are used).
+     *
+     * @see #search(NetworkCopy, INDArray, LassParameters, int, boolean)
+     */
+    public static CsrResult search(MultiLayerNetwork net, INDArray x, LassParameters p, int batchSize,
+                                   boolean keepPerturbed) {
+        int n = (int) x.size(0);
+        if (n == 0) {
+            throw new IllegalArgumentException("No examples to search");
+        }
+        double min = x.minNumber().doubleValue();
+        double max = x.maxNumber().doubleValue();
+        if (min < p.inputMin() || max > p.inputMax()) {
+            throw new IllegalArgumentException("Inputs lie in [" + min + ", " + max + "], outside the LASS input range ["
+                    + p.inputMin() + ", " + p.inputMax() + "]; set the input range to your data's range "
+                    + "(LassParameters.withInputRange, infinite bounds allowed)");
+        }
+        int bs = batchSize <= 0 ? n : batchSize;
+        boolean[] critical = new boolean[n];
+        int[] iterations = new int[n];
+        int[] original = new int[n];
+        INDArray perturbed = keepPerturbed ? x.dup() : null;
+        int steps = 0;
+        try (Random rng = Nd4j.getRandomFactory().getNewRandomInstance(p.seed())) {
+            for (int start = 0; start < n; start += bs) {
+                int end = Math.min(n, start + bs);
+                INDArray xb = x.get(rowRange(x, start, end));
+                Batch b = searchBatch(net, xb, p, rng);
+                System.arraycopy(b.critical, 0, critical, start, end - start);
+                System.arraycopy(b.iterations, 0, iterations, start, end - start);
+                System.arraycopy(b.original, 0, original, start, end - start);
+                if (perturbed != null) {
+                    perturbed.get(rowRange(x, start, end)).assign(b.perturbed.reshape(xb.shape()));
+                }
+                steps = Math.max(steps, b.steps);
+            }
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception closeFailure) {
+            // only Random.close() declares a checked exception
+            log.debug("Closing the LASS random generator failed", closeFailure);
+        }
+        int c = 0;
+        for (boolean b : critical) {
+            if (b) {
+                c++;
+            }
+        }
+        return new CsrResult(c / (double) n, critical, iterations, original, perturbed, steps, p);
+    }
+
+    private static INDArrayIndex[] rowRange(INDArray x, int start, int end) {
+        INDArrayIndex[] idx = new INDArrayIndex[x.rank()];
+        idx[0] = NDArrayIndex.interval(start, end);
+        for (int i = 1; i < idx.length; i++) {
+            idx[i] = NDArrayIndex.all();
+        }
+        return idx;
+    }
+
+    private record Batch(boolean[] critical, int[] iterations, int[] original, INDArray perturbed, int steps) {
+    }
+
+    private static Batch searchBatch(MultiLayerNetwork net, INDArray xIn, LassParameters p, Random rng) {
+        long[] shape = xIn.shape();
+        int n = (int) shape[0];
+        long d = xIn.length() / n;
+        INDArray x = xIn.dup('c').reshape('c', n, d);
+        int[] original = InputGradients.argmax(net.output(reshapeTo(x, shape, n), false));
+        int numClasses = (int) net.output(reshapeTo(x.getRows(0), shape, 1), false).size(1);
+
+        INDArray lo = Transforms.max(x.sub(p.radius()), p.inputMin());
+        INDArray hi = Transforms.min(x.add(p.radius()), p.inputMax());
+
+        boolean[] critical = new boolean[n];
+        int[] iterations = new int[n];
+        Arrays.fill(iterations, p.maxIterations());
+        INDArray result = x.dup();
+
+        // compacted state of the examples still searched
+        int[] active = new int[n];
+        for (int i = 0; i < n; i++) {
+            active[i] = i;
+        }
+        INDArray xt = x.dup();
+        INDArray loA = lo;
+        INDArray hiA = hi;
+        int[] origA = original.clone();
+        int steps = 0;
+        for (int t = 1; t <= p.maxIterations() && active.length > 0; t++) {
+            steps = t;
+            int m = active.length;
+            INDArray labels = InputGradients.oneHot(origA, numClasses, x);
+            INDArray g = InputGradients.perExample(net, reshapeTo(xt, shape, m), labels).reshape('c', m, d);
+            INDArray delta = Transforms.sign(g, false).muli(p.alpha());
+            if (p.beta() > 0) {
+                delta.addi(Nd4j.randn(rng, m, d).castTo(x.dataType()).muli(p.beta()));
+            }
+            xt.addi(delta);
+            Transforms.min(xt, hiA, false);
+            Transforms.max(xt, loA, false);
+            int[] pred = InputGradients.argmax(net.output(reshapeTo(xt, shape, m), false));
+            int keep = 0;
+            for (int i = 0; i < m; i++) {
+                if (pred[i] != origA[i]) {
+                    critical[active[i]] = true;
+                    iterations[active[i]] = t;
+                    result.putRow(active[i], xt.getRow(i));
+                } else {
+                    keep++;
+                }
+            }
+            if (keep < m) {
+                int[] keepIdx = new int[keep];
+                int[] newActive = new int[keep];
+                int[] newOrig = new int[keep];
+                int k = 0;
+                for (int i = 0; i < m; i++) {
+                    if (pred[i] == origA[i]) {
+                        keepIdx[k] = i;
+                        newActive[k] = active[i];
+                        newOrig[k] = origA[i];
+                        k++;
+                    }
+                }
+                if (keep > 0) {
+                    xt = Nd4j.pullRows(xt, 1, keepIdx);
+                    loA = Nd4j.pullRows(loA, 1, keepIdx);
+                    hiA = Nd4j.pullRows(hiA, 1, keepIdx);
+                }
+                active = newActive;
+                origA = newOrig;
+            }
+        }
+        for (int i = 0; i < active.length; i++) {
+            result.putRow(active[i], xt.getRow(i));
+        }
+        return new Batch(critical, iterations, original, result, steps);
+    }
+
+    private static INDArray reshapeTo(INDArray flat, long[] shape, int n) {
+        if (shape.length == 2) {
+            return flat;
+        }
+        long[] s = shape.clone();
+        s[0] = n;
+        return flat.reshape('c', s);
+    }
+}

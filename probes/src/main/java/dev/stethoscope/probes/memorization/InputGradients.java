@@ -1,0 +1,127 @@
+package dev.stethoscope.probes.memorization;
+
+import dev.stethoscope.probes.model.NetworkCopy;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Per-example input gradients dL_n/dx_n of a {@link MultiLayerNetwork}, computed
+ * on a {@link NetworkCopy}.
+ *
+ * <p>DL4J's {@code calculateGradients(features, labels, null, null)} returns, as
+ * the second element of its pair, the gradient of the minibatch loss with
+ * respect to the input. DL4J reports the minibatch <em>score</em> as the mean of
+ * the per-example losses, but the gradients it back-propagates are those of the
+ * <em>sum</em> (the division by the minibatch size happens later, in the
+ * updater); row n of the input gradient is therefore the gradient of example n's
+ * own loss, which only depends on x_n. {@code InputGradientsTest} checks that
+ * against central finite differences of each example's loss.
+ *
+ * <p>{@code calculateGradients} runs the forward pass in training mode. So that
+ * the gradient is a deterministic function of the input, {@link #analysisCopy}
+ * removes dropout and weight noise from the copy's layer configurations (the
+ * copy has its own configuration, the training network is untouched).
+ * BatchNormalization layers still use the statistics of the batch being
+ * analysed in training mode; that is a known deviation for networks that have them.
+ */
+public final class InputGradients {
+    private InputGradients() {
+    }
+
+    /**
+     * Makes the private copy used for input gradients: a {@link NetworkCopy} of
+     * a {@link MultiLayerNetwork} with dropout and weight noise removed from the
+     * copy's configuration.
+     *
+     * @throws UnsupportedOperationException for a {@link ComputationGraph} (input
+     *         gradients are implemented for MultiLayerNetwork only)
+     * @throws IllegalArgumentException for other model types
+     */
+    public static NetworkCopy analysisCopy(Model model) {
+        requireMultiLayer(model);
+        NetworkCopy copy = NetworkCopy.of(model);
+        stripStochasticRegularisation(copy.multiLayer());
+        return copy;
+    }
+
+    /** Fails with a clear message unless {@code model} is a MultiLayerNetwork. */
+    public static MultiLayerNetwork requireMultiLayer(Model model) {
+        if (model instanceof MultiLayerNetwork mln) {
+            return mln;
+        }
+        if (model instanceof ComputationGraph) {
+            throw new UnsupportedOperationException("Input gradients (critical samples, loss sensitivity) are "
+                    + "implemented for MultiLayerNetwork; this model is a ComputationGraph. "
+                    + "Use a MultiLayerNetwork, or leave the memorisation monitor out for this model.");
+        }
+        throw new IllegalArgumentException("Unsupported model type "
+                + (model == null ? "null" : model.getClass().getName())
+                + ": input gradients are implemented for MultiLayerNetwork");
+    }
+
+    /**
+     * Removes dropout and weight noise from the layer configurations of
+     * {@code copy} (which must be a private copy: its configuration is changed).
+     */
+    public static void stripStochasticRegularisation(MultiLayerNetwork copy) {
+        for (org.deeplearning4j.nn.api.Layer l : copy.getLayers()) {
+            org.deeplearning4j.nn.conf.layers.Layer conf = l.conf().getLayer();
+            conf.setIDropout(null);
+            if (conf instanceof org.deeplearning4j.nn.conf.layers.BaseLayer bl) {
+                bl.setWeightNoise(null);
+            }
+        }
+    }
+
+    /**
+     * Row n = dL(x_n, labels_n)/dx_n, the gradient of example n's own loss
+     * (the network's configured output loss), same shape as {@code features}.
+     *
+     * @param net      the analysis copy (never the training network)
+     * @param features inputs, any shape the network accepts
+     * @param labels   labels for the loss, e.g. one-hot rows
+     */
+    public static INDArray perExample(MultiLayerNetwork net, INDArray features, INDArray labels) {
+        if (features.size(0) != labels.size(0)) {
+            throw new IllegalArgumentException(features.size(0) + " feature rows but " + labels.size(0) + " label rows");
+        }
+        INDArray g = net.calculateGradients(features, labels, null, null).getSecond();
+        net.clear();
+        return g.detach();
+    }
+
+    /** One-hot rows of {@code classes} over {@code numClasses} classes, in the data type of {@code like}. */
+    public static INDArray oneHot(int[] classes, int numClasses, INDArray like) {
+        INDArray y = Nd4j.zeros(like.dataType(), classes.length, numClasses);
+        for (int i = 0; i < classes.length; i++) {
+            if (classes[i] < 0 || classes[i] >= numClasses) {
+                throw new IllegalArgumentException("Class " + classes[i] + " out of range 0.." + (numClasses - 1));
+            }
+            y.putScalar(i, classes[i], 1.0);
+        }
+        return y;
+    }
+
+    /** Argmax over the last dimension of 2-d outputs. */
+    public static int[] argmax(INDArray out) {
+        INDArray a = out.argMax(1);
+        int[] r = new int[(int) a.length()];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = a.getInt(i);
+        }
+        return r;
+    }
+
+    /** Number of output classes of {@code net} (size of the output layer). */
+    public static int numClasses(MultiLayerNetwork net) {
+        org.deeplearning4j.nn.conf.layers.Layer conf = net.getOutputLayer().conf().getLayer();
+        if (conf instanceof org.deeplearning4j.nn.conf.layers.FeedForwardLayer ff) {
+            return (int) ff.getNOut();
+        }
+        throw new IllegalArgumentException("Output layer " + conf.getClass().getSimpleName()
+                + " is not a feed-forward layer; cannot tell the number of classes");
+    }
+}

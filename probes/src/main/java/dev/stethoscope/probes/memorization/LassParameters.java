@@ -1,0 +1,84 @@
+package dev.stethoscope.probes.memorization;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Hyper-parameters of Langevin Adversarial Sample Search (METHODS.md section 5).
+ *
+ * @param radius        r, half-width of the L-infinity box around x that x~ must stay in
+ * @param alpha         step along sign(g)
+ * @param beta          standard deviation factor of the Gaussian noise added each step
+ * @param maxIterations maximum LASS steps per example
+ * @param inputMin      lower bound of valid inputs (e.g. 0 for [0,1] pixels; {@code -Infinity} for none)
+ * @param inputMax      upper bound of valid inputs (e.g. 1; {@code +Infinity} for none)
+ * @param seed          seed of the Gaussian noise
+ */
+public record LassParameters(double radius, double alpha, double beta, int maxIterations,
+                             double inputMin, double inputMax, long seed) {
+
+    /** Defaults of the public reimplementation used with Arpit et al.: alpha 0.25/255, beta 0.2/255, r 0.3/255, 100 steps, [0,1]. */
+    public static final LassParameters DEFAULTS = new LassParameters(0.3 / 255, 0.25 / 255, 0.2 / 255, 100, 0.0, 1.0, 12345L);
+
+    public LassParameters {
+        if (!(radius > 0) || !Double.isFinite(radius)) {
+            throw new IllegalArgumentException("LASS radius must be a positive finite number, got " + radius);
+        }
+        if (!(alpha > 0) || !Double.isFinite(alpha)) {
+            throw new IllegalArgumentException("LASS alpha must be a positive finite number, got " + alpha);
+        }
+        if (!(beta >= 0) || !Double.isFinite(beta)) {
+            throw new IllegalArgumentException("LASS beta must be a finite number >= 0, got " + beta);
+        }
+        if (maxIterations < 1) {
+            throw new IllegalArgumentException("LASS maxIterations must be >= 1, got " + maxIterations);
+        }
+        if (Double.isNaN(inputMin) || Double.isNaN(inputMax) || !(inputMin < inputMax)) {
+            throw new IllegalArgumentException("LASS input range must have inputMin < inputMax, got ["
+                    + inputMin + ", " + inputMax + "]");
+        }
+    }
+
+    /** The defaults ({@link #DEFAULTS}). */
+    public static LassParameters defaults() {
+        return DEFAULTS;
+    }
+
+    public LassParameters withRadius(double r) {
+        return new LassParameters(r, alpha, beta, maxIterations, inputMin, inputMax, seed);
+    }
+
+    public LassParameters withAlpha(double a) {
+        return new LassParameters(radius, a, beta, maxIterations, inputMin, inputMax, seed);
+    }
+
+    public LassParameters withBeta(double b) {
+        return new LassParameters(radius, alpha, b, maxIterations, inputMin, inputMax, seed);
+    }
+
+    public LassParameters withMaxIterations(int n) {
+        return new LassParameters(radius, alpha, beta, n, inputMin, inputMax, seed);
+    }
+
+    public LassParameters withInputRange(double min, double max) {
+        return new LassParameters(radius, alpha, beta, maxIterations, min, max, seed);
+    }
+
+    public LassParameters withSeed(long s) {
+        return new LassParameters(radius, alpha, beta, maxIterations, inputMin, inputMax, s);
+    }
+
+    /** The parameters as strings, in a fixed order, for records and the UI. */
+    public Map<String, String> asMap() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("radius", Double.toString(radius));
+        m.put("alpha", Double.toString(alpha));
+        m.put("beta", Double.toString(beta));
+        m.put("maxIterations", Integer.toString(maxIterations));
+        m.put("inputMin", Double.toString(inputMin));
+        m.put("inputMax", Double.toString(inputMax));
+        m.put("seed", Long.toString(seed));
+        m.put("gradientDirection", "sign of d loss(class predicted at x) / dx (FGSM)");
+        return m;
+    }
+}

@@ -1,0 +1,127 @@
+package dev.stethoscope.sample.cli;
+
+import dev.stethoscope.listeners.data.IndexedArrayIterator;
+import dev.stethoscope.listeners.memorization.MemorizationListener;
+import dev.stethoscope.probes.memorization.CriticalSamples;
+import dev.stethoscope.probes.memorization.CsrResult;
+import dev.stethoscope.probes.memorization.InputGradients;
+import dev.stethoscope.probes.memorization.LassParameters;
+import dev.stethoscope.probes.model.NetworkCopy;
+import dev.stethoscope.sample.Models;
+import dev.stethoscope.sample.data.LabeledImages;
+import dev.stethoscope.sample.data.MnistData;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * Cost of the memorisation monitor: (1) critical-sample search time per
+ * validation example (LASS at the given parameters, on an MLP trained for one
+ * epoch); (2) seconds per epoch of the same training with and without the
+ * {@link MemorizationListener} at its defaults, epochs interleaved (A1 B1 A2 B2 ...),
+ * the ratio of the medians, and whether both runs end with identical parameters.
+ */
+@Command(name = "bench-memorization", mixinStandardHelpOptions = true,
+        description = "CSR cost per validation example and the memorisation monitor's overhead (ratio).")
+public final class BenchMemorizationCommand implements Callable<Integer> {
+    @Option(names = "--model", defaultValue = "mlp", description = "mlp or cnn (default: ${DEFAULT-VALUE}).")
+    Models.Kind model;
+
+    @Option(names = "--epochs", defaultValue = "3", description = "Epochs of each overhead run (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--train-limit", defaultValue = "0", description = "First N training examples (0 = all).")
+    int trainLimit;
+
+    @Option(names = "--csr-examples", defaultValue = "500", description = "Validation examples for the CSR (default: ${DEFAULT-VALUE}).")
+    int csrExamples;
+
+    @Option(names = "--lass-iterations", defaultValue = "100", description = "LASS maximum steps (default: ${DEFAULT-VALUE}).")
+    int lassIterations;
+
+    @Option(names = "--lass-radius", defaultValue = "0.0011764705882352942", description = "LASS radius (default 0.3/255).")
+    double radius;
+
+    @Option(names = "--csr-every-epochs", defaultValue = "1", description = "Listener: CSR every K epochs (default: ${DEFAULT-VALUE}).")
+    int csrEveryEpochs;
+
+    @Option(names = "--batch", defaultValue = "128", description = "Minibatch size (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--skip-overhead", description = "Only measure the CSR cost.")
+    boolean skipOverhead;
+
+    @Option(names = "--data", description = "IDX folder instead of MNIST.")
+    Path data;
+
+    @Option(names = "--data-cache", description = "MNIST cache folder.")
+    Path dataCache;
+
+    @Override
+    public Integer call() throws Exception {
+        MnistData mnist = MnistData.load(data, dataCache);
+        LabeledImages train = trainLimit > 0 ? mnist.train().head(Math.min(trainLimit, mnist.train().size())) : mnist.train();
+        LabeledImages test = mnist.test();
+        int classes = mnist.numClasses();
+        LassParameters lass = LassParameters.defaults().withRadius(radius).withMaxIterations(lassIterations);
+
+        // (1) CSR cost per validation example, on a network trained for one epoch
+        MultiLayerNetwork net = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
+        net.fit(train.iterator(classes, batch, true, 1));
+        NetworkCopy copy = InputGradients.analysisCopy(net);
+        int n = Math.min(csrExamples, test.size());
+        INDArray x = test.features().get(NDArrayIndex.interval(0, n), NDArrayIndex.all()).dup();
+        CriticalSamples.search(copy, x.get(NDArrayIndex.interval(0, Math.min(32, n)), NDArrayIndex.all()).dup(),
+                lass.withMaxIterations(2), 0, false); // warm-up
+        long t0 = System.nanoTime();
+        CsrResult r = CriticalSamples.search(copy, x, lass, n, false);
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.printf(Locale.ROOT, "CSR on %d validation examples (%s, LASS r=%.5f alpha=%.5f beta=%.5f, up to %d steps): "
+                        + "CSR %.4f, %d steps, %.2f s = %.2f ms per example (%.3f ms per example-step)%n",
+                n, model, lass.radius(), lass.alpha(), lass.beta(), lass.maxIterations(), r.criticalSampleRatio(), r.steps(),
+                s, 1000 * s / n, 1000 * s / n / r.steps());
+        if (skipOverhead) {
+            return 0;
+        }
+
+        // (2) listener overhead at defaults (validation 500, training subset 256, sensitivity every 50 iterations)
+        MultiLayerNetwork plain = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
+        MultiLayerNetwork watched = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
+        IndexedArrayIterator a = train.iterator(classes, batch, true, 1);
+        IndexedArrayIterator b = train.iterator(classes, batch, true, 1);
+        MemorizationListener.builder(watched, new InMemoryStatsStorage())
+                .training(train.iterator(classes, batch, false, 0)).validation(test.iterator(classes, 500, false, 0))
+                .lass(lass).csrEveryEpochs(csrEveryEpochs).attach();
+        double[] without = new double[epochs];
+        double[] with = new double[epochs];
+        for (int e = 0; e < epochs; e++) {
+            long t = System.nanoTime();
+            plain.fit(a);
+            without[e] = (System.nanoTime() - t) / 1e9;
+            t = System.nanoTime();
+            watched.fit(b);
+            with[e] = (System.nanoTime() - t) / 1e9;
+            System.out.printf(Locale.ROOT, "epoch %d: without %.2f s, with memorisation monitor %.2f s%n", e + 1, without[e], with[e]);
+        }
+        System.out.printf(Locale.ROOT, "median seconds per epoch: without %.2f, with %.2f; ratio with/without = %.3f "
+                        + "(%s, %d examples, CSR on 500 validation examples every %d epoch(s), %d LASS steps)%n",
+                median(without), median(with), median(with) / median(without), model, train.size(), csrEveryEpochs,
+                lass.maxIterations());
+        System.out.println("identical parameters after training: " + plain.params().equals(watched.params()));
+        return 0;
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+}
