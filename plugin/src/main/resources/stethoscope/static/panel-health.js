@@ -40,14 +40,16 @@ Stethoscope.registerPanel({
       var grid = el('div', { 'class': 'grid' });
       body.appendChild(grid);
       charts = {};
-      metrics.forEach(function (m) {
+      var divs = metrics.map(function (m) {
         var card = el('div', { 'class': 'card' });
         card.appendChild(el('h3', null, m.title));
         var div = el('div', { 'class': 'chart', id: m.id });
         card.appendChild(div);
         grid.appendChild(card);
-        charts[m.key] = api.chart(div);
+        return div;
       });
+      // charts are created once every card is in the grid, so each gets its final width
+      metrics.forEach(function (m, i) { charts[m.key] = api.chart(divs[i]); });
     }
 
     function fmt(v, digits) { return v === null || v === undefined ? 'n/a' : Number(v).toFixed(digits); }

@@ -23,7 +23,7 @@ Stethoscope.registerPanel({
       var div = el('div', { 'class': 'chart', id: id });
       c.appendChild(div);
       grid.appendChild(c);
-      return api.chart(div);
+      return div;
     }
 
     function build() {
@@ -36,7 +36,8 @@ Stethoscope.registerPanel({
       body.appendChild(el('div', { style: 'height:14px' }));
       var grid = el('div', { 'class': 'grid' });
       body.appendChild(grid);
-      charts = {
+      // all cards first, then the charts: a chart sized while its grid had fewer cards would overflow
+      var divs = {
         csr: card(grid, 'Critical sample ratio per epoch (validation subset)', 'mem-csr'),
         acc: card(grid, 'Accuracy per epoch: training vs validation subset', 'mem-acc'),
         gini: card(grid, 'Loss-sensitivity Gini coefficient', 'mem-gini')
@@ -51,7 +52,7 @@ Stethoscope.registerPanel({
       var hd = el('div', { 'class': 'chart', id: 'mem-heat' });
       hc.appendChild(hd);
       grid.appendChild(hc);
-      charts.heat = api.chart(hd);
+      charts = { csr: api.chart(divs.csr), acc: api.chart(divs.acc), gini: api.chart(divs.gini), heat: api.chart(hd) };
       epochSel.addEventListener('change', drawHeat);
     }
 

@@ -127,7 +127,7 @@ Stethoscope.registerPanel({
         }, true);
         note.textContent = m.dataPoints + ' data points per representation. ' +
           (under ? under + ' pair(s) underdetermined (more directions than data points allow: values inflated). ' : '') +
-          (undefinedPairs ? undefinedPairs + ' pair(s) undefined (different numbers of data points, positions mode). ' : '') +
+          (undefinedPairs ? undefinedPairs + ' pair(s) undefined (different data points: in positions mode only layers of equal spatial size are compared). ' : '') +
           'Raghu et al.: lower layers converge first.';
       }
     }

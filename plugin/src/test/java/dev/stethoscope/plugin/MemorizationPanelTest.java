@@ -75,6 +75,9 @@ class MemorizationPanelTest {
                 assertThat(d.findElement(By.id("mem-params")).getText()).contains("radius = 0.05")
                         .contains("maxIterations = 10");
                 assertThat(d.findElements(By.cssSelector("#mem-heat-epoch option"))).hasSize(3);
+                // for a human look at the page: target/memorization-panel.png
+                java.nio.file.Files.write(java.nio.file.Path.of("target", "memorization-panel.png"),
+                        d.getScreenshotAs(org.openqa.selenium.OutputType.BYTES));
             } finally {
                 d.quit();
             }

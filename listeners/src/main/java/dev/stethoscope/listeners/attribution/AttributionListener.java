@@ -297,6 +297,26 @@ public class AttributionListener extends StethoscopeListener {
             return this;
         }
 
+        /** The examples at {@code indices} (rows) of a data set with one-hot labels; ids are the indices. */
+        public Builder examplesAt(DataSet data, int... indices) {
+            int rows = (int) data.getFeatures().size(0);
+            for (int i : indices) {
+                if (i < 0 || i >= rows) {
+                    throw new IllegalArgumentException("Example index " + i + " out of range: valid 0.." + (rows - 1));
+                }
+            }
+            int[] cls = data.getLabels().argMax(1).toIntVector();
+            this.examples = data.getFeatures().getRows(indices);
+            this.labels = new int[indices.length];
+            this.exampleIds = new long[indices.length];
+            for (int k = 0; k < indices.length; k++) {
+                labels[k] = cls[indices[k]];
+                exampleIds[k] = indices[k];
+            }
+            this.perClassSource = null;
+            return this;
+        }
+
         /** The first {@code k} examples of each class of a held-out set (one-hot labels); ids are their row indices. */
         public Builder examplesPerClass(DataSet heldOut, int k) {
             this.perClassSource = heldOut;

@@ -301,7 +301,10 @@ public class MemorizationListener extends StethoscopeListener {
             return this;
         }
 
-        /** Validation data: its first {@code validationSize} examples are read once at build time (then it is reset). */
+        /**
+         * Validation data: its first {@code validationSize} examples are read once at build time (then it is
+         * reset). Pass an unshuffled iterator so the subset is fixed.
+         */
         public Builder validation(DataSetIterator data) {
             this.validationIterator = Objects.requireNonNull(data, "validation");
             return this;
@@ -313,7 +316,11 @@ public class MemorizationListener extends StethoscopeListener {
             return this;
         }
 
-        /** Training data: its first {@code trainingSize} examples are read once at build time (then it is reset). */
+        /**
+         * Training data: its first {@code trainingSize} examples are read once at build time (then it is reset).
+         * Pass a separate, unshuffled iterator (or a DataSet), not the one being trained on: reading and
+         * resetting a shuffling iterator may advance its shuffle and so change the training order.
+         */
         public Builder training(DataSetIterator data) {
             this.trainingIterator = Objects.requireNonNull(data, "training");
             return this;

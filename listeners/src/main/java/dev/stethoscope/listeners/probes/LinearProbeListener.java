@@ -205,6 +205,16 @@ public class LinearProbeListener extends StethoscopeListener {
         drain();
     }
 
+    /**
+     * Waits for the analyses already started and publishes their records (from the calling
+     * thread); training may continue afterwards. Call it between {@code fit} calls, not from
+     * another thread while {@code fit} runs.
+     */
+    public void flush() {
+        worker.awaitIdle();
+        drain();
+    }
+
     /** {@link #finish()} and stop the background thread. */
     public void close() {
         finish();

@@ -260,7 +260,9 @@ public class SvccaListener extends StethoscopeListener {
         Map<String, INDArray> acts = LayerRepresentations.activations(copy.model(), probe, layers, batchSize);
         List<Representation> reps = new ArrayList<>();
         for (String l : layers) {
-            reps.add(Representation.of(ConvRepresentations.toNeuronsByPoints(acts.get(l), convMode, maxPoints, seed)));
+            INDArray act = acts.get(l);
+            reps.add(Representation.of(ConvRepresentations.toNeuronsByPoints(act, convMode, maxPoints, seed),
+                    ConvRepresentations.pointLayout(act, convMode, maxPoints, seed)));
         }
         acts.clear();
         int keyEpoch = Math.max(0, epoch - 1);
@@ -392,6 +394,16 @@ public class SvccaListener extends StethoscopeListener {
                 snapshot(lastCompleted, true);
             }
         });
+        worker.awaitIdle();
+        drain();
+    }
+
+    /**
+     * Waits for the analyses already started and publishes their records (from the calling
+     * thread); training may continue afterwards. Call it between {@code fit} calls, not from
+     * another thread while {@code fit} runs.
+     */
+    public void flush() {
         worker.awaitIdle();
         drain();
     }

@@ -146,5 +146,14 @@ class AttributionListenerTest {
         assertThatThrownBy(() -> AttributionListener.builder(net, storage)
                 .examples(Nd4j.zeros(2, 10), new int[]{0, 1}, null).build())
                 .hasMessageContaining("do not fit");
+        assertThatThrownBy(() -> AttributionListener.builder(net, storage).examplesAt(blobs(6, 2), 2, 9))
+                .hasMessageContaining("valid 0..5");
+        AttributionListener ok = AttributionListener.builder(net, storage).methods("deeplift")
+                .examplesAt(blobs(6, 2), 4, 1).build();
+        AttributionRecord r = ok.runNow();
+        assertThat(r.getExampleIds()).containsExactly(4, 1);
+        assertThat(r.getLabels()).containsExactly(1, 1);
+        assertThat(Math.abs(r.getGaps()[0])).isLessThan(1e-3); // DeepLIFT sums to the logit difference
+        assertThat(net.getListeners()).isEmpty(); // built, not attached
     }
 }

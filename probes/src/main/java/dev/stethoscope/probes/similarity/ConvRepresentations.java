@@ -62,6 +62,23 @@ public final class ConvRepresentations {
     }
 
     /**
+     * A description of the data points {@link #toNeuronsByPoints} produces for {@code activation}:
+     * two activations with the same layout give matrices over the same data points. Flattened
+     * (and rank 2) activations: "examples=N"; positions mode: also the number of positions and,
+     * when subsampled, the bound and seed.
+     */
+    public static String pointLayout(INDArray activation, ConvMode mode, int maxPoints, long seed) {
+        long examples = activation.size(0);
+        if (activation.rank() == 2 || mode == ConvMode.FLATTEN) {
+            return "examples=" + examples;
+        }
+        long positions = activation.length() / (examples * activation.size(1));
+        String shape = Arrays.toString(Arrays.copyOfRange(activation.shape(), 2, activation.rank()));
+        return "examples=" + examples + ",positions=" + shape
+                + (examples * positions > maxPoints ? ",sample=" + maxPoints + ",seed=" + seed : "");
+    }
+
+    /**
      * {@code count} distinct indices in [0, total), drawn with {@code seed}, sorted ascending.
      */
     public static int[] samplePoints(long total, int count, long seed) {

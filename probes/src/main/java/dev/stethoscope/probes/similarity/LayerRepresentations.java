@@ -70,7 +70,7 @@ public final class LayerRepresentations {
                 }
                 Representation a = rows.get(i);
                 Representation b = cols.get(j);
-                if (a.dataPoints() != b.dataPoints()) {
+                if (!a.samePoints(b)) {
                     v[i][j] = Double.NaN;
                     continue;
                 }
@@ -112,7 +112,9 @@ public final class LayerRepresentations {
                                                int maxPoints, long seed) {
         List<Representation> out = new ArrayList<>();
         for (String l : layers) {
-            out.add(Representation.of(ConvRepresentations.toNeuronsByPoints(activations.get(l), mode, maxPoints, seed)));
+            INDArray act = activations.get(l);
+            out.add(Representation.of(ConvRepresentations.toNeuronsByPoints(act, mode, maxPoints, seed),
+                    ConvRepresentations.pointLayout(act, mode, maxPoints, seed)));
         }
         return out;
     }

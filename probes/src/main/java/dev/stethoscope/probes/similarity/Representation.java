@@ -2,6 +2,7 @@ package dev.stethoscope.probes.similarity;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.eigen.Eigen;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -13,10 +14,13 @@ import java.util.Objects;
  * {@code cca_core.get_cca_similarity}) with each row (neuron) centred, and its thin SVD
  * {@code A_c = U S V^T} restricted to the numerically non-zero singular values.
  *
- * <p>Computed in double precision with ND4J's LAPACK {@code gesvd}: on {@code A_c}
- * (n x m) when n &lt;= m (then {@code V = A_c^T U S^-1}), on {@code A_c^T} when n &gt; m
- * (then its left singular vectors are V). A singular value counts as non-zero when it
- * exceeds {@code s_max * max(n, m) * 2.2e-16} (the usual numerical-rank tolerance).
+ * <p>Computed in double precision with ND4J's LAPACK: {@code gesvd} on {@code A_c} (n x m) when
+ * n &lt;= m (then {@code V = A_c^T U S^-1}; a singular value counts as non-zero when it exceeds
+ * {@code s_max * max(n, m) * 2.2e-16}); when n &gt; m, the symmetric eigendecomposition
+ * ({@link Eigen#symmetricGeneralizedEigenvalues}) of the m x m Gram matrix {@code A_c^T A_c}
+ * (eigenvalues {@code s^2}, eigenvectors V; an eigenvalue counts as non-zero above
+ * {@code lambda_max * max(n, m) * 2.2e-15}, i.e. singular values below about 1e-6 of the largest
+ * are dropped, which the default regularisation would damp anyway).
  * Centring makes the rank at most m - 1: the constant direction is always dropped.
  *
  * <p>Memory: the centred matrix (n x m doubles), V (m x r) and r singular values,
@@ -32,9 +36,11 @@ public final class Representation {
     private final double[] pointSquaredNorms;
     private final int neurons;
     private final int dataPoints;
+    private final String pointLayout;
 
     private Representation(INDArray centred, double[] singularValues, INDArray v, double[] pointSquaredNorms,
-                           int neurons, int dataPoints) {
+                           int neurons, int dataPoints, String pointLayout) {
+        this.pointLayout = pointLayout;
         this.centred = centred;
         this.singularValues = singularValues;
         this.v = v;
@@ -50,6 +56,15 @@ public final class Representation {
      * @throws IllegalArgumentException if it is not 2-d, has fewer than 2 data points, or holds NaN/infinite values
      */
     public static Representation of(INDArray neuronsByPoints) {
+        return of(neuronsByPoints, null);
+    }
+
+    /**
+     * Prepares a representation whose data points are described by {@code pointLayout} (see
+     * {@link ConvRepresentations#pointLayout}); two representations with different non-null
+     * layouts have different data points even when their counts agree, and are not compared.
+     */
+    public static Representation of(INDArray neuronsByPoints, String pointLayout) {
         Objects.requireNonNull(neuronsByPoints, "neuronsByPoints");
         if (neuronsByPoints.rank() != 2) {
             throw new IllegalArgumentException("A representation must be a 2-d matrix (neurons x data points), got shape "
@@ -92,22 +107,32 @@ public final class Representation {
                 vFull.diviRowVector(Nd4j.createFromArray(s).reshape(1, r));
             }
         } else {
-            INDArray work = x.transpose().dup('f');
-            INDArray sArr = Nd4j.create(DataType.DOUBLE, m);
-            INDArray u = Nd4j.create(DataType.DOUBLE, new long[]{m, m}, 'f');
-            Nd4j.getBlasWrapper().lapack().gesvd(work, sArr, u, null);
-            s = sArr.toDoubleVector();
-            int r = rank(s, n, m);
-            s = java.util.Arrays.copyOf(s, r);
-            vFull = r == 0 ? Nd4j.create(DataType.DOUBLE, m, 0)
-                    : u.get(NDArrayIndex.all(), NDArrayIndex.interval(0, r)).dup('c');
+            // n > m: eigen-decomposition of the m x m Gram matrix A_c^T A_c = V S^2 V^T (one GEMM and one
+            // symmetric eigensolver; ~5x faster than gesvd on the wide m x n matrix for conv layers)
+            INDArray g = x.transpose().mmul(x);
+            INDArray gv = g.add(g.transpose().dup()).muli(0.5).dup('f'); // exact symmetry (no in-place aliasing)
+            double[] ev = Eigen.symmetricGeneralizedEigenvalues(gv, true).toDoubleVector(); // ascending
+            int mm = ev.length;
+            double top = Math.max(0, ev[mm - 1]);
+            double tol = top * Math.max(n, m) * ULP * 10;
+            int r = 0;
+            while (r < mm && ev[mm - 1 - r] > tol && top > 0) {
+                r++;
+            }
+            s = new double[r];
+            int[] cols = new int[r];
+            for (int i = 0; i < r; i++) {
+                s[i] = Math.sqrt(ev[mm - 1 - i]);
+                cols[i] = mm - 1 - i;
+            }
+            vFull = r == 0 ? Nd4j.create(DataType.DOUBLE, m, 0) : gv.getColumns(cols).dup('c');
         }
         INDArray pn = x.norm2(0);
         double[] pointSq = pn.toDoubleVector();
         for (int i = 0; i < pointSq.length; i++) {
             pointSq[i] *= pointSq[i];
         }
-        return new Representation(x, s, vFull, pointSq, (int) n, (int) m);
+        return new Representation(x, s, vFull, pointSq, (int) n, (int) m, pointLayout);
     }
 
     private static int rank(double[] s, long n, long m) {
@@ -132,7 +157,7 @@ public final class Representation {
     public Representation compact(int maxDirections) {
         int k = Math.max(0, Math.min(maxDirections, (int) v.columns()));
         INDArray vk = k == v.columns() ? v : v.get(NDArrayIndex.all(), NDArrayIndex.interval(0, k)).dup('c');
-        return new Representation(null, singularValues, vk, pointSquaredNorms, neurons, dataPoints);
+        return new Representation(null, singularValues, vk, pointSquaredNorms, neurons, dataPoints, pointLayout);
     }
 
     /** Whether this is a {@link #compact} copy. */
@@ -153,6 +178,17 @@ public final class Representation {
     /** Number of data points m. */
     public int dataPoints() {
         return dataPoints;
+    }
+
+    /** Description of the data points (null when not given). */
+    public String pointLayout() {
+        return pointLayout;
+    }
+
+    /** Whether this and {@code other} are over the same data points (same count and, when both are known, same layout). */
+    public boolean samePoints(Representation other) {
+        return dataPoints == other.dataPoints
+                && (pointLayout == null || other.pointLayout == null || pointLayout.equals(other.pointLayout));
     }
 
     /** Numerical rank r of the centred matrix. */

@@ -99,6 +99,14 @@ public final class Similarity {
         return compute(SimilarityMethod.CKA_DEBIASED, a, b).value();
     }
 
+    private static void checkPoints(Representation a, Representation b) {
+        checkPoints(a.dataPoints(), b.dataPoints());
+        if (!a.samePoints(b)) {
+            throw new IllegalArgumentException("The representations are over different data points (" + a.pointLayout()
+                    + " vs " + b.pointLayout() + "); in positions mode only layers of equal spatial size are comparable");
+        }
+    }
+
     private static void checkPoints(long ma, long mb) {
         if (ma != mb) {
             throw new IllegalArgumentException("Data-point dimension mismatch: A has " + ma + " data points (columns), B has "
@@ -108,7 +116,7 @@ public final class Similarity {
 
     private static SimilarityResult cca(Representation a, Representation b, SimilarityOptions options, boolean weighted) {
         int m = a.dataPoints();
-        checkPoints(m, b.dataPoints());
+        checkPoints(a, b);
         SimilarityMethod method = weighted ? SimilarityMethod.PWCCA : SimilarityMethod.SVCCA;
         if (a.rank() == 0 || b.rank() == 0) {
             LOG.warn("{}: a representation is constant over the data points (rank 0); similarity reported as 0", method.id());
@@ -185,7 +193,7 @@ public final class Similarity {
 
     private static SimilarityResult cka(Representation a, Representation b, boolean debiased) {
         int m = a.dataPoints();
-        checkPoints(m, b.dataPoints());
+        checkPoints(a, b);
         SimilarityMethod method = debiased ? SimilarityMethod.CKA_DEBIASED : SimilarityMethod.CKA;
         if (debiased && m < 4) {
             throw new IllegalArgumentException("Debiased CKA needs at least 4 data points, got " + m);

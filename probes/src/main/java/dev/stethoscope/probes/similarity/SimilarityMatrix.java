@@ -4,9 +4,9 @@ import java.util.List;
 
 /**
  * A rows x columns table of similarities (layer x layer, or network A's layers x network B's).
- * An entry is NaN when the two representations have different numbers of data points (possible
- * only in {@link ConvMode#POSITIONS_AS_POINTS} between layers of different spatial size); such
- * pairs are counted in {@link #undefinedPairs()}.
+ * An entry is NaN when the two representations are over different data points (in
+ * {@link ConvMode#POSITIONS_AS_POINTS}: layers of different spatial size, or a conv layer and a
+ * dense one); such pairs are counted in {@link #undefinedPairs()}.
  *
  * @param method          the measure
  * @param rows            row labels

@@ -184,6 +184,33 @@ class CriticalSamplesTest {
         assertThat(res.parameters().asMap()).containsKeys("radius", "alpha", "beta", "maxIterations", "seed");
     }
 
+    @Test
+    void convolutionalNetworkWithRank4InputsKeepsShapesAndTheBox() {
+        var conf = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
+                .seed(4).dataType(DataType.DOUBLE).list()
+                .layer(new org.deeplearning4j.nn.conf.layers.ConvolutionLayer.Builder(3, 3).nOut(3)
+                        .activation(org.nd4j.linalg.activations.Activation.RELU).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nOut(3)
+                        .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build())
+                .setInputType(org.deeplearning4j.nn.conf.inputs.InputType.convolutional(6, 6, 1))
+                .build();
+        MultiLayerNetwork cnn = new MultiLayerNetwork(conf);
+        cnn.init();
+        Nd4j.getRandom().setSeed(8);
+        INDArray x = Nd4j.rand(DataType.DOUBLE, 9, 1, 6, 6);
+        LassParameters p = LassParameters.defaults().withRadius(0.3).withAlpha(0.1).withBeta(0.05).withMaxIterations(6);
+        CsrResult res = CriticalSamples.search(InputGradients.analysisCopy(cnn), x, p, 4, true);
+        assertThat(res.perturbed().shape()).isEqualTo(x.shape());
+        assertBoxAndRange(x.reshape(9, 36), res.perturbed().reshape(9, 36), p);
+        int[] before = InputGradients.argmax(cnn.output(x));
+        int[] after = InputGradients.argmax(cnn.output(res.perturbed()));
+        for (int i = 0; i < 9; i++) {
+            assertThat(before[i] != after[i]).isEqualTo(res.critical()[i]);
+        }
+        // examples in batch 2 really were searched (their x~ moved)
+        assertThat(res.perturbed().reshape(9, 36).getRow(8).equals(x.reshape(9, 36).getRow(8))).isFalse();
+    }
+
     static void assertBoxAndRange(INDArray x, INDArray xt, LassParameters p) {
         double[][] a = x.toDoubleMatrix();
         double[][] b = xt.toDoubleMatrix();

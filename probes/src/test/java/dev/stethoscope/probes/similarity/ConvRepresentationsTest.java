@@ -60,4 +60,31 @@ class ConvRepresentationsTest {
         assertThat(gap.getDouble(1, 2)).isCloseTo(mean, org.assertj.core.api.Assertions.within(1e-12));
         assertThatThrownBy(() -> ConvMode.parse("pixels")).hasMessageContaining("flatten, positions");
     }
+
+    /** Subsampled to the same count, layers of different spatial size still have different data points. */
+    @Test
+    void positionsOfDifferentSpatialSizeAreNotCompared() {
+        Random rnd = new Random(5);
+        INDArray big = conv(rnd, 30, 3, 8, 8);
+        INDArray small = conv(rnd, 30, 4, 4, 4);
+        INDArray small2 = conv(rnd, 30, 2, 4, 4);
+        java.util.Map<String, INDArray> acts = new java.util.LinkedHashMap<>();
+        acts.put("big", big);
+        acts.put("small", small);
+        acts.put("small2", small2);
+        java.util.List<String> names = java.util.List.of("big", "small", "small2");
+        java.util.List<Representation> reps = LayerRepresentations.prepare(acts, names, ConvMode.POSITIONS_AS_POINTS, 200, 1);
+        assertThat(reps).allSatisfy(r -> assertThat(r.dataPoints()).isEqualTo(200));
+        SimilarityMatrix m = LayerRepresentations.matrix(names, reps, names, reps, SimilarityMethod.CKA,
+                SimilarityOptions.defaults());
+        assertThat(m.get("big", "small")).isNaN();
+        assertThat(m.get("small", "small2")).isBetween(0.0, 1.0);
+        assertThat(m.undefinedPairs()).isEqualTo(4);
+        assertThatThrownBy(() -> Similarity.compute(SimilarityMethod.SVCCA, reps.get(0), reps.get(1), SimilarityOptions.defaults()))
+                .hasMessageContaining("different data points");
+        // flattened, every layer is over the same 30 examples
+        java.util.List<Representation> flat = LayerRepresentations.prepare(acts, names, ConvMode.FLATTEN, 200, 1);
+        assertThat(LayerRepresentations.matrix(names, flat, names, flat, SimilarityMethod.CKA, SimilarityOptions.defaults())
+                .undefinedPairs()).isZero();
+    }
 }

@@ -159,6 +159,28 @@ class SimilarityTest {
         assertThat(Similarity.cka(a, a)).isCloseTo(1.0, within(1e-9));
     }
 
+    /** The n &gt; m path (Gram eigendecomposition) against CKA written out directly. */
+    @Test
+    void wideRepresentationsAgreeWithDirectCka() {
+        Random rnd = new Random(8);
+        INDArray a = Mats.structured(rnd, 70, 30);
+        INDArray b = Mats.gaussian(rnd, 45, 30).addi(a.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 45),
+                org.nd4j.linalg.indexing.NDArrayIndex.all()));
+        INDArray ac = a.subColumnVector(a.mean(true, 1));
+        INDArray bc = b.subColumnVector(b.mean(true, 1));
+        double xy = Math.pow(ac.mmul(bc.transpose()).norm2Number().doubleValue(), 2);
+        double xx = ac.mmul(ac.transpose()).norm2Number().doubleValue();
+        double yy = bc.mmul(bc.transpose()).norm2Number().doubleValue();
+        assertThat(Similarity.cka(a, b)).isCloseTo(xy / (xx * yy), within(1e-9));
+        Representation r = Representation.of(a);
+        assertThat(r.rank()).isEqualTo(29);
+        double total = 0;
+        for (double sv : r.singularValues()) {
+            total += sv * sv;
+        }
+        assertThat(total).isCloseTo(Math.pow(ac.norm2Number().doubleValue(), 2), within(1e-6 * total));
+    }
+
     @Test
     void agreesWithNumpyReference() throws IOException {
         Map<String, double[]> ref = new HashMap<>();

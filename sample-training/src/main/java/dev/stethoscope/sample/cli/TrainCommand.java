@@ -4,6 +4,12 @@ import dev.stethoscope.listeners.core.Sessions;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
 import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
 import dev.stethoscope.listeners.health.HealthListener;
+import dev.stethoscope.listeners.attribution.AttributionListener;
+import dev.stethoscope.listeners.data.ExampleIndex;
+import dev.stethoscope.listeners.memorization.MemorizationListener;
+import dev.stethoscope.listeners.probes.LinearProbeListener;
+import dev.stethoscope.listeners.probes.SvccaListener;
+import dev.stethoscope.probes.similarity.ConvMode;
 import dev.stethoscope.plugin.StethoscopeUIServer;
 import dev.stethoscope.sample.ConsoleProgress;
 import dev.stethoscope.sample.Models;
@@ -92,6 +98,37 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-monitors", description = "Train without Stethoscope monitors (for comparisons).")
     boolean noMonitors;
 
+    @Option(names = "--corrupt", defaultValue = "none", converter = CorruptionOption.Converter.class,
+            description = "Randomisation test (Zhang et al.): " + CorruptionOption.CHOICES + ". Default: ${DEFAULT-VALUE}.")
+    CorruptionOption corrupt;
+
+    @Option(names = "--memorization-every", defaultValue = "1", description = "Memorisation signals (CSR, loss sensitivity, Gini) every K epochs; 0 = off (default: ${DEFAULT-VALUE}).")
+    int memorizationEvery;
+
+    @Option(names = "--csr-examples", defaultValue = "100", description = "Validation examples for the critical sample ratio (default: ${DEFAULT-VALUE}).")
+    int csrExamples;
+
+    @Option(names = "--attribution-every", defaultValue = "1", description = "Attributions (IG, LRP-eps, saliency) for one test example per class every K epochs; 0 = off (default: ${DEFAULT-VALUE}).")
+    int attributionEvery;
+
+    @Option(names = "--probe-every", defaultValue = "1", description = "Linear probes on every hidden layer every K epochs and at the end; 0 = off (default: ${DEFAULT-VALUE}).")
+    int probeEvery;
+
+    @Option(names = "--probe-examples", defaultValue = "2000", description = "First N test examples as probe set, alternately probe-train / probe-test (default: ${DEFAULT-VALUE}).")
+    int probeExamples;
+
+    @Option(names = "--similarity-every", defaultValue = "1", description = "Layer similarity snapshots every K epochs, before training and at the end; 0 = off (default: ${DEFAULT-VALUE}).")
+    int similarityEvery;
+
+    @Option(names = "--similarity-method", defaultValue = "svcca", description = "svcca, pwcca, cka or cka-debiased (default: ${DEFAULT-VALUE}).")
+    String similarityMethod;
+
+    @Option(names = "--similarity-examples", defaultValue = "1000", description = "First N test examples as the similarity probe set (default: ${DEFAULT-VALUE}).")
+    int similarityExamples;
+
+    @Option(names = "--similarity-conv", defaultValue = "positions", description = "Conv layers: positions (channels are neurons, positions data points, bounded) or flatten (default: ${DEFAULT-VALUE}).")
+    String similarityConv;
+
     @Override
     public Integer call() throws Exception {
         validate();
@@ -118,6 +155,11 @@ public final class TrainCommand implements Callable<Integer> {
         IndexedArrayIterator trainIter = IndexedArrayIterator.builder(trainX, trainY).batchSize(batch).shuffle(seed).build();
         IndexedArrayIterator testIter = IndexedArrayIterator.builder(test.features(), test.oneHotLabels(classes))
                 .batchSize(512).noShuffle().build();
+        CorruptionOption.Applied corruption = corrupt.apply(
+                IndexedArrayIterator.builder(trainX, trainY).batchSize(1000).noShuffle().build(), seed);
+        if (corruption.randomization() != null) {
+            System.out.println("Randomisation test: " + corruption.describe());
+        }
 
         MultiLayerNetwork net = Models.build(model, seed, mnist.rows(), mnist.cols(), classes);
         System.out.printf("Model %s: %,d parameters; %d training and %d test examples of %dx%d; batch %d; %d epoch(s)%n",
@@ -133,20 +175,49 @@ public final class TrainCommand implements Callable<Integer> {
                 System.out.println("Dashboard: " + ui.url() + "   (DL4J's pages: " + ui.url().replace("/stethoscope", "/train") + ")");
             }
             String session = "stethoscope-" + runDir.getFileName();
+            LinearProbeListener probes = null;
+            SvccaListener similarity = null;
             Sessions.assign(net, session);
             net.addListeners(new StatsListener(storage, null, null, session + "-dl4j", null));
-            DataSetIterator fitIter = trainIter;
+            DataSetIterator fitIter = corruption.train(trainIter);
             if (!noMonitors) {
                 HealthListener.builder(net, storage).every(healthEvery).attach();
                 TrainingDynamicsListener dynamics = TrainingDynamicsListener.builder(net, storage)
                         .numExamples(train.size()).flippedIndices(flipped).featureShape(1, mnist.rows(), mnist.cols())
                         .attach();
-                fitIter = dynamics.track(trainIter);
-                // Monitors from other issues are attached here as they land.
+                fitIter = dynamics.track(fitIter);
+                if (probeEvery > 0) {
+                    probes = LinearProbeListener.builder(net, storage).every(probeEvery).totalEpochs(epochs)
+                            .probeData(test.head(Math.min(probeExamples, test.size())).toDataSet(classes)).attach();
+                }
+                if (similarityEvery > 0) {
+                    similarity = SvccaListener.builder(net, storage).every(similarityEvery).totalEpochs(epochs)
+                            .method(similarityMethod).convMode(ConvMode.parse(similarityConv))
+                            .probeInputs(test.head(Math.min(similarityExamples, test.size())).features()).attach();
+                }
+                if (memorizationEvery > 0) {
+                    MemorizationListener.builder(net, storage)
+                            .csrEveryEpochs(memorizationEvery)
+                            .validationSize(Math.min(csrExamples, test.size()))
+                            .training(corruption.train(IndexedArrayIterator.builder(trainX, trainY)
+                                    .batchSize(512).noShuffle().build()))
+                            .validation(corruption.test(IndexedArrayIterator.builder(test.features(),
+                                    test.oneHotLabels(classes)).batchSize(512).noShuffle().build()))
+                            .attach();
+                }
+                if (attributionEvery > 0) {
+                    AttributionListener.builder(net, storage)
+                            .methods("ig", "lrp-eps", "saliency")
+                            .examplesPerClass(test.head(Math.min(2000, test.size())).toDataSet(classes), 1)
+                            .imageShape(1, mnist.rows(), mnist.cols())
+                            .everyEpochs(attributionEvery).totalEpochs(epochs)
+                            .attach();
+                }
             }
             DataSet trainSample = trainIter.firstExamples(Math.min(5000, trainIter.totalExamples()));
-            ConsoleProgress progress = new ConsoleProgress(trainIter.totalExamples(), batch, testIter,
-                    new ListDataSetIterator<>(trainSample.asList(), 512));
+            ConsoleProgress progress = new ConsoleProgress(trainIter.totalExamples(), batch, corruption.test(testIter),
+                    corruption.train(IndexedArrayIterator.builder(trainSample.getFeatures(), trainSample.getLabels())
+                            .indices(ExampleIndex.indicesOf(trainSample)).batchSize(512).noShuffle().build()));
             net.addListeners(progress);
             for (int e = 0; e < epochs; e++) {
                 net.fit(fitIter);
@@ -155,6 +226,12 @@ public final class TrainCommand implements Callable<Integer> {
                     ModelSerializer.writeModel(net, ck, true);
                     log.info("Checkpoint saved: {}", ck);
                 }
+            }
+            if (probes != null) {
+                probes.close();
+            }
+            if (similarity != null) {
+                similarity.close();
             }
             File modelFile = runDir.resolve("model.zip").toFile();
             ModelSerializer.writeModel(net, modelFile, true);
@@ -189,6 +266,17 @@ public final class TrainCommand implements Callable<Integer> {
         if (trainLimit < 0 || testLimit < 0) {
             throw new IllegalArgumentException("--train-limit and --test-limit must be >= 0");
         }
+        if (memorizationEvery < 0 || attributionEvery < 0 || csrExamples < 1) {
+            throw new IllegalArgumentException("--memorization-every and --attribution-every must be >= 0, --csr-examples >= 1");
+        }
+        if (probeEvery < 0 || similarityEvery < 0) {
+            throw new IllegalArgumentException("--probe-every and --similarity-every must be >= 0 (0 = off)");
+        }
+        if (probeExamples < 4 || similarityExamples < 4) {
+            throw new IllegalArgumentException("--probe-examples and --similarity-examples must be >= 4");
+        }
+        dev.stethoscope.probes.similarity.SimilarityMethod.parse(similarityMethod);
+        ConvMode.parse(similarityConv);
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("--port must be in 0..65535, got " + port);
         }

@@ -37,6 +37,10 @@ public final class Plots {
         lines.series.values().forEach(data::addSeries);
         JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel, yLabel, data, PlotOrientation.VERTICAL,
                 true, false, false);
+        org.jfree.chart.plot.XYPlot plot = chart.getXYPlot();
+        plot.setBackgroundPaint(java.awt.Color.WHITE);
+        plot.setDomainGridlinePaint(java.awt.Color.LIGHT_GRAY);
+        plot.setRangeGridlinePaint(java.awt.Color.LIGHT_GRAY);
         ChartUtils.saveChartAsPNG(file, chart, 800, 500);
     }
 }

@@ -1,0 +1,58 @@
+package dev.stethoscope.sample.cli;
+
+import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
+import dev.stethoscope.listeners.records.SimilarityRecord;
+import dev.stethoscope.sample.Main;
+import dev.stethoscope.sample.data.MnistData;
+import dev.stethoscope.sample.data.MnistFixture;
+import org.deeplearning4j.core.storage.Persistable;
+import org.deeplearning4j.ui.model.storage.FileStatsStorage;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The train command on a slice of real MNIST writes probe and similarity records for every layer and epoch. */
+class ProbeMonitorsMnistTest {
+
+    @Test
+    void probeAndSimilarityRecordsForEveryLayerAndEpoch(@TempDir Path tmp) throws Exception {
+        MnistData mnist = MnistFixture.mnist();
+        Path run = tmp.resolve("run");
+        int code = Main.run("train", "--train-limit", "1024", "--test-limit", "400", "--epochs", "2", "--no-ui",
+                "--health-every", "4", "--probe-examples", "400", "--similarity-examples", "300",
+                "--data", mnist.directory().toString(), "--out", run.toString());
+        assertThat(code).isZero();
+        FileStatsStorage storage = new FileStatsStorage(run.resolve("stats.dl4j").toFile());
+        try {
+            String session = "stethoscope-run";
+            List<ProbeAccuracyRecord> probes = storage.getAllUpdatesAfter(session, ProbeAccuracyRecord.TYPE_ID, 0).stream()
+                    .sorted(Comparator.comparingLong(Persistable::getTimeStamp)).map(ProbeAccuracyRecord.class::cast).toList();
+            assertThat(probes).extracting(ProbeAccuracyRecord::getSnapshotEpoch).containsExactly(1, 2);
+            for (ProbeAccuracyRecord r : probes) {
+                assertThat(r.getLayers()).containsExactly("dense");
+                assertThat(r.getTrainExamples()).isEqualTo(200);
+                // a 512-unit ReLU layer of an MLP trained on MNIST is linearly decodable far above chance
+                assertThat(r.getTestAccuracy()[0]).isGreaterThan(0.6);
+            }
+            List<SimilarityRecord> sims = storage.getAllUpdatesAfter(session, SimilarityRecord.TYPE_ID, 0).stream()
+                    .map(SimilarityRecord.class::cast).toList();
+            assertThat(sims.stream().filter(s -> s.getKind().equals(SimilarityRecord.LAYERS)))
+                    .extracting(SimilarityRecord::getSnapshotEpoch).containsExactlyInAnyOrder(0, 1, 2);
+            SimilarityRecord fin = sims.stream().filter(s -> s.getKind().equals(SimilarityRecord.VS_FINAL)).findFirst().orElseThrow();
+            assertThat(fin.getColumns()).containsExactly("dense", "output");
+            assertThat(fin.getRowEpochs()).containsExactly(0, 1, 2);
+            assertThat(fin.getDataPoints()).isEqualTo(300);
+            for (int j = 0; j < 2; j++) {
+                assertThat(fin.value(2, j)).isEqualTo(1.0);
+                assertThat(fin.value(0, j)).isBetween(0.0, 1.0);
+            }
+        } finally {
+            storage.close();
+        }
+    }
+}
