@@ -47,9 +47,7 @@ import java.util.Map;
  * probes.finish();
  * }</pre>
  */
-public class LinearProbeListener extends StethoscopeListener {
-    private final int every;
-    private final Integer totalEpochs;
+public class LinearProbeListener extends EpochAnalysisListener {
     private final List<String> layers;
     private final LinearProbe.Options options;
     private final int batchSize;
@@ -58,18 +56,13 @@ public class LinearProbeListener extends StethoscopeListener {
     private final INDArray testX;
     private final int[] testY;
     private final int numClasses;
-    private final BackgroundWorker worker;
 
-    private int epochAtStart = -1;
-    private int lastCompleted = -1;
     private int lastEvaluated = -1;
     private boolean finalDone;
     private NetworkCopy copy;
 
     protected LinearProbeListener(Builder b, List<String> layers, DataSet train, DataSet test, int numClasses) {
-        super(b);
-        this.every = b.every;
-        this.totalEpochs = b.totalEpochs;
+        super(b, b.every, b.totalEpochs, "probe", b.async);
         this.layers = layers;
         this.options = b.options;
         this.batchSize = b.batchSize;
@@ -78,7 +71,6 @@ public class LinearProbeListener extends StethoscopeListener {
         this.testX = test.getFeatures();
         this.testY = LinearProbe.classIndices(test.getLabels());
         this.numClasses = numClasses;
-        this.worker = new BackgroundWorker("probes", b.async, 2);
     }
 
     /** A builder for {@code model}, publishing to {@code router}. */
@@ -94,8 +86,8 @@ public class LinearProbeListener extends StethoscopeListener {
     @Override
     protected Map<String, String> settings() {
         Map<String, String> s = new LinkedHashMap<>();
-        s.put("every", String.valueOf(every));
-        s.put("totalEpochs", String.valueOf(totalEpochs));
+        s.put("every", String.valueOf(every()));
+        s.put("totalEpochs", String.valueOf(totalEpochs()));
         s.put("layers", String.join(",", layers));
         s.put("probeTrainExamples", String.valueOf(trainY.length));
         s.put("probeTestExamples", String.valueOf(testY.length));
@@ -113,32 +105,8 @@ public class LinearProbeListener extends StethoscopeListener {
     }
 
     @Override
-    public void onEpochStart(Model model) {
-        epochAtStart = currentEpoch();
-        drain();
-    }
-
-    @Override
-    public void iterationDone(Model model, int iteration, int epoch) {
-        drain();
-    }
-
-    /** Publishes finished background results on this (the listener's) thread. */
-    private void drain() {
-        worker.drain(a -> guard("probe", a::call));
-    }
-
-    @Override
-    public void onEpochEnd(Model model) {
-        drain();
-        guard("onEpochEnd", () -> {
-            int completed = (epochAtStart >= 0 ? epochAtStart : currentEpoch()) + 1;
-            lastCompleted = completed;
-            boolean isLast = totalEpochs != null && completed >= totalEpochs;
-            if (isLast || completed % every == 0) {
-                evaluate(completed, isLast);
-            }
-        });
+    protected void analyse(int completed, boolean isFinal) {
+        evaluate(completed, isFinal);
     }
 
     private void evaluate(int completed, boolean isFinal) {
@@ -157,7 +125,7 @@ public class LinearProbeListener extends StethoscopeListener {
         if (isFinal) {
             finalDone = true;
         }
-        worker.submit(() -> {
+        worker().submit(() -> {
             ProbeAccuracyRecord r = probe(params, completed, isFinal);
             return () -> publish(r, completed - 1, iteration);
         });
@@ -191,34 +159,18 @@ public class LinearProbeListener extends StethoscopeListener {
      * waits until every pending probe has been published. Call it after {@code fit} returns.
      * Idempotent.
      */
+    @Override
     public void finish() {
         guard("finish", () -> {
-            if (!finalDone && lastCompleted > 0) {
-                if (lastEvaluated == lastCompleted) {
+            if (!finalDone && lastCompleted() > 0) {
+                if (lastEvaluated == lastCompleted()) {
                     finalDone = true; // the last completed epoch was already probed with these parameters
                 } else {
-                    evaluate(lastCompleted, true);
+                    evaluate(lastCompleted(), true);
                 }
             }
         });
-        worker.awaitIdle();
-        drain();
-    }
-
-    /**
-     * Waits for the analyses already started and publishes their records (from the calling
-     * thread); training may continue afterwards. Call it between {@code fit} calls, not from
-     * another thread while {@code fit} runs.
-     */
-    public void flush() {
-        worker.awaitIdle();
-        drain();
-    }
-
-    /** {@link #finish()} and stop the background thread. */
-    public void close() {
-        finish();
-        worker.shutdown(60);
+        flush();
     }
 
     /** Builder of {@link LinearProbeListener}. */

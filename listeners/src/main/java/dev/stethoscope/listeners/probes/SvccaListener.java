@@ -63,9 +63,7 @@ import java.util.Objects;
  * <p>DL4J has no end-of-training callback: set {@link Builder#totalEpochs} or call
  * {@link #finish()} after {@code fit}.
  */
-public class SvccaListener extends StethoscopeListener {
-    private final int every;
-    private final Integer totalEpochs;
+public class SvccaListener extends EpochAnalysisListener {
     private final boolean includeInitial;
     private final List<String> layers;
     private final SimilarityMethod method;
@@ -76,15 +74,12 @@ public class SvccaListener extends StethoscopeListener {
     private final int maxSnapshots;
     private final int probeSize;
     private final int batchSize;
-    private final BackgroundWorker worker;
 
     private INDArray probe;
     private final List<INDArray> captured = new ArrayList<>();
     private long capturedCount;
     private INDArray initialParams;
     private boolean initialSubmitted;
-    private int epochAtStart = -1;
-    private int lastCompleted = -1;
     private int lastSnapshot = -1;
     private boolean finalDone;
     private NetworkCopy copy;
@@ -96,9 +91,7 @@ public class SvccaListener extends StethoscopeListener {
     }
 
     protected SvccaListener(Builder b, List<String> layers) {
-        super(b);
-        this.every = b.every;
-        this.totalEpochs = b.totalEpochs;
+        super(b, b.every, b.totalEpochs, "snapshot", b.async);
         this.includeInitial = b.includeInitial;
         this.layers = layers;
         this.method = b.method;
@@ -110,7 +103,6 @@ public class SvccaListener extends StethoscopeListener {
         this.probeSize = b.probeSize;
         this.batchSize = b.batchSize;
         this.probe = b.probe;
-        this.worker = new BackgroundWorker("svcca", b.async, 2);
     }
 
     /** A builder for {@code model}, publishing to {@code router}. */
@@ -128,8 +120,8 @@ public class SvccaListener extends StethoscopeListener {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("method", method.id());
         s.put("options", options.toString());
-        s.put("every", String.valueOf(every));
-        s.put("totalEpochs", String.valueOf(totalEpochs));
+        s.put("every", String.valueOf(every()));
+        s.put("totalEpochs", String.valueOf(totalEpochs()));
         s.put("includeInitial", String.valueOf(includeInitial));
         s.put("layers", String.join(",", layers));
         s.put("convMode", convMode.name());
@@ -150,24 +142,10 @@ public class SvccaListener extends StethoscopeListener {
     }
 
     @Override
-    public void iterationDone(Model model, int iteration, int epoch) {
-        drain();
-    }
-
-    /** Publishes finished background results on this (the listener's) thread. */
-    private void drain() {
-        worker.drain(a -> guard("snapshot", a::call));
-    }
-
-    @Override
-    public void onEpochStart(Model model) {
-        drain();
-        guard("onEpochStart", () -> {
-            epochAtStart = currentEpoch();
-            if (includeInitial && initialParams == null && !initialSubmitted && lastCompleted < 0) {
-                initialParams = model.params().dup();
-            }
-        });
+    protected void epochStarted(Model model) {
+        if (includeInitial && initialParams == null && !initialSubmitted && lastCompleted() < 0) {
+            initialParams = model.params().dup();
+        }
     }
 
     @Override
@@ -214,16 +192,8 @@ public class SvccaListener extends StethoscopeListener {
     }
 
     @Override
-    public void onEpochEnd(Model model) {
-        drain();
-        guard("onEpochEnd", () -> {
-            int completed = (epochAtStart >= 0 ? epochAtStart : currentEpoch()) + 1;
-            lastCompleted = completed;
-            boolean isLast = totalEpochs != null && completed >= totalEpochs;
-            if (isLast || completed % every == 0) {
-                snapshot(completed, isLast);
-            }
-        });
+    protected void analyse(int completed, boolean isFinal) {
+        snapshot(completed, isFinal);
     }
 
     private void snapshot(int completed, boolean isFinal) {
@@ -244,7 +214,7 @@ public class SvccaListener extends StethoscopeListener {
             INDArray p0 = initialParams;
             initialParams = null;
             initialSubmitted = true;
-            worker.submit(() -> process(p0, 0, false, 0));
+            worker().submit(() -> process(p0, 0, false, 0));
         }
         INDArray params = model().params().dup();
         long iteration = currentIteration();
@@ -252,7 +222,7 @@ public class SvccaListener extends StethoscopeListener {
         if (isFinal) {
             finalDone = true;
         }
-        worker.submit(() -> process(params, completed, isFinal, iteration));
+        worker().submit(() -> process(params, completed, isFinal, iteration));
     }
 
     private BackgroundWorker.Action process(INDArray params, int epoch, boolean isFinal, long iteration) {
@@ -360,7 +330,7 @@ public class SvccaListener extends StethoscopeListener {
 
     /** Epochs of the snapshots currently kept (waits for pending work first). */
     public List<Integer> keptSnapshotEpochs() {
-        worker.awaitIdle();
+        worker().awaitIdle();
         List<Integer> e = new ArrayList<>();
         for (Snapshot s : snapshots) {
             e.add(s.epoch());
@@ -373,16 +343,17 @@ public class SvccaListener extends StethoscopeListener {
      * (if not done at the last epoch), then waits for the background work. Call after
      * {@code fit}. Idempotent.
      */
+    @Override
     public void finish() {
         guard("finish", () -> {
-            if (finalDone || lastCompleted < 0) {
+            if (finalDone || lastCompleted() < 0) {
                 return;
             }
             finalDone = true;
-            if (lastSnapshot == lastCompleted) {
-                int epoch = lastCompleted;
+            if (lastSnapshot == lastCompleted()) {
+                int epoch = lastCompleted();
                 long iteration = currentIteration();
-                worker.submit(() -> {
+                worker().submit(() -> {
                     if (snapshots.isEmpty()) {
                         return null; // the snapshot failed; its error was already published
                     }
@@ -391,27 +362,10 @@ public class SvccaListener extends StethoscopeListener {
                     return () -> publish(r, Math.max(0, epoch - 1), iteration);
                 });
             } else {
-                snapshot(lastCompleted, true);
+                snapshot(lastCompleted(), true);
             }
         });
-        worker.awaitIdle();
-        drain();
-    }
-
-    /**
-     * Waits for the analyses already started and publishes their records (from the calling
-     * thread); training may continue afterwards. Call it between {@code fit} calls, not from
-     * another thread while {@code fit} runs.
-     */
-    public void flush() {
-        worker.awaitIdle();
-        drain();
-    }
-
-    /** {@link #finish()} and stop the background thread. */
-    public void close() {
-        finish();
-        worker.shutdown(60);
+        flush();
     }
 
     /** Builder of {@link SvccaListener}. */
