@@ -14,6 +14,7 @@ import dev.stethoscope.sample.data.MnistData;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -59,16 +60,14 @@ public final class BenchAttributionCommand implements Callable<Integer> {
     @Option(names = "--methods", split = ",", description = "Methods (default: all that apply to the model).")
     List<String> methods;
 
-    @Option(names = "--data", description = "IDX folder instead of MNIST.")
-    Path data;
+    @Mixin
+    DataOptions dataOptions;
 
-    @Option(names = "--data-cache", description = "MNIST cache folder.")
-    Path dataCache;
 
     @Override
     public Integer call() throws Exception {
-        MnistData mnist = MnistData.load(data, dataCache);
-        LabeledImages train = mnist.train().head(Math.min(trainLimit, mnist.train().size()));
+        MnistData mnist = dataOptions.load();
+        LabeledImages train = DataOptions.limit(mnist.train(), trainLimit);
         int classes = mnist.numClasses();
         MultiLayerNetwork net = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
         IndexedArrayIterator it = IndexedArrayIterator.builder(train.features(), train.oneHotLabels(classes))

@@ -8,6 +8,7 @@ import dev.stethoscope.sample.data.MnistData;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -40,16 +41,14 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "128", description = "Minibatch size (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--data", description = "IDX folder instead of MNIST.")
-    Path data;
+    @Mixin
+    DataOptions dataOptions;
 
-    @Option(names = "--data-cache", description = "MNIST cache folder.")
-    Path dataCache;
 
     @Override
     public Integer call() throws Exception {
-        MnistData mnist = MnistData.load(data, dataCache);
-        LabeledImages train = trainLimit > 0 ? mnist.train().head(Math.min(trainLimit, mnist.train().size())) : mnist.train();
+        MnistData mnist = dataOptions.load();
+        LabeledImages train = DataOptions.limit(mnist.train(), trainLimit);
         int classes = mnist.numClasses();
         MultiLayerNetwork plain = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
         MultiLayerNetwork watched = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);

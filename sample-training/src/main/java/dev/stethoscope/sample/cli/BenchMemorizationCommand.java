@@ -15,6 +15,7 @@ import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -59,16 +60,14 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
     @Option(names = "--skip-overhead", description = "Only measure the CSR cost.")
     boolean skipOverhead;
 
-    @Option(names = "--data", description = "IDX folder instead of MNIST.")
-    Path data;
+    @Mixin
+    DataOptions dataOptions;
 
-    @Option(names = "--data-cache", description = "MNIST cache folder.")
-    Path dataCache;
 
     @Override
     public Integer call() throws Exception {
-        MnistData mnist = MnistData.load(data, dataCache);
-        LabeledImages train = trainLimit > 0 ? mnist.train().head(Math.min(trainLimit, mnist.train().size())) : mnist.train();
+        MnistData mnist = dataOptions.load();
+        LabeledImages train = DataOptions.limit(mnist.train(), trainLimit);
         LabeledImages test = mnist.test();
         int classes = mnist.numClasses();
         LassParameters lass = LassParameters.defaults().withRadius(radius).withMaxIterations(lassIterations);

@@ -9,6 +9,7 @@ import dev.stethoscope.sample.experiment.MemorizationStudy.ZhangRow;
 import dev.stethoscope.sample.experiment.MemorizationStudy.ZhangSummary;
 import dev.stethoscope.sample.experiment.Plots;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -89,11 +90,9 @@ public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--zhang-max-epochs", defaultValue = "100", description = "Epoch cap per randomisation (default ${DEFAULT-VALUE}).")
     int zhangMaxEpochs;
 
-    @Option(names = "--data", description = "Folder with the four IDX files under MNIST's names, instead of MNIST.")
-    Path data;
+    @Mixin
+    DataOptions dataOptions;
 
-    @Option(names = "--data-cache", description = "MNIST cache folder.")
-    Path dataCache;
 
     @Option(names = "--out", description = "Output folder (default: runs/experiment-<date-time>).")
     Path out;
@@ -118,8 +117,8 @@ public final class ExperimentCommand implements Callable<Integer> {
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Files.createDirectories(dir);
 
-        MnistData mnist = MnistData.load(data, dataCache);
-        LabeledImages train = mnist.train().head(Math.min(trainLimit, mnist.train().size()));
+        MnistData mnist = dataOptions.load();
+        LabeledImages train = DataOptions.limit(mnist.train(), trainLimit);
         LabeledImages test = mnist.test().head(Math.min(testLimit, mnist.test().size()));
         int classes = mnist.numClasses();
         System.out.printf(Locale.ROOT, "MLP 784-512-10 (Adam 1e-3), %d training / %d validation examples, batch %d, seed %d%n",

