@@ -34,9 +34,12 @@ import java.util.Arrays;
  * predicted class k.
  *
  * <p><b>Batched.</b> All examples are searched together: each step runs one
- * forward/backward pass ({@code calculateGradients}) and one inference forward
- * pass for the examples still being searched. An example that became critical
- * stops moving and leaves the batch.
+ * forward/backward pass ({@code calculateGradients}) for the examples still being
+ * searched; the same pass tells whether the previous step made an example
+ * critical ({@link InputGradients#gradientsAndPredictions}), so a search of T
+ * steps costs T forward/backward passes plus one inference pass for the state
+ * after the last step. An example that became critical stops moving and leaves
+ * the batch.
  *
  * <p>The search runs on an analysis copy ({@link InputGradients#analysisCopy}),
  * never on the training network. The noise comes from a private ND4J random
@@ -156,11 +159,61 @@ public final class CriticalSamples {
         INDArray hiA = hi;
         int[] origA = original.clone();
         int steps = 0;
-        for (int t = 1; t <= p.maxIterations() && active.length > 0; t++) {
-            steps = t;
+        int[] pred = null; // predictions at the current xt, when known
+        for (int t = 1; t <= p.maxIterations() + 1 && active.length > 0; t++) {
             int m = active.length;
-            INDArray labels = InputGradients.oneHot(origA, numClasses, x);
-            INDArray g = InputGradients.perExample(net, reshapeTo(xt, shape, m), labels).reshape('c', m, d);
+            INDArray g = null;
+            if (t <= p.maxIterations()) {
+                // one pass: the gradient at xt, and the predictions at xt from the same forward pass
+                InputGradients.GradientsAndPredictions gp = InputGradients.gradientsAndPredictions(net,
+                        reshapeTo(xt, shape, m), InputGradients.oneHot(origA, numClasses, x));
+                g = gp.gradients().reshape('c', m, d);
+                pred = t == 1 ? null : gp.predictions(); // at t = 1, xt = x: not critical by definition
+            } else {
+                pred = InputGradients.argmax(net.output(reshapeTo(xt, shape, m), false)); // after the last step
+            }
+            if (pred != null) {
+                // the state xt reached after step t - 1
+                int keep = 0;
+                for (int i = 0; i < m; i++) {
+                    if (pred[i] != origA[i]) {
+                        critical[active[i]] = true;
+                        iterations[active[i]] = t - 1;
+                        result.putRow(active[i], xt.getRow(i));
+                    } else {
+                        keep++;
+                    }
+                }
+                if (keep < m) {
+                    int[] keepIdx = new int[keep];
+                    int[] newActive = new int[keep];
+                    int[] newOrig = new int[keep];
+                    int k = 0;
+                    for (int i = 0; i < m; i++) {
+                        if (pred[i] == origA[i]) {
+                            keepIdx[k] = i;
+                            newActive[k] = active[i];
+                            newOrig[k] = origA[i];
+                            k++;
+                        }
+                    }
+                    if (keep > 0) {
+                        xt = Nd4j.pullRows(xt, 1, keepIdx);
+                        loA = Nd4j.pullRows(loA, 1, keepIdx);
+                        hiA = Nd4j.pullRows(hiA, 1, keepIdx);
+                        if (g != null) {
+                            g = Nd4j.pullRows(g, 1, keepIdx);
+                        }
+                    }
+                    active = newActive;
+                    origA = newOrig;
+                    m = keep;
+                }
+            }
+            if (g == null || m == 0) {
+                break;
+            }
+            steps = t;
             INDArray delta = Transforms.sign(g, false).muli(p.alpha());
             if (p.beta() > 0) {
                 delta.addi(Nd4j.randn(rng, m, d).castTo(x.dataType()).muli(p.beta()));
@@ -168,38 +221,6 @@ public final class CriticalSamples {
             xt.addi(delta);
             Transforms.min(xt, hiA, false);
             Transforms.max(xt, loA, false);
-            int[] pred = InputGradients.argmax(net.output(reshapeTo(xt, shape, m), false));
-            int keep = 0;
-            for (int i = 0; i < m; i++) {
-                if (pred[i] != origA[i]) {
-                    critical[active[i]] = true;
-                    iterations[active[i]] = t;
-                    result.putRow(active[i], xt.getRow(i));
-                } else {
-                    keep++;
-                }
-            }
-            if (keep < m) {
-                int[] keepIdx = new int[keep];
-                int[] newActive = new int[keep];
-                int[] newOrig = new int[keep];
-                int k = 0;
-                for (int i = 0; i < m; i++) {
-                    if (pred[i] == origA[i]) {
-                        keepIdx[k] = i;
-                        newActive[k] = active[i];
-                        newOrig[k] = origA[i];
-                        k++;
-                    }
-                }
-                if (keep > 0) {
-                    xt = Nd4j.pullRows(xt, 1, keepIdx);
-                    loA = Nd4j.pullRows(loA, 1, keepIdx);
-                    hiA = Nd4j.pullRows(hiA, 1, keepIdx);
-                }
-                active = newActive;
-                origA = newOrig;
-            }
         }
         for (int i = 0; i < active.length; i++) {
             result.putRow(active[i], xt.getRow(i));

@@ -2,6 +2,9 @@ package dev.stethoscope.probes.memorization;
 
 import dev.stethoscope.probes.model.NetworkCopy;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -26,6 +29,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * copy has its own configuration, the training network is untouched).
  * BatchNormalization layers still use the statistics of the batch being
  * analysed in training mode; that is a known deviation for networks that have them.
+ *
+ * <p>The copy also runs its training-mode passes without workspaces, so that after
+ * {@code calculateGradients} the output layer still holds the input of that pass and
+ * {@link #gradientsAndPredictions} can read the network's predictions from it for the
+ * price of the output layer alone, instead of a second forward pass.
  */
 public final class InputGradients {
     private InputGradients() {
@@ -44,6 +52,7 @@ public final class InputGradients {
         requireMultiLayer(model);
         NetworkCopy copy = NetworkCopy.of(model);
         stripStochasticRegularisation(copy.multiLayer());
+        copy.multiLayer().getLayerWiseConfigurations().setTrainingWorkspaceMode(WorkspaceMode.NONE);
         return copy;
     }
 
@@ -91,6 +100,50 @@ public final class InputGradients {
         INDArray g = net.calculateGradients(features, labels, null, null).getSecond();
         net.clear();
         return g.detach();
+    }
+
+    /** Input gradients (as {@link #perExample}) and the predicted class of each row at the same inputs. */
+    public record GradientsAndPredictions(INDArray gradients, int[] predictions) {
+    }
+
+    /**
+     * {@link #perExample} and the argmax of the network's inference output for the same
+     * rows. When the forward pass of {@code calculateGradients} gives the same outputs as
+     * inference (no workspaces in training mode, as in {@link #analysisCopy}, and no layer
+     * that behaves differently in training, such as BatchNormalization), the predictions
+     * come from the output layer applied to the input it kept from that pass: one forward
+     * pass instead of two. Otherwise a separate inference pass computes them.
+     */
+    public static GradientsAndPredictions gradientsAndPredictions(MultiLayerNetwork net, INDArray features,
+                                                                  INDArray labels) {
+        if (features.size(0) != labels.size(0)) {
+            throw new IllegalArgumentException(features.size(0) + " feature rows but " + labels.size(0) + " label rows");
+        }
+        INDArray g = net.calculateGradients(features, labels, null, null).getSecond();
+        INDArray out = null;
+        if (fusable(net)) {
+            out = net.getOutputLayer().activate(false, LayerWorkspaceMgr.noWorkspaces());
+        }
+        net.clear();
+        if (out == null) {
+            out = net.output(features, false);
+        }
+        return new GradientsAndPredictions(g.detach(), argmax(out));
+    }
+
+    /** Whether the training-mode forward pass leaves usable, inference-equal inputs in the output layer. */
+    private static boolean fusable(MultiLayerNetwork net) {
+        if (net.getLayerWiseConfigurations().getTrainingWorkspaceMode() != WorkspaceMode.NONE) {
+            return false;
+        }
+        for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
+            org.deeplearning4j.nn.conf.layers.Layer c = l.conf().getLayer();
+            if (c instanceof BatchNormalization || c.getIDropout() != null
+                    || c instanceof org.deeplearning4j.nn.conf.layers.BaseLayer bl && bl.getWeightNoise() != null) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** One-hot rows of {@code classes} over {@code numClasses} classes, in the data type of {@code like}. */

@@ -49,6 +49,24 @@ class InputGradientsTest {
     }
 
     @Test
+    void gradientsAndPredictionsFromOnePassEqualSeparatePasses() {
+        MultiLayerNetwork source = TinyNets.mlp(5, 6, 3, 17);
+        Nd4j.getRandom().setSeed(8);
+        INDArray x = Nd4j.rand(DataType.DOUBLE, 40, 5).subi(0.5).muli(6);
+        INDArray y = InputGradients.oneHot(new int[40], 3, x);
+        int[] expected = InputGradients.argmax(source.output(x, false));
+        // the analysis copy (no training workspaces): predictions from the output layer of the gradient pass
+        MultiLayerNetwork fused = InputGradients.analysisCopy(source).multiLayer();
+        InputGradients.GradientsAndPredictions gp = InputGradients.gradientsAndPredictions(fused, x, y);
+        assertThat(gp.predictions()).containsExactly(expected);
+        assertThat(java.util.Arrays.stream(expected).distinct().count()).as("classes predicted").isGreaterThan(1);
+        assertThat(gp.gradients()).isEqualTo(InputGradients.perExample(fused, x, y));
+        // a copy with training workspaces: falls back to a separate inference pass, same answer
+        MultiLayerNetwork plainCopy = NetworkCopy.of(source).multiLayer();
+        assertThat(InputGradients.gradientsAndPredictions(plainCopy, x, y).predictions()).containsExactly(expected);
+    }
+
+    @Test
     void perClassMatrixUsesTheLossOfEachClass() {
         MultiLayerNetwork net = InputGradients.analysisCopy(TinyNets.mlp(4, 5, 3, 11)).multiLayer();
         Nd4j.getRandom().setSeed(5);
