@@ -14,6 +14,8 @@ import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 
@@ -40,12 +42,16 @@ class MemorizationListenerTest {
                 .trainingSize(64).validationSize(80).lass(LASS).csrBatchSize(50);
     }
 
-    @Test
-    void publishesOneRecordPerEpochAndASensitivityRecordEveryNIterations() {
+    @ParameterizedTest(name = "async={0}")
+    @ValueSource(booleans = {true, false})
+    void publishesOneRecordPerEpochAndASensitivityRecordEveryNIterations(boolean async) {
         MultiLayerNetwork net = TestNets.mlp(42, 8, 16, 12, 3);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
-        MemorizationListener l = builder(net, storage).sensitivityEvery(3).attach();
+        MemorizationListener l = builder(net, storage).sensitivityEvery(3).async(async).maxPending(2).attach();
         net.fit(train(), 2);
+        if (async) {
+            l.close(); // publishes what the background thread still computes
+        }
 
         List<Persistable> epochs = storage.getAllUpdatesAfter(l.sessionId(), MemorizationRecord.TYPE_ID, 0);
         assertThat(epochs).hasSize(2);
@@ -87,9 +93,12 @@ class MemorizationListenerTest {
     void trainingIsIdenticalWithAndWithoutTheListener() {
         MultiLayerNetwork plain = TestNets.mlp(123, 8, 16, 12, 3);
         MultiLayerNetwork watched = TestNets.mlp(123, 8, 16, 12, 3);
-        builder(watched, new InMemoryStatsStorage()).sensitivityEvery(1).failFast(true).attach();
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        MemorizationListener l = builder(watched, storage).sensitivityEvery(1).failFast(true).attach();
         plain.fit(train(), 2);
         watched.fit(train(), 2);
+        l.close();
+        assertThat(storage.getAllUpdatesAfter(l.sessionId(), LossSensitivityRecord.TYPE_ID, 0)).hasSize(16);
         assertThat(watched.params().equals(plain.params())).as("parameters after training").isTrue();
         assertThat(watched.getUpdater().getStateViewArray()).isEqualTo(plain.getUpdater().getStateViewArray());
         assertThat(watched.score()).isEqualTo(plain.score());

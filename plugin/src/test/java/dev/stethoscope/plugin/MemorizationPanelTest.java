@@ -55,6 +55,7 @@ class MemorizationPanelTest {
                     .lass(LassParameters.defaults().withRadius(0.05).withAlpha(0.01).withMaxIterations(10))
                     .attach();
             net.fit(new ListDataSetIterator<>(ds.asList(), 16), 3);
+            l.close();
             assertThat(storage.getAllUpdatesAfter(l.sessionId(), MemorizationRecord.TYPE_ID, 0)).hasSize(3);
 
             ChromeDriver d = Browser.start();

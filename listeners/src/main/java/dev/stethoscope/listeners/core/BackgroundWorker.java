@@ -1,4 +1,4 @@
-package dev.stethoscope.listeners.probes;
+package dev.stethoscope.listeners.core;
 
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.factory.Nd4j;
@@ -27,14 +27,14 @@ import java.util.function.Consumer;
  * pending tasks (their parameter copies) stays bounded. With {@code async = false} tasks run on
  * the caller's thread.
  */
-final class BackgroundWorker {
+public final class BackgroundWorker {
     private final boolean async;
     private final int maxPending;
     private final Semaphore slots;
     private final ExecutorService exec;
     private final ConcurrentLinkedQueue<Callable<Void>> outbox = new ConcurrentLinkedQueue<>();
 
-    BackgroundWorker(String name, boolean async, int maxPending) {
+    public BackgroundWorker(String name, boolean async, int maxPending) {
         this.async = async;
         this.maxPending = maxPending;
         this.slots = new Semaphore(maxPending);
@@ -47,7 +47,7 @@ final class BackgroundWorker {
 
     /** An action to run on the listener's thread; may throw. */
     @FunctionalInterface
-    interface Action {
+    public interface Action {
         void run() throws Exception;
     }
 
@@ -55,7 +55,7 @@ final class BackgroundWorker {
      * Runs {@code compute} in the background (or now when not async) and queues the action it
      * returns; waits while {@code maxPending} tasks are pending.
      */
-    void submit(Callable<Action> compute) {
+    public void submit(Callable<Action> compute) {
         Runnable body = () -> {
             // outside any workspace the training thread may have open: results must outlive this call
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
@@ -95,7 +95,7 @@ final class BackgroundWorker {
     }
 
     /** Runs the queued actions, in order, through {@code runner} (which applies the fault policy). */
-    void drain(Consumer<Callable<Void>> runner) {
+    public void drain(Consumer<Callable<Void>> runner) {
         Callable<Void> a;
         while ((a = outbox.poll()) != null) {
             runner.accept(a);
@@ -103,7 +103,7 @@ final class BackgroundWorker {
     }
 
     /** Waits until every submitted task has finished computing. */
-    void awaitIdle() {
+    public void awaitIdle() {
         if (!async) {
             return;
         }
@@ -112,7 +112,7 @@ final class BackgroundWorker {
     }
 
     /** Stops the thread after the pending tasks (waits up to {@code seconds}). */
-    void shutdown(long seconds) {
+    public void shutdown(long seconds) {
         if (exec == null) {
             return;
         }

@@ -1,6 +1,8 @@
 package dev.stethoscope.listeners.memorization;
 
 import dev.stethoscope.listeners.core.StethoscopeListener;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
+import dev.stethoscope.listeners.core.BackgroundWorker;
 import dev.stethoscope.listeners.records.LossSensitivityRecord;
 import dev.stethoscope.listeners.records.MemorizationRecord;
 import dev.stethoscope.probes.memorization.CriticalSamples;
@@ -48,11 +50,23 @@ import java.util.Objects;
  * so training is bit-identical with and without this listener. Input gradients
  * are implemented for MultiLayerNetwork; {@code build()} refuses a ComputationGraph.
  *
+ * <p><b>Threads.</b> By default ({@link Builder#async}) the analyses run on one background
+ * thread: at a measurement point the training thread only copies the parameters and goes on;
+ * the background thread loads them into the analysis copy, computes, and hands the records
+ * back, which the training thread publishes at its next callback (DL4J's {@code fit} holds the
+ * network's monitor, so nothing is published or read from the network off the training
+ * thread). Call {@link #flush()} (or {@link #close()}) after {@code fit} to publish what is
+ * still running. The background thread competes with training for the CPU: it saves wall time
+ * when training leaves cores idle, not otherwise (measured: {@code bench-memorization} in
+ * sample-training).
+ *
  * <pre>{@code
- * MemorizationListener.builder(net, statsStorage)
+ * MemorizationListener m = MemorizationListener.builder(net, statsStorage)
  *     .training(trainIter).validation(testIter)
  *     .lass(LassParameters.defaults().withRadius(0.05))
  *     .attach();
+ * net.fit(trainIter, epochs);
+ * m.close();   // publishes the last epoch's analyses
  * }</pre>
  */
 public class MemorizationListener extends StethoscopeListener {
@@ -69,6 +83,8 @@ public class MemorizationListener extends StethoscopeListener {
 
     private final LossSensitivity epochSensitivity = new LossSensitivity();
     private final LossSensitivity allSensitivity = new LossSensitivity();
+    private final BackgroundWorker worker;
+    // state below the copy is touched by the worker's tasks only (in submission order)
     private NetworkCopy copy;
     private double scoreSum;
     private int scoreCount;
@@ -82,6 +98,7 @@ public class MemorizationListener extends StethoscopeListener {
         this.csrEveryEpochs = b.csrEveryEpochs;
         this.sensitivityEvery = b.sensitivityEvery;
         this.perClass = b.perClass;
+        this.worker = new BackgroundWorker("memorization", b.async, b.maxPending);
         this.valX = val.getFeatures();
         this.valY = val.getLabels();
         this.trainX = train.getFeatures();
@@ -124,27 +141,49 @@ public class MemorizationListener extends StethoscopeListener {
         return lass;
     }
 
-    private MultiLayerNetwork analysisNet() {
-        if (copy == null) {
-            copy = InputGradients.analysisCopy(model());
-        } else {
-            copy.refresh();
-        }
+    /** The private analysis copy, loaded with {@code params}; used by the worker's tasks only. */
+    private MultiLayerNetwork analysisNet(INDArray params) {
+        copy.model().setParams(params);
         return copy.multiLayer();
+    }
+
+    /**
+     * A copy of the training network's parameters now, outside the training workspaces (on the
+     * training thread; the first call also makes the analysis copy of the network, here, because
+     * reading the network from another thread while {@code fit} runs would block).
+     */
+    private INDArray snapshot() {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            if (copy == null) {
+                copy = InputGradients.analysisCopy(model());
+            }
+            return model().params().dup();
+        }
+    }
+
+    /** Publishes finished background results on this (the training or calling) thread. */
+    private void drain() {
+        worker.drain(a -> guard("analysis", a::call));
     }
 
     @Override
     public void onEpochStart(Model model) {
+        drain();
         guard("onEpochStart", () -> {
-            epochSensitivity.reset();
-            measurementsThisEpoch = 0;
             scoreSum = 0;
             scoreCount = 0;
+            // the epoch's sensitivity state belongs to the worker: reset it in order with its tasks
+            worker.submit(() -> {
+                epochSensitivity.reset();
+                measurementsThisEpoch = 0;
+                return null;
+            });
         });
     }
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        drain();
         guard("iterationDone", () -> {
             double s = model.score();
             if (Double.isFinite(s)) {
@@ -152,11 +191,14 @@ public class MemorizationListener extends StethoscopeListener {
                 scoreCount++;
             }
             if (iteration % sensitivityEvery == 0) {
-                try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                    publish(measureSensitivity(analysisNet()), epoch, iteration);
-                }
+                INDArray params = snapshot();
+                worker.submit(() -> {
+                    LossSensitivityRecord r = measureSensitivity(analysisNet(params));
+                    return () -> publish(r, epoch, iteration);
+                });
             }
         });
+        drain(); // without a background thread the result is ready now
     }
 
     private LossSensitivityRecord measureSensitivity(MultiLayerNetwork net) {
@@ -173,50 +215,77 @@ public class MemorizationListener extends StethoscopeListener {
 
     @Override
     public void onEpochEnd(Model model) {
+        drain();
         guard("onEpochEnd", () -> {
             int epoch = currentEpoch();
             long iteration = currentIteration();
             epochsSeen++;
-            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                MultiLayerNetwork net = analysisNet();
-                if (epochSensitivity.size() == 0) {
-                    // fewer iterations than sensitivityEvery in this epoch: measure once now
-                    publish(measureSensitivity(net), epoch, iteration);
-                }
-                MemorizationRecord r = new MemorizationRecord().parameters(parameters());
-                if (epochsSeen % csrEveryEpochs == 0) {
-                    long t0 = System.nanoTime();
-                    CsrResult csr = CriticalSamples.search(net, valX, lass, csrBatchSize, false);
-                    long ms = (System.nanoTime() - t0) / 1_000_000;
-                    double iters = 0;
-                    for (int i = 0; i < csr.numExamples(); i++) {
-                        if (csr.critical()[i]) {
-                            iters += csr.iterationsUsed()[i];
-                        }
-                    }
-                    int c = csr.numCritical();
-                    r.csr(csr.criticalSampleRatio(), c, csr.numExamples(), c == 0 ? Double.NaN : iters / c, ms);
-                } else {
-                    r.csr(Double.NaN, 0, 0, Double.NaN, 0);
-                }
-                double[] trainEval = evaluate(net, trainX, trainY);
-                double[] valEval = evaluate(net, valX, valY);
-                r.train(trainEval[0], trainEval[1], (int) trainX.size(0), scoreCount == 0 ? Double.NaN : scoreSum / scoreCount);
-                r.validation(valEval[0], valEval[1], (int) valX.size(0));
-                double mean = 0;
-                for (double v : epochSensitivity.averages().values()) {
-                    mean += v;
-                }
-                r.sensitivity(epochSensitivity.gini(), allSensitivity.gini(), mean / epochSensitivity.size(),
-                        measurementsThisEpoch);
-                if (perClass) {
-                    r.perClass(LossSensitivity.perClassMatrix(net, trainX, trainY));
-                } else {
-                    r.perClass(new double[0][0]);
-                }
-                publish(r, epoch, iteration);
-            }
+            boolean csrDue = epochsSeen % csrEveryEpochs == 0;
+            double trainScoreMean = scoreCount == 0 ? Double.NaN : scoreSum / scoreCount;
+            INDArray params = snapshot();
+            worker.submit(() -> {
+                List<StethoscopeRecord> out = epochRecords(analysisNet(params), csrDue, trainScoreMean);
+                return () -> publishAll(out, epoch, iteration);
+            });
         });
+        drain();
+    }
+
+    /**
+     * The epoch-end analysis on the analysis copy: a sensitivity measurement if the epoch had none
+     * (fewer iterations than {@code sensitivityEvery}), then the {@link MemorizationRecord}.
+     */
+    private List<StethoscopeRecord> epochRecords(MultiLayerNetwork net, boolean csrDue, double trainScoreMean) {
+        List<StethoscopeRecord> out = new ArrayList<>(2);
+        if (epochSensitivity.size() == 0) {
+            out.add(measureSensitivity(net));
+        }
+        MemorizationRecord r = new MemorizationRecord().parameters(parameters());
+        if (csrDue) {
+            long t0 = System.nanoTime();
+            CsrResult csr = CriticalSamples.search(net, valX, lass, csrBatchSize, false);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            double iters = 0;
+            for (int i = 0; i < csr.numExamples(); i++) {
+                if (csr.critical()[i]) {
+                    iters += csr.iterationsUsed()[i];
+                }
+            }
+            int c = csr.numCritical();
+            r.csr(csr.criticalSampleRatio(), c, csr.numExamples(), c == 0 ? Double.NaN : iters / c, ms);
+        } else {
+            r.csr(Double.NaN, 0, 0, Double.NaN, 0);
+        }
+        double[] trainEval = evaluate(net, trainX, trainY);
+        double[] valEval = evaluate(net, valX, valY);
+        r.train(trainEval[0], trainEval[1], (int) trainX.size(0), trainScoreMean);
+        r.validation(valEval[0], valEval[1], (int) valX.size(0));
+        double mean = 0;
+        for (double v : epochSensitivity.averages().values()) {
+            mean += v;
+        }
+        r.sensitivity(epochSensitivity.gini(), allSensitivity.gini(), mean / epochSensitivity.size(),
+                measurementsThisEpoch);
+        r.perClass(perClass ? LossSensitivity.perClassMatrix(net, trainX, trainY) : new double[0][0]);
+        out.add(r);
+        return out;
+    }
+
+    /**
+     * Waits for the analyses already started and publishes their records from the calling thread.
+     * Call it after {@code fit} returns (or between {@code fit} calls), not from another thread
+     * while {@code fit} runs. Without it, results finished after the last callback of {@code fit}
+     * are published at the next callback.
+     */
+    public void flush() {
+        worker.awaitIdle();
+        drain();
+    }
+
+    /** {@link #flush()}, then stops the background thread. */
+    public void close() {
+        flush();
+        worker.shutdown(60);
     }
 
     /** Accuracy and mean loss (no regularisation terms) of {@code net} on (x, y). */
@@ -241,6 +310,8 @@ public class MemorizationListener extends StethoscopeListener {
         private int csrEveryEpochs = 1;
         private int sensitivityEvery = 50;
         private boolean perClass = true;
+        private boolean async = true;
+        private int maxPending = 16;
         private int validationSize = 500;
         private int trainingSize = 256;
         private DataSet validation;
@@ -280,6 +351,27 @@ public class MemorizationListener extends StethoscopeListener {
         /** Whether to compute the per-class sensitivity matrix each epoch (default true; k backward passes). */
         public Builder perClass(boolean on) {
             this.perClass = on;
+            return this;
+        }
+
+        /**
+         * Whether the analyses run on a background thread (default true). The training thread then only
+         * copies the parameters ({@code params().dup()}) at each measurement point and goes on; results are
+         * published at its next callback, or by {@link MemorizationListener#flush()} after {@code fit}.
+         * With {@code false} every analysis runs inside the callback, and its records exist when the
+         * callback returns.
+         */
+        public Builder async(boolean on) {
+            this.async = on;
+            return this;
+        }
+
+        /**
+         * At most this many analyses (each holding one copy of the parameters) queued or running
+         * (default 16); a further measurement point waits on the training thread until one finishes.
+         */
+        public Builder maxPending(int n) {
+            this.maxPending = positive("maxPending", n);
             return this;
         }
 

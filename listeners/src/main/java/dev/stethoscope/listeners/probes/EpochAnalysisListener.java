@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners.probes;
 
+import dev.stethoscope.listeners.core.BackgroundWorker;
 import dev.stethoscope.listeners.core.StethoscopeListener;
 import org.deeplearning4j.nn.api.Model;
 

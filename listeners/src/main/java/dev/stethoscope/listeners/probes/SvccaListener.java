@@ -3,6 +3,7 @@ package dev.stethoscope.listeners.probes;
 import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.records.SimilarityRecord;
 import dev.stethoscope.probes.model.LayerSelection;
+import dev.stethoscope.listeners.core.BackgroundWorker;
 import dev.stethoscope.probes.model.NetworkCopy;
 import dev.stethoscope.probes.similarity.ConvMode;
 import dev.stethoscope.probes.similarity.ConvRepresentations;

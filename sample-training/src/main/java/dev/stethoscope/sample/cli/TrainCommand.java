@@ -175,6 +175,7 @@ public final class TrainCommand implements Callable<Integer> {
             String session = "stethoscope-" + runDir.getFileName();
             LinearProbeListener probes = null;
             SvccaListener similarity = null;
+            MemorizationListener memorization = null;
             Sessions.assign(net, session);
             net.addListeners(new StatsListener(storage, null, null, session + "-dl4j", null));
             DataSetIterator fitIter = corruption.train(trainIter);
@@ -194,7 +195,7 @@ public final class TrainCommand implements Callable<Integer> {
                             .probeInputs(test.head(Math.min(similarityExamples, test.size())).features()).attach();
                 }
                 if (memorizationEvery > 0) {
-                    MemorizationListener.builder(net, storage)
+                    memorization = MemorizationListener.builder(net, storage)
                             .csrEveryEpochs(memorizationEvery)
                             .validationSize(Math.min(csrExamples, test.size()))
                             .training(corruption.train(IndexedArrayIterator.builder(trainX, trainY)
@@ -230,6 +231,9 @@ public final class TrainCommand implements Callable<Integer> {
             }
             if (similarity != null) {
                 similarity.close();
+            }
+            if (memorization != null) {
+                memorization.close();
             }
             File modelFile = runDir.resolve("model.zip").toFile();
             ModelSerializer.writeModel(net, modelFile, true);

@@ -84,6 +84,7 @@ public final class MemorizationStudy {
             for (int e = 1; e <= c.epochs(); e++) {
                 long t0 = System.nanoTime();
                 net.fit(trainIter);
+                l.flush(); // this epoch's record (computed in the background) is published now
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 MemorizationRecord r = null;
                 for (Persistable ps : storage.getAllUpdatesAfter(l.sessionId(), MemorizationRecord.TYPE_ID, last)) {
