@@ -39,11 +39,12 @@ import java.util.Map;
  *       training epoch estimated from {@code cnnBatches} (default 20) minibatches of 128 scaled to
  *       60000 examples.</li>
  *   <li><b>mlp</b>: wall time per epoch of the sample MLP with the LinearProbeListener and the
- *       SvccaListener at their defaults (each monitored epoch includes waiting for its background
- *       analyses) against the same run without them (same seed, epochs interleaved in ABBA order
- *       so both see the same machine load), on {@code trainExamples} (default 60000) examples for
- *       {@code epochs} (default 3) epochs; wall time and process CPU time (all threads, native
- *       BLAS threads included); and whether both runs end with identical parameters.</li>
+ *       SvccaListener at their defaults against the same run without them: whole runs of
+ *       {@code epochs} (default 3) epochs on {@code trainExamples} (default 60000) examples, from
+ *       the same seed, {@code pairs} (default 2) of each in ABBA order ({@link OverheadRuns}; a
+ *       monitored run includes waiting for its last background analyses); wall time and process
+ *       CPU time (all threads, native BLAS threads included); and whether all runs end with
+ *       identical parameters.</li>
  * </ul>
  */
 public final class SimilarityBenchmark {
@@ -64,7 +65,7 @@ public final class SimilarityBenchmark {
             cnn(mnist, probe, cnnBatches);
         }
         if (part.equals("mlp") || part.equals("all")) {
-            mlp(mnist, trainExamples, epochs);
+            mlp(mnist, trainExamples, epochs, intArg(args, "pairs", 2));
         }
     }
 
@@ -139,70 +140,30 @@ public final class SimilarityBenchmark {
         }
     }
 
-    static void mlp(MnistData mnist, int trainExamples, int epochs) {
+    static void mlp(MnistData mnist, int trainExamples, int epochs, int pairs) throws Exception {
         int classes = mnist.numClasses();
         LabeledImages train = mnist.train().head(Math.min(trainExamples, mnist.train().size()));
-        MultiLayerNetwork plain = Models.build(Models.Kind.mlp, 7, mnist.rows(), mnist.cols(), classes);
-        MultiLayerNetwork watched = Models.build(Models.Kind.mlp, 7, mnist.rows(), mnist.cols(), classes);
-        InMemoryStatsStorage storage = new InMemoryStatsStorage();
         LabeledImages probeSet = mnist.test().head(2000);
-        LinearProbeListener probes = LinearProbeListener.builder(watched, storage)
-                .probeData(new DataSet(probeSet.features(), probeSet.oneHotLabels(classes))).totalEpochs(epochs).attach();
-        SvccaListener svcca = SvccaListener.builder(watched, storage).totalEpochs(epochs).attach();
-        IndexedArrayIterator a = IndexedArrayIterator.builder(train.features(), train.oneHotLabels(classes))
-                .batchSize(128).shuffle(1).build();
-        IndexedArrayIterator b = IndexedArrayIterator.builder(train.features(), train.oneHotLabels(classes))
-                .batchSize(128).shuffle(1).build();
-        double[] without = new double[epochs];
-        double[] with = new double[epochs];
-        double[] cpuWithout = new double[epochs];
-        double[] cpuWith = new double[epochs];
-        for (int e = 0; e < epochs; e++) {
-            // ABBA order, so neither run always goes first; the monitored epoch includes waiting for its
-            // background analyses (flush), so no work spills into the next measurement
-            boolean plainFirst = e % 2 == 0;
-            for (int k = 0; k < 2; k++) {
-                boolean plainNow = (k == 0) == plainFirst;
-                long c0 = cpu();
-                long t0 = System.nanoTime();
-                if (plainNow) {
-                    plain.fit(a);
-                    without[e] = secs(t0);
-                    cpuWithout[e] = (cpu() - c0) / 1e9;
-                } else {
-                    watched.fit(b);
-                    probes.flush();
-                    svcca.flush();
-                    with[e] = secs(t0);
-                    cpuWith[e] = (cpu() - c0) / 1e9;
-                }
+        int[] errors = new int[1];
+        OverheadRuns.Result res = OverheadRuns.measure(monitored -> {
+            MultiLayerNetwork net = Models.build(Models.Kind.mlp, 7, mnist.rows(), mnist.cols(), classes);
+            LinearProbeListener probes = null;
+            SvccaListener svcca = null;
+            if (monitored) {
+                InMemoryStatsStorage storage = new InMemoryStatsStorage();
+                probes = LinearProbeListener.builder(net, storage).probeData(new DataSet(probeSet.features(),
+                        probeSet.oneHotLabels(classes))).totalEpochs(epochs).attach();
+                svcca = SvccaListener.builder(net, storage).totalEpochs(epochs).attach();
             }
-            System.out.printf(Locale.ROOT, "MLP epoch %d: without %.2f s (cpu %.2f s), with probes+svcca %.2f s (cpu %.2f s)%n",
-                    e + 1, without[e], cpuWithout[e], with[e], cpuWith[e]);
-        }
-        long tf = System.nanoTime();
-        probes.finish();
-        svcca.finish();
-        double finish = secs(tf);
-        System.out.printf(Locale.ROOT, "MLP (%d examples, %d epochs, batch 128): median epoch wall time without %.2f s,"
-                        + " with %.2f s, ratio %.3f; median process CPU time without %.2f s, with %.2f s, ratio %.3f;"
-                        + " finish() after the last epoch %.2f s%n",
-                train.size(), epochs, median(without), median(with), median(with) / median(without),
-                median(cpuWithout), median(cpuWith), median(cpuWith) / median(cpuWithout), finish);
-        System.out.println("identical parameters after training: " + plain.params().equals(watched.params())
-                + "; monitor errors: probes " + probes.errorCount() + ", svcca " + svcca.errorCount());
-        probes.close();
-        svcca.close();
-    }
-
-    private static long cpu() {
-        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : 0L;
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+            net.fit(train.iterator(classes, 128, true, 1), epochs);
+            if (monitored) {
+                probes.close(); // waits for the background analyses
+                svcca.close();
+                errors[0] += probes.errorCount() + svcca.errorCount();
+            }
+            return net;
+        }, pairs);
+        System.out.printf(Locale.ROOT, "MLP with LinearProbeListener + SvccaListener at defaults (%d examples, %d epochs"
+                + " per run, batch 128): %s; monitor errors: %d%n", train.size(), epochs, res.summary(epochs), errors[0]);
     }
 }

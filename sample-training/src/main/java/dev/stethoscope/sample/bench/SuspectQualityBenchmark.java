@@ -5,14 +5,9 @@ import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
 import dev.stethoscope.probes.dynamics.RankingMetrics;
 import dev.stethoscope.probes.dynamics.SuspectScore;
 import dev.stethoscope.probes.dynamics.TrainingDynamics;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import dev.stethoscope.sample.Models;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
-import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -20,8 +15,6 @@ import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.io.DataInputStream;
 import java.io.File;
@@ -35,7 +28,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.function.ToDoubleBiFunction;
 
 /**
  * Quality of the suspect ranking of {@link TrainingDynamicsListener} on MNIST
@@ -59,7 +51,7 @@ import java.util.function.ToDoubleBiFunction;
  * {@link TrainingDynamicsListener.Capture#INFERENCE_COPY} mode, for its cost.
  *
  * <p>Usage: {@code SuspectQualityBenchmark --data DIR [--noise 0.2] [--epochs 10]
- * [--seed 42] [--limit N] [--copy] [--no-plain] [--dump FILE.csv]}; DIR holds
+ * [--seed 42] [--model mlp|cnn] [--limit N] [--copy] [--no-plain] [--dump FILE.csv]}; DIR holds
  * {@code train-images-idx3-ubyte} and {@code train-labels-idx1-ubyte}.
  */
 public final class SuspectQualityBenchmark {
@@ -75,6 +67,7 @@ public final class SuspectQualityBenchmark {
         int limit = Integer.parseInt(a.getOrDefault("limit", "60000"));
         boolean copyMode = a.containsKey("copy");
         boolean plain = !a.containsKey("no-plain");
+        Models.Kind kind = Models.Kind.valueOf(a.getOrDefault("model", "mlp"));
         PrintStream out = System.out;
 
         float[][] images = readImages(new File(dir, "train-images-idx3-ubyte"), limit);
@@ -84,24 +77,25 @@ public final class SuspectQualityBenchmark {
         long[] flipped = injectSymmetricNoise(noisy, noise, 10, seed);
         boolean[] mask = RankingMetrics.mask(n, flipped);
         INDArray x = Nd4j.create(images);
-        out.printf(Locale.ROOT, "# MNIST train N=%d, symmetric noise %.2f: %d flipped; MLP 784-512-10, Adam 1e-3, "
-                + "batch 128, %d epochs, seed %d%n", n, noise, flipped.length, epochs, seed);
+        out.printf(Locale.ROOT, "# MNIST train N=%d, symmetric noise %.2f: %d flipped; %s, Adam 1e-3, "
+                + "batch 128, %d epochs, seed %d%n", n, noise, flipped.length,
+                kind == Models.Kind.mlp ? "MLP 784-512-10" : "LeNet CNN", epochs, seed);
 
-        MultiLayerNetwork watched = mlp(seed);
+        MultiLayerNetwork watched = Models.build(kind, seed, 28, 28, 10);
         TrainingDynamicsListener l = TrainingDynamicsListener.builder(watched, new InMemoryStatsStorage())
                 .numExamples(n).flippedIndices(flipped).featureShape(1, 28, 28).attach();
         DataSetIterator watchedIt = l.track(new ShuffledIterator(x, noisy, 128, seed));
 
-        MultiLayerNetwork plainNet = plain ? mlp(seed) : null;
+        MultiLayerNetwork plainNet = plain ? Models.build(kind, seed, 28, 28, 10) : null;
         DataSetIterator plainIt = plain ? new ShuffledIterator(x, noisy, 128, seed) : null;
 
-        MultiLayerNetwork copyNet = copyMode ? mlp(seed) : null;
+        MultiLayerNetwork copyNet = copyMode ? Models.build(kind, seed, 28, 28, 10) : null;
         TrainingDynamicsListener lc = copyMode ? TrainingDynamicsListener.builder(copyNet, new InMemoryStatsStorage())
                 .numExamples(n).flippedIndices(flipped).capture(TrainingDynamicsListener.Capture.INFERENCE_COPY)
                 .attach() : null;
         DataSetIterator copyIt = copyMode ? lc.track(new ShuffledIterator(x, noisy, 128, seed)) : null;
 
-        Map<String, ToDoubleBiFunction<TrainingDynamics, Integer>> extra = candidates();
+        Map<String, Candidate> extra = candidates();
         out.println("epoch\tscore\tauroc\tprecision@k\trecall@k");
         long tWatched = 0;
         long tPlain = 0;
@@ -111,19 +105,19 @@ public final class SuspectQualityBenchmark {
         for (int e = 0; e < epochs; e++) {
             if (plain) {
                 long t0 = System.nanoTime();
-                long c0 = processCpuNanos();
+                long c0 = OverheadRuns.processCpuNanos();
                 plainNet.fit(plainIt);
                 long dt = System.nanoTime() - t0;
                 tPlain += dt;
-                cPlain += processCpuNanos() - c0;
+                cPlain += OverheadRuns.processCpuNanos() - c0;
                 plainIt.reset();
             }
             long t0 = System.nanoTime();
-            long c0 = processCpuNanos();
+            long c0 = OverheadRuns.processCpuNanos();
             watched.fit(watchedIt);
             long dtW = System.nanoTime() - t0;
             tWatched += dtW;
-            cWatched += processCpuNanos() - c0;
+            cWatched += OverheadRuns.processCpuNanos() - c0;
             watchedIt.reset();
             if (copyMode) {
                 long t1 = System.nanoTime();
@@ -137,10 +131,11 @@ public final class SuspectQualityBenchmark {
                     SuspectScore.FORGETTING)) {
                 report(out, e, s.key(), d.scores(s), mask, flipped.length);
             }
-            for (Map.Entry<String, ToDoubleBiFunction<TrainingDynamics, Integer>> c : extra.entrySet()) {
+            for (Map.Entry<String, Candidate> c : extra.entrySet()) {
                 double[] sc = new double[n];
+                double scale = d.combinedScale();
                 for (int i = 0; i < n; i++) {
-                    sc[i] = c.getValue().applyAsDouble(d, i);
+                    sc[i] = c.getValue().score(d, i, scale);
                 }
                 report(out, e, c.getKey(), sc, mask, flipped.length);
             }
@@ -175,15 +170,6 @@ public final class SuspectQualityBenchmark {
         }
     }
 
-    /** CPU time of the whole process (all threads, native BLAS threads included), -1 if unavailable. */
-    static long processCpuNanos() {
-        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-        if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
-            return sun.getProcessCpuTime();
-        }
-        return -1;
-    }
-
     /** Writes the final per-example statistics (for offline analysis of score designs). */
     static void dump(File f, TrainingDynamics d, boolean[] flipped) throws IOException {
         try (PrintStream out = new PrintStream(f, "UTF-8")) {
@@ -198,12 +184,21 @@ public final class SuspectQualityBenchmark {
         }
     }
 
+    /** A candidate score of example i; {@code scale} is {@link TrainingDynamics#combinedScale()} of the epoch. */
+    @FunctionalInterface
+    interface Candidate {
+        double score(TrainingDynamics d, int i, double scale);
+    }
+
     /** Other combinations printed for comparison (exploration of the combined score's design). */
-    static Map<String, ToDoubleBiFunction<TrainingDynamics, Integer>> candidates() {
-        Map<String, ToDoubleBiFunction<TrainingDynamics, Integer>> m = new LinkedHashMap<>();
-        m.put("x:aum+loss", (d, i) -> -d.aum(i) + d.meanLoss(i));
-        m.put("x:aum+2wrong", (d, i) -> -d.aum(i) + 2 * (1 - d.correctness(i)));
-        m.put("x:aum-0.5last", (d, i) -> -d.aum(i) - 0.5 * d.lastMargin(i));
+    static Map<String, Candidate> candidates() {
+        Map<String, Candidate> m = new LinkedHashMap<>();
+        m.put("x:aum+loss", (d, i, s) -> -d.aum(i) + d.meanLoss(i));
+        m.put("x:aum+2wrong", (d, i, s) -> -d.aum(i) + 2 * (1 - d.correctness(i)));
+        for (double w : new double[]{0.1, 0.25, 0.5}) {
+            m.put("x:aum+" + w + "s*wrong", (d, i, s) -> -d.aum(i) + w * s * (1 - d.correctness(i)));
+        }
+        m.put("x:aum-0.5last", (d, i, s) -> -d.aum(i) - 0.5 * d.lastMargin(i));
         return m;
     }
 
@@ -241,22 +236,6 @@ public final class SuspectQualityBenchmark {
         }
         Arrays.sort(flipped);
         return flipped;
-    }
-
-    static MultiLayerNetwork mlp(long seed) {
-        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
-                .seed(seed)
-                .dataType(DataType.FLOAT)
-                .updater(new Adam(1e-3))
-                .weightInit(WeightInit.XAVIER)
-                .list()
-                .layer(new DenseLayer.Builder().nIn(784).nOut(512).activation(Activation.RELU).build())
-                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(512).nOut(10)
-                        .activation(Activation.SOFTMAX).build())
-                .build();
-        MultiLayerNetwork net = new MultiLayerNetwork(conf);
-        net.init();
-        return net;
     }
 
     /** In-memory iterator, reshuffled (seeded) at each reset, with example indices attached. */

@@ -1,8 +1,8 @@
 package dev.stethoscope.sample.cli;
 
-import dev.stethoscope.listeners.data.IndexedArrayIterator;
 import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.sample.Models;
+import dev.stethoscope.sample.bench.OverheadRuns;
 import dev.stethoscope.sample.data.LabeledImages;
 import dev.stethoscope.sample.data.MnistData;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -12,16 +12,15 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
- * Overhead benchmark: the same network trained twice from the same seed, once
- * with the health monitor and once without, epochs interleaved (A1 B1 A2 B2
- * ...) so that both see the same machine conditions. Prints the seconds of
- * every epoch, the ratio of the medians, and whether both runs ended with
- * identical parameters (they must: a monitor only reads).
+ * Overhead benchmark: the same network trained from the same seed, without and
+ * with the health monitor, whole runs in ABBA order ({@link OverheadRuns}).
+ * Prints the seconds per epoch of every run, the ratio of the medians, and
+ * whether all runs ended with identical parameters (they must: a monitor only
+ * reads).
  */
 @Command(name = "bench-health", mixinStandardHelpOptions = true,
         description = "Seconds per epoch with vs without the health monitor, in one run (ratio).")
@@ -41,6 +40,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "128", description = "Minibatch size (default: ${DEFAULT-VALUE}).")
     int batch;
 
+    @Option(names = "--pairs", defaultValue = "2", description = "Runs without and with the monitor, each (ABBA order; default: ${DEFAULT-VALUE}).")
+    int pairs;
+
     @Mixin
     DataOptions dataOptions;
 
@@ -50,34 +52,15 @@ public final class BenchCommand implements Callable<Integer> {
         MnistData mnist = dataOptions.load();
         LabeledImages train = DataOptions.limit(mnist.train(), trainLimit);
         int classes = mnist.numClasses();
-        MultiLayerNetwork plain = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
-        MultiLayerNetwork watched = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
-        HealthListener.builder(watched, new InMemoryStatsStorage()).every(every).attach();
-        IndexedArrayIterator a = IndexedArrayIterator.builder(train.features(), train.oneHotLabels(classes))
-                .batchSize(batch).shuffle(1).build();
-        IndexedArrayIterator b = IndexedArrayIterator.builder(train.features(), train.oneHotLabels(classes))
-                .batchSize(batch).shuffle(1).build();
-        double[] without = new double[epochs];
-        double[] with = new double[epochs];
-        for (int e = 0; e < epochs; e++) {
-            long t0 = System.nanoTime();
-            plain.fit(a);
-            without[e] = (System.nanoTime() - t0) / 1e9;
-            t0 = System.nanoTime();
-            watched.fit(b);
-            with[e] = (System.nanoTime() - t0) / 1e9;
-            System.out.printf(Locale.ROOT, "epoch %d: without %.2f s, with health monitor %.2f s%n", e + 1, without[e], with[e]);
-        }
-        double ratio = median(with) / median(without);
-        System.out.printf(Locale.ROOT, "median seconds per epoch: without %.2f, with %.2f; ratio with/without = %.3f (%s, %d examples, every %d iterations)%n",
-                median(without), median(with), ratio, model, train.size(), every);
-        System.out.println("identical parameters after training: " + plain.params().equals(watched.params()));
+        OverheadRuns.Result res = OverheadRuns.measure(monitored -> {
+            MultiLayerNetwork net = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
+            HealthListener l = monitored ? HealthListener.builder(net, new InMemoryStatsStorage()).every(every)
+                    .failFast(true).attach() : null;
+            net.fit(train.iterator(classes, batch, true, 1), epochs);
+            return net;
+        }, pairs);
+        System.out.printf(Locale.ROOT, "health monitor (%s, %d examples, %d epochs per run, every %d iterations): %s%n",
+                model, train.size(), epochs, every, res.summary(epochs));
         return 0;
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 }

@@ -1,6 +1,5 @@
 package dev.stethoscope.sample.cli;
 
-import dev.stethoscope.listeners.data.IndexedArrayIterator;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.probes.memorization.CriticalSamples;
 import dev.stethoscope.probes.memorization.CsrResult;
@@ -8,6 +7,7 @@ import dev.stethoscope.probes.memorization.InputGradients;
 import dev.stethoscope.probes.memorization.LassParameters;
 import dev.stethoscope.probes.model.NetworkCopy;
 import dev.stethoscope.sample.Models;
+import dev.stethoscope.sample.bench.OverheadRuns;
 import dev.stethoscope.sample.data.LabeledImages;
 import dev.stethoscope.sample.data.MnistData;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -19,7 +19,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -60,6 +59,12 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
     @Option(names = "--skip-overhead", description = "Only measure the CSR cost.")
     boolean skipOverhead;
 
+    @Option(names = "--sync", description = "Run the monitor's analyses on the training thread (default: background thread).")
+    boolean sync;
+
+    @Option(names = "--pairs", defaultValue = "2", description = "Runs without and with the monitor, each (ABBA order; default: ${DEFAULT-VALUE}).")
+    int pairs;
+
     @Mixin
     DataOptions dataOptions;
 
@@ -92,35 +97,23 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
         }
 
         // (2) listener overhead at defaults (validation 500, training subset 256, sensitivity every 50 iterations)
-        MultiLayerNetwork plain = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
-        MultiLayerNetwork watched = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
-        IndexedArrayIterator a = train.iterator(classes, batch, true, 1);
-        IndexedArrayIterator b = train.iterator(classes, batch, true, 1);
-        MemorizationListener.builder(watched, new InMemoryStatsStorage())
-                .training(train.iterator(classes, batch, false, 0)).validation(test.iterator(classes, 500, false, 0))
-                .lass(lass).csrEveryEpochs(csrEveryEpochs).attach();
-        double[] without = new double[epochs];
-        double[] with = new double[epochs];
-        for (int e = 0; e < epochs; e++) {
-            long t = System.nanoTime();
-            plain.fit(a);
-            without[e] = (System.nanoTime() - t) / 1e9;
-            t = System.nanoTime();
-            watched.fit(b);
-            with[e] = (System.nanoTime() - t) / 1e9;
-            System.out.printf(Locale.ROOT, "epoch %d: without %.2f s, with memorisation monitor %.2f s%n", e + 1, without[e], with[e]);
-        }
-        System.out.printf(Locale.ROOT, "median seconds per epoch: without %.2f, with %.2f; ratio with/without = %.3f "
-                        + "(%s, %d examples, CSR on 500 validation examples every %d epoch(s), %d LASS steps)%n",
-                median(without), median(with), median(with) / median(without), model, train.size(), csrEveryEpochs,
-                lass.maxIterations());
-        System.out.println("identical parameters after training: " + plain.params().equals(watched.params()));
+        LassParameters lassUsed = lass;
+        OverheadRuns.Result res = OverheadRuns.measure(monitored -> {
+            MultiLayerNetwork net2 = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
+            MemorizationListener l = monitored ? MemorizationListener.builder(net2, new InMemoryStatsStorage())
+                    .training(train.iterator(classes, batch, false, 0)).validation(test.iterator(classes, 500, false, 0))
+                    .lass(lassUsed).csrEveryEpochs(csrEveryEpochs).async(!sync).failFast(true).attach() : null;
+            net2.fit(train.iterator(classes, batch, true, 1), epochs);
+            if (l != null) {
+                l.close(); // includes waiting for the last epoch's analyses
+            }
+            return net2;
+        }, pairs);
+        System.out.printf(Locale.ROOT, "memorisation monitor (%s, %d examples, %d epochs per run, CSR on 500 validation "
+                        + "examples every %d epoch(s), %d LASS steps, %s): %s%n", model, train.size(), epochs,
+                csrEveryEpochs, lass.maxIterations(), sync ? "on the training thread" : "background thread",
+                res.summary(epochs));
         return 0;
     }
 
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
 }

@@ -1,0 +1,122 @@
+package dev.stethoscope.sample.bench;
+
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Measures a monitor's overhead as a ratio within one process: whole training
+ * runs from the same seed, without and with the monitor, in ABBA order (plain,
+ * monitored, monitored, plain, ...) so that slow drifts of the machine hit both
+ * sides alike.
+ *
+ * <p>Whole runs, not interleaved epochs: a monitor that analyses on a background
+ * thread keeps working after its epoch ends, and with interleaved epochs that
+ * work would overlap (and be charged to) the next unmonitored epoch. A monitored
+ * run's time therefore includes waiting for its last analyses (the run's
+ * {@code close} or {@code flush}), so no monitor work escapes the measurement.
+ */
+public final class OverheadRuns {
+    private OverheadRuns() {
+    }
+
+    /** One complete training run; a monitored run attaches its monitors and waits for them before returning. */
+    @FunctionalInterface
+    public interface Run {
+        /**
+         * @param monitored whether to attach the monitor(s)
+         * @return the trained network (to compare parameters)
+         */
+        MultiLayerNetwork train(boolean monitored) throws Exception;
+    }
+
+    /**
+     * Wall and process CPU seconds of each run (in run order per side) and whether
+     * every monitored run ended with the same parameters as the plain runs.
+     */
+    public record Result(double[] plainWall, double[] monitoredWall, double[] plainCpu, double[] monitoredCpu,
+                         boolean identicalParameters) {
+        /** Median monitored wall time over median plain wall time. */
+        public double wallRatio() {
+            return median(monitoredWall) / median(plainWall);
+        }
+
+        /** Median monitored CPU time over median plain CPU time (all threads of the process). */
+        public double cpuRatio() {
+            return median(monitoredCpu) / median(plainCpu);
+        }
+
+        /** One line: the per-run times and both ratios, for the given number of epochs per run. */
+        public String summary(int epochsPerRun) {
+            return String.format(Locale.ROOT, "wall seconds per epoch: without %s, with %s; ratio with/without %.3f"
+                            + " (process CPU: %.3f); identical parameters: %s",
+                    perEpoch(plainWall, epochsPerRun), perEpoch(monitoredWall, epochsPerRun), wallRatio(), cpuRatio(),
+                    identicalParameters);
+        }
+
+        private static String perEpoch(double[] v, int epochs) {
+            List<String> s = new ArrayList<>();
+            for (double x : v) {
+                s.add(String.format(Locale.ROOT, "%.2f", x / epochs));
+            }
+            return s.toString();
+        }
+    }
+
+    /**
+     * Runs {@code pairs} plain and {@code pairs} monitored runs in ABBA order and
+     * prints each run's time as it finishes.
+     */
+    public static Result measure(Run run, int pairs) throws Exception {
+        if (pairs < 1) {
+            throw new IllegalArgumentException("pairs must be >= 1, got " + pairs);
+        }
+        double[] pw = new double[pairs];
+        double[] mw = new double[pairs];
+        double[] pc = new double[pairs];
+        double[] mc = new double[pairs];
+        MultiLayerNetwork reference = null;
+        boolean identical = true;
+        for (int p = 0; p < pairs; p++) {
+            boolean plainFirst = p % 2 == 0;
+            for (int k = 0; k < 2; k++) {
+                boolean monitored = (k == 0) != plainFirst;
+                long c0 = processCpuNanos();
+                long t0 = System.nanoTime();
+                MultiLayerNetwork net = run.train(monitored);
+                double wall = (System.nanoTime() - t0) / 1e9;
+                double cpu = (processCpuNanos() - c0) / 1e9;
+                (monitored ? mw : pw)[p] = wall;
+                (monitored ? mc : pc)[p] = cpu;
+                if (reference == null) {
+                    reference = net;
+                } else {
+                    identical &= reference.params().equals(net.params());
+                }
+                System.out.printf(Locale.ROOT, "run %d %s: %.2f s wall, %.2f s CPU%n", 2 * p + k + 1,
+                        monitored ? "with monitor" : "without", wall, cpu);
+            }
+        }
+        return new Result(pw, mw, pc, mc, identical);
+    }
+
+    /** CPU time of the whole process (all threads, native BLAS threads included), -1 if unavailable. */
+    public static long processCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+            return sun.getProcessCpuTime();
+        }
+        return -1;
+    }
+
+    /** Median of {@code v}. */
+    public static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+}
