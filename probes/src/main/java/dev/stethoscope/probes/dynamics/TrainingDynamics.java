@@ -352,6 +352,12 @@ public final class TrainingDynamics {
     }
 
     /**
+     * Weight of the correctness term of the combined score, in units of
+     * {@link #combinedScale()} (see {@link SuspectScore#COMBINED} for how it was chosen).
+     */
+    public static final double CORRECTNESS_WEIGHT = 0.1;
+
+    /**
      * The scale of the correctness term of the combined score: the population
      * standard deviation of the AUM over the observed examples (1 if undefined).
      * See {@link SuspectScore#COMBINED}.
@@ -381,7 +387,7 @@ public final class TrainingDynamics {
         if (count[i] == 0) {
             return Double.NaN;
         }
-        return -marginSum[i] / count[i] + (1 - (double) correctCount[i] / count[i]) * scale;
+        return -marginSum[i] / count[i] + CORRECTNESS_WEIGHT * (1 - (double) correctCount[i] / count[i]) * scale;
     }
 
     /**

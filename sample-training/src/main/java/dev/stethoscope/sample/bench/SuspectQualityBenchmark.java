@@ -195,7 +195,7 @@ public final class SuspectQualityBenchmark {
         Map<String, Candidate> m = new LinkedHashMap<>();
         m.put("x:aum+loss", (d, i, s) -> -d.aum(i) + d.meanLoss(i));
         m.put("x:aum+2wrong", (d, i, s) -> -d.aum(i) + 2 * (1 - d.correctness(i)));
-        for (double w : new double[]{0.1, 0.25, 0.5}) {
+        for (double w : new double[]{0.25, 0.5, 1.0}) {
             m.put("x:aum+" + w + "s*wrong", (d, i, s) -> -d.aum(i) + w * s * (1 - d.correctness(i)));
         }
         m.put("x:aum-0.5last", (d, i, s) -> -d.aum(i) - 0.5 * d.lastMargin(i));
