@@ -3,6 +3,7 @@ package dev.stethoscope.sample;
 import dev.stethoscope.sample.cli.BenchAttributionCommand;
 import dev.stethoscope.sample.cli.BenchCommand;
 import dev.stethoscope.sample.cli.BenchMemorizationCommand;
+import dev.stethoscope.sample.cli.BenchSuspectsCommand;
 import dev.stethoscope.sample.cli.ExperimentCommand;
 import dev.stethoscope.sample.cli.ExplainCommand;
 import dev.stethoscope.sample.cli.SuspectsCommand;
@@ -27,6 +28,7 @@ import picocli.CommandLine.Command;
                 ExperimentCommand.class,
                 BenchCommand.class,
                 BenchMemorizationCommand.class,
+                BenchSuspectsCommand.class,
                 BenchAttributionCommand.class,
                 CommandLine.HelpCommand.class
         })

@@ -29,9 +29,10 @@ public final class OverheadRuns {
     public interface Run {
         /**
          * @param monitored whether to attach the monitor(s)
+         * @param epochs    epochs to train
          * @return the trained network (to compare parameters)
          */
-        MultiLayerNetwork train(boolean monitored) throws Exception;
+        MultiLayerNetwork train(boolean monitored, int epochs) throws Exception;
     }
 
     /**
@@ -68,10 +69,11 @@ public final class OverheadRuns {
     }
 
     /**
-     * Runs {@code pairs} plain and {@code pairs} monitored runs in ABBA order and
-     * prints each run's time as it finishes.
+     * Runs {@code pairs} plain and {@code pairs} monitored runs of {@code epochs} epochs in ABBA
+     * order and prints each run's time as it finishes. First, untimed, one epoch without and one
+     * with the monitor, so that JIT compilation and first allocations are not charged to either side.
      */
-    public static Result measure(Run run, int pairs) throws Exception {
+    public static Result measure(Run run, int epochs, int pairs) throws Exception {
         if (pairs < 1) {
             throw new IllegalArgumentException("pairs must be >= 1, got " + pairs);
         }
@@ -79,6 +81,8 @@ public final class OverheadRuns {
         double[] mw = new double[pairs];
         double[] pc = new double[pairs];
         double[] mc = new double[pairs];
+        run.train(false, 1); // warm-up
+        run.train(true, 1);
         MultiLayerNetwork reference = null;
         boolean identical = true;
         for (int p = 0; p < pairs; p++) {
@@ -87,7 +91,7 @@ public final class OverheadRuns {
                 boolean monitored = (k == 0) != plainFirst;
                 long c0 = processCpuNanos();
                 long t0 = System.nanoTime();
-                MultiLayerNetwork net = run.train(monitored);
+                MultiLayerNetwork net = run.train(monitored, epochs);
                 double wall = (System.nanoTime() - t0) / 1e9;
                 double cpu = (processCpuNanos() - c0) / 1e9;
                 (monitored ? mw : pw)[p] = wall;

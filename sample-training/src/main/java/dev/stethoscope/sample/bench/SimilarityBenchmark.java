@@ -145,24 +145,24 @@ public final class SimilarityBenchmark {
         LabeledImages train = mnist.train().head(Math.min(trainExamples, mnist.train().size()));
         LabeledImages probeSet = mnist.test().head(2000);
         int[] errors = new int[1];
-        OverheadRuns.Result res = OverheadRuns.measure(monitored -> {
+        OverheadRuns.Result res = OverheadRuns.measure((monitored, runEpochs) -> {
             MultiLayerNetwork net = Models.build(Models.Kind.mlp, 7, mnist.rows(), mnist.cols(), classes);
             LinearProbeListener probes = null;
             SvccaListener svcca = null;
             if (monitored) {
                 InMemoryStatsStorage storage = new InMemoryStatsStorage();
                 probes = LinearProbeListener.builder(net, storage).probeData(new DataSet(probeSet.features(),
-                        probeSet.oneHotLabels(classes))).totalEpochs(epochs).attach();
-                svcca = SvccaListener.builder(net, storage).totalEpochs(epochs).attach();
+                        probeSet.oneHotLabels(classes))).totalEpochs(runEpochs).attach();
+                svcca = SvccaListener.builder(net, storage).totalEpochs(runEpochs).attach();
             }
-            net.fit(train.iterator(classes, 128, true, 1), epochs);
+            net.fit(train.iterator(classes, 128, true, 1), runEpochs);
             if (monitored) {
                 probes.close(); // waits for the background analyses
                 svcca.close();
                 errors[0] += probes.errorCount() + svcca.errorCount();
             }
             return net;
-        }, pairs);
+        }, epochs, pairs);
         System.out.printf(Locale.ROOT, "MLP with LinearProbeListener + SvccaListener at defaults (%d examples, %d epochs"
                 + " per run, batch 128): %s; monitor errors: %d%n", train.size(), epochs, res.summary(epochs), errors[0]);
     }

@@ -52,13 +52,13 @@ public final class BenchCommand implements Callable<Integer> {
         MnistData mnist = dataOptions.load();
         LabeledImages train = DataOptions.limit(mnist.train(), trainLimit);
         int classes = mnist.numClasses();
-        OverheadRuns.Result res = OverheadRuns.measure(monitored -> {
+        OverheadRuns.Result res = OverheadRuns.measure((monitored, runEpochs) -> {
             MultiLayerNetwork net = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
             HealthListener l = monitored ? HealthListener.builder(net, new InMemoryStatsStorage()).every(every)
                     .failFast(true).attach() : null;
-            net.fit(train.iterator(classes, batch, true, 1), epochs);
+            net.fit(train.iterator(classes, batch, true, 1), runEpochs);
             return net;
-        }, pairs);
+        }, epochs, pairs);
         System.out.printf(Locale.ROOT, "health monitor (%s, %d examples, %d epochs per run, every %d iterations): %s%n",
                 model, train.size(), epochs, every, res.summary(epochs));
         return 0;

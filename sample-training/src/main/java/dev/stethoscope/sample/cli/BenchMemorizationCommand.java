@@ -98,17 +98,17 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
 
         // (2) listener overhead at defaults (validation 500, training subset 256, sensitivity every 50 iterations)
         LassParameters lassUsed = lass;
-        OverheadRuns.Result res = OverheadRuns.measure(monitored -> {
+        OverheadRuns.Result res = OverheadRuns.measure((monitored, runEpochs) -> {
             MultiLayerNetwork net2 = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
             MemorizationListener l = monitored ? MemorizationListener.builder(net2, new InMemoryStatsStorage())
                     .training(train.iterator(classes, batch, false, 0)).validation(test.iterator(classes, 500, false, 0))
                     .lass(lassUsed).csrEveryEpochs(csrEveryEpochs).async(!sync).failFast(true).attach() : null;
-            net2.fit(train.iterator(classes, batch, true, 1), epochs);
+            net2.fit(train.iterator(classes, batch, true, 1), runEpochs);
             if (l != null) {
                 l.close(); // includes waiting for the last epoch's analyses
             }
             return net2;
-        }, pairs);
+        }, epochs, pairs);
         System.out.printf(Locale.ROOT, "memorisation monitor (%s, %d examples, %d epochs per run, CSR on 500 validation "
                         + "examples every %d epoch(s), %d LASS steps, %s): %s%n", model, train.size(), epochs,
                 csrEveryEpochs, lass.maxIterations(), sync ? "on the training thread" : "background thread",
