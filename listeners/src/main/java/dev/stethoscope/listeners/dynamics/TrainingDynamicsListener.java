@@ -167,6 +167,10 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
     private final Map<Integer, Cached> cache = new HashMap<>();
     private double admitThreshold = Double.NaN;
     private double admitScale = 1;
+    /** Largest rows x hidden x classes product computed in Java rather than by ND4J. */
+    static final long JAVA_PRODUCT_LIMIT = 8_000_000L;
+    private long javaProductLimit = JAVA_PRODUCT_LIMIT;
+
     private long captureNanosEpoch;
     private long captureNanosTotal;
     private long epochEndNanosTotal;
@@ -229,6 +233,12 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
     /** The record published at the end of the latest epoch (null before the first). */
     public SuspectsRecord lastRecord() {
         return lastRecord;
+    }
+
+    /** Tests: sets the size up to which logits are computed in Java (0 = always with ND4J). */
+    TrainingDynamicsListener javaProductLimit(long limit) {
+        this.javaProductLimit = limit;
+        return this;
     }
 
     /** Total time spent capturing logits and updating the state, in nanoseconds. */
@@ -329,8 +339,10 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
 
     /**
      * Output-layer pre-activation h W + b, row-major, from the output layer's
-     * input h (before its preprocessor): one ND4J matrix product, then bulk
-     * reads; the bias is added in Java (10 values), saving an op per batch.
+     * input h (before its preprocessor). Up to {@link #JAVA_PRODUCT_LIMIT}
+     * multiply-adds it is computed in Java from bulk copies of h and W (no ND4J
+     * op at all); larger products use one ND4J matrix product. The bias is
+     * added in Java.
      */
     private double[] logitsFrom(INDArray h, MultiLayerNetwork network) {
         InputPreProcessor pp = network.getLayerWiseConfigurations().getInputPreProcess(outputIndex);
@@ -340,17 +352,38 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         Layer out = network.getLayer(outputIndex);
         INDArray w = out.getParam("W");
         INDArray b = out.getParam("b");
-        INDArray hw = h.dataType() == w.dataType() ? h : h.castTo(w.dataType());
-        // c-order result, so the bulk read needs no extra copy (mmul's default result is f-order)
-        INDArray product = Nd4j.createUninitialized(w.dataType(), new long[]{hw.size(0), w.size(1)}, 'c');
-        hw.mmul(w, product);
-        double[] z = BulkRead.doubles(product);
-        if (b != null) {
-            int c = (int) w.size(1);
-            double[] bias = new double[c];
-            for (int k = 0; k < c; k++) {
-                bias[k] = b.getDouble(k);
+        int rows = (int) h.size(0);
+        int hidden = (int) w.size(0);
+        int c = (int) w.size(1);
+        double[] z;
+        if (h.rank() == 2 && h.size(1) == hidden && (long) rows * hidden * c <= javaProductLimit) {
+            // small product: plain Java on bulk copies, no ND4J op (each op hands work to the OpenMP
+            // threads, which costs more than the arithmetic at this size; measured in bench-suspects)
+            double[] hv = BulkRead.doubles(h);
+            double[] wv = BulkRead.doubles(w);
+            z = new double[rows * c];
+            for (int r = 0; r < rows; r++) {
+                int zo = r * c;
+                int ho = r * hidden;
+                for (int k = 0; k < hidden; k++) {
+                    double hk = hv[ho + k];
+                    if (hk != 0) { // ReLU layers: mostly zeros
+                        int wo = k * c;
+                        for (int j = 0; j < c; j++) {
+                            z[zo + j] += hk * wv[wo + j];
+                        }
+                    }
+                }
             }
+        } else {
+            INDArray hw = h.dataType() == w.dataType() ? h : h.castTo(w.dataType());
+            // c-order result, so the bulk read needs no extra copy (mmul's default result is f-order)
+            INDArray product = Nd4j.createUninitialized(w.dataType(), new long[]{hw.size(0), c}, 'c');
+            hw.mmul(w, product);
+            z = BulkRead.doubles(product);
+        }
+        if (b != null) {
+            double[] bias = BulkRead.doubles(b);
             for (int j = 0; j < z.length; j++) {
                 z[j] += bias[j % c];
             }

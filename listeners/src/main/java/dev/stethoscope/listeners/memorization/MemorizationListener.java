@@ -183,7 +183,6 @@ public class MemorizationListener extends StethoscopeListener {
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
-        drain();
         guard("iterationDone", () -> {
             double s = model.score();
             if (Double.isFinite(s)) {
@@ -198,7 +197,7 @@ public class MemorizationListener extends StethoscopeListener {
                 });
             }
         });
-        drain(); // without a background thread the result is ready now
+        drain(); // earlier background results; without a background thread, this one too
     }
 
     private LossSensitivityRecord measureSensitivity(MultiLayerNetwork net) {
@@ -215,7 +214,6 @@ public class MemorizationListener extends StethoscopeListener {
 
     @Override
     public void onEpochEnd(Model model) {
-        drain();
         guard("onEpochEnd", () -> {
             int epoch = currentEpoch();
             long iteration = currentIteration();

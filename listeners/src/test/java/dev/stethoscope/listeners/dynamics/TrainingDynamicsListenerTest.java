@@ -114,10 +114,14 @@ class TrainingDynamicsListenerTest {
         // learning rate 0 and no dropout: the logits of every training batch are those of the fixed network
         Blobs data = new Blobs(90, 6, 4, 3, 5);
         INDArray x = data.features(0, data.n);
-        for (TrainingDynamicsListener.Capture c : TrainingDynamicsListener.Capture.values()) {
+        for (int variant = 0; variant < 3; variant++) {
+            // training pass with logits in Java, training pass with an ND4J product, inference copy
+            TrainingDynamicsListener.Capture c = variant < 2 ? TrainingDynamicsListener.Capture.TRAIN_PASS
+                    : TrainingDynamicsListener.Capture.INFERENCE_COPY;
             MultiLayerNetwork net = data.mlp(10, 1.0, new Sgd(0.0), 2);
             TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, new InMemoryStatsStorage())
-                    .numExamples(data.n).capture(c).failFast(true).attach();
+                    .numExamples(data.n).capture(c).failFast(true).attach()
+                    .javaProductLimit(variant == 1 ? 0 : TrainingDynamicsListener.JAVA_PRODUCT_LIMIT);
             net.fit(l.track(data.iterator(32, true)), 2);
             INDArray p = net.output(x, false);
             TrainingDynamics d = l.dynamics();

@@ -1,6 +1,8 @@
 package dev.stethoscope.sample.cli;
 
 import dev.stethoscope.listeners.memorization.MemorizationListener;
+import dev.stethoscope.listeners.records.LossSensitivityRecord;
+import dev.stethoscope.listeners.records.MemorizationRecord;
 import dev.stethoscope.probes.memorization.CriticalSamples;
 import dev.stethoscope.probes.memorization.CsrResult;
 import dev.stethoscope.probes.memorization.InputGradients;
@@ -98,17 +100,28 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
 
         // (2) listener overhead at defaults (validation 500, training subset 256, sensitivity every 50 iterations)
         LassParameters lassUsed = lass;
+        long[] work = new long[3]; // memorisation records, sensitivity records, CSR milliseconds (timed runs)
         OverheadRuns.Result res = OverheadRuns.measure((monitored, runEpochs) -> {
             MultiLayerNetwork net2 = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
-            MemorizationListener l = monitored ? MemorizationListener.builder(net2, new InMemoryStatsStorage())
+            InMemoryStatsStorage storage = new InMemoryStatsStorage();
+            MemorizationListener l = monitored ? MemorizationListener.builder(net2, storage)
                     .training(train.iterator(classes, batch, false, 0)).validation(test.iterator(classes, 500, false, 0))
                     .lass(lassUsed).csrEveryEpochs(csrEveryEpochs).async(!sync).failFast(true).attach() : null;
             net2.fit(train.iterator(classes, batch, true, 1), runEpochs);
             if (l != null) {
                 l.close(); // includes waiting for the last epoch's analyses
+                if (runEpochs == epochs) {
+                    for (var p : storage.getAllUpdatesAfter(l.sessionId(), MemorizationRecord.TYPE_ID, 0)) {
+                        work[0]++;
+                        work[2] += ((MemorizationRecord) p).getCsrMillis();
+                    }
+                    work[1] += storage.getAllUpdatesAfter(l.sessionId(), LossSensitivityRecord.TYPE_ID, 0).size();
+                }
             }
             return net2;
         }, epochs, pairs);
+        System.out.printf(Locale.ROOT, "work done by the monitor in the timed runs: %d memorisation records (CSR %.2f s"
+                + " each on average), %d loss-sensitivity records%n", work[0], work[2] / 1000.0 / Math.max(1, work[0]), work[1]);
         System.out.printf(Locale.ROOT, "memorisation monitor (%s, %d examples, %d epochs per run, CSR on 500 validation "
                         + "examples every %d epoch(s), %d LASS steps, %s): %s%n", model, train.size(), epochs,
                 csrEveryEpochs, lass.maxIterations(), sync ? "on the training thread" : "background thread",
