@@ -18,8 +18,8 @@ import java.util.Random;
  * regression with a small L2 penalty, trained on frozen activations of one layer.
  *
  * <p>Training is full-batch Adam (ND4J's fused Adam updater) on
- * {@code mean cross-entropy + l2/2 ||W||^2}, in double precision with ND4J, for a fixed
- * number of steps; the bias is a constant feature, so the tiny L2 term also applies to it. Features are
+ * {@code mean cross-entropy + l2/2 ||W||^2}, in single precision with ND4J (the
+ * standardisation statistics in double), for a fixed number of steps; the bias is a constant feature, so the tiny L2 term also applies to it. Features are
  * standardised with the probe-train mean and standard deviation (constant features become 0).
  * Weights start from N(0, 0.01^2) drawn with the seed from a private {@link Random}, so the result
  * is deterministic for a seed and ND4J's global random generator (which the training network
@@ -30,6 +30,9 @@ import java.util.Random;
  * off the training thread.
  */
 public final class LinearProbe {
+    /** Precision of the optimisation steps (feature statistics are computed in double). */
+    private static final DataType STEP_TYPE = DataType.FLOAT;
+
     private LinearProbe() {
     }
 
@@ -192,9 +195,10 @@ public final class LinearProbe {
         xtr.subiRowVector(mean).muliRowVector(inv);
         xte.subiRowVector(mean).muliRowVector(inv);
 
-        // bias folded in as a constant feature (so it shares the small L2 term)
-        xtr = Nd4j.hstack(xtr, Nd4j.ones(DataType.DOUBLE, n, 1));
-        xte = Nd4j.hstack(xte, Nd4j.ones(DataType.DOUBLE, xte.rows(), 1));
+        // bias folded in as a constant feature (so it shares the small L2 term); the optimisation runs in
+        // single precision (statistics above in double): half the time of double for the same accuracies
+        xtr = Nd4j.hstack(xtr.castTo(STEP_TYPE), Nd4j.ones(STEP_TYPE, n, 1));
+        xte = Nd4j.hstack(xte.castTo(STEP_TYPE), Nd4j.ones(STEP_TYPE, xte.rows(), 1));
         INDArray xtrT = xtr.transpose().dup('c');
         INDArray ytr = oneHot(trainY, numClasses);
         Random rnd = new Random(options.seed());
@@ -202,10 +206,10 @@ public final class LinearProbe {
         for (int i = 0; i < w0.length; i++) {
             w0[i] = 0.01 * rnd.nextGaussian();
         }
-        INDArray w = Nd4j.createFromArray(w0).reshape('c', d + 1, numClasses);
-        INDArray state = Nd4j.zeros(DataType.DOUBLE, 1, 2L * w.length());
+        INDArray w = Nd4j.createFromArray(w0).reshape('c', d + 1, numClasses).castTo(STEP_TYPE);
+        INDArray state = Nd4j.zeros(STEP_TYPE, 1, 2L * w.length());
         GradientUpdater adam = new Adam(options.learningRate()).instantiate(state, true);
-        INDArray p = Nd4j.create(DataType.DOUBLE, n, numClasses);
+        INDArray p = Nd4j.create(STEP_TYPE, n, numClasses);
         for (int t = 0; t < options.iterations(); t++) {
             Nd4j.exec(new SoftMax(xtr.mmul(w), p, 1));
             p.subi(ytr);
@@ -245,7 +249,7 @@ public final class LinearProbe {
     }
 
     private static INDArray oneHot(int[] y, int k) {
-        INDArray out = Nd4j.zeros(DataType.DOUBLE, y.length, k);
+        INDArray out = Nd4j.zeros(STEP_TYPE, y.length, k);
         for (int i = 0; i < y.length; i++) {
             out.putScalar(i, y[i], 1.0);
         }

@@ -380,7 +380,7 @@ public final class SuspectQualityBenchmark {
 
     private static Map<String, String> parse(String[] args) {
         Map<String, String> m = new LinkedHashMap<>();
-        List<String> valid = List.of("data", "noise", "epochs", "seed", "limit", "copy", "no-plain", "dump");
+        List<String> valid = List.of("data", "model", "noise", "epochs", "seed", "limit", "copy", "no-plain", "dump");
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--")) {
                 throw new IllegalArgumentException("Unexpected argument '" + args[i] + "'. Options: " + valid);
