@@ -11,7 +11,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -25,23 +24,11 @@ import java.util.concurrent.Callable;
 @Command(name = "bench-health", mixinStandardHelpOptions = true,
         description = "Seconds per epoch with vs without the health monitor, in one run (ratio).")
 public final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "mlp", description = "mlp or cnn (default: ${DEFAULT-VALUE}).")
-    Models.Kind model;
-
-    @Option(names = "--epochs", defaultValue = "3", description = "Epochs of each run (default: ${DEFAULT-VALUE}).")
-    int epochs;
-
-    @Option(names = "--train-limit", defaultValue = "0", description = "First N training examples (0 = all).")
-    int trainLimit;
-
     @Option(names = "--every", defaultValue = "10", description = "Health monitor sampling period in iterations (default: ${DEFAULT-VALUE}).")
     int every;
 
-    @Option(names = "--batch", defaultValue = "128", description = "Minibatch size (default: ${DEFAULT-VALUE}).")
-    int batch;
-
-    @Option(names = "--pairs", defaultValue = "2", description = "Runs without and with the monitor, each (ABBA order; default: ${DEFAULT-VALUE}).")
-    int pairs;
+    @Mixin
+    OverheadOptions run;
 
     @Mixin
     DataOptions dataOptions;
@@ -50,17 +37,17 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         MnistData mnist = dataOptions.load();
-        LabeledImages train = DataOptions.limit(mnist.train(), trainLimit);
+        LabeledImages train = DataOptions.limit(mnist.train(), run.trainLimit);
         int classes = mnist.numClasses();
         OverheadRuns.Result res = OverheadRuns.measure((monitored, runEpochs) -> {
-            MultiLayerNetwork net = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
+            MultiLayerNetwork net = Models.build(run.model, 7, mnist.rows(), mnist.cols(), classes);
             HealthListener l = monitored ? HealthListener.builder(net, new InMemoryStatsStorage()).every(every)
                     .failFast(true).attach() : null;
-            net.fit(train.iterator(classes, batch, true, 1), runEpochs);
+            net.fit(train.iterator(classes, run.batch, true, 1), runEpochs);
             return net;
-        }, epochs, pairs);
+        }, run.epochs, run.pairs);
         System.out.printf(Locale.ROOT, "health monitor (%s, %d examples, %d epochs per run, every %d iterations): %s%n",
-                model, train.size(), epochs, every, res.summary(epochs));
+                run.model, train.size(), run.epochs, every, res.summary(run.epochs));
         return 0;
     }
 }

@@ -20,7 +20,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -28,21 +27,13 @@ import java.util.concurrent.Callable;
  * Cost of the memorisation monitor: (1) critical-sample search time per
  * validation example (LASS at the given parameters, on an MLP trained for one
  * epoch); (2) seconds per epoch of the same training with and without the
- * {@link MemorizationListener} at its defaults, epochs interleaved (A1 B1 A2 B2 ...),
- * the ratio of the medians, and whether both runs end with identical parameters.
+ * {@link MemorizationListener} at its defaults, whole runs in ABBA order
+ * ({@link OverheadRuns}), the ratio of the medians, whether all runs end with
+ * identical parameters, and the records the monitor produced in the timed runs.
  */
 @Command(name = "bench-memorization", mixinStandardHelpOptions = true,
         description = "CSR cost per validation example and the memorisation monitor's overhead (ratio).")
 public final class BenchMemorizationCommand implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "mlp", description = "mlp or cnn (default: ${DEFAULT-VALUE}).")
-    Models.Kind model;
-
-    @Option(names = "--epochs", defaultValue = "3", description = "Epochs of each overhead run (default: ${DEFAULT-VALUE}).")
-    int epochs;
-
-    @Option(names = "--train-limit", defaultValue = "0", description = "First N training examples (0 = all).")
-    int trainLimit;
-
     @Option(names = "--csr-examples", defaultValue = "500", description = "Validation examples for the CSR (default: ${DEFAULT-VALUE}).")
     int csrExamples;
 
@@ -55,17 +46,14 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
     @Option(names = "--csr-every-epochs", defaultValue = "1", description = "Listener: CSR every K epochs (default: ${DEFAULT-VALUE}).")
     int csrEveryEpochs;
 
-    @Option(names = "--batch", defaultValue = "128", description = "Minibatch size (default: ${DEFAULT-VALUE}).")
-    int batch;
-
     @Option(names = "--skip-overhead", description = "Only measure the CSR cost.")
     boolean skipOverhead;
 
     @Option(names = "--sync", description = "Run the monitor's analyses on the training thread (default: background thread).")
     boolean sync;
 
-    @Option(names = "--pairs", defaultValue = "2", description = "Runs without and with the monitor, each (ABBA order; default: ${DEFAULT-VALUE}).")
-    int pairs;
+    @Mixin
+    OverheadOptions run;
 
     @Mixin
     DataOptions dataOptions;
@@ -74,14 +62,14 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         MnistData mnist = dataOptions.load();
-        LabeledImages train = DataOptions.limit(mnist.train(), trainLimit);
+        LabeledImages train = DataOptions.limit(mnist.train(), run.trainLimit);
         LabeledImages test = mnist.test();
         int classes = mnist.numClasses();
         LassParameters lass = LassParameters.defaults().withRadius(radius).withMaxIterations(lassIterations);
 
         // (1) CSR cost per validation example, on a network trained for one epoch
-        MultiLayerNetwork net = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
-        net.fit(train.iterator(classes, batch, true, 1));
+        MultiLayerNetwork net = Models.build(run.model, 7, mnist.rows(), mnist.cols(), classes);
+        net.fit(train.iterator(classes, run.batch, true, 1));
         NetworkCopy copy = InputGradients.analysisCopy(net);
         int n = Math.min(csrExamples, test.size());
         INDArray x = test.features().get(NDArrayIndex.interval(0, n), NDArrayIndex.all()).dup();
@@ -92,7 +80,7 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
         double s = (System.nanoTime() - t0) / 1e9;
         System.out.printf(Locale.ROOT, "CSR on %d validation examples (%s, LASS r=%.5f alpha=%.5f beta=%.5f, up to %d steps): "
                         + "CSR %.4f, %d steps, %.2f s = %.2f ms per example (%.3f ms per example-step)%n",
-                n, model, lass.radius(), lass.alpha(), lass.beta(), lass.maxIterations(), r.criticalSampleRatio(), r.steps(),
+                n, run.model, lass.radius(), lass.alpha(), lass.beta(), lass.maxIterations(), r.criticalSampleRatio(), r.steps(),
                 s, 1000 * s / n, 1000 * s / n / r.steps());
         if (skipOverhead) {
             return 0;
@@ -102,15 +90,15 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
         LassParameters lassUsed = lass;
         long[] work = new long[3]; // memorisation records, sensitivity records, CSR milliseconds (timed runs)
         OverheadRuns.Result res = OverheadRuns.measure((monitored, runEpochs) -> {
-            MultiLayerNetwork net2 = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
+            MultiLayerNetwork net2 = Models.build(run.model, 7, mnist.rows(), mnist.cols(), classes);
             InMemoryStatsStorage storage = new InMemoryStatsStorage();
             MemorizationListener l = monitored ? MemorizationListener.builder(net2, storage)
-                    .training(train.iterator(classes, batch, false, 0)).validation(test.iterator(classes, 500, false, 0))
+                    .training(train.iterator(classes, run.batch, false, 0)).validation(test.iterator(classes, 500, false, 0))
                     .lass(lassUsed).csrEveryEpochs(csrEveryEpochs).async(!sync).failFast(true).attach() : null;
-            net2.fit(train.iterator(classes, batch, true, 1), runEpochs);
+            net2.fit(train.iterator(classes, run.batch, true, 1), runEpochs);
             if (l != null) {
                 l.close(); // includes waiting for the last epoch's analyses
-                if (runEpochs == epochs) {
+                if (runEpochs == run.epochs) {
                     for (var p : storage.getAllUpdatesAfter(l.sessionId(), MemorizationRecord.TYPE_ID, 0)) {
                         work[0]++;
                         work[2] += ((MemorizationRecord) p).getCsrMillis();
@@ -119,13 +107,13 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
                 }
             }
             return net2;
-        }, epochs, pairs);
+        }, run.epochs, run.pairs);
         System.out.printf(Locale.ROOT, "work done by the monitor in the timed runs: %d memorisation records (CSR %.2f s"
                 + " each on average), %d loss-sensitivity records%n", work[0], work[2] / 1000.0 / Math.max(1, work[0]), work[1]);
         System.out.printf(Locale.ROOT, "memorisation monitor (%s, %d examples, %d epochs per run, CSR on 500 validation "
-                        + "examples every %d epoch(s), %d LASS steps, %s): %s%n", model, train.size(), epochs,
+                        + "examples every %d epoch(s), %d LASS steps, %s): %s%n", run.model, train.size(), run.epochs,
                 csrEveryEpochs, lass.maxIterations(), sync ? "on the training thread" : "background thread",
-                res.summary(epochs));
+                res.summary(run.epochs));
         return 0;
     }
 

@@ -31,23 +31,11 @@ import java.util.concurrent.Callable;
 @Command(name = "bench-suspects", mixinStandardHelpOptions = true,
         description = "Seconds per epoch with vs without the suspects (training dynamics) monitor, in one run (ratio).")
 public final class BenchSuspectsCommand implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "mlp", description = "mlp or cnn (default: ${DEFAULT-VALUE}).")
-    Models.Kind model;
-
-    @Option(names = "--epochs", defaultValue = "3", description = "Epochs of each run (default: ${DEFAULT-VALUE}).")
-    int epochs;
-
-    @Option(names = "--train-limit", defaultValue = "0", description = "First N training examples (0 = all).")
-    int trainLimit;
-
     @Option(names = "--label-noise", defaultValue = "0.2", description = "Fraction of training labels flipped (default: ${DEFAULT-VALUE}).")
     double labelNoise;
 
-    @Option(names = "--batch", defaultValue = "128", description = "Minibatch size (default: ${DEFAULT-VALUE}).")
-    int batch;
-
-    @Option(names = "--pairs", defaultValue = "2", description = "Runs without and with the monitor, each (ABBA order; default: ${DEFAULT-VALUE}).")
-    int pairs;
+    @Mixin
+    OverheadOptions run;
 
     @Mixin
     DataOptions dataOptions;
@@ -55,7 +43,7 @@ public final class BenchSuspectsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         MnistData mnist = dataOptions.load();
-        LabeledImages train = DataOptions.limit(mnist.train(), trainLimit);
+        LabeledImages train = DataOptions.limit(mnist.train(), run.trainLimit);
         int classes = mnist.numClasses();
         LabelNoise.Result noise = LabelNoise.flip(train.labelValues(), classes, labelNoise, 42);
         INDArray x = train.features();
@@ -63,8 +51,8 @@ public final class BenchSuspectsCommand implements Callable<Integer> {
         long[] flipped = Arrays.stream(noise.flippedIndices()).asLongStream().toArray();
         double[] capture = new double[2];
         OverheadRuns.Result res = OverheadRuns.measure((monitored, runEpochs) -> {
-            MultiLayerNetwork net = Models.build(model, 7, mnist.rows(), mnist.cols(), classes);
-            IndexedArrayIterator it = IndexedArrayIterator.builder(x, y).batchSize(batch).shuffle(1).build();
+            MultiLayerNetwork net = Models.build(run.model, 7, mnist.rows(), mnist.cols(), classes);
+            IndexedArrayIterator it = IndexedArrayIterator.builder(x, y).batchSize(run.batch).shuffle(1).build();
             if (!monitored) {
                 net.fit(it, runEpochs);
                 return net;
@@ -76,11 +64,11 @@ public final class BenchSuspectsCommand implements Callable<Integer> {
             capture[0] += l.captureNanos() / 1e9 / runEpochs;
             capture[1] += l.epochEndNanos() / 1e9 / runEpochs;
             return net;
-        }, epochs, pairs);
+        }, run.epochs, run.pairs);
         System.out.printf(Locale.ROOT, "suspects monitor (%s, %d examples, %.0f%% label noise, %d epochs per run): %s;"
                         + " inside the listener per epoch (mean over monitored runs, warm-up included): capture %.2f s,"
-                        + " epoch-end work %.2f s%n", model, train.size(), 100 * labelNoise, epochs, res.summary(epochs),
-                capture[0] / (pairs + 1), capture[1] / (pairs + 1));
+                        + " epoch-end work %.2f s%n", run.model, train.size(), 100 * labelNoise, run.epochs, res.summary(run.epochs),
+                capture[0] / (run.pairs + 1), capture[1] / (run.pairs + 1));
         return 0;
     }
 }
