@@ -149,10 +149,14 @@ public final class SuspectQualityBenchmark {
             dump(new File(a.get("dump")), l.dynamics(), mask);
         }
         // classic baseline: loss of the final network on the training set (inference pass)
-        INDArray p = watched.output(x, false);
+        // in batches: the whole training set at once needs ~13 GB for the CNN's conv activations
         double[] loss = new double[n];
-        for (int i = 0; i < n; i++) {
-            loss[i] = -Math.log(Math.max(p.getDouble(i, noisy[i]), 1e-30));
+        for (int start = 0; start < n; start += 1000) {
+            int end = Math.min(n, start + 1000);
+            INDArray p = watched.output(x.get(NDArrayIndex.interval(start, end), NDArrayIndex.all()), false);
+            for (int i = start; i < end; i++) {
+                loss[i] = -Math.log(Math.max(p.getDouble(i - start, noisy[i]), 1e-30));
+            }
         }
         report(out, epochs - 1, "finalInferenceLoss", loss, mask, flipped.length);
         if (plain) {
