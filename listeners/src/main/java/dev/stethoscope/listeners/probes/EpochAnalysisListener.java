@@ -111,6 +111,58 @@ public abstract class EpochAnalysisListener extends StethoscopeListener {
         drain();
     }
 
+    /**
+     * Settings shared by the builders of epoch-analysis listeners: period, run length, forward-pass
+     * batch size for activations, and whether the analyses run on a background thread.
+     */
+    public abstract static class Builder<B extends Builder<B, L>, L extends EpochAnalysisListener>
+            extends StethoscopeListener.Builder<B, L> {
+        protected int every = 1;
+        protected Integer totalEpochs;
+        protected int batchSize = 256;
+        protected boolean async = true;
+
+        protected Builder(org.deeplearning4j.nn.api.Model model, org.deeplearning4j.core.storage.StatsStorageRouter router) {
+            super(model, router);
+        }
+
+        /** Analyse every {@code k} epochs (default 1). */
+        public B every(int k) {
+            if (k < 1) {
+                throw new IllegalArgumentException("every must be >= 1, got " + k);
+            }
+            this.every = k;
+            return self();
+        }
+
+        /**
+         * Number of epochs of the run, so the last epoch is analysed and marked final (optional; without it,
+         * call {@code finish()} after {@code fit}).
+         */
+        public B totalEpochs(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("totalEpochs must be >= 1, got " + n);
+            }
+            this.totalEpochs = n;
+            return self();
+        }
+
+        /** Examples per forward pass when computing activations (default 256). */
+        public B batchSize(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("batchSize must be >= 1, got " + n);
+            }
+            this.batchSize = n;
+            return self();
+        }
+
+        /** Analyse on a background thread (default true) or on the training thread. */
+        public B async(boolean async) {
+            this.async = async;
+            return self();
+        }
+    }
+
     /** {@link #finish()} and stop the background thread. */
     public void close() {
         finish();

@@ -1,6 +1,5 @@
 package dev.stethoscope.listeners.probes;
 
-import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
 import dev.stethoscope.probes.linear.LinearProbe;
 import dev.stethoscope.probes.linear.ProbeResult;
@@ -174,13 +173,9 @@ public class LinearProbeListener extends EpochAnalysisListener {
     }
 
     /** Builder of {@link LinearProbeListener}. */
-    public static class Builder extends StethoscopeListener.Builder<Builder, LinearProbeListener> {
-        private int every = 1;
-        private Integer totalEpochs;
+    public static class Builder extends EpochAnalysisListener.Builder<Builder, LinearProbeListener> {
         private List<String> layers = List.of();
         private LinearProbe.Options options = LinearProbe.Options.defaults();
-        private int batchSize = 256;
-        private boolean async = true;
         private DataSet train;
         private DataSet test;
 
@@ -226,24 +221,6 @@ public class LinearProbeListener extends EpochAnalysisListener {
             return probeData(ProbeData.firstExamples(iterator, n));
         }
 
-        /** Probe every {@code k} epochs (default 1). */
-        public Builder every(int k) {
-            if (k < 1) {
-                throw new IllegalArgumentException("every must be >= 1, got " + k);
-            }
-            this.every = k;
-            return this;
-        }
-
-        /** Number of epochs of the run, so the last one is probed and marked final (optional; see {@link #finish()}). */
-        public Builder totalEpochs(int n) {
-            if (n < 1) {
-                throw new IllegalArgumentException("totalEpochs must be >= 1, got " + n);
-            }
-            this.totalEpochs = n;
-            return this;
-        }
-
         /** Layers to probe, by name (or MultiLayerNetwork index); default every hidden layer. */
         public Builder layers(String... names) {
             this.layers = Arrays.asList(names);
@@ -253,21 +230,6 @@ public class LinearProbeListener extends EpochAnalysisListener {
         /** Probe options (L2, steps, learning rate, seed, conv feature mode). */
         public Builder options(LinearProbe.Options options) {
             this.options = java.util.Objects.requireNonNull(options, "options");
-            return this;
-        }
-
-        /** Examples per forward pass when computing activations (default 256). */
-        public Builder batchSize(int n) {
-            if (n < 1) {
-                throw new IllegalArgumentException("batchSize must be >= 1, got " + n);
-            }
-            this.batchSize = n;
-            return this;
-        }
-
-        /** Train probes on a background thread (default true) or on the training thread. */
-        public Builder async(boolean async) {
-            this.async = async;
             return this;
         }
 

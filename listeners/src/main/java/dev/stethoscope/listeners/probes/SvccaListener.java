@@ -1,6 +1,5 @@
 package dev.stethoscope.listeners.probes;
 
-import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.records.SimilarityRecord;
 import dev.stethoscope.probes.model.LayerSelection;
 import dev.stethoscope.listeners.core.BackgroundWorker;
@@ -370,9 +369,7 @@ public class SvccaListener extends EpochAnalysisListener {
     }
 
     /** Builder of {@link SvccaListener}. */
-    public static class Builder extends StethoscopeListener.Builder<Builder, SvccaListener> {
-        private int every = 1;
-        private Integer totalEpochs;
+    public static class Builder extends EpochAnalysisListener.Builder<Builder, SvccaListener> {
         private boolean includeInitial = true;
         private List<String> layers = List.of();
         private SimilarityMethod method = SimilarityMethod.SVCCA;
@@ -382,8 +379,6 @@ public class SvccaListener extends EpochAnalysisListener {
         private long seed = 12345L;
         private int maxSnapshots = 10;
         private int probeSize = 1000;
-        private int batchSize = 256;
-        private boolean async = true;
         private INDArray probe;
 
         protected Builder(Model model, StatsStorageRouter router) {
@@ -411,24 +406,6 @@ public class SvccaListener extends EpochAnalysisListener {
                 throw new IllegalArgumentException("probeSize must be >= 2, got " + m);
             }
             this.probeSize = m;
-            return this;
-        }
-
-        /** Snapshot every {@code k} epochs (default 1). */
-        public Builder every(int k) {
-            if (k < 1) {
-                throw new IllegalArgumentException("every must be >= 1, got " + k);
-            }
-            this.every = k;
-            return this;
-        }
-
-        /** Number of epochs of the run, so the last snapshot is the final one (optional; see {@link #finish()}). */
-        public Builder totalEpochs(int n) {
-            if (n < 1) {
-                throw new IllegalArgumentException("totalEpochs must be >= 1, got " + n);
-            }
-            this.totalEpochs = n;
             return this;
         }
 
@@ -492,21 +469,6 @@ public class SvccaListener extends EpochAnalysisListener {
                 throw new IllegalArgumentException("maxSnapshots must be >= 2, got " + n);
             }
             this.maxSnapshots = n;
-            return this;
-        }
-
-        /** Examples per forward pass (default 256). */
-        public Builder batchSize(int n) {
-            if (n < 1) {
-                throw new IllegalArgumentException("batchSize must be >= 1, got " + n);
-            }
-            this.batchSize = n;
-            return this;
-        }
-
-        /** Compute on a background thread (default true) or on the training thread. */
-        public Builder async(boolean async) {
-            this.async = async;
             return this;
         }
 
