@@ -127,7 +127,8 @@ Stethoscope.registerPanel({
       latest.textContent = '';
       [['epoch', last.epoch],
        ['critical sample ratio', fmt(last.criticalSampleRatio, 4) + ' (' + last.criticalCount + ' of ' + last.csrExamples +
-         ', mean steps to critical ' + fmt(last.csrMeanIterations, 1) + ', ' + last.csrMillis + ' ms)'],
+         ', mean steps to critical ' + fmt(last.csrMeanIterations, 1) + ', ' + last.csrCertified +
+         ' proved non-critical by interval bounds, ' + last.csrMillis + ' ms)'],
        ['training subset accuracy / loss', fmt(last.trainAccuracy, 4) + ' / ' + fmt(last.trainLoss, 4) + ' (' + last.trainExamples + ' examples)'],
        ['validation subset accuracy / loss', fmt(last.valAccuracy, 4) + ' / ' + fmt(last.valLoss, 4) + ' (' + last.valExamples + ' examples)'],
        ['mean training minibatch score', fmt(last.trainScoreMean, 4)],

@@ -70,6 +70,7 @@ import java.util.Objects;
  * }</pre>
  */
 public class MemorizationListener extends StethoscopeListener {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MemorizationListener.class);
     private final LassParameters lass;
     private final int csrBatchSize;
     private final int csrEveryEpochs;
@@ -90,6 +91,7 @@ public class MemorizationListener extends StethoscopeListener {
     private int scoreCount;
     private int epochsSeen;
     private int measurementsThisEpoch;
+    private boolean certificationNoteLogged;
 
     protected MemorizationListener(Builder b, DataSet train, DataSet val) {
         super(b);
@@ -250,7 +252,13 @@ public class MemorizationListener extends StethoscopeListener {
                 }
             }
             int c = csr.numCritical();
-            r.csr(csr.criticalSampleRatio(), c, csr.numExamples(), c == 0 ? Double.NaN : iters / c, ms);
+            r.csr(csr.criticalSampleRatio(), c, csr.numExamples(), c == 0 ? Double.NaN : iters / c, ms)
+                    .csrCertified(csr.numCertified());
+            if (csr.certificationNote() != null && !certificationNoteLogged) {
+                certificationNoteLogged = true;
+                log.info("Critical samples: every example is searched (no interval bounds): {}",
+                        csr.certificationNote());
+            }
         } else {
             r.csr(Double.NaN, 0, 0, Double.NaN, 0);
         }

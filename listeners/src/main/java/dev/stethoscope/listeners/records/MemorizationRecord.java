@@ -34,6 +34,7 @@ public class MemorizationRecord extends StethoscopeRecord {
     private int csrExamples;
     private double csrMeanIterations;
     private long csrMillis;
+    private int csrCertified;
     private double trainAccuracy;
     private double trainLoss;
     private int trainExamples;
@@ -61,6 +62,12 @@ public class MemorizationRecord extends StethoscopeRecord {
         this.csrExamples = examples;
         this.csrMeanIterations = meanIterations;
         this.csrMillis = millis;
+        return this;
+    }
+
+    /** How many CSR examples interval bounds proved non-critical (so LASS skipped them). */
+    public MemorizationRecord csrCertified(int certified) {
+        this.csrCertified = certified;
         return this;
     }
 
@@ -112,7 +119,7 @@ public class MemorizationRecord extends StethoscopeRecord {
 
     @Override
     protected int bodyVersion() {
-        return 1;
+        return 2;
     }
 
     @Override
@@ -137,6 +144,7 @@ public class MemorizationRecord extends StethoscopeRecord {
         RecordCodec.writeDoubles(out, perClassSensitivity);
         RecordCodec.writeStrings(out, parameterKeys);
         RecordCodec.writeStrings(out, parameterValues);
+        out.writeInt(csrCertified);
     }
 
     @Override
@@ -161,6 +169,7 @@ public class MemorizationRecord extends StethoscopeRecord {
         perClassSensitivity = RecordCodec.readDoubles(in);
         parameterKeys = RecordCodec.readStrings(in);
         parameterValues = RecordCodec.readStrings(in);
+        csrCertified = version >= 2 ? in.readInt() : 0;
     }
 
     @Override
@@ -171,6 +180,7 @@ public class MemorizationRecord extends StethoscopeRecord {
         m.put("csrExamples", csrExamples);
         m.put("csrMeanIterations", RecordCodec.jsonDouble(csrMeanIterations));
         m.put("csrMillis", csrMillis);
+        m.put("csrCertified", csrCertified);
         m.put("trainAccuracy", RecordCodec.jsonDouble(trainAccuracy));
         m.put("trainLoss", RecordCodec.jsonDouble(trainLoss));
         m.put("trainExamples", trainExamples);
@@ -217,6 +227,11 @@ public class MemorizationRecord extends StethoscopeRecord {
 
     public long getCsrMillis() {
         return csrMillis;
+    }
+
+    /** CSR examples proved non-critical by interval bounds (not searched). */
+    public int getCsrCertified() {
+        return csrCertified;
     }
 
     public double getTrainAccuracy() {

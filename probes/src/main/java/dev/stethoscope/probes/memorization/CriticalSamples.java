@@ -41,6 +41,13 @@ import java.util.Arrays;
  * after the last step. An example that became critical stops moving and leaves
  * the batch.
  *
+ * <p><b>Certified examples.</b> With {@link LassParameters#certify()} (the default), before
+ * searching, interval bound propagation ({@link IntervalBounds}) bounds each example's margin
+ * over its whole box; an example whose margin provably stays positive cannot be critical
+ * whatever the search does, so it is marked non-critical and not searched. The ratio is that
+ * of the full search; only the work shrinks (at the default radius on MNIST, most examples are
+ * certified). Networks the bounds do not support are searched in full, and the result says why.
+ *
  * <p>The search runs on an analysis copy ({@link InputGradients#analysisCopy}),
  * never on the training network. The noise comes from a private ND4J random
  * generator seeded with {@link LassParameters#seed()}, so the global ND4J random
@@ -91,16 +98,28 @@ public final class CriticalSamples {
         boolean[] critical = new boolean[n];
         int[] iterations = new int[n];
         int[] original = new int[n];
+        boolean[] certified = new boolean[n];
         INDArray perturbed = keepPerturbed ? x.dup() : null;
         int steps = 0;
+        IntervalBounds bounds = null;
+        String note = null;
+        if (p.certify()) {
+            note = IntervalBounds.unsupportedReason(net);
+            if (note == null) {
+                bounds = IntervalBounds.of(net);
+            } else {
+                log.debug("LASS searches every example: {}", note);
+            }
+        }
         try (Random rng = Nd4j.getRandomFactory().getNewRandomInstance(p.seed())) {
             for (int start = 0; start < n; start += bs) {
                 int end = Math.min(n, start + bs);
                 INDArray xb = x.get(rowRange(x, start, end));
-                Batch b = searchBatch(net, xb, p, rng);
+                Batch b = searchBatch(net, bounds, xb, p, rng);
                 System.arraycopy(b.critical, 0, critical, start, end - start);
                 System.arraycopy(b.iterations, 0, iterations, start, end - start);
                 System.arraycopy(b.original, 0, original, start, end - start);
+                System.arraycopy(b.certified, 0, certified, start, end - start);
                 if (perturbed != null) {
                     perturbed.get(rowRange(x, start, end)).assign(b.perturbed.reshape(xb.shape()));
                 }
@@ -118,7 +137,7 @@ public final class CriticalSamples {
                 c++;
             }
         }
-        return new CsrResult(c / (double) n, critical, iterations, original, perturbed, steps, p);
+        return new CsrResult(c / (double) n, critical, iterations, original, perturbed, steps, p, certified, note);
     }
 
     private static INDArrayIndex[] rowRange(INDArray x, int start, int end) {
@@ -130,10 +149,12 @@ public final class CriticalSamples {
         return idx;
     }
 
-    private record Batch(boolean[] critical, int[] iterations, int[] original, INDArray perturbed, int steps) {
+    private record Batch(boolean[] critical, int[] iterations, int[] original, boolean[] certified,
+                         INDArray perturbed, int steps) {
     }
 
-    private static Batch searchBatch(MultiLayerNetwork net, INDArray xIn, LassParameters p, Random rng) {
+    private static Batch searchBatch(MultiLayerNetwork net, IntervalBounds bounds, INDArray xIn, LassParameters p,
+                                     Random rng) {
         long[] shape = xIn.shape();
         int n = (int) shape[0];
         long d = xIn.length() / n;
@@ -149,15 +170,39 @@ public final class CriticalSamples {
         Arrays.fill(iterations, p.maxIterations());
         INDArray result = x.dup();
 
+        boolean[] certified = bounds == null ? new boolean[n]
+                : bounds.certify(reshapeTo(lo, shape, n), reshapeTo(hi, shape, n), original);
         // compacted state of the examples still searched
-        int[] active = new int[n];
-        for (int i = 0; i < n; i++) {
-            active[i] = i;
+        int searched = 0;
+        for (boolean c : certified) {
+            if (!c) {
+                searched++;
+            }
         }
-        INDArray xt = x.dup();
-        INDArray loA = lo;
-        INDArray hiA = hi;
-        int[] origA = original.clone();
+        int[] active = new int[searched];
+        for (int i = 0, k = 0; i < n; i++) {
+            if (!certified[i]) {
+                active[k++] = i;
+            }
+        }
+        INDArray xt;
+        INDArray loA;
+        INDArray hiA;
+        int[] origA = new int[searched];
+        for (int k = 0; k < searched; k++) {
+            origA[k] = original[active[k]];
+        }
+        if (searched == n) {
+            xt = x.dup();
+            loA = lo;
+            hiA = hi;
+        } else if (searched > 0) {
+            xt = Nd4j.pullRows(x, 1, active);
+            loA = Nd4j.pullRows(lo, 1, active);
+            hiA = Nd4j.pullRows(hi, 1, active);
+        } else {
+            return new Batch(critical, iterations, original, certified, result, 0);
+        }
         int steps = 0;
         int[] pred = null; // predictions at the current xt, when known
         for (int t = 1; t <= p.maxIterations() + 1 && active.length > 0; t++) {
@@ -225,7 +270,7 @@ public final class CriticalSamples {
         for (int i = 0; i < active.length; i++) {
             result.putRow(active[i], xt.getRow(i));
         }
-        return new Batch(critical, iterations, original, result, steps);
+        return new Batch(critical, iterations, original, certified, result, steps);
     }
 
     private static INDArray reshapeTo(INDArray flat, long[] shape, int n) {

@@ -14,9 +14,24 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *                            its class; otherwise the last iterate); {@code null} if not kept
  * @param steps               number of batched LASS steps run (the maximum over batches)
  * @param parameters          the LASS parameters used
+ * @param certified           per example: whether interval bounds proved it non-critical, so it was not
+ *                            searched ({@link IntervalBounds}; its perturbed row is x itself)
+ * @param certificationNote   why certification was not used ({@code null} if it was, or was off)
  */
 public record CsrResult(double criticalSampleRatio, boolean[] critical, int[] iterationsUsed,
-                        int[] originalClass, INDArray perturbed, int steps, LassParameters parameters) {
+                        int[] originalClass, INDArray perturbed, int steps, LassParameters parameters,
+                        boolean[] certified, String certificationNote) {
+
+    /** Number of examples proved non-critical by interval bounds (not searched). */
+    public int numCertified() {
+        int c = 0;
+        for (boolean b : certified) {
+            if (b) {
+                c++;
+            }
+        }
+        return c;
+    }
 
     /** Number of examples searched. */
     public int numExamples() {

@@ -13,12 +13,25 @@ import java.util.Map;
  * @param inputMin      lower bound of valid inputs (e.g. 0 for [0,1] pixels; {@code -Infinity} for none)
  * @param inputMax      upper bound of valid inputs (e.g. 1; {@code +Infinity} for none)
  * @param seed          seed of the Gaussian noise
+ * @param certify       whether to skip the examples that interval bounds prove non-critical
+ *                      ({@link IntervalBounds}; the critical sample ratio is the same, since no
+ *                      search can find a provably robust example critical, only cheaper)
  */
 public record LassParameters(double radius, double alpha, double beta, int maxIterations,
-                             double inputMin, double inputMax, long seed) {
+                             double inputMin, double inputMax, long seed, boolean certify) {
 
-    /** Defaults of the public reimplementation used with Arpit et al.: alpha 0.25/255, beta 0.2/255, r 0.3/255, 100 steps, [0,1]. */
-    public static final LassParameters DEFAULTS = new LassParameters(0.3 / 255, 0.25 / 255, 0.2 / 255, 100, 0.0, 1.0, 12345L);
+    /**
+     * Defaults of the public reimplementation used with Arpit et al.: alpha 0.25/255, beta 0.2/255,
+     * r 0.3/255, 100 steps, [0,1]; certification on.
+     */
+    public static final LassParameters DEFAULTS = new LassParameters(0.3 / 255, 0.25 / 255, 0.2 / 255, 100, 0.0, 1.0,
+            12345L, true);
+
+    /** Parameters with certification on. */
+    public LassParameters(double radius, double alpha, double beta, int maxIterations,
+                          double inputMin, double inputMax, long seed) {
+        this(radius, alpha, beta, maxIterations, inputMin, inputMax, seed, true);
+    }
 
     public LassParameters {
         if (!(radius > 0) || !Double.isFinite(radius)) {
@@ -45,27 +58,32 @@ public record LassParameters(double radius, double alpha, double beta, int maxIt
     }
 
     public LassParameters withRadius(double r) {
-        return new LassParameters(r, alpha, beta, maxIterations, inputMin, inputMax, seed);
+        return new LassParameters(r, alpha, beta, maxIterations, inputMin, inputMax, seed, certify);
     }
 
     public LassParameters withAlpha(double a) {
-        return new LassParameters(radius, a, beta, maxIterations, inputMin, inputMax, seed);
+        return new LassParameters(radius, a, beta, maxIterations, inputMin, inputMax, seed, certify);
     }
 
     public LassParameters withBeta(double b) {
-        return new LassParameters(radius, alpha, b, maxIterations, inputMin, inputMax, seed);
+        return new LassParameters(radius, alpha, b, maxIterations, inputMin, inputMax, seed, certify);
     }
 
     public LassParameters withMaxIterations(int n) {
-        return new LassParameters(radius, alpha, beta, n, inputMin, inputMax, seed);
+        return new LassParameters(radius, alpha, beta, n, inputMin, inputMax, seed, certify);
     }
 
     public LassParameters withInputRange(double min, double max) {
-        return new LassParameters(radius, alpha, beta, maxIterations, min, max, seed);
+        return new LassParameters(radius, alpha, beta, maxIterations, min, max, seed, certify);
     }
 
     public LassParameters withSeed(long s) {
-        return new LassParameters(radius, alpha, beta, maxIterations, inputMin, inputMax, s);
+        return new LassParameters(radius, alpha, beta, maxIterations, inputMin, inputMax, s, certify);
+    }
+
+    /** With interval-bound certification on or off ({@code false}: every example is searched). */
+    public LassParameters withCertification(boolean on) {
+        return new LassParameters(radius, alpha, beta, maxIterations, inputMin, inputMax, seed, on);
     }
 
     /** The parameters as strings, in a fixed order, for records and the UI. */
@@ -78,6 +96,7 @@ public record LassParameters(double radius, double alpha, double beta, int maxIt
         m.put("inputMin", Double.toString(inputMin));
         m.put("inputMax", Double.toString(inputMax));
         m.put("seed", Long.toString(seed));
+        m.put("certify", Boolean.toString(certify));
         m.put("gradientDirection", "sign of d loss(class predicted at x) / dx (FGSM)");
         return m;
     }
