@@ -45,6 +45,11 @@ public final class BackgroundWorker {
         }) : null;
     }
 
+    /** Whether tasks run on the background thread ({@code false}: on the caller's thread). */
+    public boolean async() {
+        return async;
+    }
+
     /** An action to run on the listener's thread; may throw. */
     @FunctionalInterface
     public interface Action {

@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners.dynamics;
 
+import dev.stethoscope.listeners.core.BackgroundWorker;
 import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.data.ExampleIndex;
 import dev.stethoscope.listeners.records.SuspectTableRecord;
@@ -93,6 +94,18 @@ import java.util.function.LongFunction;
  * INFERENCE_COPY; by process CPU time 0.986x for TRAIN_PASS (the wall-time
  * ratio moves with the machine's load by more than the capture costs).
  *
+ * <h2>Threads</h2>
+ * By default ({@link Builder#async}) the training thread only copies what a batch's update needs
+ * and would otherwise change (the output layer's input from the training pass and the output
+ * layer's parameters; the batch's features and labels are passed by reference unless they live
+ * in a workspace) and hands it to one background
+ * thread, which computes the logits, updates the scores, caches candidate features and, at each
+ * epoch end, ranks the examples and builds the records. Tasks run in submission order, so the
+ * state is exactly that of the synchronous listener; at most {@code maxPending} batches wait
+ * (back-pressure, never dropped). Records are published on the training thread at its next
+ * callback, or by {@link #flush()} / {@link #close()} after {@code fit}; the accessors
+ * ({@link #dynamics()}, {@link #lastRecord()}, {@link #table()}, ...) flush first.
+ *
  * <h2>What it publishes</h2>
  * At the end of every epoch a {@link SuspectsRecord} (top-K suspects with
  * their raw features, summary statistics, a data-map sample, and precision@k,
@@ -171,11 +184,15 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
     static final long JAVA_PRODUCT_LIMIT = 8_000_000L;
     private long javaProductLimit = JAVA_PRODUCT_LIMIT;
 
+    // written by the worker's tasks (in submission order), read after flush()
     private long captureNanosEpoch;
     private long captureNanosTotal;
     private long epochEndNanosTotal;
     private long batchesEpoch;
+    /** Time the training thread spends in this listener's callbacks (snapshots, hand-over). */
+    private long trainingThreadNanos;
     private volatile SuspectsRecord lastRecord;
+    private final BackgroundWorker worker;
 
     private record Cached(byte[] data, float lo, float hi) {
     }
@@ -194,6 +211,7 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         this.publishTableEveryEpoch = b.publishTable;
         this.exampleSource = b.exampleSource;
         this.featureShape = b.featureShape;
+        this.worker = new BackgroundWorker("training-dynamics", b.async, b.maxPending);
     }
 
     /** A builder for {@code model} publishing to {@code router}. */
@@ -220,8 +238,12 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         return m;
     }
 
-    /** The training-dynamics state (read it; do not feed it from elsewhere while training). */
+    /**
+     * The training-dynamics state, after {@link #flush()} (read it after {@code fit}; do not feed it
+     * from elsewhere while training).
+     */
     public TrainingDynamics dynamics() {
+        flush();
         return dynamics;
     }
 
@@ -230,9 +252,30 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         return capture;
     }
 
-    /** The record published at the end of the latest epoch (null before the first). */
+    /** The record published at the end of the latest epoch (null before the first), after {@link #flush()}. */
     public SuspectsRecord lastRecord() {
+        flush();
         return lastRecord;
+    }
+
+    /**
+     * Waits for the background work already handed over and publishes its records from the calling
+     * thread. Call it after {@code fit} returns (the accessors of this class call it), not from
+     * another thread while {@code fit} runs.
+     */
+    public void flush() {
+        worker.awaitIdle();
+        drain();
+    }
+
+    /** {@link #flush()}, then stops the background thread. */
+    public void close() {
+        flush();
+        worker.shutdown(60);
+    }
+
+    private void drain() {
+        worker.drain(a -> guard("background", a::call));
     }
 
     /** Tests: sets the size up to which logits are computed in Java (0 = always with ND4J). */
@@ -241,18 +284,29 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         return this;
     }
 
-    /** Total time spent capturing logits and updating the state, in nanoseconds. */
+    /** Total time spent computing logits and updating the state (on the background thread if async), in nanoseconds. */
     public long captureNanos() {
+        flush();
         return captureNanosTotal;
     }
 
     /** Total time spent at epoch ends (ranking, metrics, records, table), in nanoseconds. */
     public long epochEndNanos() {
+        flush();
         return epochEndNanosTotal;
+    }
+
+    /**
+     * Total time the training thread spent in this listener's callbacks, in nanoseconds: with the
+     * background thread, the copies handed to it; without, all the work.
+     */
+    public long trainingThreadNanos() {
+        return trainingThreadNanos;
     }
 
     /** Number of examples whose raw features are cached now. */
     public int cachedFeatures() {
+        flush();
         return cache.size();
     }
 
@@ -294,25 +348,64 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         }
         current = null;
         int epoch = currentEpoch();
+        drain();
         guard("capture", () -> {
             long t0 = System.nanoTime();
             long[] idx = ExampleIndex.indicesOf(batch);
-            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                double[] logits = capture == Capture.TRAIN_PASS
-                        ? logitsFromTrainingPass(activations)
-                        : logitsFromCopy(batch.getFeatures());
-                dynamics.observe(idx, logits, TrainingDynamics.labelsOf(batch.getLabels()), epoch);
-                cacheCandidates(idx, batch.getFeatures(), epoch);
+            INDArray features = batch.getFeatures();
+            if (featureShape == null) {
+                long[] fs = features.shape();
+                featureShape = Arrays.copyOfRange(fs, 1, fs.length);
             }
-            long dt = System.nanoTime() - t0;
-            captureNanosEpoch += dt;
-            captureNanosTotal += dt;
-            batchesEpoch++;
+            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                if (worker.async()) {
+                    // hand-over: copies of what lives in the training workspace (the last hidden
+                    // activation) and of the parameters the update will change; the batch's own
+                    // features and labels, unless workspace-backed, are fresh arrays the iterator
+                    // does not reuse, so they are passed as they are (reading them costs more)
+                    INDArray feats = features.isAttached() ? features.dup() : features;
+                    INDArray lab = batch.getLabels().isAttached() ? batch.getLabels().dup() : batch.getLabels();
+                    java.util.concurrent.Callable<double[]> logits;
+                    if (capture == Capture.TRAIN_PASS) {
+                        Layer out = net.getLayer(outputIndex);
+                        INDArray h = activations.get(activations.size() - 1).dup();
+                        INDArray w = out.getParam("W").dup();
+                        INDArray b = out.getParam("b") == null ? null : out.getParam("b").dup();
+                        logits = () -> logitsFrom(h, w, b);
+                    } else {
+                        double[] z = logitsFromCopy(features);
+                        logits = () -> z;
+                    }
+                    worker.submit(() -> {
+                        observe(idx, logits.call(), TrainingDynamics.labelsOf(lab), null, feats, epoch);
+                        return null;
+                    });
+                } else {
+                    int[] labels = TrainingDynamics.labelsOf(batch.getLabels());
+                    double[] z = capture == Capture.TRAIN_PASS
+                            ? logitsFromTrainingPass(activations)
+                            : logitsFromCopy(features);
+                    observe(idx, z, labels, null, features, epoch);
+                }
+            }
+            trainingThreadNanos += System.nanoTime() - t0;
         });
     }
 
+    /** Updates the state with one batch's logits and caches candidate features; times itself. */
+    private void observe(long[] idx, double[] logits, int[] labels, float[] rows, INDArray features, int epoch) {
+        long t0 = System.nanoTime();
+        dynamics.observe(idx, logits, labels, epoch);
+        cacheCandidates(idx, rows, features);
+        long dt = System.nanoTime() - t0;
+        captureNanosEpoch += dt;
+        captureNanosTotal += dt;
+        batchesEpoch++;
+    }
+
     private double[] logitsFromTrainingPass(List<INDArray> activations) {
-        return logitsFrom(activations.get(activations.size() - 1), net);
+        Layer out = net.getLayer(outputIndex);
+        return logitsFrom(activations.get(activations.size() - 1), out.getParam("W"), out.getParam("b"));
     }
 
     private double[] logitsFromCopy(INDArray features) {
@@ -334,7 +427,8 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
             }
             h = c.getLayer(j).activate(h, false, mgr);
         }
-        return logitsFrom(h, c);
+        Layer out = c.getLayer(outputIndex);
+        return logitsFrom(h, out.getParam("W"), out.getParam("b"));
     }
 
     /**
@@ -344,14 +438,11 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
      * computed in Java from bulk copies of h and W (no ND4J op at all);
      * otherwise with one ND4J matrix product. The bias is added in Java.
      */
-    private double[] logitsFrom(INDArray h, MultiLayerNetwork network) {
-        InputPreProcessor pp = network.getLayerWiseConfigurations().getInputPreProcess(outputIndex);
+    private double[] logitsFrom(INDArray h, INDArray w, INDArray b) {
+        InputPreProcessor pp = net.getLayerWiseConfigurations().getInputPreProcess(outputIndex);
         if (pp != null) {
             h = pp.preProcess(h, (int) h.size(0), LayerWorkspaceMgr.noWorkspaces());
         }
-        Layer out = network.getLayer(outputIndex);
-        INDArray w = out.getParam("W");
-        INDArray b = out.getParam("b");
         int rows = (int) h.size(0);
         int hidden = (int) w.size(0);
         int c = (int) w.size(1);
@@ -394,13 +485,9 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         return z;
     }
 
-    private void cacheCandidates(long[] idx, INDArray features, int epoch) {
-        if (featureShape == null) {
-            long[] s = features.shape();
-            featureShape = Arrays.copyOfRange(s, 1, s.length);
-        }
+    /** Caches the features of admitted examples, from {@code rows} (read already) or {@code features}. */
+    private void cacheCandidates(long[] idx, float[] rows, INDArray features) {
         int d = (int) Arrays.stream(featureShape).reduce(1, (a, b) -> a * b);
-        float[] rows = null;
         for (int r = 0; r < idx.length; r++) {
             int i = (int) idx[r];
             boolean admit = Double.isNaN(admitThreshold)
@@ -410,12 +497,12 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
                 continue;
             }
             if (rows == null) {
-                if (features.length() / features.size(0) != d) {
-                    throw new IllegalArgumentException("Feature shape " + Arrays.toString(featureShape)
-                            + " does not match the batch features " + Arrays.toString(features.shape()));
-                }
                 // one bulk copy (INDArray.toFloatMatrix reads element by element: ~100x slower)
                 rows = BulkRead.floats(features);
+            }
+            if (rows.length != (long) idx.length * d) {
+                throw new IllegalArgumentException("Feature shape " + Arrays.toString(featureShape)
+                        + " does not match the batch features (" + rows.length / idx.length + " values per example)");
             }
             cache.put(i, quantise(Arrays.copyOfRange(rows, r * d, (r + 1) * d)));
         }
@@ -456,24 +543,35 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
     @Override
     public void onEpochEnd(Model model) {
         int epoch = currentEpoch();
-        guard("epoch-end", () -> {
+        long iteration = currentIteration();
+        drain();
+        guard("epoch-end", () -> worker.submit(() -> {
             long t0 = System.nanoTime();
-            SuspectsRecord r = buildRecord();
-            lastRecord = r;
-            publish(r, epoch, currentIteration());
-            if (publishTableEveryEpoch) {
-                publishTable();
-            }
+            SuspectsRecord r = buildRecordNow();
+            SuspectTableRecord t = publishTableEveryEpoch ? tableNow(epoch) : null;
             epochEndNanosTotal += System.nanoTime() - t0;
             log.debug("Epoch {}: {} batches, {} ms capturing logits, {} features cached", epoch, batchesEpoch,
                     captureNanosEpoch / 1_000_000, cache.size());
             captureNanosEpoch = 0;
             batchesEpoch = 0;
-        });
+            return () -> {
+                lastRecord = r;
+                publish(r, epoch, iteration);
+                if (t != null) {
+                    publishStatic(t);
+                }
+            };
+        }));
+        drain();
     }
 
-    /** Builds the per-epoch record from the current state (also used at epoch end). */
+    /** Builds a per-epoch record from the current state (after {@link #flush()}), as at epoch end. */
     public SuspectsRecord buildRecord() {
+        flush();
+        return buildRecordNow();
+    }
+
+    private SuspectsRecord buildRecordNow() {
         double scale = dynamics.combinedScale();
         double[] combined = new double[dynamics.numExamples()];
         for (int i = 0; i < combined.length; i++) {
@@ -611,8 +709,13 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         r.withDataMap(idx, conf, var, corr);
     }
 
-    /** The full per-example table at this moment (not published). */
+    /** The full per-example table at this moment, after {@link #flush()} (not published). */
     public SuspectTableRecord table() {
+        flush();
+        return tableNow(currentEpoch());
+    }
+
+    private SuspectTableRecord tableNow(int epoch) {
         int n = dynamics.numExamples();
         int[] given = new int[n];
         int[] pred = new int[n];
@@ -635,7 +738,7 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
             f[5][i] = (float) dynamics.meanLoss(i);
             f[6][i] = (float) dynamics.lastLoss(i);
         }
-        return new SuspectTableRecord(currentEpoch(), dynamics.numClasses(), given, pred, count, forget, learned, f,
+        return new SuspectTableRecord(epoch, dynamics.numClasses(), given, pred, count, forget, learned, f,
                 flipped);
     }
 
@@ -734,6 +837,8 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         private boolean publishTable = true;
         private LongFunction<INDArray> exampleSource;
         private long[] featureShape;
+        private boolean async = true;
+        private int maxPending = 64;
 
         Builder(Model model, StatsStorageRouter router) {
             super(model, router);
@@ -779,6 +884,30 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         /** Capacity of the feature cache of candidate suspects (default max(8 topK, 512)). */
         public Builder featureCache(int n) {
             this.featureCache = n;
+            return self();
+        }
+
+        /**
+         * Whether the per-batch update and the epoch-end ranking run on one background thread
+         * (default true). The training thread then only copies the batch's last hidden
+         * activations and the output layer's parameters, and hands them over with the batch's
+         * indices, labels and features; records are published at its next callback, or by {@link #flush()} /
+         * {@link #close()} after {@code fit}. {@code false} does everything in the callbacks.
+         */
+        public Builder async(boolean async) {
+            this.async = async;
+            return self();
+        }
+
+        /**
+         * Batches handed over but not yet processed before the training thread waits (default
+         * 64; bounds the memory of pending copies).
+         */
+        public Builder maxPending(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("maxPending must be >= 1, got " + n);
+            }
+            this.maxPending = n;
             return self();
         }
 

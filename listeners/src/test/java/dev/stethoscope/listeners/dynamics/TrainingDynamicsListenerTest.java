@@ -110,6 +110,34 @@ class TrainingDynamicsListenerTest {
     }
 
     @Test
+    void backgroundThreadGivesExactlyTheStateAndRecordsOfTheSynchronousListener() {
+        Blobs data = new Blobs(200, 10, 3, 8, 7);
+        SuspectTableRecord[] tables = new SuspectTableRecord[2];
+        SuspectsRecord[] records = new SuspectsRecord[2];
+        int[] published = new int[2];
+        for (int v = 0; v < 2; v++) {
+            MultiLayerNetwork net = data.mlp(12, 1.0, new Adam(0.02), 4);
+            InMemoryStatsStorage storage = new InMemoryStatsStorage();
+            // maxPending 2: the training thread must wait for the worker, and nothing may be lost
+            TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, storage).numExamples(data.n).topK(10)
+                    .flippedIndices(data.flipped).async(v == 0).maxPending(2).failFast(true).attach();
+            net.fit(l.track(data.iterator(16, true)), 4);
+            l.close();
+            tables[v] = l.table();
+            records[v] = l.lastRecord();
+            published[v] = storage.getAllUpdatesAfter(l.sessionId(), SuspectsRecord.TYPE_ID, WORKER, 0).size();
+            assertThat(l.dynamics().observations()).isEqualTo(4L * data.n);
+        }
+        assertThat(published).containsExactly(4, 4);
+        for (String c : SuspectTableRecord.FLOAT_COLUMNS) {
+            assertThat(tables[0].column(c)).as(c).containsExactly(tables[1].column(c));
+        }
+        assertThat(tables[0].getForgetting()).containsExactly(tables[1].getForgetting());
+        assertThat(records[0].getIndex()).containsExactly(records[1].getIndex());
+        assertThat(records[0].getAuroc()).containsExactly(records[1].getAuroc());
+    }
+
+    @Test
     void bothCapturesGiveTheNetworksLogitsWhenParametersDoNotMove() {
         // learning rate 0 and no dropout: the logits of every training batch are those of the fixed network
         Blobs data = new Blobs(90, 6, 4, 3, 5);

@@ -89,6 +89,7 @@ class SuspectsPageTest {
         TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, storage).numExamples(n).topK(8)
                 .flippedIndices(flipped).featureShape(1, 8, 8).failFast(true).attach();
         net.fit(l.track(new ListDataSetIterator<>(batches, 20)), 5);
+        l.close(); // publishes the last epoch's records
         return l.sessionId();
     }
 

@@ -40,7 +40,7 @@ public final class OverheadRuns {
      * every monitored run ended with the same parameters as the plain runs.
      */
     public record Result(double[] plainWall, double[] monitoredWall, double[] plainCpu, double[] monitoredCpu,
-                         boolean identicalParameters) {
+                         double[] plainThreadCpu, double[] monitoredThreadCpu, boolean identicalParameters) {
         /** Median monitored wall time over median plain wall time. */
         public double wallRatio() {
             return median(monitoredWall) / median(plainWall);
@@ -51,12 +51,25 @@ public final class OverheadRuns {
             return median(monitoredCpu) / median(plainCpu);
         }
 
-        /** One line: the per-run times and both ratios, for the given number of epochs per run. */
+        /**
+         * Median CPU time of the training thread (the one that calls {@code fit}, and with one
+         * ND4J thread the one that runs its ops), monitored over plain. Unlike wall time it does
+         * not count time the virtual CPU was taken away (steal) or spent waiting, so it is the
+         * steady measure of the work added on the training path; a monitored run's wait for its
+         * background work is not in it (see the wall ratio).
+         */
+        public double trainingThreadCpuRatio() {
+            return median(monitoredThreadCpu) / median(plainThreadCpu);
+        }
+
+        /** One line: the per-run times and the ratios, for the given number of epochs per run. */
         public String summary(int epochsPerRun) {
             return String.format(Locale.ROOT, "wall seconds per epoch: without %s, with %s; ratio with/without %.3f"
-                            + " (process CPU: %.3f); identical parameters: %s",
+                            + " (process CPU: %.3f; training-thread CPU: %.3f, per epoch without %s, with %s);"
+                            + " identical parameters: %s",
                     perEpoch(plainWall, epochsPerRun), perEpoch(monitoredWall, epochsPerRun), wallRatio(), cpuRatio(),
-                    identicalParameters);
+                    trainingThreadCpuRatio(), perEpoch(plainThreadCpu, epochsPerRun),
+                    perEpoch(monitoredThreadCpu, epochsPerRun), identicalParameters);
         }
 
         private static String perEpoch(double[] v, int epochs) {
@@ -81,6 +94,9 @@ public final class OverheadRuns {
         double[] mw = new double[pairs];
         double[] pc = new double[pairs];
         double[] mc = new double[pairs];
+        double[] pt = new double[pairs];
+        double[] mt = new double[pairs];
+        java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         run.train(false, 1); // warm-up
         run.train(true, 1);
         MultiLayerNetwork reference = null;
@@ -89,23 +105,39 @@ public final class OverheadRuns {
             boolean plainFirst = p % 2 == 0;
             for (int k = 0; k < 2; k++) {
                 boolean monitored = (k == 0) != plainFirst;
+                long s0 = stealTicks();
                 long c0 = processCpuNanos();
+                long th0 = threads.getCurrentThreadCpuTime();
                 long t0 = System.nanoTime();
                 MultiLayerNetwork net = run.train(monitored, epochs);
                 double wall = (System.nanoTime() - t0) / 1e9;
+                double threadCpu = (threads.getCurrentThreadCpuTime() - th0) / 1e9;
                 double cpu = (processCpuNanos() - c0) / 1e9;
+                long steal = stealTicks() - s0;
                 (monitored ? mw : pw)[p] = wall;
                 (monitored ? mc : pc)[p] = cpu;
+                (monitored ? mt : pt)[p] = threadCpu;
                 if (reference == null) {
                     reference = net;
                 } else {
                     identical &= reference.params().equals(net.params());
                 }
-                System.out.printf(Locale.ROOT, "run %d %s: %.2f s wall, %.2f s CPU%n", 2 * p + k + 1,
-                        monitored ? "with monitor" : "without", wall, cpu);
+                System.out.printf(Locale.ROOT, "run %d %s: %.2f s wall, %.2f s CPU, %.2f s training-thread CPU,"
+                                + " %.2f s stolen from the VM's CPUs%n", 2 * p + k + 1,
+                        monitored ? "with monitor" : "without", wall, cpu, threadCpu, steal / 100.0);
             }
         }
-        return new Result(pw, mw, pc, mc, identical);
+        return new Result(pw, mw, pc, mc, pt, mt, identical);
+    }
+
+    /** Steal time of all CPUs so far, in clock ticks (1/100 s) from /proc/stat; 0 if unavailable. */
+    static long stealTicks() {
+        try {
+            String[] f = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            return f.length > 8 ? Long.parseLong(f[8]) : 0;
+        } catch (Exception | Error e) {
+            return 0;
+        }
     }
 
     /** CPU time of the whole process (all threads, native BLAS threads included), -1 if unavailable. */

@@ -40,6 +40,9 @@ public final class BenchSuspectsCommand implements Callable<Integer> {
     @Mixin
     DataOptions dataOptions;
 
+    @Option(names = "--sync", description = "Run the listener's updates on the training thread (default: background thread).")
+    boolean sync;
+
     @Override
     public Integer call() throws Exception {
         MnistData mnist = dataOptions.load();
@@ -49,7 +52,7 @@ public final class BenchSuspectsCommand implements Callable<Integer> {
         INDArray x = train.features();
         INDArray y = DataConversion.oneHot(noise.labels(), classes);
         long[] flipped = Arrays.stream(noise.flippedIndices()).asLongStream().toArray();
-        double[] capture = new double[2];
+        double[] capture = new double[3];
         OverheadRuns.Result res = OverheadRuns.measure((monitored, runEpochs) -> {
             MultiLayerNetwork net = Models.build(run.model, 7, mnist.rows(), mnist.cols(), classes);
             IndexedArrayIterator it = IndexedArrayIterator.builder(x, y).batchSize(run.batch).shuffle(1).build();
@@ -59,16 +62,20 @@ public final class BenchSuspectsCommand implements Callable<Integer> {
             }
             TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, new InMemoryStatsStorage())
                     .numExamples(train.size()).flippedIndices(flipped).featureShape(1, mnist.rows(), mnist.cols())
-                    .failFast(true).attach();
+                    .async(!sync).failFast(true).attach();
             net.fit(l.track(it), runEpochs);
+            l.close(); // a monitored run includes finishing its background work
             capture[0] += l.captureNanos() / 1e9 / runEpochs;
             capture[1] += l.epochEndNanos() / 1e9 / runEpochs;
+            capture[2] += l.trainingThreadNanos() / 1e9 / runEpochs;
             return net;
         }, run.epochs, run.pairs);
         System.out.printf(Locale.ROOT, "suspects monitor (%s, %d examples, %.0f%% label noise, %d epochs per run): %s;"
                         + " inside the listener per epoch (mean over monitored runs, warm-up included): capture %.2f s,"
-                        + " epoch-end work %.2f s%n", run.model, train.size(), 100 * labelNoise, run.epochs, res.summary(run.epochs),
-                capture[0] / (run.pairs + 1), capture[1] / (run.pairs + 1));
+                        + " epoch-end work %.2f s (%s), of which on the training thread %.2f s%n", run.model, train.size(),
+                100 * labelNoise, run.epochs, res.summary(run.epochs), capture[0] / (run.pairs + 1),
+                capture[1] / (run.pairs + 1), sync ? "all on the training thread" : "on the background thread",
+                capture[2] / (run.pairs + 1));
         return 0;
     }
 }

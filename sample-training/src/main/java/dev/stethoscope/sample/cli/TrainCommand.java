@@ -176,12 +176,13 @@ public final class TrainCommand implements Callable<Integer> {
             LinearProbeListener probes = null;
             SvccaListener similarity = null;
             MemorizationListener memorization = null;
+            TrainingDynamicsListener dynamics = null;
             Sessions.assign(net, session);
             net.addListeners(new StatsListener(storage, null, null, session + "-dl4j", null));
             DataSetIterator fitIter = corruption.train(trainIter);
             if (!noMonitors) {
                 HealthListener.builder(net, storage).every(healthEvery).attach();
-                TrainingDynamicsListener dynamics = TrainingDynamicsListener.builder(net, storage)
+                dynamics = TrainingDynamicsListener.builder(net, storage)
                         .numExamples(train.size()).flippedIndices(flipped).featureShape(1, mnist.rows(), mnist.cols())
                         .attach();
                 fitIter = dynamics.track(fitIter);
@@ -234,6 +235,9 @@ public final class TrainCommand implements Callable<Integer> {
             }
             if (memorization != null) {
                 memorization.close();
+            }
+            if (dynamics != null) {
+                dynamics.close();
             }
             File modelFile = runDir.resolve("model.zip").toFile();
             ModelSerializer.writeModel(net, modelFile, true);

@@ -57,6 +57,7 @@ class SuspectsCommandTest {
         TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, storage).numExamples(n)
                 .flippedIndices(flipped).topK(10).failFast(true).attach();
         net.fit(l.track(IndexedArrayIterator.builder(x, y).batchSize(25).shuffle(3).build()), 8);
+        l.close(); // publishes the last epoch's records
         String session = l.sessionId();
         SuspectExport.putMark(storage, session, new SuspectMarkRecord(40, 0, "mislabeled", 1), 7);
         SuspectExport.putMark(storage, session, new SuspectMarkRecord(5, 1, "fine", -1), 7);
