@@ -199,7 +199,8 @@ public final class LinearProbe {
         // single precision (statistics above in double): half the time of double for the same accuracies
         xtr = Nd4j.hstack(xtr.castTo(STEP_TYPE), Nd4j.ones(STEP_TYPE, n, 1));
         xte = Nd4j.hstack(xte.castTo(STEP_TYPE), Nd4j.ones(STEP_TYPE, xte.rows(), 1));
-        INDArray xtrT = xtr.transpose().dup('c');
+        // the 1/n of the mean is folded into the transposed features once
+        INDArray xtrTn = xtr.transpose().dup('c').divi(n);
         INDArray ytr = oneHot(trainY, numClasses);
         Random rnd = new Random(options.seed());
         double[] w0 = new double[(d + 1) * numClasses];
@@ -209,13 +210,17 @@ public final class LinearProbe {
         INDArray w = Nd4j.createFromArray(w0).reshape('c', d + 1, numClasses).castTo(STEP_TYPE);
         INDArray state = Nd4j.zeros(STEP_TYPE, 1, 2L * w.length());
         GradientUpdater adam = new Adam(options.learningRate()).instantiate(state, true);
-        INDArray p = Nd4j.create(STEP_TYPE, n, numClasses);
+        // buffers reused by every step: a step is 2 products, softmax, 1 subtraction, axpy, Adam, update
+        INDArray logits = Nd4j.create(STEP_TYPE, new long[]{n, numClasses}, 'c');
+        INDArray p = Nd4j.create(STEP_TYPE, new long[]{n, numClasses}, 'c');
+        INDArray gw = Nd4j.create(STEP_TYPE, new long[]{d + 1, numClasses}, 'c');
         for (int t = 0; t < options.iterations(); t++) {
-            Nd4j.exec(new SoftMax(xtr.mmul(w), p, 1));
+            xtr.mmul(w, logits);
+            Nd4j.exec(new SoftMax(logits, p, 1));
             p.subi(ytr);
-            INDArray gw = xtrT.mmul(p).divi(n);
+            xtrTn.mmul(p, gw);
             if (options.l2() > 0) {
-                gw.addi(w.mul(options.l2()));
+                Nd4j.getBlasWrapper().level1().axpy(w.length(), options.l2(), w, gw); // gw += l2 w
             }
             adam.applyUpdater(gw, t, 0);
             w.subi(gw);
