@@ -1,7 +1,6 @@
 package dev.stethoscope.listeners.dynamics;
 
-import dev.stethoscope.listeners.core.BackgroundWorker;
-import dev.stethoscope.listeners.core.StethoscopeListener;
+import dev.stethoscope.listeners.core.BackgroundListener;
 import dev.stethoscope.listeners.data.ExampleIndex;
 import dev.stethoscope.listeners.records.SuspectTableRecord;
 import dev.stethoscope.listeners.records.SuspectsRecord;
@@ -132,7 +131,7 @@ import java.util.function.LongFunction;
  * example), independent of the number of epochs, plus the bounded feature
  * cache.
  */
-public final class TrainingDynamicsListener extends StethoscopeListener {
+public final class TrainingDynamicsListener extends BackgroundListener {
     private static final Logger log = LoggerFactory.getLogger(TrainingDynamicsListener.class);
 
     /** Columns of the per-suspect values in {@link SuspectsRecord}. */
@@ -192,13 +191,12 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
     /** Time the training thread spends in this listener's callbacks (snapshots, hand-over). */
     private long trainingThreadNanos;
     private volatile SuspectsRecord lastRecord;
-    private final BackgroundWorker worker;
 
     private record Cached(byte[] data, float lo, float hi) {
     }
 
     private TrainingDynamicsListener(Builder b, int numClasses) {
-        super(b);
+        super(b, "training-dynamics", "background");
         this.net = (MultiLayerNetwork) b.model();
         this.outputIndex = net.getnLayers() - 1;
         this.dynamics = new TrainingDynamics(b.numExamples, numClasses);
@@ -211,7 +209,6 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         this.publishTableEveryEpoch = b.publishTable;
         this.exampleSource = b.exampleSource;
         this.featureShape = b.featureShape;
-        this.worker = new BackgroundWorker("training-dynamics", b.async, b.maxPending);
     }
 
     /** A builder for {@code model} publishing to {@code router}. */
@@ -256,26 +253,6 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
     public SuspectsRecord lastRecord() {
         flush();
         return lastRecord;
-    }
-
-    /**
-     * Waits for the background work already handed over and publishes its records from the calling
-     * thread. Call it after {@code fit} returns (the accessors of this class call it), not from
-     * another thread while {@code fit} runs.
-     */
-    public void flush() {
-        worker.awaitIdle();
-        drain();
-    }
-
-    /** {@link #flush()}, then stops the background thread. */
-    public void close() {
-        flush();
-        worker.shutdown(60);
-    }
-
-    private void drain() {
-        worker.drain(a -> guard("background", a::call));
     }
 
     /** Tests: sets the size up to which logits are computed in Java (0 = always with ND4J). */
@@ -358,7 +335,7 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
                 featureShape = Arrays.copyOfRange(fs, 1, fs.length);
             }
             try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                if (worker.async()) {
+                if (worker().async()) {
                     // hand-over: copies of what lives in the training workspace (the last hidden
                     // activation) and of the parameters the update will change; the batch's own
                     // features and labels, unless workspace-backed, are fresh arrays the iterator
@@ -376,7 +353,7 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
                         double[] z = logitsFromCopy(features);
                         logits = () -> z;
                     }
-                    worker.submit(() -> {
+                    worker().submit(() -> {
                         observe(idx, logits.call(), TrainingDynamics.labelsOf(lab), null, feats, epoch);
                         return null;
                     });
@@ -545,7 +522,7 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         int epoch = currentEpoch();
         long iteration = currentIteration();
         drain();
-        guard("epoch-end", () -> worker.submit(() -> {
+        guard("epoch-end", () -> worker().submit(() -> {
             long t0 = System.nanoTime();
             SuspectsRecord r = buildRecordNow();
             SuspectTableRecord t = publishTableEveryEpoch ? tableNow(epoch) : null;
@@ -827,7 +804,7 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
     }
 
     /** Builder; {@code numExamples} is required. */
-    public static final class Builder extends StethoscopeListener.Builder<Builder, TrainingDynamicsListener> {
+    public static final class Builder extends BackgroundListener.Builder<Builder, TrainingDynamicsListener> {
         private int numExamples = -1;
         private Capture capture = Capture.TRAIN_PASS;
         private int topK = 50;
@@ -837,11 +814,9 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         private boolean publishTable = true;
         private LongFunction<INDArray> exampleSource;
         private long[] featureShape;
-        private boolean async = true;
-        private int maxPending = 64;
 
         Builder(Model model, StatsStorageRouter router) {
-            super(model, router);
+            super(model, router, 64);
         }
 
         Model model() {
@@ -884,30 +859,6 @@ public final class TrainingDynamicsListener extends StethoscopeListener {
         /** Capacity of the feature cache of candidate suspects (default max(8 topK, 512)). */
         public Builder featureCache(int n) {
             this.featureCache = n;
-            return self();
-        }
-
-        /**
-         * Whether the per-batch update and the epoch-end ranking run on one background thread
-         * (default true). The training thread then only copies the batch's last hidden
-         * activations and the output layer's parameters, and hands them over with the batch's
-         * indices, labels and features; records are published at its next callback, or by {@link #flush()} /
-         * {@link #close()} after {@code fit}. {@code false} does everything in the callbacks.
-         */
-        public Builder async(boolean async) {
-            this.async = async;
-            return self();
-        }
-
-        /**
-         * Batches handed over but not yet processed before the training thread waits (default
-         * 64; bounds the memory of pending copies).
-         */
-        public Builder maxPending(int n) {
-            if (n < 1) {
-                throw new IllegalArgumentException("maxPending must be >= 1, got " + n);
-            }
-            this.maxPending = n;
             return self();
         }
 

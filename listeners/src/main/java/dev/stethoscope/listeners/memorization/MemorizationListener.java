@@ -1,8 +1,7 @@
 package dev.stethoscope.listeners.memorization;
 
-import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
-import dev.stethoscope.listeners.core.BackgroundWorker;
+import dev.stethoscope.listeners.core.BackgroundListener;
 import dev.stethoscope.listeners.records.LossSensitivityRecord;
 import dev.stethoscope.listeners.records.MemorizationRecord;
 import dev.stethoscope.probes.memorization.CriticalSamples;
@@ -69,7 +68,7 @@ import java.util.Objects;
  * m.close();   // publishes the last epoch's analyses
  * }</pre>
  */
-public class MemorizationListener extends StethoscopeListener {
+public class MemorizationListener extends BackgroundListener {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MemorizationListener.class);
     private final LassParameters lass;
     private final int csrBatchSize;
@@ -84,7 +83,6 @@ public class MemorizationListener extends StethoscopeListener {
 
     private final LossSensitivity epochSensitivity = new LossSensitivity();
     private final LossSensitivity allSensitivity = new LossSensitivity();
-    private final BackgroundWorker worker;
     // state below the copy is touched by the worker's tasks only (in submission order)
     private NetworkCopy copy;
     private double scoreSum;
@@ -94,13 +92,12 @@ public class MemorizationListener extends StethoscopeListener {
     private boolean certificationNoteLogged;
 
     protected MemorizationListener(Builder b, DataSet train, DataSet val) {
-        super(b);
+        super(b, "memorization", "analysis");
         this.lass = b.lass;
         this.csrBatchSize = b.csrBatchSize;
         this.csrEveryEpochs = b.csrEveryEpochs;
         this.sensitivityEvery = b.sensitivityEvery;
         this.perClass = b.perClass;
-        this.worker = new BackgroundWorker("memorization", b.async, b.maxPending);
         this.valX = val.getFeatures();
         this.valY = val.getLabels();
         this.trainX = train.getFeatures();
@@ -163,11 +160,6 @@ public class MemorizationListener extends StethoscopeListener {
         }
     }
 
-    /** Publishes finished background results on this (the training or calling) thread. */
-    private void drain() {
-        worker.drain(a -> guard("analysis", a::call));
-    }
-
     @Override
     public void onEpochStart(Model model) {
         drain();
@@ -175,7 +167,7 @@ public class MemorizationListener extends StethoscopeListener {
             scoreSum = 0;
             scoreCount = 0;
             // the epoch's sensitivity state belongs to the worker: reset it in order with its tasks
-            worker.submit(() -> {
+            worker().submit(() -> {
                 epochSensitivity.reset();
                 measurementsThisEpoch = 0;
                 return null;
@@ -193,7 +185,7 @@ public class MemorizationListener extends StethoscopeListener {
             }
             if (iteration % sensitivityEvery == 0) {
                 INDArray params = snapshot();
-                worker.submit(() -> {
+                worker().submit(() -> {
                     LossSensitivityRecord r = measureSensitivity(analysisNet(params));
                     return () -> publish(r, epoch, iteration);
                 });
@@ -223,7 +215,7 @@ public class MemorizationListener extends StethoscopeListener {
             boolean csrDue = epochsSeen % csrEveryEpochs == 0;
             double trainScoreMean = scoreCount == 0 ? Double.NaN : scoreSum / scoreCount;
             INDArray params = snapshot();
-            worker.submit(() -> {
+            worker().submit(() -> {
                 List<StethoscopeRecord> out = epochRecords(analysisNet(params), csrDue, trainScoreMean);
                 return () -> publishAll(out, epoch, iteration);
             });
@@ -277,23 +269,6 @@ public class MemorizationListener extends StethoscopeListener {
         return out;
     }
 
-    /**
-     * Waits for the analyses already started and publishes their records from the calling thread.
-     * Call it after {@code fit} returns (or between {@code fit} calls), not from another thread
-     * while {@code fit} runs. Without it, results finished after the last callback of {@code fit}
-     * are published at the next callback.
-     */
-    public void flush() {
-        worker.awaitIdle();
-        drain();
-    }
-
-    /** {@link #flush()}, then stops the background thread. */
-    public void close() {
-        flush();
-        worker.shutdown(60);
-    }
-
     /** Accuracy and mean loss (no regularisation terms) of {@code net} on (x, y). */
     static double[] evaluate(MultiLayerNetwork net, INDArray x, INDArray y) {
         INDArray out = net.output(x, false);
@@ -310,14 +285,12 @@ public class MemorizationListener extends StethoscopeListener {
     }
 
     /** Builder of {@link MemorizationListener}. */
-    public static class Builder extends StethoscopeListener.Builder<Builder, MemorizationListener> {
+    public static class Builder extends BackgroundListener.Builder<Builder, MemorizationListener> {
         private LassParameters lass = LassParameters.defaults();
         private int csrBatchSize = 500;
         private int csrEveryEpochs = 1;
         private int sensitivityEvery = 50;
         private boolean perClass = true;
-        private boolean async = true;
-        private int maxPending = 16;
         private int validationSize = 500;
         private int trainingSize = 256;
         private DataSet validation;
@@ -326,7 +299,7 @@ public class MemorizationListener extends StethoscopeListener {
         private DataSetIterator trainingIterator;
 
         protected Builder(Model model, StatsStorageRouter router) {
-            super(model, router);
+            super(model, router, 16);
             InputGradients.requireMultiLayer(model);
         }
 
@@ -357,27 +330,6 @@ public class MemorizationListener extends StethoscopeListener {
         /** Whether to compute the per-class sensitivity matrix each epoch (default true; k backward passes). */
         public Builder perClass(boolean on) {
             this.perClass = on;
-            return this;
-        }
-
-        /**
-         * Whether the analyses run on a background thread (default true). The training thread then only
-         * copies the parameters ({@code params().dup()}) at each measurement point and goes on; results are
-         * published at its next callback, or by {@link MemorizationListener#flush()} after {@code fit}.
-         * With {@code false} every analysis runs inside the callback, and its records exist when the
-         * callback returns.
-         */
-        public Builder async(boolean on) {
-            this.async = on;
-            return this;
-        }
-
-        /**
-         * At most this many analyses (each holding one copy of the parameters) queued or running
-         * (default 16); a further measurement point waits on the training thread until one finishes.
-         */
-        public Builder maxPending(int n) {
-            this.maxPending = positive("maxPending", n);
             return this;
         }
 

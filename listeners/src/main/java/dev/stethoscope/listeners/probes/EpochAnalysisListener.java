@@ -1,7 +1,6 @@
 package dev.stethoscope.listeners.probes;
 
-import dev.stethoscope.listeners.core.BackgroundWorker;
-import dev.stethoscope.listeners.core.StethoscopeListener;
+import dev.stethoscope.listeners.core.BackgroundListener;
 import org.deeplearning4j.nn.api.Model;
 
 /**
@@ -15,11 +14,9 @@ import org.deeplearning4j.nn.api.Model;
  * monitor, so publishing from another thread would block), or by
  * {@link #flush()} / {@link #finish()} after {@code fit} returns.
  */
-public abstract class EpochAnalysisListener extends StethoscopeListener {
+public abstract class EpochAnalysisListener extends BackgroundListener {
     private final int every;
     private final Integer totalEpochs;
-    private final String analysisPhase;
-    private final BackgroundWorker worker;
 
     private int epochAtStart = -1;
     private int lastCompleted = -1;
@@ -28,15 +25,11 @@ public abstract class EpochAnalysisListener extends StethoscopeListener {
      * @param every         analyse every this many epochs (>= 1)
      * @param totalEpochs   the number of epochs of training, or null when unknown
      * @param analysisPhase the phase name under which background failures are recorded
-     * @param async         run the analyses on a background thread
      */
-    protected EpochAnalysisListener(StethoscopeListener.Builder<?, ?> b, int every, Integer totalEpochs,
-                                    String analysisPhase, boolean async) {
-        super(b);
+    protected EpochAnalysisListener(Builder<?, ?> b, int every, Integer totalEpochs, String analysisPhase) {
+        super(b, analysisPhase, analysisPhase);
         this.every = every;
         this.totalEpochs = totalEpochs;
-        this.analysisPhase = analysisPhase;
-        this.worker = new BackgroundWorker(analysisPhase, async, 2);
     }
 
     /** Runs (or submits) the analysis of the parameters after epoch {@code completed} (1-based). */
@@ -60,18 +53,9 @@ public abstract class EpochAnalysisListener extends StethoscopeListener {
         return totalEpochs;
     }
 
-    protected final BackgroundWorker worker() {
-        return worker;
-    }
-
     /** The last completed epoch (1-based), or -1 before the first epoch end. */
     protected final int lastCompleted() {
         return lastCompleted;
-    }
-
-    /** Publishes finished background results on this (the training) thread. */
-    protected final void drain() {
-        worker.drain(a -> guard(analysisPhase, a::call));
     }
 
     @Override
@@ -102,28 +86,18 @@ public abstract class EpochAnalysisListener extends StethoscopeListener {
     }
 
     /**
-     * Waits for the analyses already started and publishes their records (from the calling
-     * thread); training may continue afterwards. Call it between {@code fit} calls, not from
-     * another thread while {@code fit} runs.
-     */
-    public void flush() {
-        worker.awaitIdle();
-        drain();
-    }
-
-    /**
-     * Settings shared by the builders of epoch-analysis listeners: period, run length, forward-pass
-     * batch size for activations, and whether the analyses run on a background thread.
+     * Settings shared by the builders of epoch-analysis listeners: period, run length and
+     * forward-pass batch size for activations (with the background-thread settings of
+     * {@link BackgroundListener.Builder}; at most 2 analyses pending by default).
      */
     public abstract static class Builder<B extends Builder<B, L>, L extends EpochAnalysisListener>
-            extends StethoscopeListener.Builder<B, L> {
+            extends BackgroundListener.Builder<B, L> {
         protected int every = 1;
         protected Integer totalEpochs;
         protected int batchSize = 256;
-        protected boolean async = true;
 
         protected Builder(org.deeplearning4j.nn.api.Model model, org.deeplearning4j.core.storage.StatsStorageRouter router) {
-            super(model, router);
+            super(model, router, 2);
         }
 
         /** Analyse every {@code k} epochs (default 1). */
@@ -155,17 +129,12 @@ public abstract class EpochAnalysisListener extends StethoscopeListener {
             this.batchSize = n;
             return self();
         }
-
-        /** Analyse on a background thread (default true) or on the training thread. */
-        public B async(boolean async) {
-            this.async = async;
-            return self();
-        }
     }
 
     /** {@link #finish()} and stop the background thread. */
+    @Override
     public void close() {
         finish();
-        worker.shutdown(60);
+        shutdownWorker();
     }
 }

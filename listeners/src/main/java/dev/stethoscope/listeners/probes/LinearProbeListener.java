@@ -61,7 +61,7 @@ public class LinearProbeListener extends EpochAnalysisListener {
     private NetworkCopy copy;
 
     protected LinearProbeListener(Builder b, List<String> layers, DataSet train, DataSet test, int numClasses) {
-        super(b, b.every, b.totalEpochs, "probe", b.async);
+        super(b, b.every, b.totalEpochs, "probe");
         this.layers = layers;
         this.options = b.options;
         this.batchSize = b.batchSize;

@@ -91,7 +91,7 @@ public class SvccaListener extends EpochAnalysisListener {
     }
 
     protected SvccaListener(Builder b, List<String> layers) {
-        super(b, b.every, b.totalEpochs, "snapshot", b.async);
+        super(b, b.every, b.totalEpochs, "snapshot");
         this.includeInitial = b.includeInitial;
         this.layers = layers;
         this.method = b.method;

@@ -62,12 +62,26 @@ public final class OverheadRuns {
             return median(monitoredThreadCpu) / median(plainThreadCpu);
         }
 
+        /**
+         * Median over the pairs of (monitored wall time / plain wall time) of the pair's two
+         * adjacent runs: less sensitive than {@link #wallRatio()} to the machine's speed drifting
+         * between pairs.
+         */
+        public double pairedWallRatio() {
+            double[] r = new double[plainWall.length];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = monitoredWall[i] / plainWall[i];
+            }
+            return median(r);
+        }
+
         /** One line: the per-run times and the ratios, for the given number of epochs per run. */
         public String summary(int epochsPerRun) {
             return String.format(Locale.ROOT, "wall seconds per epoch: without %s, with %s; ratio with/without %.3f"
-                            + " (process CPU: %.3f; training-thread CPU: %.3f, per epoch without %s, with %s);"
-                            + " identical parameters: %s",
-                    perEpoch(plainWall, epochsPerRun), perEpoch(monitoredWall, epochsPerRun), wallRatio(), cpuRatio(),
+                            + " (median of the pairs' ratios: %.3f; process CPU: %.3f; training-thread CPU: %.3f,"
+                            + " per epoch without %s, with %s); identical parameters: %s",
+                    perEpoch(plainWall, epochsPerRun), perEpoch(monitoredWall, epochsPerRun), wallRatio(),
+                    pairedWallRatio(), cpuRatio(),
                     trainingThreadCpuRatio(), perEpoch(plainThreadCpu, epochsPerRun),
                     perEpoch(monitoredThreadCpu, epochsPerRun), identicalParameters);
         }
