@@ -82,6 +82,8 @@ class MemorizationListenerTest {
         DataSet v = new DataSet(VAL.getFeatures().getRows(rows(80)), VAL.getLabels().getRows(rows(80)));
         CsrResult csr = CriticalSamples.search(copy, v.getFeatures(), LASS, 50, false);
         assertThat(last.getCriticalSampleRatio()).isEqualTo(csr.criticalSampleRatio());
+        assertThat(last.getCsrCertified()).isEqualTo(csr.numCertified());
+        assertThat(last.getParameters()).containsEntry("certify", "true");
         DataSet t = new DataSet(TRAIN.getFeatures().getRows(rows(64)), TRAIN.getLabels().getRows(rows(64)));
         double[][] m = LossSensitivity.perClassMatrix(copy, t.getFeatures(), t.getLabels());
         assertThat(last.getPerClassSensitivity(2, 1)).isCloseTo(m[2][1], within(1e-5 * m[2][1]));
@@ -106,7 +108,7 @@ class MemorizationListenerTest {
 
     @Test
     void recordsRoundTripAndAreRegistered() {
-        MemorizationRecord r = new MemorizationRecord().csr(0.25, 20, 80, 4.5, 12)
+        MemorizationRecord r = new MemorizationRecord().csr(0.25, 20, 80, 4.5, 12).csrCertified(51)
                 .train(0.9, 0.3, 64, 0.35).validation(0.8, 0.5, 80).sensitivity(0.3, 0.31, 1.2, 3)
                 .perClass(new double[][]{{1, 2}, {Double.NaN, 4}}).parameters(LASS.asMap());
         r.setKey("s", "0/memorization", 10, 1, 16);
@@ -116,6 +118,7 @@ class MemorizationListenerTest {
         assertThat(back.getPerClassSensitivity(1, 0)).isNaN();
         assertThat(back.getPerClassSensitivity(0, 1)).isEqualTo(2.0);
         assertThat(back.getParameters()).isEqualTo(LASS.asMap());
+        assertThat(back.getCsrCertified()).isEqualTo(51);
         LossSensitivityRecord s = new LossSensitivityRecord(1.5, 0.2, 0.25, 64);
         s.setKey("s", "0/memorization", 11, 1, 16);
         LossSensitivityRecord s2 = (LossSensitivityRecord) RecordTypes.newRecord(LossSensitivityRecord.TYPE_ID);
