@@ -80,8 +80,8 @@ public final class BackgroundWorker {
                 });
             }
         };
-        if (!async) {
-            body.run();
+        if (!async || exec.isShutdown()) {
+            body.run(); // after shutdown (a listener used again after close()): on the caller's thread
             return;
         }
         slots.acquireUninterruptibly();

@@ -101,14 +101,17 @@ import java.util.function.LongFunction;
  * <h2>Threads</h2>
  * By default ({@link Builder#async}) the training thread only copies what a batch's update needs
  * and would otherwise change (the output layer's input from the training pass and the output
- * layer's parameters; the batch's features and labels are passed by reference unless they live
- * in a workspace) and hands it to one background
+ * layer's parameters, the batch's features and its labels) and hands it to one background
  * thread, which computes the logits, updates the scores, caches candidate features and, at each
  * epoch end, ranks the examples and builds the records. Tasks run in submission order, so the
  * state is exactly that of the synchronous listener; at most {@code maxPending} batches wait
  * (back-pressure, never dropped). Records are published on the training thread at its next
  * callback, or by {@link #flush()} / {@link #close()} after {@code fit}; the accessors
- * ({@link #dynamics()}, {@link #lastRecord()}, {@link #table()}, ...) flush first.
+ * ({@link #dynamics()}, {@link #table()}, ...) flush first, so call them after {@code fit}, on
+ * the thread that trains; {@link #lastRecord()} only reads the last published record and may be
+ * called from any thread. With {@link Capture#INFERENCE_COPY} the copy's forward pass stays on
+ * the training thread (it needs the current parameters); only the update is handed over. The
+ * optional {@code exampleSource} is called on the background thread.
  *
  * <h2>What it publishes</h2>
  * At the end of every epoch a {@link SuspectsRecord} (top-K suspects with
@@ -254,9 +257,11 @@ public final class TrainingDynamicsListener extends BackgroundListener {
         return capture;
     }
 
-    /** The record published at the end of the latest epoch (null before the first), after {@link #flush()}. */
+    /**
+     * The last published per-epoch record (null before the first); safe from any thread. The
+     * last epoch's record is published by {@link #flush()} or {@link #close()} after {@code fit}.
+     */
     public SuspectsRecord lastRecord() {
-        flush();
         return lastRecord;
     }
 
@@ -341,12 +346,12 @@ public final class TrainingDynamicsListener extends BackgroundListener {
             }
             try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 if (worker().async()) {
-                    // hand-over: copies of what lives in the training workspace (the last hidden
-                    // activation) and of the parameters the update will change; the batch's own
-                    // features and labels, unless workspace-backed, are fresh arrays the iterator
-                    // does not reuse, so they are passed as they are (reading them costs more)
-                    INDArray feats = features.isAttached() ? features.dup() : features;
-                    INDArray lab = batch.getLabels().isAttached() ? batch.getLabels().dup() : batch.getLabels();
+                    // hand-over: copies of what training may overwrite before the task runs (the last
+                    // hidden activation in the workspace, the parameters the update changes, and the
+                    // batch's features, which a manual loop or an iterator may reuse); the labels are
+                    // read now (n ints)
+                    INDArray feats = features.dup();
+                    int[] labels = TrainingDynamics.labelsOf(batch.getLabels());
                     java.util.concurrent.Callable<double[]> logits;
                     if (capture == Capture.TRAIN_PASS) {
                         Layer out = net.getLayer(outputIndex);
@@ -359,7 +364,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
                         logits = () -> z;
                     }
                     worker().submit(() -> {
-                        observe(idx, logits.call(), TrainingDynamics.labelsOf(lab), null, feats, epoch);
+                        observe(idx, logits.call(), labels, null, feats, epoch);
                         return null;
                     });
                 } else {

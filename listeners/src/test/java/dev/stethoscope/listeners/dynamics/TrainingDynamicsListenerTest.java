@@ -37,6 +37,7 @@ class TrainingDynamicsListenerTest {
         TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, storage)
                 .numExamples(data.n).topK(15).flippedIndices(data.flipped).failFast(true).attach();
         net.fit(l.track(data.iterator(30, true)), 12);
+        l.flush(); // publishes the last epoch's record
 
         SuspectsRecord r = l.lastRecord();
         Set<Long> top = Arrays.stream(r.getIndex()).boxed().collect(Collectors.toSet());

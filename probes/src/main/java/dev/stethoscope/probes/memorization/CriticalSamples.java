@@ -44,9 +44,14 @@ import java.util.Arrays;
  * <p><b>Certified examples.</b> With {@link LassParameters#certify()} (the default), before
  * searching, interval bound propagation ({@link IntervalBounds}) bounds each example's margin
  * over its whole box; an example whose margin provably stays positive cannot be critical
- * whatever the search does, so it is marked non-critical and not searched. The ratio is that
- * of the full search; only the work shrinks (at the default radius on MNIST, most examples are
- * certified). Networks the bounds do not support are searched in full, and the result says why.
+ * whatever the search does, so it is marked non-critical and not searched (its iteration count
+ * is reported as {@code maxIterations}, like any non-critical example). Certified examples are
+ * non-critical with or without certification; the other examples are searched as before. With
+ * deterministic steps (beta = 0) every flag is therefore identical (tested); with Langevin noise
+ * the searched examples draw different noise (the batch holds fewer rows), so a seeded run
+ * differs from an uncertified one only as two seeds would. At the default radius on MNIST most
+ * examples are certified. Networks the bounds do not support are searched in full, and the
+ * result says why.
  *
  * <p>The search runs on an analysis copy ({@link InputGradients#analysisCopy}),
  * never on the training network. The noise comes from a private ND4J random

@@ -28,6 +28,7 @@ import org.nd4j.linalg.activations.impl.ActivationSigmoid;
 import org.nd4j.linalg.activations.impl.ActivationSoftPlus;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.activations.impl.ActivationTanH;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.factory.Nd4j;
@@ -58,18 +59,21 @@ import java.util.Set;
  * private copies of the network whose layers have identity activations: one with the
  * parameters, one with their absolute values and zero biases.
  *
- * <p><b>Supported networks</b> ({@link #unsupportedReason}): MultiLayerNetworks built from dense
- * layers without layer normalisation, convolution layers, max or average subsampling,
- * activation and dropout layers (dropout is the identity at inference), monotone activations
- * (identity, ReLU, leaky ReLU, ReLU6, ELU, SELU, sigmoid, tanh, hard sigmoid, hard tanh,
- * softplus), reshaping CNN/feed-forward preprocessors, and a dense {@code OutputLayer} with any
- * of those activations or softmax. Anything else (batch normalisation, recurrent layers, ...)
- * is reported as unsupported and the caller searches every example.
+ * <p><b>Supported networks</b> ({@link #unsupportedReason}): FLOAT or DOUBLE MultiLayerNetworks
+ * without weight noise, built from dense layers without layer normalisation, convolution layers,
+ * max or average subsampling, activation and dropout layers (dropout is the identity at
+ * inference), non-decreasing activations (identity, ReLU without a negative slope or negative
+ * threshold, leaky ReLU and ELU with alpha &gt;= 0, ReLU6, SELU, sigmoid, tanh, hard sigmoid,
+ * hard tanh, softplus), reshaping CNN/feed-forward preprocessors, and a dense
+ * {@code OutputLayer} with softmax or identity (a saturating output activation could tie two
+ * outputs whose logits differ). Anything else (batch normalisation, recurrent layers, ...) is
+ * reported as unsupported and the caller searches every example.
  *
- * <p><b>Rounding.</b> Bounds are computed in the network's data type; a margin counts as
- * certified only if its bound exceeds {@code 1e-3 * max(1, |margin at the centre|)}, far above
- * the rounding error of the products involved, so float rounding cannot certify an example
- * whose decision actually changes.
+ * <p><b>Rounding.</b> Bounds are computed in double precision on double copies of the network,
+ * whatever its own type; a margin counts as certified only if its bound exceeds
+ * {@code 1e-3 * max(1, |margin at the centre|)}, far above the rounding error of the network's
+ * own float forward pass, so rounding cannot certify an example whose decision actually changes.
+ * A row whose bounds overflow or become NaN is never certified.
  */
 public final class IntervalBounds {
     private static final Set<Class<? extends IActivation>> MONOTONE = Set.of(ActivationIdentity.class,
@@ -77,21 +81,51 @@ public final class IntervalBounds {
             ActivationSELU.class, ActivationSigmoid.class, ActivationTanH.class, ActivationHardSigmoid.class,
             ActivationHardTanH.class, ActivationSoftPlus.class);
     private static final double RELATIVE_TOLERANCE = 1e-3;
+
+    /** Whether {@code a} is non-decreasing with the settings it has (class and parameters). */
+    static boolean monotone(IActivation a) {
+        if (!MONOTONE.contains(a.getClass())) {
+            return false;
+        }
+        if (a instanceof ActivationLReLU l) {
+            return l.getAlpha() >= 0;
+        }
+        if (a instanceof ActivationELU e) {
+            return e.getAlpha() >= 0;
+        }
+        if (a instanceof ActivationReLU r) {
+            // below the threshold t: slope * (x - t); a negative slope, or a jump down at t < 0, is not monotone
+            return (r.getNegativeSlope() == null || r.getNegativeSlope() >= 0)
+                    && (r.getThreshold() == null || r.getThreshold() >= 0);
+        }
+        return true;
+    }
     private static final List<String> AFFINE_PARAMS = List.of("W", "pW", "b");
 
-    private final MultiLayerNetwork net;
     private final MultiLayerNetwork centre;
     private final MultiLayerNetwork radius;
+    private final INDArray outW;
+    private final INDArray outB;
+    /** The source network's activation of each affine layer (the copies have identity activations). */
+    private final IActivation[] activations;
 
     private IntervalBounds(MultiLayerNetwork net) {
-        this.net = net;
+        this.activations = new IActivation[net.getnLayers()];
+        for (int i = 0; i < activations.length; i++) {
+            if (net.getLayerWiseConfigurations().getConf(i).getLayer() instanceof BaseLayer bl) {
+                activations[i] = bl.getActivationFn();
+            }
+        }
         this.centre = identityCopy(net, false);
         this.radius = identityCopy(net, true);
+        org.deeplearning4j.nn.api.Layer out = centre.getOutputLayer();
+        this.outW = out.getParam("W").dup();
+        this.outB = out.paramTable().get("b") == null ? null : out.paramTable().get("b").dup();
     }
 
     /**
-     * Bounds for {@code net} with its current parameters (later parameter changes of {@code net}
-     * are not seen: make a new instance).
+     * Bounds for {@code net} with its current parameters, copied now (later parameter changes of
+     * {@code net} are not seen: make a new instance).
      *
      * @throws IllegalArgumentException if {@link #unsupportedReason} is not null
      */
@@ -106,6 +140,11 @@ public final class IntervalBounds {
     /** Why interval bounds cannot be computed for {@code net}, or {@code null} if they can. */
     public static String unsupportedReason(MultiLayerNetwork net) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        DataType type = net.params().dataType();
+        if (type != DataType.FLOAT && type != DataType.DOUBLE) {
+            return "the network computes in " + type + " (supported: FLOAT, DOUBLE): its own rounding is "
+                    + "too coarse for the certification's tolerance";
+        }
         int n = net.getnLayers();
         for (int i = 0; i < n; i++) {
             InputPreProcessor pre = conf.getInputPreProcess(i);
@@ -116,13 +155,19 @@ public final class IntervalBounds {
             }
             Layer l = conf.getConf(i).getLayer();
             String name = "layer " + i + " (" + l.getClass().getSimpleName() + ")";
+            if (l instanceof BaseLayer bl && bl.getWeightNoise() != null) {
+                // DL4J applies some weight noise to biases even at inference
+                return name + ": weight noise " + bl.getWeightNoise();
+            }
             if (i == n - 1) {
                 if (l.getClass() != OutputLayer.class) {
                     return name + ": the output layer must be a dense OutputLayer";
                 }
                 IActivation a = ((BaseLayer) l).getActivationFn();
-                if (!(a instanceof ActivationSoftmax) && !MONOTONE.contains(a.getClass())) {
-                    return name + ": output activation " + a + " is not monotone";
+                // softmax and identity keep distinct logits distinct; saturating activations (sigmoid,
+                // tanh, ReLU, ...) can tie two outputs whose logits differ, and argmax then picks the first
+                if (!(a instanceof ActivationSoftmax) && !(a instanceof ActivationIdentity)) {
+                    return name + ": output activation " + a + " (supported: softmax, identity)";
                 }
                 if (!AFFINE_PARAMS.containsAll(net.getLayer(i).paramTable().keySet())) {
                     return name + ": parameters " + net.getLayer(i).paramTable().keySet();
@@ -141,8 +186,8 @@ public final class IntervalBounds {
                 }
                 continue;
             } else if (l instanceof ActivationLayer a) {
-                if (!MONOTONE.contains(a.getActivationFn().getClass())) {
-                    return name + ": activation " + a.getActivationFn() + " is not monotone";
+                if (!monotone(a.getActivationFn())) {
+                    return name + ": activation " + a.getActivationFn() + " is not monotone (with these settings)";
                 }
                 continue;
             } else if (l instanceof DropoutLayer) {
@@ -152,8 +197,8 @@ public final class IntervalBounds {
                         + "activation and dropout layers, then a dense OutputLayer)";
             }
             IActivation a = ((BaseLayer) l).getActivationFn();
-            if (!MONOTONE.contains(a.getClass())) {
-                return name + ": activation " + a + " is not monotone";
+            if (!monotone(a)) {
+                return name + ": activation " + a + " is not monotone (with these settings)";
             }
             if (!AFFINE_PARAMS.containsAll(net.getLayer(i).paramTable().keySet())) {
                 return name + ": parameters " + net.getLayer(i).paramTable().keySet() + " (supported: W, pW, b)";
@@ -173,13 +218,12 @@ public final class IntervalBounds {
                     b.setActivationFn(new ActivationIdentity());
                 }
             }
-            MultiLayerNetwork c = new MultiLayerNetwork(conf);
-            INDArray p = net.params().dup();
+            MultiLayerNetwork f = new MultiLayerNetwork(conf);
+            f.init(net.params().dup(), false);
+            // bounds in double precision: their own rounding stays far below the certification tolerance
+            MultiLayerNetwork c = f.params().dataType() == DataType.DOUBLE ? f : f.convertDataType(DataType.DOUBLE);
             if (absoluteWeights) {
-                Transforms.abs(p, false);
-            }
-            c.init(p, false);
-            if (absoluteWeights) {
+                c.setParams(Transforms.abs(c.params(), true));
                 for (int i = 0; i < c.getnLayers(); i++) {
                     INDArray b = c.getLayer(i).paramTable().get("b");
                     if (b != null) {
@@ -214,11 +258,12 @@ public final class IntervalBounds {
                     + n + ", " + hi.size(0) + ", " + predicted.length);
         }
         LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
-        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        MultiLayerConfiguration conf = centre.getLayerWiseConfigurations();
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            INDArray l = lo.castTo(net.params().dataType()).dup();
-            INDArray u = hi.castTo(net.params().dataType()).dup();
-            int last = net.getnLayers() - 1;
+            INDArray l = lo.castTo(DataType.DOUBLE).dup();
+            INDArray u = hi.castTo(DataType.DOUBLE).dup();
+            boolean[] bad = new boolean[n];
+            int last = centre.getnLayers() - 1;
             for (int i = 0; i <= last; i++) {
                 InputPreProcessor pre = conf.getInputPreProcess(i);
                 if (pre != null) {
@@ -236,11 +281,11 @@ public final class IntervalBounds {
                     INDArray pr = radius.getLayer(i).activate(rho, false, mgr).dup();
                     centre.getLayer(i).clear();
                     radius.getLayer(i).clear();
-                    IActivation act = ((BaseLayer) lc).getActivationFn();
+                    IActivation act = activations[i];
                     l = act.getActivation(pc.sub(pr), false);
                     u = act.getActivation(pc.addi(pr), false);
                 } else if (lc instanceof SubsamplingLayer) {
-                    org.deeplearning4j.nn.api.Layer pool = net.getLayer(i);
+                    org.deeplearning4j.nn.api.Layer pool = centre.getLayer(i);
                     l = pool.activate(l, false, mgr).dup();
                     u = pool.activate(u, false, mgr).dup();
                     pool.clear();
@@ -249,17 +294,37 @@ public final class IntervalBounds {
                     u = a.getActivationFn().getActivation(u, false);
                 }
                 // DropoutLayer: identity at inference
+                markNonFinite(l, bad);
+                markNonFinite(u, bad);
             }
-            return outputMargins(l, u, predicted);
+            Margins m = outputMargins(l, u, predicted);
+            for (int i = 0; i < n; i++) {
+                if (bad[i]) {
+                    m.lower()[i] = Double.NEGATIVE_INFINITY; // an overflowed or NaN bound proves nothing
+                }
+            }
+            return m;
+        }
+    }
+
+    /** Flags the rows (first dimension) of {@code a} that hold a NaN or infinite value. */
+    private static void markNonFinite(INDArray a, boolean[] bad) {
+        long per = a.length() / bad.length;
+        double[] v = a.dup('c').data().asDouble();
+        for (int i = 0; i < bad.length; i++) {
+            for (long j = i * per; j < (i + 1) * per && !bad[i]; j++) {
+                if (!Double.isFinite(v[(int) j])) {
+                    bad[i] = true;
+                }
+            }
         }
     }
 
     /** Bounds of z_k - z_j at the dense output layer, from bounds [l, u] of its input. */
     private Margins outputMargins(INDArray l, INDArray u, int[] predicted) {
         int n = predicted.length;
-        org.deeplearning4j.nn.api.Layer out = net.getOutputLayer();
-        INDArray w = out.getParam("W");
-        INDArray b = out.paramTable().get("b");
+        INDArray w = outW;
+        INDArray b = outB;
         int classes = (int) w.size(1);
         INDArray c = l.add(u).muli(0.5);
         INDArray rho = u.sub(l).muli(0.5);

@@ -14,8 +14,9 @@ import java.util.Map;
  * @param inputMax      upper bound of valid inputs (e.g. 1; {@code +Infinity} for none)
  * @param seed          seed of the Gaussian noise
  * @param certify       whether to skip the examples that interval bounds prove non-critical
- *                      ({@link IntervalBounds}; the critical sample ratio is the same, since no
- *                      search can find a provably robust example critical, only cheaper)
+ *                      ({@link IntervalBounds}: no search can find a provably robust example
+ *                      critical, so the ratio is that of the full search up to the Langevin noise
+ *                      draws, at a fraction of the cost)
  */
 public record LassParameters(double radius, double alpha, double beta, int maxIterations,
                              double inputMin, double inputMax, long seed, boolean certify) {

@@ -177,6 +177,17 @@ class IntervalBoundsTest {
         ((org.deeplearning4j.nn.conf.layers.BaseLayer) swish.getLayerWiseConfigurations().getConf(0).getLayer())
                 .setActivationFn(Activation.SWISH.getActivationFunction());
         assertThat(IntervalBounds.unsupportedReason(swish)).contains("not monotone");
+        // a leaky ReLU with a negative slope decreases; a sigmoid output can tie two different logits
+        MultiLayerNetwork leaky = TinyNets.mlp(4, 3, 2, 1);
+        ((org.deeplearning4j.nn.conf.layers.BaseLayer) leaky.getLayerWiseConfigurations().getConf(0).getLayer())
+                .setActivationFn(new org.nd4j.linalg.activations.impl.ActivationLReLU(-0.1));
+        assertThat(IntervalBounds.unsupportedReason(leaky)).contains("layer 0").contains("not monotone");
+        ((org.deeplearning4j.nn.conf.layers.BaseLayer) leaky.getLayerWiseConfigurations().getConf(0).getLayer())
+                .setActivationFn(new org.nd4j.linalg.activations.impl.ActivationLReLU(0.1));
+        assertThat(IntervalBounds.unsupportedReason(leaky)).isNull();
+        ((org.deeplearning4j.nn.conf.layers.BaseLayer) leaky.getLayerWiseConfigurations().getConf(1).getLayer())
+                .setActivationFn(Activation.SIGMOID.getActivationFunction());
+        assertThat(IntervalBounds.unsupportedReason(leaky)).contains("layer 1").contains("softmax, identity");
         CsrResult res = CriticalSamples.search(InputGradients.analysisCopy(net).multiLayer(),
                 Nd4j.rand(DataType.DOUBLE, 5, 6), LassParameters.defaults().withMaxIterations(3), 0, false);
         assertThat(res.certificationNote()).contains("BatchNormalization");
