@@ -94,9 +94,9 @@ import java.util.function.LongFunction;
  * ratio moves with the machine's load by more than the capture costs).
  * Those figures are for the capture on the training thread ({@code async(false)}).
  * With the background thread (the default), {@code bench-suspects --epochs 1
- * --pairs 8} with one ND4J thread measured 0.10 s per epoch on the training
- * thread (the hand-over copies) and 0.48 s on the background thread, and an
- * epoch-time ratio of 1.024 (docs/suspects.md).
+ * --pairs 8} with one ND4J thread measured 0.21 s per epoch on the training
+ * thread (the hand-over copies) and 0.52 s on the background thread, and an
+ * epoch-time ratio of 1.022 (median of adjacent-pair ratios; docs/suspects.md).
  *
  * <h2>Threads</h2>
  * By default ({@link Builder#async}) the training thread only copies what a batch's update needs
