@@ -136,13 +136,7 @@ public final class CriticalSamples {
             // only Random.close() declares a checked exception
             log.debug("Closing the LASS random generator failed", closeFailure);
         }
-        int c = 0;
-        for (boolean b : critical) {
-            if (b) {
-                c++;
-            }
-        }
-        return new CsrResult(c / (double) n, critical, iterations, original, perturbed, steps, p, certified, note);
+        return new CsrResult(CsrResult.count(critical) / (double) n, critical, iterations, original, perturbed, steps, p, certified, note);
     }
 
     private static INDArrayIndex[] rowRange(INDArray x, int start, int end) {
@@ -178,12 +172,7 @@ public final class CriticalSamples {
         boolean[] certified = bounds == null ? new boolean[n]
                 : bounds.certify(reshapeTo(lo, shape, n), reshapeTo(hi, shape, n), original);
         // compacted state of the examples still searched
-        int searched = 0;
-        for (boolean c : certified) {
-            if (!c) {
-                searched++;
-            }
-        }
+        int searched = n - CsrResult.count(certified);
         int[] active = new int[searched];
         for (int i = 0, k = 0; i < n; i++) {
             if (!certified[i]) {

@@ -24,13 +24,7 @@ public record CsrResult(double criticalSampleRatio, boolean[] critical, int[] it
 
     /** Number of examples proved non-critical by interval bounds (not searched). */
     public int numCertified() {
-        int c = 0;
-        for (boolean b : certified) {
-            if (b) {
-                c++;
-            }
-        }
-        return c;
+        return count(certified);
     }
 
     /** Number of examples searched. */
@@ -40,8 +34,13 @@ public record CsrResult(double criticalSampleRatio, boolean[] critical, int[] it
 
     /** Number of critical examples. */
     public int numCritical() {
+        return count(critical);
+    }
+
+    /** Number of true entries. */
+    static int count(boolean[] flags) {
         int c = 0;
-        for (boolean b : critical) {
+        for (boolean b : flags) {
             if (b) {
                 c++;
             }
