@@ -67,6 +67,9 @@ final class RunFolder {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 String n = p.getFileName().toString();
+                if (!Files.isRegularFile(p)) {
+                    continue;
+                }
                 if (n.equals(STATS) || n.startsWith(STATS + ".") || n.equals(MODEL) || n.equals(LabelNoise.FILE_NAME)
                         || CHECKPOINT.matcher(n).matches()) {
                     out.add(p);
