@@ -82,6 +82,10 @@ class KillDuringTrainingTest {
                 assertThat(System.nanoTime()).as("no epoch %d within 5 minutes:\n%s", COMPLETED, seen).isLessThan(deadline);
             }
             Thread.sleep(200); // well inside the next epoch
+            // while the training runs, its file is locked: opening it says so
+            File live = run.resolve("stats.dl4j").toFile();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> StatsFiles.open(live))
+                    .hasMessageContaining("in use by another process");
         } finally {
             p.destroyForcibly(); // SIGKILL
             assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
