@@ -6,14 +6,14 @@ Stethoscope.registerPanel({
     var el = api.el;
     var list = el('div', { id: 'errors-list' });
     root.appendChild(el('p', { 'class': 'muted' },
-      'Exceptions inside Stethoscope monitors are logged and shown here; training goes on unless the monitor was built with failFast(true).'));
+      'Exceptions inside Stethoscope monitors are logged and shown here; training goes on unless the monitor was built with failFast(true). A failure that repeats is recorded at its 1st, 2nd, 4th, 8th, ... occurrence.'));
     root.appendChild(list);
     api.follow('Stethoscope.Error', function (all) {
       list.textContent = '';
       if (!all.length) { api.empty(list, 'No monitor errors.'); return; }
       var table = el('table');
       var head = el('tr');
-      ['time', 'epoch', 'iteration', 'monitor', 'phase', 'exception', 'message'].forEach(function (h) { head.appendChild(el('th', null, h)); });
+      ['time', 'epoch', 'iteration', 'monitor', 'phase', 'times so far', 'exception', 'message'].forEach(function (h) { head.appendChild(el('th', null, h)); });
       table.appendChild(head);
       all.slice().reverse().slice(0, 500).forEach(function (r) {
         var tr = el('tr', { 'class': 'error-row' });
@@ -22,6 +22,7 @@ Stethoscope.registerPanel({
         tr.appendChild(el('td', null, r.iteration));
         tr.appendChild(el('td', null, r.monitor));
         tr.appendChild(el('td', null, r.phase));
+        tr.appendChild(el('td', null, r.count || 1));
         tr.appendChild(el('td', null, r.exceptionClass));
         var msg = el('td');
         var d = el('details');

@@ -75,14 +75,14 @@ public class StethoscopeModule implements UIModule {
             long after = parseLong(rc.request().getParam("after"), -1);
             List<Object> out = new ArrayList<>();
             for (StethoscopeRecord r : storage.updates(p.get(0), p.get(1), after)) {
-                out.add(r.toJson());
+                addJson(out, r);
             }
             sendJson(rc, out);
         }));
         routes.add(new Route("/stethoscope/api/static/:sessionId/:typeId", HttpMethod.GET, (p, rc) -> {
             List<Object> out = new ArrayList<>();
             for (StethoscopeRecord r : storage.staticInfos(p.get(0), p.get(1))) {
-                out.add(r.toJson());
+                addJson(out, r);
             }
             sendJson(rc, out);
         }));
@@ -90,6 +90,17 @@ public class StethoscopeModule implements UIModule {
             routes.addAll(provider.routes(storage));
         }
         return routes;
+    }
+
+    /** Adds a record's JSON; a record whose fields do not fit together is skipped and logged, not a failed page. */
+    static void addJson(List<Object> out, StethoscopeRecord r) {
+        try {
+            out.add(r.toJson());
+        } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(StethoscopeModule.class).warn(
+                    "Skipped a {} record of session {} at {}: its content is inconsistent ({})", r.getTypeID(),
+                    r.getSessionID(), r.getTimeStamp(), e.toString());
+        }
     }
 
     private void sessions(RoutingContext rc) {

@@ -65,18 +65,18 @@ public final class StorageAccess {
         return Optional.empty();
     }
 
-    /** All update records of {@code typeId} in a session after {@code after} (exclusive), every worker, by time. */
+    /**
+     * All update records of {@code typeId} in a session after {@code after} (exclusive), every
+     * worker, by time; a record that cannot be decoded is skipped and logged ({@link
+     * dev.stethoscope.listeners.records.RecordReader}).
+     */
     public List<StethoscopeRecord> updates(String sessionId, String typeId, long after) {
         List<StethoscopeRecord> out = new ArrayList<>();
         for (StatsStorage s : storages) {
             if (s.isClosed() || !s.sessionExists(sessionId)) {
                 continue;
             }
-            for (Persistable p : s.getAllUpdatesAfter(sessionId, typeId, after)) {
-                if (p instanceof StethoscopeRecord r) {
-                    out.add(r);
-                }
-            }
+            out.addAll(dev.stethoscope.listeners.records.RecordReader.updates(s, sessionId, typeId, after));
         }
         out.sort(Comparator.comparingLong(StethoscopeRecord::getTimeStamp));
         return out;
@@ -89,11 +89,7 @@ public final class StorageAccess {
             if (s.isClosed() || !s.sessionExists(sessionId)) {
                 continue;
             }
-            for (Persistable p : s.getAllStaticInfos(sessionId, typeId)) {
-                if (p instanceof StethoscopeRecord r) {
-                    out.add(r);
-                }
-            }
+            out.addAll(dev.stethoscope.listeners.records.RecordReader.staticInfos(s, sessionId, typeId));
         }
         return out;
     }

@@ -95,7 +95,8 @@ class UiServerTest {
             if (!Files.exists(Path.of(table))) {
                 continue;
             }
-            for (String line : Files.readAllLines(Path.of(table)).subList(1, Files.readAllLines(Path.of(table)).size())) {
+            List<String> lines = Files.readAllLines(Path.of(table)); // read once: other processes change it
+            for (String line : lines.subList(1, lines.size())) {
                 String[] f = line.trim().split("\\s+");
                 if (f[1].endsWith(":" + hexPort) && f[3].equals("0A")) { // 0A = LISTEN
                     out.add(f[1].substring(0, f[1].indexOf(':')));

@@ -43,6 +43,8 @@ public final class Main implements Runnable {
 
     /** Runs the command line and exits with its exit code. */
     public static void main(String[] args) {
+        // before any stream is read: stats files may come from elsewhere (see StatsFileFilter)
+        dev.stethoscope.plugin.StatsFileFilter.install();
         System.exit(run(args));
     }
 

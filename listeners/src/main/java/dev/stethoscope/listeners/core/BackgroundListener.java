@@ -14,6 +14,22 @@ import org.deeplearning4j.nn.api.Model;
  * waits on the training thread (back-pressure), so nothing is dropped and the memory held by
  * pending copies stays bounded. A failure in the background is reported through the
  * listener's fault policy ({@link #guard}) when its result would have been published.
+ *
+ * <p>Every wait is bounded by {@link Builder#backgroundTimeout} (default 10 minutes): a
+ * hand-over that finds the queue still full after it is skipped and recorded as a
+ * {@link BackgroundTimeoutException}, and {@link #flush()} stops waiting after it (recorded too),
+ * so a hung analysis never hangs training.
+ *
+ * <p><b>Nothing lost on failure.</b> Call {@link #close()} in a {@code finally} block around
+ * {@code fit}, before closing the storage: the analyses already handed over then still publish
+ * their records when {@code fit} throws. <pre>{@code
+ * try {
+ *     net.fit(train, epochs);
+ * } finally {
+ *     listener.close();   // before storage.close()
+ *     storage.close();
+ * }
+ * }</pre>
  */
 public abstract class BackgroundListener extends StethoscopeListener {
     private final BackgroundWorker worker;
@@ -27,7 +43,13 @@ public abstract class BackgroundListener extends StethoscopeListener {
     protected BackgroundListener(Builder<?, ?> b, String threadName, String backgroundPhase) {
         super(b);
         this.backgroundPhase = backgroundPhase;
-        this.worker = new BackgroundWorker(threadName, b.async, b.maxPending);
+        this.worker = new BackgroundWorker(threadName, b.async, b.maxPending, b.backgroundTimeout);
+        this.worker.beforeTask(() -> {
+            FaultHook h = faultHook();
+            if (h != null) {
+                h.beforeStep(monitorName(), backgroundPhase, true);
+            }
+        });
     }
 
     /** The background worker (tasks run in submission order). */
@@ -47,7 +69,13 @@ public abstract class BackgroundListener extends StethoscopeListener {
      * {@code fit} are published at the next callback.
      */
     public void flush() {
-        worker.awaitIdle();
+        if (!worker.awaitIdle()) {
+            guard("flush", () -> {
+                throw new BackgroundTimeoutException("Background analyses of monitor '" + monitorName()
+                        + "' still running after " + worker.timeout() + "; their records are published only if "
+                        + "they finish before the next flush or close");
+            });
+        }
         drain();
     }
 
@@ -59,7 +87,7 @@ public abstract class BackgroundListener extends StethoscopeListener {
 
     /** Stops the background thread after its pending tasks (waits up to a minute). */
     protected final void shutdownWorker() {
-        worker.shutdown(60);
+        worker.shutdown(Math.max(1, Math.min(60, worker.timeout().toSeconds())));
     }
 
     /** Builder settings of the background thread, shared by every background listener. */
@@ -67,6 +95,7 @@ public abstract class BackgroundListener extends StethoscopeListener {
             extends StethoscopeListener.Builder<B, L> {
         protected boolean async = true;
         protected int maxPending;
+        protected java.time.Duration backgroundTimeout = BackgroundWorker.DEFAULT_TIMEOUT;
 
         /**
          * @param defaultMaxPending the listener's default bound on pending analyses
@@ -74,6 +103,19 @@ public abstract class BackgroundListener extends StethoscopeListener {
         protected Builder(Model model, StatsStorageRouter router, int defaultMaxPending) {
             super(model, router);
             this.maxPending = defaultMaxPending;
+        }
+
+        /**
+         * Bound of every wait on the background thread (a hand-over when the queue is full,
+         * {@code flush}, {@code close}); default 10 minutes. When it runs out the analysis is
+         * skipped or left behind, with a log line and an error record, and training goes on.
+         */
+        public B backgroundTimeout(java.time.Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("backgroundTimeout must be positive, got " + timeout);
+            }
+            this.backgroundTimeout = timeout;
+            return self();
         }
 
         /** Analyse on a background thread (default true) or inside the training callbacks. */

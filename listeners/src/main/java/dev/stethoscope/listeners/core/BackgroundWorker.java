@@ -3,6 +3,10 @@ package dev.stethoscope.listeners.core;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.factory.Nd4j;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
@@ -26,23 +30,64 @@ import java.util.function.Consumer;
  * (back-pressure on the training thread) instead of queuing without bound, so the memory held by
  * pending tasks (their parameter copies) stays bounded. With {@code async = false} tasks run on
  * the caller's thread.
+ *
+ * <p>Every wait is bounded by the worker's timeout: a {@link #submit} that finds no free slot
+ * within it throws {@link BackgroundTimeoutException} (the analysis is skipped, training goes
+ * on), {@link #awaitIdle} returns false and {@link #shutdown} gives up, each with a log line
+ * naming the thread, so a hung analysis never hangs training.
  */
 public final class BackgroundWorker {
+    private static final Logger log = LoggerFactory.getLogger(BackgroundWorker.class);
     private final boolean async;
     private final int maxPending;
     private final Semaphore slots;
     private final ExecutorService exec;
     private final ConcurrentLinkedQueue<Callable<Void>> outbox = new ConcurrentLinkedQueue<>();
+    private final String threadName;
+    private final long timeoutNanos;
+    private volatile Action beforeTask;
 
+    /** A worker whose waits time out after 10 minutes. */
     public BackgroundWorker(String name, boolean async, int maxPending) {
+        this(name, async, maxPending, DEFAULT_TIMEOUT);
+    }
+
+    /** The default bound of every wait: 10 minutes. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
+
+    /**
+     * @param name       suffix of the thread's name ({@code stethoscope-<name>})
+     * @param async      run tasks on the background thread (else on the caller's)
+     * @param maxPending tasks waiting or running at most
+     * @param timeout    bound of every wait (submit, awaitIdle, shutdown)
+     */
+    public BackgroundWorker(String name, boolean async, int maxPending, Duration timeout) {
+        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout must be positive, got " + timeout);
+        }
+        this.threadName = "stethoscope-" + name;
+        this.timeoutNanos = timeout.toNanos();
         this.async = async;
         this.maxPending = maxPending;
         this.slots = new Semaphore(maxPending);
         this.exec = async ? Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "stethoscope-" + name);
+            Thread t = new Thread(r, threadName);
             t.setDaemon(true);
             return t;
         }) : null;
+    }
+
+    /**
+     * Sets an action run at the start of every task, on the thread that runs it (a fault-injection
+     * hook for tests: what it throws is handled as the task's failure); null removes it.
+     */
+    public void beforeTask(Action hook) {
+        this.beforeTask = hook;
+    }
+
+    /** The bound of every wait. */
+    public Duration timeout() {
+        return Duration.ofNanos(timeoutNanos);
     }
 
     /** Whether tasks run on the background thread ({@code false}: on the caller's thread). */
@@ -64,6 +109,10 @@ public final class BackgroundWorker {
         Runnable body = () -> {
             // outside any workspace the training thread may have open: results must outlive this call
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                Action hook = beforeTask;
+                if (hook != null) {
+                    hook.run();
+                }
                 Action a = compute.call();
                 if (a != null) {
                     outbox.add(() -> {
@@ -71,12 +120,16 @@ public final class BackgroundWorker {
                         return null;
                     });
                 }
-            } catch (Exception | Error e) {
+            } catch (Throwable e) {
+                // every failure, fatal ones included, is handed to the listener's thread and its fault policy
                 outbox.add(() -> {
                     if (e instanceof Exception ex) {
                         throw ex;
                     }
-                    throw (Error) e;
+                    if (e instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(e);
                 });
             }
         };
@@ -84,7 +137,20 @@ public final class BackgroundWorker {
             body.run(); // after shutdown (a listener used again after close()): on the caller's thread
             return;
         }
-        slots.acquireUninterruptibly();
+        boolean acquired;
+        try {
+            acquired = slots.tryAcquire(timeoutNanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BackgroundTimeoutException("Interrupted while waiting for a free slot on " + threadName
+                    + "; this analysis is skipped");
+        }
+        if (!acquired) {
+            log.warn("{}: {} analyses still pending after {}; this analysis is skipped (a hung analysis? "
+                    + "see that thread in a thread dump)", threadName, maxPending, timeout());
+            throw new BackgroundTimeoutException(threadName + ": " + maxPending + " analyses still pending after "
+                    + timeout() + "; this analysis is skipped, training goes on");
+        }
         try {
             exec.execute(() -> {
                 try {
@@ -107,13 +173,28 @@ public final class BackgroundWorker {
         }
     }
 
-    /** Waits until every submitted task has finished computing. */
-    public void awaitIdle() {
+    /**
+     * Waits until every submitted task has finished computing, at most the worker's timeout.
+     *
+     * @return true if idle, false if tasks were still running when the wait timed out (logged)
+     */
+    public boolean awaitIdle() {
         if (!async) {
-            return;
+            return true;
         }
-        slots.acquireUninterruptibly(maxPending);
+        boolean idle;
+        try {
+            idle = slots.tryAcquire(maxPending, timeoutNanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        if (!idle) {
+            log.warn("{}: analyses still running after waiting {}; not waiting any longer", threadName, timeout());
+            return false;
+        }
         slots.release(maxPending);
+        return true;
     }
 
     /** Stops the thread after the pending tasks (waits up to {@code seconds}). */
@@ -123,7 +204,10 @@ public final class BackgroundWorker {
         }
         exec.shutdown();
         try {
-            exec.awaitTermination(seconds, TimeUnit.SECONDS);
+            if (!exec.awaitTermination(seconds, TimeUnit.SECONDS)) {
+                log.warn("{}: background analyses still running {} s after shutdown; left to finish on their "
+                        + "daemon thread, their results are not published", threadName, seconds);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

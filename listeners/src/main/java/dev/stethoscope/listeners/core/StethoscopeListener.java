@@ -13,7 +13,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -29,6 +28,24 @@ import java.util.Set;
  * Stethoscope page) and training goes on, unless the listener was built with
  * {@code failFast(true)}, in which case it is rethrown and stops training.
  *
+ * <p><b>What is caught.</b> Every {@link Throwable} raised by a monitor's analysis is caught
+ * (exceptions, {@link AssertionError}, {@link LinkageError}, any other {@link Error} a library
+ * throws), except {@link VirtualMachineError} ({@link OutOfMemoryError},
+ * {@link StackOverflowError}, {@link InternalError}) and {@link ThreadDeath}: after those the JVM
+ * may be unable to go on, and hiding them would turn a dying process into a silent hang or a
+ * half-working run; they are logged and rethrown whatever the fail-fast setting. An
+ * {@link InterruptedException} is recorded and the thread's interrupt flag restored.
+ *
+ * <p><b>Rate limit.</b> The same failure (same phase and exception class) is logged at WARN and
+ * published the first time, and then again only at its 2nd, 4th, 8th, 16th, ... occurrence, each
+ * record carrying the number of occurrences so far ({@link MonitorErrorRecord#getCount()}): a
+ * monitor failing at every iteration writes a logarithmic, not linear, number of records.
+ * {@link #errorCount()} counts every occurrence.
+ *
+ * <p><b>Testing.</b> {@link #setFaultHook} installs a hook run at the start of every guarded
+ * analysis step (training thread) and, for {@link BackgroundListener}s, of every background
+ * task: fault-injection tests throw from it to check that training survives.
+ *
  * <p>A monitor only reads the training network. Analyses that need forward or
  * backward passes run on a {@link dev.stethoscope.probes.model.NetworkCopy}.
  */
@@ -40,8 +57,9 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
     private final String sessionId;
     private final String workerId;
     private final boolean failFast;
-    private final Set<String> loggedFaults = new HashSet<>();
-    private volatile int errorCount;
+    private final Map<String, Integer> faultCounts = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger errorCount = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile FaultHook faultHook;
     private final Set<String> announcedTypes = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     protected StethoscopeListener(Builder<?, ?> b) {
@@ -78,30 +96,58 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
 
     /** Number of exceptions this monitor caught (and published) so far. */
     public int errorCount() {
-        return errorCount;
+        return errorCount.get();
     }
 
     /**
-     * Runs {@code body}; an exception is logged and published as an error record,
-     * and swallowed unless fail-fast is set.
+     * A hook for fault-injection tests: called with this monitor's name, the phase and whether it
+     * runs on a background thread, at the start of every guarded step (and every background task
+     * of a {@link BackgroundListener}). Whatever it throws goes through the fault policy as if the
+     * analysis had thrown it.
+     */
+    @FunctionalInterface
+    public interface FaultHook {
+        void beforeStep(String monitor, String phase, boolean background) throws Exception;
+    }
+
+    /**
+     * Installs (or, with null, removes) a {@link FaultHook}. Meant for tests that check that a
+     * failing analysis never stops or changes training; not for production use.
+     */
+    public void setFaultHook(FaultHook hook) {
+        this.faultHook = hook;
+    }
+
+    /** The installed fault hook, or null. */
+    protected final FaultHook faultHook() {
+        return faultHook;
+    }
+
+    /**
+     * Runs {@code body}; a failure is logged and published as an error record (rate limited),
+     * and swallowed unless fail-fast is set. {@link VirtualMachineError} and {@link ThreadDeath}
+     * are logged and always rethrown (see the class comment).
      */
     protected final void guard(String phase, ThrowingRunnable body) {
         try {
+            FaultHook hook = faultHook;
+            if (hook != null) {
+                hook.beforeStep(monitorName(), phase, false);
+            }
             body.run();
-        } catch (Exception | AssertionError e) {
-            errorCount++;
-            String key = phase + ":" + e.getClass().getName();
-            if (loggedFaults.add(key)) {
-                log.warn("Stethoscope monitor '{}' failed in {} (training goes on{}): {}", monitorName(), phase,
-                        failFast ? "; fail-fast is set, so it stops" : "", e.toString(), e);
-            } else {
-                log.debug("Stethoscope monitor '{}' failed again in {}: {}", monitorName(), phase, e.toString());
-            }
+        } catch (VirtualMachineError | ThreadDeath fatal) {
             try {
-                publish(new MonitorErrorRecord(monitorName(), phase, e), currentEpoch(), currentIteration());
-            } catch (RuntimeException publishFailure) {
-                log.error("Could not publish the error record of monitor '{}'", monitorName(), publishFailure);
+                log.error("Stethoscope monitor '{}' hit {} in {}: not recoverable, rethrown", monitorName(),
+                        fatal.getClass().getName(), phase);
+            } catch (Throwable ignored) {
+                // logging may itself fail when memory is exhausted
             }
+            throw fatal;
+        } catch (Throwable e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            recordFailure(phase, e);
             if (failFast) {
                 if (e instanceof RuntimeException re) {
                     throw re;
@@ -111,6 +157,31 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
                 }
                 throw new MonitorFailedException(monitorName(), phase, e);
             }
+        }
+    }
+
+    /** Counts, logs and (rate limited) publishes a failure; never throws. */
+    private void recordFailure(String phase, Throwable e) {
+        errorCount.incrementAndGet();
+        String key = phase + ":" + e.getClass().getName();
+        int n = faultCounts.merge(key, 1, Integer::sum);
+        boolean report = Integer.bitCount(n) == 1; // 1, 2, 4, 8, ...
+        if (n == 1) {
+            log.warn("Stethoscope monitor '{}' failed in {} (training goes on{}): {}", monitorName(), phase,
+                    failFast ? "; fail-fast is set, so it stops" : "", e.toString(), e);
+        } else if (report) {
+            log.warn("Stethoscope monitor '{}' failed in {} again ({} times so far): {}", monitorName(), phase, n,
+                    e.toString());
+        } else {
+            log.debug("Stethoscope monitor '{}' failed again in {}: {}", monitorName(), phase, e.toString());
+        }
+        if (!report) {
+            return;
+        }
+        try {
+            publish(new MonitorErrorRecord(monitorName(), phase, e).count(n), currentEpoch(), currentIteration());
+        } catch (RuntimeException | LinkageError publishFailure) {
+            log.error("Could not publish the error record of monitor '{}'", monitorName(), publishFailure);
         }
     }
 

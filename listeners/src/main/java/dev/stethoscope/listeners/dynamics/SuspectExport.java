@@ -83,7 +83,8 @@ public final class SuspectExport {
 
     /** Every mark record of a session in a storage (all workers). */
     public static Map<Long, SuspectMarkRecord> latestMarks(StatsStorage storage, String sessionId) {
-        return latestMarks(storage.getAllUpdatesAfter(sessionId, SuspectMarkRecord.TYPE_ID, -1));
+        return latestMarks(new ArrayList<Persistable>(
+                dev.stethoscope.listeners.records.RecordReader.updates(storage, sessionId, SuspectMarkRecord.TYPE_ID, -1)));
     }
 
     /**
@@ -92,7 +93,8 @@ public final class SuspectExport {
      */
     public static SuspectTableRecord latestTable(StatsStorage storage, String sessionId) {
         SuspectTableRecord best = null;
-        for (Persistable p : storage.getAllStaticInfos(sessionId, SuspectTableRecord.TYPE_ID)) {
+        for (Persistable p : dev.stethoscope.listeners.records.RecordReader.staticInfos(storage, sessionId,
+                SuspectTableRecord.TYPE_ID)) {
             if (p instanceof SuspectTableRecord t && (best == null || t.getTableEpoch() > best.getTableEpoch()
                     || (t.getTableEpoch() == best.getTableEpoch() && t.getTimeStamp() > best.getTimeStamp()))) {
                 best = t;

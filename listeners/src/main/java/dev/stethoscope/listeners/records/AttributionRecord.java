@@ -116,6 +116,24 @@ public class AttributionRecord extends StethoscopeRecord {
     }
 
     @Override
+    protected void validateBody() throws IOException {
+        if (height < 0 || width < 0) {
+            throw new IOException("Corrupt attribution record: image " + height + "x" + width);
+        }
+        if (exampleIds == null || methods == null) {
+            return;
+        }
+        long n = exampleIds.length;
+        long px = (long) height * width;
+        long k = methods.size();
+        if ((inputs != null && inputs.length < n * px) || (maps != null && maps.length < k * n * px)
+                || (gaps != null && gaps.length < k * n) || (aopc != null && aopc.length < k * n)) {
+            throw new IOException("Corrupt attribution record: arrays too short for " + k + " methods x " + n
+                    + " examples of " + height + "x" + width);
+        }
+    }
+
+    @Override
     protected Map<String, Object> bodyJson() {
         Map<String, Object> m = new LinkedHashMap<>();
         int n = exampleIds.length;

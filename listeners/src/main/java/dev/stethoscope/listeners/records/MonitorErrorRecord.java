@@ -22,6 +22,7 @@ public class MonitorErrorRecord extends StethoscopeRecord {
     private String exceptionClass;
     private String message;
     private String stackTrace;
+    private int count = 1;
 
     /** For decoding. */
     public MonitorErrorRecord() {
@@ -38,6 +39,24 @@ public class MonitorErrorRecord extends StethoscopeRecord {
         this.stackTrace = s.length() > MAX_TRACE_CHARS ? s.substring(0, MAX_TRACE_CHARS) + "\n..." : s;
     }
 
+    /**
+     * Sets how many times this failure (same monitor, phase and exception class) happened so far,
+     * this one included; monitors publish a repeated failure only at counts 1, 2, 4, 8, ...
+     */
+    public MonitorErrorRecord count(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("count must be >= 1, got " + n);
+        }
+        this.count = n;
+        invalidate();
+        return this;
+    }
+
+    /** Occurrences of this failure so far, this one included (1 for records written before counts existed). */
+    public int getCount() {
+        return count;
+    }
+
     @Override
     public String getTypeID() {
         return TYPE_ID;
@@ -45,7 +64,7 @@ public class MonitorErrorRecord extends StethoscopeRecord {
 
     @Override
     protected int bodyVersion() {
-        return 1;
+        return 2;
     }
 
     @Override
@@ -55,6 +74,7 @@ public class MonitorErrorRecord extends StethoscopeRecord {
         RecordCodec.writeString(out, exceptionClass);
         RecordCodec.writeString(out, message);
         RecordCodec.writeString(out, stackTrace);
+        out.writeInt(count);
     }
 
     @Override
@@ -64,6 +84,10 @@ public class MonitorErrorRecord extends StethoscopeRecord {
         exceptionClass = RecordCodec.readString(in);
         message = RecordCodec.readString(in);
         stackTrace = RecordCodec.readString(in);
+        count = version >= 2 ? in.readInt() : 1;
+        if (count < 1) {
+            throw new java.io.IOException("Corrupt error record: count " + count);
+        }
     }
 
     @Override
@@ -74,6 +98,7 @@ public class MonitorErrorRecord extends StethoscopeRecord {
         m.put("exceptionClass", exceptionClass);
         m.put("message", message);
         m.put("stackTrace", stackTrace);
+        m.put("count", count);
         return m;
     }
 

@@ -9,9 +9,89 @@ import java.util.List;
 /**
  * Compact binary helpers for record bodies: length-prefixed arrays and
  * nullable strings over {@link DataOutput}/{@link DataInput} (big-endian).
+ *
+ * <p>Reading never trusts a length field: every length is checked against the bytes left in
+ * the record ({@link Input}, which {@link StethoscopeRecord#decode} always uses) before anything
+ * is allocated, so a corrupt or crafted 40-byte record cannot ask for gigabytes; a negative
+ * length other than -1 (null) is refused. Without an {@link Input}, lengths are capped at
+ * {@link #MAX_ELEMENTS}. Failures are {@link IOException}s naming the field.
  */
 public final class RecordCodec {
+    /** Bound of one length when the bytes left are unknown (not an {@link Input}). */
+    public static final int MAX_ELEMENTS = 1 << 26;
+
     private RecordCodec() {
+    }
+
+    /** A record's bytes as a {@link java.io.DataInputStream} that knows how many bytes are left. */
+    public static final class Input extends java.io.DataInputStream {
+        private final java.io.ByteArrayInputStream bytes;
+
+        private Input(java.io.ByteArrayInputStream bytes) {
+            super(bytes);
+            this.bytes = bytes;
+        }
+
+        /** Reads {@code b}. */
+        public static Input of(byte[] b) {
+            return new Input(new java.io.ByteArrayInputStream(b));
+        }
+
+        /** Bytes not read yet. */
+        public int remaining() {
+            return bytes.available();
+        }
+    }
+
+    /**
+     * Reads a length field: -1 (null) or a count whose elements, each at least
+     * {@code bytesPerElement} bytes, fit in the bytes left.
+     *
+     * @throws IOException naming {@code what} if the length is negative (other than -1) or too large
+     */
+    public static int readLength(DataInput in, int bytesPerElement, String what) throws IOException {
+        int n = in.readInt();
+        if (n < -1) {
+            throw new IOException("Corrupt record: " + what + " has length " + n);
+        }
+        if (n > 0) {
+            long need = (long) n * Math.max(1, bytesPerElement);
+            if (in instanceof Input i) {
+                if (need > i.remaining()) {
+                    throw new IOException("Corrupt record: " + what + " has length " + n + " (" + need
+                            + " bytes) but only " + i.remaining() + " bytes are left");
+                }
+            } else if (n > MAX_ELEMENTS) {
+                throw new IOException("Corrupt record: " + what + " has length " + n + ", more than " + MAX_ELEMENTS);
+            }
+        }
+        return n;
+    }
+
+    /** Reads a count that must be {@code >= 0} and fit in the bytes left (see {@link #readLength}). */
+    public static int readCount(DataInput in, int bytesPerElement, String what) throws IOException {
+        int n = readLength(in, bytesPerElement, what);
+        if (n < 0) {
+            throw new IOException("Corrupt record: " + what + " has length " + n);
+        }
+        return n;
+    }
+
+    public static void writeBytes(DataOutput out, byte[] b) throws IOException {
+        out.writeInt(b == null ? -1 : b.length);
+        if (b != null) {
+            out.write(b);
+        }
+    }
+
+    public static byte[] readBytes(DataInput in) throws IOException {
+        int n = readLength(in, 1, "byte array");
+        if (n < 0) {
+            return null;
+        }
+        byte[] b = new byte[n];
+        in.readFully(b);
+        return b;
     }
 
     public static void writeString(DataOutput out, String s) throws IOException {
@@ -25,7 +105,7 @@ public final class RecordCodec {
     }
 
     public static String readString(DataInput in) throws IOException {
-        int n = in.readInt();
+        int n = readLength(in, 1, "string");
         if (n < 0) {
             return null;
         }
@@ -44,7 +124,7 @@ public final class RecordCodec {
     }
 
     public static List<String> readStrings(DataInput in) throws IOException {
-        int n = in.readInt();
+        int n = readLength(in, 4, "string list");
         if (n < 0) {
             return null;
         }
@@ -65,7 +145,7 @@ public final class RecordCodec {
     }
 
     public static double[] readDoubles(DataInput in) throws IOException {
-        int n = in.readInt();
+        int n = readLength(in, 8, "double array");
         if (n < 0) {
             return null;
         }
@@ -86,7 +166,7 @@ public final class RecordCodec {
     }
 
     public static float[] readFloats(DataInput in) throws IOException {
-        int n = in.readInt();
+        int n = readLength(in, 4, "float array");
         if (n < 0) {
             return null;
         }
@@ -107,7 +187,7 @@ public final class RecordCodec {
     }
 
     public static int[] readInts(DataInput in) throws IOException {
-        int n = in.readInt();
+        int n = readLength(in, 4, "int array");
         if (n < 0) {
             return null;
         }
@@ -128,7 +208,7 @@ public final class RecordCodec {
     }
 
     public static long[] readLongs(DataInput in) throws IOException {
-        int n = in.readInt();
+        int n = readLength(in, 8, "long array");
         if (n < 0) {
             return null;
         }

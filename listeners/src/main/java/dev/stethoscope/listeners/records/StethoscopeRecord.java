@@ -26,6 +26,14 @@ import java.util.Map;
  * and the type, and passes the body version to {@link #readBody}, so a newer
  * reader can still read older records.
  *
+ * <p>Decoding trusts nothing in the bytes: lengths are bounded by the bytes left
+ * ({@link RecordCodec#readLength}), a body version newer than this class writes is refused
+ * (it would be misread), bytes left over after the body are refused, and
+ * {@link #validateBody()} checks the fields' mutual consistency. Every failure is an
+ * {@link IOException} (or {@link UncheckedIOException} from the byte-array decoders); readers
+ * such as {@link RecordReader} skip and log a record that fails, so one corrupt record never
+ * fails a page.
+ *
  * <p>Every subclass must have a public no-argument constructor: DL4J's
  * FileStatsStorage and remote receiver rebuild records by class name.
  */
@@ -52,8 +60,20 @@ public abstract class StethoscopeRecord implements Persistable {
     /** Writes the signal. */
     protected abstract void writeBody(DataOutputStream out) throws IOException;
 
-    /** Reads the signal written by {@link #writeBody} in body format {@code version}. */
+    /**
+     * Reads the signal written by {@link #writeBody} in body format {@code version} (never newer
+     * than {@link #bodyVersion()}). Read lengths with {@link RecordCodec}'s readers, which bound
+     * them by the bytes left.
+     */
     protected abstract void readBody(DataInputStream in, int version) throws IOException;
+
+    /**
+     * Checks, after {@link #readBody}, that the fields agree with each other (array lengths that
+     * index one another, sizes that are not negative); throws an {@link IOException} naming the
+     * problem. The default accepts everything.
+     */
+    protected void validateBody() throws IOException {
+    }
 
     /**
      * The record's signal as JSON-ready values (maps, lists, strings, numbers;
@@ -153,9 +173,14 @@ public abstract class StethoscopeRecord implements Persistable {
     @Override
     public void decode(byte[] bytes) {
         try {
-            decode(new ByteArrayInputStream(bytes));
+            decode(RecordCodec.Input.of(bytes));
+        } catch (java.io.EOFException e) {
+            throw new UncheckedIOException(new IOException("Corrupt " + getTypeID() + " record: its " + bytes.length
+                    + " bytes end before its last field (truncated)", e));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } catch (RuntimeException e) {
+            throw new UncheckedIOException(new IOException("Corrupt " + getTypeID() + " record: " + e, e));
         }
     }
 
@@ -168,17 +193,22 @@ public abstract class StethoscopeRecord implements Persistable {
 
     @Override
     public void decode(InputStream inputStream) throws IOException {
-        DataInputStream in = new DataInputStream(inputStream);
+        RecordCodec.Input in = inputStream instanceof RecordCodec.Input i ? i
+                : RecordCodec.Input.of(inputStream.readAllBytes());
         short magic = in.readShort();
         if (magic != MAGIC) {
             throw new IOException("Not a Stethoscope record (bad magic 0x" + Integer.toHexString(magic & 0xffff) + ")");
         }
         byte headerVersion = in.readByte();
-        if (headerVersion > HEADER_VERSION) {
+        if (headerVersion < 1 || headerVersion > HEADER_VERSION) {
             throw new IOException("Record header version " + headerVersion + " is newer than this reader ("
                     + HEADER_VERSION + "); upgrade Stethoscope");
         }
         int version = in.readShort();
+        if (version < 0 || version > bodyVersion()) {
+            throw new IOException("Record body version " + version + " of " + getTypeID() + " is not one this reader "
+                    + "knows (0.." + bodyVersion() + "): written by a newer Stethoscope, or corrupt; upgrade Stethoscope");
+        }
         String type = RecordCodec.readString(in);
         acceptType(type);
         this.sessionId = RecordCodec.readString(in);
@@ -187,6 +217,11 @@ public abstract class StethoscopeRecord implements Persistable {
         this.epoch = in.readInt();
         this.iteration = in.readLong();
         readBody(in, version);
+        if (in.remaining() > 0) {
+            throw new IOException("Corrupt " + getTypeID() + " record: " + in.remaining()
+                    + " unexpected bytes after its body");
+        }
+        validateBody();
         this.encoded = null;
     }
 

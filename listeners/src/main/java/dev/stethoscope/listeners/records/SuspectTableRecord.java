@@ -115,12 +115,20 @@ public class SuspectTableRecord extends StethoscopeRecord {
         count = RecordCodec.readInts(in);
         forgetting = RecordCodec.readInts(in);
         learnedSince = RecordCodec.readInts(in);
-        int c = in.readInt();
+        int c = RecordCodec.readCount(in, 4, "float columns");
         floats = new float[c][];
         for (int i = 0; i < c; i++) {
             floats[i] = RecordCodec.readFloats(in);
         }
         flipped = RecordCodec.readLongs(in);
+    }
+
+    @Override
+    protected void validateBody() throws IOException {
+        if (floats != null && floats.length > FLOAT_COLUMNS.size()) {
+            throw new IOException("Corrupt suspect table record: " + floats.length + " float columns, at most "
+                    + FLOAT_COLUMNS.size());
+        }
     }
 
     /** JSON: every column as an array (large: N entries each; non-finite values become null). */

@@ -217,7 +217,7 @@ public class SuspectsRecord extends StethoscopeRecord {
         columns = RecordCodec.readStrings(in);
         values = RecordCodec.readDoubles(in);
         featureShape = RecordCodec.readLongs(in);
-        features = new byte[in.readInt()];
+        features = new byte[RecordCodec.readCount(in, 1, "features")];
         in.readFully(features);
         featureLo = RecordCodec.readFloats(in);
         featureHi = RecordCodec.readFloats(in);
@@ -230,6 +230,46 @@ public class SuspectsRecord extends StethoscopeRecord {
         precisionAtK = RecordCodec.readDoubles(in);
         recallAtK = RecordCodec.readDoubles(in);
         auroc = RecordCodec.readDoubles(in);
+    }
+
+    @Override
+    protected void validateBody() throws IOException {
+        if (summaryNames != null && (summaryValues == null || summaryValues.length < summaryNames.size())) {
+            throw new IOException("Corrupt suspects record: fewer summary values than names");
+        }
+        if (metricScores != null && (precisionAtK == null || recallAtK == null || auroc == null
+                || precisionAtK.length < metricScores.size() || recallAtK.length < metricScores.size()
+                || auroc.length < metricScores.size())) {
+            throw new IOException("Corrupt suspects record: fewer metric values than metrics");
+        }
+        if (index == null) {
+            return;
+        }
+        long n = index.length;
+        long cols = columns == null ? 0 : columns.size();
+        if (featureShape != null) {
+            for (long d : featureShape) {
+                if (d < 0 || d > Integer.MAX_VALUE) {
+                    throw new IOException("Corrupt suspects record: feature shape " + java.util.Arrays.toString(featureShape));
+                }
+            }
+        }
+        long d = 0;
+        if (featureShape != null) {
+            d = 1;
+            for (long x : featureShape) {
+                d *= x;
+                if (d > Integer.MAX_VALUE) {
+                    throw new IOException("Corrupt suspects record: feature shape " + java.util.Arrays.toString(featureShape));
+                }
+            }
+        }
+        if (givenLabel == null || predictedLabel == null || givenLabel.length < n || predictedLabel.length < n
+                || (values == null ? cols * n > 0 : values.length < cols * n)
+                || featureLo == null || featureHi == null || featureLo.length < n || featureHi.length < n
+                || (features == null ? d * n > 0 : features.length < d * n)) {
+            throw new IOException("Corrupt suspects record: per-suspect arrays shorter than its " + n + " suspects");
+        }
     }
 
     /**

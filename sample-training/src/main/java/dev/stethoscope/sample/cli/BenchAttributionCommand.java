@@ -65,6 +65,14 @@ public final class BenchAttributionCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Checks.atLeast("--train-limit", trainLimit, 0);
+        Checks.atLeast("--epochs", epochs, 1);
+        Checks.atLeast("--repeats", repeats, 1);
+        Checks.atLeast("--cost-examples", costExamples, 1);
+        Checks.atLeast("--aopc-examples", aopcExamples, 0);
+        Checks.atLeast("--aopc-steps", aopcSteps, 1);
+        Checks.atLeast("--random-repeats", randomRepeats, 1);
+        dataOptions.validate();
         MnistData mnist = dataOptions.load();
         LabeledImages train = DataOptions.limit(mnist.train(), trainLimit);
         int classes = mnist.numClasses();

@@ -36,6 +36,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Checks.atLeast("--every", every, 1);
+        run.validate();
         MnistData mnist = dataOptions.load();
         LabeledImages train = DataOptions.limit(mnist.train(), run.trainLimit);
         int classes = mnist.numClasses();

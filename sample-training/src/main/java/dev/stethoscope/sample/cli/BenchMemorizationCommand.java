@@ -61,6 +61,11 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Checks.atLeast("--csr-examples", csrExamples, 1);
+        Checks.atLeast("--lass-iterations", lassIterations, 1);
+        Checks.inRange("--lass-radius", radius, 0, 1, false);
+        Checks.atLeast("--csr-every-epochs", csrEveryEpochs, 1);
+        run.validate();
         MnistData mnist = dataOptions.load();
         LabeledImages train = DataOptions.limit(mnist.train(), run.trainLimit);
         LabeledImages test = mnist.test();

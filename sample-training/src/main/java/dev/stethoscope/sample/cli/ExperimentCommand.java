@@ -102,6 +102,15 @@ public final class ExperimentCommand implements Callable<Integer> {
         if (epochs < 1 || batch < 1 || trainLimit < 1 || testLimit < 1 || zhangMaxEpochs < 1) {
             throw new IllegalArgumentException("--epochs, --batch, --train-limit, --test-limit and --zhang-max-epochs must be >= 1");
         }
+        Checks.atLeast("--csr-examples", csrExamples, 1);
+        Checks.inRange("--lass-radius", radius, 0, 1, false);
+        Checks.positive("--lass-alpha", alpha);
+        Checks.inRange("--lass-beta", beta, 0, 1, false);
+        Checks.atLeast("--lass-iterations", lassIterations, 1);
+        Checks.atLeast("--sensitivity-examples", sensitivityExamples, 1);
+        Checks.atLeast("--sensitivity-every", sensitivityEvery, 1);
+        Checks.inRange("--zhang-target", zhangTarget, 0, 1, false);
+        dataOptions.validate();
         for (double p : noise) {
             if (!(p >= 0 && p <= 1)) {
                 throw new IllegalArgumentException("--noise levels must be in [0, 1], got " + p);

@@ -76,6 +76,10 @@ public final class ExplainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Checks.inRange("--scale", scale, 1, 64);
+        Checks.inRange("--steps", steps, 1, 100_000);
+        Checks.atLeast("--index", index, 0);
+        Checks.atLeast("--target", target, -1);
         String m = method.trim().toLowerCase(Locale.ROOT);
         if (!Attributors.NAMES.contains(m)) {
             throw new IllegalArgumentException("Unknown method '" + method + "'. Valid: " + String.join(", ", Attributors.NAMES));

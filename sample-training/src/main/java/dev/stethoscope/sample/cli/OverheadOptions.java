@@ -24,4 +24,12 @@ public final class OverheadOptions {
     @Option(names = "--pairs", defaultValue = "2",
             description = "Runs without and with the monitor, each, in ABBA order (default: ${DEFAULT-VALUE}).")
     int pairs;
+
+    /** Checks the flags before anything runs. */
+    void validate() {
+        Checks.atLeast("--epochs", epochs, 1);
+        Checks.atLeast("--train-limit", trainLimit, 0);
+        Checks.atLeast("--batch", batch, 1);
+        Checks.atLeast("--pairs", pairs, 1);
+    }
 }

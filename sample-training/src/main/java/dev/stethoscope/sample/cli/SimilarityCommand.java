@@ -54,6 +54,9 @@ public final class SimilarityCommand implements Callable<Integer> {
         SimilarityMethod m = SimilarityMethod.parse(method);
         SimilarityOptions opts = SimilarityOptions.defaultsFor(m);
         if (keep != null) {
+            if (!(Double.isFinite(keep) && keep > 0)) {
+                throw new IllegalArgumentException("--keep must be a fraction in (0, 1] or a whole number of directions, got " + keep);
+            }
             if (keep > 1) {
                 if (keep != Math.rint(keep)) {
                     throw new IllegalArgumentException("--keep must be a fraction in (0, 1] or a whole number of directions, got " + keep);
@@ -64,6 +67,9 @@ public final class SimilarityCommand implements Callable<Integer> {
             }
         }
         if (epsilon != null) {
+            if (!(Double.isFinite(epsilon) && epsilon >= 0)) {
+                throw new IllegalArgumentException("--epsilon must be a finite number >= 0, got " + epsilon);
+            }
             opts = opts.withEpsilon(epsilon);
         }
         INDArray ma = matrix(a);

@@ -41,11 +41,7 @@ public final class SuspectsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!runFile.isFile()) {
-            throw new IllegalArgumentException("No such run file: " + runFile
-                    + " (give the stats.dl4j file in a run folder written by the train command)");
-        }
-        FileStatsStorage storage = new FileStatsStorage(runFile);
+        FileStatsStorage storage = dev.stethoscope.plugin.StatsFiles.open(runFile);
         try {
             List<String> sessions = SuspectExport.sessionsWithTable(storage);
             String s = session;

@@ -1,6 +1,8 @@
 package dev.stethoscope.sample.cli;
 
+import dev.stethoscope.listeners.core.BackgroundListener;
 import dev.stethoscope.listeners.core.Sessions;
+import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
 import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
 import dev.stethoscope.listeners.health.HealthListener;
@@ -72,8 +74,14 @@ public final class TrainCommand implements Callable<Integer> {
     DataOptions dataOptions;
 
 
-    @Option(names = "--out", description = "Run folder (default: runs/<date-time>).")
+    @Option(names = "--out", description = "Run folder (default: runs/<date-time>). A folder that already holds a run is refused unless --resume or --force is given.")
     Path out;
+
+    @Option(names = "--resume", description = "The --out folder holds a run: continue training its saved model (model.zip, else the newest checkpoint) for --epochs more epochs, adding the records to its stats.dl4j in the same session. Data flags (--label-noise, --seed, limits) must match the original run's.")
+    boolean resume;
+
+    @Option(names = "--force", description = "The --out folder holds a run: delete that run's files (stats.dl4j, model.zip, checkpoints, flipped-labels.txt) and start afresh.")
+    boolean force;
 
     @Option(names = "--port", defaultValue = "9000", description = "Port of the UI (default: ${DEFAULT-VALUE}).")
     int port;
@@ -131,7 +139,8 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         validate();
         Path runDir = out != null ? out : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        Files.createDirectories(runDir);
+        RunFolder folder = RunFolder.check(runDir, resume, force);
+        File resumeFrom = resume ? folder.modelToResume() : null;
 
         MnistData mnist = dataOptions.load();
         LabeledImages train = DataOptions.limit(mnist.train(), trainLimit);
@@ -140,9 +149,16 @@ public final class TrainCommand implements Callable<Integer> {
 
         int[] labels = train.labelValues();
         long[] flipped = null;
-        if (labelNoise > 0) {
-            LabelNoise.Result noise = LabelNoise.flip(labels, classes, labelNoise, seed);
-            Path f = noise.writeIndices(runDir);
+        LabelNoise.Result noise = labelNoise > 0 ? LabelNoise.flip(labels, classes, labelNoise, seed) : null;
+        if (resume) {
+            folder.checkSameLabelNoise(noise);
+        }
+        if (force) {
+            folder.deleteRun();
+        }
+        Files.createDirectories(runDir);
+        if (noise != null) {
+            Path f = resume ? runDir.resolve(LabelNoise.FILE_NAME) : noise.writeIndices(runDir);
             labels = noise.labels();
             flipped = java.util.Arrays.stream(noise.flippedIndices()).asLongStream().toArray();
             System.out.printf("Label noise: flipped %d of %d training labels (%.1f%%); indices in %s%n",
@@ -159,13 +175,22 @@ public final class TrainCommand implements Callable<Integer> {
             System.out.println("Randomisation test: " + corruption.describe());
         }
 
-        MultiLayerNetwork net = Models.build(model, seed, mnist.rows(), mnist.cols(), classes);
+        MultiLayerNetwork net;
+        if (resumeFrom != null) {
+            net = RunFolder.restore(resumeFrom, mnist.rows() * mnist.cols(), classes);
+            System.out.printf("Resuming %s after epoch %d%n", resumeFrom, net.getEpochCount());
+        } else {
+            net = Models.build(model, seed, mnist.rows(), mnist.cols(), classes);
+        }
         System.out.printf("Model %s: %,d parameters; %d training and %d test examples of %dx%d; batch %d; %d epoch(s)%n",
                 model, net.numParams(), train.size(), test.size(), mnist.rows(), mnist.cols(), batch, epochs);
 
         File statsFile = runDir.resolve("stats.dl4j").toFile();
-        FileStatsStorage storage = new FileStatsStorage(statsFile);
+        FileStatsStorage storage = statsFile.isFile() ? dev.stethoscope.plugin.StatsFiles.open(statsFile)
+                : new FileStatsStorage(statsFile);
         StethoscopeUIServer ui = null;
+        java.util.List<StethoscopeListener> monitors = new java.util.ArrayList<>();
+        boolean trained = false;
         try {
             if (!noUi) {
                 ui = StethoscopeUIServer.start(bind, port);
@@ -181,19 +206,22 @@ public final class TrainCommand implements Callable<Integer> {
             net.addListeners(new StatsListener(storage, null, null, session + "-dl4j", null));
             DataSetIterator fitIter = corruption.train(trainIter);
             if (!noMonitors) {
-                HealthListener.builder(net, storage).every(healthEvery).attach();
+                monitors.add(HealthListener.builder(net, storage).every(healthEvery).attach());
                 dynamics = TrainingDynamicsListener.builder(net, storage)
                         .numExamples(train.size()).flippedIndices(flipped).featureShape(1, mnist.rows(), mnist.cols())
                         .attach();
+                monitors.add(dynamics);
                 fitIter = dynamics.track(fitIter);
                 if (probeEvery > 0) {
                     probes = LinearProbeListener.builder(net, storage).every(probeEvery).totalEpochs(epochs)
                             .probeData(test.head(Math.min(probeExamples, test.size())).toDataSet(classes)).attach();
+                    monitors.add(probes);
                 }
                 if (similarityEvery > 0) {
                     similarity = SvccaListener.builder(net, storage).every(similarityEvery).totalEpochs(epochs)
                             .method(similarityMethod).convMode(ConvMode.parse(similarityConv))
                             .probeInputs(test.head(Math.min(similarityExamples, test.size())).features()).attach();
+                    monitors.add(similarity);
                 }
                 if (memorizationEvery > 0) {
                     memorization = MemorizationListener.builder(net, storage)
@@ -204,14 +232,16 @@ public final class TrainCommand implements Callable<Integer> {
                             .validation(corruption.test(IndexedArrayIterator.builder(test.features(),
                                     test.oneHotLabels(classes)).batchSize(512).noShuffle().build()))
                             .attach();
+                    monitors.add(memorization);
                 }
                 if (attributionEvery > 0) {
-                    AttributionListener.builder(net, storage)
+                    AttributionListener attribution = AttributionListener.builder(net, storage)
                             .methods("ig", "lrp-eps", "saliency")
                             .examplesPerClass(test.head(Math.min(2000, test.size())).toDataSet(classes), 1)
                             .imageShape(1, mnist.rows(), mnist.cols())
                             .everyEpochs(attributionEvery).totalEpochs(epochs)
                             .attach();
+                    monitors.add(attribution);
                 }
             }
             DataSet trainSample = trainIter.firstExamples(Math.min(5000, trainIter.totalExamples()));
@@ -227,18 +257,8 @@ public final class TrainCommand implements Callable<Integer> {
                     log.info("Checkpoint saved: {}", ck);
                 }
             }
-            if (probes != null) {
-                probes.close();
-            }
-            if (similarity != null) {
-                similarity.close();
-            }
-            if (memorization != null) {
-                memorization.close();
-            }
-            if (dynamics != null) {
-                dynamics.close();
-            }
+            closeMonitors(monitors); // publishes the last analyses before the model is saved
+            trained = true;
             File modelFile = runDir.resolve("model.zip").toFile();
             ModelSerializer.writeModel(net, modelFile, true);
             System.out.printf("Done. Run folder: %s (model.zip, stats.dl4j). Seconds per epoch: %s%n",
@@ -251,6 +271,10 @@ public final class TrainCommand implements Callable<Integer> {
                 forever.await();
             }
         } finally {
+            if (!trained) {
+                // fit (or saving) failed: the analyses already handed over still publish their records
+                closeMonitors(monitors);
+            }
             if (ui != null) {
                 ui.close();
             }
@@ -259,32 +283,55 @@ public final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void validate() {
-        if (epochs < 1) {
-            throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
+    /**
+     * Closes the monitors that have a background thread (which publishes what they still
+     * compute) before the storage closes; a failure of one is logged and the others still close.
+     */
+    static void closeMonitors(java.util.List<StethoscopeListener> monitors) {
+        for (StethoscopeListener m : monitors) {
+            if (m instanceof BackgroundListener b) {
+                try {
+                    b.close();
+                } catch (RuntimeException | Error e) {
+                    log.error("Closing monitor '{}' failed; some of its last records may be missing", m.monitorName(), e);
+                    if (e instanceof VirtualMachineError vme) {
+                        throw vme;
+                    }
+                }
+            }
         }
-        if (batch < 1) {
-            throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
-        }
-        if (labelNoise < 0 || labelNoise >= 1) {
-            throw new IllegalArgumentException("--label-noise must be in [0, 1), got " + labelNoise);
-        }
-        if (trainLimit < 0 || testLimit < 0) {
-            throw new IllegalArgumentException("--train-limit and --test-limit must be >= 0");
-        }
-        if (memorizationEvery < 0 || attributionEvery < 0 || csrExamples < 1) {
-            throw new IllegalArgumentException("--memorization-every and --attribution-every must be >= 0, --csr-examples >= 1");
-        }
-        if (probeEvery < 0 || similarityEvery < 0) {
-            throw new IllegalArgumentException("--probe-every and --similarity-every must be >= 0 (0 = off)");
-        }
-        if (probeExamples < 4 || similarityExamples < 4) {
-            throw new IllegalArgumentException("--probe-examples and --similarity-examples must be >= 4");
-        }
+        monitors.clear();
+    }
+
+    /** Checks every flag before anything is read or written. */
+    void validate() {
+        Checks.atLeast("--epochs", epochs, 1);
+        Checks.atLeast("--batch", batch, 1);
+        Checks.inRange("--label-noise", labelNoise, 0, 1, true);
+        Checks.atLeast("--train-limit", trainLimit, 0);
+        Checks.atLeast("--test-limit", testLimit, 0);
+        Checks.atLeast("--checkpoint-every", checkpointEvery, 0);
+        Checks.atLeast("--health-every", healthEvery, 1);
+        Checks.atLeast("--memorization-every", memorizationEvery, 0);
+        Checks.atLeast("--attribution-every", attributionEvery, 0);
+        Checks.atLeast("--csr-examples", csrExamples, 1);
+        Checks.atLeast("--probe-every", probeEvery, 0);
+        Checks.atLeast("--similarity-every", similarityEvery, 0);
+        Checks.atLeast("--probe-examples", probeExamples, 4);
+        Checks.atLeast("--similarity-examples", similarityExamples, 4);
         dev.stethoscope.probes.similarity.SimilarityMethod.parse(similarityMethod);
         ConvMode.parse(similarityConv);
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("--port must be in 0..65535, got " + port);
+        Checks.port("--port", port);
+        if (bind == null || bind.isBlank()) {
+            throw new IllegalArgumentException("--bind must be an address such as 127.0.0.1, got an empty value");
         }
+        if (resume && force) {
+            throw new IllegalArgumentException("--resume and --force exclude each other: --resume continues the run in "
+                    + "--out, --force deletes it");
+        }
+        if ((resume || force) && out == null) {
+            throw new IllegalArgumentException((resume ? "--resume" : "--force") + " needs --out, the run folder");
+        }
+        dataOptions.validate();
     }
 }

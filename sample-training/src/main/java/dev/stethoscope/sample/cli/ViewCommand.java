@@ -29,11 +29,8 @@ public final class ViewCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!runFile.isFile()) {
-            throw new IllegalArgumentException("No such run file: " + runFile
-                    + " (give the stats.dl4j file in a run folder written by the train command)");
-        }
-        FileStatsStorage storage = new FileStatsStorage(runFile);
+        Checks.port("--port", port);
+        FileStatsStorage storage = dev.stethoscope.plugin.StatsFiles.open(runFile);
         try (StethoscopeUIServer ui = StethoscopeUIServer.start(bind, port)) {
             ui.attach(storage);
             System.out.println("Serving " + runFile + " (" + storage.listSessionIDs().size() + " session(s)).");

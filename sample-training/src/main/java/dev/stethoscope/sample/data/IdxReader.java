@@ -39,8 +39,7 @@ public final class IdxReader {
      * @throws IOException        if it cannot be read
      */
     public static IdxImages readImages(Path file) throws IOException {
-        byte[] data = readContent(file);
-        checkMagic(file, data, 3, IMAGES_MAGIC, "image");
+        byte[] data = readContent(file, 3, IMAGES_MAGIC, "image");
         ByteBuffer buf = ByteBuffer.wrap(data);
         int count = buf.getInt(4);
         int rows = buf.getInt(8);
@@ -64,8 +63,7 @@ public final class IdxReader {
      * @throws IOException        if it cannot be read
      */
     public static IdxLabels readLabels(Path file) throws IOException {
-        byte[] data = readContent(file);
-        checkMagic(file, data, 1, LABELS_MAGIC, "label");
+        byte[] data = readContent(file, 1, LABELS_MAGIC, "label");
         int count = ByteBuffer.wrap(data).getInt(4);
         if (count < 0) {
             throw new IdxFormatException(file, "header declares " + Integer.toUnsignedString(count)
@@ -114,45 +112,102 @@ public final class IdxReader {
         long size = Files.size(file);
         if (images) {
             checkMagic(file, data, 3, IMAGES_MAGIC, "image");
-            int count = buf.getInt(4);
+            checkLength(file, size, declaredLength(file, head, 3), describe(head, 3));
+            return buf.getInt(4);
+        }
+        checkMagic(file, data, 1, LABELS_MAGIC, "label");
+        checkLength(file, size, declaredLength(file, head, 1), describe(head, 1));
+        return buf.getInt(4);
+    }
+
+    /** Largest data this reader holds in one array. */
+    static final long MAX_BYTES = Integer.MAX_VALUE - 64;
+    /** Deflate cannot expand data by more than about 1032:1; a bit of slack for the gzip framing. */
+    static final long MAX_GZIP_RATIO = 1100;
+
+    /**
+     * The file's bytes, gunzipped if the content is gzip-compressed. The header is read and
+     * checked first; then at most the size it declares is read (never more, so a gzip bomb costs
+     * nothing), and one more byte to detect trailing data.
+     */
+    private static byte[] readContent(Path file, int dims, int magic, String kind) throws IOException {
+        InputStream raw;
+        try {
+            raw = Files.newInputStream(file);
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(file.toString(), null, "IDX file not found");
+        }
+        long fileSize = Files.size(file);
+        try (InputStream buffered = new java.io.BufferedInputStream(raw, 1 << 16)) {
+            buffered.mark(2);
+            byte[] sig = buffered.readNBytes(2);
+            buffered.reset();
+            boolean gzip = sig.length == 2 && (sig[0] & 0xff) == 0x1f && (sig[1] & 0xff) == 0x8b;
+            InputStream in = gzip ? new GZIPInputStream(buffered, 1 << 16) : buffered;
+            int headerLength = 4 + 4 * dims;
+            byte[] head = in.readNBytes(headerLength);
+            checkMagic(file, head, dims, magic, kind);
+            long expected = declaredLength(file, head, dims);
+            String declared = describe(head, dims);
+            if (expected > MAX_BYTES) {
+                throw new IdxFormatException(file, "header declares " + declared + " (" + expected
+                        + " bytes), more than this reader supports (" + MAX_BYTES + " bytes)");
+            }
+            if (!gzip && fileSize != expected) {
+                checkLength(file, fileSize, expected, declared);
+            }
+            if (gzip && expected > fileSize * MAX_GZIP_RATIO) {
+                throw new IdxFormatException(file, "file is truncated: header declares " + declared + " (" + expected
+                        + " bytes) but a gzip file of " + fileSize + " bytes cannot hold that much");
+            }
+            byte[] data = java.util.Arrays.copyOf(head, (int) expected);
+            int n = in.readNBytes(data, headerLength, (int) expected - headerLength);
+            if (n < expected - headerLength) {
+                checkLength(file, headerLength + (long) n, expected, declared);
+            }
+            if (in.read() != -1) {
+                if (gzip) {
+                    throw new IdxFormatException(file, "file has unexpected trailing bytes: header declares " + declared
+                            + " (" + expected + " bytes) but the decompressed content is longer (not read further)");
+                }
+                checkLength(file, fileSize, expected, declared);
+            }
+            return data;
+        } catch (EOFException | ZipException e) {
+            throw new IdxFormatException(file, "gzip-compressed content is damaged or truncated (" + e.getMessage()
+                    + ")");
+        }
+    }
+
+    /** The whole length (header and data) a checked header declares; throws on negative or zero sizes. */
+    private static long declaredLength(Path file, byte[] head, int dims) throws IdxFormatException {
+        ByteBuffer buf = ByteBuffer.wrap(head);
+        int count = buf.getInt(4);
+        if (dims == 3) {
             int rows = buf.getInt(8);
             int cols = buf.getInt(12);
             if (count < 0 || rows <= 0 || cols <= 0) {
-                throw new IdxFormatException(file, "header declares " + Integer.toUnsignedString(count)
-                        + " images of " + Integer.toUnsignedString(rows) + "x" + Integer.toUnsignedString(cols)
+                throw new IdxFormatException(file, "header declares " + Integer.toUnsignedString(count) + " images of "
+                        + Integer.toUnsignedString(rows) + "x" + Integer.toUnsignedString(cols)
                         + " pixels, which is not a valid size");
             }
-            checkLength(file, size, 16L + (long) count * rows * cols, count + " images of " + rows + "x" + cols
-                    + " pixels");
-            return count;
+            try {
+                return Math.addExact(16L, Math.multiplyExact(Math.multiplyExact((long) count, rows), (long) cols));
+            } catch (ArithmeticException overflow) {
+                return Long.MAX_VALUE;
+            }
         }
-        checkMagic(file, data, 1, LABELS_MAGIC, "label");
-        int count = buf.getInt(4);
         if (count < 0) {
             throw new IdxFormatException(file, "header declares " + Integer.toUnsignedString(count)
                     + " labels, which is not a valid count");
         }
-        checkLength(file, size, 8L + count, count + " labels");
-        return count;
+        return 8L + count;
     }
 
-    /** The file's bytes, gunzipped if the content is gzip-compressed. */
-    private static byte[] readContent(Path file) throws IOException {
-        byte[] raw;
-        try {
-            raw = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new NoSuchFileException(file.toString(), null, "IDX file not found");
-        }
-        if (raw.length >= 2 && (raw[0] & 0xff) == 0x1f && (raw[1] & 0xff) == 0x8b) {
-            try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(raw), 1 << 16)) {
-                return in.readAllBytes();
-            } catch (EOFException | ZipException e) {
-                throw new IdxFormatException(file, "gzip-compressed content is damaged or truncated (" + e.getMessage()
-                        + ")");
-            }
-        }
-        return raw;
+    private static String describe(byte[] head, int dims) {
+        ByteBuffer buf = ByteBuffer.wrap(head);
+        return dims == 3 ? buf.getInt(4) + " images of " + buf.getInt(8) + "x" + buf.getInt(12) + " pixels"
+                : buf.getInt(4) + " labels";
     }
 
     private static void checkMagic(Path file, byte[] data, int dims, int expectedMagic, String kind)

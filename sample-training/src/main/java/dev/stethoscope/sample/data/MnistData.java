@@ -72,10 +72,39 @@ public final class MnistData {
     private final int numClasses;
 
     private MnistData(Path directory, LabeledImages train, LabeledImages test) {
+        this(directory, train, test, Math.max(train.labels().impliedClassCount(), test.labels().impliedClassCount()));
+    }
+
+    private MnistData(Path directory, LabeledImages train, LabeledImages test, int numClasses) {
         this.directory = directory;
         this.train = train;
         this.test = test;
-        this.numClasses = Math.max(train.labels().impliedClassCount(), test.labels().impliedClassCount());
+        this.numClasses = numClasses;
+    }
+
+    /**
+     * This data with exactly {@code classes} classes, after checking that every label of both
+     * splits is in {@code 0..classes-1}.
+     *
+     * @throws IdxFormatException naming the label file, the example index and the label when one is out of range
+     */
+    public MnistData withClasses(int classes) throws IdxFormatException {
+        if (classes < 2 || classes > 256) {
+            throw new IllegalArgumentException("number of classes must be in 2..256 (IDX labels are bytes), got "
+                    + classes);
+        }
+        for (LabeledImages split : List.of(train, test)) {
+            int[] v = split.labelValues();
+            for (int i = 0; i < v.length; i++) {
+                if (v[i] >= classes) {
+                    Path src = split.labels().source();
+                    throw new IdxFormatException(src != null ? src : directory, "label " + v[i] + " at index " + i
+                            + " is outside the " + classes + " classes 0.." + (classes - 1)
+                            + " (set the number of classes with --classes if the data has more)");
+                }
+            }
+        }
+        return new MnistData(directory, train, test, classes);
     }
 
     /**

@@ -90,13 +90,30 @@ public final class NpyReader {
         List<Long> dims = new ArrayList<>();
         for (String part : s.group(1).split(",")) {
             if (!part.isBlank()) {
-                dims.add(Long.parseLong(part.trim()));
+                long dim;
+                try {
+                    dim = Long.parseLong(part.trim());
+                } catch (NumberFormatException e) {
+                    throw bad(name, "shape (" + s.group(1) + ") has a dimension that is not an integer: '" + part.trim()
+                            + "'");
+                }
+                if (dim < 0) {
+                    throw bad(name, "shape (" + s.group(1) + ") has a negative dimension " + dim);
+                }
+                dims.add(dim);
             }
         }
         long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
         long count = 1;
         for (long x : shape) {
-            count *= x;
+            try {
+                count = Math.multiplyExact(count, x);
+            } catch (ArithmeticException overflow) {
+                throw bad(name, "shape " + Arrays.toString(shape) + " has more elements than a long can count");
+            }
+        }
+        if (count > Integer.MAX_VALUE) {
+            throw bad(name, "too many elements (" + count + "; at most " + Integer.MAX_VALUE + ")");
         }
         if (descr.length() < 3) {
             throw bad(name, "dtype '" + descr + "'");
@@ -115,9 +132,6 @@ public final class NpyReader {
             throw bad(name, "data truncated: shape " + Arrays.toString(shape) + " needs " + count * size
                     + " bytes, file has " + (all.length - dataStart));
         }
-        if (count > Integer.MAX_VALUE) {
-            throw bad(name, "too many elements (" + count + ")");
-        }
         ByteBuffer data = ByteBuffer.wrap(all, dataStart, (int) (count * size)).slice().order(bo);
         double[] v = new double[(int) count];
         for (int i = 0; i < v.length; i++) {
@@ -130,6 +144,9 @@ public final class NpyReader {
         }
         if (shape.length == 0) {
             return Nd4j.scalar(v[0]);
+        }
+        if (count == 0) {
+            throw bad(name, "shape " + Arrays.toString(shape) + " holds no elements");
         }
         return Nd4j.create(v, shape, fortran ? 'f' : 'c').dup('c');
     }

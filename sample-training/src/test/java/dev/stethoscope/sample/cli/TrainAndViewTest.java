@@ -92,7 +92,7 @@ class TrainAndViewTest {
         }
         String out = buf.toString();
         assertThat(out).contains("train-images-idx3-ubyte");
-        assertThat(out).contains("--label-noise must be in [0, 1)");
+        assertThat(out).contains("--label-noise must be a number in [0.0, 1.0)");
         assertThat(out).contains("mlp, cnn");
         assertThat(out).contains("No such run file");
     }

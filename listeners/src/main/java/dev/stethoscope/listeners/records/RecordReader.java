@@ -1,0 +1,123 @@
+package dev.stethoscope.listeners.records;
+
+import org.deeplearning4j.core.storage.Persistable;
+import org.deeplearning4j.core.storage.StatsStorage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Reads Stethoscope records from a {@link StatsStorage} one by one, so that a record that fails
+ * to decode (a damaged or crafted file, see {@link StethoscopeRecord#decode}) is skipped and
+ * logged instead of failing the whole read. Every reader of stored records (the UI's routes, the
+ * suspects export) goes through here.
+ */
+public final class RecordReader {
+    private static final Logger log = LoggerFactory.getLogger(RecordReader.class);
+    private static final Set<String> reported = ConcurrentHashMap.newKeySet();
+
+    private RecordReader() {
+    }
+
+    /** Update records of {@code typeId} in a session with a timestamp after {@code after}, every worker, by time. */
+    public static List<StethoscopeRecord> updates(StatsStorage s, String sessionId, String typeId, long after) {
+        List<StethoscopeRecord> out = new ArrayList<>();
+        try {
+            // the fast path: one scan; it fails as a whole if one record cannot be decoded
+            for (Persistable p : s.getAllUpdatesAfter(sessionId, typeId, after)) {
+                if (p instanceof StethoscopeRecord r) {
+                    out.add(r);
+                }
+            }
+            out.sort(Comparator.comparingLong(StethoscopeRecord::getTimeStamp));
+            return out;
+        } catch (RuntimeException | StackOverflowError e) {
+            out.clear(); // record by record below (workers as DL4J lists them: those with static info)
+        }
+        List<String> workers;
+        try {
+            workers = s.listWorkerIDsForSessionAndType(sessionId, typeId);
+        } catch (RuntimeException e) {
+            skipped(sessionId, typeId, "its workers", e);
+            return out;
+        }
+        for (String w : workers) {
+            long[] times;
+            try {
+                times = s.getAllUpdateTimes(sessionId, typeId, w);
+            } catch (RuntimeException e) {
+                skipped(sessionId, typeId, "worker " + w, e);
+                continue;
+            }
+            if (times == null) {
+                continue;
+            }
+            for (long t : times) {
+                if (t <= after) {
+                    continue;
+                }
+                try {
+                    Persistable p = s.getUpdate(sessionId, typeId, w, t);
+                    if (p instanceof StethoscopeRecord r) {
+                        out.add(r);
+                    }
+                } catch (RuntimeException | StackOverflowError e) {
+                    skipped(sessionId, typeId, "the record of worker " + w + " at " + t, e);
+                }
+            }
+        }
+        out.sort(Comparator.comparingLong(StethoscopeRecord::getTimeStamp));
+        return out;
+    }
+
+    /** Static-info records of {@code typeId} in a session (one per worker), skipping any that fail to decode. */
+    public static List<StethoscopeRecord> staticInfos(StatsStorage s, String sessionId, String typeId) {
+        List<StethoscopeRecord> out = new ArrayList<>();
+        try {
+            for (Persistable p : s.getAllStaticInfos(sessionId, typeId)) {
+                if (p instanceof StethoscopeRecord r) {
+                    out.add(r);
+                }
+            }
+            return out;
+        } catch (RuntimeException | StackOverflowError e) {
+            out.clear();
+        }
+        List<String> workers;
+        try {
+            workers = s.listWorkerIDsForSessionAndType(sessionId, typeId);
+        } catch (RuntimeException e) {
+            skipped(sessionId, typeId, "its workers", e);
+            return out;
+        }
+        for (String w : workers) {
+            try {
+                Persistable p = s.getStaticInfo(sessionId, typeId, w);
+                if (p instanceof StethoscopeRecord r) {
+                    out.add(r);
+                }
+            } catch (RuntimeException | StackOverflowError e) {
+                skipped(sessionId, typeId, "the static info of worker " + w, e);
+            }
+        }
+        return out;
+    }
+
+    private static void skipped(String session, String type, String what, Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String key = session + "/" + type + "/" + what;
+        if (reported.add(key)) {
+            log.warn("Skipped {} of type {} in session {}: it cannot be decoded ({}). The stats file is damaged or "
+                    + "was written by a newer Stethoscope; the other records are still shown.", what, type, session,
+                    root.toString());
+        }
+    }
+}

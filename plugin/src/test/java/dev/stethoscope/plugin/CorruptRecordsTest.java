@@ -1,0 +1,214 @@
+package dev.stethoscope.plugin;
+
+import dev.stethoscope.listeners.attribution.AttributionListener;
+import dev.stethoscope.listeners.data.IndexedArrayIterator;
+import dev.stethoscope.listeners.dynamics.SuspectExport;
+import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
+import dev.stethoscope.listeners.health.HealthListener;
+import dev.stethoscope.listeners.memorization.MemorizationListener;
+import dev.stethoscope.listeners.probes.LinearProbeListener;
+import dev.stethoscope.listeners.probes.SvccaListener;
+import dev.stethoscope.listeners.records.HealthRecord;
+import dev.stethoscope.listeners.records.MonitorErrorRecord;
+import dev.stethoscope.listeners.records.RecordTypes;
+import dev.stethoscope.listeners.records.RunInfoRecord;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
+import dev.stethoscope.listeners.records.SuspectMarkRecord;
+import dev.stethoscope.probes.memorization.LassParameters;
+import org.deeplearning4j.core.storage.Persistable;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.ui.model.storage.FileStatsStorage;
+import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.dataset.DataSet;
+
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Untrusted record bytes: real records of every type (from a training with every monitor) are
+ * truncated, bit-flipped and given huge length fields; decoding either succeeds or fails with an
+ * {@link UncheckedIOException} naming the problem: never an OutOfMemoryError, another runtime
+ * exception or a hang. A corrupt record inside a real stats file is skipped by the UI's route,
+ * which still serves the others.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CorruptRecordsTest {
+    final Map<String, StethoscopeRecord> samples = new LinkedHashMap<>();
+
+    @BeforeAll
+    void recordsOfEveryType() {
+        InMemoryStatsStorage st = new InMemoryStatsStorage();
+        MultiLayerNetwork net = FaultInjectionTest.net();
+        DataSet data = FaultInjectionTest.blobs(11, 96);
+        DataSet held = FaultInjectionTest.blobs(12, 60);
+        HealthListener health = HealthListener.builder(net, st).every(1).attach();
+        LinearProbeListener probes = LinearProbeListener.builder(net, st).probeData(held).totalEpochs(2).attach();
+        SvccaListener svcca = SvccaListener.builder(net, st).probeInputs(held.getFeatures()).totalEpochs(2).attach();
+        MemorizationListener mem = MemorizationListener.builder(net, st)
+                .training(IndexedArrayIterator.builder(data.getFeatures(), data.getLabels()).batchSize(16).noShuffle().build())
+                .validation(held).trainingSize(32).validationSize(20)
+                .lass(LassParameters.defaults().withInputRange(Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY)
+                        .withMaxIterations(5).withSeed(3)).csrBatchSize(20).sensitivityEvery(3).attach();
+        TrainingDynamicsListener dyn = TrainingDynamicsListener.builder(net, st).numExamples(96).topK(5)
+                .featureShape(8).attach();
+        AttributionListener.builder(net, st).methods("saliency", "ig").examplesPerClass(held, 1).everyEpochs(1)
+                .totalEpochs(2).attach();
+        health.setFaultHook((m, phase, bg) -> {
+            if (phase.equals("onEpochEnd")) {
+                throw new IllegalStateException("one error record");
+            }
+        });
+        net.fit(dyn.track(IndexedArrayIterator.builder(data.getFeatures(), data.getLabels()).batchSize(16)
+                .noShuffle().build()), 2);
+        probes.close();
+        svcca.close();
+        mem.close();
+        dyn.close();
+        SuspectExport.putMark(st, dyn.sessionId(), new SuspectMarkRecord(3, 0, SuspectMarkRecord.DECISIONS.get(0), 1), 1);
+        String session = health.sessionId();
+        for (String type : st.listTypeIDsForSession(session)) {
+            for (Persistable p : st.getAllStaticInfos(session, type)) {
+                samples.putIfAbsent(p.getClass().getSimpleName(), (StethoscopeRecord) p);
+            }
+            for (Persistable p : st.getAllUpdatesAfter(session, type, 0)) {
+                samples.putIfAbsent(p.getClass().getSimpleName(), (StethoscopeRecord) p);
+            }
+        }
+        assertThat(samples.keySet()).contains(RunInfoRecord.class.getSimpleName());
+        for (String type : RecordTypes.typeIds()) {
+            assertThat(samples.keySet()).as("a sample of " + type)
+                    .contains(RecordTypes.newRecord(type).getClass().getSimpleName());
+        }
+    }
+
+    /** Decodes {@code bytes} as a fresh instance of {@code like}'s class; only a clear failure is allowed. */
+    static boolean decodes(StethoscopeRecord like, byte[] bytes) {
+        StethoscopeRecord r;
+        try {
+            r = like.getClass().getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(e);
+        }
+        try {
+            r.decode(bytes);
+            return true;
+        } catch (UncheckedIOException e) {
+            assertThat(e.getCause().getMessage()).isNotBlank();
+            return false;
+        }
+    }
+
+    @Test
+    void truncatedRecordsOfEveryTypeFailClearly() {
+        for (StethoscopeRecord r : samples.values()) {
+            byte[] full = r.encode();
+            assertThat(decodes(r, full)).as(r.getTypeID()).isTrue();
+            for (int len = 0; len < full.length; len += Math.max(1, full.length / 200)) {
+                assertThat(decodes(r, Arrays.copyOf(full, len))).as("%s cut to %d of %d bytes", r.getClass()
+                        .getSimpleName(), len, full.length).isFalse();
+            }
+            assertThat(decodes(r, Arrays.copyOf(full, full.length + 3))).as("trailing bytes").isFalse();
+        }
+    }
+
+    @Test
+    void hugeLengthFieldsAnywhereNeverAllocate() {
+        for (StethoscopeRecord r : samples.values()) {
+            byte[] full = r.encode();
+            int step = Math.max(1, full.length / 400);
+            for (int at = 0; at + 4 <= full.length; at += step) {
+                for (int huge : new int[]{Integer.MAX_VALUE, 0x7ffffff0, 1 << 29, -2}) {
+                    byte[] b = full.clone();
+                    ByteBuffer.wrap(b).putInt(at, huge);
+                    decodes(r, b); // an OutOfMemoryError or another exception fails the test
+                }
+            }
+        }
+    }
+
+    @Test
+    void bitFlipsNeverEscapeAsAnythingButAClearError() {
+        Random rnd = new Random(7);
+        for (StethoscopeRecord r : samples.values()) {
+            byte[] full = r.encode();
+            for (int k = 0; k < 300; k++) {
+                byte[] b = full.clone();
+                for (int f = 0; f < 1 + rnd.nextInt(3); f++) {
+                    int i = rnd.nextInt(b.length);
+                    b[i] ^= (byte) (1 << rnd.nextInt(8));
+                }
+                decodes(r, b);
+            }
+        }
+    }
+
+    @Test
+    void aNewerBodyVersionIsRefusedNotMisread() {
+        for (StethoscopeRecord r : samples.values()) {
+            byte[] b = r.encode();
+            ByteBuffer.wrap(b).putShort(3, (short) 99); // magic (2), header version (1), body version (2)
+            StethoscopeRecord fresh = RecordTypes.isKnown(r.getTypeID()) && !(r instanceof RunInfoRecord)
+                    ? RecordTypes.newRecord(r.getTypeID()) : new RunInfoRecord();
+            assertThatThrownBy(() -> fresh.decode(b)).isInstanceOf(UncheckedIOException.class)
+                    .hasMessageContaining("version 99");
+        }
+    }
+
+    /** A health record whose stored bytes are cut short, as a damaged file holds them. */
+    public static final class DamagedHealthRecord extends HealthRecord {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public byte[] encode() {
+            byte[] b = super.encode();
+            return Arrays.copyOf(b, b.length / 2);
+        }
+    }
+
+    @Test
+    void aCorruptRecordInARealStatsFileIsSkippedAndTheOthersServed(@TempDir Path tmp) throws Exception {
+        FileStatsStorage st = new FileStatsStorage(tmp.resolve("stats.dl4j").toFile());
+        MultiLayerNetwork net = FaultInjectionTest.net();
+        HealthListener h = HealthListener.builder(net, st).sessionId("s").every(1).attach();
+        net.fit(new org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator<>(
+                FaultInjectionTest.blobs(1, 64).asList(), 16), 1);
+        int good = st.getAllUpdatesAfter("s", HealthRecord.TYPE_ID, 0).size();
+        assertThat(good).isPositive();
+        StethoscopeRecord some = (StethoscopeRecord) st.getAllUpdatesAfter("s", HealthRecord.TYPE_ID, 0).get(0);
+        DamagedHealthRecord bad = new DamagedHealthRecord();
+        bad.setKey("s", some.getWorkerID(), some.getTimeStamp() + 1_000_000, 0, 0);
+        st.putUpdate(bad);
+        st.close();
+
+        FileStatsStorage reopened = StatsFiles.open(tmp.resolve("stats.dl4j").toFile());
+        try (StethoscopeUIServer server = StethoscopeUIServer.start("127.0.0.1", 0)) {
+            assertThatThrownBy(() -> reopened.getAllUpdatesAfter("s", HealthRecord.TYPE_ID, 0))
+                    .as("DL4J's own read fails as a whole").isInstanceOf(RuntimeException.class);
+            server.attach(reopened);
+            HttpResponse<String> page = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                    "http://127.0.0.1:" + server.port() + "/stethoscope/api/records/s/" + HealthRecord.TYPE_ID)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(page.statusCode()).isEqualTo(200);
+            assertThat(page.body().split("\"type\":\"" + HealthRecord.TYPE_ID + "\"", -1)).hasSize(good + 1);
+        } finally {
+            reopened.close();
+        }
+    }
+}
