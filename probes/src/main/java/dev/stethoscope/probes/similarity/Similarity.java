@@ -1,6 +1,6 @@
 package dev.stethoscope.probes.similarity;
 
-import org.nd4j.linalg.api.buffer.DataType;
+import dev.stethoscope.probes.linalg.Decompositions;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -135,11 +135,9 @@ public final class Similarity {
         boolean aSide = ka <= kb;
         INDArray wide = aSide ? t : t.transpose();
         int k = Math.min(ka, kb);
-        INDArray work = wide.dup('f');
-        INDArray sArr = Nd4j.create(DataType.DOUBLE, k);
-        INDArray u = weighted ? Nd4j.create(DataType.DOUBLE, new long[]{k, k}, 'f') : null;
-        Nd4j.getBlasWrapper().lapack().gesvd(work, sArr, u, null);
-        double[] rho = sArr.toDoubleVector();
+        Decompositions.Svd svd = Decompositions.svd(wide, weighted);
+        INDArray u = svd.u();
+        double[] rho = svd.s();
         for (int i = 0; i < rho.length; i++) {
             rho[i] = Math.min(1.0, Math.max(0.0, rho[i]));
         }
