@@ -110,6 +110,12 @@ public class SvccaListener extends EpochAnalysisListener {
         return new Builder(model, router);
     }
 
+    /** True: SVCCA/PWCCA/CKA: SVDs and eigendecompositions in double precision (runs the backend self-test first). */
+    @Override
+    protected boolean usesDoublePrecisionLinearAlgebra() {
+        return true;
+    }
+
     @Override
     public String monitorName() {
         return "svcca";
