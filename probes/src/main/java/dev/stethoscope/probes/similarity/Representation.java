@@ -1,8 +1,8 @@
 package dev.stethoscope.probes.similarity;
 
+import dev.stethoscope.probes.linalg.Decompositions;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import dev.stethoscope.probes.linalg.Decompositions;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
