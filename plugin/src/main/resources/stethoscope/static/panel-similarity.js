@@ -15,6 +15,16 @@ Stethoscope.registerPanel({
     el2.appendChild(epochSel);
     controls.appendChild(el2);
     root.appendChild(controls);
+    // warnings about the displayed values: under-determined CCA, few data points per neuron, PWCCA's side
+    var warning = el('div', { 'class': 'sim-warning', id: 'similarity-warning' });
+    warning.style.display = 'none';
+    root.appendChild(warning);
+    var pwccaNote = el('div', { 'class': 'muted', id: 'similarity-pwcca-note' },
+      'PWCCA weights the canonical correlations by the layer with fewer CCA directions (as google/svcca\'s pwcca.py;' +
+      ' the first layer on a tie). A layer\'s series can switch sides between epochs when its rank changes, so a step' +
+      ' in a PWCCA curve can come from the weighting rather than the representation.');
+    pwccaNote.style.display = 'none';
+    root.appendChild(pwccaNote);
     var settings = el('div');
     root.appendChild(settings);
     api.staticInfo(TYPE).then(function (infos) { api.settingsLine(settings, infos); });
@@ -44,6 +54,50 @@ Stethoscope.registerPanel({
       body.appendChild(note);
     }
 
+    var UNDER_TEXT = 'under-determined: the two layers\' kept directions exceed the m - 1 dimensions that m data points' +
+      ' span, so some canonical correlations are 1 by dimension counting and the value is inflated towards 1';
+    var FEW_TEXT = 'fewer than 10 data points per neuron: even independent random layers score about' +
+      ' 0.85 / sqrt(points per neuron) in SVCCA/PWCCA and 1 / (1 + points per neuron) in CKA (e.g. 0.6 and 0.33 at 2' +
+      ' points per neuron)';
+
+    function flagOf(r, k) {
+      return { under: !!(r.underdetermined && r.underdetermined[k]), few: !!(r.fewPoints && r.fewPoints[k]) };
+    }
+
+    function flagText(f) {
+      return (f.under ? ' [under-determined]' : '') + (f.few ? ' [few points per neuron]' : '');
+    }
+
+    /** A line-chart point, marked (red triangle) when its comparison is flagged. */
+    function point(x, y, f) {
+      if (!f.under && !f.few) { return [x, y]; }
+      return { value: [x, y], symbol: 'triangle', symbolSize: 10,
+               itemStyle: { color: f.under ? '#c0392b' : '#e67e22' } };
+    }
+
+    function count(r, acc) {
+      var n = r.values.length * (r.values.length ? r.values[0].length : 0);
+      for (var k = 0; k < n; k++) {
+        var f = flagOf(r, k);
+        if (f.under) { acc.under++; }
+        if (f.few) { acc.few++; }
+      }
+      acc.points = Math.min(acc.points, r.dataPoints);
+    }
+
+    function showWarning(acc) {
+      warning.textContent = '';
+      if (!acc.under && !acc.few) { warning.style.display = 'none'; return; }
+      warning.style.display = '';
+      warning.appendChild(el('strong', null, 'Unreliable comparisons (marked \u25B2 in the charts): '));
+      var ul = el('ul');
+      if (acc.under) { ul.appendChild(el('li', { id: 'similarity-warning-under' }, acc.under + ' value(s) ' + UNDER_TEXT + '.')); }
+      if (acc.few) { ul.appendChild(el('li', { id: 'similarity-warning-few' }, acc.few + ' value(s) with ' + FEW_TEXT + '.')); }
+      warning.appendChild(ul);
+      warning.appendChild(el('span', null, 'Use more probe examples (' + acc.points + ' data points now; the listener\'s' +
+        ' probeSize / probeInputs, the sample\'s --similarity-examples), or debiased CKA. See docs/PROBES_AND_SIMILARITY.md.'));
+    }
+
     function ofMethod() {
       return records.filter(function (r) { return r.method === methodSel.value; });
     }
@@ -69,6 +123,8 @@ Stethoscope.registerPanel({
       if (!charts) { build(); }
       var recs = ofMethod();
       var label = methodSel.value.toUpperCase();
+      pwccaNote.style.display = methodSel.value === 'pwcca' ? '' : 'none';
+      var acc = { under: 0, few: 0, points: Infinity };
 
       // (a) dynamics: the vs-final table if training ended, else the latest vs-latest table
       var dyn = recs.filter(function (r) { return r.kind === 'vs-final'; }).pop() ||
@@ -83,9 +139,12 @@ Stethoscope.registerPanel({
           xAxis: { type: 'value', name: 'epoch', nameLocation: 'middle', nameGap: 24, minInterval: 1 },
           yAxis: { type: 'value', min: 0, max: 1, name: label },
           series: dyn.columns.map(function (name, j) {
-            return { name: name, type: 'line', data: dyn.rowEpochs.map(function (e, i) { return [e, dyn.values[i][j]]; }) };
+            return { name: name, type: 'line', data: dyn.rowEpochs.map(function (e, i) {
+              return point(e, dyn.values[i][j], flagOf(dyn, i * dyn.columns.length + j));
+            }) };
           })
         }, true);
+        count(dyn, acc);
       }
       var prev = recs.filter(function (r) { return r.kind === 'vs-previous'; });
       if (prev.length) {
@@ -96,9 +155,10 @@ Stethoscope.registerPanel({
           xAxis: { type: 'value', name: 'epoch', nameLocation: 'middle', nameGap: 24, minInterval: 1 },
           yAxis: { type: 'value', min: 0, max: 1, name: label },
           series: cols.map(function (name, j) {
-            return { name: name, type: 'line', data: prev.map(function (r) { return [r.snapshotEpoch, r.values[0][j]]; }) };
+            return { name: name, type: 'line', data: prev.map(function (r) { return point(r.snapshotEpoch, r.values[0][j], flagOf(r, j)); }) };
           })
         }, true);
+        prev.forEach(function (r) { count(r, acc); });
       }
       var mats = recs.filter(function (r) { return r.kind === 'layers'; });
       syncSelect(epochSel, mats.map(function (r) { return String(r.snapshotEpoch); }));
@@ -109,15 +169,19 @@ Stethoscope.registerPanel({
           m.columns.forEach(function (cn, j) {
             var v = m.values[i][j];
             if (v === null) { undefinedPairs++; }
-            if (m.underdetermined[i * m.columns.length + j]) { under++; }
-            data.push([j, i, v === null ? '-' : Number(v.toFixed(3))]);
+            var f = flagOf(m, i * m.columns.length + j);
+            if (f.under) { under++; }
+            var cell = [j, i, v === null ? '-' : Number(v.toFixed(3))];
+            data.push(f.under || f.few ? { value: cell, flag: flagText(f),
+              itemStyle: { borderColor: f.under ? '#c0392b' : '#e67e22', borderWidth: 2 } } : cell);
           });
         });
         charts.heat.title.textContent = 'Layer x layer ' + label + ' at epoch ' + m.snapshotEpoch;
         charts.heat.chart.setOption({
           animation: false,
           tooltip: { formatter: function (p) {
-            return echarts.format.encodeHTML(m.rows[p.value[1]] + ' vs ' + m.columns[p.value[0]] + ': ' + p.value[2]);
+            return echarts.format.encodeHTML(m.rows[p.value[1]] + ' vs ' + m.columns[p.value[0]] + ': ' + p.value[2] +
+              ((p.data && p.data.flag) || ''));
           } },
           grid: { left: 90, right: 16, top: 16, bottom: 70 },
           xAxis: { type: 'category', data: m.columns, axisLabel: { rotate: 30 } },
@@ -129,7 +193,9 @@ Stethoscope.registerPanel({
           (under ? under + ' pair(s) underdetermined (more directions than data points allow: values inflated). ' : '') +
           (undefinedPairs ? undefinedPairs + ' pair(s) undefined (different data points: in positions mode only layers of equal spatial size are compared). ' : '') +
           'Raghu et al.: lower layers converge first.';
+        count(m, acc);
       }
+      showWarning(acc);
     }
 
     methodSel.addEventListener('change', draw);

@@ -129,6 +129,15 @@ class ProbePanelsUiTest {
             assertThat(d.findElement(By.id("chart-sim-dynamics-title")).getText()).contains("final");
             assertThat(new Select(d.findElement(By.id("similarity-epoch"))).getOptions()).hasSize(3);
             assertThat(new Select(d.findElement(By.id("similarity-method"))).getFirstSelectedOption().getText()).isEqualTo("svcca");
+            // 32 probe points for layers of 12, 8 and 2 units: fewer than 10 points per neuron, so a warning
+            // and marked cells; no CCA is under-determined here (at most 12 + 12 directions < 31)
+            assertThat(d.findElement(By.id("similarity-warning")).isDisplayed()).isTrue();
+            assertThat(d.findElement(By.id("similarity-warning-few")).getText()).contains("fewer than 10 data points per neuron");
+            assertThat(d.findElements(By.id("similarity-warning-under"))).isEmpty();
+            assertThat(d.findElement(By.id("similarity-pwcca-note")).isDisplayed()).isFalse();
+            Object marked = js.executeScript("return echarts.getInstanceByDom(document.getElementById('chart-sim-heatmap'))"
+                    + ".getOption().series[0].data.filter(function (c) { return c.itemStyle; }).length;");
+            assertThat(((Number) marked).intValue()).isPositive();
             assertThat(js.executeScript("return window.__xss === undefined;")).isEqualTo(true);
         } finally {
             d.quit();

@@ -6,6 +6,7 @@ import dev.stethoscope.sample.cli.BenchMemorizationCommand;
 import dev.stethoscope.sample.cli.BenchSuspectsCommand;
 import dev.stethoscope.sample.cli.ExperimentCommand;
 import dev.stethoscope.sample.cli.ExplainCommand;
+import dev.stethoscope.sample.cli.SelfTestCommand;
 import dev.stethoscope.sample.cli.SuspectsCommand;
 import dev.stethoscope.sample.cli.SimilarityCommand;
 import dev.stethoscope.sample.cli.TrainCommand;
@@ -30,6 +31,7 @@ import picocli.CommandLine.Command;
                 BenchMemorizationCommand.class,
                 BenchSuspectsCommand.class,
                 BenchAttributionCommand.class,
+                SelfTestCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
@@ -41,10 +43,17 @@ public final class Main implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
-    /** Runs the command line and exits with its exit code. */
+    /**
+     * Runs the command line and exits with its exit code. When ND4J's double-precision LAPACK fails its
+     * self-test, the command is first re-executed with OPENBLAS_CORETYPE=Haswell ({@link BlasRelaunch}).
+     */
     public static void main(String[] args) {
         // before any stream is read: stats files may come from elsewhere (see StatsFileFilter)
         dev.stethoscope.plugin.StatsFileFilter.install();
+        int relaunched = BlasRelaunch.relaunchIfBackendBroken(args);
+        if (relaunched >= 0) {
+            System.exit(relaunched);
+        }
         System.exit(run(args));
     }
 

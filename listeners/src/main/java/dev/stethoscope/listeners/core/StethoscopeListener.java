@@ -3,6 +3,8 @@ package dev.stethoscope.listeners.core;
 import dev.stethoscope.listeners.records.MonitorErrorRecord;
 import dev.stethoscope.listeners.records.RunInfoRecord;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
+import dev.stethoscope.probes.linalg.BackendSelfTest;
+import dev.stethoscope.probes.linalg.LinearAlgebraBackendException;
 import dev.stethoscope.probes.model.LayerSelection;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
 import org.deeplearning4j.nn.api.Model;
@@ -60,6 +62,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
     private final Map<String, Integer> faultCounts = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger errorCount = new java.util.concurrent.atomic.AtomicInteger();
     private volatile FaultHook faultHook;
+    private volatile boolean backendChecked;
     private final Set<String> announcedTypes = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     protected StethoscopeListener(Builder<?, ?> b) {
@@ -129,6 +132,9 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
      * are logged and always rethrown (see the class comment).
      */
     protected final void guard(String phase, ThrowingRunnable body) {
+        if (!backendChecked && usesDoublePrecisionLinearAlgebra()) {
+            checkLinearAlgebraBackend();
+        }
         try {
             FaultHook hook = faultHook;
             if (hook != null) {
@@ -182,6 +188,38 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
             publish(new MonitorErrorRecord(monitorName(), phase, e).count(n), currentEpoch(), currentIteration());
         } catch (RuntimeException | LinkageError publishFailure) {
             log.error("Could not publish the error record of monitor '{}'", monitorName(), publishFailure);
+        }
+    }
+
+    /**
+     * Whether this monitor's analyses use double-precision linear algebra (SVD, eigendecompositions,
+     * double matrix products). If so, the first {@link #guard} runs {@link BackendSelfTest} (once per
+     * JVM) before the analysis; default false.
+     */
+    protected boolean usesDoublePrecisionLinearAlgebra() {
+        return false;
+    }
+
+    /**
+     * Runs the backend self-test (cached per JVM) and, if it failed, logs an ERROR naming the fix and
+     * publishes it once for this listener as a {@link MonitorErrorRecord} (phase "backend-self-test")
+     * on the Monitor errors panel. The analyses then run on the route that passed (see
+     * {@link dev.stethoscope.probes.linalg.Decompositions}). Never throws.
+     */
+    protected final synchronized void checkLinearAlgebraBackend() {
+        if (backendChecked) {
+            return;
+        }
+        backendChecked = true;
+        try {
+            BackendSelfTest.Result r = BackendSelfTest.result();
+            if (!r.passed()) {
+                log.error("Stethoscope monitor '{}': {}", monitorName(), r.summary());
+                publish(new MonitorErrorRecord(monitorName(), "backend-self-test", new LinearAlgebraBackendException(r)),
+                        currentEpoch(), currentIteration());
+            }
+        } catch (RuntimeException e) {
+            log.error("Stethoscope monitor '{}': the linear-algebra self-test could not run", monitorName(), e);
         }
     }
 

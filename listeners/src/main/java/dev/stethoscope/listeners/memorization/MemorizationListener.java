@@ -113,6 +113,12 @@ public class MemorizationListener extends BackgroundListener {
         return new Builder(model, router);
     }
 
+    /** True: interval bounds through the network in double precision (runs the backend self-test first). */
+    @Override
+    protected boolean usesDoublePrecisionLinearAlgebra() {
+        return true;
+    }
+
     @Override
     public String monitorName() {
         return "memorization";

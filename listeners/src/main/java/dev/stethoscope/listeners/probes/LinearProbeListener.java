@@ -77,6 +77,12 @@ public class LinearProbeListener extends EpochAnalysisListener {
         return new Builder(model, router);
     }
 
+    /** True: feature standardisation statistics in double precision (runs the backend self-test first). */
+    @Override
+    protected boolean usesDoublePrecisionLinearAlgebra() {
+        return true;
+    }
+
     @Override
     public String monitorName() {
         return "probes";

@@ -110,6 +110,12 @@ public class SvccaListener extends EpochAnalysisListener {
         return new Builder(model, router);
     }
 
+    /** True: SVCCA/PWCCA/CKA: SVDs and eigendecompositions in double precision (runs the backend self-test first). */
+    @Override
+    protected boolean usesDoublePrecisionLinearAlgebra() {
+        return true;
+    }
+
     @Override
     public String monitorName() {
         return "svcca";
@@ -240,7 +246,7 @@ public class SvccaListener extends EpochAnalysisListener {
 
         SimilarityMatrix lm = LayerRepresentations.matrix(layers, reps, layers, reps, method, options);
         out.add(new SimilarityRecord(SimilarityRecord.LAYERS, method.id(), epoch, epoch, dataPoints(reps),
-                layers, new int[0], layers, lm.flatten(), flags(lm.underdetermined())));
+                layers, new int[0], layers, lm.flatten(), flags(lm.underdetermined(), reps)));
 
         if (!snapshots.isEmpty()) {
             Snapshot prev = snapshots.get(snapshots.size() - 1);
@@ -249,7 +255,7 @@ public class SvccaListener extends EpochAnalysisListener {
             for (int j = 0; j < layers.size(); j++) {
                 SimilarityResult r = Similarity.compute(method, reps.get(j), prev.reps().get(j), options);
                 v[j] = r.value();
-                f[j] = r.underdetermined() ? 1 : 0;
+                f[j] = flag(r, reps.get(j), prev.reps().get(j));
             }
             out.add(new SimilarityRecord(SimilarityRecord.VS_PREVIOUS, method.id(), epoch, prev.epoch(),
                     dataPoints(reps), List.of("epoch " + prev.epoch()), new int[]{prev.epoch()}, layers, v, f));
@@ -282,7 +288,7 @@ public class SvccaListener extends EpochAnalysisListener {
                 }
                 SimilarityResult r = Similarity.compute(method, s.reps().get(j), ref.reps().get(j), options);
                 v[i * n + j] = r.value();
-                f[i * n + j] = r.underdetermined() ? 1 : 0;
+                f[i * n + j] = flag(r, s.reps().get(j), ref.reps().get(j));
             }
         }
         return new SimilarityRecord(kind, method.id(), ref.epoch(), ref.epoch(), dataPoints(ref.reps()), labels, epochs,
@@ -317,15 +323,21 @@ public class SvccaListener extends EpochAnalysisListener {
         return reps.isEmpty() ? 0 : reps.get(0).dataPoints();
     }
 
-    private static int[] flags(boolean[][] u) {
+    private static int[] flags(boolean[][] u, List<Representation> reps) {
         int[] out = new int[u.length * (u.length == 0 ? 0 : u[0].length)];
         int k = 0;
-        for (boolean[] row : u) {
-            for (boolean b : row) {
-                out[k++] = b ? 1 : 0;
+        for (int i = 0; i < u.length; i++) {
+            for (int j = 0; j < u[i].length; j++) {
+                out[k++] = (u[i][j] ? SimilarityRecord.UNDERDETERMINED : 0)
+                        | (Similarity.fewPointsPerNeuron(reps.get(i), reps.get(j)) ? SimilarityRecord.FEW_POINTS : 0);
             }
         }
         return out;
+    }
+
+    private static int flag(SimilarityResult r, Representation a, Representation b) {
+        return (r.underdetermined() ? SimilarityRecord.UNDERDETERMINED : 0)
+                | (Similarity.fewPointsPerNeuron(a, b) ? SimilarityRecord.FEW_POINTS : 0);
     }
 
     /** Epochs of the snapshots currently kept (waits for pending work first). */

@@ -21,8 +21,11 @@ import java.util.Map;
  *       parameters: the learning-dynamics plot.</li>
  * </ul>
  * Epochs count completed epochs (0 = before training). {@code values} is row-major; NaN marks
- * an undefined pair. {@code flags[i]} is 1 when that entry's CCA was underdetermined (more
- * directions than data points allow; its value is inflated).
+ * an undefined pair. {@code flags[i]} has bit {@link #UNDERDETERMINED} when that entry's CCA was
+ * underdetermined (more directions than data points allow; its value is inflated by dimension counting)
+ * and bit {@link #FEW_POINTS} when there were fewer than 10 data points per neuron of the wider layer
+ * (every method is biased upwards then; see docs/PROBES_AND_SIMILARITY.md). The JSON has them as the
+ * 0/1 lists {@code underdetermined} and {@code fewPoints}.
  */
 public class SimilarityRecord extends StethoscopeRecord {
     private static final long serialVersionUID = 1L;
@@ -33,6 +36,11 @@ public class SimilarityRecord extends StethoscopeRecord {
     public static final String VS_PREVIOUS = "vs-previous";
     public static final String VS_LATEST = "vs-latest";
     public static final String VS_FINAL = "vs-final";
+
+    /** Flag bit: the CCA was underdetermined (directions of both sides exceed m - 1). */
+    public static final int UNDERDETERMINED = 1;
+    /** Flag bit: fewer than 10 data points per neuron (biased estimate). */
+    public static final int FEW_POINTS = 2;
 
     private String kind;
     private String method;
@@ -125,7 +133,8 @@ public class SimilarityRecord extends StethoscopeRecord {
             table.add(RecordCodec.jsonDoubles(java.util.Arrays.copyOfRange(values, i * c, (i + 1) * c)));
         }
         m.put("values", table);
-        m.put("underdetermined", java.util.Arrays.stream(flags).boxed().toList());
+        m.put("underdetermined", java.util.Arrays.stream(flags).map(f -> f & UNDERDETERMINED).boxed().toList());
+        m.put("fewPoints", java.util.Arrays.stream(flags).map(f -> (f & FEW_POINTS) == 0 ? 0 : 1).boxed().toList());
         return m;
     }
 

@@ -16,6 +16,8 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
+import dev.stethoscope.listeners.records.MonitorErrorRecord;
+import dev.stethoscope.probes.linalg.BackendSelfTest;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -144,6 +146,27 @@ class ProbeListenersTest {
         assertThat(fin.getRowEpochs()).hasSize(3);
         assertThat(fin.getSnapshotEpoch()).isEqualTo(5);
         // the probe listener without totalEpochs probes the final parameters on finish()
+    }
+
+    @Test
+    void failedBackendSelfTestIsPublishedOncePerListener() {
+        // Meaningful under both kernel settings: no record when the self-test passes (the default here),
+        // exactly one per listener, naming the fix, when it fails (OPENBLAS_CORETYPE=SkylakeX on AVX-512)
+        MultiLayerNetwork n = TestNets.mlp(5, 8, 16, 12, 3);
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        SvccaListener svcca = SvccaListener.builder(n, storage).probeSize(64).method(SimilarityMethod.CKA).async(false).attach();
+        n.fit(train(), 3);
+        svcca.finish();
+        assertThat(svcca.errorCount()).isZero();
+        List<MonitorErrorRecord> errors = storage.getAllUpdatesAfter(svcca.sessionId(), MonitorErrorRecord.TYPE_ID, 0)
+                .stream().map(MonitorErrorRecord.class::cast).toList();
+        BackendSelfTest.Result r = BackendSelfTest.result();
+        assertThat(errors).hasSize(r.passed() ? 0 : 1);
+        for (MonitorErrorRecord e : errors) {
+            assertThat(e.getPhase()).isEqualTo("backend-self-test");
+            assertThat(e.getMonitor()).isEqualTo(svcca.monitorName());
+            assertThat(e.getMessage()).contains("OPENBLAS_CORETYPE=Haswell").contains("EJML");
+        }
     }
 
     @Test

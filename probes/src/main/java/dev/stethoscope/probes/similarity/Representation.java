@@ -1,8 +1,8 @@
 package dev.stethoscope.probes.similarity;
 
+import dev.stethoscope.probes.linalg.Decompositions;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.eigen.Eigen;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -14,10 +14,10 @@ import java.util.Objects;
  * {@code cca_core.get_cca_similarity}) with each row (neuron) centred, and its thin SVD
  * {@code A_c = U S V^T} restricted to the numerically non-zero singular values.
  *
- * <p>Computed in double precision with ND4J's LAPACK: {@code gesvd} on {@code A_c} (n x m) when
- * n &lt;= m (then {@code V = A_c^T U S^-1}; a singular value counts as non-zero when it exceeds
- * {@code s_max * max(n, m) * 2.2e-16}); when n &gt; m, the symmetric eigendecomposition
- * ({@link Eigen#symmetricGeneralizedEigenvalues}) of the m x m Gram matrix {@code A_c^T A_c}
+ * <p>Computed in double precision by {@link Decompositions} (ND4J's LAPACK when it passed
+ * {@link dev.stethoscope.probes.linalg.BackendSelfTest}, pure-Java EJML otherwise): an SVD of {@code A_c}
+ * (n x m) when n &lt;= m (then {@code V = A_c^T U S^-1}; a singular value counts as non-zero when it exceeds
+ * {@code s_max * max(n, m) * 2.2e-16}); when n &gt; m, the symmetric eigendecomposition of the m x m Gram matrix {@code A_c^T A_c}
  * (eigenvalues {@code s^2}, eigenvectors V; an eigenvalue counts as non-zero above
  * {@code lambda_max * max(n, m) * 2.2e-15}, i.e. singular values below about 1e-6 of the largest
  * are dropped, which the default regularisation would damp anyway).
@@ -92,17 +92,14 @@ public final class Representation {
         double[] s;
         INDArray vFull;
         if (n <= m) {
-            INDArray work = x.dup('f');
-            INDArray sArr = Nd4j.create(DataType.DOUBLE, n);
-            INDArray u = Nd4j.create(DataType.DOUBLE, new long[]{n, n}, 'f');
-            Nd4j.getBlasWrapper().lapack().gesvd(work, sArr, u, null);
-            s = sArr.toDoubleVector();
+            Decompositions.Svd svd = Decompositions.svd(x, true);
+            s = svd.s();
             int r = rank(s, n, m);
             s = java.util.Arrays.copyOf(s, r);
             if (r == 0) {
                 vFull = Nd4j.create(DataType.DOUBLE, m, 0);
             } else {
-                INDArray ur = u.get(NDArrayIndex.all(), NDArrayIndex.interval(0, r));
+                INDArray ur = svd.u().get(NDArrayIndex.all(), NDArrayIndex.interval(0, r));
                 vFull = x.transpose().mmul(ur);
                 vFull.diviRowVector(Nd4j.createFromArray(s).reshape(1, r));
             }
@@ -110,8 +107,8 @@ public final class Representation {
             // n > m: eigen-decomposition of the m x m Gram matrix A_c^T A_c = V S^2 V^T (one GEMM and one
             // symmetric eigensolver; ~5x faster than gesvd on the wide m x n matrix for conv layers)
             INDArray g = x.transpose().mmul(x);
-            INDArray gv = g.add(g.transpose().dup()).muli(0.5).dup('f'); // exact symmetry (no in-place aliasing)
-            double[] ev = Eigen.symmetricGeneralizedEigenvalues(gv, true).toDoubleVector(); // ascending
+            Decompositions.SymmetricEigen eig = Decompositions.symmetricEigen(g);
+            double[] ev = eig.values(); // ascending
             int mm = ev.length;
             double top = Math.max(0, ev[mm - 1]);
             double tol = top * Math.max(n, m) * ULP * 10;
@@ -125,7 +122,7 @@ public final class Representation {
                 s[i] = Math.sqrt(ev[mm - 1 - i]);
                 cols[i] = mm - 1 - i;
             }
-            vFull = r == 0 ? Nd4j.create(DataType.DOUBLE, m, 0) : gv.getColumns(cols).dup('c');
+            vFull = r == 0 ? Nd4j.create(DataType.DOUBLE, m, 0) : eig.vectors().getColumns(cols).dup('c');
         }
         INDArray pn = x.norm2(0);
         double[] pointSq = pn.toDoubleVector();

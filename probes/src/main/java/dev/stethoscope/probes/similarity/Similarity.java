@@ -1,6 +1,6 @@
 package dev.stethoscope.probes.similarity;
 
-import org.nd4j.linalg.api.buffer.DataType;
+import dev.stethoscope.probes.linalg.Decompositions;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -52,7 +52,22 @@ import java.util.Objects;
 public final class Similarity {
     private static final Logger LOG = LoggerFactory.getLogger(Similarity.class);
 
+    /**
+     * Points per neuron below which a comparison is flagged as biased: independent random layers then
+     * score about 0.85 / sqrt(points per neuron) in (SV)CCA and 1 / (1 + points per neuron) in CKA
+     * (measured, docs/PROBES_AND_SIMILARITY.md), i.e. more than 0.27 and 0.09 below 10.
+     */
+    public static final int MIN_POINTS_PER_NEURON = 10;
+
     private Similarity() {
+    }
+
+    /**
+     * Whether comparing {@code a} and {@code b} uses fewer than {@link #MIN_POINTS_PER_NEURON} data points
+     * per neuron of the wider one (then every method is biased upwards; debiased CKA the least).
+     */
+    public static boolean fewPointsPerNeuron(Representation a, Representation b) {
+        return (long) a.dataPoints() < (long) MIN_POINTS_PER_NEURON * Math.max(a.neurons(), b.neurons());
     }
 
     /** Compares two raw matrices (neurons x data points) with {@code method}'s default options. */
@@ -135,11 +150,9 @@ public final class Similarity {
         boolean aSide = ka <= kb;
         INDArray wide = aSide ? t : t.transpose();
         int k = Math.min(ka, kb);
-        INDArray work = wide.dup('f');
-        INDArray sArr = Nd4j.create(DataType.DOUBLE, k);
-        INDArray u = weighted ? Nd4j.create(DataType.DOUBLE, new long[]{k, k}, 'f') : null;
-        Nd4j.getBlasWrapper().lapack().gesvd(work, sArr, u, null);
-        double[] rho = sArr.toDoubleVector();
+        Decompositions.Svd svd = Decompositions.svd(wide, weighted);
+        INDArray u = svd.u();
+        double[] rho = svd.s();
         for (int i = 0; i < rho.length; i++) {
             rho[i] = Math.min(1.0, Math.max(0.0, rho[i]));
         }

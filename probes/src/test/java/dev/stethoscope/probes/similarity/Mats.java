@@ -1,6 +1,5 @@
 package dev.stethoscope.probes.similarity;
 
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -21,13 +20,9 @@ final class Mats {
         return Nd4j.createFromArray(d);
     }
 
-    /** A random orthogonal matrix (left singular vectors of a Gaussian matrix). */
+    /** A random orthogonal matrix (left singular vectors of a Gaussian matrix, on the route that passed the self-test). */
     static INDArray orthogonal(Random rnd, int n) {
-        INDArray g = gaussian(rnd, n, n).dup('f');
-        INDArray s = Nd4j.create(DataType.DOUBLE, n);
-        INDArray u = Nd4j.create(DataType.DOUBLE, new long[]{n, n}, 'f');
-        Nd4j.getBlasWrapper().lapack().gesvd(g, s, u, null);
-        return u;
+        return dev.stethoscope.probes.linalg.Decompositions.svd(gaussian(rnd, n, n), true).u();
     }
 
     /** A representation with a few strong directions: neurons = mix of latent signals plus noise. */

@@ -80,6 +80,15 @@ public final class SimilarityCommand implements Callable<Integer> {
                     + (transpose ? "" : "; matrices must be neurons x data points (use --transpose for data points x neurons)"));
         }
         SimilarityResult r = Similarity.compute(m, ma, mb, opts);
+        long wider = Math.max(ma.rows(), mb.rows());
+        if (ma.columns() < (long) Similarity.MIN_POINTS_PER_NEURON * wider) {
+            spec.commandLine().getErr().printf(java.util.Locale.ROOT, "Warning: %d data points for %d neurons (%.1f per"
+                    + " neuron, fewer than %d): the value is biased upwards; independent random layers would score about"
+                    + " %.2f (CCA) / %.2f (CKA). See docs/PROBES_AND_SIMILARITY.md.%n", ma.columns(), wider,
+                    (double) ma.columns() / wider, Similarity.MIN_POINTS_PER_NEURON,
+                    Math.min(1.0, 0.85 / Math.sqrt((double) ma.columns() / wider)), 1.0 / (1.0 + (double) ma.columns() / wider));
+            spec.commandLine().getErr().flush();
+        }
         PrintWriter out = spec.commandLine().getOut();
         out.println(json(r));
         out.flush();

@@ -57,6 +57,7 @@ class SimilarityCommandTest {
                 .contains("\"dataPoints\":80");
         double mean = Double.parseDouble(json.replaceAll(".*\"mean\":([^,]*),.*", "$1"));
         assertThat(mean).isGreaterThan(0.9999);
+        assertThat((String) res[2]).doesNotContain("Warning"); // 80 points for 6 neurons: 13 per neuron
         Object[] cka = run("similarity", pa.toString(), pf.toString(), "--method", "cka");
         assertThat((String) cka[1]).contains("\"method\":\"cka\"").contains("\"correlations\":[]");
         Object[] pw = run("similarity", pa.toString(), pa.toString(), "--method", "PWCCA", "--keep", "3");
@@ -73,6 +74,8 @@ class SimilarityCommandTest {
         double expected = Double.parseDouble(ref.replaceAll("(?s).*\\nsvcca_mean ([^\\n]*)\\n.*", "$1"));
         double mean = Double.parseDouble(((String) res[1]).replaceAll("(?s).*\"mean\":([^,]*),.*", "$1"));
         assertThat(mean).isCloseTo(expected, org.assertj.core.api.Assertions.within(1e-8));
+        // 60 points for 8 neurons: fewer than 10 per neuron, so the bias warning
+        assertThat((String) res[2]).contains("Warning: 60 data points for 8 neurons (7.5 per neuron");
     }
 
     @Test
