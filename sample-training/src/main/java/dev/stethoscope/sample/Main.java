@@ -4,6 +4,7 @@ import dev.stethoscope.sample.cli.BenchAttributionCommand;
 import dev.stethoscope.sample.cli.BenchCommand;
 import dev.stethoscope.sample.cli.BenchMemorizationCommand;
 import dev.stethoscope.sample.cli.BenchSuspectsCommand;
+import dev.stethoscope.sample.cli.CalibrateCsrCommand;
 import dev.stethoscope.sample.cli.ExperimentCommand;
 import dev.stethoscope.sample.cli.ExplainCommand;
 import dev.stethoscope.sample.cli.SuspectsCommand;
@@ -30,6 +31,7 @@ import picocli.CommandLine.Command;
                 BenchMemorizationCommand.class,
                 BenchSuspectsCommand.class,
                 BenchAttributionCommand.class,
+                CalibrateCsrCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -37,11 +37,8 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
     @Option(names = "--csr-examples", defaultValue = "500", description = "Validation examples for the CSR (default: ${DEFAULT-VALUE}).")
     int csrExamples;
 
-    @Option(names = "--lass-iterations", defaultValue = "100", description = "LASS maximum steps (default: ${DEFAULT-VALUE}).")
-    int lassIterations;
-
-    @Option(names = "--lass-radius", defaultValue = "0.0011764705882352942", description = "LASS radius (default 0.3/255).")
-    double radius;
+    @Option(names = "--lass-preset", defaultValue = "default", description = "LASS preset: default (r = 4/255, 30 steps) or paper (r = 0.3/255, 100 steps). Default: ${DEFAULT-VALUE}.")
+    String lassPreset;
 
     @Option(names = "--csr-every-epochs", defaultValue = "1", description = "Listener: CSR every K epochs (default: ${DEFAULT-VALUE}).")
     int csrEveryEpochs;
@@ -65,7 +62,7 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
         LabeledImages train = DataOptions.limit(mnist.train(), run.trainLimit);
         LabeledImages test = mnist.test();
         int classes = mnist.numClasses();
-        LassParameters lass = LassParameters.defaults().withRadius(radius).withMaxIterations(lassIterations);
+        LassParameters lass = LassParameters.preset(lassPreset);
 
         // (1) CSR cost per validation example, on a network trained for one epoch
         MultiLayerNetwork net = Models.build(run.model, 7, mnist.rows(), mnist.cols(), classes);
