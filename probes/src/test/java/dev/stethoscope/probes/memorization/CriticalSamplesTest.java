@@ -174,6 +174,8 @@ class CriticalSamplesTest {
         assertThat(LassParameters.preset("default")).isEqualTo(LassParameters.defaults());
         assertThat(LassParameters.preset("paper").radius()).isEqualTo(0.3 / 255);
         assertThat(LassParameters.defaults().radius()).isEqualTo(4.0 / 255);
+        assertThat(LassParameters.defaults().maxIterations()).isEqualTo(10);
+        assertThat(LassParameters.PAPER.maxIterations()).isEqualTo(100);
         assertThat(LassParameters.defaults().presetName()).isEqualTo("default");
         assertThat(LassParameters.PAPER.presetName()).isEqualTo("paper");
         assertThat(LassParameters.defaults().withRadius(0.05).presetName()).isEqualTo("custom");

@@ -37,7 +37,7 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
     @Option(names = "--csr-examples", defaultValue = "500", description = "Validation examples for the CSR (default: ${DEFAULT-VALUE}).")
     int csrExamples;
 
-    @Option(names = "--lass-preset", defaultValue = "default", description = "LASS preset: default (r = 4/255, 30 steps) or paper (r = 0.3/255, 100 steps). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--lass-preset", defaultValue = "default", description = "LASS preset: default (r = 4/255, 10 steps) or paper (r = 0.3/255, 100 steps). Default: ${DEFAULT-VALUE}.")
     String lassPreset;
 
     @Option(names = "--csr-every-epochs", defaultValue = "1", description = "Listener: CSR every K epochs (default: ${DEFAULT-VALUE}).")

@@ -150,6 +150,17 @@ public final class CalibrateCsrCommand implements Callable<Integer> {
                     for (int b : arpitBatches) {
                         arpit.append(String.format(Locale.ROOT, " %.4f (batch %d)", arpitRuleCsr(res, b), b));
                     }
+                    // what fewer steps would have found: examples critical within the first T steps
+                    arpit.append("; within T steps:");
+                    for (int t : new int[]{1, 2, 5, 10, 20}) {
+                        if (t < lassIterations) {
+                            int c = 0;
+                            for (int i = 0; i < n; i++) {
+                                c += res.critical()[i] && res.iterationsUsed()[i] <= t ? 1 : 0;
+                            }
+                            arpit.append(String.format(Locale.ROOT, " T=%d %.4f", t, c / (double) n));
+                        }
+                    }
                     System.out.printf(Locale.ROOT, "noise %.2f epoch %2d test acc %.4f  r = %5.2f/255 = %.5f: CSR %.4f "
                                     + "(%d critical, %d certified of %d), %.1f s; with Arpit's stopping rule:%s%n",
                             noise[ni], e, ev.accuracy(), radii255[ri], r, res.criticalSampleRatio(), res.numCritical(),
