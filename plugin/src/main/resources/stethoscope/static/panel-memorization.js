@@ -109,7 +109,7 @@ Stethoscope.registerPanel({
       var last = records[records.length - 1];
       showParams(last.parameters);
       var ep = function (r) { return r.epoch; };
-      charts.csr.setOption(lineOpt('epoch', [{ name: 'CSR', type: 'line', connectNulls: false,
+      charts.csr.setOption(lineOpt('epoch', [{ name: 'CSR at ' + radiusText(last), type: 'line', connectNulls: false,
         data: records.map(function (r) { return [ep(r), r.criticalSampleRatio]; }) }], 0, null), true);
       charts.acc.setOption(lineOpt('epoch', [
         { name: 'training subset', type: 'line', data: records.map(function (r) { return [ep(r), r.trainAccuracy]; }) },
@@ -126,7 +126,7 @@ Stethoscope.registerPanel({
       drawHeat();
       latest.textContent = '';
       [['epoch', last.epoch],
-       ['critical sample ratio', fmt(last.criticalSampleRatio, 4) + ' (' + last.criticalCount + ' of ' + last.csrExamples +
+       ['critical sample ratio', fmt(last.criticalSampleRatio, 4) + ' at ' + radiusText(last) + ' (' + last.criticalCount + ' of ' + last.csrExamples +
          ', mean steps to critical ' + fmt(last.csrMeanIterations, 1) + ', ' + last.csrCertified +
          ' proved non-critical by interval bounds, ' + last.csrMillis + ' ms)'],
        ['training subset accuracy / loss', fmt(last.trainAccuracy, 4) + ' / ' + fmt(last.trainLoss, 4) + ' (' + last.trainExamples + ' examples)'],
@@ -140,6 +140,17 @@ Stethoscope.registerPanel({
         tr.appendChild(el('td', { 'class': 'mem-value' }, String(row[1])));
         latest.appendChild(tr);
       });
+    }
+
+    // the LASS radius a CSR was measured with: in 1/255 units (pixel grey levels) and as a number
+    function radiusText(r) {
+      var rad = r.csrRadius;
+      if (rad === null || rad === undefined) {
+        rad = r.parameters && r.parameters.radius !== undefined ? Number(r.parameters.radius) : NaN;
+      }
+      if (!isFinite(rad)) { return 'radius unknown'; }
+      var preset = r.csrPreset || (r.parameters && r.parameters.preset) || '';
+      return 'r = ' + fmt(rad * 255, 2) + '/255 = ' + fmt(rad, 5) + (preset ? ' (preset ' + preset + ')' : '');
     }
 
     api.follow(SENS, function (all) { sens = all; });

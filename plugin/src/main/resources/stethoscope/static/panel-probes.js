@@ -58,7 +58,8 @@ Stethoscope.registerPanel({
       }, true);
       table.textContent = '';
       var head = el('tr');
-      ['layer', 'features', 'probe-train acc.', 'probe-test acc.', 'train loss', 'test loss'].forEach(function (x) {
+      ['layer', 'features', 'probe-train acc.', 'probe-test acc.', 'train loss', 'test loss', 'L2 (held-out choice)',
+        'gradient norm (convergence)'].forEach(function (x) {
         head.appendChild(el('th', null, x));
       });
       table.appendChild(head);
@@ -70,6 +71,11 @@ Stethoscope.registerPanel({
         tr.appendChild(el('td', null, pct(rec.testAccuracy[i])));
         tr.appendChild(el('td', null, rec.trainLoss[i] === null ? 'n/a' : Number(rec.trainLoss[i]).toFixed(3)));
         tr.appendChild(el('td', null, rec.testLoss[i] === null ? 'n/a' : Number(rec.testLoss[i]).toFixed(3)));
+        // older records carry neither
+        var l2 = rec.l2 && rec.l2.length > i ? rec.l2[i] : null;
+        var gn = rec.gradientNorm && rec.gradientNorm.length > i ? rec.gradientNorm[i] : null;
+        tr.appendChild(el('td', { 'class': 'probe-l2' }, l2 === null ? 'n/a' : Number(l2).toExponential(0)));
+        tr.appendChild(el('td', { 'class': 'probe-grad' }, gn === null ? 'n/a' : Number(gn).toExponential(1)));
         table.appendChild(tr);
       });
       table.appendChild(el('caption', { 'class': 'muted', style: 'caption-side:bottom;text-align:left' },

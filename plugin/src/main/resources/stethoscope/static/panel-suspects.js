@@ -20,7 +20,9 @@ Stethoscope.registerPanel({
       { key: 'confidence', label: 'confidence (lowest first)', dir: 1 },
       { key: 'correctness', label: 'correctness (lowest first)', dir: 1 },
       { key: 'variability', label: 'variability (highest first)', dir: -1 },
-      { key: 'forgetting', label: 'forgetting events (most first)', dir: -1 },
+      // Toneva et al.: an example never classified correctly counts as forgotten infinitely often
+      { key: 'forgetting', label: 'forgetting events (most first; never learned on top)', dir: -1,
+        value: function (s) { return s.correctness === 0 ? Infinity : s.forgetting; } },
       { key: 'meanLoss', label: 'mean loss (highest first)', dir: -1 }
     ];
 
@@ -158,9 +160,10 @@ Stethoscope.registerPanel({
       if (!latest) { return; }
       var sort = SORTS.filter(function (s) { return s.key === sortSel.value; })[0];
       var list = latest.suspects.slice().sort(function (a, b) {
-        var x = a[sort.key], y = b[sort.key];
-        if (x === null) { return 1; }
-        if (y === null) { return -1; }
+        var x = sort.value ? sort.value(a) : a[sort.key], y = sort.value ? sort.value(b) : b[sort.key];
+        if (x === null || x === undefined) { return 1; }
+        if (y === null || y === undefined) { return -1; }
+        if (x === y) { return a.rank - b.rank; }
         return sort.dir * (x - y) || a.rank - b.rank;
       });
       list.forEach(function (s) { grid.appendChild(card(s, latest.featureShape || [], latest.numClasses)); });

@@ -61,6 +61,8 @@ class MemorizationListenerTest {
             assertThat(r.getCriticalSampleRatio()).isEqualTo(r.getCriticalCount() / 80.0);
             assertThat(r.getParameters()).containsEntry("radius", "0.6").containsEntry("maxIterations", "15")
                     .containsEntry("csrExamples", "80").containsKey("gradientDirection");
+            assertThat(r.getCsrRadius()).isEqualTo(0.6);
+            assertThat(r.getCsrPreset()).isEqualTo("custom");
             assertThat(r.getTrainExamples()).isEqualTo(64);
             assertThat(r.getValAccuracy()).isBetween(0.0, 1.0);
             assertThat(r.getTrainLoss()).isPositive();
@@ -109,6 +111,7 @@ class MemorizationListenerTest {
     @Test
     void recordsRoundTripAndAreRegistered() {
         MemorizationRecord r = new MemorizationRecord().csr(0.25, 20, 80, 4.5, 12).csrCertified(51)
+                .csrRadius(4.0 / 255, "default")
                 .train(0.9, 0.3, 64, 0.35).validation(0.8, 0.5, 80).sensitivity(0.3, 0.31, 1.2, 3)
                 .perClass(new double[][]{{1, 2}, {Double.NaN, 4}}).parameters(LASS.asMap());
         r.setKey("s", "0/memorization", 10, 1, 16);
@@ -119,6 +122,8 @@ class MemorizationListenerTest {
         assertThat(back.getPerClassSensitivity(0, 1)).isEqualTo(2.0);
         assertThat(back.getParameters()).isEqualTo(LASS.asMap());
         assertThat(back.getCsrCertified()).isEqualTo(51);
+        assertThat(back.getCsrRadius()).isEqualTo(4.0 / 255);
+        assertThat(back.getCsrPreset()).isEqualTo("default");
         LossSensitivityRecord s = new LossSensitivityRecord(1.5, 0.2, 0.25, 64);
         s.setKey("s", "0/memorization", 11, 1, 16);
         LossSensitivityRecord s2 = (LossSensitivityRecord) RecordTypes.newRecord(LossSensitivityRecord.TYPE_ID);

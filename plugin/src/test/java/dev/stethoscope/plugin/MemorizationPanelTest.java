@@ -76,6 +76,12 @@ class MemorizationPanelTest {
                 assertThat(d.findElement(By.id("mem-params")).getText()).contains("radius = 0.05")
                         .contains("maxIterations = 10");
                 assertThat(d.findElements(By.cssSelector("#mem-heat-epoch option"))).hasSize(3);
+                // the radius next to the CSR value (0.05 = 12.75/255) and in the chart's series name
+                assertThat(d.findElement(By.id("mem-latest")).getText())
+                        .contains("at r = 12.75/255 = 0.05000 (preset custom)");
+                Object seriesName = js.executeScript("var c = echarts.getInstanceByDom(document.getElementById('mem-csr'));"
+                        + "return c.getOption().series[0].name;");
+                assertThat(seriesName).isEqualTo("CSR at r = 12.75/255 = 0.05000 (preset custom)");
                 // for a human look at the page: target/memorization-panel.png
                 java.nio.file.Files.write(java.nio.file.Path.of("target", "memorization-panel.png"),
                         d.getScreenshotAs(org.openqa.selenium.OutputType.BYTES));

@@ -110,6 +110,11 @@ class ProbePanelsUiTest {
             wait.until(x -> !x.findElements(By.cssSelector("#probe-table td.layer-name")).isEmpty());
             List<WebElement> names = d.findElements(By.cssSelector("#probe-table td.layer-name"));
             assertThat(names.stream().map(WebElement::getText).toList()).containsExactly("dense1", EVIL);
+            // the chosen L2 and the convergence of each probe are shown
+            assertThat(d.findElements(By.cssSelector("#probe-table td.probe-l2"))).hasSize(2)
+                    .allSatisfy(c -> assertThat(c.getText()).matches("\\de-\\d"));
+            assertThat(d.findElements(By.cssSelector("#probe-table td.probe-grad"))).hasSize(2)
+                    .allSatisfy(c -> assertThat(c.getText()).contains("e"));
             Object lines = js.executeScript("var s = echarts.getInstanceByDom(document.getElementById('chart-probe-epochs'))"
                     + ".getOption().series; return s.length + ':' + s[0].data.length;");
             assertThat(lines).isEqualTo("4:2"); // 2 layers x (test, train), 2 epochs

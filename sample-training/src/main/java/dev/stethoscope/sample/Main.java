@@ -4,6 +4,7 @@ import dev.stethoscope.sample.cli.BenchAttributionCommand;
 import dev.stethoscope.sample.cli.BenchCommand;
 import dev.stethoscope.sample.cli.BenchMemorizationCommand;
 import dev.stethoscope.sample.cli.BenchSuspectsCommand;
+import dev.stethoscope.sample.cli.CalibrateCsrCommand;
 import dev.stethoscope.sample.cli.ExperimentCommand;
 import dev.stethoscope.sample.cli.ExplainCommand;
 import dev.stethoscope.sample.cli.SelfTestCommand;
@@ -32,6 +33,7 @@ import picocli.CommandLine.Command;
                 BenchSuspectsCommand.class,
                 BenchAttributionCommand.class,
                 SelfTestCommand.class,
+                CalibrateCsrCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

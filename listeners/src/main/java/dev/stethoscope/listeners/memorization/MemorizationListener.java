@@ -62,7 +62,7 @@ import java.util.Objects;
  * <pre>{@code
  * MemorizationListener m = MemorizationListener.builder(net, statsStorage)
  *     .training(trainIter).validation(testIter)
- *     .lass(LassParameters.defaults().withRadius(0.05))
+ *     .lass(LassParameters.defaults())          // or LassParameters.preset("paper"), or .withRadius(r)
  *     .attach();
  * net.fit(trainIter, epochs);
  * m.close();   // publishes the last epoch's analyses
@@ -251,7 +251,7 @@ public class MemorizationListener extends BackgroundListener {
             }
             int c = csr.numCritical();
             r.csr(csr.criticalSampleRatio(), c, csr.numExamples(), c == 0 ? Double.NaN : iters / c, ms)
-                    .csrCertified(csr.numCertified());
+                    .csrCertified(csr.numCertified()).csrRadius(lass.radius(), lass.presetName());
             if (csr.certificationNote() != null && !certificationNoteLogged) {
                 certificationNoteLogged = true;
                 log.info("Critical samples: every example is searched (no interval bounds): {}",
@@ -309,7 +309,10 @@ public class MemorizationListener extends BackgroundListener {
             InputGradients.requireMultiLayer(model);
         }
 
-        /** LASS parameters (default {@link LassParameters#defaults()}: r = 0.3/255 on [0,1] inputs). */
+        /**
+         * LASS parameters (default {@link LassParameters#defaults()}: r = 4/255 on [0,1] inputs, calibrated
+         * on MNIST; {@code LassParameters.preset("paper")} is Arpit et al.'s r = 0.3/255).
+         */
         public Builder lass(LassParameters p) {
             this.lass = Objects.requireNonNull(p, "lass");
             return this;

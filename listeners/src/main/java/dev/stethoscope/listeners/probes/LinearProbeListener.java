@@ -97,7 +97,7 @@ public class LinearProbeListener extends EpochAnalysisListener {
         s.put("probeTrainExamples", String.valueOf(trainY.length));
         s.put("probeTestExamples", String.valueOf(testY.length));
         s.put("features", options.features().name());
-        s.put("l2", String.valueOf(options.l2()));
+        s.put("l2", options.l2Description());
         s.put("iterations", String.valueOf(options.iterations()));
         s.put("learningRate", String.valueOf(options.learningRate()));
         s.put("seed", String.valueOf(options.seed()));
@@ -146,6 +146,8 @@ public class LinearProbeListener extends EpochAnalysisListener {
         double[] teAcc = new double[n];
         double[] trLoss = new double[n];
         double[] teLoss = new double[n];
+        double[] l2 = new double[n];
+        double[] gradNorm = new double[n];
         for (int i = 0; i < n; i++) {
             String l = layers.get(i);
             ProbeResult r = LinearProbe.train(tr.get(l), trainY, te.get(l), testY, numClasses, options);
@@ -154,9 +156,11 @@ public class LinearProbeListener extends EpochAnalysisListener {
             teAcc[i] = r.testAccuracy();
             trLoss[i] = r.trainLoss();
             teLoss[i] = r.testLoss();
+            l2[i] = r.l2();
+            gradNorm[i] = r.gradientNorm();
         }
         return new ProbeAccuracyRecord(completed, isFinal, options.features().name(), trainY.length, testY.length,
-                layers, feats, trAcc, teAcc, trLoss, teLoss);
+                layers, feats, trAcc, teAcc, trLoss, teLoss).regularisation(l2, gradNorm);
     }
 
     /**

@@ -35,6 +35,8 @@ public class MemorizationRecord extends StethoscopeRecord {
     private double csrMeanIterations;
     private long csrMillis;
     private int csrCertified;
+    private double csrRadius = Double.NaN;
+    private String csrPreset = "";
     private double trainAccuracy;
     private double trainLoss;
     private int trainExamples;
@@ -62,6 +64,16 @@ public class MemorizationRecord extends StethoscopeRecord {
         this.csrExamples = examples;
         this.csrMeanIterations = meanIterations;
         this.csrMillis = millis;
+        return this;
+    }
+
+    /**
+     * The LASS radius r the CSR was measured with (L-inf, input units) and the name of its preset
+     * ("default", "paper" or "custom"): a CSR means nothing without its radius.
+     */
+    public MemorizationRecord csrRadius(double radius, String preset) {
+        this.csrRadius = radius;
+        this.csrPreset = preset == null ? "" : preset;
         return this;
     }
 
@@ -119,7 +131,7 @@ public class MemorizationRecord extends StethoscopeRecord {
 
     @Override
     protected int bodyVersion() {
-        return 2;
+        return 3;
     }
 
     @Override
@@ -145,6 +157,8 @@ public class MemorizationRecord extends StethoscopeRecord {
         RecordCodec.writeStrings(out, parameterKeys);
         RecordCodec.writeStrings(out, parameterValues);
         out.writeInt(csrCertified);
+        out.writeDouble(csrRadius);
+        RecordCodec.writeString(out, csrPreset);
     }
 
     @Override
@@ -170,6 +184,15 @@ public class MemorizationRecord extends StethoscopeRecord {
         parameterKeys = RecordCodec.readStrings(in);
         parameterValues = RecordCodec.readStrings(in);
         csrCertified = version >= 2 ? in.readInt() : 0;
+        if (version >= 3) {
+            csrRadius = in.readDouble();
+            csrPreset = RecordCodec.readString(in);
+        } else {
+            // older records: the radius is among the parameters
+            int i = parameterKeys == null ? -1 : parameterKeys.indexOf("radius");
+            csrRadius = i >= 0 ? Double.parseDouble(parameterValues.get(i)) : Double.NaN;
+            csrPreset = "";
+        }
     }
 
     @Override
@@ -181,6 +204,8 @@ public class MemorizationRecord extends StethoscopeRecord {
         m.put("csrMeanIterations", RecordCodec.jsonDouble(csrMeanIterations));
         m.put("csrMillis", csrMillis);
         m.put("csrCertified", csrCertified);
+        m.put("csrRadius", RecordCodec.jsonDouble(csrRadius));
+        m.put("csrPreset", csrPreset);
         m.put("trainAccuracy", RecordCodec.jsonDouble(trainAccuracy));
         m.put("trainLoss", RecordCodec.jsonDouble(trainLoss));
         m.put("trainExamples", trainExamples);
@@ -276,6 +301,16 @@ public class MemorizationRecord extends StethoscopeRecord {
 
     public int getSensitivityMeasurements() {
         return sensitivityMeasurements;
+    }
+
+    /** LASS radius of the CSR (NaN if unknown). */
+    public double getCsrRadius() {
+        return csrRadius;
+    }
+
+    /** Preset name of the CSR's LASS parameters ("default", "paper", "custom"; empty if unknown). */
+    public String getCsrPreset() {
+        return csrPreset;
     }
 
     public int getNumClasses() {

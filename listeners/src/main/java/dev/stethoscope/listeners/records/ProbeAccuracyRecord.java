@@ -32,6 +32,8 @@ public class ProbeAccuracyRecord extends StethoscopeRecord {
     private double[] testAccuracy;
     private double[] trainLoss;
     private double[] testLoss;
+    private double[] l2 = new double[0];
+    private double[] gradientNorm = new double[0];
 
     /** For decoding. */
     public ProbeAccuracyRecord() {
@@ -58,6 +60,19 @@ public class ProbeAccuracyRecord extends StethoscopeRecord {
         this.testLoss = testLoss.clone();
     }
 
+    /**
+     * Per layer, the L2 coefficient of the probe (chosen on a held-out split of probe-train, or fixed)
+     * and the norm of the probe objective's gradient after training (its convergence; 0 at the optimum).
+     */
+    public ProbeAccuracyRecord regularisation(double[] l2PerLayer, double[] gradientNormPerLayer) {
+        if (l2PerLayer.length != layers.size() || gradientNormPerLayer.length != layers.size()) {
+            throw new IllegalArgumentException("Every per-layer array must have " + layers.size() + " entries");
+        }
+        this.l2 = l2PerLayer.clone();
+        this.gradientNorm = gradientNormPerLayer.clone();
+        return this;
+    }
+
     @Override
     public String getTypeID() {
         return TYPE_ID;
@@ -65,7 +80,7 @@ public class ProbeAccuracyRecord extends StethoscopeRecord {
 
     @Override
     protected int bodyVersion() {
-        return 1;
+        return 2;
     }
 
     @Override
@@ -81,6 +96,8 @@ public class ProbeAccuracyRecord extends StethoscopeRecord {
         RecordCodec.writeDoubles(out, testAccuracy);
         RecordCodec.writeDoubles(out, trainLoss);
         RecordCodec.writeDoubles(out, testLoss);
+        RecordCodec.writeDoubles(out, l2);
+        RecordCodec.writeDoubles(out, gradientNorm);
     }
 
     @Override
@@ -96,6 +113,13 @@ public class ProbeAccuracyRecord extends StethoscopeRecord {
         testAccuracy = RecordCodec.readDoubles(in);
         trainLoss = RecordCodec.readDoubles(in);
         testLoss = RecordCodec.readDoubles(in);
+        if (version >= 2) {
+            l2 = RecordCodec.readDoubles(in);
+            gradientNorm = RecordCodec.readDoubles(in);
+        } else {
+            l2 = new double[0];
+            gradientNorm = new double[0];
+        }
     }
 
     @Override
@@ -112,6 +136,8 @@ public class ProbeAccuracyRecord extends StethoscopeRecord {
         m.put("testAccuracy", RecordCodec.jsonDoubles(testAccuracy));
         m.put("trainLoss", RecordCodec.jsonDoubles(trainLoss));
         m.put("testLoss", RecordCodec.jsonDoubles(testLoss));
+        m.put("l2", RecordCodec.jsonDoubles(l2));
+        m.put("gradientNorm", RecordCodec.jsonDoubles(gradientNorm));
         return m;
     }
 
@@ -157,5 +183,15 @@ public class ProbeAccuracyRecord extends StethoscopeRecord {
 
     public double[] getTestLoss() {
         return testLoss.clone();
+    }
+
+    /** Per-layer L2 coefficient of the probe (empty in records written before it was recorded). */
+    public double[] getL2() {
+        return l2.clone();
+    }
+
+    /** Per-layer gradient norm of the probe objective after training (empty in older records). */
+    public double[] getGradientNorm() {
+        return gradientNorm.clone();
     }
 }

@@ -94,6 +94,14 @@ class ProbeListenersTest {
             for (double a : r.getTestAccuracy()) {
                 assertThat(a).isBetween(0.0, 1.0);
             }
+            // the L2 chosen on a held-out split of probe-train, and the fit's gradient norm
+            for (double l2 : r.getL2()) {
+                assertThat(LinearProbe.Options.DEFAULT_L2_GRID).contains(l2);
+            }
+            assertThat(r.getGradientNorm()).hasSize(2);
+            for (double g : r.getGradientNorm()) {
+                assertThat(g).isFinite().isNotNegative();
+            }
         }
         // well-separated blobs: the last hidden layer is linearly decodable after training
         assertThat(pr.get(2).getTestAccuracy()[1]).isGreaterThan(0.9);

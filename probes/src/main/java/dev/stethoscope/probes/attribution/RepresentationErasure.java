@@ -13,8 +13,16 @@ import java.util.Locale;
  * Representation erasure (Li et al. 2017) for one layer: the importance of each dimension (or each channel of
  * a convolutional layer) d is I(d) = mean over examples of (S(e,c) - S(e,c,not d)) / S(e,c), with
  * S = -log P(correct label) (METHODS.md section 8), P the softmax of the logits, and "not d" the layer's
- * output with d set to zero before the rest of the network runs. S is computed in double precision as
- * logsumexp(z) - z_c.
+ * output with d set to zero before the rest of the network runs.
+ *
+ * <p><b>Numerics.</b> For a confidently classified example S is tiny: with the target logit leading every
+ * other by L, S = log(1 + sum_{k != c} exp(z_k - z_c)) is about exp(-L), and the textbook form
+ * m + log(sum exp(z_k - m)) - z_c rounds to exactly 0 once L exceeds about 37 (1 + exp(-L) == 1 in double),
+ * which made I(d) NaN or -infinity. Here log S is computed instead ({@link #logScores}): when z_c is the
+ * largest logit, S = log1p(t) with log t = logsumexp_{k != c}(z_k - z_c), and log S = log t - t/2 + O(t^2)
+ * for tiny t, so log S is accurate for any lead (t itself may underflow); otherwise S = m - z_c +
+ * log(sum exp(z_k - m)) has no cancellation. Each term of I(d) is then (S - S')/S = -expm1(log S' - log S).
+ * Where the direct formula is finite the two agree to rounding (tested).
  */
 public final class RepresentationErasure {
 
@@ -79,19 +87,20 @@ public final class RepresentationErasure {
             int[] lab = java.util.Arrays.copyOfRange(labels, (int) s, (int) e);
             List<INDArray> acts = prop.forward(LogitNetwork.rows(x, s, e));
             INDArray a = acts.get(at);
-            double[] base = scores(acts.get(acts.size() - 1), lab);
+            double[] logBase = logScores(acts.get(acts.size() - 1), lab);
             int units = numUnits(a);
             if (sum == null) {
                 sum = new double[units];
             }
-            for (double b : base) {
-                scoreSum += b;
+            for (double b : logBase) {
+                scoreSum += Math.exp(b);
             }
             for (int d = 0; d < units; d++) {
                 INDArray erased = erase(a, d);
-                double[] sd = scores(prop.forwardFrom(at, erased), lab);
+                double[] logErased = logScores(prop.forwardFrom(at, erased), lab);
                 for (int i = 0; i < lab.length; i++) {
-                    sum[d] += (base[i] - sd[i]) / base[i];
+                    // (S - S') / S = 1 - exp(log S' - log S)
+                    sum[d] += -Math.expm1(logErased[i] - logBase[i]);
                 }
             }
         }
@@ -126,22 +135,60 @@ public final class RepresentationErasure {
         return flat.reshape('c', a.shape());
     }
 
-    /** S = -log softmax(z)_c = logsumexp(z) - z_c, per row. */
+    /** S = -log softmax(z)_c per row (the exponential of {@link #logScores}; tiny S may underflow to 0). */
     static double[] scores(INDArray logits, int[] labels) {
+        double[] out = logScores(logits, labels);
+        for (int i = 0; i < out.length; i++) {
+            out[i] = Math.exp(out[i]);
+        }
+        return out;
+    }
+
+    /**
+     * log S per row, S = -log softmax(z)_c, accurate for any lead of the target logit (see the class
+     * comment); -infinity only when there is a single class.
+     */
+    static double[] logScores(INDArray logits, int[] labels) {
         INDArray z = logits.castTo(DataType.DOUBLE);
         double[] out = new double[labels.length];
         for (int i = 0; i < labels.length; i++) {
-            double[] row = z.getRow(i).toDoubleVector();
-            double m = Double.NEGATIVE_INFINITY;
-            for (double v : row) {
-                m = Math.max(m, v);
-            }
-            double se = 0;
-            for (double v : row) {
-                se += Math.exp(v - m);
-            }
-            out[i] = m + Math.log(se) - row[labels[i]];
+            out[i] = logScore(z.getRow(i).toDoubleVector(), labels[i]);
         }
         return out;
+    }
+
+    /** log S for one row of logits z and target class c. */
+    static double logScore(double[] z, int c) {
+        double zc = z[c];
+        double mOther = Double.NEGATIVE_INFINITY;
+        for (int k = 0; k < z.length; k++) {
+            if (k != c) {
+                mOther = Math.max(mOther, z[k]);
+            }
+        }
+        if (mOther == Double.NEGATIVE_INFINITY) {
+            return Double.NEGATIVE_INFINITY; // one class: S = 0
+        }
+        if (mOther > zc) {
+            // another class leads: S = (m - z_c) + log(sum_k exp(z_k - m)) >= m - z_c > 0, no cancellation
+            double se = 0;
+            for (double v : z) {
+                se += Math.exp(v - mOther);
+            }
+            return Math.log(mOther - zc + Math.log(se));
+        }
+        // z_c leads (or ties): S = log1p(t), t = sum_{k != c} exp(z_k - z_c) <= k - 1
+        double se = 0;
+        for (int k = 0; k < z.length; k++) {
+            if (k != c) {
+                se += Math.exp(z[k] - mOther);
+            }
+        }
+        double logT = mOther - zc + Math.log(se);
+        if (logT < -20) {
+            // log(log1p(t)) = log t + log(1 - t/2 + t^2/3 - ...) = log t - t/2 + O(t^2); t < 2e-9
+            return logT - 0.5 * Math.exp(logT);
+        }
+        return Math.log(Math.log1p(Math.exp(logT)));
     }
 }

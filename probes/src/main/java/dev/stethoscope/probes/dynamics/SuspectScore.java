@@ -38,14 +38,18 @@ public enum SuspectScore {
         }
     },
     /**
-     * Forgetting events (Toneva et al. 2019); an example never correct at its
-     * latest observation counts as never learned and ranks above all others,
-     * as in the paper ("unforgettable" examples rank last).
+     * Forgetting events (Toneva et al. 2019): the number of times an example went from
+     * correctly to wrongly classified. As in the paper, an example <em>never</em> classified
+     * correctly (correctness 0 over all its observations) has never been learned and counts as
+     * forgotten infinitely often: it scores {@link #NEVER_LEARNED} and ranks above all others;
+     * "unforgettable" examples (learned, never forgotten) score 0 and rank last. An example that
+     * was learned and is wrong at its latest observation is not "never learned": its last
+     * forgetting event is already counted.
      */
     FORGETTING("forgetting") {
         @Override
         double[] compute(TrainingDynamics d) {
-            return each(d, i -> d.forgettingEvents(i) + (d.learnedSinceEpoch(i) < 0 ? 1e6 : 0));
+            return each(d, i -> d.correctness(i) == 0 ? NEVER_LEARNED : d.forgettingEvents(i));
         }
     },
     /** Mean training loss of the given label over the observations. */
@@ -99,6 +103,13 @@ public enum SuspectScore {
             return each(d, i -> d.combinedScore(i, scale));
         }
     };
+
+    /**
+     * The forgetting score of an example never classified correctly (Toneva et al.'s
+     * "infinitely many" forgetting events), finite so that it survives JSON and CSV; larger
+     * than any possible count of events.
+     */
+    public static final double NEVER_LEARNED = 1e6;
 
     private final String key;
 

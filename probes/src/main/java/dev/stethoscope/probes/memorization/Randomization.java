@@ -26,6 +26,8 @@ import java.util.SplittableRandom;
  *   <li>{@link #gaussian(double, double, long)}: every pixel drawn from N(mean, std^2), the data
  *       set's mean and variance ({@link #gaussianLike(DataSetIterator, long)} measures them).</li>
  * </ul>
+ * For test or validation data use {@link #forHeldOutData()}: per-example draws are then
+ * independent of the training example with the same index.
  * Pixels: for features of rank 4 [n, c, h, w] the h*w positions are permuted (the same
  * way in every channel); otherwise every feature value of an example is permuted.
  */
@@ -42,6 +44,24 @@ public interface Randomization extends Serializable {
 
     /** A short description with the parameters, e.g. {@code labels:p=0.2,seed=1}. */
     String describe();
+
+    /**
+     * The same transform for a second data set (test or validation data) whose examples are
+     * indexed from 0 like the training set's: what is drawn per example (Gaussian pixels, the
+     * per-image permutation of random pixels) is drawn independently of the training example
+     * with the same index, while what is shared by all examples (the one permutation of shuffled
+     * pixels, the Gaussian's mean and variance, the label corruption's p) stays the same.
+     * Without this, test example i would receive exactly the Gaussian pixels of training
+     * example i, i.e. a memorised training input.
+     */
+    default Randomization forHeldOutData() {
+        return this;
+    }
+
+    /** The seed of the held-out data's per-example draws, derived from {@code seed}, independent of it. */
+    static long heldOutSeed(long seed) {
+        return rngFor(seed, -3, 5).nextLong();
+    }
 
     /** Partial label corruption with probability {@code p} (0 &lt;= p &lt;= 1). */
     static Randomization corruptLabels(double p, long seed) {
@@ -173,6 +193,12 @@ public interface Randomization extends Serializable {
             return new DataSet(nf, batch.getLabels());
         }
 
+        /** Shuffled pixels: this (the same permutation); random pixels: independent per-image permutations. */
+        @Override
+        public Randomization forHeldOutData() {
+            return perImage ? new PixelPermutation(true, Randomization.heldOutSeed(seed)) : this;
+        }
+
         /** The permutation used for all images (shuffled pixels), for {@code positions} pixel positions. */
         public int[] sharedPermutation(int positions) {
             return permutation(positions, rngFor(seed, -1, 2));
@@ -219,6 +245,12 @@ public interface Randomization extends Serializable {
         @Override
         public String describe() {
             return String.format(Locale.ROOT, "gaussian(mean=%.6g,std=%.6g,seed=%d)", mean, std, seed);
+        }
+
+        /** The same mean and standard deviation, pixels drawn independently of the training examples'. */
+        @Override
+        public Randomization forHeldOutData() {
+            return new GaussianPixels(mean, std, Randomization.heldOutSeed(seed));
         }
     }
 }

@@ -1,6 +1,12 @@
 package dev.stethoscope.probes.attribution;
 
 import dev.stethoscope.probes.model.NetworkCopy;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.BeforeAll;
@@ -144,6 +150,60 @@ class PerturbationAndLayerMethodsTest {
                 expect += (s[i] - sd[i]) / s[i] / labels.length;
             }
             assertThat(r.importance()[c]).as("channel %d", c).isCloseTo(expect, within(1e-9 + 1e-6 * Math.abs(expect)));
+        }
+    }
+
+    /**
+     * A hand-set network whose target logit leads by 60 (and by 50 or 10 after erasing a unit): the
+     * textbook S = m + log(sum exp) - z_c rounds to 0 there (the old code gave NaN / -infinity). Expected
+     * values from the closed form S(L) = log1p(2 exp(-L)) for logits (L, 0, 0).
+     */
+    @Test
+    void representationErasureIsFiniteAndExactForAConfidentExampleLeadingBy50() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().dataType(DataType.DOUBLE).seed(1).list()
+                .layer(new DenseLayer.Builder().nIn(2).nOut(2).activation(Activation.IDENTITY).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(2).nOut(3)
+                        .activation(Activation.SOFTMAX).build())
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        net.getLayer(0).setParam("W", Nd4j.createFromArray(new double[][]{{1, 0}, {0, 1}}));
+        net.getLayer(0).setParam("b", Nd4j.createFromArray(new double[][]{{0, 0}}));
+        // z = (50 h0 + 10 h1, 0, 0): with h = (1, 1) the lead is 60; erasing h0 leaves 10, erasing h1 leaves 50
+        net.getLayer(1).setParam("W", Nd4j.createFromArray(new double[][]{{50, 0, 0}, {10, 0, 0}}));
+        net.getLayer(1).setParam("b", Nd4j.createFromArray(new double[][]{{0, 0, 0}}));
+        // a second example with moderate leads (6 -> 1 and 5), where the direct formula is finite
+        INDArray x = Nd4j.createFromArray(new double[][]{{1, 1}, {0.1, 0.1}});
+        RepresentationErasure.Result r = new RepresentationErasure(NetworkCopy.of(net), "0",
+                RepresentationErasure.Unit.DIMENSION).importance(x, new int[]{0, 0});
+
+        java.util.function.DoubleUnaryOperator s = lead -> Math.log1p(2 * Math.exp(-lead));
+        double[] expect = {
+                ((1 - s.applyAsDouble(10) / s.applyAsDouble(60)) + (1 - s.applyAsDouble(1) / s.applyAsDouble(6))) / 2,
+                ((1 - s.applyAsDouble(50) / s.applyAsDouble(60)) + (1 - s.applyAsDouble(5) / s.applyAsDouble(6))) / 2};
+        for (int d = 0; d < 2; d++) {
+            assertThat(Double.isFinite(r.importance()[d])).as("unit %d finite", d).isTrue();
+            assertThat(r.importance()[d]).as("unit %d", d).isCloseTo(expect[d], within(1e-9 * Math.abs(expect[d])));
+        }
+        // the score itself: positive and exact at a lead of 50 (the direct form gives 0)
+        double direct = 50 + Math.log(1 + 2 * Math.exp(-50)) - 50;
+        assertThat(direct).isZero();
+        double[] logS = RepresentationErasure.logScores(Nd4j.createFromArray(new double[][]{{50, 0, 0}}), new int[]{0});
+        assertThat(logS[0]).isCloseTo(Math.log(2) - 50, within(1e-12));
+        // where the direct formula is finite, the stable form equals it (leads -3 .. 30, either class leading)
+        java.util.Random rnd = new java.util.Random(3);
+        for (int t = 0; t < 200; t++) {
+            double[] z = {rnd.nextGaussian() * 10, rnd.nextGaussian() * 10, rnd.nextGaussian() * 10, rnd.nextGaussian()};
+            int c = rnd.nextInt(4);
+            double m = Math.max(Math.max(z[0], z[1]), Math.max(z[2], z[3]));
+            double se = 0;
+            for (double v : z) {
+                se += Math.exp(v - m);
+            }
+            double sDirect = m + Math.log(se) - z[c];
+            if (sDirect > 1e-10) {
+                assertThat(Math.exp(RepresentationErasure.logScore(z, c))).isCloseTo(sDirect, within(1e-6 * sDirect));
+            }
         }
     }
 

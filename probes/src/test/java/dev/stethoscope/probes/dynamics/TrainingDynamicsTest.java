@@ -154,6 +154,28 @@ class TrainingDynamicsTest {
         double[] f = d.scores(SuspectScore.FORGETTING);
         assertThat(f[3]).isGreaterThan(f[0]);
         assertThat(f[0]).isGreaterThan(f[1]);
+        // Toneva et al.: only an example never classified correctly is "never learned". Example 2
+        // was learned and forgotten once at the end: its score is its one event, below example 0's two
+        // (before the fix it got 1e6 because its latest observation was wrong)
+        assertThat(f).containsExactly(2, 0, 1, SuspectScore.NEVER_LEARNED);
+    }
+
+    @Test
+    void forgettingScoreGivesTheNeverLearnedValueOnlyToExamplesNeverCorrect() {
+        // R W (learned, then forgotten), W W (never), W R W R W (learned twice, forgotten twice)
+        String[] script = {"RWWWW", "WWWWW", "WRWRW", "RRRRR"};
+        TrainingDynamics d = new TrainingDynamics(4, 3);
+        for (int e = 0; e < 5; e++) {
+            for (int i = 0; i < 4; i++) {
+                boolean right = script[i].charAt(e) == 'R';
+                d.observe(i, logitsWithMargin(1, right ? 2.0 : -2.0), 1, e);
+            }
+        }
+        double[] f = d.scores(SuspectScore.FORGETTING);
+        assertThat(f).containsExactly(1, SuspectScore.NEVER_LEARNED, 2, 0);
+        // every example but 3 is wrong at its latest observation; only example 1 was never learned
+        assertThat(d.lastCorrect(0)).isFalse();
+        assertThat(d.lastCorrect(2)).isFalse();
     }
 
     @Test

@@ -170,6 +170,18 @@ class CriticalSamplesTest {
         assertThatThrownBy(() -> CriticalSamples.search(net, x, LassParameters.defaults(), 0, false))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("input range");
         assertThatThrownBy(() -> LassParameters.defaults().withRadius(-1)).isInstanceOf(IllegalArgumentException.class);
+        // presets: the calibrated default and the paper's radius, by name; unknown names list the valid ones
+        assertThat(LassParameters.preset("default")).isEqualTo(LassParameters.defaults());
+        assertThat(LassParameters.preset("paper").radius()).isEqualTo(0.3 / 255);
+        assertThat(LassParameters.defaults().radius()).isEqualTo(4.0 / 255);
+        assertThat(LassParameters.defaults().maxIterations()).isEqualTo(10);
+        assertThat(LassParameters.PAPER.maxIterations()).isEqualTo(100);
+        assertThat(LassParameters.defaults().presetName()).isEqualTo("default");
+        assertThat(LassParameters.PAPER.presetName()).isEqualTo("paper");
+        assertThat(LassParameters.defaults().withRadius(0.05).presetName()).isEqualTo("custom");
+        assertThat(LassParameters.PAPER.asMap()).containsEntry("preset", "paper");
+        assertThatThrownBy(() -> LassParameters.preset("huge")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("default").hasMessageContaining("paper");
     }
 
     @Test

@@ -203,6 +203,9 @@ public final class SuspectQualityBenchmark {
             m.put("x:aum+" + w + "s*wrong", (d, i, s) -> -d.aum(i) + w * s * (1 - d.correctness(i)));
         }
         m.put("x:aum-0.5last", (d, i, s) -> -d.aum(i) - 0.5 * d.lastMargin(i));
+        // the forgetting score before the fix (never-learned value for any example wrong at its latest
+        // observation), to compare with SuspectScore.FORGETTING in the same run
+        m.put("x:forgetting-lastwrong", (d, i, s) -> d.forgettingEvents(i) + (d.learnedSinceEpoch(i) < 0 ? 1e6 : 0));
         return m;
     }
 

@@ -37,11 +37,8 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
     @Option(names = "--csr-examples", defaultValue = "500", description = "Validation examples for the CSR (default: ${DEFAULT-VALUE}).")
     int csrExamples;
 
-    @Option(names = "--lass-iterations", defaultValue = "100", description = "LASS maximum steps (default: ${DEFAULT-VALUE}).")
-    int lassIterations;
-
-    @Option(names = "--lass-radius", defaultValue = "0.0011764705882352942", description = "LASS radius (default 0.3/255).")
-    double radius;
+    @Option(names = "--lass-preset", defaultValue = "default", description = "LASS preset: default (r = 4/255, 10 steps) or paper (r = 0.3/255, 100 steps). Default: ${DEFAULT-VALUE}.")
+    String lassPreset;
 
     @Option(names = "--csr-every-epochs", defaultValue = "1", description = "Listener: CSR every K epochs (default: ${DEFAULT-VALUE}).")
     int csrEveryEpochs;
@@ -62,15 +59,13 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Checks.atLeast("--csr-examples", csrExamples, 1);
-        Checks.atLeast("--lass-iterations", lassIterations, 1);
-        Checks.inRange("--lass-radius", radius, 0, 1, false);
         Checks.atLeast("--csr-every-epochs", csrEveryEpochs, 1);
         run.validate();
         MnistData mnist = dataOptions.load();
         LabeledImages train = DataOptions.limit(mnist.train(), run.trainLimit);
         LabeledImages test = mnist.test();
         int classes = mnist.numClasses();
-        LassParameters lass = LassParameters.defaults().withRadius(radius).withMaxIterations(lassIterations);
+        LassParameters lass = LassParameters.preset(lassPreset); // refuses an unknown preset, listing the valid ones
 
         // (1) CSR cost per validation example, on a network trained for one epoch
         MultiLayerNetwork net = Models.build(run.model, 7, mnist.rows(), mnist.cols(), classes);

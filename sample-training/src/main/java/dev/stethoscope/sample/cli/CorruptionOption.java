@@ -17,8 +17,9 @@ import java.util.Locale;
  * (one permutation per image), {@code gaussian} (pixels from a Gaussian with the
  * training set's mean and variance). Label corruptions apply to training data
  * only (test labels stay true, so test accuracy measures generalisation); pixel
- * transforms apply to training and test data alike, with the same seed (the
- * same permutation for shuffled pixels).
+ * transforms apply to training and test data alike: shuffled pixels use the same
+ * permutation for both, while Gaussian pixels and random-pixel permutations are drawn
+ * independently for test examples (test example i is not training example i's input).
  *
  * <pre>{@code
  * CorruptionOption c = CorruptionOption.parse("labels:0.2");
@@ -153,9 +154,14 @@ public final class CorruptionOption {
             return randomization == null ? train : new RandomizedIterator(train, randomization);
         }
 
-        /** The test iterator to evaluate on (wrapped for pixel transforms only). */
+        /**
+         * The test iterator to evaluate on (wrapped for pixel transforms only). Per-example draws
+         * (Gaussian pixels, random-pixel permutations) are independent of the training examples'
+         * ({@link Randomization#forHeldOutData()}); shuffled pixels use the training permutation.
+         */
         public DataSetIterator test(DataSetIterator test) {
-            return randomization != null && option.changesPixels() ? new RandomizedIterator(test, randomization) : test;
+            return randomization != null && option.changesPixels()
+                    ? new RandomizedIterator(test, randomization.forHeldOutData()) : test;
         }
 
         /** A one-line description with the parameters. */

@@ -9,6 +9,7 @@ import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.listeners.attribution.AttributionListener;
 import dev.stethoscope.listeners.data.ExampleIndex;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
+import dev.stethoscope.probes.memorization.LassParameters;
 import dev.stethoscope.listeners.probes.LinearProbeListener;
 import dev.stethoscope.listeners.probes.SvccaListener;
 import dev.stethoscope.probes.similarity.ConvMode;
@@ -113,6 +114,13 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--csr-examples", defaultValue = "100", description = "Validation examples for the critical sample ratio (default: ${DEFAULT-VALUE}).")
     int csrExamples;
+
+    @Option(names = "--lass-preset", defaultValue = "default",
+            description = "LASS parameters of the critical sample ratio: default (r = 4/255, calibrated on MNIST) or paper (Arpit et al.'s r = 0.3/255). Default: ${DEFAULT-VALUE}.")
+    String lassPreset;
+
+    @Option(names = "--lass-radius", description = "LASS radius r in [0,1] pixel units, overriding the preset's (alpha and beta scale with it).")
+    Double lassRadius;
 
     @Option(names = "--attribution-every", defaultValue = "1", description = "Attributions (IG, LRP-eps, saliency) for one test example per class every K epochs; 0 = off (default: ${DEFAULT-VALUE}).")
     int attributionEvery;
@@ -226,6 +234,7 @@ public final class TrainCommand implements Callable<Integer> {
                 if (memorizationEvery > 0) {
                     memorization = MemorizationListener.builder(net, storage)
                             .csrEveryEpochs(memorizationEvery)
+                            .lass(lassParameters())
                             .validationSize(Math.min(csrExamples, test.size()))
                             .training(corruption.train(IndexedArrayIterator.builder(trainX, trainY)
                                     .batchSize(512).noShuffle().build()))
@@ -283,6 +292,16 @@ public final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The preset, with its alpha and beta scaled to {@code --lass-radius} when given. */
+    LassParameters lassParameters() {
+        LassParameters p = LassParameters.preset(lassPreset);
+        if (lassRadius == null) {
+            return p;
+        }
+        double k = lassRadius / p.radius();
+        return p.withRadius(lassRadius).withAlpha(p.alpha() * k).withBeta(p.beta() * k);
+    }
+
     /**
      * Closes the monitors that have a background thread (which publishes what they still
      * compute) before the storage closes; a failure of one is logged and the others still close.
@@ -320,6 +339,10 @@ public final class TrainCommand implements Callable<Integer> {
         Checks.atLeast("--probe-examples", probeExamples, 4);
         Checks.atLeast("--similarity-examples", similarityExamples, 4);
         dev.stethoscope.probes.similarity.SimilarityMethod.parse(similarityMethod);
+        if (lassRadius != null && !(lassRadius > 0 && lassRadius <= 1)) {
+            throw new IllegalArgumentException("--lass-radius must be in (0, 1], got " + lassRadius);
+        }
+        LassParameters.preset(lassPreset); // lists the valid presets
         ConvMode.parse(similarityConv);
         Checks.port("--port", port);
         if (bind == null || bind.isBlank()) {

@@ -203,8 +203,8 @@ class BadInputTest {
                 "--lass-radius"));
         c.add(Arguments.of(new String[]{"bench-health", "--pairs", "0", "--data", good.toString()}, "--pairs"));
         c.add(Arguments.of(new String[]{"bench-suspects", "--label-noise", "NaN", "--data", good.toString()}, "--label-noise"));
-        c.add(Arguments.of(new String[]{"bench-memorization", "--lass-radius", "-1", "--data", good.toString()},
-                "--lass-radius"));
+        c.add(Arguments.of(new String[]{"bench-memorization", "--lass-preset", "bogus", "--data", good.toString()},
+                "Unknown LASS preset"));
         c.add(Arguments.of(new String[]{"bench-attribution", "--repeats", "0", "--data", good.toString()}, "--repeats"));
         return c.stream();
     }
