@@ -77,33 +77,47 @@ public class StethoscopeModule implements UIModule {
             }
             sendResource(rc, file);
         }));
-        routes.add(new Route("/stethoscope/api/sessions", HttpMethod.GET, (p, rc) -> blocking(rc, false, () -> sessions(rc))));
-        routes.add(new Route("/stethoscope/api/records/:sessionId/:typeId", HttpMethod.GET, (p, rc) -> blocking(rc, false, () -> {
+        // Parameters are read on the event loop; storage work runs on a worker thread.
+        routes.add(new Route("/stethoscope/api/sessions", HttpMethod.GET, (p, rc) -> {
+            int limit = limitOrAnswer(rc);
+            if (limit > 0) {
+                blocking(rc, false, () -> sessions(limit));
+            }
+        }));
+        routes.add(new Route("/stethoscope/api/records/:sessionId/:typeId", HttpMethod.GET, (p, rc) -> {
+            int limit = limitOrAnswer(rc);
             long after = parseLong(rc.request().getParam("after"), -1);
-            StorageAccess.Page page = storage.page(p.get(0), p.get(1), after, limit(rc));
-            List<Object> out = new ArrayList<>(page.records().size());
-            for (StethoscopeRecord r : page.records()) {
-                out.add(r.toJson());
+            if (limit > 0) {
+                blocking(rc, false, () -> {
+                    StorageAccess.Page page = storage.page(p.get(0), p.get(1), after, limit);
+                    List<Object> out = new ArrayList<>(page.records().size());
+                    for (StethoscopeRecord r : page.records()) {
+                        out.add(r.toJson());
+                    }
+                    return Reply.json(out).truncated(page.truncated());
+                });
             }
-            return Reply.json(out).truncated(page.truncated());
-        })));
-        routes.add(new Route("/stethoscope/api/static/:sessionId/:typeId", HttpMethod.GET, (p, rc) -> blocking(rc, false, () -> {
-            int limit = limit(rc);
-            List<Object> out = new ArrayList<>();
-            List<StethoscopeRecord> infos = storage.staticInfos(p.get(0), p.get(1));
-            for (StethoscopeRecord r : infos.subList(0, Math.min(limit, infos.size()))) {
-                out.add(r.toJson());
+        }));
+        routes.add(new Route("/stethoscope/api/static/:sessionId/:typeId", HttpMethod.GET, (p, rc) -> {
+            int limit = limitOrAnswer(rc);
+            if (limit > 0) {
+                blocking(rc, false, () -> {
+                    List<Object> out = new ArrayList<>();
+                    List<StethoscopeRecord> infos = storage.staticInfos(p.get(0), p.get(1));
+                    for (StethoscopeRecord r : infos.subList(0, Math.min(limit, infos.size()))) {
+                        out.add(r.toJson());
+                    }
+                    return Reply.json(out).truncated(infos.size() > limit);
+                });
             }
-            return Reply.json(out).truncated(infos.size() > limit);
-        })));
+        }));
         for (RouteProvider provider : ServiceLoader.load(RouteProvider.class)) {
             routes.addAll(provider.routes(storage));
         }
         return routes;
     }
 
-    private Reply sessions(RoutingContext rc) {
-        int limit = limit(rc);
+    private Reply sessions(int limit) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (Map.Entry<String, Set<String>> e : storage.sessions().entrySet()) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -145,6 +159,19 @@ public class StethoscopeModule implements UIModule {
             // fall through
         }
         throw new BadRequest(400, "limit must be a positive integer (at most " + MAX_LIMIT + " items are returned)");
+    }
+
+    /**
+     * The {@code limit} parameter as {@link #limit}, or, when it is invalid,
+     * answers 400 and returns -1 (call on the event loop).
+     */
+    public static int limitOrAnswer(RoutingContext rc) {
+        try {
+            return limit(rc);
+        } catch (BadRequest e) {
+            Reply.error(e.status(), e.getMessage()).send(rc);
+            return -1;
+        }
     }
 
     /** A request that gets a 4xx answer with a message. */
@@ -229,13 +256,14 @@ public class StethoscopeModule implements UIModule {
      * @param ordered run after the previous ordered task of this server (used for writes)
      */
     public static void blocking(RoutingContext rc, boolean ordered, Callable<Reply> work) {
+        String path = rc.request().path();
         rc.vertx().<Reply>executeBlocking(promise -> {
             try {
                 promise.complete(work.call());
             } catch (BadRequest e) {
                 promise.complete(Reply.error(e.status(), e.getMessage()));
-            } catch (Throwable e) {
-                log.warn("Route {} failed", rc.request().path(), e);
+            } catch (Exception e) { // an Error fails the task: Vert.x calls the handler below with it
+                log.warn("Route {} failed", path, e);
                 promise.complete(Reply.error(500, "Internal error: " + e.getClass().getSimpleName()));
             }
         }, ordered, ar -> {

@@ -63,11 +63,16 @@ public final class SuspectRoutes implements RouteProvider {
             MarkRequest m = MarkRequest.parse(rc);
             StethoscopeModule.blocking(rc, true, () -> mark(storage, session, m));
         }));
-        r.add(new Route("/stethoscope/api/suspects/:sessionId/marks", HttpMethod.GET,
-                (p, rc) -> StethoscopeModule.blocking(rc, false, () -> marks(storage, p.get(0), StethoscopeModule.limit(rc)))));
-        r.add(new Route("/stethoscope/api/suspects/:sessionId/export", HttpMethod.GET,
-                (p, rc) -> StethoscopeModule.blocking(rc, false, () -> export(storage, p.get(0),
-                        "1".equals(rc.request().getParam("all"))))));
+        r.add(new Route("/stethoscope/api/suspects/:sessionId/marks", HttpMethod.GET, (p, rc) -> {
+            int limit = StethoscopeModule.limitOrAnswer(rc);
+            if (limit > 0) {
+                StethoscopeModule.blocking(rc, false, () -> marks(storage, p.get(0), limit));
+            }
+        }));
+        r.add(new Route("/stethoscope/api/suspects/:sessionId/export", HttpMethod.GET, (p, rc) -> {
+            boolean all = "1".equals(rc.request().getParam("all"));
+            StethoscopeModule.blocking(rc, false, () -> export(storage, p.get(0), all));
+        }));
         return r;
     }
 
