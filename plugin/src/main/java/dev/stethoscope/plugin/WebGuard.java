@@ -91,6 +91,7 @@ public final class WebGuard implements Handler<HttpServerRequest> {
     private final BooleanSupplier remoteEnabled;
     private final Set<String> allowedNames;
     private final Set<InetAddress> allowedAddresses;
+    private final Set<String> warned = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * @param next          the router requests go to when they pass
@@ -152,8 +153,9 @@ public final class WebGuard implements Handler<HttpServerRequest> {
         addSecurityHeaders(resp);
         String host = hostOf(req);
         if (!hostAllowed(host)) {
-            log.warn("Refused a request for {} with Host '{}' (not this server: DNS rebinding or a proxy?)",
-                    req.path(), host);
+            logRefusal("Host " + host, "Refused a request for " + req.path() + " with Host '" + host
+                    + "' (not a name of this server: a DNS-rebinding page, or a name to list in -D"
+                    + ALLOWED_HOSTS_PROPERTY + ")");
             refuse(req, 403, "Host '" + host + "' is not this server. Open the dashboard at http://127.0.0.1:"
                     + port.getAsInt() + "/ (or the address it listens on), or list the name in -D"
                     + ALLOWED_HOSTS_PROPERTY + "=name");
@@ -196,7 +198,7 @@ public final class WebGuard implements Handler<HttpServerRequest> {
         if (!isSafe(req.method())) {
             String problem = stateChangeProblem(req, !remote);
             if (problem != null) {
-                log.warn("Refused {} {}: {}", req.method(), path, problem);
+                logRefusal(req.method() + " " + path + " " + problem, "Refused " + req.method() + " " + path + ": " + problem);
                 refuse(req, 403, problem);
                 return;
             }
@@ -206,6 +208,16 @@ public final class WebGuard implements Handler<HttpServerRequest> {
             return;
         }
         next.handle(bounded(req, limit));
+    }
+
+    /** Logs a refusal at WARN the first time for each of up to 32 kinds, then at DEBUG (no log flooding). */
+    private void logRefusal(String kind, String message) {
+        boolean first = warned.size() < 32 && warned.add(kind);
+        if (first) {
+            log.warn(message);
+        } else {
+            log.debug(message);
+        }
     }
 
     /** The Host header (HTTP/1.x) or the :authority (HTTP/2, which java.net.http upgrades to by default). */
