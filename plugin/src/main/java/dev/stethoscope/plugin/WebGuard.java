@@ -35,7 +35,8 @@ import java.util.regex.Pattern;
 /**
  * The checks every request to the UI server passes before DL4J's router (and
  * so DL4J's body handler, its pages and every UI module) sees it. The rules,
- * in order; the first that fails answers at once and closes the connection:
+ * in order; the first that fails answers at once (a body that may follow is
+ * never read: see {@link #refuse}):
  * <ol>
  *   <li><b>Host</b> must name this server: a loopback name ({@code localhost},
  *       {@code *.localhost}) or address (127.0.0.0/8, ::1), the bind address,
@@ -229,8 +230,9 @@ public final class WebGuard implements Handler<HttpServerRequest> {
     /**
      * The request as the router sees it: the same, except that a body handler
      * that receives more than {@code limit} bytes in all (an HTTP/2 body need
-     * not declare its length, an HTTP/1.1 one did) gets no more data: the
-     * client gets 413 and the connection is closed.
+     * not declare its length, an HTTP/1.1 one did) gets no more data: over
+     * HTTP/2 the stream is reset (CANCEL), over HTTP/1.1 the client gets 413
+     * and the connection is closed.
      */
     private HttpServerRequest bounded(HttpServerRequest req, long limit) {
         InvocationHandler h = new InvocationHandler() {
@@ -249,7 +251,11 @@ public final class WebGuard implements Handler<HttpServerRequest> {
                         received += buf.length();
                         if (received > limit) {
                             refused = true;
-                            refuse(req, 413, "Request body over the limit of " + limit + " bytes");
+                            if (req.version() == HttpVersion.HTTP_2) {
+                                req.response().reset(0x8); // CANCEL this stream only: the client stops sending
+                            } else {
+                                refuse(req, 413, "Request body over the limit of " + limit + " bytes");
+                            }
                             return;
                         }
                         inner.handle(buf);
@@ -308,16 +314,33 @@ public final class WebGuard implements Handler<HttpServerRequest> {
         return null;
     }
 
+    /**
+     * Answers at once. A request body that may follow is never read: over
+     * HTTP/1.x the connection is closed after the answer (only then, so a
+     * refused GET keeps its keep-alive connection); over HTTP/2 the connection
+     * stays open, since closing it would break the client's other requests on
+     * it (Vert.x discards the rest of the stream's data; a body that grows past
+     * the limit gets its stream reset, see {@link #bounded}).
+     */
     private static void refuse(HttpServerRequest req, int status, String message) {
         HttpServerResponse resp = req.response();
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("error", message);
+        boolean h2 = req.version() == HttpVersion.HTTP_2;
+        String cl = req.getHeader("Content-Length");
+        boolean bodyMayFollow = !req.isEnded() && (req.getHeader("Transfer-Encoding") != null
+                || (cl != null && !cl.trim().equals("0")));
         resp.setStatusCode(status)
                 .putHeader("Content-Type", "application/json; charset=utf-8")
-                .putHeader("Cache-Control", "no-store")
-                .putHeader("Connection", "close");
-        // The body (if any) is never read: close the connection once the answer is out.
-        resp.end(Json.write(body), ar -> req.connection().close());
+                .putHeader("Cache-Control", "no-store");
+        if (bodyMayFollow && !h2) {
+            resp.putHeader("Connection", "close");
+        }
+        resp.end(Json.write(body), ar -> {
+            if (bodyMayFollow && !h2) {
+                req.connection().close();
+            }
+        });
     }
 
     /** Whether a Host header names this server (see the class comment). */

@@ -251,6 +251,23 @@ class WebSecurityTest {
     }
 
     @Test
+    void refusalsLeaveTheClientsHttp2ConnectionUsable() throws Exception {
+        // java.net.http multiplexes requests on one upgraded HTTP/2 connection: a refusal that closed
+        // it made the next request fail or (seen under load) wait forever
+        HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
+        for (int i = 0; i < 20; i++) {
+            HttpResponse<String> refused = h2.send(HttpRequest.newBuilder(URI.create(base()
+                    + "/stethoscope/static/..%2F..%2Fstethoscope%2Fstatic%2Findex.html")).timeout(java.time.Duration.ofSeconds(10))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(refused.statusCode()).isEqualTo(404);
+            HttpResponse<String> ok = h2.send(HttpRequest.newBuilder(URI.create(base() + "/stethoscope/api/sessions"))
+                    .timeout(java.time.Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(ok.statusCode()).isEqualTo(200);
+            assertThat(ok.version()).isEqualTo(HttpClient.Version.HTTP_2);
+        }
+    }
+
+    @Test
     void anHttp2BodyOfUndeclaredLengthIsCutAtTheLimit() throws Exception {
         HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
         // the first request upgrades the connection to HTTP/2 (h2c), which Vert.x 3.9 always accepts
