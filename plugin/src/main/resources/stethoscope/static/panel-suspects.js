@@ -113,7 +113,7 @@ Stethoscope.registerPanel({
     function post(s, decision, corrected) {
       var q = '?index=' + encodeURIComponent(s.index) + '&given=' + encodeURIComponent(s.given) +
         '&decision=' + encodeURIComponent(decision) + (corrected >= 0 ? '&corrected=' + corrected : '');
-      return fetch(base + '/mark' + q, { method: 'POST' }).then(function (r) {
+      return api.post(base + '/mark' + q).then(function (r) {
         return r.json().then(function (j) {
           if (!r.ok) { throw new Error(j && j.error ? j.error : ('HTTP ' + r.status)); }
           return j;

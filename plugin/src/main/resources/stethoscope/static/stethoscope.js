@@ -31,6 +31,33 @@
 
   function enc(s) { return encodeURIComponent(s); }
 
+  /**
+   * Every record of typeId after `after`, read page by page: the server returns
+   * at most its cap per response and says so in X-Stethoscope-Truncated.
+   */
+  function recordsFrom(session, typeId, after, acc) {
+    var url = '/stethoscope/api/records/' + enc(session) + '/' + enc(typeId) + '?after=' + (after == null ? -1 : after);
+    return fetch(url, { cache: 'no-store' }).then(function (r) {
+      if (!r.ok) { throw new Error(url + ' answered ' + r.status); }
+      var more = r.headers.get('X-Stethoscope-Truncated') === 'true';
+      return r.json().then(function (page) {
+        Array.prototype.push.apply(acc, page);
+        if (more && page.length) {
+          return recordsFrom(session, typeId, page[page.length - 1].timestamp, acc);
+        }
+        return acc;
+      });
+    });
+  }
+
+  /**
+   * A state-changing request (POST): carries the header the server requires of
+   * them (a cross-site page cannot set it without the server's consent).
+   */
+  function post(url) {
+    return fetch(url, { method: 'POST', cache: 'no-store', headers: { 'X-Stethoscope-Request': '1' } });
+  }
+
   /** A per-panel API bound to the current session. */
   function makeApi(session, container) {
     var pollers = [];
@@ -40,13 +67,15 @@
       el: el,
       /** All records of typeId after timestamp `after` (exclusive). */
       records: function (typeId, after) {
-        return getJson('/stethoscope/api/records/' + enc(session) + '/' + enc(typeId) + '?after=' + (after == null ? -1 : after));
+        return recordsFrom(session, typeId, after, []);
       },
       /** Static infos (one per worker) of typeId: monitor settings, layer names. */
       staticInfo: function (typeId) {
         return getJson('/stethoscope/api/static/' + enc(session) + '/' + enc(typeId));
       },
       getJson: getJson,
+      /** POSTs to a Stethoscope route (with the request header the server requires). */
+      post: post,
       /** Calls fn now and every poll interval while the panel is shown. */
       poll: function (fn) { pollers.push(fn); fn(); },
       /**

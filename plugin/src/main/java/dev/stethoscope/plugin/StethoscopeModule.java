@@ -18,11 +18,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 
 /**
@@ -38,6 +40,11 @@ import java.util.regex.Pattern;
  * {@link RouteProvider}. Records are read from the StatsStorage instances
  * attached to the UI; the page polls the JSON routes, so it updates live while
  * training runs and works the same over a stored run.
+ *
+ * <p>List routes take {@code limit} (default and cap {@value #MAX_LIMIT}) and
+ * set {@value #TRUNCATED_HEADER}{@code : true} when items were left out; the
+ * records route then continues with {@code after} = the last timestamp
+ * returned. Storage reads run on Vert.x worker threads ({@link #blocking}).
  *
  * <p>The constructor has no side effects (DL4J instantiates modules more than once).
  */
@@ -70,21 +77,39 @@ public class StethoscopeModule implements UIModule {
             }
             sendResource(rc, file);
         }));
-        routes.add(new Route("/stethoscope/api/sessions", HttpMethod.GET, (p, rc) -> sessions(rc)));
-        routes.add(new Route("/stethoscope/api/records/:sessionId/:typeId", HttpMethod.GET, (p, rc) -> {
-            long after = parseLong(rc.request().getParam("after"), -1);
-            List<Object> out = new ArrayList<>();
-            for (StethoscopeRecord r : storage.updates(p.get(0), p.get(1), after)) {
-                addJson(out, r);
+        // Parameters are read on the event loop; storage work runs on a worker thread.
+        routes.add(new Route("/stethoscope/api/sessions", HttpMethod.GET, (p, rc) -> {
+            int limit = limitOrAnswer(rc);
+            if (limit > 0) {
+                blocking(rc, false, () -> sessions(limit));
             }
-            sendJson(rc, out);
+        }));
+        routes.add(new Route("/stethoscope/api/records/:sessionId/:typeId", HttpMethod.GET, (p, rc) -> {
+            int limit = limitOrAnswer(rc);
+            long after = parseLong(rc.request().getParam("after"), -1);
+            if (limit > 0) {
+                blocking(rc, false, () -> {
+                    StorageAccess.Page page = storage.page(p.get(0), p.get(1), after, limit);
+                    List<Object> out = new ArrayList<>(page.records().size());
+                    for (StethoscopeRecord r : page.records()) {
+                        addJson(out, r);
+                    }
+                    return Reply.json(out).truncated(page.truncated());
+                });
+            }
         }));
         routes.add(new Route("/stethoscope/api/static/:sessionId/:typeId", HttpMethod.GET, (p, rc) -> {
-            List<Object> out = new ArrayList<>();
-            for (StethoscopeRecord r : storage.staticInfos(p.get(0), p.get(1))) {
-                addJson(out, r);
+            int limit = limitOrAnswer(rc);
+            if (limit > 0) {
+                blocking(rc, false, () -> {
+                    List<Object> out = new ArrayList<>();
+                    List<StethoscopeRecord> infos = storage.staticInfos(p.get(0), p.get(1));
+                    for (StethoscopeRecord r : infos.subList(0, Math.min(limit, infos.size()))) {
+                        addJson(out, r);
+                    }
+                    return Reply.json(out).truncated(infos.size() > limit);
+                });
             }
-            sendJson(rc, out);
         }));
         for (RouteProvider provider : ServiceLoader.load(RouteProvider.class)) {
             routes.addAll(provider.routes(storage));
@@ -103,26 +128,168 @@ public class StethoscopeModule implements UIModule {
         }
     }
 
-    private void sessions(RoutingContext rc) {
-        List<Object> out = new ArrayList<>();
+    private Reply sessions(int limit) {
+        List<Map<String, Object>> out = new ArrayList<>();
         for (Map.Entry<String, Set<String>> e : storage.sessions().entrySet()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("sessionId", e.getKey());
             m.put("types", e.getValue());
-            long last = 0;
-            for (String type : e.getValue()) {
-                List<StethoscopeRecord> rs = storage.updates(e.getKey(), type, -1);
-                if (!rs.isEmpty()) {
-                    last = Math.max(last, rs.get(rs.size() - 1).getTimeStamp());
-                }
-            }
-            m.put("lastUpdate", last);
+            m.put("lastUpdate", Math.max(0, storage.lastUpdate(e.getKey(), null)));
             out.add(m);
         }
-        sendJson(rc, out);
+        boolean truncated = out.size() > limit;
+        if (truncated) { // keep the most recently updated sessions
+            out.sort(Comparator.comparingLong((Map<String, Object> m) -> (Long) m.get("lastUpdate")).reversed());
+            out = new ArrayList<>(out.subList(0, limit));
+        }
+        return Reply.json(out).truncated(truncated);
     }
 
-    /** Writes {@code value} as a JSON response. */
+    /** Largest number of items a list route returns in one response ({@code limit} is clamped to it). */
+    public static final int MAX_LIMIT = 1000;
+    /** Response header set to {@code true} when a list was cut at the limit. */
+    public static final String TRUNCATED_HEADER = "X-Stethoscope-Truncated";
+
+    /**
+     * The {@code limit} query parameter of a list route: {@link #MAX_LIMIT} when
+     * absent, clamped to it when larger.
+     *
+     * @throws BadRequest if it is not a positive integer
+     */
+    public static int limit(RoutingContext rc) {
+        String s = rc.request().getParam("limit");
+        if (s == null || s.isEmpty()) {
+            return MAX_LIMIT;
+        }
+        try {
+            long v = Long.parseLong(s);
+            if (v >= 1) {
+                return (int) Math.min(v, MAX_LIMIT);
+            }
+        } catch (NumberFormatException e) {
+            // fall through
+        }
+        throw new BadRequest(400, "limit must be a positive integer (at most " + MAX_LIMIT + " items are returned)");
+    }
+
+    /**
+     * The {@code limit} parameter as {@link #limit}, or, when it is invalid,
+     * answers 400 and returns -1 (call on the event loop).
+     */
+    public static int limitOrAnswer(RoutingContext rc) {
+        try {
+            return limit(rc);
+        } catch (BadRequest e) {
+            Reply.error(e.status(), e.getMessage()).send(rc);
+            return -1;
+        }
+    }
+
+    /** A request that gets a 4xx answer with a message. */
+    public static final class BadRequest extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final int status;
+
+        /** @param status the HTTP status (4xx) */
+        public BadRequest(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+
+        /** The HTTP status. */
+        public int status() {
+            return status;
+        }
+    }
+
+    /** What a route answers, computed off the event loop. */
+    public static final class Reply {
+        private final int status;
+        private final String contentType;
+        private final String body;
+        private final Map<String, String> headers = new LinkedHashMap<>();
+
+        private Reply(int status, String contentType, String body) {
+            this.status = status;
+            this.contentType = contentType;
+            this.body = body;
+        }
+
+        /** A 200 JSON answer. */
+        public static Reply json(Object value) {
+            return json(200, value);
+        }
+
+        /** A JSON answer with a status. */
+        public static Reply json(int status, Object value) {
+            return new Reply(status, "application/json; charset=utf-8", Json.write(value));
+        }
+
+        /** An error answer: {@code {"error": message}}. */
+        public static Reply error(int status, String message) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("error", message);
+            return json(status, m);
+        }
+
+        /** Any text answer. */
+        public static Reply text(int status, String contentType, String body) {
+            return new Reply(status, contentType, body);
+        }
+
+        /** Adds a header. */
+        public Reply header(String name, String value) {
+            headers.put(name, value);
+            return this;
+        }
+
+        /** Marks the list as cut at the limit (sets {@link #TRUNCATED_HEADER}). */
+        public Reply truncated(boolean truncated) {
+            return header(TRUNCATED_HEADER, Boolean.toString(truncated));
+        }
+
+        /** Sends this answer (on the event loop). */
+        public void send(RoutingContext rc) {
+            var resp = rc.response().setStatusCode(status)
+                    .putHeader("content-type", contentType)
+                    .putHeader("cache-control", "no-store")
+                    .putHeader("x-content-type-options", "nosniff");
+            headers.forEach(resp::putHeader);
+            resp.end(body);
+        }
+    }
+
+    /**
+     * Computes a route's answer on a Vert.x worker thread (storage reads and
+     * record decoding never run on the event loop) and sends it from the event
+     * loop. {@link BadRequest} becomes its 4xx answer; any other exception a 500.
+     *
+     * @param ordered run after the previous ordered task of this server (used for writes)
+     */
+    public static void blocking(RoutingContext rc, boolean ordered, Callable<Reply> work) {
+        String path = rc.request().path();
+        rc.vertx().<Reply>executeBlocking(promise -> {
+            try {
+                promise.complete(work.call());
+            } catch (BadRequest e) {
+                promise.complete(Reply.error(e.status(), e.getMessage()));
+            } catch (Exception e) { // an Error fails the task: Vert.x calls the handler below with it
+                log.warn("Route {} failed", path, e);
+                promise.complete(Reply.error(500, "Internal error: " + e.getClass().getSimpleName()));
+            }
+        }, ordered, ar -> {
+            if (rc.response().closed() || rc.response().ended()) {
+                return;
+            }
+            if (ar.succeeded()) {
+                ar.result().send(rc);
+            } else {
+                Reply.error(500, "Internal error").send(rc);
+            }
+        });
+    }
+
+    /** Writes {@code value} as a JSON response (on the event loop). */
     public static void sendJson(RoutingContext rc, Object value) {
         rc.response()
                 .putHeader("content-type", "application/json; charset=utf-8")

@@ -20,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 
 /**
  * DL4J's UI server (its own pages and every UI module, Stethoscope's included)
@@ -94,8 +95,43 @@ public final class StethoscopeUIServer implements AutoCloseable {
                     + ": " + cause, cause);
         }
         StethoscopeUIServer s = new StethoscopeUIServer(verticle, bindAddress);
+        warnIfExposed(bindAddress, s.port());
         log.info("DL4J UI with Stethoscope at {} (listening on {}:{})", s.url(), bindAddress, s.port());
         return s;
+    }
+
+    /** Whether {@code bindAddress} is a loopback name or address (no DNS lookup for other names: they count as exposed). */
+    static boolean isLoopback(String bindAddress) {
+        String b = bindAddress.trim().toLowerCase(java.util.Locale.ROOT);
+        if (b.startsWith("[") && b.endsWith("]")) {
+            b = b.substring(1, b.length() - 1);
+        }
+        if (b.equals("localhost")) {
+            return true;
+        }
+        java.net.InetAddress ip = WebGuard.literal(b);
+        return ip != null && ip.isLoopbackAddress();
+    }
+
+    private static void warnIfExposed(String bindAddress, int port) {
+        String w = exposureWarning(bindAddress, port);
+        if (w != null) {
+            log.warn(w);
+        }
+    }
+
+    /** The warning printed when the UI listens on a non-loopback address, or null for loopback. */
+    static String exposureWarning(String bindAddress, int port) {
+        if (isLoopback(bindAddress)) {
+            return null;
+        }
+        return org.slf4j.helpers.MessageFormatter.arrayFormat("The DL4J UI (Stethoscope's pages and DL4J's own) listens on {}:{}, which is NOT loopback-only: "
+                + "anyone who can reach this address on the network can read every attached training run "
+                + "(metrics, layer names, raw training images, error stack traces) and store suspect marks, "
+                + "without a password (requests must still name this address in Host). "
+                + "To keep it on this machine, bind to 127.0.0.1 (--bind 127.0.0.1, the default) "
+                + "and use an SSH tunnel (ssh -L {}:127.0.0.1:{} host) to view it from elsewhere.",
+                new Object[]{bindAddress, port, port, port}).getMessage();
     }
 
     private static boolean hasCause(Throwable t, Class<? extends Throwable> type) {
@@ -169,15 +205,21 @@ public final class StethoscopeUIServer implements AutoCloseable {
 
         @Override
         public void init(Vertx vertx, Context context) {
-            super.init(bindingView(vertx, host, port), context);
+            super.init(bindingView(vertx, host, port, () -> {
+                try {
+                    return isRemoteListenerEnabled();
+                } catch (RuntimeException notStartedYet) {
+                    return false;
+                }
+            }), context);
         }
     }
 
-    static Vertx bindingView(Vertx real, String host, int port) {
+    static Vertx bindingView(Vertx real, String host, int port, BooleanSupplier remoteEnabled) {
         InvocationHandler h = (proxy, method, args) -> {
             Object result = invoke(real, method, args);
             if (method.getName().equals("createHttpServer") && result instanceof HttpServer hs) {
-                return bindingServer(hs, host, port);
+                return bindingServer(hs, host, port, remoteEnabled);
             }
             return result == real ? proxy : result;
         };
@@ -185,10 +227,18 @@ public final class StethoscopeUIServer implements AutoCloseable {
                 allInterfaces(real.getClass()), h);
     }
 
-    private static HttpServer bindingServer(HttpServer real, String host, int port) {
+    private static HttpServer bindingServer(HttpServer real, String host, int port, BooleanSupplier remoteEnabled) {
         InvocationHandler h = new InvocationHandler() {
             @Override
+            @SuppressWarnings("unchecked")
             public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
+                if (method.getName().equals("requestHandler") && args != null && args.length == 1
+                        && args[0] instanceof io.vertx.core.Handler<?> router) {
+                    // Every request passes the guard before DL4J's router (and its body handler) sees it.
+                    real.requestHandler(new WebGuard((io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest>) router,
+                            host, real::actualPort, remoteEnabled));
+                    return proxy;
+                }
                 if (method.getName().equals("listen")) {
                     Class<?>[] types = method.getParameterTypes();
                     io.vertx.core.Handler<?> handler = null;

@@ -4,8 +4,11 @@ import dev.stethoscope.listeners.records.RecordTypes;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
 import org.deeplearning4j.core.storage.Persistable;
 import org.deeplearning4j.core.storage.StatsStorage;
+import org.deeplearning4j.core.storage.StatsStorageEvent;
+import org.deeplearning4j.core.storage.StatsStorageListener;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -13,23 +16,74 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Read (and, for user decisions, write) access to the Stethoscope records in
  * the StatsStorage instances attached to the UI.
+ *
+ * <p>Keeps, from the storages' own events, the time of the newest update of
+ * every (session, type) (as DL4J's TrainModule does for its pages), so a poll
+ * for records after that time is answered without touching the storage, and
+ * the session list needs no decoding at all. Reads are bounded: {@link #page}
+ * decodes only the records it returns.
  */
 public final class StorageAccess {
     private final List<StatsStorage> storages = new CopyOnWriteArrayList<>();
+    private final Map<StatsStorage, StatsStorageListener> listeners = new ConcurrentHashMap<>();
+    /** Newest update time per session and type, over every attached storage. */
+    private final Map<String, Map<String, Long>> lastUpdate = new ConcurrentHashMap<>();
 
     void attach(StatsStorage s) {
-        if (!storages.contains(s)) {
-            storages.add(s);
+        if (storages.contains(s)) {
+            return;
         }
+        StatsStorageListener l = this::onEvent;
+        listeners.put(s, l);
+        s.registerStatsStorageListener(l); // before the scan, so no update falls between the two
+        storages.add(s);
+        index(s);
     }
 
     void detach(StatsStorage s) {
         storages.remove(s);
+        StatsStorageListener l = listeners.remove(s);
+        if (l != null) {
+            s.deregisterStatsStorageListener(l);
+        }
+        lastUpdate.clear();
+        for (StatsStorage other : storages) {
+            index(other);
+        }
+    }
+
+    private void onEvent(StatsStorageEvent e) {
+        if (e.getEventType() == StatsStorageListener.EventType.PostUpdate && e.getSessionID() != null
+                && e.getTypeID() != null) {
+            noteUpdate(e.getSessionID(), e.getTypeID(), e.getTimestamp());
+        }
+    }
+
+    private void noteUpdate(String session, String type, long time) {
+        lastUpdate.computeIfAbsent(session, k -> new ConcurrentHashMap<>()).merge(type, time, Math::max);
+    }
+
+    /** Reads the newest update time of every (session, type) of a storage from its keys (no record is decoded). */
+    private void index(StatsStorage s) {
+        if (s.isClosed()) {
+            return;
+        }
+        for (String session : s.listSessionIDs()) {
+            for (String type : s.listTypeIDsForSession(session)) {
+                for (String worker : s.listWorkerIDsForSessionAndType(session, type)) {
+                    long[] times = s.getAllUpdateTimes(session, type, worker);
+                    if (times != null && times.length > 0) {
+                        noteUpdate(session, type, Arrays.stream(times).max().getAsLong());
+                    }
+                }
+            }
+        }
     }
 
     /** The attached storages. */
@@ -55,6 +109,26 @@ public final class StorageAccess {
         return out;
     }
 
+    /**
+     * The time of the newest update of {@code typeId} in a session (over every
+     * type when {@code typeId} is null), or -1 if none, from the index kept from
+     * storage events; touches no storage.
+     */
+    public long lastUpdate(String sessionId, String typeId) {
+        Map<String, Long> m = lastUpdate.get(sessionId);
+        if (m == null) {
+            return -1;
+        }
+        if (typeId != null) {
+            return m.getOrDefault(typeId, -1L);
+        }
+        long max = -1;
+        for (long v : m.values()) {
+            max = Math.max(max, v);
+        }
+        return max;
+    }
+
     /** The storage holding {@code sessionId}, if any. */
     public Optional<StatsStorage> storageOf(String sessionId) {
         for (StatsStorage s : storages) {
@@ -71,15 +145,93 @@ public final class StorageAccess {
      * dev.stethoscope.listeners.records.RecordReader}).
      */
     public List<StethoscopeRecord> updates(String sessionId, String typeId, long after) {
-        List<StethoscopeRecord> out = new ArrayList<>();
+        return page(sessionId, typeId, after, Integer.MAX_VALUE).records();
+    }
+
+    /**
+     * At most about {@code limit} update records of {@code typeId} in a session
+     * after {@code after} (exclusive), the oldest first, over every worker.
+     * Records sharing the last returned timestamp are all included, so the next
+     * page can start after it. Only the returned records are decoded; when the
+     * index says nothing is newer than {@code after}, no storage is read.
+     *
+     * @param limit at least 1
+     */
+    public Page page(String sessionId, String typeId, long after, int limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be at least 1, got " + limit);
+        }
+        long newest = lastUpdate(sessionId, typeId);
+        if (newest >= 0 && newest <= after) {
+            return new Page(List.of(), false);
+        }
+        record Key(StatsStorage storage, String worker, long time) {
+        }
+        List<Key> keys = new ArrayList<>();
+        List<StethoscopeRecord> unkeyed = new ArrayList<>();
         for (StatsStorage s : storages) {
             if (s.isClosed() || !s.sessionExists(sessionId)) {
                 continue;
             }
-            out.addAll(dev.stethoscope.listeners.records.RecordReader.updates(s, sessionId, typeId, after));
+            List<String> workers = s.listWorkerIDsForSessionAndType(sessionId, typeId);
+            if (workers.isEmpty()) {
+                // Workers are listed from static infos; a writer that put none is read the slow way.
+                unkeyed.addAll(dev.stethoscope.listeners.records.RecordReader.updates(s, sessionId, typeId, after));
+                continue;
+            }
+            for (String w : workers) {
+                long[] times = s.getAllUpdateTimes(sessionId, typeId, w);
+                if (times == null) {
+                    continue;
+                }
+                for (long t : times) {
+                    if (t > after) {
+                        keys.add(new Key(s, w, t));
+                    }
+                }
+            }
+        }
+        for (StethoscopeRecord r : unkeyed) {
+            keys.add(new Key(null, null, r.getTimeStamp()));
+        }
+        keys.sort(Comparator.comparingLong(Key::time));
+        int n = Math.min(limit, keys.size());
+        while (n > 0 && n < keys.size() && keys.get(n).time() == keys.get(n - 1).time()) {
+            n++;
+        }
+        boolean truncated = n < keys.size();
+        long cutoff = n == 0 ? Long.MIN_VALUE : keys.get(n - 1).time();
+        Map<StatsStorage, Map<String, List<Long>>> wanted = new LinkedHashMap<>();
+        for (Key k : keys.subList(0, n)) {
+            if (k.storage() != null) {
+                wanted.computeIfAbsent(k.storage(), x -> new LinkedHashMap<>())
+                        .computeIfAbsent(k.worker(), x -> new ArrayList<>()).add(k.time());
+            }
+        }
+        List<StethoscopeRecord> out = new ArrayList<>(n);
+        for (Map.Entry<StatsStorage, Map<String, List<Long>>> e : wanted.entrySet()) {
+            for (Map.Entry<String, List<Long>> w : e.getValue().entrySet()) {
+                long[] times = w.getValue().stream().mapToLong(Long::longValue).toArray();
+                out.addAll(dev.stethoscope.listeners.records.RecordReader.updatesAt(e.getKey(), sessionId, typeId,
+                        w.getKey(), times));
+            }
+        }
+        for (StethoscopeRecord r : unkeyed) {
+            if (r.getTimeStamp() <= cutoff) {
+                out.add(r);
+            }
         }
         out.sort(Comparator.comparingLong(StethoscopeRecord::getTimeStamp));
-        return out;
+        return new Page(out, truncated);
+    }
+
+    /**
+     * One page of records.
+     *
+     * @param records   the records, oldest first
+     * @param truncated whether newer records were left for the next page (ask again after the last timestamp)
+     */
+    public record Page(List<StethoscopeRecord> records, boolean truncated) {
     }
 
     /** Static info records of {@code typeId} in a session (one per worker). */

@@ -22,6 +22,17 @@ public final class Sessions {
         return IDS.computeIfAbsent(model, m -> "stethoscope-" + UUID.randomUUID());
     }
 
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+    /**
+     * A new session id: {@code stem} followed by {@code -} and 12 random hex
+     * digits, so a session id cannot be guessed from the run's name or start
+     * time (the UI's URLs contain it).
+     */
+    public static String newId(String stem) {
+        return stem + "-" + String.format("%012x", RANDOM.nextLong() & 0xffffffffffffL);
+    }
+
     /** Makes {@code model}'s listeners use {@code sessionId} (call before building them). */
     public static void assign(Model model, String sessionId) {
         IDS.put(model, sessionId);

@@ -227,7 +227,9 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
     protected final void publish(StethoscopeRecord r, int epoch, long iteration) {
         announce(r.getTypeID());
         stamp(r, epoch, iteration);
-        router.putUpdate(r);
+        synchronized (router) { // one writer at a time per storage (the UI's suspect marks take the same lock)
+            router.putUpdate(r);
+        }
     }
 
     /** Publishes records in one call to the router. */
@@ -238,13 +240,17 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
             stamp(r, epoch, iteration);
             out.add(r);
         }
-        router.putUpdate(out);
+        synchronized (router) {
+            router.putUpdate(out);
+        }
     }
 
     /** Publishes a static-info record (once per session, type and worker). */
     protected final void publishStatic(StethoscopeRecord r) {
         stamp(r, currentEpoch(), currentIteration());
-        router.putStaticInfo(r);
+        synchronized (router) {
+            router.putStaticInfo(r);
+        }
     }
 
     private void stamp(StethoscopeRecord r, int epoch, long iteration) {

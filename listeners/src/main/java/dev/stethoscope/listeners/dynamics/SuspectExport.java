@@ -72,12 +72,18 @@ public final class SuspectExport {
      * {@link #MARK_WORKER} worker and a unique timestamp, and puts it as an
      * update. It is also put as static info, because DL4J's StatsStorage lists a
      * session's workers (and so finds its updates) from static infos only.
+     *
+     * <p>The two puts hold the storage's monitor, as every Stethoscope
+     * listener's writes do, so a mark posted from the UI while training writes
+     * the same storage never interleaves with the listeners' writes.
      */
     public static SuspectMarkRecord putMark(StatsStorageRouter storage, String sessionId, SuspectMarkRecord mark,
                                             int epoch) {
         mark.setKey(sessionId, MARK_WORKER, Timestamps.next(), epoch, 0);
-        storage.putStaticInfo(mark);
-        storage.putUpdate(mark);
+        synchronized (storage) {
+            storage.putStaticInfo(mark);
+            storage.putUpdate(mark);
+        }
         return mark;
     }
 

@@ -75,6 +75,36 @@ public final class RecordReader {
         return out;
     }
 
+    /**
+     * The update records of one worker at the given timestamps; a record that fails to decode is
+     * skipped and logged (the others are still returned).
+     */
+    public static List<StethoscopeRecord> updatesAt(StatsStorage s, String sessionId, String typeId, String workerId,
+                                                    long[] times) {
+        List<StethoscopeRecord> out = new ArrayList<>(times.length);
+        try {
+            for (Persistable p : s.getUpdates(sessionId, typeId, workerId, times)) {
+                if (p instanceof StethoscopeRecord r) {
+                    out.add(r);
+                }
+            }
+            return out;
+        } catch (RuntimeException | StackOverflowError e) {
+            out.clear(); // record by record
+        }
+        for (long t : times) {
+            try {
+                Persistable p = s.getUpdate(sessionId, typeId, workerId, t);
+                if (p instanceof StethoscopeRecord r) {
+                    out.add(r);
+                }
+            } catch (RuntimeException | StackOverflowError e) {
+                skipped(sessionId, typeId, "the record of worker " + workerId + " at " + t, e);
+            }
+        }
+        return out;
+    }
+
     /** Static-info records of {@code typeId} in a session (one per worker), skipping any that fail to decode. */
     public static List<StethoscopeRecord> staticInfos(StatsStorage s, String sessionId, String typeId) {
         List<StethoscopeRecord> out = new ArrayList<>();

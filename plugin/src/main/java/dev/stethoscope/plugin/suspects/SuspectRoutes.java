@@ -6,6 +6,8 @@ import dev.stethoscope.listeners.records.SuspectMarkRecord;
 import dev.stethoscope.listeners.records.SuspectTableRecord;
 import dev.stethoscope.plugin.StethoscopeModule;
 import dev.stethoscope.plugin.StorageAccess;
+import dev.stethoscope.plugin.StethoscopeModule.Reply;
+import dev.stethoscope.plugin.WebGuard;
 import dev.stethoscope.plugin.api.RouteProvider;
 import io.vertx.ext.web.RoutingContext;
 import org.deeplearning4j.core.storage.StatsStorage;
@@ -36,6 +38,10 @@ import java.util.Optional;
  *       {@code all=1}, sorted by the combined score.</li>
  * </ul>
  * Parameters travel in the query string, so no request body parsing is needed.
+ * A mark needs the {@value WebGuard#CSRF_HEADER} header and a same-origin (or
+ * no) Origin; it is refused with 409 until the session has a suspect table
+ * (the mark could not be checked against the example's label). Marks are
+ * written one at a time on a worker thread, never on the event loop.
  */
 public final class SuspectRoutes implements RouteProvider {
     private static final Logger log = LoggerFactory.getLogger(SuspectRoutes.class);
@@ -47,20 +53,35 @@ public final class SuspectRoutes implements RouteProvider {
     @Override
     public List<Route> routes(StorageAccess storage) {
         List<Route> r = new ArrayList<>();
-        r.add(new Route("/stethoscope/api/suspects/:sessionId/mark", HttpMethod.POST,
-                (p, rc) -> mark(storage, p.get(0), rc)));
-        r.add(new Route("/stethoscope/api/suspects/:sessionId/marks", HttpMethod.GET,
-                (p, rc) -> marks(storage, p.get(0), rc)));
-        r.add(new Route("/stethoscope/api/suspects/:sessionId/export", HttpMethod.GET,
-                (p, rc) -> export(storage, p.get(0), rc)));
+        r.add(new Route("/stethoscope/api/suspects/:sessionId/mark", HttpMethod.POST, (p, rc) -> {
+            String problem = WebGuard.stateChangeProblem(rc.request(), true);
+            if (problem != null) { // also checked by WebGuard; kept here for DL4J's stock UI server
+                Reply.error(403, problem).send(rc);
+                return;
+            }
+            String session = p.get(0);
+            MarkRequest m = MarkRequest.parse(rc);
+            StethoscopeModule.blocking(rc, true, () -> mark(storage, session, m));
+        }));
+        r.add(new Route("/stethoscope/api/suspects/:sessionId/marks", HttpMethod.GET, (p, rc) -> {
+            int limit = StethoscopeModule.limitOrAnswer(rc);
+            if (limit > 0) {
+                StethoscopeModule.blocking(rc, false, () -> marks(storage, p.get(0), limit));
+            }
+        }));
+        r.add(new Route("/stethoscope/api/suspects/:sessionId/export", HttpMethod.GET, (p, rc) -> {
+            boolean all = "1".equals(rc.request().getParam("all"));
+            StethoscopeModule.blocking(rc, false, () -> export(storage, p.get(0), all));
+        }));
         return r;
     }
 
-    private static void error(RoutingContext rc, int status, String message) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("error", message);
-        rc.response().setStatusCode(status);
-        StethoscopeModule.sendJson(rc, m);
+    /** The query parameters of a mark (read on the event loop, validated on the worker). */
+    private record MarkRequest(String index, String given, String decision, String corrected) {
+        static MarkRequest parse(RoutingContext rc) {
+            return new MarkRequest(rc.request().getParam("index"), rc.request().getParam("given"),
+                    rc.request().getParam("decision"), rc.request().getParam("corrected"));
+        }
     }
 
     private static SuspectTableRecord table(StorageAccess storage, String session) {
@@ -78,87 +99,80 @@ public final class SuspectRoutes implements RouteProvider {
         return SuspectExport.latestMarks(storage.updates(session, SuspectMarkRecord.TYPE_ID, -1));
     }
 
-    private static void mark(StorageAccess storage, String session, RoutingContext rc) {
+    private static Reply mark(StorageAccess storage, String session, MarkRequest q) {
         Optional<StatsStorage> target = storage.storageOf(session);
         if (target.isEmpty()) {
-            error(rc, 404, "Unknown session '" + session + "'");
-            return;
+            return Reply.error(404, "Unknown session '" + session + "'");
         }
         long index;
         int given;
         int corrected;
-        String decision = rc.request().getParam("decision");
         try {
-            index = Long.parseLong(rc.request().getParam("index"));
-            given = Integer.parseInt(rc.request().getParam("given"));
-            String c = rc.request().getParam("corrected");
-            corrected = c == null || c.isEmpty() ? -1 : Integer.parseInt(c);
+            index = Long.parseLong(q.index());
+            given = Integer.parseInt(q.given());
+            corrected = q.corrected() == null || q.corrected().isEmpty() ? -1 : Integer.parseInt(q.corrected());
         } catch (NumberFormatException | NullPointerException e) {
-            error(rc, 400, "index and given are required integers; corrected is an integer label");
-            return;
+            return Reply.error(400, "index and given are required integers; corrected is an integer label");
         }
+        String decision = q.decision();
         if (decision == null || !SuspectMarkRecord.DECISIONS.contains(decision)) {
-            error(rc, 400, "decision must be one of " + SuspectMarkRecord.DECISIONS);
-            return;
+            return Reply.error(400, "decision must be one of " + SuspectMarkRecord.DECISIONS);
         }
-        SuspectTableRecord t = table(storage, session);
-        int epoch = 0;
-        if (t != null) {
-            epoch = t.getTableEpoch();
-            if (index < 0 || index >= t.numExamples()) {
-                error(rc, 400, "index " + index + " outside [0, " + t.numExamples() + ")");
-                return;
-            }
-            int g = t.getGivenLabel()[(int) index];
-            if (g >= 0 && g != given) {
-                error(rc, 400, "example " + index + " has given label " + g + ", not " + given);
-                return;
-            }
-            if ("mislabeled".equals(decision) && (corrected < 0 || corrected >= t.getNumClasses())) {
-                error(rc, 400, "corrected label must be in [0, " + t.getNumClasses() + ")");
-                return;
-            }
-        }
-        try {
-            SuspectMarkRecord m = SuspectExport.putMark(target.get(),
-                    session, new SuspectMarkRecord(index, given, decision, corrected), epoch);
-            StethoscopeModule.sendJson(rc, m.toJson());
-        } catch (IllegalArgumentException e) {
-            error(rc, 400, e.getMessage());
-        } catch (RuntimeException e) {
-            log.warn("Could not store the mark of example {}", index, e);
-            error(rc, 500, "Could not store the mark: " + e);
-        }
-    }
-
-    private static void marks(StorageAccess storage, String session, RoutingContext rc) {
-        List<Object> out = new ArrayList<>();
-        for (SuspectMarkRecord m : currentMarks(storage, session).values()) {
-            out.add(m.toJson());
-        }
-        StethoscopeModule.sendJson(rc, out);
-    }
-
-    private static void export(StorageAccess storage, String session, RoutingContext rc) {
         SuspectTableRecord t = table(storage, session);
         if (t == null) {
-            error(rc, 404, "Session '" + session + "' has no suspect table yet (it appears after the first epoch "
-                    + "of training with the TrainingDynamicsListener)");
-            return;
+            return Reply.error(409, "Session '" + session + "' has no suspect table yet, so example " + index
+                    + " cannot be checked: marks are accepted once the TrainingDynamicsListener has published "
+                    + "its first table (after the first epoch)");
         }
-        boolean all = "1".equals(rc.request().getParam("all"));
+        int epoch = t.getTableEpoch();
+        if (index < 0 || index >= t.numExamples()) {
+            return Reply.error(400, "index " + index + " outside [0, " + t.numExamples() + ")");
+        }
+        int g = t.getGivenLabel()[(int) index];
+        if (g >= 0 && g != given) {
+            return Reply.error(400, "example " + index + " has given label " + g + ", not " + given);
+        }
+        if ("mislabeled".equals(decision) && (corrected < 0 || corrected >= t.getNumClasses())) {
+            return Reply.error(400, "corrected label must be in [0, " + t.getNumClasses() + ")");
+        }
+        try {
+            // Serialised with the listeners' writes to the same storage (see SuspectExport.putMark).
+            SuspectMarkRecord m = SuspectExport.putMark(target.get(),
+                    session, new SuspectMarkRecord(index, given, decision, corrected), epoch);
+            return Reply.json(m.toJson());
+        } catch (IllegalArgumentException e) {
+            return Reply.error(400, e.getMessage());
+        } catch (RuntimeException e) {
+            log.warn("Could not store the mark of example {}", index, e);
+            return Reply.error(500, "Could not store the mark: " + e.getClass().getSimpleName());
+        }
+    }
+
+    private static Reply marks(StorageAccess storage, String session, int limit) {
+        List<Object> out = new ArrayList<>();
+        Map<Long, SuspectMarkRecord> all = currentMarks(storage, session);
+        for (SuspectMarkRecord m : all.values()) {
+            if (out.size() == limit) {
+                break;
+            }
+            out.add(m.toJson());
+        }
+        return Reply.json(out).truncated(all.size() > limit);
+    }
+
+    private static Reply export(StorageAccess storage, String session, boolean all) {
+        SuspectTableRecord t = table(storage, session);
+        if (t == null) {
+            return Reply.error(404, "Session '" + session + "' has no suspect table yet (it appears after the first epoch "
+                    + "of training with the TrainingDynamicsListener)");
+        }
         StringWriter w = new StringWriter();
         try {
             SuspectExport.writeCsv(w, t, currentMarks(storage, session), !all);
         } catch (IOException e) {
-            error(rc, 500, e.toString());
-            return;
+            return Reply.error(500, e.toString());
         }
-        rc.response()
-                .putHeader("content-type", "text/csv; charset=utf-8")
-                .putHeader("content-disposition", "attachment; filename=\"" + (all ? "suspects-all.csv" : "suspects-marked.csv") + "\"")
-                .putHeader("cache-control", "no-store")
-                .putHeader("x-content-type-options", "nosniff")
-                .end(w.toString());
+        return Reply.text(200, "text/csv; charset=utf-8", w.toString())
+                .header("content-disposition", "attachment; filename=\"" + (all ? "suspects-all.csv" : "suspects-marked.csv") + "\"");
     }
 }

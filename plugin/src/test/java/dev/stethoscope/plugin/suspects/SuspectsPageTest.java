@@ -7,6 +7,7 @@ import dev.stethoscope.listeners.records.SuspectMarkRecord;
 import dev.stethoscope.listeners.records.SuspectsRecord;
 import dev.stethoscope.plugin.Browser;
 import dev.stethoscope.plugin.StethoscopeUIServer;
+import org.deeplearning4j.core.storage.StatsStorageRouter;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -51,8 +52,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SuspectsPageTest {
     private final HttpClient http = HttpClient.newHttpClient();
 
-    private static String train(FileStatsStorage storage) {
-        int n = 120;
+    /** Trains 5 epochs; returns the session id. */
+    static String train(StatsStorageRouter storage) {
+        return train(storage, 5, 120);
+    }
+
+    /**
+     * Trains the tiny network for {@code epochs} epochs on {@code n} examples
+     * (a multiple of 20; 5 flipped labels) with the TrainingDynamicsListener
+     * writing to {@code storage}; returns the session id.
+     */
+    static String train(StatsStorageRouter storage, int epochs, int n) {
+        return train(storage, epochs, n, n, net -> { });
+    }
+
+    /**
+     * As {@link #train(StatsStorageRouter, int, int)} with minibatches of
+     * {@code batch} examples (a multiple of 20), first letting {@code more} add
+     * listeners to the network.
+     */
+    static String train(StatsStorageRouter storage, int epochs, int n, int batch,
+                        java.util.function.Consumer<MultiLayerNetwork> more) {
         Random rnd = new Random(2);
         INDArray x = Nd4j.create(DataType.FLOAT, n, 64);
         INDArray y = Nd4j.zeros(DataType.FLOAT, n, 2);
@@ -86,9 +106,10 @@ class SuspectsPageTest {
                         .activation(Activation.SOFTMAX).build())
                 .build());
         net.init();
+        more.accept(net);
         TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, storage).numExamples(n).topK(8)
                 .flippedIndices(flipped).featureShape(1, 8, 8).failFast(true).attach();
-        net.fit(l.track(new ListDataSetIterator<>(batches, 20)), 5);
+        net.fit(l.track(new ListDataSetIterator<>(batches, batch / 20)), epochs);
         l.close(); // publishes the last epoch's records
         return l.sessionId();
     }
@@ -113,7 +134,7 @@ class SuspectsPageTest {
             // a bad mark is refused with a clear message
             HttpResponse<String> bad = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
                             + "/stethoscope/api/suspects/" + session + "/mark?index=1&given=1&decision=maybe"))
-                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+                    .header("X-Stethoscope-Request", "1").POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(bad.statusCode()).isEqualTo(400);
             assertThat(bad.body()).contains("mislabeled").contains("fine");
 

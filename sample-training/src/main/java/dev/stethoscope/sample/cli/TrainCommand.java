@@ -205,7 +205,8 @@ public final class TrainCommand implements Callable<Integer> {
                 ui.attach(storage);
                 System.out.println("Dashboard: " + ui.url() + "   (DL4J's pages: " + ui.url().replace("/stethoscope", "/train") + ")");
             }
-            String session = "stethoscope-" + runDir.getFileName();
+            String session = Sessions.newId("stethoscope-" + runDir.getFileName());
+            System.out.println("Session: " + session);
             LinearProbeListener probes = null;
             SvccaListener similarity = null;
             MemorizationListener memorization = null;

@@ -29,7 +29,7 @@ class ProbeMonitorsMnistTest {
         assertThat(code).isZero();
         FileStatsStorage storage = new FileStatsStorage(run.resolve("stats.dl4j").toFile());
         try {
-            String session = "stethoscope-run";
+            String session = TrainAndViewTest.sessionOf(storage, "run");
             List<ProbeAccuracyRecord> probes = storage.getAllUpdatesAfter(session, ProbeAccuracyRecord.TYPE_ID, 0).stream()
                     .sorted(Comparator.comparingLong(Persistable::getTimeStamp)).map(ProbeAccuracyRecord.class::cast).toList();
             assertThat(probes).extracting(ProbeAccuracyRecord::getSnapshotEpoch).containsExactly(1, 2);

@@ -28,6 +28,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The sample's train and view commands end to end on a slice of real MNIST. */
 class TrainAndViewTest {
 
+    /**
+     * The Stethoscope session of a {@code train} run in folder {@code runName}:
+     * {@code stethoscope-<runName>-<12 random hex digits>} (DL4J's StatsListener
+     * writes the same id plus {@code -dl4j}).
+     */
+    static String sessionOf(org.deeplearning4j.core.storage.StatsStorage storage, String runName) {
+        List<String> ids = storage.listSessionIDs().stream()
+                .filter(s -> s.matches("stethoscope-" + java.util.regex.Pattern.quote(runName) + "-[0-9a-f]{12}")).toList();
+        assertThat(ids).as("one session with a random suffix").hasSize(1);
+        return ids.get(0);
+    }
+
     @Test
     void trainWritesARunThatViewServes(@TempDir Path tmp) throws Exception {
         MnistData mnist = MnistFixture.mnist();
@@ -44,8 +56,8 @@ class TrainAndViewTest {
         MultiLayerNetwork saved = ModelSerializer.restoreMultiLayerNetwork(run.resolve("model.zip").toFile());
         assertThat(saved.getEpochCount()).isEqualTo(2);
 
-        String session = "stethoscope-run";
         FileStatsStorage storage = new FileStatsStorage(run.resolve("stats.dl4j").toFile());
+        String session = sessionOf(storage, "run");
         try {
             List<Persistable> health = storage.getAllUpdatesAfter(session, HealthRecord.TYPE_ID, 0);
             // 8 iterations per epoch, sampled every 2, plus one probe-batch record per epoch
