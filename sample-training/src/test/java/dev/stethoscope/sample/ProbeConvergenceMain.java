@@ -1,6 +1,7 @@
 package dev.stethoscope.sample;
 
 import dev.stethoscope.probes.linear.LinearProbe;
+import dev.stethoscope.probes.linear.ProbeFeatures;
 import dev.stethoscope.probes.linear.ProbeResult;
 import dev.stethoscope.probes.model.LayerSelection;
 import dev.stethoscope.probes.similarity.LayerRepresentations;
@@ -8,7 +9,9 @@ import dev.stethoscope.sample.data.DataConversion;
 import dev.stethoscope.sample.data.MnistData;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Arrays;
 import java.util.List;
@@ -23,7 +26,9 @@ import java.util.Map;
  * With a third argument {@code batches}: instead, for every layer, the default probe on activations
  * computed in minibatches of 100, 250 and 500 (the same numbers up to float rounding), twice each:
  * whether the result depends on rounding-level differences of its input.
- * Args: model.zip N [batches]
+ * With {@code standardisation}: per layer, the features LinearProbe standardises away (std &lt;= 1e-12)
+ * or nearly (std &lt; 1e-3), and the largest |standardised value| on probe-train and probe-test.
+ * Args: model.zip N [batches|standardisation]
  */
 public final class ProbeConvergenceMain {
     private ProbeConvergenceMain() {
@@ -50,6 +55,10 @@ public final class ProbeConvergenceMain {
         layers = layers.subList(0, layers.size() - 1); // hidden layers only, as the listener
         if (args.length > 2 && args[2].equals("batches")) {
             batches(net, x.getRows(even), ytr, x.getRows(odd), yte, layers);
+            return;
+        }
+        if (args.length > 2 && args[2].equals("standardisation")) {
+            standardisation(net, x.getRows(even), x.getRows(odd), layers);
             return;
         }
         Map<String, INDArray> tr = LayerRepresentations.activations(net, x.getRows(even), layers, 250);
@@ -84,6 +93,37 @@ public final class ProbeConvergenceMain {
                             Arrays.toString(Arrays.stream(r.heldOutLoss()).map(v -> Math.round(v * 1e4) / 1e4).toArray()));
                 }
             }
+        }
+    }
+
+    private static void standardisation(MultiLayerNetwork net, INDArray xtr, INDArray xte, List<String> layers) {
+        Map<String, INDArray> tr = LayerRepresentations.activations(net, xtr, layers, 250);
+        Map<String, INDArray> te = LayerRepresentations.activations(net, xte, layers, 250);
+        for (String l : layers) {
+            INDArray f = LinearProbe.features(tr.get(l), ProbeFeatures.FLATTEN).castTo(DataType.DOUBLE);
+            INDArray g = LinearProbe.features(te.get(l), ProbeFeatures.FLATTEN).castTo(DataType.DOUBLE);
+            double[] sd = f.std(false, true, 0).toDoubleVector();
+            int constant = 0;
+            int small = 0;
+            double[] inv = new double[sd.length];
+            for (int j = 0; j < sd.length; j++) {
+                if (sd[j] <= 1e-12) {
+                    constant++;
+                } else {
+                    inv[j] = 1 / sd[j];
+                    if (sd[j] < 1e-3) {
+                        small++;
+                    }
+                }
+            }
+            INDArray mean = f.mean(true, 0);
+            INDArray scale = Nd4j.createFromArray(inv).reshape(1, inv.length);
+            INDArray zt = f.subRowVector(mean).muliRowVector(scale);
+            INDArray zte = g.subRowVector(mean).muliRowVector(scale);
+            long big = zte.gt(50).castTo(DataType.DOUBLE).sumNumber().longValue();
+            System.out.printf(Locale.ROOT, "%-6s features %6d: std <= 1e-12 %d, other std < 1e-3 %d; max |z| probe-train %.1f,"
+                            + " probe-test %.1f; probe-test entries above 50: %d%n", l, sd.length, constant, small,
+                    zt.amaxNumber().doubleValue(), zte.amaxNumber().doubleValue(), big);
         }
     }
 }
