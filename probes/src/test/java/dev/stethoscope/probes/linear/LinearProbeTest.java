@@ -183,6 +183,59 @@ class LinearProbeTest {
         return y;
     }
 
+    /**
+     * Features that are almost constant on probe-train but spread on probe-test (as border
+     * positions of a first conv layer are) must not take over the probe's test predictions: with
+     * them the probe stays as accurate as without them. Dividing by their tiny standard deviation
+     * (1e-4 against 1 for the informative features) drives the test accuracy towards chance.
+     */
+    @Test
+    void nearConstantTrainFeaturesDoNotExplodeOnProbeTest() {
+        Random rnd = new Random(3);
+        int k = 3;
+        int d = 8;
+        double[][] wStar = new double[k][d];
+        for (double[] row : wStar) {
+            for (int j = 0; j < d; j++) {
+                row[j] = rnd.nextGaussian();
+            }
+        }
+        Object[] tr = separable(rnd, wStar, 400);
+        Object[] te = separable(rnd, wStar, 400);
+        INDArray xtr = (INDArray) tr[0];
+        INDArray xte = (INDArray) te[0];
+        int junk = 40;
+        double[][] jtr = new double[xtr.rows()][junk];
+        double[][] jte = new double[xte.rows()][junk];
+        for (int i = 0; i < jtr.length; i++) {
+            for (int j = 0; j < junk; j++) {
+                jtr[i][j] = 1e-4 * rnd.nextGaussian();
+            }
+        }
+        for (int i = 0; i < jte.length; i++) {
+            for (int j = 0; j < junk; j++) {
+                jte[i][j] = rnd.nextGaussian();
+            }
+        }
+        INDArray wideTr = Nd4j.hstack(xtr, Nd4j.createFromArray(jtr));
+        INDArray wideTe = Nd4j.hstack(xte, Nd4j.createFromArray(jte));
+        ProbeResult clean = LinearProbe.train(xtr, (int[]) tr[1], xte, (int[]) te[1], k);
+        ProbeResult wide = LinearProbe.train(wideTr, (int[]) tr[1], wideTe, (int[]) te[1], k);
+        assertThat(clean.testAccuracy()).isGreaterThan(0.9);
+        assertThat(wide.testAccuracy()).isGreaterThan(clean.testAccuracy() - 0.05);
+    }
+
+    @Test
+    void standardisationFloorsTinySpreadsAtATenthOfTheRootMeanSquare() {
+        double[] inv = LinearProbe.standardisationScales(new double[]{0, 2, 1e-6, 4, 3});
+        // rms = sqrt((4 + 16 + 9) / 5) = sqrt(5.8); floor = 0.1 * sqrt(5.8) = 0.2408...
+        double floor = 0.1 * Math.sqrt(5.8);
+        assertThat(inv[0]).isZero();
+        assertThat(inv[1]).isEqualTo(0.5);
+        assertThat(inv[2]).isCloseTo(1 / floor, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(inv[4]).isCloseTo(1 / 3.0, org.assertj.core.api.Assertions.within(1e-12));
+    }
+
     @Test
     void clearErrors() {
         Random rnd = new Random(4);
