@@ -54,21 +54,8 @@ public final class RecordReader {
                 skipped(sessionId, typeId, "worker " + w, e);
                 continue;
             }
-            if (times == null) {
-                continue;
-            }
-            for (long t : times) {
-                if (t <= after) {
-                    continue;
-                }
-                try {
-                    Persistable p = s.getUpdate(sessionId, typeId, w, t);
-                    if (p instanceof StethoscopeRecord r) {
-                        out.add(r);
-                    }
-                } catch (RuntimeException | StackOverflowError e) {
-                    skipped(sessionId, typeId, "the record of worker " + w + " at " + t, e);
-                }
+            if (times != null) {
+                oneByOne(s, sessionId, typeId, w, java.util.Arrays.stream(times).filter(t -> t > after).toArray(), out);
             }
         }
         out.sort(Comparator.comparingLong(StethoscopeRecord::getTimeStamp));
@@ -92,6 +79,13 @@ public final class RecordReader {
         } catch (RuntimeException | StackOverflowError e) {
             out.clear(); // record by record
         }
+        oneByOne(s, sessionId, typeId, workerId, times, out);
+        return out;
+    }
+
+    /** Reads one worker's records at {@code times} one at a time into {@code out}, skipping any that fail to decode. */
+    private static void oneByOne(StatsStorage s, String sessionId, String typeId, String workerId, long[] times,
+                                 List<StethoscopeRecord> out) {
         for (long t : times) {
             try {
                 Persistable p = s.getUpdate(sessionId, typeId, workerId, t);
@@ -102,7 +96,6 @@ public final class RecordReader {
                 skipped(sessionId, typeId, "the record of worker " + workerId + " at " + t, e);
             }
         }
-        return out;
     }
 
     /** Static-info records of {@code typeId} in a session (one per worker), skipping any that fail to decode. */
