@@ -35,6 +35,12 @@ import java.util.Set;
 public abstract class StethoscopeListener extends BaseTrainingListener {
     private static final Logger log = LoggerFactory.getLogger(StethoscopeListener.class);
 
+    static {
+        // analyses call LAPACK (SVD, eigen) while the training thread allocates: ND4J's own CpuLapack
+        // lets garbage collection free buffers LAPACK is still writing (docs/reliability.md)
+        dev.stethoscope.probes.linalg.SafeLapack.install();
+    }
+
     private final Model model;
     private final StatsStorageRouter router;
     private final String sessionId;

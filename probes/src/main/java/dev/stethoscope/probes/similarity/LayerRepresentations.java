@@ -18,6 +18,11 @@ import java.util.Map;
  * {@link dev.stethoscope.probes.model.NetworkCopy} when the original is being trained.
  */
 public final class LayerRepresentations {
+    static {
+        // Representation and Similarity call LAPACK through ND4J: make that call memory-safe
+        dev.stethoscope.probes.linalg.SafeLapack.install();
+    }
+
     private LayerRepresentations() {
     }
 
