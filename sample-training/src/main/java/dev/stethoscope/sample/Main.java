@@ -8,6 +8,7 @@ import dev.stethoscope.sample.cli.ExperimentCommand;
 import dev.stethoscope.sample.cli.ExplainCommand;
 import dev.stethoscope.sample.cli.SuspectsCommand;
 import dev.stethoscope.sample.cli.SimilarityCommand;
+import dev.stethoscope.sample.cli.SoakCommand;
 import dev.stethoscope.sample.cli.TrainCommand;
 import dev.stethoscope.sample.cli.ViewCommand;
 import picocli.CommandLine;
@@ -30,6 +31,7 @@ import picocli.CommandLine.Command;
                 BenchMemorizationCommand.class,
                 BenchSuspectsCommand.class,
                 BenchAttributionCommand.class,
+                SoakCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
