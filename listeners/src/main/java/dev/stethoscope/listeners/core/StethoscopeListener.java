@@ -36,9 +36,9 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
     private static final Logger log = LoggerFactory.getLogger(StethoscopeListener.class);
 
     static {
-        // analyses call LAPACK (SVD, eigen) while the training thread allocates: ND4J's own CpuLapack
-        // lets garbage collection free buffers LAPACK is still writing (docs/reliability.md)
-        dev.stethoscope.probes.linalg.SafeLapack.install();
+        // analyses run ND4J ops and LAPACK outside workspaces while other threads allocate: ND4J's own
+        // CpuLapack and op executioner let garbage collection free buffers still in use (docs/reliability.md)
+        dev.stethoscope.probes.linalg.NativeSafety.install();
     }
 
     private final Model model;

@@ -19,8 +19,8 @@ import java.util.Map;
  */
 public final class LayerRepresentations {
     static {
-        // Representation and Similarity call LAPACK through ND4J: make that call memory-safe
-        dev.stethoscope.probes.linalg.SafeLapack.install();
+        // Representation and Similarity call ND4J ops and LAPACK outside workspaces: make them memory-safe
+        dev.stethoscope.probes.linalg.NativeSafety.install();
     }
 
     private LayerRepresentations() {
