@@ -231,6 +231,12 @@ public final class SoakCommand implements Callable<Integer> {
         try (Stream<Path> files = Files.list(runDir)) {
             hsErr = files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith("hs_err_pid")).findFirst().orElse(null);
         }
+        if (hsErr != null) {
+            String frame = problematicFrame(runDir.resolve(hsErr));
+            if (frame != null) {
+                fatal = (fatal == null ? "" : fatal + " | ") + "problematic frame: " + frame;
+            }
+        }
         Map<String, Integer> records = new TreeMap<>();
         String recordError = null;
         File stats = runDir.resolve("out").resolve("stats.dl4j").toFile();
@@ -276,6 +282,21 @@ public final class SoakCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException e) {
             return null;
         }
+    }
+
+    /** The native frame named under "Problematic frame:" in a JVM fatal error report, or null. */
+    static String problematicFrame(Path hsErr) {
+        try {
+            List<String> lines = Files.readAllLines(hsErr, StandardCharsets.ISO_8859_1);
+            for (int i = 0; i + 1 < lines.size(); i++) {
+                if (lines.get(i).startsWith("# Problematic frame:")) {
+                    return lines.get(i + 1).replaceFirst("^#\\s*", "").strip();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no frame
+        }
+        return null;
     }
 
     /** Update records in a stats file by type id, over every session and worker. */
