@@ -132,7 +132,9 @@ class SafeLapackTest {
         hammer.setDaemon(true);
         hammer.start();
         try {
-            for (int i = 0; i < 30; i++) {
+            // at least 5 calls (ND4J's own CpuLapack died within 3 in this test), at most 30 or ~5 s
+            long end = System.nanoTime() + 5_000_000_000L;
+            for (int i = 0; i < 30 && (i < 5 || System.nanoTime() < end); i++) {
                 assertThat(svdOfDiscardedCopy(x)).containsExactly(sRef);
                 if (i % 4 == 0) {
                     assertThat(eigenvaluesOfDiscardedCopy(g)).containsExactly(eRef);
@@ -142,6 +144,6 @@ class SafeLapackTest {
             stop.set(true);
             hammer.join();
         }
-        assertThat(collections.get()).as("garbage collections forced during the calls").isGreaterThan(30);
+        assertThat(collections.get()).as("garbage collections forced during the calls").isGreaterThan(5);
     }
 }
