@@ -10,6 +10,7 @@ import dev.stethoscope.sample.cli.ExplainCommand;
 import dev.stethoscope.sample.cli.SelfTestCommand;
 import dev.stethoscope.sample.cli.SuspectsCommand;
 import dev.stethoscope.sample.cli.SimilarityCommand;
+import dev.stethoscope.sample.cli.SoakCommand;
 import dev.stethoscope.sample.cli.TrainCommand;
 import dev.stethoscope.sample.cli.ViewCommand;
 import picocli.CommandLine;
@@ -34,6 +35,7 @@ import picocli.CommandLine.Command;
                 BenchAttributionCommand.class,
                 SelfTestCommand.class,
                 CalibrateCsrCommand.class,
+                SoakCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

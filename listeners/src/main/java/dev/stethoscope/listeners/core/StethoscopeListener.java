@@ -54,6 +54,12 @@ import java.util.Set;
 public abstract class StethoscopeListener extends BaseTrainingListener {
     private static final Logger log = LoggerFactory.getLogger(StethoscopeListener.class);
 
+    static {
+        // analyses run ND4J ops and LAPACK outside workspaces while other threads allocate: ND4J's own
+        // CpuLapack and op executioner let garbage collection free buffers still in use (docs/reliability.md)
+        dev.stethoscope.probes.linalg.NativeSafety.install();
+    }
+
     private final Model model;
     private final StatsStorageRouter router;
     private final String sessionId;

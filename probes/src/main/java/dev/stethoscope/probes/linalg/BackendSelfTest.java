@@ -37,6 +37,12 @@ import java.util.Random;
  * route, and listeners publish the {@link Result#summary()} on the page's Monitor errors panel.
  */
 public final class BackendSelfTest {
+    static {
+        // LAPACK through SafeLapack and ops through SafeOpExecutioner: ND4J's own let garbage collection
+        // free buffers a native call still uses (docs/reliability.md), whoever calls this class first
+        NativeSafety.install();
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(BackendSelfTest.class);
 
     /** Rows of the test matrix: above the ~150 rows from which the broken kernels go wrong. */

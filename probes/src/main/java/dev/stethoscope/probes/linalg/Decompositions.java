@@ -25,6 +25,12 @@ import java.util.Objects;
  * Thread-safe; inputs are not modified.
  */
 public final class Decompositions {
+    static {
+        // LAPACK through SafeLapack and ops through SafeOpExecutioner: ND4J's own let garbage collection
+        // free buffers a native call still uses (docs/reliability.md), whoever calls this class first
+        NativeSafety.install();
+    }
+
     /** System property choosing the route: auto (default), lapack or ejml. */
     public static final String ROUTE_PROPERTY = "stethoscope.linalg";
 

@@ -18,6 +18,11 @@ import java.util.Map;
  * {@link dev.stethoscope.probes.model.NetworkCopy} when the original is being trained.
  */
 public final class LayerRepresentations {
+    static {
+        // Representation and Similarity call ND4J ops and LAPACK outside workspaces: make them memory-safe
+        dev.stethoscope.probes.linalg.NativeSafety.install();
+    }
+
     private LayerRepresentations() {
     }
 

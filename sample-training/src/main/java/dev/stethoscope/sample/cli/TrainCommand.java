@@ -102,6 +102,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--health-every", defaultValue = "10", description = "Health monitor: sample every N iterations (default: ${DEFAULT-VALUE}).")
     int healthEvery;
 
+    @Option(names = "--sync-monitors", description = "Run the monitors' analyses inside the training callbacks instead of on background threads (slower; for comparisons and soak tests).")
+    boolean syncMonitors;
+
     @Option(names = "--no-monitors", description = "Train without Stethoscope monitors (for comparisons).")
     boolean noMonitors;
 
@@ -216,24 +219,24 @@ public final class TrainCommand implements Callable<Integer> {
             DataSetIterator fitIter = corruption.train(trainIter);
             if (!noMonitors) {
                 monitors.add(HealthListener.builder(net, storage).every(healthEvery).attach());
-                dynamics = TrainingDynamicsListener.builder(net, storage)
+                dynamics = TrainingDynamicsListener.builder(net, storage).async(!syncMonitors)
                         .numExamples(train.size()).flippedIndices(flipped).featureShape(1, mnist.rows(), mnist.cols())
                         .attach();
                 monitors.add(dynamics);
                 fitIter = dynamics.track(fitIter);
                 if (probeEvery > 0) {
-                    probes = LinearProbeListener.builder(net, storage).every(probeEvery).totalEpochs(epochs)
+                    probes = LinearProbeListener.builder(net, storage).async(!syncMonitors).every(probeEvery).totalEpochs(epochs)
                             .probeData(test.head(Math.min(probeExamples, test.size())).toDataSet(classes)).attach();
                     monitors.add(probes);
                 }
                 if (similarityEvery > 0) {
-                    similarity = SvccaListener.builder(net, storage).every(similarityEvery).totalEpochs(epochs)
+                    similarity = SvccaListener.builder(net, storage).async(!syncMonitors).every(similarityEvery).totalEpochs(epochs)
                             .method(similarityMethod).convMode(ConvMode.parse(similarityConv))
                             .probeInputs(test.head(Math.min(similarityExamples, test.size())).features()).attach();
                     monitors.add(similarity);
                 }
                 if (memorizationEvery > 0) {
-                    memorization = MemorizationListener.builder(net, storage)
+                    memorization = MemorizationListener.builder(net, storage).async(!syncMonitors)
                             .csrEveryEpochs(memorizationEvery)
                             .lass(lassParameters())
                             .validationSize(Math.min(csrExamples, test.size()))
