@@ -208,7 +208,8 @@ public final class TrainCommand implements Callable<Integer> {
                 ui.attach(storage);
                 System.out.println("Dashboard: " + ui.url() + "   (DL4J's pages: " + ui.url().replace("/stethoscope", "/train") + ")");
             }
-            String session = Sessions.newId("stethoscope-" + runDir.getFileName());
+            String session = resumeFrom != null ? resumedSession(storage, "stethoscope-" + runDir.getFileName())
+                    : Sessions.newId("stethoscope-" + runDir.getFileName());
             System.out.println("Session: " + session);
             LinearProbeListener probes = null;
             SvccaListener similarity = null;
@@ -294,6 +295,23 @@ public final class TrainCommand implements Callable<Integer> {
             storage.close();
         }
         return 0;
+    }
+
+    /**
+     * The Stethoscope session of the run being resumed: the one session in its stats file named
+     * {@code stem} or {@code stem-<suffix>} (DL4J's own {@code -dl4j} session aside), so that the
+     * resumed epochs add to the same series; a new id when there is none or several.
+     */
+    static String resumedSession(org.deeplearning4j.core.storage.StatsStorage storage, String stem) {
+        java.util.List<String> ids = storage.listSessionIDs().stream()
+                .filter(id -> (id.equals(stem) || id.startsWith(stem + "-")) && !id.endsWith("-dl4j")).toList();
+        if (ids.size() == 1) {
+            return ids.get(0);
+        }
+        String id = Sessions.newId(stem);
+        log.warn("The resumed run's stats file holds {} Stethoscope sessions named {}*: the resumed epochs go to a new "
+                + "session {}", ids.size(), stem, id);
+        return id;
     }
 
     /** The preset, with its alpha and beta scaled to {@code --lass-radius} when given. */

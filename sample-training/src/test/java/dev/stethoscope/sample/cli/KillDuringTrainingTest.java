@@ -95,7 +95,7 @@ class KillDuringTrainingTest {
         File stats = run.resolve("stats.dl4j").toFile();
         FileStatsStorage storage = StatsFiles.open(stats); // as the view command opens it
         try {
-            String session = "stethoscope-run";
+            String session = TrainAndViewTest.sessionOf(storage, "run");
             List<StethoscopeRecord> health = RecordReader.updates(storage, session, HealthRecord.TYPE_ID, -1);
             Set<Long> iterations = new TreeSet<>();
             for (StethoscopeRecord r : health) {

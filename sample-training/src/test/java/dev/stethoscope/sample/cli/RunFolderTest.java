@@ -35,7 +35,7 @@ class RunFolderTest {
         FileStatsStorage st = StatsFiles.open(run.resolve("stats.dl4j").toFile());
         try {
             Set<Long> its = new TreeSet<>();
-            for (StethoscopeRecord r : RecordReader.updates(st, "stethoscope-run", HealthRecord.TYPE_ID, -1)) {
+            for (StethoscopeRecord r : RecordReader.updates(st, TrainAndViewTest.sessionOf(st, "run"), HealthRecord.TYPE_ID, -1)) {
                 its.add(r.getIteration());
             }
             return its;
@@ -108,11 +108,12 @@ class RunFolderTest {
         assertThat(r[2]).contains("checkpoint-epoch-1.zip");
         FileStatsStorage st = StatsFiles.open(run.resolve("stats.dl4j").toFile());
         try {
+            String session = TrainAndViewTest.sessionOf(st, "run");
             for (String type : List.of(dev.stethoscope.listeners.records.ProbeAccuracyRecord.TYPE_ID,
                     dev.stethoscope.listeners.records.SimilarityRecord.TYPE_ID,
                     dev.stethoscope.listeners.records.MemorizationRecord.TYPE_ID,
                     dev.stethoscope.listeners.records.SuspectsRecord.TYPE_ID)) {
-                assertThat(RecordReader.updates(st, "stethoscope-run", type, -1)).as("%s of epoch 1", type).isNotEmpty();
+                assertThat(RecordReader.updates(st, session, type, -1)).as("%s of epoch 1", type).isNotEmpty();
             }
         } finally {
             st.close();
