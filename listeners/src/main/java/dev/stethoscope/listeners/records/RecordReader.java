@@ -29,11 +29,7 @@ public final class RecordReader {
         List<StethoscopeRecord> out = new ArrayList<>();
         try {
             // the fast path: one scan; it fails as a whole if one record cannot be decoded
-            for (Persistable p : s.getAllUpdatesAfter(sessionId, typeId, after)) {
-                if (p instanceof StethoscopeRecord r) {
-                    out.add(r);
-                }
-            }
+            addRecords(s.getAllUpdatesAfter(sessionId, typeId, after), out);
             out.sort(Comparator.comparingLong(StethoscopeRecord::getTimeStamp));
             return out;
         } catch (RuntimeException | StackOverflowError e) {
@@ -70,11 +66,7 @@ public final class RecordReader {
                                                     long[] times) {
         List<StethoscopeRecord> out = new ArrayList<>(times.length);
         try {
-            for (Persistable p : s.getUpdates(sessionId, typeId, workerId, times)) {
-                if (p instanceof StethoscopeRecord r) {
-                    out.add(r);
-                }
-            }
+            addRecords(s.getUpdates(sessionId, typeId, workerId, times), out);
             return out;
         } catch (RuntimeException | StackOverflowError e) {
             out.clear(); // record by record
@@ -102,11 +94,7 @@ public final class RecordReader {
     public static List<StethoscopeRecord> staticInfos(StatsStorage s, String sessionId, String typeId) {
         List<StethoscopeRecord> out = new ArrayList<>();
         try {
-            for (Persistable p : s.getAllStaticInfos(sessionId, typeId)) {
-                if (p instanceof StethoscopeRecord r) {
-                    out.add(r);
-                }
-            }
+            addRecords(s.getAllStaticInfos(sessionId, typeId), out);
             return out;
         } catch (RuntimeException | StackOverflowError e) {
             out.clear();
@@ -129,6 +117,15 @@ public final class RecordReader {
             }
         }
         return out;
+    }
+
+    /** Adds the Stethoscope records among {@code ps} to {@code out}. */
+    private static void addRecords(Iterable<? extends Persistable> ps, List<StethoscopeRecord> out) {
+        for (Persistable p : ps) {
+            if (p instanceof StethoscopeRecord r) {
+                out.add(r);
+            }
+        }
     }
 
     private static void skipped(String session, String type, String what, Throwable e) {
