@@ -51,7 +51,7 @@ import java.util.Set;
  * <p>A monitor only reads the training network. Analyses that need forward or
  * backward passes run on a {@link dev.stethoscope.probes.model.NetworkCopy}.
  */
-public abstract class StethoscopeListener extends BaseTrainingListener {
+public abstract class StethoscopeListener extends BaseTrainingListener implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(StethoscopeListener.class);
 
     static {
@@ -323,6 +323,16 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
         return this;
     }
 
+    /**
+     * Ends monitoring: runs what is still due (the final analysis of a schedule with
+     * {@link Schedule#andLast()}), publishes everything pending and releases threads and copies.
+     * Call it after {@code fit} returns (in a {@code finally} block), before closing the storage.
+     * Idempotent: closing twice is safe. This base implementation does nothing.
+     */
+    @Override
+    public void close() {
+    }
+
     /** A body that may throw. */
     @FunctionalInterface
     public interface ThrowingRunnable {
@@ -343,6 +353,8 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
         protected String sessionId;
         protected String workerId;
         protected boolean failFast;
+        /** When the monitor runs; null until set (each listener has its own default). */
+        protected Schedule schedule;
 
         protected Builder(Model model, StatsStorageRouter router) {
             this.model = Objects.requireNonNull(model, "model");
@@ -371,6 +383,15 @@ public abstract class StethoscopeListener extends BaseTrainingListener {
         /** Worker id of the records (default "0"). */
         public B workerId(String workerId) {
             this.workerId = workerId;
+            return self();
+        }
+
+        /**
+         * When the monitor runs ({@link Schedule}); each listener documents its default and which
+         * kinds it accepts, and {@code build()} refuses the others with a message.
+         */
+        public B schedule(Schedule schedule) {
+            this.schedule = Objects.requireNonNull(schedule, "schedule");
             return self();
         }
 
