@@ -154,7 +154,7 @@ class ProbeListenersTest {
         SimilarityRecord fin = sr.stream().filter(r -> r.getKind().equals(SimilarityRecord.VS_FINAL)).findFirst().orElseThrow();
         assertThat(fin.getRowEpochs()).hasSize(3);
         assertThat(fin.getSnapshotEpoch()).isEqualTo(5);
-        // the probe listener without totalEpochs probes the final parameters on finish()
+        // the default schedule (epochs(1).andLast(), no run length): close() publishes vs-final from the last snapshot
     }
 
     @Test
