@@ -155,7 +155,8 @@ final class FeatureCache {
         if (c == null && exampleSource != null) {
             INDArray x = exampleSource.apply(i);
             if (x != null) {
-                c = quantise(x.castTo(DataType.FLOAT).reshape('c', x.length()).toFloatVector());
+                // new long[]{...}: reshape('c', n) would resolve to reshape(long rows, long cols) = [99, n]
+                c = quantise(x.castTo(DataType.FLOAT).reshape('c', new long[]{x.length()}).toFloatVector());
                 entries.put(i, c);
             }
         }

@@ -104,6 +104,18 @@ class FeatureCacheTest {
     }
 
     @Test
+    void missesAreLookedUpInTheExampleSourceAndCached() {
+        FeatureCache c = new FeatureCache(dynamics(), 10, i -> i == 4 ? features(4, 5) : null, new long[]{2});
+        FeatureCache.Entry e = c.get(4); // a [1, 2] array: flattened, not reshaped to [99, 2]
+        assertThat(e).isNotNull();
+        assertThat((e.data()[1] & 0xff) / 255f).isCloseTo(0.045f, within(0.5f / 255));
+        assertThat(c.contains(4)).isTrue();
+        assertThat(c.size()).isEqualTo(1);
+        assertThat(c.get(6)).isNull();
+        assertThat(c.size()).isEqualTo(1);
+    }
+
+    @Test
     void refusesFeaturesOfAnotherShapeAndANonPositiveCapacity() {
         FeatureCache c = new FeatureCache(dynamics(), 10, null, new long[]{3});
         assertThatThrownBy(() -> c.offer(range(0, 4), features(0, 4))).isInstanceOf(IllegalArgumentException.class)
