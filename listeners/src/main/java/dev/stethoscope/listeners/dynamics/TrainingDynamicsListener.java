@@ -2,8 +2,8 @@ package dev.stethoscope.listeners.dynamics;
 
 import dev.stethoscope.listeners.core.BackgroundListener;
 import dev.stethoscope.listeners.data.ExampleIndex;
-import dev.stethoscope.listeners.records.SuspectTableRecord;
-import dev.stethoscope.listeners.records.SuspectsRecord;
+import dev.stethoscope.listeners.records.SuspectTable;
+import dev.stethoscope.listeners.records.Suspects;
 import dev.stethoscope.probes.dynamics.BulkRead;
 import dev.stethoscope.probes.dynamics.RankingMetrics;
 import dev.stethoscope.probes.dynamics.SuspectScore;
@@ -114,10 +114,10 @@ import java.util.function.LongFunction;
  * optional {@code exampleSource} is called on the background thread.
  *
  * <h2>What it publishes</h2>
- * At the end of every epoch a {@link SuspectsRecord} (top-K suspects with
+ * At the end of every epoch a {@link Suspects} (top-K suspects with
  * their raw features, summary statistics, a data-map sample, and precision@k,
  * recall@k and AUROC when the flipped indices are known), and, unless turned
- * off, the full per-example table as a {@link SuspectTableRecord} static-info
+ * off, the full per-example table as a {@link SuspectTable} static-info
  * record (each publication replaces the previous one in the storage).
  * {@link #table()} builds the full table on request.
  *
@@ -142,9 +142,8 @@ import java.util.function.LongFunction;
 public final class TrainingDynamicsListener extends BackgroundListener {
     private static final Logger log = LoggerFactory.getLogger(TrainingDynamicsListener.class);
 
-    /** Columns of the per-suspect values in {@link SuspectsRecord}. */
-    public static final List<String> COLUMNS = List.of("combined", "aum", "confidence", "variability",
-            "correctness", "forgetting", "learnedSince", "meanLoss", "lastLoss");
+    /** Columns of the per-suspect values in {@link Suspects}. */
+    public static final List<String> COLUMNS = Suspects.COLUMNS;
 
     /** Scores whose ranking quality is reported when the flipped indices are known. */
     public static final List<SuspectScore> METRIC_SCORES = List.of(SuspectScore.COMBINED, SuspectScore.AUM,
@@ -198,7 +197,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     private long batchesEpoch;
     /** Time the training thread spends in this listener's callbacks (snapshots, hand-over). */
     private long trainingThreadNanos;
-    private volatile SuspectsRecord lastRecord;
+    private volatile Suspects lastRecord;
 
     private record Cached(byte[] data, float lo, float hi) {
     }
@@ -261,7 +260,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
      * The last published per-epoch record (null before the first); safe from any thread. The
      * last epoch's record is published by {@link #flush()} or {@link #close()} after {@code fit}.
      */
-    public SuspectsRecord lastRecord() {
+    public Suspects lastRecord() {
         return lastRecord;
     }
 
@@ -534,8 +533,8 @@ public final class TrainingDynamicsListener extends BackgroundListener {
         drain();
         guard("epoch-end", () -> worker().submit(() -> {
             long t0 = System.nanoTime();
-            SuspectsRecord r = buildRecordNow();
-            SuspectTableRecord t = publishTableEveryEpoch ? tableNow(epoch) : null;
+            Suspects r = buildRecordNow();
+            SuspectTable t = publishTableEveryEpoch ? tableNow(epoch) : null;
             epochEndNanosTotal += System.nanoTime() - t0;
             log.debug("Epoch {}: {} batches, {} ms capturing logits, {} features cached", epoch, batchesEpoch,
                     captureNanosEpoch / 1_000_000, cache.size());
@@ -553,12 +552,12 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     }
 
     /** Builds a per-epoch record from the current state (after {@link #flush()}), as at epoch end. */
-    public SuspectsRecord buildRecord() {
+    public Suspects buildRecord() {
         flush();
         return buildRecordNow();
     }
 
-    private SuspectsRecord buildRecordNow() {
+    private Suspects buildRecordNow() {
         double scale = dynamics.combinedScale();
         double[] combined = new double[dynamics.numExamples()];
         for (int i = 0; i < combined.length; i++) {
@@ -595,9 +594,9 @@ public final class TrainingDynamicsListener extends BackgroundListener {
                 hi[s] = Float.NaN;
             }
         }
-        SuspectsRecord r = new SuspectsRecord(capture.key(), dynamics.numExamples(), dynamics.numClasses(),
+        Suspects r = Suspects.of(capture.key(), dynamics.numExamples(), dynamics.numClasses(),
                 summaryNames(), summary(combined), index, given, pred, COLUMNS, values, shape, feats, lo, hi);
-        addDataMap(r, top);
+        r = addDataMap(r, top);
         if (flippedMask != null) {
             List<String> names = new ArrayList<>();
             double[] p = new double[METRIC_SCORES.size()];
@@ -611,7 +610,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
                 rc[j] = RankingMetrics.recallAtK(sc, flippedMask, flipped.length);
                 au[j] = RankingMetrics.auroc(sc, flippedMask);
             }
-            r.withMetrics(flipped.length, names, p, rc, au);
+            r = r.withMetrics(flipped.length, names, p, rc, au);
         }
         // admission rule of the feature cache for the next epoch
         admitScale = scale;
@@ -672,7 +671,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
                 captureNanosEpoch / 1e6, batchesEpoch, cache.size()};
     }
 
-    private void addDataMap(SuspectsRecord r, int[] top) {
+    private Suspects addDataMap(Suspects r, int[] top) {
         int n = dynamics.numExamples();
         Set<Integer> chosen = new LinkedHashSet<>();
         int stride = Math.max(1, (int) Math.ceil(n / (double) Math.max(1, dataMapSize)));
@@ -693,23 +692,23 @@ public final class TrainingDynamicsListener extends BackgroundListener {
             var[j] = (float) dynamics.variability(idx[j]);
             corr[j] = (float) dynamics.correctness(idx[j]);
         }
-        r.withDataMap(idx, conf, var, corr);
+        return r.withDataMap(idx, conf, var, corr);
     }
 
     /** The full per-example table at this moment, after {@link #flush()} (not published). */
-    public SuspectTableRecord table() {
+    public SuspectTable table() {
         flush();
         return tableNow(currentEpoch());
     }
 
-    private SuspectTableRecord tableNow(int epoch) {
+    private SuspectTable tableNow(int epoch) {
         int n = dynamics.numExamples();
         int[] given = new int[n];
         int[] pred = new int[n];
         int[] count = new int[n];
         int[] forget = new int[n];
         int[] learned = new int[n];
-        float[][] f = new float[SuspectTableRecord.FLOAT_COLUMNS.size()][n];
+        float[][] f = new float[SuspectTable.FLOAT_COLUMNS.size()][n];
         double scale = dynamics.combinedScale();
         for (int i = 0; i < n; i++) {
             given[i] = dynamics.givenLabel(i);
@@ -725,13 +724,13 @@ public final class TrainingDynamicsListener extends BackgroundListener {
             f[5][i] = (float) dynamics.meanLoss(i);
             f[6][i] = (float) dynamics.lastLoss(i);
         }
-        return new SuspectTableRecord(epoch, dynamics.numClasses(), given, pred, count, forget, learned, f,
+        return SuspectTable.of(epoch, dynamics.numClasses(), given, pred, count, forget, learned, f,
                 flipped);
     }
 
     /** Publishes the full table now as static info (replacing the stored one); returns it. */
-    public SuspectTableRecord publishTable() {
-        SuspectTableRecord t = table();
+    public SuspectTable publishTable() {
+        SuspectTable t = table();
         publishStatic(t);
         return t;
     }

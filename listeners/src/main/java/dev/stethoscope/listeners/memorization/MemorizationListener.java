@@ -1,9 +1,8 @@
 package dev.stethoscope.listeners.memorization;
 
-import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.core.BackgroundListener;
-import dev.stethoscope.listeners.records.LossSensitivityRecord;
-import dev.stethoscope.listeners.records.MemorizationRecord;
+import dev.stethoscope.listeners.records.LossSensitivitySample;
+import dev.stethoscope.listeners.records.Memorization;
 import dev.stethoscope.probes.memorization.CriticalSamples;
 import dev.stethoscope.probes.memorization.CsrResult;
 import dev.stethoscope.probes.memorization.InputGradients;
@@ -32,7 +31,7 @@ import java.util.Objects;
  * <ul>
  *   <li>Every {@code sensitivityEvery} iterations: loss sensitivity g_x^t = ||dL/dx||_1
  *       of each example of a fixed training subset (with its labels as given), on a
- *       private copy of the network; a {@link LossSensitivityRecord} is published.</li>
+ *       private copy of the network; a {@link LossSensitivitySample} is published.</li>
  *   <li>At each epoch end ({@code csrEveryEpochs}): the critical sample ratio of a fixed
  *       validation subset with LASS ({@link CriticalSamples}); the Gini coefficient of the
  *       per-example averages of g_x over the epoch's measurements (and over all so far);
@@ -192,7 +191,7 @@ public class MemorizationListener extends BackgroundListener {
             if (iteration % sensitivityEvery == 0) {
                 INDArray params = snapshot();
                 worker().submit(() -> {
-                    LossSensitivityRecord r = measureSensitivity(analysisNet(params));
+                    LossSensitivitySample r = measureSensitivity(analysisNet(params));
                     return () -> publish(r, epoch, iteration);
                 });
             }
@@ -200,7 +199,7 @@ public class MemorizationListener extends BackgroundListener {
         drain(); // earlier background results; without a background thread, this one too
     }
 
-    private LossSensitivityRecord measureSensitivity(MultiLayerNetwork net) {
+    private LossSensitivitySample measureSensitivity(MultiLayerNetwork net) {
         double[] g = LossSensitivity.perExampleL1(net, trainX, trainY);
         epochSensitivity.add(trainKeys, g);
         measurementsThisEpoch++;
@@ -209,7 +208,7 @@ public class MemorizationListener extends BackgroundListener {
         for (double v : g) {
             mean += v;
         }
-        return new LossSensitivityRecord(mean / g.length, LossSensitivity.gini(g), epochSensitivity.gini(), g.length);
+        return new LossSensitivitySample(mean / g.length, LossSensitivity.gini(g), epochSensitivity.gini(), g.length);
     }
 
     @Override
@@ -222,7 +221,7 @@ public class MemorizationListener extends BackgroundListener {
             double trainScoreMean = scoreCount == 0 ? Double.NaN : scoreSum / scoreCount;
             INDArray params = snapshot();
             worker().submit(() -> {
-                List<StethoscopeRecord> out = epochRecords(analysisNet(params), csrDue, trainScoreMean);
+                List<Record> out = epochRecords(analysisNet(params), csrDue, trainScoreMean);
                 return () -> publishAll(out, epoch, iteration);
             });
         });
@@ -233,12 +232,12 @@ public class MemorizationListener extends BackgroundListener {
      * The epoch-end analysis on the analysis copy: a sensitivity measurement if the epoch had none
      * (fewer iterations than {@code sensitivityEvery}), then the {@link MemorizationRecord}.
      */
-    private List<StethoscopeRecord> epochRecords(MultiLayerNetwork net, boolean csrDue, double trainScoreMean) {
-        List<StethoscopeRecord> out = new ArrayList<>(2);
+    private List<Record> epochRecords(MultiLayerNetwork net, boolean csrDue, double trainScoreMean) {
+        List<Record> out = new ArrayList<>(2);
         if (epochSensitivity.size() == 0) {
             out.add(measureSensitivity(net));
         }
-        MemorizationRecord r = new MemorizationRecord().parameters(parameters());
+        Memorization.Builder r = Memorization.builder().parameters(parameters());
         if (csrDue) {
             long t0 = System.nanoTime();
             CsrResult csr = CriticalSamples.search(net, valX, lass, csrBatchSize, false);
@@ -271,7 +270,7 @@ public class MemorizationListener extends BackgroundListener {
         r.sensitivity(epochSensitivity.gini(), allSensitivity.gini(), mean / epochSensitivity.size(),
                 measurementsThisEpoch);
         r.perClass(perClass ? LossSensitivity.perClassMatrix(net, trainX, trainY) : new double[0][0]);
-        out.add(r);
+        out.add(r.build());
         return out;
     }
 

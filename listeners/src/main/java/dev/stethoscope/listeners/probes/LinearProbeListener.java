@@ -1,6 +1,6 @@
 package dev.stethoscope.listeners.probes;
 
-import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
+import dev.stethoscope.listeners.records.ProbeAccuracy;
 import dev.stethoscope.probes.linear.LinearProbe;
 import dev.stethoscope.probes.linear.ProbeResult;
 import dev.stethoscope.probes.model.LayerSelection;
@@ -131,12 +131,12 @@ public class LinearProbeListener extends EpochAnalysisListener {
             finalDone = true;
         }
         worker().submit(() -> {
-            ProbeAccuracyRecord r = probe(params, completed, isFinal);
+            ProbeAccuracy r = probe(params, completed, isFinal);
             return () -> publish(r, completed - 1, iteration);
         });
     }
 
-    private ProbeAccuracyRecord probe(INDArray params, int completed, boolean isFinal) {
+    private ProbeAccuracy probe(INDArray params, int completed, boolean isFinal) {
         copy.model().setParams(params);
         Map<String, INDArray> tr = LayerRepresentations.activations(copy.model(), trainX, layers, batchSize);
         Map<String, INDArray> te = LayerRepresentations.activations(copy.model(), testX, layers, batchSize);
@@ -159,8 +159,8 @@ public class LinearProbeListener extends EpochAnalysisListener {
             l2[i] = r.l2();
             gradNorm[i] = r.gradientNorm();
         }
-        return new ProbeAccuracyRecord(completed, isFinal, options.features().name(), trainY.length, testY.length,
-                layers, feats, trAcc, teAcc, trLoss, teLoss).regularisation(l2, gradNorm);
+        return new ProbeAccuracy(completed, isFinal, options.features().name(), trainY.length, testY.length,
+                layers, feats, trAcc, teAcc, trLoss, teLoss, l2, gradNorm);
     }
 
     /**
