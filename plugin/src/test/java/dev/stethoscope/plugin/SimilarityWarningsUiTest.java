@@ -2,6 +2,7 @@ package dev.stethoscope.plugin;
 
 import dev.stethoscope.listeners.probes.SvccaListener;
 import dev.stethoscope.listeners.records.SimilarityTable;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.probes.similarity.SimilarityMethod;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -62,7 +63,7 @@ class SimilarityWarningsUiTest {
             s.finish();
             // the record itself carries both flags for the wide layer against its earlier snapshots
             SimilarityTable fin = storage.getAllUpdatesAfter(s.sessionId(), SimilarityTable.TYPE_ID, 0).stream()
-                    .map(SimilarityTable.class::cast).filter(q -> q.kind().equals(SimilarityTable.VS_FINAL))
+                    .map(p -> ((StethoscopeRecord) p).payload(SimilarityTable.class)).filter(q -> q.kind().equals(SimilarityTable.VS_FINAL))
                     .findFirst().orElseThrow();
             assertThat(fin.flags()[0] & SimilarityTable.UNDERDETERMINED).isNotZero(); // epoch 0 vs final, layer "wide"
             assertThat(fin.flags()[0] & SimilarityTable.FEW_POINTS).isNotZero();
