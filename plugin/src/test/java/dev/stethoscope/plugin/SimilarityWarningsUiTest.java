@@ -1,5 +1,6 @@
 package dev.stethoscope.plugin;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.probes.SvccaListener;
 import dev.stethoscope.listeners.records.SimilarityTable;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
@@ -58,9 +59,9 @@ class SimilarityWarningsUiTest {
                 y.putScalar(i, i % 2, 1);
             }
             SvccaListener s = SvccaListener.builder(net, storage).probeInputs(x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(64, 96)).dup())
-                    .method(SimilarityMethod.PWCCA).totalEpochs(2).async(false).attach();
+                    .method(SimilarityMethod.PWCCA).schedule(Schedule.epochs(1).andLast().totalEpochs(2)).async(false).attach();
             net.fit(new ListDataSetIterator<>(new DataSet(x, y).asList().subList(0, 64), 16), 2);
-            s.finish();
+            s.close();
             // the record itself carries both flags for the wide layer against its earlier snapshots
             SimilarityTable fin = storage.getAllUpdatesAfter(s.sessionId(), SimilarityTable.TYPE_ID, 0).stream()
                     .map(p -> ((StethoscopeRecord) p).payload(SimilarityTable.class)).filter(q -> q.kind().equals(SimilarityTable.VS_FINAL))

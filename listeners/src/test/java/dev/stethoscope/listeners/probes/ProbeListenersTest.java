@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners.probes;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.TestNets;
 import dev.stethoscope.listeners.records.ProbeAccuracy;
 import dev.stethoscope.listeners.records.RecordTypes;
@@ -72,13 +73,13 @@ class ProbeListenersTest {
         MultiLayerNetwork monitored = net();
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         LinearProbeListener probes = LinearProbeListener.builder(monitored, storage)
-                .probeData(PROBE).totalEpochs(3)
+                .probeData(PROBE).schedule(Schedule.epochs(1).andLast().totalEpochs(3))
                 .options(LinearProbe.Options.defaults().withIterations(100)).attach();
         SvccaListener svcca = SvccaListener.builder(monitored, storage)
-                .probeInputs(PROBE.getFeatures()).totalEpochs(3).attach();
+                .probeInputs(PROBE.getFeatures()).schedule(Schedule.epochs(1).andLast().totalEpochs(3)).attach();
         monitored.fit(train(), 3);
-        probes.finish();
-        svcca.finish();
+        probes.close();
+        svcca.close();
 
         assertThat(monitored.params()).as("monitors must not change training").isEqualTo(reference.params());
         assertThat(probes.errorCount()).isZero();
@@ -143,7 +144,7 @@ class ProbeListenersTest {
         SvccaListener svcca = SvccaListener.builder(n, storage).probeSize(64).maxSnapshots(3)
                 .method(SimilarityMethod.CKA).async(false).attach();
         n.fit(train(), 5);
-        svcca.finish();
+        svcca.close();
         assertThat(svcca.errorCount()).isZero();
         assertThat(svcca.keptSnapshotEpochs()).hasSize(3).startsWith(0).endsWith(5);
         List<SimilarityTable> sr = records(storage, svcca.sessionId(), SimilarityTable.TYPE_ID, SimilarityTable.class);
@@ -154,7 +155,7 @@ class ProbeListenersTest {
         SimilarityTable fin = sr.stream().filter(r -> r.kind().equals(SimilarityTable.VS_FINAL)).findFirst().orElseThrow();
         assertThat(fin.rowEpochs()).hasSize(3);
         assertThat(fin.snapshotEpoch()).isEqualTo(5);
-        // the probe listener without totalEpochs probes the final parameters on finish()
+        // the default schedule (epochs(1).andLast(), no run length): close() publishes vs-final from the last snapshot
     }
 
     @Test
@@ -165,7 +166,7 @@ class ProbeListenersTest {
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         SvccaListener svcca = SvccaListener.builder(n, storage).probeSize(64).method(SimilarityMethod.CKA).async(false).attach();
         n.fit(train(), 3);
-        svcca.finish();
+        svcca.close();
         assertThat(svcca.errorCount()).isZero();
         List<MonitorError> errors = storage.getAllUpdatesAfter(svcca.sessionId(), MonitorError.TYPE_ID, 0)
                 .stream().map(p -> ((StethoscopeRecord) p).payload(MonitorError.class)).toList();
@@ -179,14 +180,14 @@ class ProbeListenersTest {
     }
 
     @Test
-    void finishProbesFinalParametersWithoutTotalEpochs() {
+    void closeProbesFinalParametersWithoutTotalEpochsOnce() {
         MultiLayerNetwork n = TestNets.mlp(4, 8, 16, 12, 3);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
-        LinearProbeListener probes = LinearProbeListener.builder(n, storage).probeData(PROBE).every(2)
+        LinearProbeListener probes = LinearProbeListener.builder(n, storage).probeData(PROBE).schedule(Schedule.epochs(2).andLast())
                 .options(LinearProbe.Options.defaults().withIterations(50)).attach();
         n.fit(train(), 3);
-        probes.finish();
-        probes.finish();
+        probes.close();
+        probes.close();
         List<ProbeAccuracy> pr = records(storage, probes.sessionId(), ProbeAccuracy.TYPE_ID, ProbeAccuracy.class);
         assertThat(pr).extracting(ProbeAccuracy::snapshotEpoch).containsExactly(2, 3);
         assertThat(pr).extracting(ProbeAccuracy::isFinal).containsExactly(false, true);

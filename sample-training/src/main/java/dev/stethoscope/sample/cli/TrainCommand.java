@@ -1,6 +1,6 @@
 package dev.stethoscope.sample.cli;
 
-import dev.stethoscope.listeners.core.BackgroundListener;
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.Sessions;
 import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
@@ -219,26 +219,26 @@ public final class TrainCommand implements Callable<Integer> {
             net.addListeners(new StatsListener(storage, null, null, session + "-dl4j", null));
             DataSetIterator fitIter = corruption.train(trainIter);
             if (!noMonitors) {
-                monitors.add(HealthListener.builder(net, storage).every(healthEvery).attach());
+                monitors.add(HealthListener.builder(net, storage).schedule(Schedule.iterations(healthEvery)).attach());
                 dynamics = TrainingDynamicsListener.builder(net, storage).async(!syncMonitors)
                         .numExamples(train.size()).flippedIndices(flipped).featureShape(1, mnist.rows(), mnist.cols())
                         .attach();
                 monitors.add(dynamics);
                 fitIter = dynamics.track(fitIter);
                 if (probeEvery > 0) {
-                    probes = LinearProbeListener.builder(net, storage).async(!syncMonitors).every(probeEvery).totalEpochs(epochs)
+                    probes = LinearProbeListener.builder(net, storage).async(!syncMonitors).schedule(Schedule.epochs(probeEvery).andLast().totalEpochs(epochs))
                             .probeData(test.head(Math.min(probeExamples, test.size())).toDataSet(classes)).attach();
                     monitors.add(probes);
                 }
                 if (similarityEvery > 0) {
-                    similarity = SvccaListener.builder(net, storage).async(!syncMonitors).every(similarityEvery).totalEpochs(epochs)
+                    similarity = SvccaListener.builder(net, storage).async(!syncMonitors).schedule(Schedule.epochs(similarityEvery).andLast().totalEpochs(epochs))
                             .method(similarityMethod).convMode(ConvMode.parse(similarityConv))
                             .probeInputs(test.head(Math.min(similarityExamples, test.size())).features()).attach();
                     monitors.add(similarity);
                 }
                 if (memorizationEvery > 0) {
                     memorization = MemorizationListener.builder(net, storage).async(!syncMonitors)
-                            .csrEveryEpochs(memorizationEvery)
+                            .schedule(Schedule.epochs(memorizationEvery))
                             .lass(lassParameters())
                             .validationSize(Math.min(csrExamples, test.size()))
                             .training(corruption.train(IndexedArrayIterator.builder(trainX, trainY)
@@ -253,7 +253,7 @@ public final class TrainCommand implements Callable<Integer> {
                             .methods("ig", "lrp-eps", "saliency")
                             .examplesPerClass(test.head(Math.min(2000, test.size())).toDataSet(classes), 1)
                             .imageShape(1, mnist.rows(), mnist.cols())
-                            .everyEpochs(attributionEvery).totalEpochs(epochs)
+                            .schedule(Schedule.epochs(attributionEvery).andLast().totalEpochs(epochs))
                             .attach();
                     monitors.add(attribution);
                 }
@@ -325,19 +325,18 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /**
-     * Closes the monitors that have a background thread (which publishes what they still
-     * compute) before the storage closes; a failure of one is logged and the others still close.
+     * Closes every monitor (each runs what its schedule still has due and publishes what its
+     * background thread still computes) before the storage closes; a failure of one is logged and
+     * the others still close.
      */
     static void closeMonitors(java.util.List<StethoscopeListener> monitors) {
         for (StethoscopeListener m : monitors) {
-            if (m instanceof BackgroundListener b) {
-                try {
-                    b.close();
-                } catch (RuntimeException | Error e) {
-                    log.error("Closing monitor '{}' failed; some of its last records may be missing", m.monitorName(), e);
-                    if (e instanceof VirtualMachineError vme) {
-                        throw vme;
-                    }
+            try {
+                m.close();
+            } catch (RuntimeException | Error e) {
+                log.error("Closing monitor '{}' failed; some of its last records may be missing", m.monitorName(), e);
+                if (e instanceof VirtualMachineError vme) {
+                    throw vme;
                 }
             }
         }

@@ -1,5 +1,6 @@
 package dev.stethoscope.sample.experiment;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.listeners.records.Memorization;
@@ -78,7 +79,7 @@ public final class MemorizationStudy {
             MemorizationListener l = MemorizationListener.builder(net, storage)
                     .training(asTrained).trainingSize(c.sensitivityExamples())
                     .validation(val).validationSize(c.csrExamples())
-                    .sensitivityEvery(c.sensitivityEvery()).lass(c.lass()).csrBatchSize(c.csrExamples())
+                    .sensitivitySchedule(Schedule.iterations(c.sensitivityEvery())).lass(c.lass()).csrBatchSize(c.csrExamples())
                     .failFast(true)
                     .attach();
             long last = 0;
