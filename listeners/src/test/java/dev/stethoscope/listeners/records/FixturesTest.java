@@ -38,6 +38,11 @@ class FixturesTest {
                 String type = f[0];
                 List<String> components = List.of(f[1].split(","));
                 byte[] bytes = HexFormat.of().parseHex(f[2]);
+                // append-only: the components at the time are still the first ones, in their order
+                List<String> now = PayloadCodec.componentNames(RecordTypes.payloadClass(type));
+                assertThat(now.subList(0, Math.min(now.size(), components.size())))
+                        .as(type + ": components may only be appended (never removed, renamed or reordered)")
+                        .isEqualTo(components);
                 Record decoded = PayloadCodec.decode(bytes, RecordTypes.payloadClass(type));
                 Map<String, Object> got = PayloadCodec.toJson(decoded);
                 Map<String, Object> want = PayloadCodec.toJson(samples.get(type));
