@@ -63,31 +63,15 @@ import java.util.function.LongFunction;
  *   <li>{@link Capture#INFERENCE_COPY}: an extra inference-mode forward pass of
  *       the batch through a {@link NetworkCopy} whose parameters are refreshed
  *       from the training network before each batch. No dropout; costs a full
- *       forward pass plus a parameter copy per batch (measured by
- *       {@code SuspectQualityBenchmark} in sample-training).</li>
+ *       forward pass plus a parameter copy per batch (measured in
+ *       docs/suspects.md, "Overhead").</li>
  * </ul>
  * TRAIN_PASS is the default because it is the cheaper of the two and gives
- * the logits training actually used. Measured with
- * {@code SuspectQualityBenchmark --copy} (MNIST 60000, MLP 784-512-10, batch
- * 128, 469 batches per epoch; 2026-11-26 on a 2-core machine shared with other
- * jobs, load average 12-14): time inside the capture, summed over 2 epochs,
- * 40.3 s for TRAIN_PASS (about 43 ms per batch) and 116.2 s for
- * INFERENCE_COPY (about 124 ms per batch), so the copy costs about 2.9 times
- * as much. On that loaded machine every native ND4J op waits for its OpenMP
- * threads, which dominates both; TRAIN_PASS therefore does one matrix product
- * per batch and reads arrays in bulk (no other native op). A second run over
- * 3 epochs while the load fell and rose again (0.3 to 8): capture 10.4 s for
- * TRAIN_PASS (3.5 s per 469-batch epoch, about 7 ms per batch, 4.5% of the
- * monitored epoch time) against 90.2 s for INFERENCE_COPY; epoch-end work
- * (ranking, metrics, records, full table) 1.5 s in total. Epoch-time ratio to
- * an interleaved unmonitored twin: 1.106x for TRAIN_PASS, 1.98x for
- * INFERENCE_COPY; by process CPU time 0.986x for TRAIN_PASS (the wall-time
- * ratio moves with the machine's load by more than the capture costs).
- * Those figures are for the capture on the training thread ({@code async(false)}).
- * With the background thread (the default), {@code bench-suspects --epochs 1
- * --pairs 8} with one ND4J thread measured 0.21 s per epoch on the training
- * thread (the hand-over copies) and 0.52 s on the background thread, and an
- * epoch-time ratio of 1.022 (median of adjacent-pair ratios; docs/suspects.md).
+ * the logits training actually used. On a loaded machine every native ND4J op
+ * waits for its OpenMP threads, so TRAIN_PASS does one matrix product per batch
+ * and reads arrays in bulk (no other native op). The measured cost of both
+ * captures, on the training thread ({@code async(false)}) and with the
+ * background thread (the default), is in docs/suspects.md ("Overhead").
  *
  * <h2>Threads</h2>
  * By default ({@link Builder#async}) the training thread only copies what a batch's update needs
