@@ -124,8 +124,8 @@ final class LogitCapture {
                 && Nd4j.getEnvironment().maxThreads() > 1) {
             // small product with multi-threaded ND4J: plain Java on bulk copies, no ND4J op (each op
             // hands work to the OpenMP threads, which costs more than the arithmetic at this size).
-            // Measured per MLP epoch (469 batches of 128 x 512 x 10): with 2 threads 0.8 s in Java vs
-            // 1.6-1.9 s with ND4J's product; with 1 thread the product is cheaper (0.25 s vs 0.6-0.8 s).
+            // With one ND4J thread the ND4J product is the cheaper one (measured in docs/suspects.md,
+            // "Before: everything on the training thread").
             double[] hv = BulkRead.doubles(h);
             double[] wv = BulkRead.doubles(w);
             z = new double[rows * c];

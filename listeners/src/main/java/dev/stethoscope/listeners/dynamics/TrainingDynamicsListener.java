@@ -2,8 +2,8 @@ package dev.stethoscope.listeners.dynamics;
 
 import dev.stethoscope.listeners.core.BackgroundListener;
 import dev.stethoscope.listeners.data.ExampleIndex;
-import dev.stethoscope.listeners.records.SuspectTableRecord;
-import dev.stethoscope.listeners.records.SuspectsRecord;
+import dev.stethoscope.listeners.records.SuspectTable;
+import dev.stethoscope.listeners.records.Suspects;
 import dev.stethoscope.probes.dynamics.SuspectScore;
 import dev.stethoscope.probes.dynamics.TrainingDynamics;
 import dev.stethoscope.probes.model.NetworkCopy;
@@ -63,31 +63,15 @@ import java.util.function.LongFunction;
  *   <li>{@link Capture#INFERENCE_COPY}: an extra inference-mode forward pass of
  *       the batch through a {@link NetworkCopy} whose parameters are refreshed
  *       from the training network before each batch. No dropout; costs a full
- *       forward pass plus a parameter copy per batch (measured by
- *       {@code SuspectQualityBenchmark} in sample-training).</li>
+ *       forward pass plus a parameter copy per batch (measured in
+ *       docs/suspects.md, "Overhead").</li>
  * </ul>
  * TRAIN_PASS is the default because it is the cheaper of the two and gives
- * the logits training actually used. Measured with
- * {@code SuspectQualityBenchmark --copy} (MNIST 60000, MLP 784-512-10, batch
- * 128, 469 batches per epoch; 2026-11-26 on a 2-core machine shared with other
- * jobs, load average 12-14): time inside the capture, summed over 2 epochs,
- * 40.3 s for TRAIN_PASS (about 43 ms per batch) and 116.2 s for
- * INFERENCE_COPY (about 124 ms per batch), so the copy costs about 2.9 times
- * as much. On that loaded machine every native ND4J op waits for its OpenMP
- * threads, which dominates both; TRAIN_PASS therefore does one matrix product
- * per batch and reads arrays in bulk (no other native op). A second run over
- * 3 epochs while the load fell and rose again (0.3 to 8): capture 10.4 s for
- * TRAIN_PASS (3.5 s per 469-batch epoch, about 7 ms per batch, 4.5% of the
- * monitored epoch time) against 90.2 s for INFERENCE_COPY; epoch-end work
- * (ranking, metrics, records, full table) 1.5 s in total. Epoch-time ratio to
- * an interleaved unmonitored twin: 1.106x for TRAIN_PASS, 1.98x for
- * INFERENCE_COPY; by process CPU time 0.986x for TRAIN_PASS (the wall-time
- * ratio moves with the machine's load by more than the capture costs).
- * Those figures are for the capture on the training thread ({@code async(false)}).
- * With the background thread (the default), {@code bench-suspects --epochs 1
- * --pairs 8} with one ND4J thread measured 0.21 s per epoch on the training
- * thread (the hand-over copies) and 0.52 s on the background thread, and an
- * epoch-time ratio of 1.022 (median of adjacent-pair ratios; docs/suspects.md).
+ * the logits training actually used. On a loaded machine every native ND4J op
+ * waits for its OpenMP threads, so TRAIN_PASS does one matrix product per batch
+ * and reads arrays in bulk (no other native op). The measured cost of both
+ * captures, on the training thread ({@code async(false)}) and with the
+ * background thread (the default), is in docs/suspects.md ("Overhead").
  *
  * <h2>Threads</h2>
  * By default ({@link Builder#async}) the training thread only copies what a batch's update needs
@@ -106,10 +90,10 @@ import java.util.function.LongFunction;
  *
  * <h2>What it publishes</h2>
  * At the end of every epoch (its schedule is always {@code Schedule.epochs(1)}; {@code build()}
- * refuses others) a {@link SuspectsRecord} (top-K suspects with
+ * refuses others) a {@link Suspects} (top-K suspects with
  * their raw features, summary statistics, a data-map sample, and precision@k,
  * recall@k and AUROC when the flipped indices are known), and, unless turned
- * off, the full per-example table as a {@link SuspectTableRecord} static-info
+ * off, the full per-example table as a {@link SuspectTable} static-info
  * record (each publication replaces the previous one in the storage).
  * {@link #table()} builds the full table on request.
  *
@@ -140,9 +124,8 @@ import java.util.function.LongFunction;
 public final class TrainingDynamicsListener extends BackgroundListener {
     private static final Logger log = LoggerFactory.getLogger(TrainingDynamicsListener.class);
 
-    /** Columns of the per-suspect values in {@link SuspectsRecord}. */
-    public static final List<String> COLUMNS = List.of("combined", "aum", "confidence", "variability",
-            "correctness", "forgetting", "learnedSince", "meanLoss", "lastLoss");
+    /** Columns of the per-suspect values in {@link Suspects}. */
+    public static final List<String> COLUMNS = Suspects.COLUMNS;
 
     /** Scores whose ranking quality is reported when the flipped indices are known. */
     public static final List<SuspectScore> METRIC_SCORES = List.of(SuspectScore.COMBINED, SuspectScore.AUM,
@@ -193,7 +176,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     private long batchesEpoch;
     /** Time the training thread spends in this listener's callbacks (snapshots, hand-over). */
     private long trainingThreadNanos;
-    private volatile SuspectsRecord lastRecord;
+    private volatile Suspects lastRecord;
 
     private TrainingDynamicsListener(Builder b, int numClasses) {
         super(b, "training-dynamics", "background");
@@ -251,7 +234,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
      * The last published per-epoch record (null before the first); safe from any thread. The
      * last epoch's record is published by {@link #flush()} or {@link #close()} after {@code fit}.
      */
-    public SuspectsRecord lastRecord() {
+    public Suspects lastRecord() {
         return lastRecord;
     }
 
@@ -355,8 +338,8 @@ public final class TrainingDynamicsListener extends BackgroundListener {
         drain();
         guard("epoch-end", () -> worker().submit(() -> {
             long t0 = System.nanoTime();
-            SuspectsRecord r = buildRecordNow();
-            SuspectTableRecord t = publishTableEveryEpoch ? records.table(epoch) : null;
+            Suspects r = buildRecordNow();
+            SuspectTable t = publishTableEveryEpoch ? records.table(epoch) : null;
             epochEndNanosTotal += System.nanoTime() - t0;
             log.debug("Epoch {}: {} batches, {} ms capturing logits, {} features cached", epoch, batchesEpoch,
                     captureNanosEpoch / 1_000_000, cache.size());
@@ -374,29 +357,29 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     }
 
     /** Builds a per-epoch record from the current state (after {@link #flush()}), as at epoch end. */
-    public SuspectsRecord buildRecord() {
+    public Suspects buildRecord() {
         flush();
         return buildRecordNow();
     }
 
     /** The record from the current state; then sets the feature cache's admission rule for the next epoch. */
-    private SuspectsRecord buildRecordNow() {
+    private Suspects buildRecordNow() {
         double scale = dynamics.combinedScale();
         double[] combined = records.combined(scale);
-        SuspectsRecord r = records.record(combined, cache, captureNanosEpoch / 1e6, batchesEpoch);
+        Suspects r = records.record(combined, cache, captureNanosEpoch / 1e6, batchesEpoch);
         cache.admitFrom(scale, combined);
         return r;
     }
 
     /** The full per-example table at this moment, after {@link #flush()} (not published). */
-    public SuspectTableRecord table() {
+    public SuspectTable table() {
         flush();
         return records.table(currentEpoch());
     }
 
     /** Publishes the full table now as static info (replacing the stored one); returns it. */
-    public SuspectTableRecord publishTable() {
-        SuspectTableRecord t = table();
+    public SuspectTable publishTable() {
+        SuspectTable t = table();
         publishStatic(t);
         return t;
     }
