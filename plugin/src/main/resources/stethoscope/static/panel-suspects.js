@@ -7,9 +7,8 @@
  */
 Stethoscope.registerPanel({
   id: 'suspects',
-  title: 'Suspects',
   render: function (root, api) {
-    var TYPE = 'Stethoscope.Suspects';
+    var TYPE = api.types[0];
     var el = api.el;
     var base = '/stethoscope/api/suspects/' + encodeURIComponent(api.session);
     var records = [], marks = {}, latest = null, mapChart = null, metricChart = null;
