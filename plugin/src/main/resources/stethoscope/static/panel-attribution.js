@@ -1,4 +1,4 @@
-/* Explanation heatmaps at checkpoints (AttributionRecord): examples x methods, epoch slider, quality figures. */
+/* Explanation heatmaps at checkpoints (AttributionMaps): examples x methods, epoch slider, quality figures. */
 Stethoscope.registerPanel({
   id: 'attribution',
   render: function (root, api) {

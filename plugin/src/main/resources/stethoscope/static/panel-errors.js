@@ -1,4 +1,4 @@
-/* Exceptions raised inside monitors (MonitorErrorRecord). Training went on. */
+/* Exceptions raised inside monitors (MonitorError). Training went on. */
 Stethoscope.registerPanel({
   id: 'errors',
   render: function (root, api) {

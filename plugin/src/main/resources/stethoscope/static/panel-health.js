@@ -1,4 +1,4 @@
-/* Activation and update health per layer (HealthRecord). */
+/* Activation and update health per layer (Health). */
 Stethoscope.registerPanel({
   id: 'health',
   render: function (root, api) {

@@ -1,4 +1,4 @@
-/* Memorisation signals (MemorizationRecord per epoch, LossSensitivityRecord every N iterations). */
+/* Memorisation signals (Memorization per epoch, LossSensitivitySample every N iterations). */
 Stethoscope.registerPanel({
   id: 'memorization',
   render: function (root, api) {

@@ -1,4 +1,4 @@
-/* Linear probe accuracy per layer (ProbeAccuracyRecord; Alain & Bengio). */
+/* Linear probe accuracy per layer (ProbeAccuracy; Alain & Bengio). */
 Stethoscope.registerPanel({
   id: 'probes',
   render: function (root, api) {

@@ -1,4 +1,4 @@
-/* SVCCA / PWCCA / CKA layer similarity (SimilarityRecord; Raghu et al. 2017). */
+/* SVCCA / PWCCA / CKA layer similarity (SimilarityTable; Raghu et al. 2017). */
 Stethoscope.registerPanel({
   id: 'similarity',
   render: function (root, api) {

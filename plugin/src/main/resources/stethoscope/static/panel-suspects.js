@@ -1,5 +1,5 @@
 /*
- * Suspected mislabeled training examples (SuspectsRecord, SuspectMarkRecord):
+ * Suspected mislabeled training examples (Suspects, SuspectMark):
  * a grid of the top suspects rendered from their stored raw features, with
  * given/predicted labels and scores, sortable; a data map (confidence vs
  * variability); mark buttons that store decisions in the run; CSV export.
