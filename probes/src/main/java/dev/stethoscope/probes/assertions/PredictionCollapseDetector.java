@@ -9,7 +9,8 @@ import static dev.stethoscope.probes.assertions.WindowMath.pct;
  * predicts one class), at each of the last {@code sustain} steps (default 10) one class takes at
  * least {@code share} (default 0.9) of the batch's predictions, while the batch's labels (when
  * known) are not that concentrated. WARNING; ERROR when every sustained batch is predicted as a
- * single class. Batches of fewer than 8 examples abstain.
+ * single class. Batches of fewer than 8 examples, and steps with a non-finite loss or activations
+ * (whose arg-max is meaningless; {@link NonFiniteDetector} names them), abstain.
  */
 public final class PredictionCollapseDetector implements Detector {
     /** The id, {@value}. */
@@ -61,6 +62,9 @@ public final class PredictionCollapseDetector implements Detector {
         }
         List<StepSignals> tail = WindowMath.fullTail(window, sustain);
         boolean collapsed = WindowMath.all(tail, s -> {
+            if (!Double.isFinite(s.loss()) || s.nonFiniteActivations() > 0) {
+                return false;
+            }
             double p = majorityShare(s.predictedClasses());
             double l = s.labelClasses().length == s.predictedClasses().length ? majorityShare(s.labelClasses()) : Double.NaN;
             return p >= share && !(l >= share);

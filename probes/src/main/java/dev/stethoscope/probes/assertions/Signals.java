@@ -36,7 +36,7 @@ public final class Signals {
     }
 
     /** Per-layer norms with layer names. */
-    public record LayerNorms(String[] names, double[] norms) {
+    public record LayerNorms(String[] names, double[] norms, long[] counts) {
     }
 
     /** Per-layer activation statistics of one forward pass. */
@@ -133,28 +133,34 @@ public final class Signals {
      * L2 norm per layer of a DL4J parameter-keyed map ({@code "0_W"}, {@code "0_b"}, {@code "1_W"}, ...;
      * as {@code net.paramTable()} or {@code gradient.gradientForVariable()}), layers in index order.
      * Keys without a numeric layer prefix are grouped under their prefix after the numeric ones.
+ * Also gives each layer's parameter count (for {@link StepSignals#gradientRms(int)}).
      */
     public static LayerNorms layerNorms(Map<String, INDArray> byKey) {
-        Map<String, Double> squares = new TreeMap<>((x, y) -> {
+        java.util.Comparator<String> order = (x, y) -> {
             boolean nx = x.chars().allMatch(Character::isDigit);
             boolean ny = y.chars().allMatch(Character::isDigit);
             if (nx && ny) {
                 return Long.compare(Long.parseLong(x), Long.parseLong(y));
             }
             return nx ? -1 : ny ? 1 : x.compareTo(y);
-        });
+        };
+        Map<String, Double> squares = new TreeMap<>(order);
+        Map<String, Long> counts = new TreeMap<>(order);
         for (Map.Entry<String, INDArray> e : byKey.entrySet()) {
             int u = e.getKey().indexOf('_');
             String layer = u < 0 ? e.getKey() : e.getKey().substring(0, u);
             double norm = e.getValue().norm2Number().doubleValue();
             squares.merge(layer, norm * norm, Double::sum);
+            counts.merge(layer, e.getValue().length(), Long::sum);
         }
         List<String> names = new ArrayList<>(squares.keySet());
         double[] norms = new double[names.size()];
+        long[] sizes = new long[names.size()];
         for (int i = 0; i < norms.length; i++) {
             norms[i] = Math.sqrt(squares.get(names.get(i)));
+            sizes[i] = counts.get(names.get(i));
         }
-        return new LayerNorms(names.stream().map(s -> "layer " + s).toArray(String[]::new), norms);
+        return new LayerNorms(names.stream().map(s -> "layer " + s).toArray(String[]::new), norms, sizes);
     }
 
     /** @return the predicted (arg-max) class of each row of a [batch, classes] output or label array */

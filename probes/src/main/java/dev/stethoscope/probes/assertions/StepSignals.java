@@ -24,11 +24,12 @@ import java.util.Arrays;
  * @param nonFiniteActivations number of NaN or infinite activation values in the forward pass
  * @param predictedClasses     the predicted class of each example of the batch (empty when unknown)
  * @param labelClasses         the labelled class of each example of the batch (empty when unknown)
+ * @param parameterCounts      number of parameters of each parameter layer (empty when unknown)
  */
 public record StepSignals(long step, int epoch, double loss, String[] layerNames,
                           double[] gradientNorms, double[] parameterNorms, double[] updateNorms,
                           double[] zeroFractions, double[] saturatedFractions, long nonFiniteActivations,
-                          int[] predictedClasses, int[] labelClasses) {
+                          int[] predictedClasses, int[] labelClasses, long[] parameterCounts) {
 
     private static final double[] NONE = new double[0];
     private static final int[] NO_CLASSES = new int[0];
@@ -42,12 +43,16 @@ public record StepSignals(long step, int epoch, double loss, String[] layerNames
         saturatedFractions = saturatedFractions == null ? NONE : saturatedFractions;
         predictedClasses = predictedClasses == null ? NO_CLASSES : predictedClasses;
         labelClasses = labelClasses == null ? NO_CLASSES : labelClasses;
+        parameterCounts = parameterCounts == null ? new long[0] : parameterCounts;
         int n = Math.max(gradientNorms.length, Math.max(parameterNorms.length, updateNorms.length));
         for (double[] a : new double[][]{gradientNorms, parameterNorms, updateNorms}) {
             if (a.length != 0 && a.length != n) {
                 throw new IllegalArgumentException("Gradient, parameter and update norms must have one entry per parameter layer"
                         + " (or be empty); got lengths " + gradientNorms.length + ", " + parameterNorms.length + ", " + updateNorms.length);
             }
+        }
+        if (parameterCounts.length != 0 && parameterCounts.length != n) {
+            throw new IllegalArgumentException("Parameter counts must have one entry per parameter layer (" + n + "), got " + parameterCounts.length);
         }
         if (layerNames == null || layerNames.length != n) {
             String[] names = new String[n];
@@ -61,6 +66,15 @@ public record StepSignals(long step, int epoch, double loss, String[] layerNames
     /** @return a builder for step {@code step}; set at least the loss */
     public static Builder builder(long step) {
         return new Builder(step);
+    }
+
+    /**
+     * @return the root mean square gradient of parameter layer {@code i} (its L2 norm over the square root
+     *         of its parameter count), or the L2 norm itself when the counts are unknown
+     */
+    public double gradientRms(int i) {
+        double g = gradientNorms[i];
+        return parameterCounts.length == 0 || parameterCounts[i] <= 0 ? g : g / Math.sqrt(parameterCounts[i]);
     }
 
     /** @return the name of parameter layer {@code i} */
@@ -88,6 +102,7 @@ public record StepSignals(long step, int epoch, double loss, String[] layerNames
         private long nonFiniteActivations;
         private int[] predictedClasses;
         private int[] labelClasses;
+        private long[] parameterCounts;
 
         private Builder(long step) {
             this.step = step;
@@ -116,10 +131,13 @@ public record StepSignals(long step, int epoch, double loss, String[] layerNames
         /** @param classes labelled class per example */
         public Builder labelClasses(int... classes) { this.labelClasses = classes; return this; }
 
+        /** @param counts number of parameters per parameter layer */
+        public Builder parameterCounts(long... counts) { this.parameterCounts = counts; return this; }
+
         /** @return the signals */
         public StepSignals build() {
             return new StepSignals(step, epoch, loss, layerNames, gradientNorms, parameterNorms, updateNorms,
-                    zeroFractions, saturatedFractions, nonFiniteActivations, predictedClasses, labelClasses);
+                    zeroFractions, saturatedFractions, nonFiniteActivations, predictedClasses, labelClasses, parameterCounts);
         }
     }
 }

@@ -9,7 +9,8 @@ import static dev.stethoscope.probes.assertions.WindowMath.fmt;
  * [{@code low}, {@code high}] (default [-6, -1]; DL4J's guidance puts a healthy ratio near -3)
  * at each of the last {@code sustain} steps (default 20): WARNING. ERROR when the ratio is at or
  * above 0 throughout (each update is as large as the weights). A layer whose update is exactly
- * zero throughout while its gradient is not (DeepDiagnosis's unchanged weights) is a WARNING.
+ * zero throughout while its gradient is not (DeepDiagnosis's unchanged weights) is a WARNING; a zero
+ * update from a zero gradient (dead units) is left to the dying-ReLU and vanishing-gradient detectors.
  */
 public final class UpdateRatioDetector implements Detector {
     /** The id, {@value}. */
@@ -81,7 +82,7 @@ public final class UpdateRatioDetector implements Detector {
             }
             if (WindowMath.all(tail, s -> {
                 double r = ratio(s, layer);
-                return !Double.isNaN(r) && (r < low || r > high);
+                return !Double.isNaN(r) && r != Double.NEGATIVE_INFINITY && (r < low || r > high);
             })) {
                 double r = ratio(window.latest(), l);
                 boolean tooSmall = r < low;

@@ -55,6 +55,9 @@ final class WindowMath {
     }
 
     static String fmt(double v) {
+        if (v == 0) {
+            return "0";
+        }
         return String.format(java.util.Locale.ROOT, "%.3g", v);
     }
 

@@ -74,6 +74,9 @@ class DetectorsTest {
         assertThat(c.to()).isEqualTo(29);
         // ratio small but first norm above 1e-4: silent (both conditions required)
         assertThat(check(d, 30, 0, b -> b.gradientNorms(5e-4, 1e-2, 1)).present()).isFalse();
+        // a wide first layer: L2 norm 6e-4 over 544 parameters is an RMS of 2.6e-5 (measured on an 8-layer sigmoid MLP)
+        assertThat(check(d, 30, 20, b -> b.gradientNorms(6e-4, 1, 25)).present()).isFalse();
+        assertThat(check(d, 30, 20, b -> b.gradientNorms(6e-4, 1, 25).parameterCounts(544, 1056, 132)).present()).isTrue();
         // first norm tiny but so is the last: ratio 0.5, silent
         assertThat(check(d, 30, 0, b -> b.gradientNorms(5e-5, 1e-4, 1e-4)).present()).isFalse();
     }
@@ -187,6 +190,9 @@ class DetectorsTest {
         assertThat(check(d, 80, 60, b -> b.predictedClasses(mostly)).severity()).isEqualTo(Severity.WARNING); // 30/32 = 0.94
         // during warm-up: silent
         assertThat(check(d, 40, 0, b -> b.predictedClasses(ones)).present()).isFalse();
+        // NaN outputs arg-max to class 0: the non-finite detector's, not a collapse
+        assertThat(check(d, 80, 60, b -> b.predictedClasses(ones).nonFiniteActivations(5)).present()).isFalse();
+        assertThat(check(d, 80, 60, b -> b.predictedClasses(ones).loss(Double.NaN)).present()).isFalse();
         // labels are one class too: not a collapse of the model
         assertThat(check(d, 80, 60, b -> b.predictedClasses(ones).labelClasses(ones)).present()).isFalse();
     }
