@@ -1,6 +1,9 @@
 package dev.stethoscope.probes.assertions;
 
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -23,8 +26,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Configuration lint at attach time (UMLAUT's checks), over a {@link MultiLayerConfiguration} and
- * the first training batch. Findings have unit {@link WindowUnit#ATTACH} and range 0..0.
+ * Configuration lint at attach time (UMLAUT's checks), over a {@link MultiLayerConfiguration} or a
+ * {@link ComputationGraphConfiguration} and the first training batch. Findings have unit {@link WindowUnit#ATTACH} and range 0..0.
  * <ul>
  *   <li>{@value #LOSS_ACTIVATION} (ERROR): the output layer's activation does not fit its loss:
  *       multi-class cross-entropy (MCXENT, NEGATIVELOGLIKELIHOOD, SPARSE_MCXENT) without softmax;
@@ -59,26 +62,65 @@ public final class ConfigLint {
 
     /** @return the findings of the loss/activation and learning rate rules (empty when the configuration looks right) */
     public static List<Finding> check(MultiLayerConfiguration conf) {
+        List<Layer> layers = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < conf.getConfs().size(); i++) {
+            Layer layer = conf.getConf(i).getLayer();
+            layers.add(layer);
+            names.add(layer.getLayerName() == null ? "layer " + i : layer.getLayerName());
+        }
         List<Finding> out = new ArrayList<>();
-        int n = conf.getConfs().size();
-        if (n > 0) {
-            Layer last = conf.getConf(n - 1).getLayer();
-            ILossFunction loss = last instanceof BaseOutputLayer o ? o.getLossFn()
-                    : last instanceof LossLayer l ? l.getLossFn() : null;
-            IActivation act = last instanceof BaseLayer b ? b.getActivationFn() : null;
-            if (loss != null && act != null) {
-                lossActivation(loss, act, last.getLayerName() == null ? "layer " + (n - 1) : last.getLayerName(), out);
+        if (!layers.isEmpty()) {
+            output(layers.get(layers.size() - 1), names.get(names.size() - 1), out);
+        }
+        learningRates(layers, names, out);
+        return out;
+    }
+
+    /**
+     * The same rules over a {@link ComputationGraphConfiguration}: every network output that is a
+     * layer is checked against its loss; every layer's learning rate against the range.
+     *
+     * @return the findings (empty when the configuration looks right)
+     */
+    public static List<Finding> check(ComputationGraphConfiguration conf) {
+        List<Layer> layers = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (Map.Entry<String, GraphVertex> e : conf.getVertices().entrySet()) {
+            if (e.getValue() instanceof LayerVertex v && v.getLayerConf() != null) {
+                layers.add(v.getLayerConf().getLayer());
+                names.add(e.getKey());
             }
         }
+        List<Finding> out = new ArrayList<>();
+        for (String output : conf.getNetworkOutputs()) {
+            int i = names.indexOf(output);
+            if (i >= 0) {
+                output(layers.get(i), output, out);
+            }
+        }
+        learningRates(layers, names, out);
+        return out;
+    }
+
+    private static void output(Layer last, String name, List<Finding> out) {
+        ILossFunction loss = last instanceof BaseOutputLayer o ? o.getLossFn()
+                : last instanceof LossLayer l ? l.getLossFn() : null;
+        IActivation act = last instanceof BaseLayer b ? b.getActivationFn() : null;
+        if (loss != null && act != null) {
+            lossActivation(loss, act, name, out);
+        }
+    }
+
+    private static void learningRates(List<Layer> layers, List<String> names, List<Finding> out) {
         Map<Double, List<String>> outside = new TreeMap<>();
-        for (int i = 0; i < n; i++) {
-            Layer layer = conf.getConf(i).getLayer();
-            if (layer instanceof BaseLayer b && b.getIUpdater() != null) {
+        for (int i = 0; i < layers.size(); i++) {
+            if (layers.get(i) instanceof BaseLayer b && b.getIUpdater() != null) {
                 IUpdater u = b.getIUpdater();
                 if (u.hasLearningRate()) {
                     double lr = u.getLearningRate(0, 0);
                     if (lr < MIN_LR || lr > MAX_LR) {
-                        outside.computeIfAbsent(lr, k -> new ArrayList<>()).add(layer.getLayerName() == null ? "layer " + i : layer.getLayerName());
+                        outside.computeIfAbsent(lr, k -> new ArrayList<>()).add(names.get(i));
                     }
                 }
             }
@@ -90,7 +132,6 @@ public final class ConfigLint {
                     lr > MAX_LR ? "training may diverge or oscillate (lower it, e.g. 1e-3 with Adam)"
                             : "the weights will barely move (raise it, e.g. 1e-3 with Adam)"), WindowUnit.ATTACH, 0, 0));
         }
-        return out;
     }
 
     private static void lossActivation(ILossFunction loss, IActivation act, String layer, List<Finding> out) {

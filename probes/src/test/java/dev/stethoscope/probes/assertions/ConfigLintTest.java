@@ -1,5 +1,6 @@
 package dev.stethoscope.probes.assertions;
 
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -83,6 +84,22 @@ class ConfigLintTest {
         MultiLayerConfiguration json = MultiLayerConfiguration.fromJson(conf(Activation.SOFTMAX, LossFunction.MSE, new Sgd(10)).toJson());
         assertThat(ConfigLint.check(json)).extracting(Finding::detector)
                 .containsExactlyInAnyOrder(ConfigLint.LOSS_ACTIVATION, ConfigLint.LEARNING_RATE);
+    }
+
+    @Test
+    void computationGraphOutputsAndLearningRates() {
+        ComputationGraphConfiguration graph = new NeuralNetConfiguration.Builder().seed(1).updater(new Sgd(1.0)).graphBuilder()
+                .addInputs("in")
+                .addLayer("hidden", new DenseLayer.Builder().nIn(4).nOut(8).activation(Activation.RELU).build(), "in")
+                .addLayer("good", new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(3).activation(Activation.SOFTMAX).build(), "hidden")
+                .addLayer("bad", new OutputLayer.Builder(LossFunction.MSE).nIn(8).nOut(3).activation(Activation.SOFTMAX).build(), "hidden")
+                .setOutputs("good", "bad")
+                .build();
+        List<Finding> f = ConfigLint.check(graph);
+        assertThat(f).extracting(Finding::detector).containsExactlyInAnyOrder(ConfigLint.LOSS_ACTIVATION, ConfigLint.LEARNING_RATE);
+        assertThat(f).filteredOn(x -> x.detector().equals(ConfigLint.LOSS_ACTIVATION)).singleElement()
+                .satisfies(x -> assertThat(x.message()).contains("Output bad"));
+        assertThat(ConfigLint.check(ComputationGraphConfiguration.fromJson(graph.toJson()))).hasSize(2);
     }
 
     @Test

@@ -57,6 +57,19 @@ public final class RealFaultsMain {
         cases.add(new Case("lr 1e-7", false, () -> mlp(new Sgd(1e-7), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1), () -> RealTrainingTest.blobs(10, 1), 20));
         cases.add(new Case("relu bias -10", false, () -> RealTrainingTest.net(new Sgd(0.01), -10), () -> RealTrainingTest.blobs(10, 1), 20));
         cases.add(new Case("deep sigmoid (8 layers)", false, () -> mlp(new Sgd(0.01), Activation.SIGMOID, 8, Activation.SOFTMAX, LossFunction.MCXENT, 1), () -> RealTrainingTest.blobs(10, 1), 20));
+        cases.add(new Case("oversized init N(0,0.6) relu x6", false, () -> {
+            var b = new NeuralNetConfiguration.Builder().seed(1).updater(new Sgd(0.01))
+                    .weightInit(new org.deeplearning4j.nn.conf.distribution.NormalDistribution(0, 0.6)).list();
+            int nIn = RealTrainingTest.FEATURES;
+            for (int i = 0; i < 6; i++) {
+                b.layer(new DenseLayer.Builder().nIn(nIn).nOut(32).activation(Activation.RELU).build());
+                nIn = 32;
+            }
+            b.layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(nIn).nOut(RealTrainingTest.CLASSES).activation(Activation.SOFTMAX).build());
+            MultiLayerNetwork net = new MultiLayerNetwork(b.build());
+            net.init();
+            return net;
+        }, () -> RealTrainingTest.blobs(10, 1), 20));
         cases.add(new Case("softmax + MSE", false, () -> mlp(new Sgd(0.01), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MSE, 1), () -> RealTrainingTest.blobs(10, 1), 20));
         cases.add(new Case("sigmoid + MCXENT", false, () -> mlp(new Sgd(0.01), Activation.RELU, 2, Activation.SIGMOID, LossFunction.MCXENT, 1), () -> RealTrainingTest.blobs(10, 1), 20));
         cases.add(new Case("inputs x 255", false, () -> mlp(new Sgd(0.01), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1), () -> {
