@@ -39,8 +39,8 @@ import java.util.TreeMap;
  *       so this is only a warning).</li>
  *   <li>{@value #INPUT_RANGE}: the first batch holds NaN/infinite values (ERROR), or values beyond
  *       +-{@value #INPUT_LIMIT} (WARNING). UMLAUT's rule is [-1, 1]; standardised inputs routinely
- *       reach +-3 to +-5 (a healthy Gaussian-blob run had 5.2), so the limit is looser: it still
- *       catches raw 0-255 pixels.</li>
+ *       reach +-3 to +-5, so the limit is looser (docs/ASSERTIONS.md): it still catches raw 0-255
+ *       pixels.</li>
  * </ul>
  */
 public final class ConfigLint {

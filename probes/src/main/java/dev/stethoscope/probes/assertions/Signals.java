@@ -95,20 +95,25 @@ public final class Signals {
     /**
      * Activation statistics of a forward pass of a {@link MultiLayerConfiguration}'s network.
      *
-     * @param feedForward {@code net.feedForward(x, ...)}: index 0 the input, index i+1 layer i's output
+     * @param feedForward {@code net.feedForward(x, ...)}: index 0 the input, index i+1 layer i's output;
+     *                    the list a listener gets in {@code onForwardPass} (without the output layer's
+     *                    activations) is accepted too, and the output layer's entries are then NaN
      * @param conf        the network's configuration (for each layer's activation function)
-     * @return zero and saturated fractions per layer (NaN where not applicable) and the count of
-     *         non-finite values over the layers' outputs
+     * @return zero and saturated fractions per layer (NaN where not applicable or not given) and the
+     *         count of non-finite values over the layers' outputs
      */
     public static ActivationSignals activations(List<INDArray> feedForward, MultiLayerConfiguration conf) {
         int n = conf.getConfs().size();
-        if (feedForward.size() != n + 1) {
-            throw new IllegalArgumentException("Expected " + (n + 1) + " arrays (input and one per layer), got " + feedForward.size());
+        if (feedForward.size() != n + 1 && feedForward.size() != n) {
+            throw new IllegalArgumentException("Expected " + (n + 1) + " arrays (input and one per layer) or " + n
+                    + " (without the output layer), got " + feedForward.size());
         }
         double[] zero = new double[n];
         double[] sat = new double[n];
+        java.util.Arrays.fill(zero, Double.NaN);
+        java.util.Arrays.fill(sat, Double.NaN);
         long nonFinite = 0;
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i + 1 < feedForward.size(); i++) {
             INDArray a = feedForward.get(i + 1);
             IActivation fn = activationOf(conf.getConf(i).getLayer());
             zero[i] = fn != null && rectified(fn) ? zeroFraction(a) : Double.NaN;

@@ -10,8 +10,7 @@ import static dev.stethoscope.probes.assertions.WindowMath.fmt;
  * the last {@code sustain} steps (default 5). Severity WARNING: the first layers barely learn.
  * The ratio is over L2 norms; the absolute limit is compared with the first layer's root mean
  * square gradient ({@link StepSignals#gradientRms(int)}), so that it does not grow with the
- * layer's width (an L2 norm over 500 parameters of 3e-5 each is 6e-4; measured on an 8-layer
- * sigmoid MLP whose first layer did not learn).
+ * layer's width (calibration: docs/ASSERTIONS.md).
  */
 public final class VanishingGradientDetector implements Detector {
     /** The id, {@value}. */
