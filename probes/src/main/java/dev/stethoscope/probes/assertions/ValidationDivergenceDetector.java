@@ -7,22 +7,30 @@ import static dev.stethoscope.probes.assertions.WindowMath.fmt;
 /**
  * Validation loss rising while training loss falls (UMLAUT; memorisation onset): over the last
  * {@code epochs} epoch transitions (default 3) the validation loss rose at every transition and
- * the training loss fell at every transition. WARNING. Evaluated at epoch ends.
+ * the training loss fell at every transition, and the rise is not negligible: at least
+ * {@code minRelativeRise} (default 5 %) of the validation loss at the window's start and at least
+ * 1 % of the first epoch's validation loss (a converged run's validation loss drifting from 0.00148
+ * to 0.00149 is not memorisation). WARNING. Evaluated at epoch ends.
  */
 public final class ValidationDivergenceDetector implements Detector {
     /** The id, {@value}. */
     public static final String ID = "validation-divergence";
 
     private final int epochs;
+    private final double minRelativeRise;
 
-    /** Default: 3 consecutive epoch transitions. */
+    /** Defaults: 3 consecutive epoch transitions, a rise of at least 5 %. */
     public ValidationDivergenceDetector() {
-        this(3);
+        this(3, 0.05);
     }
 
-    /** @param epochs consecutive epoch transitions with validation loss up and training loss down */
-    public ValidationDivergenceDetector(int epochs) {
+    /**
+     * @param epochs          consecutive epoch transitions with validation loss up and training loss down
+     * @param minRelativeRise smallest total rise, relative to the validation loss at the window's start
+     */
+    public ValidationDivergenceDetector(int epochs, double minRelativeRise) {
         this.epochs = Math.max(1, epochs);
+        this.minRelativeRise = minRelativeRise;
     }
 
     @Override
@@ -51,6 +59,11 @@ public final class ValidationDivergenceDetector implements Detector {
         }
         EpochSignals best = tail.get(0);
         EpochSignals now = tail.get(tail.size() - 1);
+        double rise = now.validationLoss() - best.validationLoss();
+        double first = all.get(0).validationLoss();
+        if (rise < minRelativeRise * best.validationLoss() || (Double.isFinite(first) && rise < 0.01 * first)) {
+            return Condition.ABSENT;
+        }
         return Condition.epochs(Severity.WARNING, "Validation loss rose for " + epochs + " epochs (" + fmt(best.validationLoss())
                 + " -> " + fmt(now.validationLoss()) + ") while training loss fell (" + fmt(best.trainLoss()) + " -> "
                 + fmt(now.trainLoss()) + "): the model memorises its training data; epoch " + best.epoch()

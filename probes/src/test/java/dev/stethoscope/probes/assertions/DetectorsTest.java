@@ -171,6 +171,14 @@ class DetectorsTest {
         assertThat(c.unit()).isEqualTo(WindowUnit.EPOCH);
         assertThat(c.from()).isEqualTo(1);
         assertThat(c.to()).isEqualTo(4);
+        // a negligible drift of a converged validation loss (measured: 0.00148 -> 0.00149): silent
+        SignalWindow drift = new SignalWindow(10);
+        drift.addEpoch(new EpochSignals(0, 1.0, 1.0, Double.NaN));
+        double[] v = {0.00148, 0.001483, 0.001486, 0.00149};
+        for (int e = 0; e < 4; e++) {
+            drift.addEpoch(new EpochSignals(e + 1, 1e-4 - e * 1e-6, v[e], Double.NaN));
+        }
+        assertThat(d.check(drift).present()).isFalse();
         // both rising (divergence, not memorisation): silent
         SignalWindow both = new SignalWindow(10);
         for (int e = 0; e < 5; e++) {

@@ -39,7 +39,24 @@ public final class RealFaultsMain {
         return net;
     }
 
-    record Case(String name, boolean healthy, Supplier<MultiLayerNetwork> net, Supplier<List<DataSet>> data, int epochs) {
+    /** One training; {@code blobSeed} is the seed of the blobs its data is drawn from (the validation set uses the same blobs). */
+    record Case(String name, boolean healthy, Supplier<MultiLayerNetwork> net, Supplier<List<DataSet>> data, int epochs, long blobSeed) {
+        Case(String name, boolean healthy, Supplier<MultiLayerNetwork> net, Supplier<List<DataSet>> data, int epochs) {
+            this(name, healthy, net, data, epochs, 1);
+        }
+    }
+
+    /** 60 % of the labels replaced by a random class. */
+    static List<DataSet> noisy(List<DataSet> d, long seed) {
+        java.util.Random r = new java.util.Random(seed);
+        d.forEach(ds -> {
+            for (int i = 0; i < ds.numExamples(); i++) {
+                if (r.nextDouble() < 0.6) {
+                    ds.getLabels().getRow(i).assign(0).putScalar(r.nextInt(RealTrainingTest.CLASSES), 1);
+                }
+            }
+        });
+        return d;
     }
 
     public static void main(String[] args) {
@@ -47,9 +64,9 @@ public final class RealFaultsMain {
         for (long seed = 1; seed <= 3; seed++) {
             final long s = seed;
             cases.add(new Case("healthy relu sgd 0.01 seed " + s, true,
-                    () -> mlp(new Sgd(0.01), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, s), () -> RealTrainingTest.blobs(10, s), 20));
+                    () -> mlp(new Sgd(0.01), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, s), () -> RealTrainingTest.blobs(10, s), 20, s));
             cases.add(new Case("healthy tanh adam 1e-3 seed " + s, true,
-                    () -> mlp(new Adam(1e-3), Activation.TANH, 2, Activation.SOFTMAX, LossFunction.MCXENT, s), () -> RealTrainingTest.blobs(10, s), 20));
+                    () -> mlp(new Adam(1e-3), Activation.TANH, 2, Activation.SOFTMAX, LossFunction.MCXENT, s), () -> RealTrainingTest.blobs(10, s), 20, s));
         }
         cases.add(new Case("healthy relu sgd 0.1", true,
                 () -> mlp(new Sgd(0.1), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1), () -> RealTrainingTest.blobs(10, 1), 20));
@@ -77,6 +94,12 @@ public final class RealFaultsMain {
             d.forEach(ds -> ds.getFeatures().muli(255));
             return d;
         }, 20));
+        cases.add(new Case("tanh, inputs x 255", false, () -> mlp(new Sgd(0.01), Activation.TANH, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1), () -> {
+            List<DataSet> d = RealTrainingTest.blobs(10, 1);
+            d.forEach(ds -> ds.getFeatures().muli(255));
+            return d;
+        }, 20));
+        cases.add(new Case("lr 1.0", false, () -> mlp(new Sgd(1.0), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1), () -> RealTrainingTest.blobs(10, 1), 20));
         cases.add(new Case("all labels class 0", false, () -> mlp(new Sgd(0.01), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1), () -> {
             List<DataSet> d = RealTrainingTest.blobs(10, 1);
             d.forEach(ds -> {
@@ -91,11 +114,19 @@ public final class RealFaultsMain {
             return d;
         }, 20));
         String only = System.getProperty("assertions.only");
+        cases.add(new Case("60 % label noise, 96 examples, Adam 1e-2, 150 epochs", false,
+                () -> mlp(new Adam(1e-2), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1),
+                () -> noisy(RealTrainingTest.blobs(3, 1), 5), 150));
+        cases.add(new Case("healthy: 96 clean examples, Adam 1e-2, 150 epochs", true,
+                () -> mlp(new Adam(1e-2), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1),
+                () -> RealTrainingTest.blobs(3, 1), 150));
         for (Case c : cases) {
             if (only != null && !c.name().contains(only)) {
                 continue;
             }
-            List<Finding> f = RealTrainingTest.train(c.net().get(), c.data().get(), c.epochs());
+            // a clean held-out set: 4 further batches drawn from the same blobs
+            DataSet val = DataSet.merge(RealTrainingTest.blobs(14, c.blobSeed()).subList(10, 14));
+            List<Finding> f = RealTrainingTest.train(c.net().get(), c.data().get(), c.epochs(), val);
             System.out.println("== " + c.name() + (c.healthy() ? " [healthy]" : " [fault]") + ": " + f.size() + " findings");
             for (Finding x : f) {
                 System.out.println("   " + x.severity() + " " + x.detector() + " " + x.unit() + " " + x.from() + ".." + x.to()

@@ -88,6 +88,11 @@ class RealTrainingTest {
 
     /** Trains {@code epochs} passes over the batches, feeding every step (and epoch) to the default suite. */
     static List<Finding> train(MultiLayerNetwork net, List<DataSet> data, int epochs) {
+        return train(net, data, epochs, null);
+    }
+
+    /** As {@link #train(MultiLayerNetwork, List, int)}, with the validation loss on {@code validation} (may be null) at each epoch end. */
+    static List<Finding> train(MultiLayerNetwork net, List<DataSet> data, int epochs, DataSet validation) {
         DetectorSuite suite = DetectorSuite.defaults();
         NormsListener norms = new NormsListener();
         net.addListeners(norms);
@@ -114,7 +119,8 @@ class RealTrainingTest {
             if (Boolean.getBoolean("assertions.debug")) {
                 System.out.println("   debug " + suite.window().latest());
             }
-            findings.addAll(suite.onEpoch(EpochSignals.ofTrainLoss(e, sum / data.size())));
+            double val = validation == null ? Double.NaN : net.score(validation);
+            findings.addAll(suite.onEpoch(new EpochSignals(e, sum / data.size(), val, Double.NaN)));
         }
         return findings;
     }
@@ -153,6 +159,28 @@ class RealTrainingTest {
         List<Finding> f = train(net, blobs(10, 1), 2);
         assertThat(f).filteredOn(x -> x.detector().equals(VanishingGradientDetector.ID)).singleElement()
                 .satisfies(x -> assertThat(x.to()).isLessThan(10));
+        assertThat(f).noneMatch(x -> x.severity() == Severity.ERROR);
+    }
+
+    @Test
+    void noisyLabelsOnFewExamplesIsValidationDivergence() {
+        DataSet val = DataSet.merge(blobs(14, 1).subList(10, 14));
+        List<Finding> noisy = train(RealFaultsMain.mlp(new org.nd4j.linalg.learning.config.Adam(1e-2), Activation.RELU, 2,
+                Activation.SOFTMAX, LossFunction.MCXENT, 1), RealFaultsMain.noisy(blobs(3, 1), 5), 20, val);
+        assertThat(noisy).extracting(Finding::detector).containsExactly(ValidationDivergenceDetector.ID);
+        assertThat(noisy.get(0).unit()).isEqualTo(WindowUnit.EPOCH);
+        // the same training on clean labels, long past convergence: silent
+        List<Finding> clean = train(RealFaultsMain.mlp(new org.nd4j.linalg.learning.config.Adam(1e-2), Activation.RELU, 2,
+                Activation.SOFTMAX, LossFunction.MCXENT, 1), blobs(3, 1), 150, val);
+        assertThat(clean).isEmpty();
+    }
+
+    @Test
+    void unscaledInputsSaturateTanh() {
+        List<DataSet> data = blobs(10, 1);
+        data.forEach(ds -> ds.getFeatures().muli(255));
+        List<Finding> f = train(RealFaultsMain.mlp(new Sgd(0.01), Activation.TANH, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1), data, 2);
+        assertThat(f).extracting(Finding::detector).containsExactlyInAnyOrder(ConfigLint.INPUT_RANGE, SaturationDetector.ID);
         assertThat(f).noneMatch(x -> x.severity() == Severity.ERROR);
     }
 
