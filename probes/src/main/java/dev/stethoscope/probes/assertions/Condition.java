@@ -10,7 +10,7 @@ package dev.stethoscope.probes.assertions;
  * @param from     first step/epoch of the evidence
  * @param to       last step/epoch of the evidence
  */
-public record Condition(Severity severity, String message, WindowUnit unit, long from, long to) {
+public record Condition(Severity severity, String message, WindowUnit unit, long from, long to) implements java.io.Serializable {
     /** The condition is not present. */
     public static final Condition ABSENT = new Condition(Severity.NONE, "", WindowUnit.STEP, 0, 0);
 

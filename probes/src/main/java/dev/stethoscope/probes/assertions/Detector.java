@@ -4,9 +4,10 @@ package dev.stethoscope.probes.assertions;
  * A training-bug detector: a plain function from a {@link SignalWindow} to a {@link Condition}.
  * Detectors hold only their thresholds; the once-per-episode logic is {@link Episode}'s.
  * Implementations must not modify the window and must tolerate a window that is still
- * filling (abstain until they have enough evidence).
+ * filling (abstain until they have enough evidence). Detectors are {@link java.io.Serializable}, so a
+ * listener holding them can be shipped to Spark workers.
  */
-public interface Detector {
+public interface Detector extends java.io.Serializable {
     /** @return a stable, lower-case, dash-separated id (for records, logs and the panel) */
     String id();
 

@@ -8,12 +8,13 @@ import java.util.List;
  * A window plus a set of detectors, each behind its {@link Episode}: what a training listener
  * feeds one step (or epoch) at a time, receiving the findings that fire.
  */
-public final class DetectorSuite {
+public final class DetectorSuite implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     /** Default window capacity in steps. */
     public static final int DEFAULT_CAPACITY = 200;
 
     private final SignalWindow window;
-    private final List<Episode> episodes = new ArrayList<>();
+    private final ArrayList<Episode> episodes = new ArrayList<>();
 
     /**
      * @param window     the window the suite fills

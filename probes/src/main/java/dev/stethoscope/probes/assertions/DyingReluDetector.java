@@ -12,6 +12,8 @@ import static dev.stethoscope.probes.assertions.WindowMath.pct;
  * passes almost no signal (and no gradient) at all. A healthy ReLU layer is near 50 % zeros.
  */
 public final class DyingReluDetector implements Detector {
+    private static final long serialVersionUID = 1L;
+
     /** The id, {@value}. */
     public static final String ID = "dying-relu";
 

@@ -10,7 +10,8 @@ import java.util.Optional;
  * {@code rearmAfter} consecutive evaluations (steps, when evaluated once per step); a later
  * presence starts a new episode and fires again.
  */
-public final class Episode {
+public final class Episode implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     /** Default re-arm delay: 50 consecutive evaluations without the condition. */
     public static final int DEFAULT_REARM_AFTER = 50;
 

@@ -13,6 +13,8 @@ import static dev.stethoscope.probes.assertions.WindowMath.fmt;
  * ratio alone warns and a non-falling loss escalates). NaN/Inf is {@link NonFiniteDetector}'s.
  */
 public final class ExplodingGradientDetector implements Detector {
+    private static final long serialVersionUID = 1L;
+
     /** The id, {@value}. */
     public static final String ID = "exploding-gradients";
 

@@ -12,7 +12,7 @@ import java.util.Objects;
  * @param from     first step (or epoch) of the evidence that fired the detector
  * @param to       last step (or epoch) of that evidence, inclusive
  */
-public record Finding(String detector, Severity severity, String message, WindowUnit unit, long from, long to) {
+public record Finding(String detector, Severity severity, String message, WindowUnit unit, long from, long to) implements java.io.Serializable {
     /** Validates the fields. */
     public Finding {
         Objects.requireNonNull(detector, "detector");

@@ -9,6 +9,8 @@ import java.util.List;
  * value propagates, and training does not recover from non-finite parameters.
  */
 public final class NonFiniteDetector implements Detector {
+    private static final long serialVersionUID = 1L;
+
     /** The id, {@value}. */
     public static final String ID = "non-finite";
 

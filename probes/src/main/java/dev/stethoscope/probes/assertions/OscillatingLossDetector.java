@@ -12,6 +12,8 @@ import static dev.stethoscope.probes.assertions.WindowMath.fmt;
  * a small, nearly converged minibatch loss does not count). WARNING.
  */
 public final class OscillatingLossDetector implements Detector {
+    private static final long serialVersionUID = 1L;
+
     /** The id, {@value}. */
     public static final String ID = "oscillating-loss";
 

@@ -13,6 +13,8 @@ import static dev.stethoscope.probes.assertions.WindowMath.pct;
  * (whose arg-max is meaningless; {@link NonFiniteDetector} names them), abstain.
  */
 public final class PredictionCollapseDetector implements Detector {
+    private static final long serialVersionUID = 1L;
+
     /** The id, {@value}. */
     public static final String ID = "prediction-collapse";
     static final int MIN_BATCH = 8;

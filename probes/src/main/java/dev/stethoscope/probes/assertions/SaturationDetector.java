@@ -10,6 +10,8 @@ import static dev.stethoscope.probes.assertions.WindowMath.pct;
  * sigmoid and 1.8e-4 for tanh) at each of the last {@code sustain} steps (default 10). WARNING.
  */
 public final class SaturationDetector implements Detector {
+    private static final long serialVersionUID = 1L;
+
     /** The id, {@value}. */
     public static final String ID = "saturation";
 

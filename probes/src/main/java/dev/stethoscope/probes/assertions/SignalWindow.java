@@ -11,13 +11,14 @@ import java.util.List;
  * the first {@value #START_STEPS} finite step losses), which the progress detector compares
  * against. Not thread-safe: one training thread adds, the detectors read between additions.
  */
-public final class SignalWindow {
+public final class SignalWindow implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     /** How many of the first finite step losses define the run's starting loss. */
     public static final int START_STEPS = 10;
 
     private final int capacity;
     private final ArrayDeque<StepSignals> steps;
-    private final List<EpochSignals> epochs = new ArrayList<>();
+    private final ArrayList<EpochSignals> epochs = new ArrayList<>();
     private long stepsSeen;
     private double startLossSum;
     private int startLossCount;

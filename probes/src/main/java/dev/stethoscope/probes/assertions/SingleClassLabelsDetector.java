@@ -11,6 +11,8 @@ import static dev.stethoscope.probes.assertions.WindowMath.pct;
  * class, a wrong label column). Batches of fewer than 8 examples abstain.
  */
 public final class SingleClassLabelsDetector implements Detector {
+    private static final long serialVersionUID = 1L;
+
     /** The id, {@value}. */
     public static final String ID = "single-class-labels";
 

@@ -15,6 +15,8 @@ import static dev.stethoscope.probes.assertions.WindowMath.fmt;
  * and non-finite detectors.
  */
 public final class SlowProgressDetector implements Detector {
+    private static final long serialVersionUID = 1L;
+
     /** The id, {@value}. */
     public static final String ID = "no-progress";
 

@@ -29,7 +29,7 @@ import java.util.Arrays;
 public record StepSignals(long step, int epoch, double loss, String[] layerNames,
                           double[] gradientNorms, double[] parameterNorms, double[] updateNorms,
                           double[] zeroFractions, double[] saturatedFractions, long nonFiniteActivations,
-                          int[] predictedClasses, int[] labelClasses, long[] parameterCounts) {
+                          int[] predictedClasses, int[] labelClasses, long[] parameterCounts) implements java.io.Serializable {
 
     private static final double[] NONE = new double[0];
     private static final int[] NO_CLASSES = new int[0];

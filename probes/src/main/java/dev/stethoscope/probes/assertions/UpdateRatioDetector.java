@@ -13,6 +13,8 @@ import static dev.stethoscope.probes.assertions.WindowMath.fmt;
  * update from a zero gradient (dead units) is left to the dying-ReLU and vanishing-gradient detectors.
  */
 public final class UpdateRatioDetector implements Detector {
+    private static final long serialVersionUID = 1L;
+
     /** The id, {@value}. */
     public static final String ID = "update-ratio";
 

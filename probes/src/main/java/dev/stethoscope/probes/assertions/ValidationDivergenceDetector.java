@@ -13,6 +13,8 @@ import static dev.stethoscope.probes.assertions.WindowMath.fmt;
  * to 0.00149 is not memorisation). WARNING. Evaluated at epoch ends.
  */
 public final class ValidationDivergenceDetector implements Detector {
+    private static final long serialVersionUID = 1L;
+
     /** The id, {@value}. */
     public static final String ID = "validation-divergence";
 

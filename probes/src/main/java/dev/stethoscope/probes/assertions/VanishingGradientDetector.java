@@ -13,6 +13,8 @@ import static dev.stethoscope.probes.assertions.WindowMath.fmt;
  * layer's width (calibration: docs/ASSERTIONS.md).
  */
 public final class VanishingGradientDetector implements Detector {
+    private static final long serialVersionUID = 1L;
+
     /** The id, {@value}. */
     public static final String ID = "vanishing-gradients";
 

@@ -214,6 +214,38 @@ class DetectorsTest {
     }
 
     @Test
+    void suiteSurvivesJavaSerialisationMidRun() throws Exception {
+        // a listener holding the suite is shipped to Spark workers by Java serialisation
+        DetectorSuite a = DetectorSuite.defaults();
+        Random r = new Random(7);
+        List<StepSignals> steps = new ArrayList<>();
+        for (long t = 0; t < 300; t++) {
+            StepSignals.Builder b = Windows.healthy(t, r);
+            steps.add((t >= 150 ? b.zeroFractions(0.99, 0.5, Double.NaN) : b).build());
+        }
+        for (int t = 0; t < 155; t++) {
+            a.onStep(steps.get(t)); // the dying-ReLU episode has started, not fired yet (10 steps needed)
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+            out.writeObject(a);
+        }
+        DetectorSuite b;
+        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+            b = (DetectorSuite) in.readObject();
+        }
+        List<Finding> fa = new ArrayList<>();
+        List<Finding> fb = new ArrayList<>();
+        for (int t = 155; t < 300; t++) {
+            fa.addAll(a.onStep(steps.get(t)));
+            fb.addAll(b.onStep(steps.get(t)));
+        }
+        assertThat(fb).isEqualTo(fa);
+        assertThat(fa).extracting(Finding::detector).containsExactly(DyingReluDetector.ID);
+        assertThat(b.window().stepsSeen()).isEqualTo(300);
+    }
+
+    @Test
     void suiteNamesTheInjectedFault() {
         List<Finding> f = suite(300, 150, b -> b.zeroFractions(0.99, 0.5, Double.NaN));
         assertThat(f).extracting(Finding::detector).containsExactly(DyingReluDetector.ID);
