@@ -12,7 +12,7 @@ import static dev.stethoscope.probes.assertions.WindowMath.fmt;
  * 30 % of the planned epochs (AUTOTRAINER starts its loss checks there), no epoch lowered the
  * training loss by {@code minImprovement} relative to the previous epoch (the first epoch compared
  * with the starting loss). Both WARNING; the loss rising instead is left to the exploding-gradient
- * and non-finite detectors.
+ * and non-finite detectors, and the epoch rule abstains while the latest epoch's loss is not finite.
  */
 public final class SlowProgressDetector implements Detector {
     private static final long serialVersionUID = 1L;
@@ -61,11 +61,12 @@ public final class SlowProgressDetector implements Detector {
         }
         List<EpochSignals> epochs = window.epochs();
         int needed = Math.max(3, (int) Math.ceil(0.3 * window.plannedEpochs()));
-        if (epochs.size() >= needed) {
+        boolean finiteNow = !epochs.isEmpty() && Double.isFinite(epochs.get(epochs.size() - 1).trainLoss());
+        if (epochs.size() >= needed && finiteNow) {
             double prev = start;
             double best = Double.NEGATIVE_INFINITY;
             for (EpochSignals e : epochs) {
-                if (prev > 0 && Double.isFinite(e.trainLoss())) {
+                if (prev > 0 && Double.isFinite(prev) && Double.isFinite(e.trainLoss())) {
                     best = Math.max(best, (prev - e.trainLoss()) / prev);
                 }
                 prev = e.trainLoss();

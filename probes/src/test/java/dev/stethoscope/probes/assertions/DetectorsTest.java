@@ -137,6 +137,12 @@ class DetectorsTest {
         ok.addEpoch(EpochSignals.ofTrainLoss(1, ok.startLoss() / 2));
         ok.addEpoch(EpochSignals.ofTrainLoss(2, ok.startLoss() / 2));
         assertThat(d.check(ok).present()).isFalse();
+        // a run gone NaN is the non-finite detector's (measured: learning rate 3 fired this rule with NaN epoch losses)
+        SignalWindow nan = Windows.run(20, Long.MAX_VALUE, b -> b);
+        for (int e = 0; e < 3; e++) {
+            nan.addEpoch(EpochSignals.ofTrainLoss(e, e == 0 ? nan.startLoss() * 1.2 : Double.NaN));
+        }
+        assertThat(d.check(nan).present()).isFalse();
         // 30 % of 20 planned epochs = 6 epochs before the epoch rule applies
         w.plannedEpochs(20);
         assertThat(d.check(w).present()).isFalse();

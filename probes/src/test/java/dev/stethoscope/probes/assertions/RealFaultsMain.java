@@ -100,6 +100,9 @@ public final class RealFaultsMain {
             return d;
         }, 20));
         cases.add(new Case("lr 1.0", false, () -> mlp(new Sgd(1.0), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1), () -> RealTrainingTest.blobs(10, 1), 20));
+        cases.add(new Case("lr 3.0", false, () -> mlp(new Sgd(3.0), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1), () -> RealTrainingTest.blobs(10, 1), 20));
+        cases.add(new Case("lr 1.0, 60 % label noise", false, () -> mlp(new Sgd(1.0), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1),
+                () -> noisy(RealTrainingTest.blobs(10, 1), 5), 20));
         cases.add(new Case("all labels class 0", false, () -> mlp(new Sgd(0.01), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1), () -> {
             List<DataSet> d = RealTrainingTest.blobs(10, 1);
             d.forEach(ds -> {
