@@ -139,7 +139,7 @@ public final class StreamingTopK {
             v = activations.castTo(DataType.DOUBLE).dup('c').data().asDouble();
             p = null;
         } else {
-            INDArray flat = activations.dup('c').reshape('c', n, nu, height * width);
+            INDArray flat = activations.reshape('c', n, nu, height * width); // a view when already c-ordered
             v = flat.max(2).castTo(DataType.DOUBLE).dup('c').data().asDouble();
             p = Nd4j.argMax(flat, 2).castTo(DataType.LONG).dup('c').data().asLong();
         }
