@@ -36,13 +36,13 @@ final class FeatureNets {
         return net;
     }
 
-    /** Strided, padded, dilated conv then a Same-mode conv, identity activations, on 2x13x11 images. */
+    /** Strided, padded, dilated conv then a Same-mode 4x4 conv (odd total padding), identity activations, on 2x13x11 images. */
     static MultiLayerNetwork oddStack() {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().dataType(DataType.DOUBLE).seed(3)
                 .weightInit(WeightInit.XAVIER).list()
                 .layer(new ConvolutionLayer.Builder(3, 3).stride(2, 2).padding(1, 1).dilation(2, 2).nOut(3)
                         .convolutionMode(ConvolutionMode.Truncate).activation(Activation.IDENTITY).build())
-                .layer(new ConvolutionLayer.Builder(3, 3).stride(1, 1).nOut(2)
+                .layer(new ConvolutionLayer.Builder(4, 4).stride(1, 1).nOut(2)
                         .convolutionMode(ConvolutionMode.Same).activation(Activation.IDENTITY).build())
                 .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MSE).nOut(1).activation(Activation.IDENTITY).build())
                 .setInputType(InputType.convolutional(13, 11, 2)).build();

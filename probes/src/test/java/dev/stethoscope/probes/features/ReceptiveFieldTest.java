@@ -44,11 +44,11 @@ class ReceptiveFieldTest {
     void strideDilationPaddingAndSameModeClosedForm() {
         MultiLayerNetwork net = FeatureNets.oddStack();
         ReceptiveField rf = ReceptiveField.of(net, 2, 13, 11);
-        // layer 0 (k3 s2 p1 d2): o -> [2o-1, 2o+3]; layer 1 (Same, k3 s1: top pad 1): o -> [o-1, o+1]
+        // layer 0 (k3 s2 p1 d2): o -> [2o-1, 2o+3]; layer 1 (Same, k4 s1: total pad 3, top floor(3/2) = 1): o -> [o-1, o+2]
         for (int y = 0; y < rf.outputSize(1)[0]; y++) {
             for (int x = 0; x < rf.outputSize(1)[1]; x++) {
                 assertEquals(new ReceptiveField.Window(2 * y - 1, 2 * y + 3, 2 * x - 1, 2 * x + 3), rf.window(0, y, x));
-                assertEquals(new ReceptiveField.Window(2 * y - 3, 2 * y + 5, 2 * x - 3, 2 * x + 5), rf.window(1, y, x));
+                assertEquals(new ReceptiveField.Window(2 * y - 3, 2 * y + 7, 2 * x - 3, 2 * x + 7), rf.window(1, y, x));
             }
         }
     }
@@ -98,14 +98,15 @@ class ReceptiveFieldTest {
         ReceptiveField rf = ReceptiveField.of(net, 2, 13, 11);
         INDArray x = Nd4j.rand(DataType.DOUBLE, 1, 2, 13, 11);
         ReceptiveField.Crop c = rf.crop(x, 1, 0, 0);
-        assertEquals(new ReceptiveField.Window(-3, 5, -3, 5), c.field());
-        assertEquals(new ReceptiveField.Window(0, 5, 0, 5), c.clipped());
-        assertArrayEquals(new long[]{2, 6, 6}, c.pixels().shape());
-        assertEquals(x.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.interval(0, 6), NDArrayIndex.interval(0, 6)),
+        assertEquals(new ReceptiveField.Window(-3, 7, -3, 7), c.field());
+        assertEquals(new ReceptiveField.Window(0, 7, 0, 7), c.clipped());
+        assertArrayEquals(new long[]{2, 8, 8}, c.pixels().shape());
+        assertEquals(x.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.interval(0, 8), NDArrayIndex.interval(0, 8)),
                 c.pixels());
         ReceptiveField.Crop mid = rf.crop(x.reshape(2 * 13 * 11), 1, 2, 2);
-        assertEquals(new ReceptiveField.Window(1, 9, 1, 9), mid.clipped());
-        assertEquals(x.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.interval(1, 10), NDArrayIndex.interval(1, 10)),
+        assertEquals(new ReceptiveField.Window(1, 11, 1, 11), mid.field());
+        assertEquals(new ReceptiveField.Window(1, 11, 1, 10), mid.clipped(), "clipped at the right border");
+        assertEquals(x.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.interval(1, 12), NDArrayIndex.interval(1, 11)),
                 mid.pixels());
         assertThrows(IllegalArgumentException.class, () -> ReceptiveField.of(net));
         assertThrows(IllegalArgumentException.class, () -> rf.window(1, 99, 0));
