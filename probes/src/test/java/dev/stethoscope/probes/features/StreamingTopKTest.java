@@ -231,6 +231,73 @@ class StreamingTopKTest {
         assertEquals(planted, got);
     }
 
+    /**
+     * Fed from DL4J's own onForwardPass during fit (activations in a workspace, read during the call): with a zero
+     * learning rate (DL4J's NoOp updater would apply the raw gradient) and no dropout the training forward pass equals inference, so the streamed top-k of every layer must
+     * equal the top-k of one inference pass over all examples.
+     */
+    @Test
+    void fedFromOnForwardPassDuringFit() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().dataType(DataType.DOUBLE).seed(2)
+                .updater(new org.nd4j.linalg.learning.config.Sgd(0.0)).list()
+                .layer(new ConvolutionLayer.Builder(5, 5).nOut(4).activation(Activation.RELU).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.SubsamplingLayer.Builder(
+                        org.deeplearning4j.nn.conf.layers.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nOut(7).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutionalFlat(12, 12, 1)).build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        int n = 50;
+        INDArray x = Nd4j.rand(DataType.DOUBLE, n, 144).subi(0.5);
+        INDArray y = Nd4j.zeros(DataType.DOUBLE, n, 3);
+        for (int i = 0; i < n; i++) {
+            y.putScalar(i, i % 3, 1.0);
+        }
+        int[] sizes = {4, 4, 7};
+        List<StreamingTopK> streamed = new ArrayList<>();
+        for (int c : sizes) {
+            streamed.add(new StreamingTopK(StreamingTopK.range(c), 5));
+        }
+        long[][] current = {null};
+        INDArray pInit = net.params().dup();
+        net.setListeners(new org.deeplearning4j.optimize.api.BaseTrainingListener() {
+            @Override
+            public void onForwardPass(org.deeplearning4j.nn.api.Model model, List<INDArray> activations) {
+                for (int l = 0; l < sizes.length; l++) {
+                    streamed.get(l).offer(activations.get(l + 1), current[0]);
+                }
+            }
+        });
+        for (int s = 0; s < n; s += 16) {
+            int e = Math.min(n, s + 16);
+            long[] ex = new long[e - s];
+            for (int i = 0; i < ex.length; i++) {
+                ex[i] = s + i;
+            }
+            current[0] = ex;
+            net.fit(new org.nd4j.linalg.dataset.DataSet(x.get(NDArrayIndex.interval(s, e)), y.get(NDArrayIndex.interval(s, e))));
+        }
+        assertEquals(0.0, net.params().sub(pInit).amaxNumber().doubleValue(), "fit did not move the parameters");
+        List<INDArray> acts = net.feedForward(x, false);
+        long[] all = new long[n];
+        for (int i = 0; i < n; i++) {
+            all[i] = i;
+        }
+        for (int l = 0; l < sizes.length; l++) {
+            StreamingTopK once = new StreamingTopK(StreamingTopK.range(sizes[l]), 5);
+            once.offer(acts.get(l + 1), all);
+            TopKSnapshot want = once.snapshot();
+            TopKSnapshot got = streamed.get(l).snapshot();
+            for (int u = 0; u < sizes[l]; u++) {
+                assertArrayEquals(want.examples()[u], got.examples()[u], "layer " + l + " unit " + u);
+                assertArrayEquals(want.values()[u], got.values()[u], 1e-12, "layer " + l + " unit " + u);
+                assertArrayEquals(want.ys()[u], got.ys()[u]);
+                assertArrayEquals(want.xs()[u], got.xs()[u]);
+            }
+        }
+    }
+
     @Test
     void clearErrors() {
         StreamingTopK t = new StreamingTopK(new int[]{4}, 3);
