@@ -94,6 +94,72 @@ class DeconvProjectionTest {
         }
     }
 
+    /**
+     * A second-layer conv unit against a loop-by-loop reference of the paper's recipe: transposed conv2 filter,
+     * unpool to the switches, rectify (whatever the forward activation: deconvnet, not the gradient), transposed
+     * conv1 filters.
+     */
+    @Test
+    void secondConvLayerFollowsThePapersRecipe() {
+        MultiLayerNetwork net = FeatureNets.lenet(Activation.RELU);
+        INDArray x = Nd4j.rand(DataType.DOUBLE, 1, 28 * 28).subi(0.5);
+        List<INDArray> acts = net.feedForward(x, false);
+        INDArray conv1 = acts.get(1).get(NDArrayIndex.point(0));
+        INDArray conv2 = acts.get(3).get(NDArrayIndex.point(0));
+        INDArray w1 = net.getLayer(0).getParam("W");
+        INDArray w2 = net.getLayer(2).getParam("W");
+        DeconvProjection d = new DeconvProjection(net);
+        int checked = 0;
+        for (int c = 0; c < 6; c++) {
+            int[] p = argmax2d(conv2.get(NDArrayIndex.point(c)));
+            double a = conv2.getDouble(c, p[0], p[1]);
+            if (a <= 0) {
+                continue;
+            }
+            // 1. transposed conv2: signal on pool1 [4, 12, 12]
+            double[][][] s2 = new double[4][12][12];
+            for (int ic = 0; ic < 4; ic++) {
+                for (int i = 0; i < 5; i++) {
+                    for (int j = 0; j < 5; j++) {
+                        s2[ic][p[0] + i][p[1] + j] += a * w2.getDouble(c, ic, i, j);
+                    }
+                }
+            }
+            // 2. unpool to the first winner of each 2x2 window; 3. rectify
+            double[][][] s1 = new double[4][24][24];
+            for (int ic = 0; ic < 4; ic++) {
+                for (int py = 0; py < 12; py++) {
+                    for (int px = 0; px < 12; px++) {
+                        int[] win = argmax2d(conv1.get(NDArrayIndex.point(ic), NDArrayIndex.interval(2 * py, 2 * py + 2),
+                                NDArrayIndex.interval(2 * px, 2 * px + 2)));
+                        s1[ic][2 * py + win[0]][2 * px + win[1]] = Math.max(0, s2[ic][py][px]);
+                    }
+                }
+            }
+            // 4. transposed conv1
+            double[][] want = new double[28][28];
+            for (int oc = 0; oc < 4; oc++) {
+                for (int y = 0; y < 24; y++) {
+                    for (int xx = 0; xx < 24; xx++) {
+                        if (s1[oc][y][xx] != 0) {
+                            for (int i = 0; i < 5; i++) {
+                                for (int j = 0; j < 5; j++) {
+                                    want[y + i][xx + j] += s1[oc][y][xx] * w1.getDouble(oc, 0, i, j);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            INDArray got = d.project(x, 2, new int[]{c}, new int[]{p[0]}, new int[]{p[1]});
+            INDArray wantArr = Nd4j.createFromArray(want).reshape(1, 1, 28, 28);
+            assertEquals(0.0, got.sub(wantArr).amaxNumber().doubleValue(), 1e-10 * (1 + wantArr.amaxNumber().doubleValue()),
+                    "unit " + c);
+            checked++;
+        }
+        assertTrue(checked >= 2, "at least two active units checked");
+    }
+
     /** A deeper unit's projection lies inside its receptive field (zero elsewhere) and is not all zero. */
     @Test
     void deeperProjectionStaysInsideTheReceptiveField() {
