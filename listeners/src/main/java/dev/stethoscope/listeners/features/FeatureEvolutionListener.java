@@ -98,6 +98,8 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     private int lastSnapshotEpoch = -1;
     private boolean streaming;
     private boolean closed;
+    private long streamNanos;
+    private long snapshotNanos;
 
     /** Per-run state, not serialised (a worker starts afresh). */
     private static final class State {
@@ -153,6 +155,16 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     /** When snapshots are taken. */
     public Schedule schedule() {
         return schedule;
+    }
+
+    /** Wall time spent streaming the top-k inside {@code onForwardPass} so far, in nanoseconds. */
+    public long streamNanos() {
+        return streamNanos;
+    }
+
+    /** Wall time spent taking snapshots so far, in nanoseconds. */
+    public long snapshotNanos() {
+        return snapshotNanos;
     }
 
     /** The tracked DL4J layer indices. */
@@ -222,7 +234,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         if (!streaming || !(model instanceof MultiLayerNetwork)) {
             return;
         }
+        long t0 = System.nanoTime();
         guard("forward-pass", () -> stream(activations));
+        streamNanos += System.nanoTime() - t0;
     }
 
     private void stream(List<INDArray> activations) {
@@ -285,7 +299,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         epochsSeen++;
         if (schedule.dueAtEpochEnd(epochsSeen) && streamedEpoch == epochsSeen) {
             int epoch = epochsSeen;
+            long t0 = System.nanoTime();
             guard("epoch-end", () -> snapshot((MultiLayerNetwork) model, epoch));
+            snapshotNanos += System.nanoTime() - t0;
         }
         streaming = false;
     }
@@ -302,8 +318,13 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         closed = true;
         if (schedule.dueAtClose() && epochsSeen > 0 && lastSnapshotEpoch != epochsSeen && streamedEpoch == epochsSeen) {
             int epoch = epochsSeen;
+            long t0 = System.nanoTime();
             guard("close", () -> snapshot((MultiLayerNetwork) model(), epoch));
+            snapshotNanos += System.nanoTime() - t0;
         }
+        log.info("Feature evolution: {} s streaming top-k in the training passes, {} s taking snapshots",
+                String.format(java.util.Locale.ROOT, "%.2f", streamNanos / 1e9),
+                String.format(java.util.Locale.ROOT, "%.2f", snapshotNanos / 1e9));
         st = null;
     }
 
@@ -459,8 +480,10 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         }
 
         /**
-         * The layers to follow, by name or DL4J index; default every convolution, pooling and dense layer except the
-         * output layer.
+         * The layers to follow, by name or DL4J index (convolution, pooling or dense layers before the output layer);
+         * default every convolution and dense layer. Pooling layers are left out by default: a max-pooling unit's
+         * maximum over all positions is (up to positions a truncating pool drops) the preceding convolution unit's,
+         * so its top-k repeats that layer's at the cost of larger crops.
          */
         public Builder layers(String... layers) {
             this.layerSpec = layers.clone();
@@ -517,6 +540,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             int nLayers = net.getnLayers();
             List<String> names = new ArrayList<>();
             List<Integer> eligible = new ArrayList<>();
+            List<Integer> byDefault = new ArrayList<>();
             for (int i = 0; i < nLayers; i++) {
                 var conf = net.getLayer(i).conf().getLayer();
                 names.add(i + ":" + conf.getLayerName() + " (" + conf.getClass().getSimpleName() + ")");
@@ -524,11 +548,14 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                         || conf instanceof DenseLayer;
                 if (kind && !(conf instanceof BaseOutputLayer) && i < nLayers - 1) {
                     eligible.add(i);
+                    if (!(conf instanceof SubsamplingLayer)) {
+                        byDefault.add(i);
+                    }
                 }
             }
             int[] chosen;
             if (layerSpec == null) {
-                chosen = eligible.stream().mapToInt(Integer::intValue).toArray();
+                chosen = byDefault.stream().mapToInt(Integer::intValue).toArray();
             } else {
                 chosen = new int[layerSpec.length];
                 for (int j = 0; j < layerSpec.length; j++) {

@@ -105,7 +105,7 @@ class FeatureEvolutionListenerTest {
         });
         FeatureEvolutionListener l;
         try (FeatureEvolutionListener fl = FeatureEvolutionListener.builder(net, storage)
-                .schedule(Schedule.atEpochs(1, 3)).denseUnits(5).probeExamples(20).attach()) {
+                .layers("conv", "pool", "dense").schedule(Schedule.atEpochs(1, 3)).denseUnits(5).probeExamples(20).attach()) {
             l = fl;
             net.fit(iterator(d), 4);
         }
@@ -224,8 +224,9 @@ class FeatureEvolutionListenerTest {
     void badConfigurationListsValidChoices() {
         MultiLayerNetwork net = net();
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        assertThat(FeatureEvolutionListener.builder(net, storage).build().layers()).containsExactly(0, 2); // no pooling by default
         assertThatThrownBy(() -> FeatureEvolutionListener.builder(net, storage).layers("nope").build())
-                .hasMessageContaining("valid").hasMessageContaining("0:conv").hasMessageContaining("2:dense");
+                .hasMessageContaining("valid").hasMessageContaining("0:conv").hasMessageContaining("1:pool").hasMessageContaining("2:dense");
         assertThatThrownBy(() -> FeatureEvolutionListener.builder(net, storage).schedule(Schedule.iterations(5)).build())
                 .hasMessageContaining("EPOCH_LIST");
     }

@@ -5,6 +5,7 @@ import dev.stethoscope.listeners.core.Sessions;
 import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
 import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
+import dev.stethoscope.listeners.features.FeatureEvolutionListener;
 import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.listeners.attribution.AttributionListener;
 import dev.stethoscope.listeners.data.ExampleIndex;
@@ -127,6 +128,9 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--attribution-every", defaultValue = "1", description = "Attributions (IG, LRP-eps, saliency) for one test example per class every K epochs; 0 = off (default: ${DEFAULT-VALUE}).")
     int attributionEvery;
+
+    @Option(names = "--features", defaultValue = "1,2,5,10,20,30,40,64+last", description = "Feature evolution (top-9 examples, crops and deconvnet projections per unit, per layer) at these epochs: an epoch list like 1,2,5,10 or epochs:K, optionally +last; never = off (default: ${DEFAULT-VALUE}).")
+    String features;
 
     @Option(names = "--probe-every", defaultValue = "1", description = "Linear probes on every hidden layer every K epochs and at the end; 0 = off (default: ${DEFAULT-VALUE}).")
     int probeEvery;
@@ -257,6 +261,13 @@ public final class TrainCommand implements Callable<Integer> {
                             .attach();
                     monitors.add(attribution);
                 }
+                Schedule featureSchedule = Schedule.parse(features);
+                if (featureSchedule.kind() != Schedule.Kind.NEVER) {
+                    FeatureEvolutionListener featureListener = FeatureEvolutionListener.builder(net, storage)
+                            .schedule(featureSchedule.totalEpochs(epochs)).attach();
+                    monitors.add(featureListener);
+                    fitIter = featureListener.track(fitIter);
+                }
             }
             DataSet trainSample = trainIter.firstExamples(Math.min(5000, trainIter.totalExamples()));
             ConsoleProgress progress = new ConsoleProgress(trainIter.totalExamples(), batch, corruption.test(testIter),
@@ -360,6 +371,10 @@ public final class TrainCommand implements Callable<Integer> {
         Checks.atLeast("--probe-examples", probeExamples, 4);
         Checks.atLeast("--similarity-examples", similarityExamples, 4);
         dev.stethoscope.probes.similarity.SimilarityMethod.parse(similarityMethod);
+        Schedule fs = Schedule.parse(features);
+        if (fs.kind() != Schedule.Kind.NEVER && fs.kind() != Schedule.Kind.EPOCH_LIST && fs.kind() != Schedule.Kind.EPOCHS) {
+            throw new IllegalArgumentException("--features takes an epoch list (1,2,5,10), epochs:K or never, got '" + features + "'");
+        }
         if (lassRadius != null && !(lassRadius > 0 && lassRadius <= 1)) {
             throw new IllegalArgumentException("--lass-radius must be in (0, 1], got " + lassRadius);
         }
