@@ -3,6 +3,7 @@ package dev.stethoscope.listeners;
 import dev.stethoscope.listeners.attribution.AttributionListener;
 import dev.stethoscope.listeners.core.AnalysisContext;
 import dev.stethoscope.listeners.core.BackgroundWorker;
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
 import dev.stethoscope.listeners.health.HealthListener;
@@ -331,7 +332,7 @@ public final class Stethoscope implements AutoCloseable {
             }
             INDArray probeTrainInputs = probeData == null ? null : evenRows(probeData.getFeatures());
             List<StethoscopeListener.Builder<?, ?>> out = new ArrayList<>();
-            HealthListener.Builder health = HealthListener.builder(net, storage).every(10);
+            HealthListener.Builder health = HealthListener.builder(net, storage).schedule(Schedule.iterations(10));
             if (probeTrainInputs != null) {
                 health.probeInputs(probeTrainInputs);
             }
@@ -339,34 +340,28 @@ public final class Stethoscope implements AutoCloseable {
             add(out, TrainingDynamicsListener.builder(net, storage).async(async)
                     .numExamples(Math.max(numExamples, 1)));
             if (rich) {
-                int every = preset == Preset.FULL ? 1 : 2;
-                LinearProbeListener.Builder probes = LinearProbeListener.builder(net, storage).async(async).every(every)
-                        .probeData(probeData);
-                SvccaListener.Builder similarity = SvccaListener.builder(net, storage).async(async).every(every);
+                Schedule epochs = analysisSchedule(preset, totalEpochs);
+                LinearProbeListener.Builder probes = LinearProbeListener.builder(net, storage).async(async)
+                        .schedule(epochs).probeData(probeData);
+                SvccaListener.Builder similarity = SvccaListener.builder(net, storage).async(async).schedule(epochs);
                 if (probeTrainInputs != null) {
                     similarity.probeInputs(probeTrainInputs);
                 }
                 MemorizationListener.Builder memorization = MemorizationListener.builder(net, storage).async(async)
-                        .csrEveryEpochs(every).sensitivityEvery(preset == Preset.FULL ? 50 : 200);
+                        .schedule(Schedule.epochs(preset == Preset.FULL ? 1 : 2))
+                        .sensitivitySchedule(Schedule.iterations(preset == Preset.FULL ? 50 : 200));
                 if (training != null) {
                     memorization.training(training);
                 }
                 if (validation != null) {
                     memorization.validation(validation);
                 }
-                if (totalEpochs != null) {
-                    probes.totalEpochs(totalEpochs);
-                    similarity.totalEpochs(totalEpochs);
-                }
                 add(out, probes);
                 add(out, similarity);
                 add(out, memorization);
                 if (preset == Preset.FULL) {
                     AttributionListener.Builder attribution = AttributionListener.builder(net, storage)
-                            .methods("ig", "lrp-eps", "saliency").examplesPerClass(probeData, 1).everyEpochs(1);
-                    if (totalEpochs != null) {
-                        attribution.totalEpochs(totalEpochs);
-                    }
+                            .methods("ig", "lrp-eps", "saliency").examplesPerClass(probeData, 1).schedule(epochs);
                     add(out, attribution);
                 }
             }
@@ -385,6 +380,15 @@ public final class Stethoscope implements AutoCloseable {
                 }
             }
             out.add(b);
+        }
+
+        /**
+         * The schedule of the epoch analyses (probes, similarity, attributions): every epoch (FULL) or
+         * every 2nd (BUSINESS), and the last one (known from {@code totalEpochs}, else run at close).
+         */
+        static Schedule analysisSchedule(Preset preset, Integer totalEpochs) {
+            Schedule s = Schedule.epochs(preset == Preset.FULL ? 1 : 2).andLast();
+            return totalEpochs == null ? s : s.totalEpochs(totalEpochs);
         }
 
         /** Rows 0, 2, 4, ... (the probes' probe-train half), as the probes split them. */

@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.listeners.records.HealthRecord;
 import dev.stethoscope.listeners.records.RunInfoRecord;
@@ -36,7 +37,7 @@ class HealthListenerTest {
     void plantedDeadLayerIsReportedDeadAndHealthyLayerIsNot() {
         MultiLayerNetwork net = withDeadSecondLayer();
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
-        HealthListener l = HealthListener.builder(net, storage).every(2).attach();
+        HealthListener l = HealthListener.builder(net, storage).schedule(Schedule.iterations(2)).attach();
         net.fit(data(), 2);
 
         List<Persistable> updates = storage.getAllUpdatesAfter(l.sessionId(), HealthRecord.TYPE_ID, 0);
@@ -60,7 +61,7 @@ class HealthListenerTest {
     void healthyNetworkHasNoDeadLayersAndFiniteUpdateRatios() {
         MultiLayerNetwork net = TestNets.mlp(42, 8, 16, 12, 3);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
-        HealthListener l = HealthListener.builder(net, storage).every(1).attach();
+        HealthListener l = HealthListener.builder(net, storage).schedule(Schedule.iterations(1)).attach();
         net.fit(data(), 1);
         List<Persistable> updates = storage.getAllUpdatesAfter(l.sessionId(), HealthRecord.TYPE_ID, 0);
         long trainRecords = updates.stream().filter(p -> ((HealthRecord) p).getSource().equals("train-batch")).count();
@@ -83,7 +84,7 @@ class HealthListenerTest {
         MultiLayerNetwork plain = TestNets.mlp(123, 8, 16, 12, 3);
         MultiLayerNetwork watched = TestNets.mlp(123, 8, 16, 12, 3);
         assertThat(watched.params()).isEqualTo(plain.params());
-        HealthListener.builder(watched, new InMemoryStatsStorage()).every(1).probeBatchSize(16).attach();
+        HealthListener.builder(watched, new InMemoryStatsStorage()).schedule(Schedule.iterations(1)).probeBatchSize(16).attach();
         plain.fit(data(), 2);
         watched.fit(data(), 2);
         INDArray a = plain.params();

@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.listeners.records.LossSensitivityRecord;
 import dev.stethoscope.listeners.records.MemorizationRecord;
@@ -47,7 +48,7 @@ class MemorizationListenerTest {
     void publishesOneRecordPerEpochAndASensitivityRecordEveryNIterations(boolean async) {
         MultiLayerNetwork net = TestNets.mlp(42, 8, 16, 12, 3);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
-        MemorizationListener l = builder(net, storage).sensitivityEvery(3).async(async).maxPending(2).attach();
+        MemorizationListener l = builder(net, storage).sensitivitySchedule(Schedule.iterations(3)).async(async).maxPending(2).attach();
         net.fit(train(), 2);
         if (async) {
             l.close(); // publishes what the background thread still computes
@@ -98,7 +99,7 @@ class MemorizationListenerTest {
         MultiLayerNetwork plain = TestNets.mlp(123, 8, 16, 12, 3);
         MultiLayerNetwork watched = TestNets.mlp(123, 8, 16, 12, 3);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
-        MemorizationListener l = builder(watched, storage).sensitivityEvery(1).failFast(true).attach();
+        MemorizationListener l = builder(watched, storage).sensitivitySchedule(Schedule.iterations(1)).failFast(true).attach();
         plain.fit(train(), 2);
         watched.fit(train(), 2);
         l.close();
@@ -140,7 +141,7 @@ class MemorizationListenerTest {
         // blobs are not in [0,1]: the default LASS input range is refused with the fix in the message
         assertThatThrownBy(() -> MemorizationListener.builder(net, st).training(train()).validation(VAL).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("withInputRange");
-        assertThatThrownBy(() -> builder(net, st).sensitivityEvery(0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> builder(net, st).sensitivitySchedule(Schedule.iterations(0))).isInstanceOf(IllegalArgumentException.class);
         var conf = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().graphBuilder().addInputs("in")
                 .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(8).nOut(3)
                         .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build(), "in")

@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
 import dev.stethoscope.listeners.health.HealthListener;
@@ -38,6 +39,7 @@ class StethoscopeTest {
     private static final DataSet ALL = TestNets.blobs(11, 448, 8, 3);
     private static final DataSet TRAIN = rows(ALL, 0, 256);
     private static final DataSet PROBE = rows(ALL, 256, 448);
+    private static final Schedule EVERY_EPOCH_OF_3 = Schedule.epochs(1).andLast().totalEpochs(3);
     private static final LinearProbe.Options FAST = LinearProbe.Options.defaults().withIterations(60);
 
     private static DataSet rows(DataSet d, long from, long to) {
@@ -67,8 +69,8 @@ class StethoscopeTest {
         // health first: its epoch-end task runs before the probes', and still reads their pass
         return List.of(
                 HealthListener.builder(net, storage).probeInputs(probeTrainInputs()).probeBatchSize(40),
-                LinearProbeListener.builder(net, storage).probeData(PROBE).totalEpochs(3).options(FAST),
-                SvccaListener.builder(net, storage).probeInputs(probeTrainInputs()).totalEpochs(3));
+                LinearProbeListener.builder(net, storage).probeData(PROBE).schedule(EVERY_EPOCH_OF_3).options(FAST),
+                SvccaListener.builder(net, storage).probeInputs(probeTrainInputs()).schedule(EVERY_EPOCH_OF_3));
     }
 
     /** Each record's body (the values, not the session, worker or timestamp), in publication order per type. */

@@ -1,5 +1,6 @@
 package dev.stethoscope.plugin;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.attribution.AttributionListener;
 import dev.stethoscope.listeners.records.AttributionRecord;
 import org.deeplearning4j.core.storage.Persistable;
@@ -58,7 +59,7 @@ class AttributionPanelTest {
             ds.getLabels().putScalar(i, c, 1);
         }
         sessionId = AttributionListener.builder(net, storage).methods("ig", "saliency", "lrp-eps")
-                .examplesPerClass(ds, 2).everyEpochs(1).attach().sessionId();
+                .examplesPerClass(ds, 2).schedule(Schedule.epochs(1)).attach().sessionId();
         net.fit(new ListDataSetIterator<>(ds.asList(), 16), 3);
     }
 

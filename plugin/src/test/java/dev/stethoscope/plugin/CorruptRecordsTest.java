@@ -1,5 +1,6 @@
 package dev.stethoscope.plugin;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.attribution.AttributionListener;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
 import dev.stethoscope.listeners.dynamics.SuspectExport;
@@ -58,18 +59,17 @@ class CorruptRecordsTest {
         MultiLayerNetwork net = FaultInjectionTest.net();
         DataSet data = FaultInjectionTest.blobs(11, 96);
         DataSet held = FaultInjectionTest.blobs(12, 60);
-        HealthListener health = HealthListener.builder(net, st).every(1).attach();
-        LinearProbeListener probes = LinearProbeListener.builder(net, st).probeData(held).totalEpochs(2).attach();
-        SvccaListener svcca = SvccaListener.builder(net, st).probeInputs(held.getFeatures()).totalEpochs(2).attach();
+        HealthListener health = HealthListener.builder(net, st).schedule(Schedule.iterations(1)).attach();
+        LinearProbeListener probes = LinearProbeListener.builder(net, st).probeData(held).schedule(Schedule.epochs(1).andLast().totalEpochs(2)).attach();
+        SvccaListener svcca = SvccaListener.builder(net, st).probeInputs(held.getFeatures()).schedule(Schedule.epochs(1).andLast().totalEpochs(2)).attach();
         MemorizationListener mem = MemorizationListener.builder(net, st)
                 .training(IndexedArrayIterator.builder(data.getFeatures(), data.getLabels()).batchSize(16).noShuffle().build())
                 .validation(held).trainingSize(32).validationSize(20)
                 .lass(LassParameters.defaults().withInputRange(Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY)
-                        .withMaxIterations(5).withSeed(3)).csrBatchSize(20).sensitivityEvery(3).attach();
+                        .withMaxIterations(5).withSeed(3)).csrBatchSize(20).sensitivitySchedule(Schedule.iterations(3)).attach();
         TrainingDynamicsListener dyn = TrainingDynamicsListener.builder(net, st).numExamples(96).topK(5)
                 .featureShape(8).attach();
-        AttributionListener.builder(net, st).methods("saliency", "ig").examplesPerClass(held, 1).everyEpochs(1)
-                .totalEpochs(2).attach();
+        AttributionListener.builder(net, st).methods("saliency", "ig").examplesPerClass(held, 1).schedule(Schedule.epochs(1).andLast().totalEpochs(2)).attach();
         health.setFaultHook((m, phase, bg) -> {
             if (phase.equals("onEpochEnd")) {
                 throw new IllegalStateException("one error record");
@@ -186,7 +186,7 @@ class CorruptRecordsTest {
     void aCorruptRecordInARealStatsFileIsSkippedAndTheOthersServed(@TempDir Path tmp) throws Exception {
         FileStatsStorage st = new FileStatsStorage(tmp.resolve("stats.dl4j").toFile());
         MultiLayerNetwork net = FaultInjectionTest.net();
-        HealthListener h = HealthListener.builder(net, st).sessionId("s").every(1).attach();
+        HealthListener h = HealthListener.builder(net, st).sessionId("s").schedule(Schedule.iterations(1)).attach();
         net.fit(new org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator<>(
                 FaultInjectionTest.blobs(1, 64).asList(), 16), 1);
         int good = st.getAllUpdatesAfter("s", HealthRecord.TYPE_ID, 0).size();

@@ -1,5 +1,6 @@
 package dev.stethoscope.plugin;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.attribution.AttributionListener;
 import dev.stethoscope.listeners.core.BackgroundListener;
 import dev.stethoscope.listeners.core.StethoscopeListener;
@@ -154,18 +155,18 @@ class FaultInjectionTest {
 
     private StethoscopeListener attach(String monitor, MultiLayerNetwork net) {
         return switch (monitor) {
-            case "health" -> HealthListener.builder(net, storage).every(1).attach();
-            case "probes" -> LinearProbeListener.builder(net, storage).probeData(heldOut).totalEpochs(EPOCHS).attach();
+            case "health" -> HealthListener.builder(net, storage).schedule(Schedule.iterations(1)).attach();
+            case "probes" -> LinearProbeListener.builder(net, storage).probeData(heldOut).schedule(Schedule.epochs(1).andLast().totalEpochs(EPOCHS)).attach();
             case "similarity" -> SvccaListener.builder(net, storage).probeInputs(heldOut.getFeatures())
-                    .totalEpochs(EPOCHS).attach();
+                    .schedule(Schedule.epochs(1).andLast().totalEpochs(EPOCHS)).attach();
             case "memorisation" -> MemorizationListener.builder(net, storage)
                     .training(iterator()).validation(heldOut).trainingSize(32).validationSize(20)
                     .lass(LassParameters.defaults().withInputRange(Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY)
                             .withMaxIterations(5).withSeed(3))
-                    .csrBatchSize(20).sensitivityEvery(3).attach();
+                    .csrBatchSize(20).sensitivitySchedule(Schedule.iterations(3)).attach();
             case "suspects" -> TrainingDynamicsListener.builder(net, storage).numExamples(N).topK(5).attach();
             case "attributions" -> AttributionListener.builder(net, storage).methods("saliency", "ig")
-                    .examplesPerClass(heldOut, 1).everyEpochs(1).totalEpochs(EPOCHS).attach();
+                    .examplesPerClass(heldOut, 1).schedule(Schedule.epochs(1).andLast().totalEpochs(EPOCHS)).attach();
             default -> throw new IllegalArgumentException(monitor);
         };
     }

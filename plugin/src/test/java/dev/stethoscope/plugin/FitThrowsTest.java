@@ -1,5 +1,6 @@
 package dev.stethoscope.plugin;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.BackgroundListener;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
 import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
@@ -78,13 +79,13 @@ class FitThrowsTest {
         MultiLayerNetwork net = FaultInjectionTest.net();
         DataSet data = FaultInjectionTest.blobs(11, 96);
         DataSet held = FaultInjectionTest.blobs(12, 60);
-        LinearProbeListener probes = LinearProbeListener.builder(net, storage).probeData(held).totalEpochs(3).attach();
-        SvccaListener svcca = SvccaListener.builder(net, storage).probeInputs(held.getFeatures()).totalEpochs(3).attach();
+        LinearProbeListener probes = LinearProbeListener.builder(net, storage).probeData(held).schedule(Schedule.epochs(1).andLast().totalEpochs(3)).attach();
+        SvccaListener svcca = SvccaListener.builder(net, storage).probeInputs(held.getFeatures()).schedule(Schedule.epochs(1).andLast().totalEpochs(3)).attach();
         MemorizationListener mem = MemorizationListener.builder(net, storage)
                 .training(IndexedArrayIterator.builder(data.getFeatures(), data.getLabels()).batchSize(16).noShuffle().build())
                 .validation(held).trainingSize(32).validationSize(20)
                 .lass(LassParameters.defaults().withInputRange(Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY)
-                        .withMaxIterations(5).withSeed(3)).csrBatchSize(20).sensitivityEvery(100).attach();
+                        .withMaxIterations(5).withSeed(3)).csrBatchSize(20).sensitivitySchedule(Schedule.iterations(100)).attach();
         TrainingDynamicsListener dyn = TrainingDynamicsListener.builder(net, storage).numExamples(96).topK(5).attach();
         List<BackgroundListener> monitors = List.of(probes, svcca, mem, dyn);
         for (BackgroundListener l : monitors) {

@@ -1,5 +1,6 @@
 package dev.stethoscope.plugin;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.listeners.records.MemorizationRecord;
 import dev.stethoscope.probes.memorization.LassParameters;
@@ -51,7 +52,7 @@ class MemorizationPanelTest {
             InMemoryStatsStorage storage = new InMemoryStatsStorage();
             server.attach(storage);
             MemorizationListener l = MemorizationListener.builder(net, storage)
-                    .training(ds).validation(ds).trainingSize(48).validationSize(48).sensitivityEvery(2)
+                    .training(ds).validation(ds).trainingSize(48).validationSize(48).sensitivitySchedule(Schedule.iterations(2))
                     .lass(LassParameters.defaults().withRadius(0.05).withAlpha(0.01).withMaxIterations(10))
                     .attach();
             net.fit(new ListDataSetIterator<>(ds.asList(), 16), 3);

@@ -1,5 +1,6 @@
 package dev.stethoscope.plugin;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.probes.LinearProbeListener;
 import dev.stethoscope.listeners.probes.SvccaListener;
 import dev.stethoscope.probes.linear.LinearProbe;
@@ -73,12 +74,12 @@ class ProbePanelsUiTest {
         DataSet all = new DataSet(x, y);
         DataSet probe = new DataSet(x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(128, 160)).dup(),
                 y.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(128, 160)).dup());
-        LinearProbeListener p = LinearProbeListener.builder(net, storage).probeData(probe).totalEpochs(2)
+        LinearProbeListener p = LinearProbeListener.builder(net, storage).probeData(probe).schedule(Schedule.epochs(1).andLast().totalEpochs(2))
                 .options(LinearProbe.Options.defaults().withIterations(50)).attach();
-        SvccaListener s = SvccaListener.builder(net, storage).probeInputs(probe.getFeatures()).totalEpochs(2).attach();
+        SvccaListener s = SvccaListener.builder(net, storage).probeInputs(probe.getFeatures()).schedule(Schedule.epochs(1).andLast().totalEpochs(2)).attach();
         net.fit(new ListDataSetIterator<>(all.asList().subList(0, 128), 16), 2);
-        p.finish();
-        s.finish();
+        p.close();
+        s.close();
         sessionId = p.sessionId();
     }
 

@@ -1,5 +1,6 @@
 package dev.stethoscope.plugin;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.probes.SvccaListener;
 import dev.stethoscope.listeners.records.SimilarityRecord;
 import dev.stethoscope.probes.similarity.SimilarityMethod;
@@ -57,9 +58,9 @@ class SimilarityWarningsUiTest {
                 y.putScalar(i, i % 2, 1);
             }
             SvccaListener s = SvccaListener.builder(net, storage).probeInputs(x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(64, 96)).dup())
-                    .method(SimilarityMethod.PWCCA).totalEpochs(2).async(false).attach();
+                    .method(SimilarityMethod.PWCCA).schedule(Schedule.epochs(1).andLast().totalEpochs(2)).async(false).attach();
             net.fit(new ListDataSetIterator<>(new DataSet(x, y).asList().subList(0, 64), 16), 2);
-            s.finish();
+            s.close();
             // the record itself carries both flags for the wide layer against its earlier snapshots
             SimilarityRecord fin = storage.getAllUpdatesAfter(s.sessionId(), SimilarityRecord.TYPE_ID, 0).stream()
                     .map(SimilarityRecord.class::cast).filter(q -> q.getKind().equals(SimilarityRecord.VS_FINAL))

@@ -1,5 +1,6 @@
 package dev.stethoscope.plugin;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.listeners.records.HealthRecord;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
@@ -82,7 +83,7 @@ class StatsFileFilterTest {
         FileStatsStorage st = new FileStatsStorage(file.toFile());
         MultiLayerNetwork net = FaultInjectionTest.net();
         net.addListeners(new StatsListener(st, null, null, "s-dl4j", null));
-        HealthListener.builder(net, st).sessionId("s").every(1).attach();
+        HealthListener.builder(net, st).sessionId("s").schedule(Schedule.iterations(1)).attach();
         net.fit(new ListDataSetIterator<>(FaultInjectionTest.blobs(1, 64).asList(), 16), 2);
         st.close();
         return file;

@@ -1,5 +1,6 @@
 package dev.stethoscope.plugin;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.listeners.records.HealthRecord;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
@@ -71,7 +72,7 @@ class UiServerTest {
         Nd4j.getRandom().setSeed(3);
         DataSet ds = new DataSet(Nd4j.rand(DataType.FLOAT, 128, 6), Nd4j.zeros(DataType.FLOAT, 128, 2));
         ds.getLabels().getColumn(0).assign(1);
-        sessionId = HealthListener.builder(net, storage).every(1).attach().sessionId();
+        sessionId = HealthListener.builder(net, storage).schedule(Schedule.iterations(1)).attach().sessionId();
         net.fit(new ListDataSetIterator<>(ds.asList(), 16), 2);
     }
 
@@ -167,7 +168,7 @@ class UiServerTest {
         net.init();
         DataSet ds = new DataSet(Nd4j.rand(DataType.FLOAT, 32, 6), Nd4j.zeros(DataType.FLOAT, 32, 2));
         ds.getLabels().getColumn(1).assign(1);
-        String remoteSession = HealthListener.builder(net, remote).every(1).sessionId("remote-session").attach().sessionId();
+        String remoteSession = HealthListener.builder(net, remote).schedule(Schedule.iterations(1)).sessionId("remote-session").attach().sessionId();
         net.fit(new ListDataSetIterator<>(ds.asList(), 8), 1);
         long deadline = System.currentTimeMillis() + 30_000;
         String body = "";

@@ -1,5 +1,6 @@
 package dev.stethoscope.plugin;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.listeners.records.HealthRecord;
 import dev.stethoscope.listeners.records.MonitorErrorRecord;
@@ -77,7 +78,7 @@ class WebSecurityTest {
         Nd4j.getRandom().setSeed(3);
         DataSet ds = new DataSet(Nd4j.rand(DataType.FLOAT, 128, 6), Nd4j.zeros(DataType.FLOAT, 128, 2));
         ds.getLabels().getColumn(0).assign(1);
-        session = HealthListener.builder(net, real).every(1).attach().sessionId();
+        session = HealthListener.builder(net, real).schedule(Schedule.iterations(1)).attach().sessionId();
         net.fit(new ListDataSetIterator<>(ds.asList(), 16), 2); // 16 iterations + 2 epoch-end records
     }
 

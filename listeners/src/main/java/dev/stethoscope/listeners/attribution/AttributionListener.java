@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners.attribution;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.records.AttributionRecord;
 import dev.stethoscope.probes.attribution.Attribution;
@@ -31,21 +32,30 @@ import java.util.Map;
 /**
  * Explanation heatmaps at checkpoints (METHODS.md section 8).
  *
- * <p>At the end of every {@code everyEpochs}-th epoch, at the end of the last epoch (when
- * {@code totalEpochs} is given), and whenever a DL4J {@link CheckpointListener} attached to the same model has
- * saved a new checkpoint, it refreshes a private {@link NetworkCopy} from the training network's parameters,
+ * <p>When its {@link Schedule} says (default {@code Schedule.epochs(1)}: every epoch end), it refreshes a private {@link NetworkCopy} from the training network's parameters,
  * runs the chosen attribution methods on a fixed example set and publishes one {@link AttributionRecord}:
  * heatmaps (summed over channels and block-averaged down to at most {@code maxSide} pixels a side), each
  * method's completeness gap and the AOPC of its deletion curve, with the AOPC of random orderings for
  * reference. Only the copy runs forward/backward passes; the training network is only read.
  *
+ * <p>Accepted schedules: {@link Schedule#epochs epochs(k)} and epoch lists
+ * ({@link Schedule#atEpochs atEpochs}), optionally {@link Schedule#andLast() andLast()} (with
+ * {@link Schedule#totalEpochs(int) totalEpochs(n)} the last epoch is analysed at its end, else by
+ * {@link #close()}); {@link Schedule#onCheckpoints()}: whenever a DL4J {@link CheckpointListener}
+ * attached to the same model has saved a new checkpoint (polled every
+ * {@link Builder#checkpointPollIterations} iterations and at epoch ends); {@link Schedule#never()}
+ * (only {@link #runNow()}, or the final parameters with {@code andLast()}). {@code build()} refuses
+ * iteration schedules.
+ *
  * <pre>{@code
  * AttributionListener.builder(net, statsStorage)
  *     .methods("ig", "lrp-eps", "saliency")
  *     .examplesPerClass(heldOut, 1)
- *     .everyEpochs(1).totalEpochs(5)
+ *     .schedule(Schedule.epochs(1).andLast().totalEpochs(5))
  *     .attach();
  * }</pre>
+ * Analyses run inside the training callbacks; {@link #close()} after {@code fit} runs the final
+ * analysis still due.
  */
 public class AttributionListener extends StethoscopeListener {
     private static final Logger log = LoggerFactory.getLogger(AttributionListener.class);
@@ -54,9 +64,12 @@ public class AttributionListener extends StethoscopeListener {
     private final INDArray examples;
     private final int[] labels;
     private final long[] exampleIds;
-    private final int everyEpochs;
-    private final int totalEpochs;
-    private final boolean onCheckpoints;
+    /** The default schedule: every epoch end. */
+    public static final Schedule DEFAULT_SCHEDULE = Schedule.epochs(1);
+    private static final Schedule.Kind[] ACCEPTED = {Schedule.Kind.EPOCHS, Schedule.Kind.EPOCH_LIST,
+            Schedule.Kind.CHECKPOINTS, Schedule.Kind.NEVER};
+
+    private final Schedule schedule;
     private final int checkpointPoll;
     private final boolean explainLabels;
     private final int maxSide;
@@ -74,6 +87,7 @@ public class AttributionListener extends StethoscopeListener {
     private long lastRunIteration = -1;
     private int lastCheckpointNumber = -1;
     private int runs;
+    private boolean closed;
 
     protected AttributionListener(Builder b, NetworkCopy copy, LogitNetwork net, List<Attributor> attributors,
                                   long[] geometry) {
@@ -82,9 +96,7 @@ public class AttributionListener extends StethoscopeListener {
         this.examples = b.examples;
         this.labels = b.labels;
         this.exampleIds = b.exampleIds;
-        this.everyEpochs = b.everyEpochs;
-        this.totalEpochs = b.totalEpochs;
-        this.onCheckpoints = b.onCheckpoints;
+        this.schedule = b.resolvedSchedule();
         this.checkpointPoll = b.checkpointPoll;
         this.explainLabels = b.explainLabels;
         this.maxSide = b.maxSide;
@@ -114,9 +126,9 @@ public class AttributionListener extends StethoscopeListener {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("methods", String.join(",", methods));
         m.put("examples", String.valueOf(labels.length));
-        m.put("everyEpochs", String.valueOf(everyEpochs));
-        m.put("totalEpochs", String.valueOf(totalEpochs));
-        m.put("onCheckpoints", String.valueOf(onCheckpoints));
+        m.put("schedule", schedule.toString());
+        m.put("totalEpochs", String.valueOf(schedule.totalEpochs()));
+        m.put("checkpointPollIterations", String.valueOf(checkpointPoll));
         m.put("target", explainLabels ? "label" : "predicted");
         m.put("igSteps", String.valueOf(options.steps()));
         m.put("aopcSteps", String.valueOf(aopcSteps));
@@ -129,20 +141,24 @@ public class AttributionListener extends StethoscopeListener {
         return runs;
     }
 
+    /** When this listener analyses. */
+    public Schedule schedule() {
+        return schedule;
+    }
+
     @Override
     public void onEpochEnd(Model model) {
         epochsSeen++;
-        boolean due = epochsSeen % everyEpochs == 0 || (totalEpochs > 0 && epochsSeen == totalEpochs);
-        if (due) {
+        if (schedule.dueAtEpochEnd(epochsSeen)) {
             guard("epoch-end", () -> run("epoch"));
-        } else if (onCheckpoints) {
+        } else if (schedule.kind() == Schedule.Kind.CHECKPOINTS) {
             guard("checkpoint", this::checkCheckpoint);
         }
     }
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
-        if (onCheckpoints && checkpointPoll > 0 && iteration % checkpointPoll == 0) {
+        if (schedule.kind() == Schedule.Kind.CHECKPOINTS && checkpointPoll > 0 && iteration % checkpointPoll == 0) {
             guard("checkpoint", this::checkCheckpoint);
         }
     }
@@ -170,6 +186,23 @@ public class AttributionListener extends StethoscopeListener {
             }
         }
         return null;
+    }
+
+    /**
+     * Ends monitoring: with a schedule that includes the last epoch ({@link Schedule#andLast()}),
+     * analyses the final parameters unless they were analysed already (e.g. at the last epoch's
+     * end). Nothing else is pending: the other analyses ran inside the callbacks. Call it after
+     * {@code fit} returns. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (schedule.dueAtClose() && epochsSeen > 0) {
+            guard("close", () -> run("final"));
+        }
     }
 
     /** Runs the analysis now (also usable after training ends); returns the published record, or null if skipped. */
@@ -261,9 +294,6 @@ public class AttributionListener extends StethoscopeListener {
         private INDArray examples;
         private int[] labels;
         private long[] exampleIds;
-        private int everyEpochs = 1;
-        private int totalEpochs;
-        private boolean onCheckpoints = true;
         private int checkpointPoll = 10;
         private boolean explainLabels;
         private int maxSide = 32;
@@ -324,23 +354,15 @@ public class AttributionListener extends StethoscopeListener {
             return this;
         }
 
-        /** Analyse at the end of every K-th epoch (default 1). */
-        public Builder everyEpochs(int k) {
-            this.everyEpochs = k;
-            return this;
-        }
-
-        /** Total epochs of the run, so the last epoch is always analysed (default: unknown). */
-        public Builder totalEpochs(int n) {
-            this.totalEpochs = n;
-            return this;
-        }
-
-        /** Also analyse when a DL4J CheckpointListener on the model saves (default true); polled every
-         * {@code pollIterations} iterations and at epoch ends. */
-        public Builder onCheckpoints(boolean on, int pollIterations) {
-            this.onCheckpoints = on;
-            this.checkpointPoll = pollIterations;
+        /**
+         * With {@link Schedule#onCheckpoints()}: look for a new checkpoint every this many
+         * iterations (default 10; 0: only at epoch ends).
+         */
+        public Builder checkpointPollIterations(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("checkpointPollIterations must be >= 0, got " + n);
+            }
+            this.checkpointPoll = n;
             return this;
         }
 
@@ -376,12 +398,18 @@ public class AttributionListener extends StethoscopeListener {
             return this;
         }
 
+        /** The schedule set, or the default; refuses the kinds this listener does not accept. */
+        private Schedule resolvedSchedule() {
+            return scheduleOr(DEFAULT_SCHEDULE, ACCEPTED);
+        }
+
         @Override
         public AttributionListener build() {
             if (!(model instanceof MultiLayerNetwork mln)) {
                 throw new IllegalArgumentException("AttributionListener supports MultiLayerNetwork; got "
                         + model.getClass().getSimpleName());
             }
+            resolvedSchedule();
             if (perClassSource != null) {
                 selectPerClass();
             }
@@ -400,8 +428,8 @@ public class AttributionListener extends StethoscopeListener {
             if (exampleIds.length != labels.length) {
                 throw new IllegalArgumentException("Need one id per example: " + labels.length + " vs " + exampleIds.length);
             }
-            if (everyEpochs < 1 || maxSide < 1 || aopcSteps < 1 || randomRepeats < 1 || methods.isEmpty()) {
-                throw new IllegalArgumentException("AttributionListener needs everyEpochs >= 1, maxSide >= 1, aopc steps >= 1,"
+            if (maxSide < 1 || aopcSteps < 1 || randomRepeats < 1 || methods.isEmpty()) {
+                throw new IllegalArgumentException("AttributionListener needs maxSide >= 1, aopc steps >= 1,"
                         + " random repeats >= 1 and at least one method (valid: " + Attributors.NAMES + ")");
             }
             NetworkCopy copy = NetworkCopy.of(mln);

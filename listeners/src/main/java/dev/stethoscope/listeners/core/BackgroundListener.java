@@ -34,6 +34,7 @@ import org.deeplearning4j.nn.api.Model;
 public abstract class BackgroundListener extends StethoscopeListener {
     private final BackgroundWorker worker;
     private final String backgroundPhase;
+    private volatile boolean closed;
 
     /**
      * @param b               the builder (async, maxPending and the common settings)
@@ -80,8 +81,16 @@ public abstract class BackgroundListener extends StethoscopeListener {
         drain();
     }
 
-    /** {@link #flush()}, then stops the background thread. */
+    /**
+     * Ends monitoring: {@link #flush()}, then stops the background thread. Idempotent (a second
+     * call does nothing). Subclasses that run a final analysis override it.
+     */
+    @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         flush();
         shutdownWorker();
     }

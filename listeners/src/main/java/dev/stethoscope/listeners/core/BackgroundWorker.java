@@ -20,7 +20,7 @@ import java.util.function.Consumer;
  *
  * <p>A task computes in the background and returns an action (typically "publish these
  * records") that is queued and run later on the listener's thread by {@link #drain}: the
- * training thread at its next callback, or the caller of {@code finish()}. Publishing, the
+ * training thread at its next callback, or the caller of {@code flush()} / {@code close()}. Publishing, the
  * error-record machinery and any read of the training network therefore never happen on the
  * background thread (DL4J's {@code fit} holds the network's monitor, which would deadlock a
  * background reader). An exception in the background becomes an action that rethrows it, so

@@ -425,6 +425,36 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
             return model;
         }
 
+        /**
+         * The schedule set with {@link #schedule}, or {@code defaultSchedule} when none was set;
+         * for {@code build()}.
+         *
+         * @throws IllegalArgumentException if its kind is not one of {@code accepted}, naming them
+         */
+        protected final Schedule scheduleOr(Schedule defaultSchedule, Schedule.Kind... accepted) {
+            Schedule s = schedule != null ? schedule : defaultSchedule;
+            return checkKind(getClass().getEnclosingClass() != null ? getClass().getEnclosingClass().getSimpleName()
+                    : getClass().getSimpleName(), "schedule", s, accepted);
+        }
+
+        /**
+         * Returns {@code s} if its kind is one of {@code accepted}.
+         *
+         * @param listener the listener's name, for the message
+         * @param setting  the builder setting, for the message
+         * @throws IllegalArgumentException naming the accepted kinds otherwise
+         */
+        protected static Schedule checkKind(String listener, String setting, Schedule s, Schedule.Kind... accepted) {
+            Objects.requireNonNull(s, setting);
+            for (Schedule.Kind k : accepted) {
+                if (s.kind() == k) {
+                    return s;
+                }
+            }
+            throw new IllegalArgumentException(listener + " does not accept " + setting + " '" + s + "' (kind "
+                    + s.kind() + "); accepted kinds: " + java.util.Arrays.toString(accepted));
+        }
+
         /** If true, an exception inside the monitor stops training (default false: logged, recorded, ignored). */
         public B failFast(boolean failFast) {
             this.failFast = failFast;

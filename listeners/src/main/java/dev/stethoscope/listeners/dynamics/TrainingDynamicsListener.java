@@ -114,7 +114,8 @@ import java.util.function.LongFunction;
  * optional {@code exampleSource} is called on the background thread.
  *
  * <h2>What it publishes</h2>
- * At the end of every epoch a {@link SuspectsRecord} (top-K suspects with
+ * At the end of every epoch (its schedule is always {@code Schedule.epochs(1)}; {@code build()}
+ * refuses others) a {@link SuspectsRecord} (top-K suspects with
  * their raw features, summary statistics, a data-map sample, and precision@k,
  * recall@k and AUROC when the flipped indices are known), and, unless turned
  * off, the full per-example table as a {@link SuspectTableRecord} static-info
@@ -902,6 +903,10 @@ public final class TrainingDynamicsListener extends BackgroundListener {
             if (!(model instanceof MultiLayerNetwork mln)) {
                 throw new IllegalArgumentException("TrainingDynamicsListener supports MultiLayerNetwork only; got "
                         + model.getClass().getSimpleName());
+            }
+            if (schedule != null && !schedule.equals(dev.stethoscope.listeners.core.Schedule.epochs(1))) {
+                throw new IllegalArgumentException("TrainingDynamicsListener scores every iteration and records every "
+                        + "epoch: its schedule is epochs:1 (the default), got '" + schedule + "'");
             }
             if (numExamples <= 0) {
                 throw new IllegalArgumentException("numExamples(N) is required: the number of training examples "

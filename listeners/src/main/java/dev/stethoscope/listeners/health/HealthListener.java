@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners.health;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.records.HealthRecord;
 import dev.stethoscope.probes.health.ActivationStats;
@@ -29,7 +30,8 @@ import java.util.Map;
 /**
  * Activation and update health of every hidden layer (METHODS.md section 1).
  *
- * <p>Every {@code every} iterations it takes the activations DL4J already
+ * <p>At the iterations of its {@link Schedule} (default {@code Schedule.iterations(10)};
+ * accepted kinds: iterations and never, other kinds are refused by {@code build()}) it takes the activations DL4J already
  * computed on the training batch ({@code onForwardPass}, training mode; only
  * summary statistics are computed, nothing is kept) and, once the optimiser
  * has run ({@code iterationDone}), the layers' parameter norms and the
@@ -44,11 +46,21 @@ import java.util.Map;
  * example of the batch.
  *
  * <pre>{@code
- * HealthListener.builder(net, statsStorage).every(10).attach();
+ * HealthListener health = HealthListener.builder(net, statsStorage).schedule(Schedule.iterations(10)).attach();
+ * try {
+ *     net.fit(train, epochs);
+ * } finally {
+ *     health.close();
+ * }
  * }</pre>
+ * The probe-batch record is published at every epoch end whatever the schedule.
  */
 public class HealthListener extends StethoscopeListener {
-    private final int every;
+    /** The default schedule: every 10th iteration. */
+    public static final Schedule DEFAULT_SCHEDULE = Schedule.iterations(10);
+    private static final Schedule.Kind[] ACCEPTED = {Schedule.Kind.ITERATIONS, Schedule.Kind.NEVER};
+
+    private final Schedule schedule;
     private final int probeBatchSize;
     private final List<String> layers;
     private final int[] layerIndex;      // MLN: index of each chosen layer; CG: -1
@@ -60,10 +72,11 @@ public class HealthListener extends StethoscopeListener {
     /** With a context: the probe batch as a shared probe set, and the worker on the context's thread. */
     private dev.stethoscope.listeners.core.AnalysisContext.ProbeSet probeSet;
     private final dev.stethoscope.listeners.core.BackgroundWorker worker;
+    private boolean closed;
 
     protected HealthListener(Builder b, List<String> layers) {
         super(b);
-        this.every = b.every;
+        this.schedule = b.resolvedSchedule();
         this.probeBatchSize = b.probeBatchSize;
         this.layers = layers;
         if (b.probeInputs != null) {
@@ -104,7 +117,7 @@ public class HealthListener extends StethoscopeListener {
     @Override
     protected Map<String, String> settings() {
         Map<String, String> s = new LinkedHashMap<>();
-        s.put("every", String.valueOf(every));
+        s.put("schedule", schedule.toString());
         s.put("probeBatchSize", String.valueOf(probeBatchSize));
         s.put("layers", String.join(",", layers));
         return s;
@@ -115,9 +128,15 @@ public class HealthListener extends StethoscopeListener {
         return layers;
     }
 
-    private boolean sampleNow() {
-        return currentIteration() % every == 0;
+    /** When this listener samples the training batch. */
+    public Schedule schedule() {
+        return schedule;
     }
+
+    private boolean sampleNow() {
+        return schedule.dueAtIteration(currentIteration());
+    }
+
 
     @Override
     public void onForwardPass(Model model, List<INDArray> activations) {
@@ -233,11 +252,17 @@ public class HealthListener extends StethoscopeListener {
     }
 
     /**
-     * With a shared context, waits for the probe-batch analyses handed over and publishes them;
-     * otherwise nothing is pending. Idempotent.
+     * Ends monitoring: with a shared context ({@code Stethoscope.attach}) it waits for the probe-batch
+     * analyses handed over and publishes them; alone nothing is pending (every record is published
+     * inside the callbacks). Releases the network copy of the epoch-end probe batch. Idempotent.
      */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        copy = null;
         if (worker != null) {
             if (!worker.awaitIdle()) {
                 guard("close", () -> {
@@ -312,22 +337,12 @@ public class HealthListener extends StethoscopeListener {
 
     /** Builder of {@link HealthListener}. */
     public static class Builder extends StethoscopeListener.Builder<Builder, HealthListener> {
-        private int every = 10;
         private int probeBatchSize = 128;
         private List<String> layers = List.of();
         private INDArray probeInputs;
 
         protected Builder(Model model, StatsStorageRouter router) {
             super(model, router);
-        }
-
-        /** Sample the training batch every {@code n} iterations (default 10). */
-        public Builder every(int n) {
-            if (n < 1) {
-                throw new IllegalArgumentException("every must be >= 1, got " + n);
-            }
-            this.every = n;
-            return this;
         }
 
         /** Number of examples in the fixed epoch-end probe batch (default 128). */
@@ -355,8 +370,14 @@ public class HealthListener extends StethoscopeListener {
             return this;
         }
 
+        /** The schedule set, or the default; refuses the kinds this listener does not accept. */
+        private Schedule resolvedSchedule() {
+            return scheduleOr(DEFAULT_SCHEDULE, ACCEPTED);
+        }
+
         @Override
         public HealthListener build() {
+            resolvedSchedule();
             List<String> hidden = LayerSelection.hiddenLayerNames(model);
             List<String> chosen = layers.isEmpty() ? hidden : LayerSelection.resolve(model, layers);
             for (String c : chosen) {

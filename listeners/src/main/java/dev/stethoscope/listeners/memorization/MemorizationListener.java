@@ -3,6 +3,7 @@ package dev.stethoscope.listeners.memorization;
 import dev.stethoscope.listeners.core.AnalysisContext;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.core.BackgroundListener;
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.records.LossSensitivityRecord;
 import dev.stethoscope.listeners.records.MemorizationRecord;
 import dev.stethoscope.probes.memorization.CriticalSamples;
@@ -31,11 +32,14 @@ import java.util.Objects;
  * Memorisation signals of Arpit et al. 2017 during training (METHODS.md section 5).
  *
  * <ul>
- *   <li>Every {@code sensitivityEvery} iterations: loss sensitivity g_x^t = ||dL/dx||_1
+ *   <li>At the iterations of the sensitivity schedule ({@link Builder#sensitivitySchedule}, default
+ *       {@code Schedule.iterations(50)}; accepted kinds: iterations, never): loss sensitivity g_x^t = ||dL/dx||_1
  *       of each example of a fixed training subset (with its labels as given), on a
  *       private copy of the network; a {@link LossSensitivityRecord} is published.</li>
- *   <li>At each epoch end ({@code csrEveryEpochs}): the critical sample ratio of a fixed
- *       validation subset with LASS ({@link CriticalSamples}); the Gini coefficient of the
+ *   <li>At each epoch end: the critical sample ratio of a fixed validation subset at the epochs of
+ *       the {@link Builder#schedule schedule} (default {@code Schedule.epochs(1)}; accepted kinds:
+ *       epochs, epoch lists, never; {@code andLast()} needs {@code totalEpochs(n)}; NaN in the
+ *       other epochs' records) with LASS ({@link CriticalSamples}); the Gini coefficient of the
  *       per-example averages of g_x over the epoch's measurements (and over all so far);
  *       the per-class sensitivity matrix on the training subset; accuracy and loss of the
  *       training and validation subsets (inference mode, loss without regularisation
@@ -73,8 +77,15 @@ public class MemorizationListener extends BackgroundListener {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MemorizationListener.class);
     private final LassParameters lass;
     private final int csrBatchSize;
-    private final int csrEveryEpochs;
-    private final int sensitivityEvery;
+    /** The default CSR schedule: every epoch end. */
+    public static final Schedule DEFAULT_SCHEDULE = Schedule.epochs(1);
+    /** The default loss-sensitivity schedule: every 50th iteration. */
+    public static final Schedule DEFAULT_SENSITIVITY_SCHEDULE = Schedule.iterations(50);
+    private static final Schedule.Kind[] ACCEPTED = {Schedule.Kind.EPOCHS, Schedule.Kind.EPOCH_LIST, Schedule.Kind.NEVER};
+    private static final Schedule.Kind[] ACCEPTED_SENSITIVITY = {Schedule.Kind.ITERATIONS, Schedule.Kind.NEVER};
+
+    private final Schedule csrSchedule;
+    private final Schedule sensitivitySchedule;
     private final boolean perClass;
     private final INDArray valX;
     private final INDArray valY;
@@ -96,8 +107,8 @@ public class MemorizationListener extends BackgroundListener {
         super(b, "memorization", "analysis");
         this.lass = b.lass;
         this.csrBatchSize = b.csrBatchSize;
-        this.csrEveryEpochs = b.csrEveryEpochs;
-        this.sensitivityEvery = b.sensitivityEvery;
+        this.csrSchedule = b.csrSchedule();
+        this.sensitivitySchedule = b.sensitivitySchedule();
         this.perClass = b.perClass;
         this.valX = val.getFeatures();
         this.valY = val.getLabels();
@@ -135,11 +146,22 @@ public class MemorizationListener extends BackgroundListener {
         Map<String, String> s = new LinkedHashMap<>(lass.asMap());
         s.put("csrExamples", String.valueOf(valX.size(0)));
         s.put("csrBatchSize", String.valueOf(csrBatchSize));
-        s.put("csrEveryEpochs", String.valueOf(csrEveryEpochs));
+        s.put("csrSchedule", csrSchedule.toString());
+        s.put("totalEpochs", String.valueOf(csrSchedule.totalEpochs()));
         s.put("sensitivityExamples", String.valueOf(trainX.size(0)));
-        s.put("sensitivityEvery", String.valueOf(sensitivityEvery));
+        s.put("sensitivitySchedule", sensitivitySchedule.toString());
         s.put("perClass", String.valueOf(perClass));
         return s;
+    }
+
+    /** When the critical sample ratio is computed (epoch ends). */
+    public Schedule schedule() {
+        return csrSchedule;
+    }
+
+    /** When loss sensitivity is measured (iterations). */
+    public Schedule sensitivitySchedule() {
+        return sensitivitySchedule;
     }
 
     /** The LASS parameters. */
@@ -198,7 +220,7 @@ public class MemorizationListener extends BackgroundListener {
                 scoreSum += s;
                 scoreCount++;
             }
-            if (iteration % sensitivityEvery == 0) {
+            if (sensitivitySchedule.dueAtIteration(iteration)) {
                 AnalysisContext.Snapshot params = snapshot();
                 worker().submit(() -> {
                     LossSensitivityRecord r = measureSensitivity(analysisNet(params));
@@ -227,7 +249,7 @@ public class MemorizationListener extends BackgroundListener {
             int epoch = currentEpoch();
             long iteration = currentIteration();
             epochsSeen++;
-            boolean csrDue = epochsSeen % csrEveryEpochs == 0;
+            boolean csrDue = csrSchedule.dueAtEpochEnd(epochsSeen);
             double trainScoreMean = scoreCount == 0 ? Double.NaN : scoreSum / scoreCount;
             AnalysisContext.Snapshot params = snapshot();
             worker().submit(() -> {
@@ -240,7 +262,7 @@ public class MemorizationListener extends BackgroundListener {
 
     /**
      * The epoch-end analysis on the analysis copy: a sensitivity measurement if the epoch had none
-     * (fewer iterations than {@code sensitivityEvery}), then the {@link MemorizationRecord}.
+     * (fewer iterations than the sensitivity period), then the {@link MemorizationRecord}.
      */
     private List<StethoscopeRecord> epochRecords(MultiLayerNetwork net, boolean csrDue, double trainScoreMean) {
         List<StethoscopeRecord> out = new ArrayList<>(2);
@@ -303,8 +325,7 @@ public class MemorizationListener extends BackgroundListener {
     public static class Builder extends BackgroundListener.Builder<Builder, MemorizationListener> {
         private LassParameters lass = LassParameters.defaults();
         private int csrBatchSize = 500;
-        private int csrEveryEpochs = 1;
-        private int sensitivityEvery = 50;
+        private Schedule sensitivitySchedule;
         private boolean perClass = true;
         private int validationSize = 500;
         private int trainingSize = 256;
@@ -333,16 +354,28 @@ public class MemorizationListener extends BackgroundListener {
             return this;
         }
 
-        /** Compute the CSR every {@code n} epochs (default 1; NaN in the other epochs' records). */
-        public Builder csrEveryEpochs(int n) {
-            this.csrEveryEpochs = positive("csrEveryEpochs", n);
+        /**
+         * When loss sensitivity is measured: {@code Schedule.iterations(n)} (default
+         * {@code iterations(50)}) or {@code Schedule.never()} (then once per epoch, at its end).
+         * The CSR's epochs are set with {@link #schedule}.
+         */
+        public Builder sensitivitySchedule(Schedule s) {
+            this.sensitivitySchedule = Objects.requireNonNull(s, "sensitivitySchedule");
             return this;
         }
 
-        /** Measure loss sensitivity every {@code n} iterations (default 50). */
-        public Builder sensitivityEvery(int n) {
-            this.sensitivityEvery = positive("sensitivityEvery", n);
-            return this;
+        private Schedule csrSchedule() {
+            Schedule s = scheduleOr(DEFAULT_SCHEDULE, ACCEPTED);
+            if (s.includesLast() && s.totalEpochs() == null) {
+                throw new IllegalArgumentException("MemorizationListener: schedule '" + s + "' includes the last epoch "
+                        + "but not the run length; give it with .totalEpochs(n) (the CSR runs at epoch ends)");
+            }
+            return s;
+        }
+
+        private Schedule sensitivitySchedule() {
+            return checkKind("MemorizationListener", "sensitivitySchedule",
+                    sensitivitySchedule != null ? sensitivitySchedule : DEFAULT_SENSITIVITY_SCHEDULE, ACCEPTED_SENSITIVITY);
         }
 
         /** Whether to compute the per-class sensitivity matrix each epoch (default true; k backward passes). */
@@ -396,6 +429,8 @@ public class MemorizationListener extends BackgroundListener {
 
         @Override
         public MemorizationListener build() {
+            csrSchedule();
+            sensitivitySchedule();
             if (validation == null && validationIterator == null) {
                 throw new IllegalArgumentException("The memorisation monitor needs validation data for the critical "
                         + "sample ratio: call validation(DataSet) or validation(DataSetIterator)");

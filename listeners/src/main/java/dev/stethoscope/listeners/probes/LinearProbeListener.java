@@ -18,22 +18,26 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import dev.stethoscope.listeners.core.Schedule;
 
 /**
  * Linear classifier probes on every monitored layer (Alain and Bengio 2016; METHODS.md section 2).
  *
- * <p>Every {@code every} epochs, and for the final parameters, it copies the network's
+ * <p>At the epochs of its {@link Schedule} (default {@code Schedule.epochs(1).andLast()}: every
+ * epoch and the final parameters; accepted kinds: epochs, epoch lists, never, each optionally
+ * {@code andLast()}; see {@link EpochAnalysisListener}), it copies the network's
  * parameters (on the training thread, a single {@code params().dup()}), then, on a background
  * thread, loads them into a private {@link NetworkCopy}, computes each layer's activations on a
  * fixed probe-train and probe-test set in inference mode, trains one {@link LinearProbe} per
  * layer on the probe-train activations; the {@link ProbeAccuracyRecord} with train/test
  * accuracy and loss per layer is published from the training thread at its next callback (or by
- * {@link #finish()}). The training network is only read; training never
+ * {@link #close()}). The training network is only read; training never
  * waits for probes unless two evaluations are already pending (then it waits for one).
  *
- * <p>DL4J has no end-of-training callback: give {@link Builder#totalEpochs} so the last epoch
- * is recognised, or call {@link #finish()} after {@code fit} (it evaluates the final parameters
- * if they were not yet, and waits for pending probes).
+ * <p>DL4J has no end-of-training callback: give the run length to the schedule
+ * ({@code Schedule.epochs(1).andLast().totalEpochs(5)}) so the last epoch is recognised at its
+ * end, or let {@link #close()} after {@code fit} evaluate the final parameters (if they were not
+ * yet) and wait for pending probes.
  *
  * <p>Memory: the probe sets, at most two pending parameter copies, and during one evaluation the
  * activations of the probe sets for the monitored layers.
@@ -41,9 +45,12 @@ import java.util.Map;
  * <pre>{@code
  * LinearProbeListener probes = LinearProbeListener.builder(net, storage)
  *         .probeData(testIterator, 2000)   // first 2000 test examples, alternately probe-train / probe-test
- *         .every(1).totalEpochs(5).attach();
- * net.fit(train, 5);
- * probes.finish();
+ *         .schedule(Schedule.epochs(1).andLast().totalEpochs(5)).attach();
+ * try {
+ *     net.fit(train, 5);
+ * } finally {
+ *     probes.close();
+ * }
  * }</pre>
  */
 public class LinearProbeListener extends EpochAnalysisListener {
@@ -64,7 +71,7 @@ public class LinearProbeListener extends EpochAnalysisListener {
     private final dev.stethoscope.listeners.core.AnalysisContext.ProbeSet testSet;
 
     protected LinearProbeListener(Builder b, List<String> layers, DataSet train, DataSet test, int numClasses) {
-        super(b, b.every, b.totalEpochs, "probe");
+        super(b, "probe");
         this.layers = layers;
         this.options = b.options;
         this.batchSize = b.batchSize;
@@ -100,8 +107,8 @@ public class LinearProbeListener extends EpochAnalysisListener {
     @Override
     protected Map<String, String> settings() {
         Map<String, String> s = new LinkedHashMap<>();
-        s.put("every", String.valueOf(every()));
-        s.put("totalEpochs", String.valueOf(totalEpochs()));
+        s.put("schedule", schedule().toString());
+        s.put("totalEpochs", String.valueOf(schedule().totalEpochs()));
         s.put("layers", String.join(",", layers));
         s.put("probeTrainExamples", String.valueOf(trainY.length));
         s.put("probeTestExamples", String.valueOf(testY.length));
@@ -191,23 +198,16 @@ public class LinearProbeListener extends EpochAnalysisListener {
                 layers, feats, trAcc, teAcc, trLoss, teLoss).regularisation(l2, gradNorm);
     }
 
-    /**
-     * Ends monitoring: probes the current (final) parameters unless that was already done, and
-     * waits until every pending probe has been published. Call it after {@code fit} returns.
-     * Idempotent.
-     */
+    /** Probes the current (final) parameters unless that was already done (run by {@link #close()}). */
     @Override
-    public void finish() {
-        guard("finish", () -> {
-            if (!finalDone && lastCompleted() > 0) {
-                if (lastEvaluated == lastCompleted()) {
-                    finalDone = true; // the last completed epoch was already probed with these parameters
-                } else {
-                    evaluate(lastCompleted(), true);
-                }
+    protected void finalAnalysis() {
+        if (!finalDone && lastCompleted() > 0) {
+            if (lastEvaluated == lastCompleted()) {
+                finalDone = true; // the last completed epoch was already probed with these parameters
+            } else {
+                evaluate(lastCompleted(), true);
             }
-        });
-        flush();
+        }
     }
 
     /** Builder of {@link LinearProbeListener}. */
@@ -273,6 +273,7 @@ public class LinearProbeListener extends EpochAnalysisListener {
 
         @Override
         public LinearProbeListener build() {
+            resolvedSchedule();
             if (train == null || test == null) {
                 throw new IllegalArgumentException("Probe data is required: call probeData(train, test), probeData(dataSet)"
                         + " or probeData(iterator, n)");

@@ -29,18 +29,21 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import dev.stethoscope.listeners.core.Schedule;
 
 /**
  * SVCCA / PWCCA / CKA layer similarity during training (Raghu et al. 2017; METHODS.md section 4).
  *
- * <p>At chosen epochs (every {@code every} epochs, before training when
- * {@code includeInitial}, and for the final parameters) it takes a snapshot: the parameters are
+ * <p>At the epochs of its {@link Schedule} (default {@code Schedule.epochs(1).andLast()}: every
+ * epoch and the final parameters; accepted kinds: epochs, epoch lists, never, each optionally
+ * {@code andLast()}; see {@link EpochAnalysisListener}), and before training when
+ * {@code includeInitial}, it takes a snapshot: the parameters are
  * copied on the training thread ({@code params().dup()}); on a background thread they are loaded
  * into a private {@link NetworkCopy}, the monitored layers' activations on a fixed probe set of
  * m inputs are computed in inference mode and turned into prepared {@link Representation}s
  * (neurons x m; conv layers per {@link ConvMode}). It then computes
  * {@link SimilarityRecord}s, published from the training thread at its next callback (or by
- * {@link #finish()}):
+ * {@link #close()}):
  * <ul>
  *   <li>{@code layers}: the layer x layer matrix at this snapshot;</li>
  *   <li>{@code vs-previous}: each layer against itself at the previous snapshot;</li>
@@ -61,8 +64,9 @@ import java.util.Objects;
  * per snapshot. At most two parameter copies wait for the background thread; beyond that the
  * training thread waits.
  *
- * <p>DL4J has no end-of-training callback: set {@link Builder#totalEpochs} or call
- * {@link #finish()} after {@code fit}.
+ * <p>DL4J has no end-of-training callback: give the run length to the schedule
+ * ({@code Schedule.epochs(1).andLast().totalEpochs(n)}) or call {@link #close()} after {@code fit};
+ * the {@code vs-final} table is published only when the schedule includes the last epoch.
  */
 public class SvccaListener extends EpochAnalysisListener {
     private final boolean includeInitial;
@@ -95,7 +99,7 @@ public class SvccaListener extends EpochAnalysisListener {
     }
 
     protected SvccaListener(Builder b, List<String> layers) {
-        super(b, b.every, b.totalEpochs, "snapshot");
+        super(b, "snapshot");
         this.includeInitial = b.includeInitial;
         this.layers = layers;
         this.method = b.method;
@@ -134,8 +138,8 @@ public class SvccaListener extends EpochAnalysisListener {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("method", method.id());
         s.put("options", options.toString());
-        s.put("every", String.valueOf(every()));
-        s.put("totalEpochs", String.valueOf(totalEpochs()));
+        s.put("schedule", schedule().toString());
+        s.put("totalEpochs", String.valueOf(schedule().totalEpochs()));
         s.put("includeInitial", String.valueOf(includeInitial));
         s.put("layers", String.join(",", layers));
         s.put("convMode", convMode.name());
@@ -409,33 +413,29 @@ public class SvccaListener extends EpochAnalysisListener {
     }
 
     /**
-     * Ends monitoring: snapshots the final parameters and publishes the {@code vs-final} table
-     * (if not done at the last epoch), then waits for the background work. Call after
-     * {@code fit}. Idempotent.
+     * Snapshots the final parameters and publishes the {@code vs-final} table, if not done at the
+     * last epoch (run by {@link #close()}).
      */
     @Override
-    public void finish() {
-        guard("finish", () -> {
-            if (finalDone || lastCompleted() < 0) {
-                return;
-            }
-            finalDone = true;
-            if (lastSnapshot == lastCompleted()) {
-                int epoch = lastCompleted();
-                long iteration = currentIteration();
-                worker().submit(() -> {
-                    if (snapshots.isEmpty()) {
-                        return null; // the snapshot failed; its error was already published
-                    }
-                    Snapshot last = snapshots.get(snapshots.size() - 1);
-                    SimilarityRecord r = vsReference(last, SimilarityRecord.VS_FINAL);
-                    return () -> publish(r, Math.max(0, epoch - 1), iteration);
-                });
-            } else {
-                snapshot(lastCompleted(), true);
-            }
-        });
-        flush();
+    protected void finalAnalysis() {
+        if (finalDone || lastCompleted() < 0) {
+            return;
+        }
+        finalDone = true;
+        if (lastSnapshot == lastCompleted()) {
+            int epoch = lastCompleted();
+            long iteration = currentIteration();
+            worker().submit(() -> {
+                if (snapshots.isEmpty()) {
+                    return null; // the snapshot failed; its error was already published
+                }
+                Snapshot last = snapshots.get(snapshots.size() - 1);
+                SimilarityRecord r = vsReference(last, SimilarityRecord.VS_FINAL);
+                return () -> publish(r, Math.max(0, epoch - 1), iteration);
+            });
+        } else {
+            snapshot(lastCompleted(), true);
+        }
     }
 
     /** Builder of {@link SvccaListener}. */
@@ -544,6 +544,7 @@ public class SvccaListener extends EpochAnalysisListener {
 
         @Override
         public SvccaListener build() {
+            resolvedSchedule();
             List<String> chosen = LayerSelection.resolve(model, layers);
             if (chosen.isEmpty()) {
                 throw new IllegalArgumentException("No layer to compare. Layers: " + LayerSelection.layerNames(model));

@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners.attribution;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.records.AttributionRecord;
 import dev.stethoscope.listeners.records.RecordTypes;
 import dev.stethoscope.probes.attribution.Attribution;
@@ -75,7 +76,7 @@ class AttributionListenerTest {
         AttributionListener l = AttributionListener.builder(net, storage)
                 .methods("ig", "lrp-eps", "saliency", "occlusion")
                 .examplesPerClass(blobs(12, 2), 1)
-                .everyEpochs(2).totalEpochs(3)
+                .schedule(Schedule.epochs(2).andLast().totalEpochs(3))
                 .attach();
         net.fit(iterator(), 3);
         assertThat(net.params().toFloatVector()).containsExactly(plain.params().toFloatVector()); // bit-identical
@@ -124,7 +125,7 @@ class AttributionListenerTest {
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         AttributionListener l = AttributionListener.builder(net, storage).methods("saliency")
                 .examples(blobs(4, 3).getFeatures(), new int[]{0, 1, 2, 0}, new long[]{10, 11, 12, 13})
-                .everyEpochs(100).onCheckpoints(true, 1)
+                .schedule(Schedule.onCheckpoints()).checkpointPollIterations(1)
                 .attach();
         net.fit(iterator(), 2); // 6 iterations: checkpoints at iteration 4 (and maybe epoch ends), none due by epochs
         assertThat(l.errorCount()).isZero();

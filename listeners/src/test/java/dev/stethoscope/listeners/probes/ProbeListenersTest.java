@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners.probes;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.TestNets;
 import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
 import dev.stethoscope.listeners.records.RecordTypes;
@@ -71,13 +72,13 @@ class ProbeListenersTest {
         MultiLayerNetwork monitored = net();
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         LinearProbeListener probes = LinearProbeListener.builder(monitored, storage)
-                .probeData(PROBE).totalEpochs(3)
+                .probeData(PROBE).schedule(Schedule.epochs(1).andLast().totalEpochs(3))
                 .options(LinearProbe.Options.defaults().withIterations(100)).attach();
         SvccaListener svcca = SvccaListener.builder(monitored, storage)
-                .probeInputs(PROBE.getFeatures()).totalEpochs(3).attach();
+                .probeInputs(PROBE.getFeatures()).schedule(Schedule.epochs(1).andLast().totalEpochs(3)).attach();
         monitored.fit(train(), 3);
-        probes.finish();
-        svcca.finish();
+        probes.close();
+        svcca.close();
 
         assertThat(monitored.params()).as("monitors must not change training").isEqualTo(reference.params());
         assertThat(probes.errorCount()).isZero();
@@ -142,7 +143,7 @@ class ProbeListenersTest {
         SvccaListener svcca = SvccaListener.builder(n, storage).probeSize(64).maxSnapshots(3)
                 .method(SimilarityMethod.CKA).async(false).attach();
         n.fit(train(), 5);
-        svcca.finish();
+        svcca.close();
         assertThat(svcca.errorCount()).isZero();
         assertThat(svcca.keptSnapshotEpochs()).hasSize(3).startsWith(0).endsWith(5);
         List<SimilarityRecord> sr = records(storage, svcca.sessionId(), SimilarityRecord.TYPE_ID, SimilarityRecord.class);
@@ -153,7 +154,7 @@ class ProbeListenersTest {
         SimilarityRecord fin = sr.stream().filter(r -> r.getKind().equals(SimilarityRecord.VS_FINAL)).findFirst().orElseThrow();
         assertThat(fin.getRowEpochs()).hasSize(3);
         assertThat(fin.getSnapshotEpoch()).isEqualTo(5);
-        // the probe listener without totalEpochs probes the final parameters on finish()
+        // the default schedule (epochs(1).andLast(), no run length): close() publishes vs-final from the last snapshot
     }
 
     @Test
@@ -164,7 +165,7 @@ class ProbeListenersTest {
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         SvccaListener svcca = SvccaListener.builder(n, storage).probeSize(64).method(SimilarityMethod.CKA).async(false).attach();
         n.fit(train(), 3);
-        svcca.finish();
+        svcca.close();
         assertThat(svcca.errorCount()).isZero();
         List<MonitorErrorRecord> errors = storage.getAllUpdatesAfter(svcca.sessionId(), MonitorErrorRecord.TYPE_ID, 0)
                 .stream().map(MonitorErrorRecord.class::cast).toList();
@@ -178,14 +179,14 @@ class ProbeListenersTest {
     }
 
     @Test
-    void finishProbesFinalParametersWithoutTotalEpochs() {
+    void closeProbesFinalParametersWithoutTotalEpochsOnce() {
         MultiLayerNetwork n = TestNets.mlp(4, 8, 16, 12, 3);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
-        LinearProbeListener probes = LinearProbeListener.builder(n, storage).probeData(PROBE).every(2)
+        LinearProbeListener probes = LinearProbeListener.builder(n, storage).probeData(PROBE).schedule(Schedule.epochs(2).andLast())
                 .options(LinearProbe.Options.defaults().withIterations(50)).attach();
         n.fit(train(), 3);
-        probes.finish();
-        probes.finish();
+        probes.close();
+        probes.close();
         List<ProbeAccuracyRecord> pr = records(storage, probes.sessionId(), ProbeAccuracyRecord.TYPE_ID, ProbeAccuracyRecord.class);
         assertThat(pr).extracting(ProbeAccuracyRecord::getSnapshotEpoch).containsExactly(2, 3);
         assertThat(pr).extracting(ProbeAccuracyRecord::isFinal).containsExactly(false, true);

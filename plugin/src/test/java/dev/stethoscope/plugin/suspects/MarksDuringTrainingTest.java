@@ -1,5 +1,6 @@
 package dev.stethoscope.plugin.suspects;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.dynamics.SuspectExport;
 import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.listeners.records.HealthRecord;
@@ -59,7 +60,7 @@ class MarksDuringTrainingTest {
         Thread training = new Thread(() -> {
             try {
                 session.set(SuspectsPageTest.train(storage, epochs, n, 20, net -> {
-                    HealthListener.builder(net, storage).every(1).attach();
+                    HealthListener.builder(net, storage).schedule(Schedule.iterations(1)).attach();
                     StatsListener dl4j = new StatsListener(storage, null, null, "dl4j-session", null);
                     dl4jSession.set("dl4j-session");
                     net.addListeners(dl4j);

@@ -1,5 +1,6 @@
 package dev.stethoscope.sample.bench;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
 import dev.stethoscope.listeners.probes.LinearProbeListener;
 import dev.stethoscope.listeners.probes.SvccaListener;
@@ -152,8 +153,8 @@ public final class SimilarityBenchmark {
             if (monitored) {
                 InMemoryStatsStorage storage = new InMemoryStatsStorage();
                 probes = LinearProbeListener.builder(net, storage).probeData(new DataSet(probeSet.features(),
-                        probeSet.oneHotLabels(classes))).totalEpochs(runEpochs).attach();
-                svcca = SvccaListener.builder(net, storage).totalEpochs(runEpochs).attach();
+                        probeSet.oneHotLabels(classes))).schedule(Schedule.epochs(1).andLast().totalEpochs(runEpochs)).attach();
+                svcca = SvccaListener.builder(net, storage).schedule(Schedule.epochs(1).andLast().totalEpochs(runEpochs)).attach();
             }
             net.fit(train.iterator(classes, 128, true, 1), runEpochs);
             if (monitored) {

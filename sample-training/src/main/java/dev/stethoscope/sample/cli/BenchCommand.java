@@ -1,5 +1,6 @@
 package dev.stethoscope.sample.cli;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.sample.Models;
 import dev.stethoscope.sample.bench.OverheadRuns;
@@ -43,7 +44,7 @@ public final class BenchCommand implements Callable<Integer> {
         int classes = mnist.numClasses();
         OverheadRuns.Result res = OverheadRuns.measure((monitored, runEpochs) -> {
             MultiLayerNetwork net = Models.build(run.model, 7, mnist.rows(), mnist.cols(), classes);
-            HealthListener l = monitored ? HealthListener.builder(net, new InMemoryStatsStorage()).every(every)
+            HealthListener l = monitored ? HealthListener.builder(net, new InMemoryStatsStorage()).schedule(Schedule.iterations(every))
                     .failFast(true).attach() : null;
             net.fit(train.iterator(classes, run.batch, true, 1), runEpochs);
             return net;

@@ -1,5 +1,6 @@
 package dev.stethoscope.sample.cli;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.listeners.records.LossSensitivityRecord;
 import dev.stethoscope.listeners.records.MemorizationRecord;
@@ -109,7 +110,7 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
             InMemoryStatsStorage storage = new InMemoryStatsStorage();
             MemorizationListener l = monitored ? MemorizationListener.builder(net2, storage)
                     .training(train.iterator(classes, run.batch, false, 0)).validation(test.iterator(classes, 500, false, 0))
-                    .lass(lassUsed).csrEveryEpochs(csrEveryEpochs).async(!sync).failFast(true).attach() : null;
+                    .lass(lassUsed).schedule(Schedule.epochs(csrEveryEpochs)).async(!sync).failFast(true).attach() : null;
             net2.fit(train.iterator(classes, run.batch, true, 1), runEpochs);
             if (l != null) {
                 l.close(); // includes waiting for the last epoch's analyses

@@ -1,6 +1,7 @@
 package dev.stethoscope.sample.cli;
 
 import dev.stethoscope.listeners.Stethoscope;
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.Sessions;
 import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
@@ -323,22 +324,24 @@ public final class TrainCommand implements Callable<Integer> {
                         b -> b.lass(lassParameters()).validationSize(Math.min(csrExamples, test.size())))
                 .tune(AttributionListener.Builder.class, b -> b.imageShape(1, mnist.rows(), mnist.cols()));
         if (healthEvery != null) {
-            setup.tune(HealthListener.Builder.class, b -> b.every(healthEvery));
+            setup.tune(HealthListener.Builder.class, b -> b.schedule(Schedule.iterations(healthEvery)));
         }
         if (similarityExamples != null) {
             setup.tune(SvccaListener.Builder.class,
                     b -> b.probeInputs(test.head(Math.min(similarityExamples, test.size())).features()));
         }
-        period(setup, p, "--probe-every", probeEvery, LinearProbeListener.Builder.class, LinearProbeListener.Builder::every);
-        period(setup, p, "--similarity-every", similarityEvery, SvccaListener.Builder.class, SvccaListener.Builder::every);
+        period(setup, p, "--probe-every", probeEvery, LinearProbeListener.Builder.class,
+                (b, k) -> b.schedule(Schedule.epochs(k).andLast().totalEpochs(epochs)));
+        period(setup, p, "--similarity-every", similarityEvery, SvccaListener.Builder.class,
+                (b, k) -> b.schedule(Schedule.epochs(k).andLast().totalEpochs(epochs)));
         period(setup, p, "--memorization-every", memorizationEvery, MemorizationListener.Builder.class,
-                MemorizationListener.Builder::csrEveryEpochs);
+                (b, k) -> b.schedule(Schedule.epochs(k)));
         if (attributionEvery != null && attributionEvery > 0 && p != Stethoscope.Preset.FULL) {
             throw new IllegalArgumentException("--attribution-every " + attributionEvery + " needs --preset full (the "
                     + p.name().toLowerCase(java.util.Locale.ROOT) + " preset has no attribution monitor)");
         }
         period(setup, p, "--attribution-every", attributionEvery, AttributionListener.Builder.class,
-                AttributionListener.Builder::everyEpochs);
+                (b, k) -> b.schedule(Schedule.epochs(k).andLast().totalEpochs(epochs)));
         return setup;
     }
 

@@ -1,5 +1,6 @@
 package dev.stethoscope.sample.experiment;
 
+import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.listeners.records.MemorizationRecord;
 import dev.stethoscope.probes.memorization.LassParameters;
@@ -77,7 +78,7 @@ public final class MemorizationStudy {
             MemorizationListener l = MemorizationListener.builder(net, storage)
                     .training(asTrained).trainingSize(c.sensitivityExamples())
                     .validation(val).validationSize(c.csrExamples())
-                    .sensitivityEvery(c.sensitivityEvery()).lass(c.lass()).csrBatchSize(c.csrExamples())
+                    .sensitivitySchedule(Schedule.iterations(c.sensitivityEvery())).lass(c.lass()).csrBatchSize(c.csrExamples())
                     .failFast(true)
                     .attach();
             long last = 0;
