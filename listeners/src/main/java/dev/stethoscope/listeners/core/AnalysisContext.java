@@ -299,20 +299,29 @@ public final class AnalysisContext implements AutoCloseable {
         }
     }
 
-    /** Stops the analysis thread after its pending tasks (waits up to a minute). Idempotent. */
+    /**
+     * Stops the analysis thread after its pending tasks (waits up to a minute), then releases the
+     * network copy, the last parameter snapshot and the activation cache. Idempotent.
+     */
     @Override
     public void close() {
-        if (executor == null || executor.isShutdown()) {
-            return;
-        }
-        executor.shutdown();
-        try {
-            if (!executor.awaitTermination(Math.max(1, Math.min(60, timeout.toSeconds())), TimeUnit.SECONDS)) {
-                log.warn("Stethoscope analysis thread still running a minute after close; left to finish as a daemon");
+        if (executor != null && !executor.isShutdown()) {
+            executor.shutdown();
+            try {
+                if (!executor.awaitTermination(Math.max(1, Math.min(60, timeout.toSeconds())), TimeUnit.SECONDS)) {
+                    log.warn("Stethoscope analysis thread still running a minute after close; left to finish as a daemon");
+                    return; // its task may still use the copy and the cache
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
+        synchronized (this) {
+            last = null;
+            copy = null;
+        }
+        cache.clear();
     }
 
     private static long iterationOf(Model m) {
