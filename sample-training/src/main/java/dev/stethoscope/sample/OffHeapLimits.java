@@ -7,23 +7,27 @@ package dev.stethoscope.sample;
  * <p>ND4J's arrays live in native memory that is freed when their Java objects are collected. JavaCPP
  * counts it: when the counted bytes would pass {@code org.bytedeco.javacpp.maxbytes}, or the process's
  * resident memory {@code org.bytedeco.javacpp.maxphysicalbytes}, it runs the collector and retries
- * before failing. Its defaults are the heap's maximum (a quarter of the machine's memory) and twice
- * that, so with the default heap native garbage piles up for a long time first (docs/reliability.md:
- * RSS grew to 5.3 GB over 48 epochs with the soak's 3 GB heap). The sample sets, unless given on the
- * command line ({@code -Dorg.bytedeco.javacpp.maxbytes=...}):
+ * before failing. Its defaults are the heap's maximum (a quarter of the machine's memory) and about
+ * twice that, so the analyses' native garbage piles up long before a collection: LeNet with the
+ * business preset peaked at 5.2 GB RSS with {@code maxbytes=2G} alone (docs/overhead.md). The sample
+ * sets, unless given on the command line ({@code -Dorg.bytedeco.javacpp.maxbytes=...}):
  * <ul>
- *   <li>{@code maxbytes} = {@value #MAX_BYTES}: MNIST and every monitor's bounded state fit well
- *       below it (LeNet with every monitor: peak RSS about 3.2 GB with a 2 GB cap, docs/reliability.md);</li>
- *   <li>{@code maxphysicalbytes} = {@value #MAX_BYTES} + the heap's maximum + 1 GB: a cap on the whole
- *       process's resident memory that an honest run never reaches, so the collector runs before
- *       the kernel's OOM killer does.</li>
+ *   <li>{@code maxbytes} = {@value #MAX_BYTES}: what JavaCPP may count before it collects (MNIST
+ *       and the monitors' live state stay well below it);</li>
+ *   <li>{@code maxphysicalbytes} = {@value #MAX_PHYSICAL_BYTES}: the process's resident memory at
+ *       which it collects (the same LeNet run: 3.2 GB peak RSS, no slower). The sample's Java heap
+ *       holds little (the data are ND4J arrays, off-heap); give a larger cap with the property when
+ *       you run it with a heap that really fills ({@code -Xmx} above 2 GB in use), since JavaCPP
+ *       refuses allocations once the process stays above it after collecting.</li>
  * </ul>
  * The properties must be set before ND4J's first class loads (JavaCPP reads them once), so
- * {@link Main#main} calls {@link #apply()} first. Measured effect: docs/overhead.md.
+ * {@link Main#main} calls {@link #apply()} first.
  */
 public final class OffHeapLimits {
     /** The off-heap bytes JavaCPP may count before it collects. */
-    public static final String MAX_BYTES = "2G";
+    public static final String MAX_BYTES = "1G";
+    /** The resident memory of the process at which JavaCPP collects. */
+    public static final String MAX_PHYSICAL_BYTES = "3G";
     static final String MAX_BYTES_PROPERTY = "org.bytedeco.javacpp.maxbytes";
     static final String MAX_PHYSICAL_PROPERTY = "org.bytedeco.javacpp.maxphysicalbytes";
 
@@ -36,9 +40,7 @@ public final class OffHeapLimits {
             System.setProperty(MAX_BYTES_PROPERTY, MAX_BYTES);
         }
         if (System.getProperty(MAX_PHYSICAL_PROPERTY) == null) {
-            long heap = Runtime.getRuntime().maxMemory();
-            long physical = 2L * 1024 * 1024 * 1024 + (heap == Long.MAX_VALUE ? 4L << 30 : heap) + (1L << 30);
-            System.setProperty(MAX_PHYSICAL_PROPERTY, String.valueOf(physical));
+            System.setProperty(MAX_PHYSICAL_PROPERTY, MAX_PHYSICAL_BYTES);
         }
     }
 }
