@@ -8,9 +8,9 @@ import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.probes.memorization.LassParameters;
 import dev.stethoscope.listeners.probes.LinearProbeListener;
 import dev.stethoscope.listeners.probes.SvccaListener;
-import dev.stethoscope.listeners.records.HealthRecord;
-import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
-import dev.stethoscope.listeners.records.SimilarityRecord;
+import dev.stethoscope.listeners.records.Health;
+import dev.stethoscope.listeners.records.ProbeAccuracy;
+import dev.stethoscope.listeners.records.SimilarityTable;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.probes.linear.LinearProbe;
 import org.deeplearning4j.core.storage.Persistable;
@@ -124,10 +124,10 @@ class StethoscopeTest {
         assertThat(shared.params()).isEqualTo(reference.params());
         assertThat(alone.params()).isEqualTo(reference.params());
         // same records as the monitors built alone
-        for (String type : List.of(ProbeAccuracyRecord.TYPE_ID, SimilarityRecord.TYPE_ID, HealthRecord.TYPE_ID)) {
+        for (String type : List.of(ProbeAccuracy.TYPE_ID, SimilarityTable.TYPE_ID, Health.TYPE_ID)) {
             List<String> a = bodies(aloneStorage, type);
             assertThat(a).as(type).isNotEmpty();
-            if (type.equals(HealthRecord.TYPE_ID)) {
+            if (type.equals(Health.TYPE_ID)) {
                 // health publishes its probe-batch record one callback later with a context: compare as sets;
                 // its batch is sliced from the probe-train set's pass (a GEMM over 96 rows, not 40): the
                 // activation statistics agree to float rounding, so they are rounded to 5 significant digits
@@ -156,7 +156,7 @@ class StethoscopeTest {
         handle.close(); // the failing close is logged; the probes still finish (final snapshot) and publish
         handle.close();
         assertThat(closes.get()).isEqualTo(1);
-        assertThat(bodies(storage, ProbeAccuracyRecord.TYPE_ID)).hasSize(2);
+        assertThat(bodies(storage, ProbeAccuracy.TYPE_ID)).hasSize(2);
         assertThat(handle.context().executor().isShutdown()).isTrue();
     }
 

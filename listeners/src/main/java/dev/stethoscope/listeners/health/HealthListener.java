@@ -2,7 +2,7 @@ package dev.stethoscope.listeners.health;
 
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.StethoscopeListener;
-import dev.stethoscope.listeners.records.HealthRecord;
+import dev.stethoscope.listeners.records.Health;
 import dev.stethoscope.probes.health.ActivationStats;
 import dev.stethoscope.probes.health.ParameterStats;
 import dev.stethoscope.probes.model.Activations;
@@ -35,7 +35,7 @@ import java.util.Map;
  * computed on the training batch ({@code onForwardPass}, training mode; only
  * summary statistics are computed, nothing is kept) and, once the optimiser
  * has run ({@code iterationDone}), the layers' parameter norms and the
- * update/parameter norm ratio, and publishes a {@link HealthRecord} with source
+ * update/parameter norm ratio, and publishes a {@link Health} with source
  * {@code "train-batch"}. At each epoch end it runs a fixed probe batch (the first
  * {@code probeBatchSize} training examples it saw) through a {@link NetworkCopy}
  * in inference mode and publishes a record with source {@code "probe-batch"}, so
@@ -217,7 +217,7 @@ public class HealthListener extends StethoscopeListener {
                 double[][] params = parameterStats(null); // the training network is read on its own thread
                 worker.submit(() -> {
                     Map<String, INDArray> acts = ctx.activations(snap, ps, layers, 256);
-                    HealthRecord r = record("probe-batch", activationStats(acts), params);
+                    Health r = record("probe-batch", activationStats(acts), params);
                     return () -> publish(r, epoch, iteration);
                 });
                 return;
@@ -232,7 +232,7 @@ public class HealthListener extends StethoscopeListener {
         });
     }
 
-    private HealthRecord probeRecord(Map<String, INDArray> acts) {
+    private Health probeRecord(Map<String, INDArray> acts) {
         return record("probe-batch", activationStats(acts), (Gradient) null);
     }
 
@@ -274,12 +274,12 @@ public class HealthListener extends StethoscopeListener {
         }
     }
 
-    private HealthRecord record(String source, ActivationStats[] stats, Gradient update) {
+    private Health record(String source, ActivationStats[] stats, Gradient update) {
         return record(source, stats, parameterStats(update));
     }
 
     /** The record from activation statistics and {@link #parameterStats} (norms, update ratios). */
-    private HealthRecord record(String source, ActivationStats[] stats, double[][] params) {
+    private Health record(String source, ActivationStats[] stats, double[][] params) {
         int n = layers.size();
         double[] mean = new double[n];
         double[] std = new double[n];
@@ -290,7 +290,7 @@ public class HealthListener extends StethoscopeListener {
             std[i] = s == null ? Double.NaN : s.std();
             dead[i] = s == null || !rectified[i] ? Double.NaN : s.deadFraction();
         }
-        return new HealthRecord(source, layers, mean, std, dead, params[0], params[1]);
+        return new Health(source, layers, mean, std, dead, params[0], params[1]);
     }
 
     /** Per layer: parameter norm and log10 update ratio (NaN without an update), read from the training network. */
