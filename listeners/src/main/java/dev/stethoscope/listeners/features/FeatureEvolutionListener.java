@@ -134,6 +134,23 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         return new Builder(net, router);
     }
 
+    /**
+     * Whether this monitor can follow {@code model} with its default settings: a MultiLayerNetwork whose layers
+     * the receptive-field geometry understands ({@link ReceptiveField#SUPPORTED}) with at least one convolution or
+     * dense layer before the output layer. The presets of the {@code Stethoscope} handle attach it only then.
+     */
+    public static boolean supports(Model model) {
+        if (!(model instanceof MultiLayerNetwork net)) {
+            return false;
+        }
+        try {
+            new Builder(net, new org.deeplearning4j.ui.model.storage.InMemoryStatsStorage()).validate();
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     @Override
     public String monitorName() {
         return "features";
@@ -530,6 +547,12 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
 
         @Override
         public FeatureEvolutionListener build() {
+            Object[] v = validate();
+            return new FeatureEvolutionListener(this, (int[]) v[0], (int[]) v[1]);
+        }
+
+        /** Checks the configuration against the model; returns {chosen layers, input shape}. */
+        Object[] validate() {
             resolvedSchedule();
             MultiLayerNetwork net = (MultiLayerNetwork) model;
             if (k < 1 || denseUnits < 1 || probeExamples < 0 || bins < 1) {
@@ -597,7 +620,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 }
             }
             ReceptiveField.of(net, shape[0], shape[1], shape[2]); // refuses unsupported layers here, naming them
-            return new FeatureEvolutionListener(this, chosen, shape);
+            return new Object[]{chosen, shape};
         }
     }
 }

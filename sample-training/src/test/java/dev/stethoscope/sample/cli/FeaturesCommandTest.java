@@ -33,7 +33,7 @@ class FeaturesCommandTest {
         MnistData mnist = MnistFixture.mnist();
         Path run = tmp.resolve("run");
         int code = Main.run("train", "--model", "cnn", "--train-limit", "384", "--test-limit", "100", "--epochs", "2",
-                "--no-ui", "--features", "1,2", "--memorization-every", "0", "--attribution-every", "0",
+                "--no-ui", "--preset", "full", "--features", "1,2", "--memorization-every", "0", "--attribution-every", "0",
                 "--probe-every", "0", "--similarity-every", "0",
                 "--data", mnist.directory().toString(), "--out", run.toString());
         assertThat(code).isZero();
