@@ -534,7 +534,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         /**
          * The input geometry {@code channels, height, width}; needed only when the network does not start with the
          * FeedForwardToCnn preprocessor of {@code InputType.convolutionalFlat} (a flat input of a square number of
-         * values is otherwise taken as one square channel).
+         * values is otherwise taken as one square channel, any other as one row).
          */
         public Builder inputShape(int channels, int height, int width) {
             this.inputShape = new int[]{channels, height, width};
@@ -610,13 +610,10 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 try {
                     shape = ReceptiveField.of(net).inputShape();
                 } catch (IllegalArgumentException e) {
-                    long nIn = net.layerInputSize(0);
+                    int nIn = (int) net.layerInputSize(0);
                     int side = (int) Math.round(Math.sqrt(nIn));
-                    if ((long) side * side != nIn) {
-                        throw new IllegalArgumentException("FeatureEvolutionListener: the input geometry is unknown ("
-                                + nIn + " inputs, no FeedForwardToCnn preprocessor); set inputShape(c, h, w)");
-                    }
-                    shape = new int[]{1, side, side};
+                    // a square number of inputs is taken as one square channel, anything else as one row
+                    shape = (long) side * side == nIn ? new int[]{1, side, side} : new int[]{1, 1, nIn};
                 }
             }
             ReceptiveField.of(net, shape[0], shape[1], shape[2]); // refuses unsupported layers here, naming them
