@@ -212,6 +212,32 @@ class AssertionListenerTest {
     }
 
     @Test
+    void epochAssertionOverAValidationIteratorStopsAtTheNextEpochStart() {
+        MultiLayerNetwork net = net(new Sgd(0.01), 0.0);
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        DataSetIterator held = new ListDataSetIterator<>(heldOut(1).asList(), 50);
+        try (AssertionListener l = ModelAssertions.builder(net, storage).validation(held)
+                .assertThatEpochs("two-validated-epochs", "Two epochs with a validation loss",
+                        w -> w.epochs().size() >= 2 && Double.isFinite(w.epochs().get(w.epochs().size() - 1).validationLoss())
+                                ? Severity.WARNING : Severity.NONE)
+                .action("two-validated-epochs", AssertionListener.Action.STOP).attach()) {
+            assertThatThrownBy(() -> net.fit(iterator(data(1)), 10)).isInstanceOf(AssertionStopException.class);
+            // it fired at the end of epoch 1 (the second): two whole epochs ran, the third did not start
+            assertThat(net.getEpochCount()).isEqualTo(2);
+            assertThat(net.getIterationCount()).isEqualTo(2 * BATCHES);
+            assertThat(l.window().epochs()).hasSize(2);
+            // the validation loss over the iterator (weighted by batch size) is the loss over all held-out examples
+            double all = net.score(heldOut(1));
+            assertThat(l.window().epochs().get(1).validationLoss()).isCloseTo(all, org.assertj.core.data.Offset.offset(1e-4));
+            assertThat(findings(storage, l)).filteredOn(AssertionFinding::user).singleElement().satisfies(x -> {
+                assertThat(x.unit()).isEqualTo("epoch");
+                assertThat(x.from()).isEqualTo(1);
+                assertThat(x.action()).isEqualTo("stop");
+            });
+        }
+    }
+
+    @Test
     void withoutTurnsABuiltInOffAndTheScheduleThinsTheSteps() {
         MultiLayerNetwork net = net(new Sgd(0.01), -10.0);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
