@@ -44,7 +44,8 @@ public abstract class BackgroundListener extends StethoscopeListener {
     protected BackgroundListener(Builder<?, ?> b, String threadName, String backgroundPhase) {
         super(b);
         this.backgroundPhase = backgroundPhase;
-        this.worker = new BackgroundWorker(threadName, b.async, b.maxPending, b.backgroundTimeout);
+        this.worker = b.context != null ? b.context.newWorker(threadName, b.maxPending)
+                : new BackgroundWorker(threadName, b.async, b.maxPending, b.backgroundTimeout);
         this.worker.beforeTask(() -> {
             FaultHook h = faultHook();
             if (h != null) {

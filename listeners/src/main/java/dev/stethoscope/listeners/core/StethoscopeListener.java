@@ -65,6 +65,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
     private final String sessionId;
     private final String workerId;
     private final boolean failFast;
+    private final AnalysisContext context;
     private final Map<String, Integer> faultCounts = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger errorCount = new java.util.concurrent.atomic.AtomicInteger();
     private volatile FaultHook faultHook;
@@ -78,6 +79,18 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
         this.sessionId = b.sessionId != null ? b.sessionId : Sessions.idFor(model);
         this.workerId = b.workerId != null ? b.workerId : "0";
         this.failFast = b.failFast;
+        this.context = b.context;
+        if (context != null && context.model() != model) {
+            throw new IllegalArgumentException("The analysis context belongs to another model");
+        }
+    }
+
+    /**
+     * The analysis context shared with the other monitors attached together by
+     * {@code Stethoscope.attach}, or null for a monitor built alone (its own copy and thread).
+     */
+    protected final AnalysisContext context() {
+        return context;
     }
 
     /** A short name of this monitor, used in logs, error records and the UI. */
@@ -365,6 +378,8 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
         protected boolean failFast;
         /** When the monitor runs; null until set (each listener has its own default). */
         protected Schedule schedule;
+        /** The shared analysis context, or null (see {@link #context(AnalysisContext)}). */
+        protected AnalysisContext context;
 
         protected Builder(Model model, StatsStorageRouter router) {
             this.model = Objects.requireNonNull(model, "model");
@@ -403,6 +418,21 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
         public B schedule(Schedule schedule) {
             this.schedule = Objects.requireNonNull(schedule, "schedule");
             return self();
+        }
+
+        /**
+         * Shares {@code context}'s parameter snapshots, network copy, analysis thread and probe-set
+         * activations with the other monitors using it. {@code Stethoscope.attach} sets it; a
+         * monitor built without it keeps its own copy and thread.
+         */
+        public B context(AnalysisContext context) {
+            this.context = context;
+            return self();
+        }
+
+        /** The model this builder was made for. */
+        public Model builderModel() {
+            return model;
         }
 
         /**

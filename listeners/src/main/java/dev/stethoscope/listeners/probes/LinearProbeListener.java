@@ -66,6 +66,9 @@ public class LinearProbeListener extends EpochAnalysisListener {
     private int lastEvaluated = -1;
     private boolean finalDone;
     private NetworkCopy copy;
+    /** The probe sets as shared probe sets (with a context only). */
+    private final dev.stethoscope.listeners.core.AnalysisContext.ProbeSet trainSet;
+    private final dev.stethoscope.listeners.core.AnalysisContext.ProbeSet testSet;
 
     protected LinearProbeListener(Builder b, List<String> layers, DataSet train, DataSet test, int numClasses) {
         super(b, "probe");
@@ -77,6 +80,12 @@ public class LinearProbeListener extends EpochAnalysisListener {
         this.testX = test.getFeatures();
         this.testY = LinearProbe.classIndices(test.getLabels());
         this.numClasses = numClasses;
+        this.trainSet = context() == null ? null : dev.stethoscope.listeners.core.AnalysisContext.ProbeSet.of(trainX);
+        this.testSet = context() == null ? null : dev.stethoscope.listeners.core.AnalysisContext.ProbeSet.of(testX);
+        if (context() != null) {
+            context().declare(trainSet, layers);
+            context().declare(testSet, layers);
+        }
     }
 
     /** A builder for {@code model}, publishing to {@code router}. */
@@ -122,6 +131,21 @@ public class LinearProbeListener extends EpochAnalysisListener {
     }
 
     private void evaluate(int completed, boolean isFinal) {
+        var ctx = context();
+        if (ctx != null) {
+            var snap = ctx.snapshot();
+            long iteration = currentIteration();
+            lastEvaluated = completed;
+            if (isFinal) {
+                finalDone = true;
+            }
+            worker().submit(() -> {
+                ProbeAccuracy r = probe(ctx.activations(snap, trainSet, layers, batchSize),
+                        ctx.activations(snap, testSet, layers, batchSize), completed, isFinal);
+                return () -> publish(r, completed - 1, iteration);
+            });
+            return;
+        }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             if (copy == null) {
                 copy = NetworkCopy.of(model());
@@ -147,6 +171,10 @@ public class LinearProbeListener extends EpochAnalysisListener {
         copy.model().setParams(params);
         Map<String, INDArray> tr = LayerRepresentations.activations(copy.model(), trainX, layers, batchSize);
         Map<String, INDArray> te = LayerRepresentations.activations(copy.model(), testX, layers, batchSize);
+        return probe(tr, te, completed, isFinal);
+    }
+
+    private ProbeAccuracy probe(Map<String, INDArray> tr, Map<String, INDArray> te, int completed, boolean isFinal) {
         int n = layers.size();
         int[] feats = new int[n];
         double[] trAcc = new double[n];
