@@ -82,6 +82,8 @@ class AssertionsPanelTest {
                 assertThat(dying.findElement(By.cssSelector(".assertion-message")).getText()).startsWith("Layer 0 (rectified) outputs zero");
                 assertThat(d.findElement(By.id("assertions-summary")).getText()).contains("dying-relu").contains("loss-check");
 
+                java.nio.file.Files.write(java.nio.file.Path.of("target", "assertions-panel.png"),
+                        d.getScreenshotAs(org.openqa.selenium.OutputType.BYTES));
                 dying.findElement(By.cssSelector("a.assertion-related")).click();
                 wait.until(b -> b.findElement(By.id("nav-health")).getAttribute("class").contains("active"));
                 assertThat(((JavascriptExecutor) d).executeScript("return window.__xss === undefined;")).isEqualTo(true);
