@@ -238,6 +238,38 @@ class AssertionListenerTest {
     }
 
     @Test
+    void aFaultInTheListenerIsPublishedAndTrainingGoesOnToTheSameParameters() {
+        MultiLayerNetwork bare = net(new Sgd(0.01), 0.0);
+        bare.fit(iterator(data(1)), 2);
+        MultiLayerNetwork net = net(new Sgd(0.01), 0.0);
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        try (AssertionListener l = ModelAssertions.builder(net, storage).build()) {
+            l.setFaultHook((m, phase, bg) -> {
+                throw new IllegalStateException("injected in " + phase);
+            });
+            l.attach();
+            net.fit(iterator(data(1)), 2);
+            assertThat(l.errorCount()).isEqualTo(2 * BATCHES * 3 + 2); // three guarded callbacks a step, one an epoch
+            assertThat(StethoscopeRecord.payloads(RecordReader.updates(storage, l.sessionId(),
+                    dev.stethoscope.listeners.records.MonitorError.TYPE_ID, 0), dev.stethoscope.listeners.records.MonitorError.class))
+                    .isNotEmpty().allSatisfy(e -> assertThat(e.monitor()).isEqualTo("assertions"));
+        }
+        assertThat(net.params()).isEqualTo(bare.params());
+    }
+
+    @Test
+    void theStethoscopeHandleAttachesAndClosesIt() {
+        MultiLayerNetwork net = net(new Sgd(0.01), -10.0);
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        try (dev.stethoscope.listeners.Stethoscope s = dev.stethoscope.listeners.Stethoscope.attach(net, storage,
+                ModelAssertions.builder(net, storage))) {
+            net.fit(iterator(data(1)), 1);
+            AssertionListener l = s.monitor(AssertionListener.class);
+            assertThat(findings(storage, l)).extracting(AssertionFinding::detector).contains(DyingReluDetector.ID);
+        }
+    }
+
+    @Test
     void withoutTurnsABuiltInOffAndTheScheduleThinsTheSteps() {
         MultiLayerNetwork net = net(new Sgd(0.01), -10.0);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
