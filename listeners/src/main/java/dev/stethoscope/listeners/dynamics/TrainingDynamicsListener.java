@@ -141,6 +141,8 @@ import java.util.function.LongFunction;
  * cache.
  */
 public final class TrainingDynamicsListener extends BackgroundListener {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     private static final Logger log = LoggerFactory.getLogger(TrainingDynamicsListener.class);
 
     /** Columns of the per-suspect values in {@link SuspectsRecord}. */
@@ -170,8 +172,9 @@ public final class TrainingDynamicsListener extends BackgroundListener {
         }
     }
 
-    private final MultiLayerNetwork net;
     private final int outputIndex;
+    /** The output layer's input preprocessor (configuration, the same for every network of this architecture). */
+    private final InputPreProcessor outputPreProcessor;
     private final TrainingDynamics dynamics;
     private final Capture capture;
     private final int topK;
@@ -180,11 +183,12 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     private final int dataMapSize;
     private final int cacheCapacity;
     private final boolean publishTableEveryEpoch;
-    private final LongFunction<INDArray> exampleSource;
+    /** Not serialised: a lambda over the driver's data set (suspects missing from the cache are then marked so). */
+    private final transient LongFunction<INDArray> exampleSource;
     private long[] featureShape;
 
-    private NetworkCopy copy;
-    private DataSet current;
+    private transient NetworkCopy copy;
+    private transient DataSet current;
     private final Map<Integer, Cached> cache = new HashMap<>();
     private double admitThreshold = Double.NaN;
     private double admitScale = 1;
@@ -199,15 +203,16 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     private long batchesEpoch;
     /** Time the training thread spends in this listener's callbacks (snapshots, hand-over). */
     private long trainingThreadNanos;
-    private volatile SuspectsRecord lastRecord;
+    private transient volatile SuspectsRecord lastRecord;
 
-    private record Cached(byte[] data, float lo, float hi) {
+    private record Cached(byte[] data, float lo, float hi) implements java.io.Serializable {
     }
 
     private TrainingDynamicsListener(Builder b, int numClasses) {
         super(b, "training-dynamics", "background");
-        this.net = (MultiLayerNetwork) b.model();
+        MultiLayerNetwork net = (MultiLayerNetwork) b.model();
         this.outputIndex = net.getnLayers() - 1;
+        this.outputPreProcessor = net.getLayerWiseConfigurations().getInputPreProcess(outputIndex);
         this.dynamics = new TrainingDynamics(b.numExamples, numClasses);
         this.capture = b.capture;
         this.topK = b.topK;
@@ -322,6 +327,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
 
     @Override
     public void onForwardPass(Model model, List<INDArray> activations) {
+        bind(model);
         DataSet batch = current;
         if (batch == null) {
             throw new IllegalStateException("TrainingDynamicsListener saw a training forward pass but does not know "
@@ -355,7 +361,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
                     int[] labels = TrainingDynamics.labelsOf(batch.getLabels());
                     java.util.concurrent.Callable<double[]> logits;
                     if (capture == Capture.TRAIN_PASS) {
-                        Layer out = net.getLayer(outputIndex);
+                        Layer out = net().getLayer(outputIndex);
                         INDArray h = activations.get(activations.size() - 1).dup();
                         INDArray w = out.getParam("W").dup();
                         INDArray b = out.getParam("b") == null ? null : out.getParam("b").dup();
@@ -380,6 +386,11 @@ public final class TrainingDynamicsListener extends BackgroundListener {
         });
     }
 
+    /** The network being trained (the model of the latest callback). */
+    private MultiLayerNetwork net() {
+        return (MultiLayerNetwork) requireModel();
+    }
+
     /** Updates the state with one batch's logits and caches candidate features; times itself. */
     private void observe(long[] idx, double[] logits, int[] labels, float[] rows, INDArray features, int epoch) {
         long t0 = System.nanoTime();
@@ -392,12 +403,13 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     }
 
     private double[] logitsFromTrainingPass(List<INDArray> activations) {
-        Layer out = net.getLayer(outputIndex);
+        Layer out = net().getLayer(outputIndex);
         return logitsFrom(activations.get(activations.size() - 1), out.getParam("W"), out.getParam("b"));
     }
 
     private double[] logitsFromCopy(INDArray features) {
-        if (copy == null) {
+        MultiLayerNetwork net = net();
+        if (copy == null || copy.source() != net) {
             copy = NetworkCopy.of(net);
         } else {
             copy.refresh();
@@ -427,7 +439,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
      * otherwise with one ND4J matrix product. The bias is added in Java.
      */
     private double[] logitsFrom(INDArray h, INDArray w, INDArray b) {
-        InputPreProcessor pp = net.getLayerWiseConfigurations().getInputPreProcess(outputIndex);
+        InputPreProcessor pp = outputPreProcessor;
         if (pp != null) {
             h = pp.preProcess(h, (int) h.size(0), LayerWorkspaceMgr.noWorkspaces());
         }
@@ -530,6 +542,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
 
     @Override
     public void onEpochEnd(Model model) {
+        bind(model);
         int epoch = currentEpoch();
         long iteration = currentIteration();
         drain();

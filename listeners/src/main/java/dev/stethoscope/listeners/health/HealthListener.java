@@ -56,6 +56,8 @@ import java.util.Map;
  * The probe-batch record is published at every epoch end whatever the schedule.
  */
 public class HealthListener extends StethoscopeListener {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     /** The default schedule: every 10th iteration. */
     public static final Schedule DEFAULT_SCHEDULE = Schedule.iterations(10);
     private static final Schedule.Kind[] ACCEPTED = {Schedule.Kind.ITERATIONS, Schedule.Kind.NEVER};
@@ -66,16 +68,16 @@ public class HealthListener extends StethoscopeListener {
     private final int[] layerIndex;      // MLN: index of each chosen layer; CG: -1
     private final boolean[] rectified;
 
-    private ActivationStats[] pending;
+    private transient ActivationStats[] pending;
     private INDArray probeBatch;
-    private NetworkCopy copy;
-    private boolean closed;
+    private transient NetworkCopy copy;
+    private transient boolean closed;
 
     protected HealthListener(Builder b, List<String> layers) {
         super(b);
         this.schedule = b.resolvedSchedule();
         this.probeBatchSize = b.probeBatchSize;
-        this.layers = layers;
+        this.layers = List.copyOf(layers); // serialisable (a subList is not)
         this.layerIndex = new int[layers.size()];
         this.rectified = new boolean[layers.size()];
         Model m = model();
@@ -140,6 +142,7 @@ public class HealthListener extends StethoscopeListener {
 
     @Override
     public void onForwardPass(Model model, List<INDArray> activations) {
+        bind(model);
         guard("onForwardPass", () -> {
             keepProbeBatch(activations.get(0));
             if (!sampleNow()) {
@@ -158,6 +161,7 @@ public class HealthListener extends StethoscopeListener {
 
     @Override
     public void onForwardPass(Model model, Map<String, INDArray> activations) {
+        bind(model);
         guard("onForwardPass", () -> {
             ComputationGraph cg = (ComputationGraph) model;
             String input = cg.getConfiguration().getNetworkInputs().get(0);
@@ -187,6 +191,7 @@ public class HealthListener extends StethoscopeListener {
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        bind(model);
         guard("iterationDone", () -> {
             if (pending == null) {
                 return;
@@ -199,11 +204,12 @@ public class HealthListener extends StethoscopeListener {
 
     @Override
     public void onEpochEnd(Model model) {
+        bind(model);
         guard("onEpochEnd", () -> {
             if (probeBatch == null) {
                 return;
             }
-            if (copy == null) {
+            if (copy == null || copy.source() != model) {
                 copy = NetworkCopy.of(model);
             } else {
                 copy.refresh();

@@ -54,6 +54,8 @@ import dev.stethoscope.listeners.core.Schedule;
  * }</pre>
  */
 public class LinearProbeListener extends EpochAnalysisListener {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     private final List<String> layers;
     private final LinearProbe.Options options;
     private final int batchSize;
@@ -65,11 +67,12 @@ public class LinearProbeListener extends EpochAnalysisListener {
 
     private int lastEvaluated = -1;
     private boolean finalDone;
-    private NetworkCopy copy;
+    /** Only the architecture matters (each task loads its parameters); rebuilt after deserialisation. */
+    private transient NetworkCopy copy;
 
     protected LinearProbeListener(Builder b, List<String> layers, DataSet train, DataSet test, int numClasses) {
         super(b, "probe");
-        this.layers = layers;
+        this.layers = List.copyOf(layers); // serialisable (a subList is not)
         this.options = b.options;
         this.batchSize = b.batchSize;
         this.trainX = train.getFeatures();
