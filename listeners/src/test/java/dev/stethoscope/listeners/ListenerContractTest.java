@@ -70,6 +70,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  *       and attached to a fresh network, publishes records made from the model of its
  *       callbacks.</li>
  * </ol>
+ * and, without serialisation, a listener attached to another network than the builder's works on
+ * the network of its callbacks.
  * A new listener type is one more {@link #ROWS} entry.
  */
 class ListenerContractTest {
@@ -324,6 +326,31 @@ class ListenerContractTest {
             assertThat(r.getIteration()).isGreaterThan(iterationsBefore);
         });
         assertThat(router.statics).as("run info announced to the new router").isNotEmpty();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rows")
+    void aListenerAttachedToAnotherNetworkWorksOnTheModelOfItsCallbacks(Row row) {
+        MultiLayerNetwork builtFor = net();
+        Recorder rec = new Recorder();
+        StethoscopeListener l = row.build().apply(builtFor, rec);
+        INDArray untouched = builtFor.params().dup();
+
+        MultiLayerNetwork other = net();
+        other.fit(data(), 1);
+        other.setListeners(l);
+        try {
+            other.fit(row.trainOn().apply(l, data()), EPOCHS);
+        } finally {
+            l.close();
+        }
+        assertThat(l.model()).isSameAs(other);
+        assertThat(l.errorCount()).isZero();
+        assertThat(builtFor.getIterationCount()).isZero();
+        assertThat(builtFor.params().toFloatVector()).containsExactly(untouched.toFloatVector());
+        // the last analysis is stamped with the other network's last epoch (2), not the builder's (0)
+        assertThat(rec.updates(row.recordType())).as("records of %s", row)
+                .anySatisfy(r -> assertThat(r.getEpoch()).isEqualTo(other.getEpochCount() - 1).isEqualTo(EPOCHS));
     }
 
     @Test
