@@ -115,6 +115,9 @@ class ListenerContractTest {
             new Row("training dynamics", (net, r) -> TrainingDynamicsListener.builder(net, r)
                     .numExamples(TRAIN.numExamples()).topK(5).build(), SuspectsRecord.TYPE_ID,
                     (l, it) -> ((TrainingDynamicsListener) l).track(it)),
+            new Row("training dynamics, inference copy", (net, r) -> TrainingDynamicsListener.builder(net, r)
+                    .numExamples(TRAIN.numExamples()).topK(5).capture(TrainingDynamicsListener.Capture.INFERENCE_COPY)
+                    .build(), SuspectsRecord.TYPE_ID, (l, it) -> ((TrainingDynamicsListener) l).track(it)),
             new Row("attribution", (net, r) -> AttributionListener.builder(net, r).examplesPerClass(PROBE, 1)
                     .methods("saliency", "ig").build(), AttributionRecord.TYPE_ID));
 

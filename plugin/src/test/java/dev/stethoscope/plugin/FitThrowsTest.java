@@ -11,13 +11,13 @@ import dev.stethoscope.listeners.records.MemorizationRecord;
 import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
 import dev.stethoscope.listeners.records.SimilarityRecord;
 import dev.stethoscope.listeners.records.SuspectsRecord;
+import dev.stethoscope.probes.data.ForwardingDataSetIterator;
 import dev.stethoscope.probes.memorization.LassParameters;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.ui.model.storage.FileStatsStorage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 
 import java.nio.file.Path;
@@ -36,14 +36,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class FitThrowsTest {
 
     /** Delegates to an iterator and throws from {@code next()} at the given call. */
-    static final class FailingIterator implements DataSetIterator {
+    static final class FailingIterator extends ForwardingDataSetIterator {
         private static final long serialVersionUID = 1L;
-        final DataSetIterator in;
         final AtomicInteger calls = new AtomicInteger();
         final int failAt;
 
         FailingIterator(DataSetIterator in, int failAt) {
-            this.in = in;
+            super(in);
             this.failAt = failAt;
         }
 
@@ -57,19 +56,13 @@ class FitThrowsTest {
             if (calls.incrementAndGet() == failAt) {
                 throw new IllegalStateException("the data pipeline failed (injected)");
             }
-            return in.next();
+            return delegate().next();
         }
 
-        @Override public int inputColumns() { return in.inputColumns(); }
-        @Override public int totalOutcomes() { return in.totalOutcomes(); }
-        @Override public boolean resetSupported() { return in.resetSupported(); }
-        @Override public boolean asyncSupported() { return false; }
-        @Override public void reset() { in.reset(); }
-        @Override public int batch() { return in.batch(); }
-        @Override public void setPreProcessor(DataSetPreProcessor p) { in.setPreProcessor(p); }
-        @Override public DataSetPreProcessor getPreProcessor() { return in.getPreProcessor(); }
-        @Override public List<String> getLabels() { return in.getLabels(); }
-        @Override public boolean hasNext() { return in.hasNext(); }
+        @Override
+        public boolean asyncSupported() {
+            return false;
+        }
     }
 
     @Test

@@ -60,8 +60,8 @@ import java.util.Objects;
  * network's monitor, so nothing is published or read from the network off the training
  * thread). Call {@link #flush()} (or {@link #close()}) after {@code fit} to publish what is
  * still running. The background thread competes with training for the CPU: it saves wall time
- * when training leaves cores idle, not otherwise (measured: {@code bench-memorization} in
- * sample-training).
+ * when training leaves cores idle, not otherwise (measured with {@code bench-memorization}:
+ * docs/memorization.md, "Cost").
  *
  * <pre>{@code
  * MemorizationListener m = MemorizationListener.builder(net, statsStorage)

@@ -13,12 +13,13 @@ import java.util.Random;
 
 /**
  * A numerical self-test of the ND4J backend's double-precision linear algebra, run once per JVM
- * (the first call of {@link #result()}; about 0.1 s) and cached.
+ * (the first call of {@link #result()}) and cached; its cost and the errors measured with each
+ * OpenBLAS kernel are in docs/PROBES_AND_SIMILARITY.md ("Trustworthy linear algebra").
  *
  * <p>Why: ND4J 1.0.0-M2.1 bundles OpenBLAS 0.3.19, which on CPUs with AVX-512 selects its SkylakeX
- * kernels; with them double {@code gesvd} and {@code syev} return wrong results from about 150-200
- * rows (non-orthonormal vectors, wrong singular values), silently. Setting the environment variable
- * {@code OPENBLAS_CORETYPE=Haswell} before the JVM starts fixes it.
+ * kernels; with them double {@code gesvd} and {@code syev} return wrong results on matrices of a
+ * few hundred rows and more (non-orthonormal vectors, wrong singular values), silently. Setting the
+ * environment variable {@code OPENBLAS_CORETYPE=Haswell} before the JVM starts fixes it.
  *
  * <p>What is checked, on seeded Gaussian matrices (java.util.Random, not ND4J's RNG; the first with a
  * planted rank-one spike so that its top singular value stands apart):

@@ -29,8 +29,8 @@ import java.util.Random;
  * <p><b>Choice of L2.</b> With hundreds of features and about a thousand probe-train examples the
  * classes are usually linearly separable: with a tiny L2 the loss keeps falling towards 0 as the
  * weights grow, the optimiser never converges, and the test accuracy depends on where it happened
- * to stop (on the sample's 512-unit layer: 0.941 at L2 1e-4 after 300 steps with training loss
- * 0.0003, against 0.962 for a converged fit at L2 3e-3). By default L2 is chosen on a held-out
+ * to stop (measured on the sample's 512-unit layer: docs/PROBES_AND_SIMILARITY.md, "Linear
+ * probe"). By default L2 is chosen on a held-out
  * split of the probe-train set: every 5th probe-train example is held out, probes with L2 from
  * {@link Options#DEFAULT_L2_GRID} are fitted on the rest along a warm-started path from the largest
  * L2 to the smallest (100 Adam steps for the first, 30 more for each next), and the L2 with the
@@ -331,9 +331,10 @@ public final class LinearProbe {
      *
      * <p>Why the floor: a feature that is almost constant on probe-train (a conv position at the
      * image border that is nearly always 0) but not on probe-test would otherwise be multiplied by
-     * a huge 1/std; on LeNet's first conv layer such features reached 8644 standard units on
-     * probe-test (at most 22 on probe-train), and the probe's test accuracy on one network jumped
-     * between 0.62 and 0.83 with changes of 1e-7 in the activations. With the floor such a feature
+     * a huge 1/std; on LeNet's first conv layer such features reached thousands of standard units on
+     * probe-test, and the probe's test accuracy on one network jumped with changes of 1e-7 in the
+     * activations (measured in docs/PROBES_AND_SIMILARITY.md, "Probe test accuracy by depth"). With
+     * the floor such a feature
      * keeps less than a tenth of a typical feature's spread on probe-train and cannot dominate the
      * logits on probe-test; features of ordinary spread are standardised as before.
      */

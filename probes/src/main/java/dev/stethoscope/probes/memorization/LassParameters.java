@@ -25,9 +25,8 @@ public record LassParameters(double radius, double alpha, double beta, int maxIt
     /**
      * The parameters of the public reimplementation used with Arpit et al. (preset {@code "paper"}):
      * r = 0.3/255, alpha = 0.25/255, beta = 0.2/255, 100 steps, [0,1]; certification on. On MNIST this
-     * box is so small that almost no validation example is critical (CSR 0.002 clean vs 0.07 with 40 %
-     * label noise after 20 epochs of the sample's MLP, and 0 on the sample's 3-epoch page), see
-     * docs/memorization.md.
+     * box is so small that almost no validation example is critical (measured in docs/memorization.md,
+     * "Default radius: calibration on MNIST").
      */
     public static final LassParameters PAPER = new LassParameters(0.3 / 255, 0.25 / 255, 0.2 / 255, 100, 0.0, 1.0,
             12345L, true);
@@ -35,11 +34,10 @@ public record LassParameters(double radius, double alpha, double beta, int maxIt
     /**
      * The defaults (preset {@code "default"}), calibrated on MNIST (docs/memorization.md): r = 4/255,
      * alpha = r * 0.25/0.3 = 3.33/255 and beta = r * 0.2/0.3 = 2.67/255 (the paper preset's ratios to
-     * r), 10 steps, [0,1]; certification on. On the sample's MLP trained 20 epochs on 10,000 MNIST
-     * examples the CSR of 500 test examples was 0.074 with clean labels and 0.696 with 40 % label noise
-     * after 10 steps (0.074 and 0.704 after 30, 0.076 and 0.710 with 100): sign steps of 0.83 r reach
-     * the box's corners in two steps, and later steps find almost nothing. Box sizes are
-     * data-dependent: recalibrate for other inputs.
+     * r), 10 steps, [0,1]; certification on. On the sample's MLP the CSR with clean labels and with
+     * 40 % label noise barely changes beyond 10 steps (measured in docs/memorization.md, "Default
+     * radius: calibration on MNIST"): sign steps of 0.83 r reach the box's corners in two steps, and later steps find almost
+     * nothing. Box sizes are data-dependent: recalibrate for other inputs.
      */
     public static final LassParameters DEFAULTS = new LassParameters(4.0 / 255, 4.0 / 255 * 0.25 / 0.3,
             4.0 / 255 * 0.2 / 0.3, 10, 0.0, 1.0, 12345L, true);

@@ -1,5 +1,6 @@
 package dev.stethoscope.probes.memorization;
 
+import dev.stethoscope.probes.data.ForwardingDataSetIterator;
 import org.datavec.api.records.metadata.RecordMetaDataIndex;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
@@ -27,11 +28,10 @@ import java.util.Objects;
  * position of the example since the last {@link #reset()} is used, which is
  * stable across epochs only if the underlying iterator does not shuffle.
  */
-public class RandomizedIterator implements DataSetIterator {
+public class RandomizedIterator extends ForwardingDataSetIterator {
     private static final long serialVersionUID = 1L;
     private static final Logger log = LoggerFactory.getLogger(RandomizedIterator.class);
 
-    private final DataSetIterator base;
     private final Randomization transform;
     private final boolean positionalIndicesIfMissing;
     private DataSetPreProcessor preProcessor;
@@ -49,7 +49,7 @@ public class RandomizedIterator implements DataSetIterator {
      * @param positionalIndicesIfMissing use the position since reset for batches without indices
      */
     public RandomizedIterator(DataSetIterator base, Randomization transform, boolean positionalIndicesIfMissing) {
-        this.base = Objects.requireNonNull(base, "base");
+        super(Objects.requireNonNull(base, "base"));
         this.transform = Objects.requireNonNull(transform, "transform");
         this.positionalIndicesIfMissing = positionalIndicesIfMissing;
     }
@@ -61,17 +61,17 @@ public class RandomizedIterator implements DataSetIterator {
 
     /** The wrapped iterator. */
     public DataSetIterator base() {
-        return base;
+        return delegate();
     }
 
     @Override
     public DataSet next(int num) {
-        return transformed(base.next(num));
+        return transformed(delegate().next(num));
     }
 
     @Override
     public DataSet next() {
-        return transformed(base.next());
+        return transformed(delegate().next());
     }
 
     private DataSet transformed(DataSet ds) {
@@ -128,34 +128,9 @@ public class RandomizedIterator implements DataSetIterator {
     }
 
     @Override
-    public int inputColumns() {
-        return base.inputColumns();
-    }
-
-    @Override
-    public int totalOutcomes() {
-        return base.totalOutcomes();
-    }
-
-    @Override
-    public boolean resetSupported() {
-        return base.resetSupported();
-    }
-
-    @Override
-    public boolean asyncSupported() {
-        return base.asyncSupported();
-    }
-
-    @Override
     public void reset() {
-        base.reset();
+        delegate().reset();
         position = 0;
-    }
-
-    @Override
-    public int batch() {
-        return base.batch();
     }
 
     @Override
@@ -166,15 +141,5 @@ public class RandomizedIterator implements DataSetIterator {
     @Override
     public DataSetPreProcessor getPreProcessor() {
         return preProcessor;
-    }
-
-    @Override
-    public List<String> getLabels() {
-        return base.getLabels();
-    }
-
-    @Override
-    public boolean hasNext() {
-        return base.hasNext();
     }
 }

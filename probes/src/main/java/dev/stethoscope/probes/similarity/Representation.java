@@ -107,7 +107,8 @@ public final class Representation implements java.io.Serializable {
             }
         } else {
             // n > m: eigen-decomposition of the m x m Gram matrix A_c^T A_c = V S^2 V^T (one GEMM and one
-            // symmetric eigensolver; ~5x faster than gesvd on the wide m x n matrix for conv layers)
+            // symmetric eigensolver; faster than gesvd on the wide m x n matrix of conv layers, see
+            // docs/PROBES_AND_SIMILARITY.md, "Similarity")
             INDArray g = x.transpose().mmul(x);
             Decompositions.SymmetricEigen eig = Decompositions.symmetricEigen(g);
             double[] ev = eig.values(); // ascending

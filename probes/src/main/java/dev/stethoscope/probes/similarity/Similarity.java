@@ -53,9 +53,9 @@ public final class Similarity {
     private static final Logger LOG = LoggerFactory.getLogger(Similarity.class);
 
     /**
-     * Points per neuron below which a comparison is flagged as biased: independent random layers then
-     * score about 0.85 / sqrt(points per neuron) in (SV)CCA and 1 / (1 + points per neuron) in CKA
-     * (measured, docs/PROBES_AND_SIMILARITY.md), i.e. more than 0.27 and 0.09 below 10.
+     * Points per neuron below which a comparison is flagged as biased: with fewer points, independent
+     * random layers score well above 0 by chance in (SV)CCA and CKA (the measured bias is in
+     * docs/PROBES_AND_SIMILARITY.md, "How many data points per neuron").
      */
     public static final int MIN_POINTS_PER_NEURON = 10;
 

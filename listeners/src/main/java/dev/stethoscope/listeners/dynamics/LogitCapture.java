@@ -1,0 +1,180 @@
+package dev.stethoscope.listeners.dynamics;
+
+import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener.Capture;
+import dev.stethoscope.probes.dynamics.BulkRead;
+import dev.stethoscope.probes.model.NetworkCopy;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+
+/**
+ * The output layer's pre-activation (the logits) of a training batch, taken as the
+ * {@link Capture} mode says (see {@link TrainingDynamicsListener} for the two modes and their
+ * costs). Logits are returned row-major, {@code [rows x classes]}.
+ *
+ * <p>{@link #now} and {@link #handOver} run on the training thread, inside the forward-pass
+ * callback; the {@link Callable} returned by {@link #handOver} may run later on another thread.
+ *
+ * <p>Serializable: the network and the inference copy are not serialised; {@link #use} sets the
+ * network being trained (the listener passes the model of each callback).
+ */
+final class LogitCapture implements java.io.Serializable {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
+    /** Largest rows x hidden x classes product computed in Java rather than by ND4J. */
+    static final long JAVA_PRODUCT_LIMIT = 8_000_000L;
+
+    /** The network being trained ({@link #use}). */
+    private transient MultiLayerNetwork net;
+    private final int outputIndex;
+    /** The output layer's input preprocessor: configuration, read here so that no other thread reads the network. */
+    private final InputPreProcessor outputPreProcessor;
+    private final Capture capture;
+    private transient NetworkCopy copy;
+    private long javaProductLimit = JAVA_PRODUCT_LIMIT;
+
+    /**
+     * @param net     the network whose architecture the logits are taken from (and, until {@link #use}, the one
+     *                being trained)
+     * @param capture the mode
+     */
+    LogitCapture(MultiLayerNetwork net, Capture capture) {
+        this.net = Objects.requireNonNull(net, "net");
+        this.outputIndex = net.getnLayers() - 1;
+        this.outputPreProcessor = net.getLayerWiseConfigurations().getInputPreProcess(outputIndex);
+        this.capture = Objects.requireNonNull(capture, "capture");
+    }
+
+    /** Takes the logits of {@code network} (same architecture) from now on; returns this. */
+    LogitCapture use(MultiLayerNetwork network) {
+        this.net = Objects.requireNonNull(network, "network");
+        return this;
+    }
+
+    /** The capture mode. */
+    Capture capture() {
+        return capture;
+    }
+
+    /** Sets the size up to which logits are computed in Java (0 = always with ND4J). */
+    void javaProductLimit(long limit) {
+        this.javaProductLimit = limit;
+    }
+
+    /**
+     * The logits of the batch now.
+     *
+     * @param activations the training pass's activations as DL4J's {@code onForwardPass} gives them
+     *                    (input, then every layer but the output layer)
+     * @param features    the batch's features (for {@link Capture#INFERENCE_COPY})
+     */
+    double[] now(List<INDArray> activations, INDArray features) {
+        if (capture == Capture.TRAIN_PASS) {
+            Layer out = net.getLayer(outputIndex);
+            return logitsFrom(activations.get(activations.size() - 1), out.getParam("W"), out.getParam("b"));
+        }
+        return fromCopy(features);
+    }
+
+    /**
+     * The logits of the batch, to be computed later: with {@link Capture#TRAIN_PASS} copies what
+     * training may overwrite before then (the output layer's input and its parameters) and defers
+     * the product; with {@link Capture#INFERENCE_COPY} runs the copy's forward pass now (it needs
+     * the current parameters).
+     */
+    Callable<double[]> handOver(List<INDArray> activations, INDArray features) {
+        if (capture == Capture.TRAIN_PASS) {
+            Layer out = net.getLayer(outputIndex);
+            INDArray h = activations.get(activations.size() - 1).dup();
+            INDArray w = out.getParam("W").dup();
+            INDArray b = out.getParam("b") == null ? null : out.getParam("b").dup();
+            return () -> logitsFrom(h, w, b);
+        }
+        double[] z = fromCopy(features);
+        return () -> z;
+    }
+
+    private double[] fromCopy(INDArray features) {
+        if (copy == null || copy.source() != net) {
+            copy = NetworkCopy.of(net);
+        } else {
+            copy.refresh();
+        }
+        MultiLayerNetwork c = copy.multiLayer();
+        // layer by layer: DL4J's feedForward methods refuse to run while the
+        // training pass's workspace is open (we are inside its callback)
+        LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
+        INDArray h = features;
+        int rows = (int) features.size(0);
+        for (int j = 0; j < outputIndex; j++) {
+            InputPreProcessor pp = c.getLayerWiseConfigurations().getInputPreProcess(j);
+            if (pp != null) {
+                h = pp.preProcess(h, rows, mgr);
+            }
+            h = c.getLayer(j).activate(h, false, mgr);
+        }
+        Layer out = c.getLayer(outputIndex);
+        return logitsFrom(h, out.getParam("W"), out.getParam("b"));
+    }
+
+    /**
+     * Output-layer pre-activation h W + b, row-major, from the output layer's
+     * input h (before its preprocessor). When ND4J runs several threads and
+     * the product has up to {@link #JAVA_PRODUCT_LIMIT} multiply-adds, it is
+     * computed in Java from bulk copies of h and W (no ND4J op at all);
+     * otherwise with one ND4J matrix product. The bias is added in Java.
+     */
+    double[] logitsFrom(INDArray h, INDArray w, INDArray b) {
+        InputPreProcessor pp = outputPreProcessor;
+        if (pp != null) {
+            h = pp.preProcess(h, (int) h.size(0), LayerWorkspaceMgr.noWorkspaces());
+        }
+        int rows = (int) h.size(0);
+        int hidden = (int) w.size(0);
+        int c = (int) w.size(1);
+        double[] z;
+        if (h.rank() == 2 && h.size(1) == hidden && (long) rows * hidden * c <= javaProductLimit
+                && Nd4j.getEnvironment().maxThreads() > 1) {
+            // small product with multi-threaded ND4J: plain Java on bulk copies, no ND4J op (each op
+            // hands work to the OpenMP threads, which costs more than the arithmetic at this size).
+            // With one ND4J thread the ND4J product is the cheaper one (measured in docs/suspects.md,
+            // "Before: everything on the training thread").
+            double[] hv = BulkRead.doubles(h);
+            double[] wv = BulkRead.doubles(w);
+            z = new double[rows * c];
+            for (int r = 0; r < rows; r++) {
+                int zo = r * c;
+                int ho = r * hidden;
+                for (int k = 0; k < hidden; k++) {
+                    double hk = hv[ho + k];
+                    if (hk != 0) { // ReLU layers: mostly zeros
+                        int wo = k * c;
+                        for (int j = 0; j < c; j++) {
+                            z[zo + j] += hk * wv[wo + j];
+                        }
+                    }
+                }
+            }
+        } else {
+            INDArray hw = h.dataType() == w.dataType() ? h : h.castTo(w.dataType());
+            // c-order result, so the bulk read needs no extra copy (mmul's default result is f-order)
+            INDArray product = Nd4j.createUninitialized(w.dataType(), new long[]{hw.size(0), c}, 'c');
+            hw.mmul(w, product);
+            z = BulkRead.doubles(product);
+        }
+        if (b != null) {
+            double[] bias = BulkRead.doubles(b);
+            for (int j = 0; j < z.length; j++) {
+                z[j] += bias[j % c];
+            }
+        }
+        return z;
+    }
+}
