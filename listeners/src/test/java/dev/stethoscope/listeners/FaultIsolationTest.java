@@ -1,7 +1,8 @@
 package dev.stethoscope.listeners;
 
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.core.StethoscopeListener;
-import dev.stethoscope.listeners.records.MonitorErrorRecord;
+import dev.stethoscope.listeners.records.MonitorError;
 import org.deeplearning4j.core.storage.Persistable;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
@@ -76,13 +77,13 @@ class FaultIsolationTest {
         assertThat(net.getIterationCount()).isEqualTo(8);
         assertThat(net.params()).isNotEqualTo(before);
         assertThat(b.errorCount()).isEqualTo(8);
-        List<Persistable> errors = storage.getAllUpdatesAfter(b.sessionId(), MonitorErrorRecord.TYPE_ID, 0);
+        List<Persistable> errors = storage.getAllUpdatesAfter(b.sessionId(), MonitorError.TYPE_ID, 0);
         // rate limited: the same failure is published at its 1st, 2nd, 4th and 8th occurrence
         assertThat(errors).hasSize(4);
-        MonitorErrorRecord first = (MonitorErrorRecord) errors.get(0);
-        assertThat(first.getMonitor()).isEqualTo("broken");
-        assertThat(first.getMessage()).contains("analysis exploded");
-        assertThat(errors).extracting(p -> ((MonitorErrorRecord) p).getCount()).containsExactly(1, 2, 4, 8);
+        MonitorError first = ((StethoscopeRecord) errors.get(0)).payload(MonitorError.class);
+        assertThat(first.monitor()).isEqualTo("broken");
+        assertThat(first.message()).contains("analysis exploded");
+        assertThat(errors).extracting(p -> ((StethoscopeRecord) p).payload(MonitorError.class).count()).containsExactly(1, 2, 4, 8);
     }
 
     @Test
@@ -101,8 +102,8 @@ class FaultIsolationTest {
         net.fit(data(), 2);
         assertThat(net.getIterationCount()).isEqualTo(8);
         assertThat(b.errorCount()).isEqualTo(8);
-        assertThat(storage.getAllUpdatesAfter(b.sessionId(), MonitorErrorRecord.TYPE_ID, 0))
-                .extracting(p -> ((MonitorErrorRecord) p).getExceptionClass())
+        assertThat(storage.getAllUpdatesAfter(b.sessionId(), MonitorError.TYPE_ID, 0))
+                .extracting(p -> ((StethoscopeRecord) p).payload(MonitorError.class).exceptionClass())
                 .containsOnly(NoClassDefFoundError.class.getName());
     }
 
@@ -139,8 +140,8 @@ class FaultIsolationTest {
             assertThat(net.getEpochCount()).isEqualTo(2);
             // 8 hand-overs each wait at most 0.3 s, plus the flush: far below "forever"
             assertThat(seconds).isLessThan(30);
-            assertThat(storage.getAllUpdatesAfter(l.sessionId(), MonitorErrorRecord.TYPE_ID, 0))
-                    .extracting(p -> ((MonitorErrorRecord) p).getExceptionClass())
+            assertThat(storage.getAllUpdatesAfter(l.sessionId(), MonitorError.TYPE_ID, 0))
+                    .extracting(p -> ((StethoscopeRecord) p).payload(MonitorError.class).exceptionClass())
                     .contains(dev.stethoscope.listeners.core.BackgroundTimeoutException.class.getName());
         } finally {
             release.countDown();

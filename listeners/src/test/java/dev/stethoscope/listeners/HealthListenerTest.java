@@ -1,9 +1,10 @@
 package dev.stethoscope.listeners;
 
 import dev.stethoscope.listeners.core.Schedule;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.health.HealthListener;
-import dev.stethoscope.listeners.records.HealthRecord;
-import dev.stethoscope.listeners.records.RunInfoRecord;
+import dev.stethoscope.listeners.records.Health;
+import dev.stethoscope.listeners.records.RunInfo;
 import org.deeplearning4j.core.storage.Persistable;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
@@ -40,20 +41,20 @@ class HealthListenerTest {
         HealthListener l = HealthListener.builder(net, storage).schedule(Schedule.iterations(2)).attach();
         net.fit(data(), 2);
 
-        List<Persistable> updates = storage.getAllUpdatesAfter(l.sessionId(), HealthRecord.TYPE_ID, 0);
+        List<Persistable> updates = storage.getAllUpdatesAfter(l.sessionId(), Health.TYPE_ID, 0);
         assertThat(updates).isNotEmpty();
-        long probeRecords = updates.stream().filter(p -> ((HealthRecord) p).getSource().equals("probe-batch")).count();
+        long probeRecords = updates.stream().filter(p -> ((StethoscopeRecord) p).payload(Health.class).source().equals("probe-batch")).count();
         assertThat(probeRecords).isEqualTo(2); // one per epoch end
         for (Persistable p : updates) {
-            HealthRecord r = (HealthRecord) p;
-            assertThat(r.getLayers()).containsExactly("dense1", "dense2");
-            assertThat(r.getDeadFraction()[1]).isEqualTo(1.0);
-            assertThat(r.getDeadFraction()[0]).isLessThan(0.5);
-            assertThat(r.getParamNorm()[0]).isPositive();
+            Health r = ((StethoscopeRecord) p).payload(Health.class);
+            assertThat(r.layers()).containsExactly("dense1", "dense2");
+            assertThat(r.deadFraction()[1]).isEqualTo(1.0);
+            assertThat(r.deadFraction()[0]).isLessThan(0.5);
+            assertThat(r.paramNorm()[0]).isPositive();
             // no gradient flows through a dead layer: its update (and everything below it) is zero
-            assertThat(r.getUpdateRatioLog10()[1]).isNaN();
+            assertThat(r.updateRatioLog10()[1]).isNaN();
         }
-        assertThat(storage.getStaticInfo(l.sessionId(), HealthRecord.TYPE_ID, "0/health")).isNotNull();
+        assertThat(storage.getStaticInfo(l.sessionId(), Health.TYPE_ID, "0/health")).isNotNull();
         assertThat(l.errorCount()).isZero();
     }
 
@@ -63,17 +64,17 @@ class HealthListenerTest {
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         HealthListener l = HealthListener.builder(net, storage).schedule(Schedule.iterations(1)).attach();
         net.fit(data(), 1);
-        List<Persistable> updates = storage.getAllUpdatesAfter(l.sessionId(), HealthRecord.TYPE_ID, 0);
-        long trainRecords = updates.stream().filter(p -> ((HealthRecord) p).getSource().equals("train-batch")).count();
+        List<Persistable> updates = storage.getAllUpdatesAfter(l.sessionId(), Health.TYPE_ID, 0);
+        long trainRecords = updates.stream().filter(p -> ((StethoscopeRecord) p).payload(Health.class).source().equals("train-batch")).count();
         assertThat(trainRecords).isEqualTo(8); // 256 examples / 32 per batch, every iteration
         for (Persistable p : updates) {
-            HealthRecord r = (HealthRecord) p;
+            Health r = ((StethoscopeRecord) p).payload(Health.class);
             for (int i = 0; i < 2; i++) {
-                assertThat(r.getDeadFraction()[i]).isLessThan(0.5);
-                assertThat(r.getActivationStd()[i]).isPositive();
-                if (r.getSource().equals("train-batch")) {
+                assertThat(r.deadFraction()[i]).isLessThan(0.5);
+                assertThat(r.activationStd()[i]).isPositive();
+                if (r.source().equals("train-batch")) {
                     // Adam with lr 1e-2: a finite update ratio well below 1
-                    assertThat(r.getUpdateRatioLog10()[i]).isLessThan(0).isGreaterThan(-8);
+                    assertThat(r.updateRatioLog10()[i]).isLessThan(0).isGreaterThan(-8);
                 }
             }
         }

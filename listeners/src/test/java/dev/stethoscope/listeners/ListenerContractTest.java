@@ -9,14 +9,14 @@ import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.listeners.probes.LinearProbeListener;
 import dev.stethoscope.listeners.probes.SvccaListener;
-import dev.stethoscope.listeners.records.AttributionRecord;
-import dev.stethoscope.listeners.records.HealthRecord;
-import dev.stethoscope.listeners.records.MemorizationRecord;
-import dev.stethoscope.listeners.records.MonitorErrorRecord;
-import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
-import dev.stethoscope.listeners.records.SimilarityRecord;
+import dev.stethoscope.listeners.records.AttributionMaps;
+import dev.stethoscope.listeners.records.Health;
+import dev.stethoscope.listeners.records.Memorization;
+import dev.stethoscope.listeners.records.MonitorError;
+import dev.stethoscope.listeners.records.ProbeAccuracy;
+import dev.stethoscope.listeners.records.SimilarityTable;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
-import dev.stethoscope.listeners.records.SuspectsRecord;
+import dev.stethoscope.listeners.records.Suspects;
 import dev.stethoscope.probes.memorization.LassParameters;
 import org.deeplearning4j.core.storage.Persistable;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
@@ -64,7 +64,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  *       right after it (background analyses are slowed down so that they are still pending when
  *       {@code fit} returns);</li>
  *   <li>closing twice is safe and publishes nothing new;</li>
- *   <li>a fault in every analysis step is published as a {@link MonitorErrorRecord} and training
+ *   <li>a fault in every analysis step is published as a {@link MonitorError} and training
  *       goes on to the same parameters;</li>
  *   <li>the listener survives a Java serialisation round trip and the copy, given a new router
  *       and attached to a fresh network, publishes records made from the model of its
@@ -104,22 +104,22 @@ class ListenerContractTest {
 
     static final List<Row> ROWS = List.of(
             new Row("health", (net, r) -> HealthListener.builder(net, r).schedule(Schedule.iterations(2))
-                    .probeBatchSize(16).build(), HealthRecord.TYPE_ID),
+                    .probeBatchSize(16).build(), Health.TYPE_ID),
             new Row("linear probes", (net, r) -> LinearProbeListener.builder(net, r).probeData(PROBE).build(),
-                    ProbeAccuracyRecord.TYPE_ID),
+                    ProbeAccuracy.TYPE_ID),
             new Row("similarity", (net, r) -> SvccaListener.builder(net, r).probeInputs(PROBE.getFeatures()).build(),
-                    SimilarityRecord.TYPE_ID),
+                    SimilarityTable.TYPE_ID),
             new Row("memorisation", (net, r) -> MemorizationListener.builder(net, r).training(TRAIN).validation(PROBE)
                     .trainingSize(32).validationSize(32).csrBatchSize(32).lass(LASS)
-                    .sensitivitySchedule(Schedule.iterations(3)).build(), MemorizationRecord.TYPE_ID),
+                    .sensitivitySchedule(Schedule.iterations(3)).build(), Memorization.TYPE_ID),
             new Row("training dynamics", (net, r) -> TrainingDynamicsListener.builder(net, r)
-                    .numExamples(TRAIN.numExamples()).topK(5).build(), SuspectsRecord.TYPE_ID,
+                    .numExamples(TRAIN.numExamples()).topK(5).build(), Suspects.TYPE_ID,
                     (l, it) -> ((TrainingDynamicsListener) l).track(it)),
             new Row("training dynamics, inference copy", (net, r) -> TrainingDynamicsListener.builder(net, r)
                     .numExamples(TRAIN.numExamples()).topK(5).capture(TrainingDynamicsListener.Capture.INFERENCE_COPY)
-                    .build(), SuspectsRecord.TYPE_ID, (l, it) -> ((TrainingDynamicsListener) l).track(it)),
+                    .build(), Suspects.TYPE_ID, (l, it) -> ((TrainingDynamicsListener) l).track(it)),
             new Row("attribution", (net, r) -> AttributionListener.builder(net, r).examplesPerClass(PROBE, 1)
-                    .methods("saliency", "ig").build(), AttributionRecord.TYPE_ID));
+                    .methods("saliency", "ig").build(), AttributionMaps.TYPE_ID));
 
     static Stream<Row> rows() {
         return ROWS.stream();
@@ -210,11 +210,11 @@ class ListenerContractTest {
     }
 
     private static String errorMonitor(StethoscopeRecord r) {
-        return ((MonitorErrorRecord) r).getMonitor();
+        return r.payload(MonitorError.class).monitor();
     }
 
     private static String errorMessage(StethoscopeRecord r) {
-        return ((MonitorErrorRecord) r).getMessage();
+        return r.payload(MonitorError.class).message();
     }
 
     @ParameterizedTest(name = "{0}")
@@ -277,7 +277,7 @@ class ListenerContractTest {
         }
         assertThat(net.getEpochCount()).isEqualTo(EPOCHS);
         assertThat(l.errorCount()).as("faults counted by %s", row).isPositive();
-        List<StethoscopeRecord> errors = rec.updates(MonitorErrorRecord.TYPE_ID);
+        List<StethoscopeRecord> errors = rec.updates(MonitorError.TYPE_ID);
         assertThat(errors).as("error records of %s", row).isNotEmpty()
                 .allSatisfy(r -> assertThat(errorMonitor(r)).isEqualTo(l.monitorName()))
                 .anySatisfy(r -> assertThat(errorMessage(r)).contains("injected fault"));
@@ -391,7 +391,7 @@ class ListenerContractTest {
         train(net, data());
         c.close();
         assertThat(c.errorCount()).isZero();
-        assertThat(rec.updates(HealthRecord.TYPE_ID)).isNotEmpty();
+        assertThat(rec.updates(Health.TYPE_ID)).isNotEmpty();
     }
 
     @SuppressWarnings("unchecked")

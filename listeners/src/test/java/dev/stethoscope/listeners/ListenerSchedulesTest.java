@@ -7,12 +7,13 @@ import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.listeners.probes.LinearProbeListener;
 import dev.stethoscope.listeners.probes.SvccaListener;
-import dev.stethoscope.listeners.records.AttributionRecord;
-import dev.stethoscope.listeners.records.HealthRecord;
-import dev.stethoscope.listeners.records.LossSensitivityRecord;
-import dev.stethoscope.listeners.records.MemorizationRecord;
-import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
-import dev.stethoscope.listeners.records.SimilarityRecord;
+import dev.stethoscope.listeners.records.AttributionMaps;
+import dev.stethoscope.listeners.records.Health;
+import dev.stethoscope.listeners.records.LossSensitivitySample;
+import dev.stethoscope.listeners.records.Memorization;
+import dev.stethoscope.listeners.records.ProbeAccuracy;
+import dev.stethoscope.listeners.records.SimilarityTable;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.probes.linear.LinearProbe;
 import dev.stethoscope.probes.memorization.LassParameters;
 import org.deeplearning4j.core.storage.Persistable;
@@ -53,9 +54,13 @@ class ListenerSchedulesTest {
         return TestNets.mlp(5, 16, 12, 8, 3);
     }
 
-    private static <T> List<T> records(InMemoryStatsStorage s, String session, String type, Class<T> c) {
+    private static <T extends Record> List<T> records(InMemoryStatsStorage s, String session, String type, Class<T> c) {
+        return envelopes(s, session, type).stream().map(r -> r.payload(c)).toList();
+    }
+
+    private static List<StethoscopeRecord> envelopes(InMemoryStatsStorage s, String session, String type) {
         return s.getAllUpdatesAfter(session, type, 0).stream().sorted(Comparator.comparingLong(Persistable::getTimeStamp))
-                .map(c::cast).toList();
+                .map(StethoscopeRecord.class::cast).toList();
     }
 
     // ---- linear probes and SVCCA (epoch analyses on a background thread)
@@ -72,9 +77,9 @@ class ListenerSchedulesTest {
         n.fit(train(), EPOCHS);
         p.close();
         p.close();
-        List<ProbeAccuracyRecord> r = records(st, p.sessionId(), ProbeAccuracyRecord.TYPE_ID, ProbeAccuracyRecord.class);
-        assertThat(r).extracting(ProbeAccuracyRecord::getSnapshotEpoch).containsExactly(1, 3);
-        assertThat(r).extracting(ProbeAccuracyRecord::isFinal).containsExactly(false, false);
+        List<ProbeAccuracy> r = records(st, p.sessionId(), ProbeAccuracy.TYPE_ID, ProbeAccuracy.class);
+        assertThat(r).extracting(ProbeAccuracy::snapshotEpoch).containsExactly(1, 3);
+        assertThat(r).extracting(ProbeAccuracy::isFinal).containsExactly(false, false);
         assertThat(p.errorCount()).isZero();
     }
 
@@ -87,21 +92,21 @@ class ListenerSchedulesTest {
         n.fit(train(), EPOCHS);
         p.close();
         p.close();
-        assertThat(records(st, p.sessionId(), ProbeAccuracyRecord.TYPE_ID, ProbeAccuracyRecord.class))
-                .extracting(ProbeAccuracyRecord::getSnapshotEpoch).containsExactly(1, 3);
+        assertThat(records(st, p.sessionId(), ProbeAccuracy.TYPE_ID, ProbeAccuracy.class))
+                .extracting(ProbeAccuracy::snapshotEpoch).containsExactly(1, 3);
 
         // not listed, run length unknown: close() analyses the final parameters, once
         MultiLayerNetwork n2 = net();
         InMemoryStatsStorage st2 = new InMemoryStatsStorage();
         LinearProbeListener p2 = probes(n2, st2).schedule(Schedule.atEpochs(1).andLast()).attach();
         n2.fit(train(), EPOCHS);
-        assertThat(records(st2, p2.sessionId(), ProbeAccuracyRecord.TYPE_ID, ProbeAccuracyRecord.class)
-                .stream().filter(ProbeAccuracyRecord::isFinal)).as("nothing final before close()").isEmpty();
+        assertThat(records(st2, p2.sessionId(), ProbeAccuracy.TYPE_ID, ProbeAccuracy.class)
+                .stream().filter(ProbeAccuracy::isFinal)).as("nothing final before close()").isEmpty();
         p2.close();
         p2.close();
-        List<ProbeAccuracyRecord> r2 = records(st2, p2.sessionId(), ProbeAccuracyRecord.TYPE_ID, ProbeAccuracyRecord.class);
-        assertThat(r2).extracting(ProbeAccuracyRecord::getSnapshotEpoch).containsExactly(1, 3);
-        assertThat(r2).extracting(ProbeAccuracyRecord::isFinal).containsExactly(false, true);
+        List<ProbeAccuracy> r2 = records(st2, p2.sessionId(), ProbeAccuracy.TYPE_ID, ProbeAccuracy.class);
+        assertThat(r2).extracting(ProbeAccuracy::snapshotEpoch).containsExactly(1, 3);
+        assertThat(r2).extracting(ProbeAccuracy::isFinal).containsExactly(false, true);
 
         // run length known: the last epoch is analysed as final at its end, close() adds nothing
         MultiLayerNetwork n3 = net();
@@ -109,9 +114,9 @@ class ListenerSchedulesTest {
         LinearProbeListener p3 = probes(n3, st3).schedule(Schedule.never().andLast().totalEpochs(EPOCHS)).attach();
         n3.fit(train(), EPOCHS);
         p3.close();
-        List<ProbeAccuracyRecord> r3 = records(st3, p3.sessionId(), ProbeAccuracyRecord.TYPE_ID, ProbeAccuracyRecord.class);
-        assertThat(r3).extracting(ProbeAccuracyRecord::getSnapshotEpoch).containsExactly(3);
-        assertThat(r3).extracting(ProbeAccuracyRecord::isFinal).containsExactly(true);
+        List<ProbeAccuracy> r3 = records(st3, p3.sessionId(), ProbeAccuracy.TYPE_ID, ProbeAccuracy.class);
+        assertThat(r3).extracting(ProbeAccuracy::snapshotEpoch).containsExactly(3);
+        assertThat(r3).extracting(ProbeAccuracy::isFinal).containsExactly(true);
     }
 
     @Test
@@ -123,10 +128,10 @@ class ListenerSchedulesTest {
         n.fit(train(), EPOCHS);
         s.close();
         s.close();
-        List<SimilarityRecord> r = records(st, s.sessionId(), SimilarityRecord.TYPE_ID, SimilarityRecord.class);
-        assertThat(r.stream().filter(x -> x.getKind().equals(SimilarityRecord.LAYERS)))
-                .extracting(SimilarityRecord::getSnapshotEpoch).containsExactly(0, 1, 3);
-        assertThat(r.stream().filter(x -> x.getKind().equals(SimilarityRecord.VS_FINAL))).isEmpty();
+        List<SimilarityTable> r = records(st, s.sessionId(), SimilarityTable.TYPE_ID, SimilarityTable.class);
+        assertThat(r.stream().filter(x -> x.kind().equals(SimilarityTable.LAYERS)))
+                .extracting(SimilarityTable::snapshotEpoch).containsExactly(0, 1, 3);
+        assertThat(r.stream().filter(x -> x.kind().equals(SimilarityTable.VS_FINAL))).isEmpty();
 
         MultiLayerNetwork n2 = net();
         InMemoryStatsStorage st2 = new InMemoryStatsStorage();
@@ -135,11 +140,11 @@ class ListenerSchedulesTest {
         n2.fit(train(), EPOCHS);
         s2.close();
         s2.close();
-        List<SimilarityRecord> r2 = records(st2, s2.sessionId(), SimilarityRecord.TYPE_ID, SimilarityRecord.class);
-        assertThat(r2.stream().filter(x -> x.getKind().equals(SimilarityRecord.LAYERS)))
-                .as("epoch 3 snapshotted once").extracting(SimilarityRecord::getSnapshotEpoch).containsExactly(0, 1, 3);
-        assertThat(r2.stream().filter(x -> x.getKind().equals(SimilarityRecord.VS_FINAL)))
-                .extracting(SimilarityRecord::getSnapshotEpoch).containsExactly(3);
+        List<SimilarityTable> r2 = records(st2, s2.sessionId(), SimilarityTable.TYPE_ID, SimilarityTable.class);
+        assertThat(r2.stream().filter(x -> x.kind().equals(SimilarityTable.LAYERS)))
+                .as("epoch 3 snapshotted once").extracting(SimilarityTable::snapshotEpoch).containsExactly(0, 1, 3);
+        assertThat(r2.stream().filter(x -> x.kind().equals(SimilarityTable.VS_FINAL)))
+                .extracting(SimilarityTable::snapshotEpoch).containsExactly(3);
     }
 
     @Test
@@ -167,18 +172,19 @@ class ListenerSchedulesTest {
         n.fit(train(), EPOCHS); // iterations 0..17
         h.close();
         h.close();
-        List<HealthRecord> r = records(st, h.sessionId(), HealthRecord.TYPE_ID, HealthRecord.class);
-        assertThat(r.stream().filter(x -> x.getSource().equals("train-batch")))
-                .extracting(HealthRecord::getIteration).containsExactly(0L, 4L, 8L, 12L, 16L);
-        assertThat(r.stream().filter(x -> x.getSource().equals("probe-batch"))).hasSize(EPOCHS);
+        List<Health> r = records(st, h.sessionId(), Health.TYPE_ID, Health.class);
+        assertThat(envelopes(st, h.sessionId(), Health.TYPE_ID).stream()
+                .filter(x -> x.payload(Health.class).source().equals("train-batch")))
+                .extracting(StethoscopeRecord::getIteration).containsExactly(0L, 4L, 8L, 12L, 16L);
+        assertThat(r.stream().filter(x -> x.source().equals("probe-batch"))).hasSize(EPOCHS);
 
         MultiLayerNetwork n2 = net();
         InMemoryStatsStorage st2 = new InMemoryStatsStorage();
         HealthListener h2 = HealthListener.builder(n2, st2).schedule(Schedule.never()).attach();
         n2.fit(train(), EPOCHS);
         h2.close();
-        List<HealthRecord> r2 = records(st2, h2.sessionId(), HealthRecord.TYPE_ID, HealthRecord.class);
-        assertThat(r2).extracting(HealthRecord::getSource).containsOnly("probe-batch").hasSize(EPOCHS);
+        List<Health> r2 = records(st2, h2.sessionId(), Health.TYPE_ID, Health.class);
+        assertThat(r2).extracting(Health::source).containsOnly("probe-batch").hasSize(EPOCHS);
 
         assertThat(HealthListener.builder(net(), st).build().schedule()).isEqualTo(Schedule.iterations(10));
         assertThatThrownBy(() -> HealthListener.builder(n, st).schedule(Schedule.epochs(1)).build())
@@ -201,8 +207,8 @@ class ListenerSchedulesTest {
         a.close();
         a.close();
         assertThat(a.runs()).isEqualTo(2);
-        assertThat(records(st, a.sessionId(), AttributionRecord.TYPE_ID, AttributionRecord.class))
-                .extracting(AttributionRecord::getIteration).containsExactly(6L, 18L);
+        assertThat(envelopes(st, a.sessionId(), AttributionMaps.TYPE_ID))
+                .extracting(StethoscopeRecord::getIteration).containsExactly(6L, 18L);
 
         // the last epoch not on the schedule: close() analyses the final parameters, once
         MultiLayerNetwork n2 = net();
@@ -213,8 +219,8 @@ class ListenerSchedulesTest {
         a2.close();
         a2.close();
         assertThat(a2.runs()).isEqualTo(2);
-        assertThat(records(st2, a2.sessionId(), AttributionRecord.TYPE_ID, AttributionRecord.class))
-                .extracting(AttributionRecord::getIteration).containsExactly(12L, 18L);
+        assertThat(envelopes(st2, a2.sessionId(), AttributionMaps.TYPE_ID))
+                .extracting(StethoscopeRecord::getIteration).containsExactly(12L, 18L);
 
         // the last epoch analysed at its end: close() does not analyse it again
         MultiLayerNetwork n3 = net();
@@ -250,13 +256,13 @@ class ListenerSchedulesTest {
         m.close();
         m.close();
         assertThat(m.errorCount()).isZero();
-        List<MemorizationRecord> r = records(st, m.sessionId(), MemorizationRecord.TYPE_ID, MemorizationRecord.class);
+        List<Memorization> r = records(st, m.sessionId(), Memorization.TYPE_ID, Memorization.class);
         assertThat(r).hasSize(EPOCHS); // one record per epoch, the CSR only where due
-        assertThat(r.get(0).getCriticalSampleRatio()).isBetween(0.0, 1.0);
-        assertThat(r.get(1).getCriticalSampleRatio()).isNaN();
-        assertThat(r.get(2).getCriticalSampleRatio()).isBetween(0.0, 1.0);
-        assertThat(records(st, m.sessionId(), LossSensitivityRecord.TYPE_ID, LossSensitivityRecord.class))
-                .extracting(LossSensitivityRecord::getIteration).containsExactly(0L, 5L, 10L, 15L);
+        assertThat(r.get(0).criticalSampleRatio()).isBetween(0.0, 1.0);
+        assertThat(r.get(1).criticalSampleRatio()).isNaN();
+        assertThat(r.get(2).criticalSampleRatio()).isBetween(0.0, 1.0);
+        assertThat(envelopes(st, m.sessionId(), LossSensitivitySample.TYPE_ID))
+                .extracting(StethoscopeRecord::getIteration).containsExactly(0L, 5L, 10L, 15L);
 
         // never: one sensitivity measurement per epoch, at its end
         MultiLayerNetwork n2 = net();
@@ -265,9 +271,9 @@ class ListenerSchedulesTest {
                 .attach();
         n2.fit(train(), EPOCHS);
         m2.close();
-        assertThat(records(st2, m2.sessionId(), LossSensitivityRecord.TYPE_ID, LossSensitivityRecord.class)).hasSize(EPOCHS);
-        assertThat(records(st2, m2.sessionId(), MemorizationRecord.TYPE_ID, MemorizationRecord.class))
-                .extracting(MemorizationRecord::getCriticalSampleRatio).allMatch(v -> Double.isNaN(v));
+        assertThat(records(st2, m2.sessionId(), LossSensitivitySample.TYPE_ID, LossSensitivitySample.class)).hasSize(EPOCHS);
+        assertThat(records(st2, m2.sessionId(), Memorization.TYPE_ID, Memorization.class))
+                .extracting(Memorization::criticalSampleRatio).allMatch(v -> Double.isNaN(v));
 
         assertThatThrownBy(() -> memorization(n, st).schedule(Schedule.epochs(2).andLast()).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("totalEpochs");

@@ -1,9 +1,10 @@
 package dev.stethoscope.listeners;
 
 import dev.stethoscope.listeners.core.Schedule;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
-import dev.stethoscope.listeners.records.LossSensitivityRecord;
-import dev.stethoscope.listeners.records.MemorizationRecord;
+import dev.stethoscope.listeners.records.LossSensitivitySample;
+import dev.stethoscope.listeners.records.Memorization;
 import dev.stethoscope.listeners.records.RecordTypes;
 import dev.stethoscope.probes.memorization.CriticalSamples;
 import dev.stethoscope.probes.memorization.CsrResult;
@@ -54,44 +55,44 @@ class MemorizationListenerTest {
             l.close(); // publishes what the background thread still computes
         }
 
-        List<Persistable> epochs = storage.getAllUpdatesAfter(l.sessionId(), MemorizationRecord.TYPE_ID, 0);
+        List<Persistable> epochs = storage.getAllUpdatesAfter(l.sessionId(), Memorization.TYPE_ID, 0);
         assertThat(epochs).hasSize(2);
         for (Persistable p : epochs) {
-            MemorizationRecord r = (MemorizationRecord) p;
-            assertThat(r.getCsrExamples()).isEqualTo(80);
-            assertThat(r.getCriticalSampleRatio()).isEqualTo(r.getCriticalCount() / 80.0);
-            assertThat(r.getParameters()).containsEntry("radius", "0.6").containsEntry("maxIterations", "15")
+            Memorization r = ((StethoscopeRecord) p).payload(Memorization.class);
+            assertThat(r.csrExamples()).isEqualTo(80);
+            assertThat(r.criticalSampleRatio()).isEqualTo(r.criticalCount() / 80.0);
+            assertThat(r.parameters()).containsEntry("radius", "0.6").containsEntry("maxIterations", "15")
                     .containsEntry("csrExamples", "80").containsKey("gradientDirection");
-            assertThat(r.getCsrRadius()).isEqualTo(0.6);
-            assertThat(r.getCsrPreset()).isEqualTo("custom");
-            assertThat(r.getTrainExamples()).isEqualTo(64);
-            assertThat(r.getValAccuracy()).isBetween(0.0, 1.0);
-            assertThat(r.getTrainLoss()).isPositive();
-            assertThat(r.getTrainScoreMean()).isPositive();
-            assertThat(r.getNumClasses()).isEqualTo(3);
-            for (double v : r.getPerClassSensitivity()) {
+            assertThat(r.csrRadius()).isEqualTo(0.6);
+            assertThat(r.csrPreset()).isEqualTo("custom");
+            assertThat(r.trainExamples()).isEqualTo(64);
+            assertThat(r.valAccuracy()).isBetween(0.0, 1.0);
+            assertThat(r.trainLoss()).isPositive();
+            assertThat(r.trainScoreMean()).isPositive();
+            assertThat(r.numClasses()).isEqualTo(3);
+            for (double v : r.perClassSensitivity()) {
                 assertThat(v).isPositive();
             }
-            assertThat(r.getSensitivityGini()).isBetween(0.0, 1.0);
+            assertThat(r.sensitivityGini()).isBetween(0.0, 1.0);
             // 8 iterations per epoch, every 3rd: iterations 0,3,6 then 9,12,15
-            assertThat(r.getSensitivityMeasurements()).isEqualTo(3);
+            assertThat(r.sensitivityMeasurements()).isEqualTo(3);
         }
-        assertThat(storage.getAllUpdatesAfter(l.sessionId(), LossSensitivityRecord.TYPE_ID, 0)).hasSize(6);
+        assertThat(storage.getAllUpdatesAfter(l.sessionId(), LossSensitivitySample.TYPE_ID, 0)).hasSize(6);
         assertThat(l.errorCount()).isZero();
 
         // the last record equals the probes' results on the final parameters (same seed, same subsets)
-        MemorizationRecord last = (MemorizationRecord) epochs.get(1);
+        Memorization last = ((StethoscopeRecord) epochs.get(1)).payload(Memorization.class);
         MultiLayerNetwork copy = InputGradients.analysisCopy(net).multiLayer();
         DataSet v = new DataSet(VAL.getFeatures().getRows(rows(80)), VAL.getLabels().getRows(rows(80)));
         CsrResult csr = CriticalSamples.search(copy, v.getFeatures(), LASS, 50, false);
-        assertThat(last.getCriticalSampleRatio()).isEqualTo(csr.criticalSampleRatio());
-        assertThat(last.getCsrCertified()).isEqualTo(csr.numCertified());
-        assertThat(last.getParameters()).containsEntry("certify", "true");
+        assertThat(last.criticalSampleRatio()).isEqualTo(csr.criticalSampleRatio());
+        assertThat(last.csrCertified()).isEqualTo(csr.numCertified());
+        assertThat(last.parameters()).containsEntry("certify", "true");
         DataSet t = new DataSet(TRAIN.getFeatures().getRows(rows(64)), TRAIN.getLabels().getRows(rows(64)));
         double[][] m = LossSensitivity.perClassMatrix(copy, t.getFeatures(), t.getLabels());
-        assertThat(last.getPerClassSensitivity(2, 1)).isCloseTo(m[2][1], within(1e-5 * m[2][1]));
+        assertThat(last.perClassSensitivity(2, 1)).isCloseTo(m[2][1], within(1e-5 * m[2][1]));
         // trained on separable blobs: validation accuracy well above chance
-        assertThat(last.getValAccuracy()).isGreaterThan(0.6);
+        assertThat(last.valAccuracy()).isGreaterThan(0.6);
     }
 
     @Test
@@ -103,7 +104,7 @@ class MemorizationListenerTest {
         plain.fit(train(), 2);
         watched.fit(train(), 2);
         l.close();
-        assertThat(storage.getAllUpdatesAfter(l.sessionId(), LossSensitivityRecord.TYPE_ID, 0)).hasSize(16);
+        assertThat(storage.getAllUpdatesAfter(l.sessionId(), LossSensitivitySample.TYPE_ID, 0)).hasSize(16);
         assertThat(watched.params().equals(plain.params())).as("parameters after training").isTrue();
         assertThat(watched.getUpdater().getStateViewArray()).isEqualTo(plain.getUpdater().getStateViewArray());
         assertThat(watched.score()).isEqualTo(plain.score());
@@ -111,23 +112,24 @@ class MemorizationListenerTest {
 
     @Test
     void recordsRoundTripAndAreRegistered() {
-        MemorizationRecord r = new MemorizationRecord().csr(0.25, 20, 80, 4.5, 12).csrCertified(51)
+        StethoscopeRecord r = StethoscopeRecord.of(Memorization.builder().csr(0.25, 20, 80, 4.5, 12).csrCertified(51)
                 .csrRadius(4.0 / 255, "default")
                 .train(0.9, 0.3, 64, 0.35).validation(0.8, 0.5, 80).sensitivity(0.3, 0.31, 1.2, 3)
-                .perClass(new double[][]{{1, 2}, {Double.NaN, 4}}).parameters(LASS.asMap());
+                .perClass(new double[][]{{1, 2}, {Double.NaN, 4}}).parameters(LASS.asMap()).build());
         r.setKey("s", "0/memorization", 10, 1, 16);
-        MemorizationRecord back = (MemorizationRecord) RecordTypes.newRecord(MemorizationRecord.TYPE_ID);
-        back.decode(r.encode());
-        assertThat(back.toJson()).isEqualTo(r.toJson());
-        assertThat(back.getPerClassSensitivity(1, 0)).isNaN();
-        assertThat(back.getPerClassSensitivity(0, 1)).isEqualTo(2.0);
-        assertThat(back.getParameters()).isEqualTo(LASS.asMap());
-        assertThat(back.getCsrCertified()).isEqualTo(51);
-        assertThat(back.getCsrRadius()).isEqualTo(4.0 / 255);
-        assertThat(back.getCsrPreset()).isEqualTo("default");
-        LossSensitivityRecord s = new LossSensitivityRecord(1.5, 0.2, 0.25, 64);
+        StethoscopeRecord rb = RecordTypes.newRecord(Memorization.TYPE_ID);
+        rb.decode(r.encode());
+        assertThat(rb.toJson()).isEqualTo(r.toJson());
+        Memorization back = rb.payload(Memorization.class);
+        assertThat(back.perClassSensitivity(1, 0)).isNaN();
+        assertThat(back.perClassSensitivity(0, 1)).isEqualTo(2.0);
+        assertThat(back.parameters()).isEqualTo(LASS.asMap());
+        assertThat(back.csrCertified()).isEqualTo(51);
+        assertThat(back.csrRadius()).isEqualTo(4.0 / 255);
+        assertThat(back.csrPreset()).isEqualTo("default");
+        StethoscopeRecord s = StethoscopeRecord.of(new LossSensitivitySample(1.5, 0.2, 0.25, 64));
         s.setKey("s", "0/memorization", 11, 1, 16);
-        LossSensitivityRecord s2 = (LossSensitivityRecord) RecordTypes.newRecord(LossSensitivityRecord.TYPE_ID);
+        StethoscopeRecord s2 = RecordTypes.newRecord(LossSensitivitySample.TYPE_ID);
         s2.decode(s.encode());
         assertThat(s2.toJson()).isEqualTo(s.toJson());
     }

@@ -1,8 +1,9 @@
 package dev.stethoscope.plugin;
 
 import dev.stethoscope.listeners.core.Schedule;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.attribution.AttributionListener;
-import dev.stethoscope.listeners.records.AttributionRecord;
+import dev.stethoscope.listeners.records.AttributionMaps;
 import org.deeplearning4j.core.storage.Persistable;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -73,7 +74,7 @@ class AttributionPanelTest {
     @Test
     void gridOfExamplesByMethodsWithEpochSlider() throws Exception {
         Assumptions.assumeTrue(Browser.available(), "chromium and chromedriver are needed for UI tests");
-        List<Persistable> recs = storage.getAllUpdatesAfter(sessionId, AttributionRecord.TYPE_ID, 0);
+        List<Persistable> recs = storage.getAllUpdatesAfter(sessionId, AttributionMaps.TYPE_ID, 0);
         assertThat(recs).hasSize(3);
         ChromeDriver d = Browser.start();
         try {
@@ -86,13 +87,13 @@ class AttributionPanelTest {
             assertThat(js.executeScript("return document.getElementById('attr-slider').max")).isEqualTo("2");
             assertThat(d.findElement(By.id("attr-where")).getText()).contains("3 of 3");
             // the saliency canvas of the first example is scaled by that map's max |value| from the latest record
-            AttributionRecord last = (AttributionRecord) recs.get(2);
-            int px = last.getHeight() * last.getWidth();
+            AttributionMaps last = ((StethoscopeRecord) recs.get(2)).payload(AttributionMaps.class);
+            int px = last.height() * last.width();
             double maxAbs = 0;
             for (int p = 0; p < px; p++) {
-                maxAbs = Math.max(maxAbs, Math.abs(last.getMaps()[(1 * 4) * px + p]));
+                maxAbs = Math.max(maxAbs, Math.abs(last.map(1, 0)[p]));
             }
-            String id = String.valueOf(last.getExampleIds()[0]);
+            String id = String.valueOf(last.exampleIds()[0]);
             Object shown = js.executeScript("return document.querySelector(\"canvas.attr-map[data-method='saliency'][data-example='"
                     + id + "']\").getAttribute('data-max-abs')");
             assertThat(Double.parseDouble((String) shown)).isCloseTo(maxAbs, org.assertj.core.api.Assertions.within(1e-6 * maxAbs + 1e-9));

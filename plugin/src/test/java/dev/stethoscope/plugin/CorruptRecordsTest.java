@@ -9,12 +9,12 @@ import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.listeners.probes.LinearProbeListener;
 import dev.stethoscope.listeners.probes.SvccaListener;
-import dev.stethoscope.listeners.records.HealthRecord;
-import dev.stethoscope.listeners.records.MonitorErrorRecord;
+import dev.stethoscope.listeners.records.Health;
+import dev.stethoscope.listeners.records.MonitorError;
 import dev.stethoscope.listeners.records.RecordTypes;
-import dev.stethoscope.listeners.records.RunInfoRecord;
+import dev.stethoscope.listeners.records.RunInfo;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
-import dev.stethoscope.listeners.records.SuspectMarkRecord;
+import dev.stethoscope.listeners.records.SuspectMark;
 import dev.stethoscope.probes.memorization.LassParameters;
 import org.deeplearning4j.core.storage.Persistable;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -81,20 +81,19 @@ class CorruptRecordsTest {
         svcca.close();
         mem.close();
         dyn.close();
-        SuspectExport.putMark(st, dyn.sessionId(), new SuspectMarkRecord(3, 0, SuspectMarkRecord.DECISIONS.get(0), 1), 1);
+        SuspectExport.putMark(st, dyn.sessionId(), new SuspectMark(3, 0, SuspectMark.DECISIONS.get(0), 1), 1);
         String session = health.sessionId();
         for (String type : st.listTypeIDsForSession(session)) {
             for (Persistable p : st.getAllStaticInfos(session, type)) {
-                samples.putIfAbsent(p.getClass().getSimpleName(), (StethoscopeRecord) p);
+                samples.putIfAbsent(((StethoscopeRecord) p).getPayloadTypeID(), (StethoscopeRecord) p);
             }
             for (Persistable p : st.getAllUpdatesAfter(session, type, 0)) {
-                samples.putIfAbsent(p.getClass().getSimpleName(), (StethoscopeRecord) p);
+                samples.putIfAbsent(((StethoscopeRecord) p).getPayloadTypeID(), (StethoscopeRecord) p);
             }
         }
-        assertThat(samples.keySet()).contains(RunInfoRecord.class.getSimpleName());
+        assertThat(samples.keySet()).contains(RunInfo.TYPE_ID);
         for (String type : RecordTypes.typeIds()) {
-            assertThat(samples.keySet()).as("a sample of " + type)
-                    .contains(RecordTypes.newRecord(type).getClass().getSimpleName());
+            assertThat(samples.keySet()).as("a sample of " + type).contains(type);
         }
     }
 
@@ -119,10 +118,10 @@ class CorruptRecordsTest {
     void truncatedRecordsOfEveryTypeFailClearly() {
         for (StethoscopeRecord r : samples.values()) {
             byte[] full = r.encode();
-            assertThat(decodes(r, full)).as(r.getTypeID()).isTrue();
+            assertThat(decodes(r, full)).as(r.getPayloadTypeID()).isTrue();
             for (int len = 0; len < full.length; len += Math.max(1, full.length / 200)) {
-                assertThat(decodes(r, Arrays.copyOf(full, len))).as("%s cut to %d of %d bytes", r.getClass()
-                        .getSimpleName(), len, full.length).isFalse();
+                assertThat(decodes(r, Arrays.copyOf(full, len))).as("%s cut to %d of %d bytes", r.getPayloadTypeID(), len,
+                        full.length).isFalse();
             }
             assertThat(decodes(r, Arrays.copyOf(full, full.length + 3))).as("trailing bytes").isFalse();
         }
@@ -160,25 +159,99 @@ class CorruptRecordsTest {
     }
 
     @Test
-    void aNewerBodyVersionIsRefusedNotMisread() {
+    void aNewerHeaderOrPayloadVersionIsRefusedNotMisread() {
         for (StethoscopeRecord r : samples.values()) {
             byte[] b = r.encode();
-            ByteBuffer.wrap(b).putShort(3, (short) 99); // magic (2), header version (1), body version (2)
-            StethoscopeRecord fresh = RecordTypes.isKnown(r.getTypeID()) && !(r instanceof RunInfoRecord)
-                    ? RecordTypes.newRecord(r.getTypeID()) : new RunInfoRecord();
-            assertThatThrownBy(() -> fresh.decode(b)).isInstanceOf(UncheckedIOException.class)
-                    .hasMessageContaining("version 99");
+            b[2] = 3; // magic (2 bytes), then the header version
+            assertThatThrownBy(() -> new StethoscopeRecord().decode(b)).isInstanceOf(UncheckedIOException.class)
+                    .hasMessageContaining("header version 3").hasMessageContaining("newer Stethoscope");
+
+            // the payload's component count follows the header: one more component than this version knows
+            byte[] p = r.encode();
+            int at = 3 + utf8Field(r.getTypeID()) + utf8Field(r.getPayloadTypeID()) + utf8Field(r.getSessionID())
+                    + utf8Field(r.getWorkerID()) + 8 + 4 + 8;
+            ByteBuffer buf = ByteBuffer.wrap(p);
+            buf.putInt(at, buf.getInt(at) + 1);
+            assertThatThrownBy(() -> new StethoscopeRecord().decode(p)).as(r.getPayloadTypeID())
+                    .isInstanceOf(UncheckedIOException.class).hasMessageContaining("written by a newer Stethoscope");
         }
     }
 
-    /** A health record whose stored bytes are cut short, as a damaged file holds them. */
-    public static final class DamagedHealthRecord extends HealthRecord {
+    private static int utf8Field(String s) {
+        return 4 + s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    }
+
+    /**
+     * A health record whose stored bytes are cut short, as a damaged file holds them (a
+     * {@link Persistable} of its own, since the record envelope is final; it decodes as the
+     * envelope does, and fails).
+     */
+    public static final class DamagedHealthRecord implements Persistable {
         private static final long serialVersionUID = 1L;
+        private StethoscopeRecord inner = StethoscopeRecord.of(new Health("train-batch", List.of("a"),
+                new double[]{1}, new double[]{1}, new double[]{0}, new double[]{1}, new double[]{-3}));
+
+        @Override
+        public String getSessionID() {
+            return inner.getSessionID();
+        }
+
+        @Override
+        public String getTypeID() {
+            return inner.getTypeID();
+        }
+
+        @Override
+        public String getWorkerID() {
+            return inner.getWorkerID();
+        }
+
+        @Override
+        public long getTimeStamp() {
+            return inner.getTimeStamp();
+        }
+
+        void setKey(String session, String worker, long timestamp, int epoch, long iteration) {
+            inner.setKey(session, worker, timestamp, epoch, iteration);
+        }
+
+        @Override
+        public int encodingLengthBytes() {
+            return encode().length;
+        }
 
         @Override
         public byte[] encode() {
-            byte[] b = super.encode();
+            byte[] b = inner.encode();
             return Arrays.copyOf(b, b.length / 2);
+        }
+
+        @Override
+        public void encode(ByteBuffer buffer) {
+            buffer.put(encode());
+        }
+
+        @Override
+        public void encode(java.io.OutputStream outputStream) throws java.io.IOException {
+            outputStream.write(encode());
+        }
+
+        @Override
+        public void decode(byte[] decode) {
+            inner = new StethoscopeRecord();
+            inner.decode(decode);
+        }
+
+        @Override
+        public void decode(ByteBuffer buffer) {
+            byte[] b = new byte[buffer.remaining()];
+            buffer.get(b);
+            decode(b);
+        }
+
+        @Override
+        public void decode(java.io.InputStream inputStream) throws java.io.IOException {
+            decode(inputStream.readAllBytes());
         }
     }
 
@@ -189,9 +262,9 @@ class CorruptRecordsTest {
         HealthListener h = HealthListener.builder(net, st).sessionId("s").schedule(Schedule.iterations(1)).attach();
         net.fit(new org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator<>(
                 FaultInjectionTest.blobs(1, 64).asList(), 16), 1);
-        int good = st.getAllUpdatesAfter("s", HealthRecord.TYPE_ID, 0).size();
+        int good = st.getAllUpdatesAfter("s", Health.TYPE_ID, 0).size();
         assertThat(good).isPositive();
-        StethoscopeRecord some = (StethoscopeRecord) st.getAllUpdatesAfter("s", HealthRecord.TYPE_ID, 0).get(0);
+        StethoscopeRecord some = (StethoscopeRecord) st.getAllUpdatesAfter("s", Health.TYPE_ID, 0).get(0);
         DamagedHealthRecord bad = new DamagedHealthRecord();
         bad.setKey("s", some.getWorkerID(), some.getTimeStamp() + 1_000_000, 0, 0);
         st.putUpdate(bad);
@@ -199,14 +272,14 @@ class CorruptRecordsTest {
 
         FileStatsStorage reopened = StatsFiles.open(tmp.resolve("stats.dl4j").toFile());
         try (StethoscopeUIServer server = StethoscopeUIServer.start("127.0.0.1", 0)) {
-            assertThatThrownBy(() -> reopened.getAllUpdatesAfter("s", HealthRecord.TYPE_ID, 0))
+            assertThatThrownBy(() -> reopened.getAllUpdatesAfter("s", Health.TYPE_ID, 0))
                     .as("DL4J's own read fails as a whole").isInstanceOf(RuntimeException.class);
             server.attach(reopened);
             HttpResponse<String> page = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
-                    "http://127.0.0.1:" + server.port() + "/stethoscope/api/records/s/" + HealthRecord.TYPE_ID)).build(),
+                    "http://127.0.0.1:" + server.port() + "/stethoscope/api/records/s/" + Health.TYPE_ID)).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(page.statusCode()).isEqualTo(200);
-            assertThat(page.body().split("\"type\":\"" + HealthRecord.TYPE_ID + "\"", -1)).hasSize(good + 1);
+            assertThat(page.body().split("\"type\":\"" + Health.TYPE_ID + "\"", -1)).hasSize(good + 1);
         } finally {
             reopened.close();
         }

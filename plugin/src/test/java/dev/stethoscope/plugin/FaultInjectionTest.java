@@ -1,6 +1,7 @@
 package dev.stethoscope.plugin;
 
 import dev.stethoscope.listeners.core.Schedule;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.attribution.AttributionListener;
 import dev.stethoscope.listeners.core.BackgroundListener;
 import dev.stethoscope.listeners.core.StethoscopeListener;
@@ -10,7 +11,7 @@ import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.listeners.probes.LinearProbeListener;
 import dev.stethoscope.listeners.probes.SvccaListener;
-import dev.stethoscope.listeners.records.MonitorErrorRecord;
+import dev.stethoscope.listeners.records.MonitorError;
 import dev.stethoscope.probes.memorization.LassParameters;
 import org.deeplearning4j.core.storage.Persistable;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -136,18 +137,18 @@ class FaultInjectionTest {
                 .containsExactly(reference.toFloatVector());
         String expectedClass = error ? InjectedError.class.getName() : IllegalStateException.class.getName();
         assertThat(l.errorCount()).isPositive();
-        List<Persistable> errors = storage.getAllUpdatesAfter(l.sessionId(), MonitorErrorRecord.TYPE_ID, 0);
+        List<Persistable> errors = storage.getAllUpdatesAfter(l.sessionId(), MonitorError.TYPE_ID, 0);
         assertThat(errors).isNotEmpty();
         assertThat(errors).allSatisfy(p -> {
-            MonitorErrorRecord r = (MonitorErrorRecord) p;
-            assertThat(r.getExceptionClass()).isEqualTo(expectedClass);
-            assertThat(r.getMessage()).isEqualTo(what);
+            MonitorError r = ((StethoscopeRecord) p).payload(MonitorError.class);
+            assertThat(r.exceptionClass()).isEqualTo(expectedClass);
+            assertThat(r.message()).isEqualTo(what);
         });
         // rate limited: at most one record per phase and power of two of its count
         assertThat(errors.size()).isLessThanOrEqualTo(l.errorCount());
 
         HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
-                        + "/stethoscope/api/records/" + l.sessionId() + "/" + MonitorErrorRecord.TYPE_ID)).build(),
+                        + "/stethoscope/api/records/" + l.sessionId() + "/" + MonitorError.TYPE_ID)).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(page.statusCode()).isEqualTo(200);
         assertThat(page.body()).contains(expectedClass).contains(what).contains("\"count\"");

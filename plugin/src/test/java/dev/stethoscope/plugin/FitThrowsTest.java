@@ -1,16 +1,17 @@
 package dev.stethoscope.plugin;
 
 import dev.stethoscope.listeners.core.Schedule;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.core.BackgroundListener;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
 import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.listeners.probes.LinearProbeListener;
 import dev.stethoscope.listeners.probes.SvccaListener;
-import dev.stethoscope.listeners.records.MemorizationRecord;
-import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
-import dev.stethoscope.listeners.records.SimilarityRecord;
-import dev.stethoscope.listeners.records.SuspectsRecord;
+import dev.stethoscope.listeners.records.Memorization;
+import dev.stethoscope.listeners.records.ProbeAccuracy;
+import dev.stethoscope.listeners.records.SimilarityTable;
+import dev.stethoscope.listeners.records.Suspects;
 import dev.stethoscope.probes.data.ForwardingDataSetIterator;
 import dev.stethoscope.probes.memorization.LassParameters;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -107,8 +108,8 @@ class FitThrowsTest {
             int[] after = counts(reopened, session);
             assertThat(java.util.Arrays.stream(after).boxed().toList()).as("probe, similarity, memorisation and suspects records of epoch 1").allMatch(n -> n >= 1);
             assertThat(java.util.Arrays.stream(beforeClose).boxed().toList()).as("some were still pending when fit threw").anyMatch(n -> n == 0);
-            assertThat(reopened.getAllUpdatesAfter(session, ProbeAccuracyRecord.TYPE_ID, 0))
-                    .extracting(p -> ((ProbeAccuracyRecord) p).getSnapshotEpoch()).contains(1);
+            assertThat(reopened.getAllUpdatesAfter(session, ProbeAccuracy.TYPE_ID, 0))
+                    .extracting(p -> ((StethoscopeRecord) p).payload(ProbeAccuracy.class).snapshotEpoch()).contains(1);
         } finally {
             reopened.close();
         }
@@ -116,9 +117,9 @@ class FitThrowsTest {
 
     private static int[] counts(FileStatsStorage s, String session) {
         return new int[]{
-                s.getAllUpdatesAfter(session, ProbeAccuracyRecord.TYPE_ID, 0).size(),
-                s.getAllUpdatesAfter(session, SimilarityRecord.TYPE_ID, 0).size(),
-                s.getAllUpdatesAfter(session, MemorizationRecord.TYPE_ID, 0).size(),
-                s.getAllUpdatesAfter(session, SuspectsRecord.TYPE_ID, 0).size()};
+                s.getAllUpdatesAfter(session, ProbeAccuracy.TYPE_ID, 0).size(),
+                s.getAllUpdatesAfter(session, SimilarityTable.TYPE_ID, 0).size(),
+                s.getAllUpdatesAfter(session, Memorization.TYPE_ID, 0).size(),
+                s.getAllUpdatesAfter(session, Suspects.TYPE_ID, 0).size()};
     }
 }

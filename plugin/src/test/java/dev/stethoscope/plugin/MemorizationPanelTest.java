@@ -2,7 +2,7 @@ package dev.stethoscope.plugin;
 
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
-import dev.stethoscope.listeners.records.MemorizationRecord;
+import dev.stethoscope.listeners.records.Memorization;
 import dev.stethoscope.probes.memorization.LassParameters;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -57,7 +57,7 @@ class MemorizationPanelTest {
                     .attach();
             net.fit(new ListDataSetIterator<>(ds.asList(), 16), 3);
             l.close();
-            assertThat(storage.getAllUpdatesAfter(l.sessionId(), MemorizationRecord.TYPE_ID, 0)).hasSize(3);
+            assertThat(storage.getAllUpdatesAfter(l.sessionId(), Memorization.TYPE_ID, 0)).hasSize(3);
 
             ChromeDriver d = Browser.start();
             try {

@@ -2,7 +2,8 @@ package dev.stethoscope.plugin;
 
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.probes.SvccaListener;
-import dev.stethoscope.listeners.records.SimilarityRecord;
+import dev.stethoscope.listeners.records.SimilarityTable;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.probes.similarity.SimilarityMethod;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -62,11 +63,11 @@ class SimilarityWarningsUiTest {
             net.fit(new ListDataSetIterator<>(new DataSet(x, y).asList().subList(0, 64), 16), 2);
             s.close();
             // the record itself carries both flags for the wide layer against its earlier snapshots
-            SimilarityRecord fin = storage.getAllUpdatesAfter(s.sessionId(), SimilarityRecord.TYPE_ID, 0).stream()
-                    .map(SimilarityRecord.class::cast).filter(q -> q.getKind().equals(SimilarityRecord.VS_FINAL))
+            SimilarityTable fin = storage.getAllUpdatesAfter(s.sessionId(), SimilarityTable.TYPE_ID, 0).stream()
+                    .map(p -> ((StethoscopeRecord) p).payload(SimilarityTable.class)).filter(q -> q.kind().equals(SimilarityTable.VS_FINAL))
                     .findFirst().orElseThrow();
-            assertThat(fin.getFlags()[0] & SimilarityRecord.UNDERDETERMINED).isNotZero(); // epoch 0 vs final, layer "wide"
-            assertThat(fin.getFlags()[0] & SimilarityRecord.FEW_POINTS).isNotZero();
+            assertThat(fin.flags()[0] & SimilarityTable.UNDERDETERMINED).isNotZero(); // epoch 0 vs final, layer "wide"
+            assertThat(fin.flags()[0] & SimilarityTable.FEW_POINTS).isNotZero();
 
             ChromeDriver d = Browser.start();
             try {

@@ -2,7 +2,7 @@ package dev.stethoscope.plugin;
 
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.health.HealthListener;
-import dev.stethoscope.listeners.records.HealthRecord;
+import dev.stethoscope.listeners.records.Health;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.ui.model.stats.StatsListener;
@@ -102,7 +102,7 @@ class StatsFileFilterTest {
                     n += st.getAllUpdatesAfter(s, t, -1).size();
                 }
             }
-            assertThat(st.getAllUpdatesAfter("s", HealthRecord.TYPE_ID, -1)).isNotEmpty();
+            assertThat(st.getAllUpdatesAfter("s", Health.TYPE_ID, -1)).isNotEmpty();
             assertThat(st.listTypeIDsForSession("s-dl4j")).isNotEmpty(); // DL4J's StatsListener records
             assertThat(n).isGreaterThan(10);
         } finally {

@@ -2,7 +2,7 @@ package dev.stethoscope.plugin;
 
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.health.HealthListener;
-import dev.stethoscope.listeners.records.HealthRecord;
+import dev.stethoscope.listeners.records.Health;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -135,9 +135,9 @@ class UiServerTest {
     void jsonRoutesServeTheRecords() throws Exception {
         HttpResponse<String> sessions = get("/stethoscope/api/sessions");
         assertThat(sessions.statusCode()).isEqualTo(200);
-        assertThat(sessions.body()).contains(sessionId).contains(HealthRecord.TYPE_ID);
+        assertThat(sessions.body()).contains(sessionId).contains(Health.TYPE_ID);
 
-        HttpResponse<String> recs = get("/stethoscope/api/records/" + sessionId + "/" + HealthRecord.TYPE_ID);
+        HttpResponse<String> recs = get("/stethoscope/api/records/" + sessionId + "/" + Health.TYPE_ID);
         assertThat(recs.statusCode()).isEqualTo(200);
         assertThat(recs.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).contains("json"));
         // 2 epochs x 8 iterations sampled every iteration, plus 2 epoch-end probe records
@@ -173,7 +173,7 @@ class UiServerTest {
         long deadline = System.currentTimeMillis() + 30_000;
         String body = "";
         while (System.currentTimeMillis() < deadline) {
-            body = get("/stethoscope/api/records/" + remoteSession + "/" + HealthRecord.TYPE_ID).body();
+            body = get("/stethoscope/api/records/" + remoteSession + "/" + Health.TYPE_ID).body();
             if (body.split("\"type\"").length - 1 >= 5) {
                 break;
             }

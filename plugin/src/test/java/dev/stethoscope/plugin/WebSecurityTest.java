@@ -2,8 +2,9 @@ package dev.stethoscope.plugin;
 
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.health.HealthListener;
-import dev.stethoscope.listeners.records.HealthRecord;
-import dev.stethoscope.listeners.records.MonitorErrorRecord;
+import dev.stethoscope.listeners.records.Health;
+import dev.stethoscope.listeners.records.MonitorError;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import org.deeplearning4j.core.storage.StatsStorage;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -161,7 +162,7 @@ class WebSecurityTest {
         // DL4J's own pages are behind the same check
         assertThat(RawHttp.get(port, "/train/overview", "evil.example:" + port).status()).isEqualTo(403);
         assertThat(RawHttp.get(port, "/train/overview", "localhost:" + port).status()).isEqualTo(200);
-        assertThat(RawHttp.get(port, "/stethoscope/api/records/" + session + "/" + HealthRecord.TYPE_ID,
+        assertThat(RawHttp.get(port, "/stethoscope/api/records/" + session + "/" + Health.TYPE_ID,
                 "rebind.evil.example:" + port).status()).isEqualTo(403);
     }
 
@@ -356,7 +357,7 @@ class WebSecurityTest {
 
     @Test
     void listRoutesArePagedAndCapped() throws Exception {
-        String url = "/stethoscope/api/records/" + session + "/" + HealthRecord.TYPE_ID;
+        String url = "/stethoscope/api/records/" + session + "/" + Health.TYPE_ID;
         HttpResponse<String> all = get(url);
         assertThat(count(all.body(), "\"type\":\"Stethoscope.Health\"")).isEqualTo(18);
         assertThat(all.headers().firstValue(StethoscopeModule.TRUNCATED_HEADER)).hasValue("false");
@@ -383,14 +384,15 @@ class WebSecurityTest {
         // the cap: 1005 error records in another session
         String big = "cap-test-session";
         for (int i = 0; i < 1005; i++) {
-            MonitorErrorRecord e = new MonitorErrorRecord("cap-test", "test", new IllegalStateException("record " + i));
+            StethoscopeRecord e = StethoscopeRecord.of(MonitorError.of("cap-test", "test",
+                    new IllegalStateException("record " + i)));
             e.setKey(big, "w", 1_000_000L + i, 0, i);
             if (i == 0) {
                 real.putStaticInfo(e);
             }
             real.putUpdate(e);
         }
-        String errs = "/stethoscope/api/records/" + big + "/" + MonitorErrorRecord.TYPE_ID;
+        String errs = "/stethoscope/api/records/" + big + "/" + MonitorError.TYPE_ID;
         for (String q : List.of("", "?limit=5000", "?limit=1000")) {
             HttpResponse<String> r = get(errs + q);
             assertThat(timestamps(r.body())).as(q).hasSize(StethoscopeModule.MAX_LIMIT);
@@ -414,7 +416,7 @@ class WebSecurityTest {
 
     @Test
     void unchangedSessionsCostNoDecoding() throws Exception {
-        String url = "/stethoscope/api/records/" + session + "/" + HealthRecord.TYPE_ID;
+        String url = "/stethoscope/api/records/" + session + "/" + Health.TYPE_ID;
         List<Long> ts = timestamps(get(url).body());
         long last = ts.get(ts.size() - 1);
         calls.clear();
@@ -437,7 +439,7 @@ class WebSecurityTest {
         slowMillis = 3000;
         try {
             CompletableFuture<HttpResponse<String>> slow = http.sendAsync(HttpRequest.newBuilder(URI.create(base()
-                            + "/stethoscope/api/records/" + session + "/" + HealthRecord.TYPE_ID)).build(),
+                            + "/stethoscope/api/records/" + session + "/" + Health.TYPE_ID)).build(),
                     HttpResponse.BodyHandlers.ofString());
             Thread.sleep(300); // the slow read is under way
             long t0 = System.nanoTime();

@@ -8,6 +8,7 @@ import dev.stethoscope.sample.cli.CalibrateCsrCommand;
 import dev.stethoscope.sample.cli.ExperimentCommand;
 import dev.stethoscope.sample.cli.ExplainCommand;
 import dev.stethoscope.sample.cli.SelfTestCommand;
+import dev.stethoscope.sample.cli.ExportCommand;
 import dev.stethoscope.sample.cli.SuspectsCommand;
 import dev.stethoscope.sample.cli.SimilarityCommand;
 import dev.stethoscope.sample.cli.SoakCommand;
@@ -27,6 +28,7 @@ import picocli.CommandLine.Command;
                 ViewCommand.class,
                 SimilarityCommand.class,
                 SuspectsCommand.class,
+                ExportCommand.class,
                 ExplainCommand.class,
                 ExperimentCommand.class,
                 BenchCommand.class,

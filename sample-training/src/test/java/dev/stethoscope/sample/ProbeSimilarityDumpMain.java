@@ -1,8 +1,9 @@
 package dev.stethoscope.sample;
 
-import dev.stethoscope.listeners.records.MonitorErrorRecord;
-import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
-import dev.stethoscope.listeners.records.SimilarityRecord;
+import dev.stethoscope.listeners.records.MonitorError;
+import dev.stethoscope.listeners.records.ProbeAccuracy;
+import dev.stethoscope.listeners.records.SimilarityTable;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import org.deeplearning4j.core.storage.Persistable;
 import org.deeplearning4j.ui.model.storage.FileStatsStorage;
 
@@ -28,38 +29,38 @@ public final class ProbeSimilarityDumpMain {
         try {
             for (String session : storage.listSessionIDs()) {
                 System.out.println("session " + session);
-                List<ProbeAccuracyRecord> probes = sorted(storage.getAllUpdatesAfter(session, ProbeAccuracyRecord.TYPE_ID, 0))
-                        .stream().map(ProbeAccuracyRecord.class::cast).toList();
-                for (ProbeAccuracyRecord r : probes) {
-                    System.out.printf(Locale.ROOT, "probe epoch %d (%s, %d train / %d test examples)%n", r.getSnapshotEpoch(),
-                            r.getFeatureMode(), r.getTrainExamples(), r.getTestExamples());
-                    for (int i = 0; i < r.getLayers().size(); i++) {
+                List<ProbeAccuracy> probes = sorted(storage.getAllUpdatesAfter(session, ProbeAccuracy.TYPE_ID, 0))
+                        .stream().map(p -> ((StethoscopeRecord) p).payload(ProbeAccuracy.class)).toList();
+                for (ProbeAccuracy r : probes) {
+                    System.out.printf(Locale.ROOT, "probe epoch %d (%s, %d train / %d test examples)%n", r.snapshotEpoch(),
+                            r.featureMode(), r.trainExamples(), r.testExamples());
+                    for (int i = 0; i < r.layers().size(); i++) {
                         System.out.printf(Locale.ROOT, "  %-8s features %6d  train %.4f  test %.4f  L2 %.0e  grad %.1e%n",
-                                r.getLayers().get(i), r.getFeatures()[i], r.getTrainAccuracy()[i], r.getTestAccuracy()[i],
-                                r.getL2()[i], r.getGradientNorm()[i]);
+                                r.layers().get(i), r.features()[i], r.trainAccuracy()[i], r.testAccuracy()[i],
+                                r.l2()[i], r.gradientNorm()[i]);
                     }
                 }
-                List<SimilarityRecord> sims = sorted(storage.getAllUpdatesAfter(session, SimilarityRecord.TYPE_ID, 0))
-                        .stream().map(SimilarityRecord.class::cast).toList();
-                for (SimilarityRecord s : sims) {
+                List<SimilarityTable> sims = sorted(storage.getAllUpdatesAfter(session, SimilarityTable.TYPE_ID, 0))
+                        .stream().map(p -> ((StethoscopeRecord) p).payload(SimilarityTable.class)).toList();
+                for (SimilarityTable s : sims) {
                     System.out.printf(Locale.ROOT, "similarity %s %s snapshot %d reference %d, %d data points; columns %s%n",
-                            s.getKind(), s.getMethod(), s.getSnapshotEpoch(), s.getReferenceEpoch(), s.getDataPoints(),
-                            s.getColumns());
-                    int cols = s.getColumns().size();
-                    int[] flags = s.getFlags();
-                    for (int i = 0; i < s.getRows().size(); i++) {
-                        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-8s", s.getRows().get(i)
-                                + (s.getRowEpochs() != null && s.getRowEpochs().length > i ? "@" + s.getRowEpochs()[i] : "")));
+                            s.kind(), s.method(), s.snapshotEpoch(), s.referenceEpoch(), s.dataPoints(),
+                            s.columns());
+                    int cols = s.columns().size();
+                    int[] flags = s.flags();
+                    for (int i = 0; i < s.rows().size(); i++) {
+                        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-8s", s.rows().get(i)
+                                + (s.rowEpochs() != null && s.rowEpochs().length > i ? "@" + s.rowEpochs()[i] : "")));
                         for (int j = 0; j < cols; j++) {
                             int f = flags[i * cols + j];
                             line.append(String.format(Locale.ROOT, " %7.4f%-4s", s.value(i, j),
-                                    ((f & SimilarityRecord.UNDERDETERMINED) != 0 ? "!U" : "")
-                                            + ((f & SimilarityRecord.FEW_POINTS) != 0 ? "!F" : "")));
+                                    ((f & SimilarityTable.UNDERDETERMINED) != 0 ? "!U" : "")
+                                            + ((f & SimilarityTable.FEW_POINTS) != 0 ? "!F" : "")));
                         }
                         System.out.println(line);
                     }
                 }
-                List<Persistable> errors = storage.getAllUpdatesAfter(session, MonitorErrorRecord.TYPE_ID, 0);
+                List<Persistable> errors = storage.getAllUpdatesAfter(session, MonitorError.TYPE_ID, 0);
                 System.out.println("monitor error records: " + errors.size());
                 for (Persistable e : errors) {
                     System.out.println("  " + e);

@@ -2,7 +2,7 @@ package dev.stethoscope.listeners.attribution;
 
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.StethoscopeListener;
-import dev.stethoscope.listeners.records.AttributionRecord;
+import dev.stethoscope.listeners.records.AttributionMaps;
 import dev.stethoscope.probes.attribution.Attribution;
 import dev.stethoscope.probes.attribution.Attributor;
 import dev.stethoscope.probes.attribution.Attributors;
@@ -33,7 +33,7 @@ import java.util.Map;
  * Explanation heatmaps at checkpoints (METHODS.md section 8).
  *
  * <p>When its {@link Schedule} says (default {@code Schedule.epochs(1)}: every epoch end), it refreshes a private {@link NetworkCopy} from the training network's parameters,
- * runs the chosen attribution methods on a fixed example set and publishes one {@link AttributionRecord}:
+ * runs the chosen attribution methods on a fixed example set and publishes one {@link AttributionMaps}:
  * heatmaps (summed over channels and block-averaged down to at most {@code maxSide} pixels a side), each
  * method's completeness gap and the AOPC of its deletion curve, with the AOPC of random orderings for
  * reference. Only the copy runs forward/backward passes; the training network is only read.
@@ -211,13 +211,13 @@ public class AttributionListener extends StethoscopeListener {
     }
 
     /** Runs the analysis now (also usable after training ends); returns the published record, or null if skipped. */
-    public AttributionRecord runNow() {
-        AttributionRecord[] out = new AttributionRecord[1];
+    public AttributionMaps runNow() {
+        AttributionMaps[] out = new AttributionMaps[1];
         guard("run-now", () -> out[0] = run("manual"));
         return out[0];
     }
 
-    private AttributionRecord run(String reason) {
+    private AttributionMaps run(String reason) {
         long it = currentIteration();
         if (it == lastRunIteration && !"manual".equals(reason)) {
             return null;
@@ -258,7 +258,7 @@ public class AttributionListener extends StethoscopeListener {
         for (int i = 0; i < n; i++) {
             scores[i] = z.getDouble(i, targets[i]);
         }
-        AttributionRecord r = new AttributionRecord(methods, exampleIds.clone(), labels.clone(), targets, oh, ow,
+        AttributionMaps r = AttributionMaps.of(methods, exampleIds.clone(), labels.clone(), targets, oh, ow,
                 inputs, maps, gaps, aopc, rnd, scores);
         publish(r, currentEpoch(), it);
         runs++;

@@ -1,7 +1,7 @@
 package dev.stethoscope.listeners.core;
 
-import dev.stethoscope.listeners.records.MonitorErrorRecord;
-import dev.stethoscope.listeners.records.RunInfoRecord;
+import dev.stethoscope.listeners.records.MonitorError;
+import dev.stethoscope.listeners.records.RunInfo;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.probes.linalg.BackendSelfTest;
 import dev.stethoscope.probes.linalg.LinearAlgebraBackendException;
@@ -35,7 +35,7 @@ import java.util.Set;
  * <p>It holds what every monitor shares: the model it is attached to, the
  * {@link StatsStorageRouter} records go to, the session and worker ids, and the
  * fault policy. Subclasses do their work inside {@link #guard}: an exception is
- * logged through SLF4J, published as a {@link MonitorErrorRecord} (shown on the
+ * logged through SLF4J, published as a {@link MonitorError} (shown on the
  * Stethoscope page) and training goes on, unless the listener was built with
  * {@code failFast(true)}, in which case it is rethrown and stops training.
  *
@@ -49,7 +49,7 @@ import java.util.Set;
  *
  * <p><b>Rate limit.</b> The same failure (same phase and exception class) is logged at WARN and
  * published the first time, and then again only at its 2nd, 4th, 8th, 16th, ... occurrence, each
- * record carrying the number of occurrences so far ({@link MonitorErrorRecord#getCount()}): a
+ * record carrying the number of occurrences so far ({@link MonitorError#count()}): a
  * monitor failing at every iteration writes a logarithmic, not linear, number of records.
  * {@link #errorCount()} counts every occurrence.
  *
@@ -136,7 +136,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener
     /** A short name of this monitor, used in logs, error records and the UI. */
     public abstract String monitorName();
 
-    /** This monitor's settings, published once in its {@link RunInfoRecord}. */
+    /** This monitor's settings, published once in its {@link RunInfo}. */
     protected abstract Map<String, String> settings();
 
     /**
@@ -320,7 +320,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener
             return; // without a router (a deserialised listener before setStorageRouter) the log is all there is
         }
         try {
-            publish(new MonitorErrorRecord(monitorName(), phase, e).count(n), currentEpoch(), currentIteration());
+            publish(MonitorError.of(monitorName(), phase, e).withCount(n), currentEpoch(), currentIteration());
         } catch (RuntimeException | LinkageError publishFailure) {
             log.error("Could not publish the error record of monitor '{}'", monitorName(), publishFailure);
         }
@@ -337,7 +337,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener
 
     /**
      * Runs the backend self-test (cached per JVM) and, if it failed, logs an ERROR naming the fix and
-     * publishes it once for this listener as a {@link MonitorErrorRecord} (phase "backend-self-test")
+     * publishes it once for this listener as a {@link MonitorError} (phase "backend-self-test")
      * on the Monitor errors panel. The analyses then run on the route that passed (see
      * {@link dev.stethoscope.probes.linalg.Decompositions}). Never throws.
      */
@@ -350,7 +350,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener
             BackendSelfTest.Result r = BackendSelfTest.result();
             if (!r.passed()) {
                 log.error("Stethoscope monitor '{}': {}", monitorName(), r.summary());
-                publish(new MonitorErrorRecord(monitorName(), "backend-self-test", new LinearAlgebraBackendException(r)),
+                publish(MonitorError.of(monitorName(), "backend-self-test", new LinearAlgebraBackendException(r)),
                         currentEpoch(), currentIteration());
             }
         } catch (RuntimeException e) {
@@ -358,8 +358,13 @@ public abstract class StethoscopeListener extends BaseTrainingListener
         }
     }
 
-    /** Publishes an update record, stamped with this session, worker, a unique timestamp and the position. */
-    protected final void publish(StethoscopeRecord r, int epoch, long iteration) {
+    /**
+     * Publishes an update record of {@code payload} (a registered record type, see
+     * {@link dev.stethoscope.listeners.records.RecordTypes}), stamped with this session, worker, a
+     * unique timestamp and the position.
+     */
+    protected final void publish(Record payload, int epoch, long iteration) {
+        StethoscopeRecord r = StethoscopeRecord.of(payload);
         StatsStorageRouter router = requireRouter();
         announce(r.getTypeID());
         stamp(r, epoch, iteration);
@@ -368,11 +373,12 @@ public abstract class StethoscopeListener extends BaseTrainingListener
         }
     }
 
-    /** Publishes records in one call to the router. */
-    protected final void publishAll(List<? extends StethoscopeRecord> records, int epoch, long iteration) {
+    /** Publishes update records of {@code payloads} in one call to the router. */
+    protected final void publishAll(List<? extends Record> payloads, int epoch, long iteration) {
         StatsStorageRouter router = requireRouter();
-        List<StethoscopeRecord> out = new ArrayList<>(records.size());
-        for (StethoscopeRecord r : records) {
+        List<StethoscopeRecord> out = new ArrayList<>(payloads.size());
+        for (Record p : payloads) {
+            StethoscopeRecord r = StethoscopeRecord.of(p);
             announce(r.getTypeID());
             stamp(r, epoch, iteration);
             out.add(r);
@@ -382,8 +388,12 @@ public abstract class StethoscopeListener extends BaseTrainingListener
         }
     }
 
-    /** Publishes a static-info record (once per session, type and worker). */
-    protected final void publishStatic(StethoscopeRecord r) {
+    /** Publishes {@code payload} as static info under its own type id (once per session, type and worker). */
+    protected final void publishStatic(Record payload) {
+        putStatic(StethoscopeRecord.of(payload));
+    }
+
+    private void putStatic(StethoscopeRecord r) {
         StatsStorageRouter router = requireRouter();
         stamp(r, currentEpoch(), currentIteration());
         synchronized (router) {
@@ -408,11 +418,11 @@ public abstract class StethoscopeListener extends BaseTrainingListener
     /** Publishes the static info DL4J's storage needs before the first update of {@code typeId}. */
     private void announce(String typeId) {
         if (announcedTypes.add(typeId)) {
-            publishStatic(runInfo(typeId));
+            putStatic(StethoscopeRecord.staticInfo(typeId, runInfo()));
         }
     }
 
-    private RunInfoRecord runInfo(String typeId) {
+    private RunInfo runInfo() {
         Model model = requireModel();
         List<String> names = LayerSelection.layerNames(model);
         List<String> types = new ArrayList<>();
@@ -425,7 +435,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener
                 types.add(cg.getLayer(n).conf().getLayer().getClass().getSimpleName());
             }
         }
-        return new RunInfoRecord(typeId, monitorName(), model.getClass().getSimpleName(), model.numParams(),
+        return new RunInfo(monitorName(), model.getClass().getSimpleName(), model.numParams(),
                 names, types, settings());
     }
 

@@ -1,7 +1,8 @@
 package dev.stethoscope.listeners.dynamics;
 
-import dev.stethoscope.listeners.records.SuspectMarkRecord;
-import dev.stethoscope.listeners.records.SuspectTableRecord;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
+import dev.stethoscope.listeners.records.SuspectMark;
+import dev.stethoscope.listeners.records.SuspectTable;
 import org.deeplearning4j.core.storage.Persistable;
 import org.deeplearning4j.core.storage.StatsStorage;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
@@ -26,7 +27,7 @@ import java.util.Set;
  * command).
  *
  * <p>CSV columns: {@value #HEADER}. One row per training example of the full
- * table ({@link SuspectTableRecord}), sorted by the combined score, most
+ * table ({@link SuspectTable}), sorted by the combined score, most
  * suspicious first (never-observed examples last, by index). {@code flipped} is
  * 1/0 when the run knows its injected noise, empty otherwise; {@code mark} is
  * the latest decision ("mislabeled" or "fine", empty when unmarked) and
@@ -45,20 +46,28 @@ public final class SuspectExport {
      * The effective mark of every example: for each index the latest mark by
      * timestamp; a "clear" mark removes it.
      */
-    public static Map<Long, SuspectMarkRecord> latestMarks(Collection<? extends Persistable> records) {
-        List<SuspectMarkRecord> marks = new ArrayList<>();
+    public static Map<Long, SuspectMark> latestMarks(Collection<? extends Persistable> records) {
+        Map<Long, SuspectMark> out = new LinkedHashMap<>();
+        latestMarkRecords(records).forEach((i, r) -> out.put(i, r.payload(SuspectMark.class)));
+        return out;
+    }
+
+    /** As {@link #latestMarks(Collection)}, with each mark's stored record (its timestamp, session, worker). */
+    public static Map<Long, StethoscopeRecord> latestMarkRecords(Collection<? extends Persistable> records) {
+        List<StethoscopeRecord> marks = new ArrayList<>();
         for (Persistable p : records) {
-            if (p instanceof SuspectMarkRecord m) {
-                marks.add(m);
+            if (p instanceof StethoscopeRecord r && r.holds(SuspectMark.class)) {
+                marks.add(r);
             }
         }
-        marks.sort(Comparator.comparingLong(SuspectMarkRecord::getTimeStamp));
-        Map<Long, SuspectMarkRecord> out = new LinkedHashMap<>();
-        for (SuspectMarkRecord m : marks) {
-            if ("clear".equals(m.getDecision())) {
-                out.remove(m.getExampleIndex());
+        marks.sort(Comparator.comparingLong(StethoscopeRecord::getTimeStamp));
+        Map<Long, StethoscopeRecord> out = new LinkedHashMap<>();
+        for (StethoscopeRecord r : marks) {
+            SuspectMark m = r.payload(SuspectMark.class);
+            if ("clear".equals(m.decision())) {
+                out.remove(m.index());
             } else {
-                out.put(m.getExampleIndex(), m);
+                out.put(m.index(), r);
             }
         }
         return out;
@@ -77,8 +86,9 @@ public final class SuspectExport {
      * listener's writes do, so a mark posted from the UI while training writes
      * the same storage never interleaves with the listeners' writes.
      */
-    public static SuspectMarkRecord putMark(StatsStorageRouter storage, String sessionId, SuspectMarkRecord mark,
+    public static StethoscopeRecord putMark(StatsStorageRouter storage, String sessionId, SuspectMark payload,
                                             int epoch) {
+        StethoscopeRecord mark = StethoscopeRecord.of(payload);
         mark.setKey(sessionId, MARK_WORKER, Timestamps.next(), epoch, 0);
         synchronized (storage) {
             storage.putStaticInfo(mark);
@@ -88,32 +98,36 @@ public final class SuspectExport {
     }
 
     /** Every mark record of a session in a storage (all workers). */
-    public static Map<Long, SuspectMarkRecord> latestMarks(StatsStorage storage, String sessionId) {
+    public static Map<Long, SuspectMark> latestMarks(StatsStorage storage, String sessionId) {
         return latestMarks(new ArrayList<Persistable>(
-                dev.stethoscope.listeners.records.RecordReader.updates(storage, sessionId, SuspectMarkRecord.TYPE_ID, -1)));
+                dev.stethoscope.listeners.records.RecordReader.updates(storage, sessionId, SuspectMark.TYPE_ID, -1)));
     }
 
     /**
      * The latest full table of a session (the one with the highest epoch, then
      * newest, over all workers), or null if there is none.
      */
-    public static SuspectTableRecord latestTable(StatsStorage storage, String sessionId) {
-        SuspectTableRecord best = null;
-        for (Persistable p : dev.stethoscope.listeners.records.RecordReader.staticInfos(storage, sessionId,
-                SuspectTableRecord.TYPE_ID)) {
-            if (p instanceof SuspectTableRecord t && (best == null || t.getTableEpoch() > best.getTableEpoch()
-                    || (t.getTableEpoch() == best.getTableEpoch() && t.getTimeStamp() > best.getTimeStamp()))) {
-                best = t;
+    public static SuspectTable latestTable(StatsStorage storage, String sessionId) {
+        StethoscopeRecord best = null;
+        for (StethoscopeRecord r : dev.stethoscope.listeners.records.RecordReader.staticInfos(storage, sessionId,
+                SuspectTable.TYPE_ID)) {
+            if (!r.holds(SuspectTable.class)) {
+                continue;
+            }
+            int e = r.payload(SuspectTable.class).tableEpoch();
+            int be = best == null ? Integer.MIN_VALUE : best.payload(SuspectTable.class).tableEpoch();
+            if (best == null || e > be || (e == be && r.getTimeStamp() > best.getTimeStamp())) {
+                best = r;
             }
         }
-        return best;
+        return best == null ? null : best.payload(SuspectTable.class);
     }
 
     /** Sessions of a storage that hold a suspect table. */
     public static List<String> sessionsWithTable(StatsStorage storage) {
         List<String> out = new ArrayList<>();
         for (String s : storage.listSessionIDs()) {
-            if (storage.listTypeIDsForSession(s).contains(SuspectTableRecord.TYPE_ID)) {
+            if (storage.listTypeIDsForSession(s).contains(SuspectTable.TYPE_ID)) {
                 out.add(s);
             }
         }
@@ -121,7 +135,7 @@ public final class SuspectExport {
     }
 
     /** Example indices of the table ordered by combined score, most suspicious first. */
-    public static int[] order(SuspectTableRecord table) {
+    public static int[] order(SuspectTable table) {
         float[] c = table.column("combined");
         return java.util.stream.IntStream.range(0, c.length).boxed()
                 .sorted(Comparator.<Integer>comparingInt(i -> Float.isNaN(c[i]) ? 1 : 0)
@@ -137,15 +151,15 @@ public final class SuspectExport {
      * @param markedOnly only the rows of examples with a mark
      * @return the number of data rows written
      */
-    public static int writeCsv(Writer w, SuspectTableRecord table, Map<Long, SuspectMarkRecord> marks,
+    public static int writeCsv(Writer w, SuspectTable table, Map<Long, SuspectMark> marks,
                                boolean markedOnly) throws IOException {
         w.write(HEADER);
         w.write('\n');
         Set<Long> flipped = new HashSet<>();
-        for (long f : table.getFlipped()) {
+        for (long f : table.flipped()) {
             flipped.add(f);
         }
-        boolean knowsFlipped = table.getFlipped().length > 0;
+        boolean knowsFlipped = table.flipped().length > 0;
         String[] cols = {"combined", "aum", "confidence", "variability", "correctness"};
         float[][] f = new float[cols.length][];
         for (int c = 0; c < cols.length; c++) {
@@ -157,40 +171,40 @@ public final class SuspectExport {
         int rows = 0;
         for (int i : order(table)) {
             rank++;
-            SuspectMarkRecord m = marks.get((long) i);
+            SuspectMark m = marks.get((long) i);
             if (markedOnly && m == null) {
                 continue;
             }
             StringBuilder sb = new StringBuilder(160);
-            sb.append(rank).append(',').append(i).append(',').append(label(table.getGivenLabel()[i])).append(',')
-                    .append(label(table.getPredictedLabel()[i]));
+            sb.append(rank).append(',').append(i).append(',').append(label(table.given()[i])).append(',')
+                    .append(label(table.predicted()[i]));
             for (float[] col : f) {
                 sb.append(',').append(num(col[i]));
             }
-            boolean seen = table.getCount()[i] > 0;
-            sb.append(',').append(seen ? Integer.toString(table.getForgetting()[i]) : "");
-            sb.append(',').append(seen ? Integer.toString(table.getLearnedSince()[i]) : "");
+            boolean seen = table.count()[i] > 0;
+            sb.append(',').append(seen ? Integer.toString(table.forgetting()[i]) : "");
+            sb.append(',').append(seen ? Integer.toString(table.learnedSince()[i]) : "");
             sb.append(',').append(num(meanLoss[i])).append(',').append(num(lastLoss[i]));
-            sb.append(',').append(table.getCount()[i]);
+            sb.append(',').append(table.count()[i]);
             sb.append(',').append(knowsFlipped ? (flipped.contains((long) i) ? "1" : "0") : "");
-            sb.append(',').append(m == null ? "" : m.getDecision());
-            sb.append(',').append(m == null || m.getCorrectedLabel() < 0 ? "" : Integer.toString(m.getCorrectedLabel()));
+            sb.append(',').append(m == null ? "" : m.decision());
+            sb.append(',').append(m == null || m.corrected() < 0 ? "" : Integer.toString(m.corrected()));
             sb.append('\n');
             w.write(sb.toString());
             rows++;
         }
         // marks for examples outside the table are kept, not dropped
-        for (Map.Entry<Long, SuspectMarkRecord> e : marks.entrySet()) {
+        for (Map.Entry<Long, SuspectMark> e : marks.entrySet()) {
             long i = e.getKey();
             if (i >= table.numExamples()) {
-                SuspectMarkRecord m = e.getValue();
+                SuspectMark m = e.getValue();
                 List<String> cells = new ArrayList<>(Arrays.asList(new String[17]));
                 java.util.Collections.fill(cells, "");
                 cells.set(1, Long.toString(i));
-                cells.set(2, label(m.getGivenLabel()));
+                cells.set(2, label(m.given()));
                 cells.set(13, "0");
-                cells.set(15, m.getDecision());
-                cells.set(16, m.getCorrectedLabel() < 0 ? "" : Integer.toString(m.getCorrectedLabel()));
+                cells.set(15, m.decision());
+                cells.set(16, m.corrected() < 0 ? "" : Integer.toString(m.corrected()));
                 w.write(String.join(",", cells) + "\n");
                 rows++;
             }

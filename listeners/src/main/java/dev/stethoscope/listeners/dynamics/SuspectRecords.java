@@ -1,7 +1,7 @@
 package dev.stethoscope.listeners.dynamics;
 
-import dev.stethoscope.listeners.records.SuspectTableRecord;
-import dev.stethoscope.listeners.records.SuspectsRecord;
+import dev.stethoscope.listeners.records.SuspectTable;
+import dev.stethoscope.listeners.records.Suspects;
 import dev.stethoscope.probes.dynamics.RankingMetrics;
 import dev.stethoscope.probes.dynamics.SuspectScore;
 import dev.stethoscope.probes.dynamics.TrainingDynamics;
@@ -18,9 +18,9 @@ import static dev.stethoscope.listeners.dynamics.TrainingDynamicsListener.METRIC
 
 /**
  * Assembles the records of {@link TrainingDynamicsListener} from the training-dynamics state: the
- * per-epoch {@link SuspectsRecord} (top-K suspects with their values and features, summary
+ * per-epoch {@link Suspects} (top-K suspects with their values and features, summary
  * statistics, a data-map sample, ranking metrics when the flipped indices are known) and the
- * full per-example {@link SuspectTableRecord}. Reads the state; changes nothing but the lookups
+ * full per-example {@link SuspectTable}. Reads the state; changes nothing but the lookups
  * {@link FeatureCache#get} caches.
  */
 final class SuspectRecords implements java.io.Serializable {
@@ -67,7 +67,7 @@ final class SuspectRecords implements java.io.Serializable {
      * @param captureMillis time spent capturing this epoch, for the summary
      * @param batches       batches observed this epoch, for the summary
      */
-    SuspectsRecord record(double[] combined, FeatureCache cache, double captureMillis, long batches) {
+    Suspects record(double[] combined, FeatureCache cache, double captureMillis, long batches) {
         int[] top = RankingMetrics.topK(combined, topK);
         int k = top.length;
 
@@ -99,10 +99,10 @@ final class SuspectRecords implements java.io.Serializable {
                 hi[s] = Float.NaN;
             }
         }
-        SuspectsRecord r = new SuspectsRecord(captureKey, dynamics.numExamples(), dynamics.numClasses(),
+        Suspects r = Suspects.of(captureKey, dynamics.numExamples(), dynamics.numClasses(),
                 summaryNames(), summary(captureMillis, batches, cache.size()), index, given, pred, COLUMNS, values,
                 shape, feats, lo, hi);
-        addDataMap(r, top);
+        r = addDataMap(r, top);
         if (flippedMask != null) {
             List<String> names = new ArrayList<>();
             double[] p = new double[METRIC_SCORES.size()];
@@ -116,7 +116,7 @@ final class SuspectRecords implements java.io.Serializable {
                 rc[j] = RankingMetrics.recallAtK(sc, flippedMask, flipped.length);
                 au[j] = RankingMetrics.auroc(sc, flippedMask);
             }
-            r.withMetrics(flipped.length, names, p, rc, au);
+            r = r.withMetrics(flipped.length, names, p, rc, au);
         }
         return r;
     }
@@ -162,7 +162,7 @@ final class SuspectRecords implements java.io.Serializable {
                 captureMillis, batches, featuresCached};
     }
 
-    private void addDataMap(SuspectsRecord r, int[] top) {
+    private Suspects addDataMap(Suspects r, int[] top) {
         int n = dynamics.numExamples();
         Set<Integer> chosen = new LinkedHashSet<>();
         int stride = Math.max(1, (int) Math.ceil(n / (double) Math.max(1, dataMapSize)));
@@ -183,18 +183,18 @@ final class SuspectRecords implements java.io.Serializable {
             var[j] = (float) dynamics.variability(idx[j]);
             corr[j] = (float) dynamics.correctness(idx[j]);
         }
-        r.withDataMap(idx, conf, var, corr);
+        return r.withDataMap(idx, conf, var, corr);
     }
 
     /** The full per-example table at {@code epoch}. */
-    SuspectTableRecord table(int epoch) {
+    SuspectTable table(int epoch) {
         int n = dynamics.numExamples();
         int[] given = new int[n];
         int[] pred = new int[n];
         int[] count = new int[n];
         int[] forget = new int[n];
         int[] learned = new int[n];
-        float[][] f = new float[SuspectTableRecord.FLOAT_COLUMNS.size()][n];
+        float[][] f = new float[SuspectTable.FLOAT_COLUMNS.size()][n];
         double scale = dynamics.combinedScale();
         for (int i = 0; i < n; i++) {
             given[i] = dynamics.givenLabel(i);
@@ -210,7 +210,7 @@ final class SuspectRecords implements java.io.Serializable {
             f[5][i] = (float) dynamics.meanLoss(i);
             f[6][i] = (float) dynamics.lastLoss(i);
         }
-        return new SuspectTableRecord(epoch, dynamics.numClasses(), given, pred, count, forget, learned, f,
+        return SuspectTable.of(epoch, dynamics.numClasses(), given, pred, count, forget, learned, f,
                 flipped);
     }
 }

@@ -2,8 +2,8 @@ package dev.stethoscope.listeners.dynamics;
 
 import dev.stethoscope.listeners.core.BackgroundListener;
 import dev.stethoscope.listeners.data.ExampleIndex;
-import dev.stethoscope.listeners.records.SuspectTableRecord;
-import dev.stethoscope.listeners.records.SuspectsRecord;
+import dev.stethoscope.listeners.records.SuspectTable;
+import dev.stethoscope.listeners.records.Suspects;
 import dev.stethoscope.probes.dynamics.SuspectScore;
 import dev.stethoscope.probes.dynamics.TrainingDynamics;
 import dev.stethoscope.probes.model.NetworkCopy;
@@ -90,10 +90,10 @@ import java.util.function.LongFunction;
  *
  * <h2>What it publishes</h2>
  * At the end of every epoch (its schedule is always {@code Schedule.epochs(1)}; {@code build()}
- * refuses others) a {@link SuspectsRecord} (top-K suspects with
+ * refuses others) a {@link Suspects} (top-K suspects with
  * their raw features, summary statistics, a data-map sample, and precision@k,
  * recall@k and AUROC when the flipped indices are known), and, unless turned
- * off, the full per-example table as a {@link SuspectTableRecord} static-info
+ * off, the full per-example table as a {@link SuspectTable} static-info
  * record (each publication replaces the previous one in the storage).
  * {@link #table()} builds the full table on request.
  *
@@ -126,9 +126,8 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     private static final long serialVersionUID = 1L;
     private static final Logger log = LoggerFactory.getLogger(TrainingDynamicsListener.class);
 
-    /** Columns of the per-suspect values in {@link SuspectsRecord}. */
-    public static final List<String> COLUMNS = List.of("combined", "aum", "confidence", "variability",
-            "correctness", "forgetting", "learnedSince", "meanLoss", "lastLoss");
+    /** Columns of the per-suspect values in {@link Suspects}. */
+    public static final List<String> COLUMNS = Suspects.COLUMNS;
 
     /** Scores whose ranking quality is reported when the flipped indices are known. */
     public static final List<SuspectScore> METRIC_SCORES = List.of(SuspectScore.COMBINED, SuspectScore.AUM,
@@ -179,7 +178,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     private long batchesEpoch;
     /** Time the training thread spends in this listener's callbacks (snapshots, hand-over). */
     private long trainingThreadNanos;
-    private transient volatile SuspectsRecord lastRecord;
+    private transient volatile Suspects lastRecord;
 
     private TrainingDynamicsListener(Builder b, int numClasses) {
         super(b, "training-dynamics", "background");
@@ -237,7 +236,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
      * The last published per-epoch record (null before the first); safe from any thread. The
      * last epoch's record is published by {@link #flush()} or {@link #close()} after {@code fit}.
      */
-    public SuspectsRecord lastRecord() {
+    public Suspects lastRecord() {
         return lastRecord;
     }
 
@@ -344,8 +343,8 @@ public final class TrainingDynamicsListener extends BackgroundListener {
         drain();
         guard("epoch-end", () -> worker().submit(() -> {
             long t0 = System.nanoTime();
-            SuspectsRecord r = buildRecordNow();
-            SuspectTableRecord t = publishTableEveryEpoch ? records.table(epoch) : null;
+            Suspects r = buildRecordNow();
+            SuspectTable t = publishTableEveryEpoch ? records.table(epoch) : null;
             epochEndNanosTotal += System.nanoTime() - t0;
             log.debug("Epoch {}: {} batches, {} ms capturing logits, {} features cached", epoch, batchesEpoch,
                     captureNanosEpoch / 1_000_000, cache.size());
@@ -363,29 +362,29 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     }
 
     /** Builds a per-epoch record from the current state (after {@link #flush()}), as at epoch end. */
-    public SuspectsRecord buildRecord() {
+    public Suspects buildRecord() {
         flush();
         return buildRecordNow();
     }
 
     /** The record from the current state; then sets the feature cache's admission rule for the next epoch. */
-    private SuspectsRecord buildRecordNow() {
+    private Suspects buildRecordNow() {
         double scale = dynamics.combinedScale();
         double[] combined = records.combined(scale);
-        SuspectsRecord r = records.record(combined, cache, captureNanosEpoch / 1e6, batchesEpoch);
+        Suspects r = records.record(combined, cache, captureNanosEpoch / 1e6, batchesEpoch);
         cache.admitFrom(scale, combined);
         return r;
     }
 
     /** The full per-example table at this moment, after {@link #flush()} (not published). */
-    public SuspectTableRecord table() {
+    public SuspectTable table() {
         flush();
         return records.table(currentEpoch());
     }
 
     /** Publishes the full table now as static info (replacing the stored one); returns it. */
-    public SuspectTableRecord publishTable() {
-        SuspectTableRecord t = table();
+    public SuspectTable publishTable() {
+        SuspectTable t = table();
         publishStatic(t);
         return t;
     }

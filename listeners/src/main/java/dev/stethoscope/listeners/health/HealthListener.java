@@ -2,7 +2,7 @@ package dev.stethoscope.listeners.health;
 
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.StethoscopeListener;
-import dev.stethoscope.listeners.records.HealthRecord;
+import dev.stethoscope.listeners.records.Health;
 import dev.stethoscope.probes.health.ActivationStats;
 import dev.stethoscope.probes.health.ParameterStats;
 import dev.stethoscope.probes.model.Activations;
@@ -35,7 +35,7 @@ import java.util.Map;
  * computed on the training batch ({@code onForwardPass}, training mode; only
  * summary statistics are computed, nothing is kept) and, once the optimiser
  * has run ({@code iterationDone}), the layers' parameter norms and the
- * update/parameter norm ratio, and publishes a {@link HealthRecord} with source
+ * update/parameter norm ratio, and publishes a {@link Health} with source
  * {@code "train-batch"}. At each epoch end it runs a fixed probe batch (the first
  * {@code probeBatchSize} training examples it saw) through a {@link NetworkCopy}
  * in inference mode and publishes a record with source {@code "probe-batch"}, so
@@ -223,7 +223,7 @@ public class HealthListener extends StethoscopeListener {
         });
     }
 
-    private HealthRecord record(String source, ActivationStats[] stats, Gradient update) {
+    private Health record(String source, ActivationStats[] stats, Gradient update) {
         int n = layers.size();
         double[] mean = new double[n];
         double[] std = new double[n];
@@ -250,7 +250,7 @@ public class HealthListener extends StethoscopeListener {
             pNorm[i] = ps.paramNorm();
             ratio[i] = ps.updateRatioLog10();
         }
-        return new HealthRecord(source, layers, mean, std, dead, pNorm, ratio);
+        return new Health(source, layers, mean, std, dead, pNorm, ratio);
     }
 
     private Layer layerOf(int i) {

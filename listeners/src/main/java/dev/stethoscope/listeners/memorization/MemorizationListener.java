@@ -1,10 +1,9 @@
 package dev.stethoscope.listeners.memorization;
 
-import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.core.BackgroundListener;
 import dev.stethoscope.listeners.core.Schedule;
-import dev.stethoscope.listeners.records.LossSensitivityRecord;
-import dev.stethoscope.listeners.records.MemorizationRecord;
+import dev.stethoscope.listeners.records.LossSensitivitySample;
+import dev.stethoscope.listeners.records.Memorization;
 import dev.stethoscope.probes.memorization.CriticalSamples;
 import dev.stethoscope.probes.memorization.CsrResult;
 import dev.stethoscope.probes.memorization.InputGradients;
@@ -34,7 +33,7 @@ import java.util.Objects;
  *   <li>At the iterations of the sensitivity schedule ({@link Builder#sensitivitySchedule}, default
  *       {@code Schedule.iterations(50)}; accepted kinds: iterations, never): loss sensitivity g_x^t = ||dL/dx||_1
  *       of each example of a fixed training subset (with its labels as given), on a
- *       private copy of the network; a {@link LossSensitivityRecord} is published.</li>
+ *       private copy of the network; a {@link LossSensitivitySample} is published.</li>
  *   <li>At each epoch end: the critical sample ratio of a fixed validation subset at the epochs of
  *       the {@link Builder#schedule schedule} (default {@code Schedule.epochs(1)}; accepted kinds:
  *       epochs, epoch lists, never; {@code andLast()} needs {@code totalEpochs(n)}; NaN in the
@@ -43,7 +42,7 @@ import java.util.Objects;
  *       the per-class sensitivity matrix on the training subset; accuracy and loss of the
  *       training and validation subsets (inference mode, loss without regularisation
  *       terms), and the mean training minibatch score of the epoch: one
- *       {@link MemorizationRecord} carrying the LASS parameters.</li>
+ *       {@link Memorization} carrying the LASS parameters.</li>
  * </ul>
  *
  * <p>All forward and backward passes run on a copy of the network
@@ -219,7 +218,7 @@ public class MemorizationListener extends BackgroundListener {
             if (sensitivitySchedule.dueAtIteration(iteration)) {
                 INDArray params = snapshot();
                 worker().submit(() -> {
-                    LossSensitivityRecord r = measureSensitivity(analysisNet(params));
+                    LossSensitivitySample r = measureSensitivity(analysisNet(params));
                     return () -> publish(r, epoch, iteration);
                 });
             }
@@ -227,7 +226,7 @@ public class MemorizationListener extends BackgroundListener {
         drain(); // earlier background results; without a background thread, this one too
     }
 
-    private LossSensitivityRecord measureSensitivity(MultiLayerNetwork net) {
+    private LossSensitivitySample measureSensitivity(MultiLayerNetwork net) {
         double[] g = LossSensitivity.perExampleL1(net, trainX, trainY);
         epochSensitivity.add(trainKeys, g);
         measurementsThisEpoch++;
@@ -236,7 +235,7 @@ public class MemorizationListener extends BackgroundListener {
         for (double v : g) {
             mean += v;
         }
-        return new LossSensitivityRecord(mean / g.length, LossSensitivity.gini(g), epochSensitivity.gini(), g.length);
+        return new LossSensitivitySample(mean / g.length, LossSensitivity.gini(g), epochSensitivity.gini(), g.length);
     }
 
     @Override
@@ -250,7 +249,7 @@ public class MemorizationListener extends BackgroundListener {
             double trainScoreMean = scoreCount == 0 ? Double.NaN : scoreSum / scoreCount;
             INDArray params = snapshot();
             worker().submit(() -> {
-                List<StethoscopeRecord> out = epochRecords(analysisNet(params), csrDue, trainScoreMean);
+                List<Record> out = epochRecords(analysisNet(params), csrDue, trainScoreMean);
                 return () -> publishAll(out, epoch, iteration);
             });
         });
@@ -259,14 +258,14 @@ public class MemorizationListener extends BackgroundListener {
 
     /**
      * The epoch-end analysis on the analysis copy: a sensitivity measurement if the epoch had none
-     * (fewer iterations than the sensitivity period), then the {@link MemorizationRecord}.
+     * (fewer iterations than the sensitivity period), then the {@link Memorization}.
      */
-    private List<StethoscopeRecord> epochRecords(MultiLayerNetwork net, boolean csrDue, double trainScoreMean) {
-        List<StethoscopeRecord> out = new ArrayList<>(2);
+    private List<Record> epochRecords(MultiLayerNetwork net, boolean csrDue, double trainScoreMean) {
+        List<Record> out = new ArrayList<>(2);
         if (epochSensitivity.size() == 0) {
             out.add(measureSensitivity(net));
         }
-        MemorizationRecord r = new MemorizationRecord().parameters(parameters());
+        Memorization.Builder r = Memorization.builder().parameters(parameters());
         if (csrDue) {
             long t0 = System.nanoTime();
             CsrResult csr = CriticalSamples.search(net, valX, lass, csrBatchSize, false);
@@ -299,7 +298,7 @@ public class MemorizationListener extends BackgroundListener {
         r.sensitivity(epochSensitivity.gini(), allSensitivity.gini(), mean / epochSensitivity.size(),
                 measurementsThisEpoch);
         r.perClass(perClass ? LossSensitivity.perClassMatrix(net, trainX, trainY) : new double[0][0]);
-        out.add(r);
+        out.add(r.build());
         return out;
     }
 

@@ -1,6 +1,6 @@
 package dev.stethoscope.listeners.probes;
 
-import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
+import dev.stethoscope.listeners.records.ProbeAccuracy;
 import dev.stethoscope.probes.linear.LinearProbe;
 import dev.stethoscope.probes.linear.ProbeResult;
 import dev.stethoscope.probes.model.LayerSelection;
@@ -29,7 +29,7 @@ import dev.stethoscope.listeners.core.Schedule;
  * parameters (on the training thread, a single {@code params().dup()}), then, on a background
  * thread, loads them into a private {@link NetworkCopy}, computes each layer's activations on a
  * fixed probe-train and probe-test set in inference mode, trains one {@link LinearProbe} per
- * layer on the probe-train activations; the {@link ProbeAccuracyRecord} with train/test
+ * layer on the probe-train activations; the {@link ProbeAccuracy} with train/test
  * accuracy and loss per layer is published from the training thread at its next callback (or by
  * {@link #close()}). The training network is only read; training never
  * waits for probes unless two evaluations are already pending (then it waits for one).
@@ -141,12 +141,12 @@ public class LinearProbeListener extends EpochAnalysisListener {
             finalDone = true;
         }
         worker().submit(() -> {
-            ProbeAccuracyRecord r = probe(params, completed, isFinal);
+            ProbeAccuracy r = probe(params, completed, isFinal);
             return () -> publish(r, completed - 1, iteration);
         });
     }
 
-    private ProbeAccuracyRecord probe(INDArray params, int completed, boolean isFinal) {
+    private ProbeAccuracy probe(INDArray params, int completed, boolean isFinal) {
         copy.model().setParams(params);
         Map<String, INDArray> tr = LayerRepresentations.activations(copy.model(), trainX, layers, batchSize);
         Map<String, INDArray> te = LayerRepresentations.activations(copy.model(), testX, layers, batchSize);
@@ -169,8 +169,8 @@ public class LinearProbeListener extends EpochAnalysisListener {
             l2[i] = r.l2();
             gradNorm[i] = r.gradientNorm();
         }
-        return new ProbeAccuracyRecord(completed, isFinal, options.features().name(), trainY.length, testY.length,
-                layers, feats, trAcc, teAcc, trLoss, teLoss).regularisation(l2, gradNorm);
+        return new ProbeAccuracy(completed, isFinal, options.features().name(), trainY.length, testY.length,
+                layers, feats, trAcc, teAcc, trLoss, teLoss, l2, gradNorm);
     }
 
     /** Probes the current (final) parameters unless that was already done (run by {@link #close()}). */

@@ -1,6 +1,6 @@
 package dev.stethoscope.listeners.probes;
 
-import dev.stethoscope.listeners.records.SimilarityRecord;
+import dev.stethoscope.listeners.records.SimilarityTable;
 import dev.stethoscope.probes.model.LayerSelection;
 import dev.stethoscope.listeners.core.BackgroundWorker;
 import dev.stethoscope.probes.model.NetworkCopy;
@@ -41,7 +41,7 @@ import dev.stethoscope.listeners.core.Schedule;
  * into a private {@link NetworkCopy}, the monitored layers' activations on a fixed probe set of
  * m inputs are computed in inference mode and turned into prepared {@link Representation}s
  * (neurons x m; conv layers per {@link ConvMode}). It then computes
- * {@link SimilarityRecord}s, published from the training thread at its next callback (or by
+ * {@link SimilarityTable}s, published from the training thread at its next callback (or by
  * {@link #close()}):
  * <ul>
  *   <li>{@code layers}: the layer x layer matrix at this snapshot;</li>
@@ -251,10 +251,10 @@ public class SvccaListener extends EpochAnalysisListener {
         }
         acts.clear();
         int keyEpoch = Math.max(0, epoch - 1);
-        List<SimilarityRecord> out = new ArrayList<>();
+        List<SimilarityTable> out = new ArrayList<>();
 
         SimilarityMatrix lm = LayerRepresentations.matrix(layers, reps, layers, reps, method, options);
-        out.add(new SimilarityRecord(SimilarityRecord.LAYERS, method.id(), epoch, epoch, dataPoints(reps),
+        out.add(SimilarityTable.of(SimilarityTable.LAYERS, method.id(), epoch, epoch, dataPoints(reps),
                 layers, new int[0], layers, lm.flatten(), flags(lm.underdetermined(), reps)));
 
         if (!snapshots.isEmpty()) {
@@ -266,17 +266,17 @@ public class SvccaListener extends EpochAnalysisListener {
                 v[j] = r.value();
                 f[j] = flag(r, reps.get(j), prev.reps().get(j));
             }
-            out.add(new SimilarityRecord(SimilarityRecord.VS_PREVIOUS, method.id(), epoch, prev.epoch(),
+            out.add(SimilarityTable.of(SimilarityTable.VS_PREVIOUS, method.id(), epoch, prev.epoch(),
                     dataPoints(reps), List.of("epoch " + prev.epoch()), new int[]{prev.epoch()}, layers, v, f));
         }
         Snapshot current = new Snapshot(epoch, reps);
-        out.add(vsReference(current, isFinal ? SimilarityRecord.VS_FINAL : SimilarityRecord.VS_LATEST));
+        out.add(vsReference(current, isFinal ? SimilarityTable.VS_FINAL : SimilarityTable.VS_LATEST));
         store(current);
         return () -> publishAll(out, keyEpoch, iteration);
     }
 
     /** Every kept snapshot and the reference itself against the reference, layer by layer. */
-    private SimilarityRecord vsReference(Snapshot ref, String kind) {
+    private SimilarityTable vsReference(Snapshot ref, String kind) {
         List<Snapshot> rows = new ArrayList<>(snapshots);
         if (rows.isEmpty() || rows.get(rows.size() - 1) != ref) {
             rows.add(ref);
@@ -300,7 +300,7 @@ public class SvccaListener extends EpochAnalysisListener {
                 f[i * n + j] = flag(r, s.reps().get(j), ref.reps().get(j));
             }
         }
-        return new SimilarityRecord(kind, method.id(), ref.epoch(), ref.epoch(), dataPoints(ref.reps()), labels, epochs,
+        return SimilarityTable.of(kind, method.id(), ref.epoch(), ref.epoch(), dataPoints(ref.reps()), labels, epochs,
                 layers, v, f);
     }
 
@@ -337,16 +337,16 @@ public class SvccaListener extends EpochAnalysisListener {
         int k = 0;
         for (int i = 0; i < u.length; i++) {
             for (int j = 0; j < u[i].length; j++) {
-                out[k++] = (u[i][j] ? SimilarityRecord.UNDERDETERMINED : 0)
-                        | (Similarity.fewPointsPerNeuron(reps.get(i), reps.get(j)) ? SimilarityRecord.FEW_POINTS : 0);
+                out[k++] = (u[i][j] ? SimilarityTable.UNDERDETERMINED : 0)
+                        | (Similarity.fewPointsPerNeuron(reps.get(i), reps.get(j)) ? SimilarityTable.FEW_POINTS : 0);
             }
         }
         return out;
     }
 
     private static int flag(SimilarityResult r, Representation a, Representation b) {
-        return (r.underdetermined() ? SimilarityRecord.UNDERDETERMINED : 0)
-                | (Similarity.fewPointsPerNeuron(a, b) ? SimilarityRecord.FEW_POINTS : 0);
+        return (r.underdetermined() ? SimilarityTable.UNDERDETERMINED : 0)
+                | (Similarity.fewPointsPerNeuron(a, b) ? SimilarityTable.FEW_POINTS : 0);
     }
 
     /** Epochs of the snapshots currently kept (waits for pending work first). */
@@ -377,7 +377,7 @@ public class SvccaListener extends EpochAnalysisListener {
                     return null; // the snapshot failed; its error was already published
                 }
                 Snapshot last = snapshots.get(snapshots.size() - 1);
-                SimilarityRecord r = vsReference(last, SimilarityRecord.VS_FINAL);
+                SimilarityTable r = vsReference(last, SimilarityTable.VS_FINAL);
                 return () -> publish(r, Math.max(0, epoch - 1), iteration);
             });
         } else {

@@ -1,7 +1,8 @@
 package dev.stethoscope.listeners.attribution;
 
 import dev.stethoscope.listeners.core.Schedule;
-import dev.stethoscope.listeners.records.AttributionRecord;
+import dev.stethoscope.listeners.records.AttributionMaps;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.records.RecordTypes;
 import dev.stethoscope.probes.attribution.Attribution;
 import dev.stethoscope.probes.attribution.Saliency;
@@ -83,39 +84,47 @@ class AttributionListenerTest {
         assertThat(l.errorCount()).isZero();
         assertThat(l.runs()).isEqualTo(2); // end of epoch 2 and of the last epoch
 
-        List<Persistable> recs = storage.getAllUpdatesAfter(l.sessionId(), AttributionRecord.TYPE_ID, 0);
+        List<Persistable> recs = storage.getAllUpdatesAfter(l.sessionId(), AttributionMaps.TYPE_ID, 0);
         assertThat(recs).hasSize(2);
-        AttributionRecord r = (AttributionRecord) recs.get(1);
-        assertThat(r.getMethods()).containsExactly("ig", "lrp-eps", "saliency", "occlusion");
-        assertThat(r.getLabels()).containsExactly(0, 1, 2);
-        assertThat(r.getHeight()).isEqualTo(4);
-        assertThat(r.getWidth()).isEqualTo(4);
-        assertThat(r.getMaps()).hasSize(4 * 3 * 16);
+        AttributionMaps r = ((StethoscopeRecord) recs.get(1)).payload(AttributionMaps.class);
+        assertThat(r.methods()).containsExactly("ig", "lrp-eps", "saliency", "occlusion");
+        assertThat(r.labels()).containsExactly(0, 1, 2);
+        assertThat(r.height()).isEqualTo(4);
+        assertThat(r.width()).isEqualTo(4);
+        assertThat(r.maps()).hasSize(4);
+        assertThat(r.maps()).allSatisfy(perMethod -> assertThat(perMethod).hasSize(3)
+                .allSatisfy(m -> assertThat(m).hasSize(16)));
         for (int i = 0; i < 3; i++) {
-            assertThat(r.getGaps()[i]).isFinite();               // ig has a completeness gap
-            assertThat(Math.abs(r.getGaps()[i])).isLessThan(0.1 * Math.abs(r.getTargetScores()[i]) + 0.05);
-            assertThat(r.getGaps()[2 * 3 + i]).isNaN();           // saliency has none
+            assertThat(r.gap(0, i)).isFinite();               // ig has a completeness gap
+            assertThat(Math.abs(r.gap(0, i))).isLessThan(0.1 * Math.abs(r.targetScores()[i]) + 0.05);
+            assertThat(r.gap(2, i)).isNaN();           // saliency has none
             for (int k = 0; k < 4; k++) {
-                assertThat(r.getAopc()[k * 3 + i]).isFinite();
+                assertThat(r.aopc(k, i)).isFinite();
             }
-            assertThat(r.getRandomAopc()[i]).isFinite();
+            assertThat(r.randomAopc()[i]).isFinite();
         }
         // the published saliency map is the saliency of the trained network (the copy was refreshed)
         INDArray x = blobs(12, 2).getFeatures().getRows(0, 1, 2);
-        Attribution fresh = new Saliency(NetworkCopy.of(net)).attribute(x, r.getTargets());
+        Attribution fresh = new Saliency(NetworkCopy.of(net)).attribute(x, r.targets());
         for (int i = 0; i < 3; i++) {
             for (int p = 0; p < 16; p++) {
-                assertThat((double) r.getMaps()[(2 * 3 + i) * 16 + p]).isCloseTo(fresh.maps().getDouble(i, p), within(1e-5));
+                assertThat((double) r.map(2, i)[p]).isCloseTo(fresh.maps().getDouble(i, p), within(1e-5));
             }
         }
         // binary round trip through the registry
-        AttributionRecord back = (AttributionRecord) RecordTypes.newRecord(AttributionRecord.TYPE_ID);
-        back.decode(r.encode());
-        assertThat(back.getMaps()).containsExactly(r.getMaps());
+        StethoscopeRecord rec = (StethoscopeRecord) recs.get(1);
+        StethoscopeRecord back = RecordTypes.newRecord(AttributionMaps.TYPE_ID);
+        back.decode(rec.encode());
+        List<List<float[]>> backMaps = back.payload(AttributionMaps.class).maps();
+        for (int k = 0; k < 4; k++) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(backMaps.get(k).get(i)).containsExactly(r.map(k, i));
+            }
+        }
         assertThat(back.toJson()).containsKeys("maps", "completenessGap", "aopc", "randomAopc", "inputs");
         // the first record (epoch 2) differs from the last: explanations change with training
-        AttributionRecord first = (AttributionRecord) recs.get(0);
-        assertThat(first.getMaps()).isNotEqualTo(r.getMaps());
+        AttributionMaps first = ((StethoscopeRecord) recs.get(0)).payload(AttributionMaps.class);
+        assertThat(first.map(2, 0)).isNotEqualTo(r.map(2, 0));
     }
 
     @Test
@@ -130,8 +139,9 @@ class AttributionListenerTest {
         net.fit(iterator(), 2); // 6 iterations: checkpoints at iteration 4 (and maybe epoch ends), none due by epochs
         assertThat(l.errorCount()).isZero();
         assertThat(l.runs()).isGreaterThanOrEqualTo(1);
-        AttributionRecord r = (AttributionRecord) storage.getAllUpdatesAfter(l.sessionId(), AttributionRecord.TYPE_ID, 0).get(0);
-        assertThat(r.getExampleIds()).containsExactly(10, 11, 12, 13);
+        AttributionMaps r = ((StethoscopeRecord) storage.getAllUpdatesAfter(l.sessionId(), AttributionMaps.TYPE_ID, 0).get(0))
+                .payload(AttributionMaps.class);
+        assertThat(r.exampleIds()).containsExactly(10, 11, 12, 13);
     }
 
     @Test
@@ -151,10 +161,10 @@ class AttributionListenerTest {
                 .hasMessageContaining("valid 0..5");
         AttributionListener ok = AttributionListener.builder(net, storage).methods("deeplift")
                 .examplesAt(blobs(6, 2), 4, 1).build();
-        AttributionRecord r = ok.runNow();
-        assertThat(r.getExampleIds()).containsExactly(4, 1);
-        assertThat(r.getLabels()).containsExactly(1, 1);
-        assertThat(Math.abs(r.getGaps()[0])).isLessThan(1e-3); // DeepLIFT sums to the logit difference
+        AttributionMaps r = ok.runNow();
+        assertThat(r.exampleIds()).containsExactly(4, 1);
+        assertThat(r.labels()).containsExactly(1, 1);
+        assertThat(Math.abs(r.gap(0, 0))).isLessThan(1e-3); // DeepLIFT sums to the logit difference
         assertThat(net.getListeners()).isEmpty(); // built, not attached
     }
 }

@@ -1,7 +1,7 @@
 package dev.stethoscope.listeners.dynamics;
 
-import dev.stethoscope.listeners.records.SuspectTableRecord;
-import dev.stethoscope.listeners.records.SuspectsRecord;
+import dev.stethoscope.listeners.records.SuspectTable;
+import dev.stethoscope.listeners.records.Suspects;
 import dev.stethoscope.probes.dynamics.TrainingDynamics;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -31,38 +31,37 @@ class SuspectRecordsTest {
         double scale = d.combinedScale();
         double[] combined = records.combined(scale);
         assertThat(combined[10]).isNaN();
-        SuspectsRecord r = records.record(combined, cache, 12.5, 4);
+        Suspects r = records.record(combined, cache, 12.5, 4);
 
-        assertThat(r.getIndex()).containsExactly(9, 7, 5); // the three largest combined scores
+        assertThat(r.indices()).containsExactly(9, 7, 5); // the three largest combined scores
         assertThat(r.value(0, "combined")).isEqualTo(combined[9]);
         assertThat(r.value(0, "aum")).isCloseTo(-9, within(1e-9));
-        assertThat(r.getPredictedLabel()[0]).isNotZero();
-        assertThat(r.features(0)[1]).isCloseTo(0.75f, within(0.5f / 255 + 1e-6f));
-        assertThat(r.getFeatureLo()[1]).isNaN(); // 7 is not cached and there is no source
+        assertThat(r.suspects().get(0).predicted()).isNotZero();
+        assertThat(r.suspects().get(0).features()[1]).isCloseTo(0.75f, within(0.5f / 255 + 1e-6f));
+        assertThat(r.suspects().get(1).lo()).isNaN(); // 7 is not cached and there is no source
         assertThat(r.summary("seen")).isEqualTo(10);
         assertThat(r.summary("fracLastCorrect")).isCloseTo(0.5, within(1e-12));
         assertThat(r.summary("captureMillis")).isEqualTo(12.5);
         assertThat(r.summary("batches")).isEqualTo(4);
         assertThat(r.summary("featuresCached")).isEqualTo(1);
-        int m = r.metricIndex("combined");
-        assertThat(r.getPrecisionAtK()[m]).isCloseTo(2 / 3.0, within(1e-12)); // 9 and 7 of {9, 7, 2}
+        assertThat(r.metric("combined").precisionAtK()).isCloseTo(2 / 3.0, within(1e-12)); // 9 and 7 of {9, 7, 2}
         // the data map: every seen example (stride 1) and no unseen one
-        assertThat(r.getMapIndex()).containsExactlyInAnyOrder(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+        assertThat(r.dataMap().index()).containsExactlyInAnyOrder(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
     }
 
     @Test
     void withoutKnownFlipsNoMetricsAndTheTableMirrorsTheState() {
         TrainingDynamics d = dynamics();
         SuspectRecords records = new SuspectRecords(d, "train-pass", 2, null, 100);
-        SuspectsRecord r = records.record(records.combined(d.combinedScale()),
+        Suspects r = records.record(records.combined(d.combinedScale()),
                 new FeatureCache(d, 10, null, null), 0, 0);
-        assertThat(r.getNumFlipped()).isZero();
-        assertThat(r.getFeatureShape()).containsExactly(0L);
-        SuspectTableRecord t = records.table(3);
-        assertThat(t.getTableEpoch()).isEqualTo(3);
+        assertThat(r.numFlipped()).isZero();
+        assertThat(r.featureShape()).containsExactly(0L);
+        SuspectTable t = records.table(3);
+        assertThat(t.tableEpoch()).isEqualTo(3);
         for (int i = 0; i < N; i++) {
-            assertThat(t.getPredictedLabel()[i]).isEqualTo(d.predictedLabel(i));
-            assertThat(t.getCount()[i]).isEqualTo(d.count(i));
+            assertThat(t.predicted()[i]).isEqualTo(d.predictedLabel(i));
+            assertThat(t.count()[i]).isEqualTo(d.count(i));
         }
     }
 }

@@ -1,8 +1,9 @@
 package dev.stethoscope.listeners.dynamics;
 
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.data.ExampleIndex;
-import dev.stethoscope.listeners.records.SuspectTableRecord;
-import dev.stethoscope.listeners.records.SuspectsRecord;
+import dev.stethoscope.listeners.records.SuspectTable;
+import dev.stethoscope.listeners.records.Suspects;
 import dev.stethoscope.probes.dynamics.TrainingDynamics;
 import org.deeplearning4j.core.storage.Persistable;
 import org.deeplearning4j.core.storage.StatsStorage;
@@ -39,28 +40,28 @@ class TrainingDynamicsListenerTest {
         net.fit(l.track(data.iterator(30, true)), 12);
         l.flush(); // publishes the last epoch's record
 
-        SuspectsRecord r = l.lastRecord();
-        Set<Long> top = Arrays.stream(r.getIndex()).boxed().collect(Collectors.toSet());
+        Suspects r = l.lastRecord();
+        Set<Long> top = Arrays.stream(r.indices()).boxed().collect(Collectors.toSet());
         assertThat(top).containsAll(Arrays.stream(data.flipped).boxed().toList());
-        int m = r.metricIndex("combined");
-        assertThat(r.getAuroc()[m]).isGreaterThan(0.99);
-        assertThat(r.getPrecisionAtK()[m]).isEqualTo(1.0);
-        assertThat(r.getRecallAtK()[m]).isEqualTo(1.0);
-        assertThat(r.getNumFlipped()).isEqualTo(10);
+        Suspects.Metric m = r.metric("combined");
+        assertThat(m.auroc()).isGreaterThan(0.99);
+        assertThat(m.precisionAtK()).isEqualTo(1.0);
+        assertThat(m.recallAtK()).isEqualTo(1.0);
+        assertThat(r.numFlipped()).isEqualTo(10);
         // given label is the noisy one; the network predicts the true one
-        for (int s = 0; s < r.getIndex().length; s++) {
-            int i = (int) r.getIndex()[s];
-            assertThat(r.getGivenLabel()[s]).isEqualTo(data.givenLabel[i]);
+        for (int s = 0; s < r.suspects().size(); s++) {
+            int i = (int) r.suspects().get(s).index();
+            assertThat(r.suspects().get(s).given()).isEqualTo(data.givenLabel[i]);
         }
         long predictedTrue = Arrays.stream(data.flipped)
                 .filter(i -> l.dynamics().predictedLabel((int) i) == data.trueLabel[(int) i]).count();
         assertThat(predictedTrue).isGreaterThanOrEqualTo(8);
         // raw features of every suspect travel in the record, quantised to bytes
-        assertThat(r.getFeatureShape()).containsExactly(12L);
-        for (int s = 0; s < r.getIndex().length; s++) {
-            float[] f = r.features(s);
+        assertThat(r.featureShape()).containsExactly(12L);
+        for (int s = 0; s < r.suspects().size(); s++) {
+            float[] f = r.suspects().get(s).features();
             assertThat(f).as("features of suspect %d", s).isNotNull();
-            float[] orig = data.x[(int) r.getIndex()[s]];
+            float[] orig = data.x[(int) r.suspects().get(s).index()];
             for (int j = 0; j < orig.length; j++) {
                 assertThat(f[j]).isCloseTo(orig[j], within(0.5f / 255 + 1e-6f));
             }
@@ -71,18 +72,18 @@ class TrainingDynamicsListenerTest {
         storage.close();
         StatsStorage reopened = new FileStatsStorage(file);
         String session = l.sessionId();
-        List<Persistable> updates = reopened.getAllUpdatesAfter(session, SuspectsRecord.TYPE_ID, WORKER, 0);
+        List<Persistable> updates = reopened.getAllUpdatesAfter(session, Suspects.TYPE_ID, WORKER, 0);
         assertThat(updates).hasSize(12);
-        SuspectsRecord last = (SuspectsRecord) updates.get(updates.size() - 1);
-        assertThat(last.getIndex()).containsExactly(r.getIndex());
+        StethoscopeRecord last = (StethoscopeRecord) updates.get(updates.size() - 1);
+        assertThat(last.payload(Suspects.class).indices()).containsExactly(r.indices());
         assertThat(last.getEpoch()).isEqualTo(11);
-        Persistable st = reopened.getStaticInfo(session, SuspectTableRecord.TYPE_ID, WORKER);
-        SuspectTableRecord table = (SuspectTableRecord) st;
-        assertThat(table.getTableEpoch()).isEqualTo(11);
+        Persistable st = reopened.getStaticInfo(session, SuspectTable.TYPE_ID, WORKER);
+        SuspectTable table = ((StethoscopeRecord) st).payload(SuspectTable.class);
+        assertThat(table.tableEpoch()).isEqualTo(11);
         assertThat(table.numExamples()).isEqualTo(300);
-        assertThat(table.getFlipped()).containsExactly(data.flipped);
+        assertThat(table.flipped()).containsExactly(data.flipped);
         for (int i = 0; i < 300; i++) {
-            assertThat(table.getCount()[i]).isEqualTo(12);
+            assertThat(table.count()[i]).isEqualTo(12);
             assertThat((double) table.column("aum")[i]).isCloseTo(l.dynamics().aum(i), within(1e-4));
         }
         // the record's JSON has the suspects with their pixels
@@ -113,8 +114,8 @@ class TrainingDynamicsListenerTest {
     @Test
     void backgroundThreadGivesExactlyTheStateAndRecordsOfTheSynchronousListener() {
         Blobs data = new Blobs(200, 10, 3, 8, 7);
-        SuspectTableRecord[] tables = new SuspectTableRecord[2];
-        SuspectsRecord[] records = new SuspectsRecord[2];
+        SuspectTable[] tables = new SuspectTable[2];
+        Suspects[] records = new Suspects[2];
         int[] published = new int[2];
         for (int v = 0; v < 2; v++) {
             MultiLayerNetwork net = data.mlp(12, 1.0, new Adam(0.02), 4);
@@ -126,16 +127,16 @@ class TrainingDynamicsListenerTest {
             l.close();
             tables[v] = l.table();
             records[v] = l.lastRecord();
-            published[v] = storage.getAllUpdatesAfter(l.sessionId(), SuspectsRecord.TYPE_ID, WORKER, 0).size();
+            published[v] = storage.getAllUpdatesAfter(l.sessionId(), Suspects.TYPE_ID, WORKER, 0).size();
             assertThat(l.dynamics().observations()).isEqualTo(4L * data.n);
         }
         assertThat(published).containsExactly(4, 4);
-        for (String c : SuspectTableRecord.FLOAT_COLUMNS) {
+        for (String c : SuspectTable.FLOAT_COLUMNS) {
             assertThat(tables[0].column(c)).as(c).containsExactly(tables[1].column(c));
         }
-        assertThat(tables[0].getForgetting()).containsExactly(tables[1].getForgetting());
-        assertThat(records[0].getIndex()).containsExactly(records[1].getIndex());
-        assertThat(records[0].getAuroc()).containsExactly(records[1].getAuroc());
+        assertThat(tables[0].forgetting()).containsExactly(tables[1].forgetting());
+        assertThat(records[0].indices()).containsExactly(records[1].indices());
+        assertThat(records[0].metrics()).isEqualTo(records[1].metrics());
     }
 
     @Test

@@ -2,9 +2,9 @@ package dev.stethoscope.listeners.probes;
 
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.TestNets;
-import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
+import dev.stethoscope.listeners.records.ProbeAccuracy;
 import dev.stethoscope.listeners.records.RecordTypes;
-import dev.stethoscope.listeners.records.SimilarityRecord;
+import dev.stethoscope.listeners.records.SimilarityTable;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.probes.linear.LinearProbe;
 import dev.stethoscope.probes.similarity.SimilarityMethod;
@@ -17,7 +17,7 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
-import dev.stethoscope.listeners.records.MonitorErrorRecord;
+import dev.stethoscope.listeners.records.MonitorError;
 import dev.stethoscope.probes.linalg.BackendSelfTest;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
@@ -59,9 +59,10 @@ class ProbeListenersTest {
         return n;
     }
 
-    private static <T> List<T> records(InMemoryStatsStorage s, String session, String type, Class<T> c) {
+    private static <T extends Record> List<T> records(InMemoryStatsStorage s, String session, String type, Class<T> c) {
         List<Persistable> all = s.getAllUpdatesAfter(session, type, 0);
-        return all.stream().sorted(Comparator.comparingLong(Persistable::getTimeStamp)).map(c::cast).toList();
+        return all.stream().sorted(Comparator.comparingLong(Persistable::getTimeStamp))
+                .map(p -> ((StethoscopeRecord) p).payload(c)).toList();
     }
 
     @Test
@@ -84,36 +85,36 @@ class ProbeListenersTest {
         assertThat(probes.errorCount()).isZero();
         assertThat(svcca.errorCount()).isZero();
 
-        List<ProbeAccuracyRecord> pr = records(storage, probes.sessionId(), ProbeAccuracyRecord.TYPE_ID, ProbeAccuracyRecord.class);
-        assertThat(pr).extracting(ProbeAccuracyRecord::getSnapshotEpoch).containsExactly(1, 2, 3);
-        assertThat(pr).extracting(ProbeAccuracyRecord::isFinal).containsExactly(false, false, true);
-        for (ProbeAccuracyRecord r : pr) {
-            assertThat(r.getLayers()).containsExactly("dense1", "dense2");
-            assertThat(r.getTrainExamples()).isEqualTo(64);
-            assertThat(r.getTestExamples()).isEqualTo(64);
-            assertThat(r.getFeatures()).containsExactly(16, 12);
-            for (double a : r.getTestAccuracy()) {
+        List<ProbeAccuracy> pr = records(storage, probes.sessionId(), ProbeAccuracy.TYPE_ID, ProbeAccuracy.class);
+        assertThat(pr).extracting(ProbeAccuracy::snapshotEpoch).containsExactly(1, 2, 3);
+        assertThat(pr).extracting(ProbeAccuracy::isFinal).containsExactly(false, false, true);
+        for (ProbeAccuracy r : pr) {
+            assertThat(r.layers()).containsExactly("dense1", "dense2");
+            assertThat(r.trainExamples()).isEqualTo(64);
+            assertThat(r.testExamples()).isEqualTo(64);
+            assertThat(r.features()).containsExactly(16, 12);
+            for (double a : r.testAccuracy()) {
                 assertThat(a).isBetween(0.0, 1.0);
             }
             // the L2 chosen on a held-out split of probe-train, and the fit's gradient norm
-            for (double l2 : r.getL2()) {
+            for (double l2 : r.l2()) {
                 assertThat(LinearProbe.Options.DEFAULT_L2_GRID).contains(l2);
             }
-            assertThat(r.getGradientNorm()).hasSize(2);
-            for (double g : r.getGradientNorm()) {
+            assertThat(r.gradientNorm()).hasSize(2);
+            for (double g : r.gradientNorm()) {
                 assertThat(g).isFinite().isNotNegative();
             }
         }
         // well-separated blobs: the last hidden layer is linearly decodable after training
-        assertThat(pr.get(2).getTestAccuracy()[1]).isGreaterThan(0.9);
+        assertThat(pr.get(2).testAccuracy()[1]).isGreaterThan(0.9);
 
-        List<SimilarityRecord> sr = records(storage, svcca.sessionId(), SimilarityRecord.TYPE_ID, SimilarityRecord.class);
-        List<SimilarityRecord> matrices = sr.stream().filter(r -> r.getKind().equals(SimilarityRecord.LAYERS)).toList();
-        assertThat(matrices).extracting(SimilarityRecord::getSnapshotEpoch).containsExactly(0, 1, 2, 3);
-        for (SimilarityRecord m : matrices) {
-            assertThat(m.getRows()).containsExactly("dense1", "dense2", "out");
-            assertThat(m.getMethod()).isEqualTo("svcca");
-            assertThat(m.getDataPoints()).isEqualTo(128);
+        List<SimilarityTable> sr = records(storage, svcca.sessionId(), SimilarityTable.TYPE_ID, SimilarityTable.class);
+        List<SimilarityTable> matrices = sr.stream().filter(r -> r.kind().equals(SimilarityTable.LAYERS)).toList();
+        assertThat(matrices).extracting(SimilarityTable::snapshotEpoch).containsExactly(0, 1, 2, 3);
+        for (SimilarityTable m : matrices) {
+            assertThat(m.rows()).containsExactly("dense1", "dense2", "out");
+            assertThat(m.method()).isEqualTo("svcca");
+            assertThat(m.dataPoints()).isEqualTo(128);
             for (int i = 0; i < 3; i++) {
                 assertThat(m.value(i, i)).isCloseTo(1.0, within(1e-6));
                 for (int j = 0; j < 3; j++) {
@@ -121,15 +122,15 @@ class ProbeListenersTest {
                 }
             }
         }
-        List<SimilarityRecord> prev = sr.stream().filter(r -> r.getKind().equals(SimilarityRecord.VS_PREVIOUS)).toList();
-        assertThat(prev).extracting(SimilarityRecord::getSnapshotEpoch).containsExactly(1, 2, 3);
-        assertThat(prev).extracting(SimilarityRecord::getReferenceEpoch).containsExactly(0, 1, 2);
-        assertThat(sr.stream().filter(r -> r.getKind().equals(SimilarityRecord.VS_LATEST)))
-                .extracting(SimilarityRecord::getSnapshotEpoch).containsExactly(0, 1, 2);
-        List<SimilarityRecord> fin = sr.stream().filter(r -> r.getKind().equals(SimilarityRecord.VS_FINAL)).toList();
+        List<SimilarityTable> prev = sr.stream().filter(r -> r.kind().equals(SimilarityTable.VS_PREVIOUS)).toList();
+        assertThat(prev).extracting(SimilarityTable::snapshotEpoch).containsExactly(1, 2, 3);
+        assertThat(prev).extracting(SimilarityTable::referenceEpoch).containsExactly(0, 1, 2);
+        assertThat(sr.stream().filter(r -> r.kind().equals(SimilarityTable.VS_LATEST)))
+                .extracting(SimilarityTable::snapshotEpoch).containsExactly(0, 1, 2);
+        List<SimilarityTable> fin = sr.stream().filter(r -> r.kind().equals(SimilarityTable.VS_FINAL)).toList();
         assertThat(fin).hasSize(1);
-        SimilarityRecord f = fin.get(0);
-        assertThat(f.getRowEpochs()).containsExactly(0, 1, 2, 3);
+        SimilarityTable f = fin.get(0);
+        assertThat(f.rowEpochs()).containsExactly(0, 1, 2, 3);
         for (int j = 0; j < 3; j++) {
             assertThat(f.value(3, j)).isEqualTo(1.0);
             assertThat(f.value(0, j)).isLessThan(1.0);
@@ -146,14 +147,14 @@ class ProbeListenersTest {
         svcca.close();
         assertThat(svcca.errorCount()).isZero();
         assertThat(svcca.keptSnapshotEpochs()).hasSize(3).startsWith(0).endsWith(5);
-        List<SimilarityRecord> sr = records(storage, svcca.sessionId(), SimilarityRecord.TYPE_ID, SimilarityRecord.class);
+        List<SimilarityTable> sr = records(storage, svcca.sessionId(), SimilarityTable.TYPE_ID, SimilarityTable.class);
         assertThat(sr).allSatisfy(r -> {
-            assertThat(r.getDataPoints()).isEqualTo(64);
-            assertThat(r.getMethod()).isEqualTo("cka");
+            assertThat(r.dataPoints()).isEqualTo(64);
+            assertThat(r.method()).isEqualTo("cka");
         });
-        SimilarityRecord fin = sr.stream().filter(r -> r.getKind().equals(SimilarityRecord.VS_FINAL)).findFirst().orElseThrow();
-        assertThat(fin.getRowEpochs()).hasSize(3);
-        assertThat(fin.getSnapshotEpoch()).isEqualTo(5);
+        SimilarityTable fin = sr.stream().filter(r -> r.kind().equals(SimilarityTable.VS_FINAL)).findFirst().orElseThrow();
+        assertThat(fin.rowEpochs()).hasSize(3);
+        assertThat(fin.snapshotEpoch()).isEqualTo(5);
         // the default schedule (epochs(1).andLast(), no run length): close() publishes vs-final from the last snapshot
     }
 
@@ -167,14 +168,14 @@ class ProbeListenersTest {
         n.fit(train(), 3);
         svcca.close();
         assertThat(svcca.errorCount()).isZero();
-        List<MonitorErrorRecord> errors = storage.getAllUpdatesAfter(svcca.sessionId(), MonitorErrorRecord.TYPE_ID, 0)
-                .stream().map(MonitorErrorRecord.class::cast).toList();
+        List<MonitorError> errors = storage.getAllUpdatesAfter(svcca.sessionId(), MonitorError.TYPE_ID, 0)
+                .stream().map(p -> ((StethoscopeRecord) p).payload(MonitorError.class)).toList();
         BackendSelfTest.Result r = BackendSelfTest.result();
         assertThat(errors).hasSize(r.passed() ? 0 : 1);
-        for (MonitorErrorRecord e : errors) {
-            assertThat(e.getPhase()).isEqualTo("backend-self-test");
-            assertThat(e.getMonitor()).isEqualTo(svcca.monitorName());
-            assertThat(e.getMessage()).contains("OPENBLAS_CORETYPE=Haswell").contains("EJML");
+        for (MonitorError e : errors) {
+            assertThat(e.phase()).isEqualTo("backend-self-test");
+            assertThat(e.monitor()).isEqualTo(svcca.monitorName());
+            assertThat(e.message()).contains("OPENBLAS_CORETYPE=Haswell").contains("EJML");
         }
     }
 
@@ -187,25 +188,25 @@ class ProbeListenersTest {
         n.fit(train(), 3);
         probes.close();
         probes.close();
-        List<ProbeAccuracyRecord> pr = records(storage, probes.sessionId(), ProbeAccuracyRecord.TYPE_ID, ProbeAccuracyRecord.class);
-        assertThat(pr).extracting(ProbeAccuracyRecord::getSnapshotEpoch).containsExactly(2, 3);
-        assertThat(pr).extracting(ProbeAccuracyRecord::isFinal).containsExactly(false, true);
+        List<ProbeAccuracy> pr = records(storage, probes.sessionId(), ProbeAccuracy.TYPE_ID, ProbeAccuracy.class);
+        assertThat(pr).extracting(ProbeAccuracy::snapshotEpoch).containsExactly(2, 3);
+        assertThat(pr).extracting(ProbeAccuracy::isFinal).containsExactly(false, true);
     }
 
     @Test
     void recordsRoundTripAndBuildersRejectBadConfiguration() {
-        SimilarityRecord s = new SimilarityRecord(SimilarityRecord.LAYERS, "svcca", 2, 2, 100, List.of("a", "b"),
-                new int[0], List.of("a", "b"), new double[]{1, 0.5, 0.5, Double.NaN}, new int[]{0, 0, 0, 1});
+        StethoscopeRecord s = StethoscopeRecord.of(SimilarityTable.of(SimilarityTable.LAYERS, "svcca", 2, 2, 100, List.of("a", "b"),
+                new int[0], List.of("a", "b"), new double[]{1, 0.5, 0.5, Double.NaN}, new int[]{0, 0, 0, 1}));
         s.setKey("sess", "0/svcca", 5L, 1, 10L);
-        StethoscopeRecord back = RecordTypes.newRecord(SimilarityRecord.TYPE_ID);
+        StethoscopeRecord back = RecordTypes.newRecord(SimilarityTable.TYPE_ID);
         back.decode(s.encode());
         assertThat(back.toJson()).isEqualTo(s.toJson());
         assertThat(((List<?>) ((List<?>) back.toJson().get("values")).get(1)).get(1)).isNull();
 
-        ProbeAccuracyRecord p = new ProbeAccuracyRecord(1, true, "FLATTEN", 10, 10, List.of("x"), new int[]{4},
-                new double[]{0.9}, new double[]{0.8}, new double[]{0.1}, new double[]{0.2});
+        StethoscopeRecord p = StethoscopeRecord.of(new ProbeAccuracy(1, true, "FLATTEN", 10, 10, List.of("x"),
+                new int[]{4}, new double[]{0.9}, new double[]{0.8}, new double[]{0.1}, new double[]{0.2}, null, null));
         p.setKey("sess", "0/probes", 6L, 0, 3L);
-        StethoscopeRecord pb = RecordTypes.newRecord(ProbeAccuracyRecord.TYPE_ID);
+        StethoscopeRecord pb = RecordTypes.newRecord(ProbeAccuracy.TYPE_ID);
         pb.decode(p.encode());
         assertThat(pb.toJson()).isEqualTo(p.toJson());
 

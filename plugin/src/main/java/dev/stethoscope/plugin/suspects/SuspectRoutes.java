@@ -2,8 +2,8 @@ package dev.stethoscope.plugin.suspects;
 
 import dev.stethoscope.listeners.dynamics.SuspectExport;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
-import dev.stethoscope.listeners.records.SuspectMarkRecord;
-import dev.stethoscope.listeners.records.SuspectTableRecord;
+import dev.stethoscope.listeners.records.SuspectMark;
+import dev.stethoscope.listeners.records.SuspectTable;
 import dev.stethoscope.plugin.StethoscopeModule;
 import dev.stethoscope.plugin.StorageAccess;
 import dev.stethoscope.plugin.StethoscopeModule.Reply;
@@ -28,8 +28,8 @@ import java.util.Optional;
  * Routes of the Suspects page:
  * <ul>
  *   <li>{@code POST /stethoscope/api/suspects/:sessionId/mark?index=I&given=G&decision=D&corrected=C}
- *       stores the user's decision (D one of {@link SuspectMarkRecord#DECISIONS}; C the
- *       corrected label, required for "mislabeled") as a {@link SuspectMarkRecord} in the
+ *       stores the user's decision (D one of {@link SuspectMark#DECISIONS}; C the
+ *       corrected label, required for "mislabeled") as a {@link SuspectMark} in the
  *       StatsStorage that holds the session, so it survives reopening a file-backed run;</li>
  *   <li>{@code GET /stethoscope/api/suspects/:sessionId/marks}: the effective (latest) mark of
  *       every marked example, as JSON;</li>
@@ -84,19 +84,23 @@ public final class SuspectRoutes implements RouteProvider {
         }
     }
 
-    private static SuspectTableRecord table(StorageAccess storage, String session) {
-        SuspectTableRecord best = null;
-        for (StethoscopeRecord r : storage.staticInfos(session, SuspectTableRecord.TYPE_ID)) {
-            if (r instanceof SuspectTableRecord t && (best == null || t.getTableEpoch() > best.getTableEpoch()
-                    || (t.getTableEpoch() == best.getTableEpoch() && t.getTimeStamp() > best.getTimeStamp()))) {
-                best = t;
+    private static SuspectTable table(StorageAccess storage, String session) {
+        StethoscopeRecord best = null;
+        int bestEpoch = Integer.MIN_VALUE;
+        for (StethoscopeRecord r : storage.staticInfos(session, SuspectTable.TYPE_ID)) {
+            if (r.holds(SuspectTable.class)) {
+                int e = r.payload(SuspectTable.class).tableEpoch();
+                if (best == null || e > bestEpoch || (e == bestEpoch && r.getTimeStamp() > best.getTimeStamp())) {
+                    best = r;
+                    bestEpoch = e;
+                }
             }
         }
-        return best;
+        return best == null ? null : best.payload(SuspectTable.class);
     }
 
-    private static Map<Long, SuspectMarkRecord> currentMarks(StorageAccess storage, String session) {
-        return SuspectExport.latestMarks(storage.updates(session, SuspectMarkRecord.TYPE_ID, -1));
+    private static Map<Long, StethoscopeRecord> currentMarks(StorageAccess storage, String session) {
+        return SuspectExport.latestMarkRecords(storage.updates(session, SuspectMark.TYPE_ID, -1));
     }
 
     private static Reply mark(StorageAccess storage, String session, MarkRequest q) {
@@ -115,30 +119,30 @@ public final class SuspectRoutes implements RouteProvider {
             return Reply.error(400, "index and given are required integers; corrected is an integer label");
         }
         String decision = q.decision();
-        if (decision == null || !SuspectMarkRecord.DECISIONS.contains(decision)) {
-            return Reply.error(400, "decision must be one of " + SuspectMarkRecord.DECISIONS);
+        if (decision == null || !SuspectMark.DECISIONS.contains(decision)) {
+            return Reply.error(400, "decision must be one of " + SuspectMark.DECISIONS);
         }
-        SuspectTableRecord t = table(storage, session);
+        SuspectTable t = table(storage, session);
         if (t == null) {
             return Reply.error(409, "Session '" + session + "' has no suspect table yet, so example " + index
                     + " cannot be checked: marks are accepted once the TrainingDynamicsListener has published "
                     + "its first table (after the first epoch)");
         }
-        int epoch = t.getTableEpoch();
+        int epoch = t.tableEpoch();
         if (index < 0 || index >= t.numExamples()) {
             return Reply.error(400, "index " + index + " outside [0, " + t.numExamples() + ")");
         }
-        int g = t.getGivenLabel()[(int) index];
+        int g = t.given()[(int) index];
         if (g >= 0 && g != given) {
             return Reply.error(400, "example " + index + " has given label " + g + ", not " + given);
         }
-        if ("mislabeled".equals(decision) && (corrected < 0 || corrected >= t.getNumClasses())) {
-            return Reply.error(400, "corrected label must be in [0, " + t.getNumClasses() + ")");
+        if ("mislabeled".equals(decision) && (corrected < 0 || corrected >= t.numClasses())) {
+            return Reply.error(400, "corrected label must be in [0, " + t.numClasses() + ")");
         }
         try {
             // Serialised with the listeners' writes to the same storage (see SuspectExport.putMark).
-            SuspectMarkRecord m = SuspectExport.putMark(target.get(),
-                    session, new SuspectMarkRecord(index, given, decision, corrected), epoch);
+            StethoscopeRecord m = SuspectExport.putMark(target.get(),
+                    session, new SuspectMark(index, given, decision, corrected), epoch);
             return Reply.json(m.toJson());
         } catch (IllegalArgumentException e) {
             return Reply.error(400, e.getMessage());
@@ -150,8 +154,8 @@ public final class SuspectRoutes implements RouteProvider {
 
     private static Reply marks(StorageAccess storage, String session, int limit) {
         List<Object> out = new ArrayList<>();
-        Map<Long, SuspectMarkRecord> all = currentMarks(storage, session);
-        for (SuspectMarkRecord m : all.values()) {
+        Map<Long, StethoscopeRecord> all = currentMarks(storage, session);
+        for (StethoscopeRecord m : all.values()) {
             if (out.size() == limit) {
                 break;
             }
@@ -161,14 +165,14 @@ public final class SuspectRoutes implements RouteProvider {
     }
 
     private static Reply export(StorageAccess storage, String session, boolean all) {
-        SuspectTableRecord t = table(storage, session);
+        SuspectTable t = table(storage, session);
         if (t == null) {
             return Reply.error(404, "Session '" + session + "' has no suspect table yet (it appears after the first epoch "
                     + "of training with the TrainingDynamicsListener)");
         }
         StringWriter w = new StringWriter();
         try {
-            SuspectExport.writeCsv(w, t, currentMarks(storage, session), !all);
+            SuspectExport.writeCsv(w, t, SuspectExport.latestMarks(currentMarks(storage, session).values()), !all);
         } catch (IOException e) {
             return Reply.error(500, e.toString());
         }

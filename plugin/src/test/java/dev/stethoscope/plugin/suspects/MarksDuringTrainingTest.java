@@ -3,9 +3,9 @@ package dev.stethoscope.plugin.suspects;
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.dynamics.SuspectExport;
 import dev.stethoscope.listeners.health.HealthListener;
-import dev.stethoscope.listeners.records.HealthRecord;
-import dev.stethoscope.listeners.records.SuspectMarkRecord;
-import dev.stethoscope.listeners.records.SuspectsRecord;
+import dev.stethoscope.listeners.records.Health;
+import dev.stethoscope.listeners.records.SuspectMark;
+import dev.stethoscope.listeners.records.Suspects;
 import dev.stethoscope.plugin.StethoscopeUIServer;
 import dev.stethoscope.plugin.WebGuard;
 import org.deeplearning4j.core.storage.Persistable;
@@ -92,7 +92,7 @@ class MarksDuringTrainingTest {
             while (training.isAlive()) {
                 int index = (k * 37) % n;
                 int given = givenLabel(index);
-                String decision = SuspectMarkRecord.DECISIONS.get(k % SuspectMarkRecord.DECISIONS.size());
+                String decision = SuspectMark.DECISIONS.get(k % SuspectMark.DECISIONS.size());
                 String q = "?index=" + index + "&given=" + given + "&decision=" + decision
                         + (decision.equals("mislabeled") ? "&corrected=" + (1 - given) : "");
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
@@ -133,15 +133,15 @@ class MarksDuringTrainingTest {
         try {
             String sid = session.get();
             Set<Long> stored = new HashSet<>();
-            for (Persistable p : reopened.getAllUpdatesAfter(sid, SuspectMarkRecord.TYPE_ID, -1)) {
+            for (Persistable p : reopened.getAllUpdatesAfter(sid, SuspectMark.TYPE_ID, -1)) {
                 stored.add(p.getTimeStamp());
             }
             assertThat(stored).as("every accepted mark, and nothing else").containsExactlyInAnyOrderElementsOf(accepted);
             int iterations = epochs * (n / 20);
             // one record per iteration plus one at each epoch end
-            assertThat(reopened.getAllUpdatesAfter(sid, HealthRecord.TYPE_ID, -1)).hasSize(iterations + epochs);
-            assertThat(reopened.getAllUpdatesAfter(sid, SuspectsRecord.TYPE_ID, -1)).hasSize(epochs);
-            assertThat(SuspectExport.latestTable(reopened, sid).getTableEpoch()).as("0-based last epoch").isEqualTo(epochs - 1);
+            assertThat(reopened.getAllUpdatesAfter(sid, Health.TYPE_ID, -1)).hasSize(iterations + epochs);
+            assertThat(reopened.getAllUpdatesAfter(sid, Suspects.TYPE_ID, -1)).hasSize(epochs);
+            assertThat(SuspectExport.latestTable(reopened, sid).tableEpoch()).as("0-based last epoch").isEqualTo(epochs - 1);
             // DL4J's StatsListener (its own reporting schedule): what it had stored when training ended
             assertThat(dl4jUpdates).isPositive();
             assertThat(reopened.getNumUpdateRecordsFor(dl4jSession.get())).isEqualTo(dl4jUpdates);

@@ -3,8 +3,8 @@ package dev.stethoscope.plugin.suspects;
 import dev.stethoscope.listeners.data.ExampleIndex;
 import dev.stethoscope.listeners.dynamics.SuspectExport;
 import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
-import dev.stethoscope.listeners.records.SuspectMarkRecord;
-import dev.stethoscope.listeners.records.SuspectsRecord;
+import dev.stethoscope.listeners.records.SuspectMark;
+import dev.stethoscope.listeners.records.Suspects;
 import dev.stethoscope.plugin.Browser;
 import dev.stethoscope.plugin.StethoscopeUIServer;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
@@ -192,10 +192,10 @@ class SuspectsPageTest {
         }
         FileStatsStorage reopened = new FileStatsStorage(file);
         try {
-            Map<Long, SuspectMarkRecord> marks = SuspectExport.latestMarks(reopened, session);
+            Map<Long, SuspectMark> marks = SuspectExport.latestMarks(reopened, session);
             assertThat(marks).containsOnlyKeys(markedIndex);
-            assertThat(marks.get(markedIndex).getCorrectedLabel()).isEqualTo(Integer.parseInt(predicted));
-            assertThat(reopened.getAllUpdatesAfter(session, SuspectsRecord.TYPE_ID, 0)).hasSize(5);
+            assertThat(marks.get(markedIndex).corrected()).isEqualTo(Integer.parseInt(predicted));
+            assertThat(reopened.getAllUpdatesAfter(session, Suspects.TYPE_ID, 0)).hasSize(5);
         } finally {
             reopened.close();
         }

@@ -1,9 +1,10 @@
 package dev.stethoscope.sample.cli;
 
 import dev.stethoscope.listeners.core.Schedule;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
-import dev.stethoscope.listeners.records.LossSensitivityRecord;
-import dev.stethoscope.listeners.records.MemorizationRecord;
+import dev.stethoscope.listeners.records.LossSensitivitySample;
+import dev.stethoscope.listeners.records.Memorization;
 import dev.stethoscope.probes.memorization.CriticalSamples;
 import dev.stethoscope.probes.memorization.CsrResult;
 import dev.stethoscope.probes.memorization.InputGradients;
@@ -115,11 +116,11 @@ public final class BenchMemorizationCommand implements Callable<Integer> {
             if (l != null) {
                 l.close(); // includes waiting for the last epoch's analyses
                 if (runEpochs == run.epochs) {
-                    for (var p : storage.getAllUpdatesAfter(l.sessionId(), MemorizationRecord.TYPE_ID, 0)) {
+                    for (var p : storage.getAllUpdatesAfter(l.sessionId(), Memorization.TYPE_ID, 0)) {
                         work[0]++;
-                        work[2] += ((MemorizationRecord) p).getCsrMillis();
+                        work[2] += ((StethoscopeRecord) p).payload(Memorization.class).csrMillis();
                     }
-                    work[1] += storage.getAllUpdatesAfter(l.sessionId(), LossSensitivityRecord.TYPE_ID, 0).size();
+                    work[1] += storage.getAllUpdatesAfter(l.sessionId(), LossSensitivitySample.TYPE_ID, 0).size();
                 }
             }
             return net2;

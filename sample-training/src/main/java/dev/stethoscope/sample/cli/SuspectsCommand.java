@@ -1,8 +1,8 @@
 package dev.stethoscope.sample.cli;
 
 import dev.stethoscope.listeners.dynamics.SuspectExport;
-import dev.stethoscope.listeners.records.SuspectMarkRecord;
-import dev.stethoscope.listeners.records.SuspectTableRecord;
+import dev.stethoscope.listeners.records.SuspectMark;
+import dev.stethoscope.listeners.records.SuspectTable;
 import org.deeplearning4j.ui.model.storage.FileStatsStorage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -59,8 +59,8 @@ public final class SuspectsCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("Session '" + s + "' has no suspect table. Sessions with one: "
                         + sessions);
             }
-            SuspectTableRecord table = SuspectExport.latestTable(storage, s);
-            Map<Long, SuspectMarkRecord> marks = SuspectExport.latestMarks(storage, s);
+            SuspectTable table = SuspectExport.latestTable(storage, s);
+            Map<Long, SuspectMark> marks = SuspectExport.latestMarks(storage, s);
             File parent = out.getAbsoluteFile().getParentFile();
             if (parent != null) {
                 Files.createDirectories(parent.toPath());
@@ -70,7 +70,7 @@ public final class SuspectsCommand implements Callable<Integer> {
                 rows = SuspectExport.writeCsv(w, table, marks, markedOnly);
             }
             System.out.printf("Wrote %d row(s) to %s (session %s, table of epoch %d, %d example(s) marked)%n", rows,
-                    out, s, table.getTableEpoch(), marks.size());
+                    out, s, table.tableEpoch(), marks.size());
             return 0;
         } finally {
             storage.close();

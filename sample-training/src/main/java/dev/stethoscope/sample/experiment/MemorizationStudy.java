@@ -1,8 +1,9 @@
 package dev.stethoscope.sample.experiment;
 
 import dev.stethoscope.listeners.core.Schedule;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
-import dev.stethoscope.listeners.records.MemorizationRecord;
+import dev.stethoscope.listeners.records.Memorization;
 import dev.stethoscope.probes.memorization.LassParameters;
 import dev.stethoscope.sample.Models;
 import dev.stethoscope.sample.cli.CorruptionOption;
@@ -87,19 +88,19 @@ public final class MemorizationStudy {
                 net.fit(trainIter);
                 l.flush(); // this epoch's record (computed in the background) is published now
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                MemorizationRecord r = null;
-                for (Persistable ps : storage.getAllUpdatesAfter(l.sessionId(), MemorizationRecord.TYPE_ID, last)) {
-                    r = (MemorizationRecord) ps;
+                Memorization r = null;
+                for (Persistable ps : storage.getAllUpdatesAfter(l.sessionId(), Memorization.TYPE_ID, last)) {
+                    r = ((StethoscopeRecord) ps).payload(Memorization.class);
                     last = ps.getTimeStamp();
                 }
                 double[] tn = evaluate(net, asTrained.getFeatures(), noisy, asTrained.getLabels());
                 double[] tc = evaluate(net, asTrained.getFeatures(), train.labelValues(), null);
                 double[] v = evaluate(net, testX, testY, val.getLabels());
                 ArpitRow row = new ArpitRow(p, e, tn[0], tc[0], v[0], tn[1], v[1],
-                        r == null ? Double.NaN : r.getCriticalSampleRatio(), r == null ? 0 : r.getCriticalCount(),
-                        r == null ? 0 : r.getCsrExamples(), r == null ? Double.NaN : r.getSensitivityGini(),
-                        r == null ? Double.NaN : r.getSensitivityMean(), seconds,
-                        r == null ? 0 : r.getCsrMillis() / 1000.0);
+                        r == null ? Double.NaN : r.criticalSampleRatio(), r == null ? 0 : r.criticalCount(),
+                        r == null ? 0 : r.csrExamples(), r == null ? Double.NaN : r.sensitivityGini(),
+                        r == null ? Double.NaN : r.sensitivityMean(), seconds,
+                        r == null ? 0 : r.csrMillis() / 1000.0);
                 rows.add(row);
                 progress.accept(row);
             }

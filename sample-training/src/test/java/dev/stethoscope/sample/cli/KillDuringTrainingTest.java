@@ -1,6 +1,6 @@
 package dev.stethoscope.sample.cli;
 
-import dev.stethoscope.listeners.records.HealthRecord;
+import dev.stethoscope.listeners.records.Health;
 import dev.stethoscope.listeners.records.RecordReader;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.plugin.StatsFiles;
@@ -96,7 +96,7 @@ class KillDuringTrainingTest {
         FileStatsStorage storage = StatsFiles.open(stats); // as the view command opens it
         try {
             String session = TrainAndViewTest.sessionOf(storage, "run");
-            List<StethoscopeRecord> health = RecordReader.updates(storage, session, HealthRecord.TYPE_ID, -1);
+            List<StethoscopeRecord> health = RecordReader.updates(storage, session, Health.TYPE_ID, -1);
             Set<Long> iterations = new TreeSet<>();
             for (StethoscopeRecord r : health) {
                 iterations.add(r.getIteration());

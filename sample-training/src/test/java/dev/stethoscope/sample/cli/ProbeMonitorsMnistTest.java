@@ -1,7 +1,8 @@
 package dev.stethoscope.sample.cli;
 
-import dev.stethoscope.listeners.records.ProbeAccuracyRecord;
-import dev.stethoscope.listeners.records.SimilarityRecord;
+import dev.stethoscope.listeners.records.ProbeAccuracy;
+import dev.stethoscope.listeners.records.SimilarityTable;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.sample.Main;
 import dev.stethoscope.sample.data.MnistData;
 import dev.stethoscope.sample.data.MnistFixture;
@@ -30,23 +31,23 @@ class ProbeMonitorsMnistTest {
         FileStatsStorage storage = new FileStatsStorage(run.resolve("stats.dl4j").toFile());
         try {
             String session = TrainAndViewTest.sessionOf(storage, "run");
-            List<ProbeAccuracyRecord> probes = storage.getAllUpdatesAfter(session, ProbeAccuracyRecord.TYPE_ID, 0).stream()
-                    .sorted(Comparator.comparingLong(Persistable::getTimeStamp)).map(ProbeAccuracyRecord.class::cast).toList();
-            assertThat(probes).extracting(ProbeAccuracyRecord::getSnapshotEpoch).containsExactly(1, 2);
-            for (ProbeAccuracyRecord r : probes) {
-                assertThat(r.getLayers()).containsExactly("dense");
-                assertThat(r.getTrainExamples()).isEqualTo(200);
+            List<ProbeAccuracy> probes = storage.getAllUpdatesAfter(session, ProbeAccuracy.TYPE_ID, 0).stream()
+                    .sorted(Comparator.comparingLong(Persistable::getTimeStamp)).map(p -> ((StethoscopeRecord) p).payload(ProbeAccuracy.class)).toList();
+            assertThat(probes).extracting(ProbeAccuracy::snapshotEpoch).containsExactly(1, 2);
+            for (ProbeAccuracy r : probes) {
+                assertThat(r.layers()).containsExactly("dense");
+                assertThat(r.trainExamples()).isEqualTo(200);
                 // a 512-unit ReLU layer of an MLP trained on MNIST is linearly decodable far above chance
-                assertThat(r.getTestAccuracy()[0]).isGreaterThan(0.6);
+                assertThat(r.testAccuracy()[0]).isGreaterThan(0.6);
             }
-            List<SimilarityRecord> sims = storage.getAllUpdatesAfter(session, SimilarityRecord.TYPE_ID, 0).stream()
-                    .map(SimilarityRecord.class::cast).toList();
-            assertThat(sims.stream().filter(s -> s.getKind().equals(SimilarityRecord.LAYERS)))
-                    .extracting(SimilarityRecord::getSnapshotEpoch).containsExactlyInAnyOrder(0, 1, 2);
-            SimilarityRecord fin = sims.stream().filter(s -> s.getKind().equals(SimilarityRecord.VS_FINAL)).findFirst().orElseThrow();
-            assertThat(fin.getColumns()).containsExactly("dense", "output");
-            assertThat(fin.getRowEpochs()).containsExactly(0, 1, 2);
-            assertThat(fin.getDataPoints()).isEqualTo(300);
+            List<SimilarityTable> sims = storage.getAllUpdatesAfter(session, SimilarityTable.TYPE_ID, 0).stream()
+                    .map(p -> ((StethoscopeRecord) p).payload(SimilarityTable.class)).toList();
+            assertThat(sims.stream().filter(s -> s.kind().equals(SimilarityTable.LAYERS)))
+                    .extracting(SimilarityTable::snapshotEpoch).containsExactlyInAnyOrder(0, 1, 2);
+            SimilarityTable fin = sims.stream().filter(s -> s.kind().equals(SimilarityTable.VS_FINAL)).findFirst().orElseThrow();
+            assertThat(fin.columns()).containsExactly("dense", "output");
+            assertThat(fin.rowEpochs()).containsExactly(0, 1, 2);
+            assertThat(fin.dataPoints()).isEqualTo(300);
             for (int j = 0; j < 2; j++) {
                 assertThat(fin.value(2, j)).isEqualTo(1.0);
                 assertThat(fin.value(0, j)).isBetween(0.0, 1.0);

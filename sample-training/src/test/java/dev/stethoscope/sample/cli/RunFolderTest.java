@@ -1,6 +1,6 @@
 package dev.stethoscope.sample.cli;
 
-import dev.stethoscope.listeners.records.HealthRecord;
+import dev.stethoscope.listeners.records.Health;
 import dev.stethoscope.listeners.records.RecordReader;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.plugin.StatsFiles;
@@ -35,7 +35,7 @@ class RunFolderTest {
         FileStatsStorage st = StatsFiles.open(run.resolve("stats.dl4j").toFile());
         try {
             Set<Long> its = new TreeSet<>();
-            for (StethoscopeRecord r : RecordReader.updates(st, TrainAndViewTest.sessionOf(st, "run"), HealthRecord.TYPE_ID, -1)) {
+            for (StethoscopeRecord r : RecordReader.updates(st, TrainAndViewTest.sessionOf(st, "run"), Health.TYPE_ID, -1)) {
                 its.add(r.getIteration());
             }
             return its;
@@ -109,10 +109,10 @@ class RunFolderTest {
         FileStatsStorage st = StatsFiles.open(run.resolve("stats.dl4j").toFile());
         try {
             String session = TrainAndViewTest.sessionOf(st, "run");
-            for (String type : List.of(dev.stethoscope.listeners.records.ProbeAccuracyRecord.TYPE_ID,
-                    dev.stethoscope.listeners.records.SimilarityRecord.TYPE_ID,
-                    dev.stethoscope.listeners.records.MemorizationRecord.TYPE_ID,
-                    dev.stethoscope.listeners.records.SuspectsRecord.TYPE_ID)) {
+            for (String type : List.of(dev.stethoscope.listeners.records.ProbeAccuracy.TYPE_ID,
+                    dev.stethoscope.listeners.records.SimilarityTable.TYPE_ID,
+                    dev.stethoscope.listeners.records.Memorization.TYPE_ID,
+                    dev.stethoscope.listeners.records.Suspects.TYPE_ID)) {
                 assertThat(RecordReader.updates(st, session, type, -1)).as("%s of epoch 1", type).isNotEmpty();
             }
         } finally {

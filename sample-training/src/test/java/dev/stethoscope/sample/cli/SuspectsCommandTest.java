@@ -3,7 +3,7 @@ package dev.stethoscope.sample.cli;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
 import dev.stethoscope.listeners.dynamics.SuspectExport;
 import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
-import dev.stethoscope.listeners.records.SuspectMarkRecord;
+import dev.stethoscope.listeners.records.SuspectMark;
 import dev.stethoscope.sample.Main;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -59,10 +59,10 @@ class SuspectsCommandTest {
         net.fit(l.track(IndexedArrayIterator.builder(x, y).batchSize(25).shuffle(3).build()), 8);
         l.close(); // publishes the last epoch's records
         String session = l.sessionId();
-        SuspectExport.putMark(storage, session, new SuspectMarkRecord(40, 0, "mislabeled", 1), 7);
-        SuspectExport.putMark(storage, session, new SuspectMarkRecord(5, 1, "fine", -1), 7);
-        SuspectExport.putMark(storage, session, new SuspectMarkRecord(77, 0, "mislabeled", 1), 7);
-        SuspectExport.putMark(storage, session, new SuspectMarkRecord(77, 0, "clear", -1), 7); // withdrawn
+        SuspectExport.putMark(storage, session, new SuspectMark(40, 0, "mislabeled", 1), 7);
+        SuspectExport.putMark(storage, session, new SuspectMark(5, 1, "fine", -1), 7);
+        SuspectExport.putMark(storage, session, new SuspectMark(77, 0, "mislabeled", 1), 7);
+        SuspectExport.putMark(storage, session, new SuspectMark(77, 0, "clear", -1), 7); // withdrawn
         storage.close();
 
         File csv = new File(dir, "out/suspects.csv");

@@ -1,6 +1,6 @@
 package dev.stethoscope.sample.cli;
 
-import dev.stethoscope.listeners.records.HealthRecord;
+import dev.stethoscope.listeners.records.Health;
 import dev.stethoscope.sample.Main;
 import dev.stethoscope.sample.data.MnistData;
 import dev.stethoscope.sample.data.MnistFixture;
@@ -59,7 +59,7 @@ class TrainAndViewTest {
         FileStatsStorage storage = new FileStatsStorage(run.resolve("stats.dl4j").toFile());
         String session = sessionOf(storage, "run");
         try {
-            List<Persistable> health = storage.getAllUpdatesAfter(session, HealthRecord.TYPE_ID, 0);
+            List<Persistable> health = storage.getAllUpdatesAfter(session, Health.TYPE_ID, 0);
             // 8 iterations per epoch, sampled every 2, plus one probe-batch record per epoch
             assertThat(health).hasSize(2 * 4 + 2);
             assertThat(storage.listSessionIDs()).contains(session, session + "-dl4j");
@@ -79,7 +79,7 @@ class TrainAndViewTest {
             }
             int port = VertxUIServer.getInstance().getPort();
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + port + "/stethoscope/api/records/" + session + "/" + HealthRecord.TYPE_ID)).build(),
+                    URI.create("http://127.0.0.1:" + port + "/stethoscope/api/records/" + session + "/" + Health.TYPE_ID)).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.body().split("\"type\":\"Stethoscope.Health\"")).hasSize(10 + 1);
