@@ -1,9 +1,8 @@
-/* Explanation heatmaps at checkpoints (AttributionRecord): examples x methods, epoch slider, quality figures. */
+/* Explanation heatmaps at checkpoints (AttributionMaps): examples x methods, epoch slider, quality figures. */
 Stethoscope.registerPanel({
   id: 'attribution',
-  title: 'Attributions',
   render: function (root, api) {
-    var TYPE = 'Stethoscope.Attribution';
+    var TYPE = api.types[0];
     var el = api.el;
     var settings = el('div');
     root.appendChild(settings);

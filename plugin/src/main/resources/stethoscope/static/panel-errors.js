@@ -1,14 +1,13 @@
-/* Exceptions raised inside monitors (MonitorErrorRecord). Training went on. */
+/* Exceptions raised inside monitors (MonitorError). Training went on. */
 Stethoscope.registerPanel({
   id: 'errors',
-  title: 'Monitor errors',
   render: function (root, api) {
     var el = api.el;
     var list = el('div', { id: 'errors-list' });
     root.appendChild(el('p', { 'class': 'muted' },
       'Exceptions inside Stethoscope monitors are logged and shown here; training goes on unless the monitor was built with failFast(true). A failure that repeats is recorded at its 1st, 2nd, 4th, 8th, ... occurrence.'));
     root.appendChild(list);
-    api.follow('Stethoscope.Error', function (all) {
+    api.follow(api.types[0], function (all) {
       list.textContent = '';
       if (!all.length) { api.empty(list, 'No monitor errors.'); return; }
       var table = el('table');

@@ -1,9 +1,8 @@
-/* Activation and update health per layer (HealthRecord). */
+/* Activation and update health per layer (Health). */
 Stethoscope.registerPanel({
   id: 'health',
-  title: 'Layer health',
   render: function (root, api) {
-    var TYPE = 'Stethoscope.Health';
+    var TYPE = api.types[0];
     var el = api.el;
     var controls = el('div', { 'class': 'controls' });
     var source = el('select', { id: 'health-source' });

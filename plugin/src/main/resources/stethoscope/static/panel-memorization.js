@@ -1,10 +1,9 @@
-/* Memorisation signals (MemorizationRecord per epoch, LossSensitivityRecord every N iterations). */
+/* Memorisation signals (Memorization per epoch, LossSensitivitySample every N iterations). */
 Stethoscope.registerPanel({
   id: 'memorization',
-  title: 'Memorisation',
   render: function (root, api) {
-    var TYPE = 'Stethoscope.Memorization';
-    var SENS = 'Stethoscope.LossSensitivity';
+    var TYPE = api.types[0];
+    var SENS = api.types[1];
     var el = api.el;
     root.appendChild(el('div', { 'class': 'muted' },
       'Arpit et al. 2017: critical sample ratio (CSR) of a fixed validation subset found with Langevin adversarial ' +

@@ -1,9 +1,8 @@
-/* Linear probe accuracy per layer (ProbeAccuracyRecord; Alain & Bengio). */
+/* Linear probe accuracy per layer (ProbeAccuracy; Alain & Bengio). */
 Stethoscope.registerPanel({
   id: 'probes',
-  title: 'Linear probes',
   render: function (root, api) {
-    var TYPE = 'Stethoscope.Probe';
+    var TYPE = api.types[0];
     var el = api.el;
     var settings = el('div');
     root.appendChild(settings);

@@ -1,9 +1,8 @@
-/* SVCCA / PWCCA / CKA layer similarity (SimilarityRecord; Raghu et al. 2017). */
+/* SVCCA / PWCCA / CKA layer similarity (SimilarityTable; Raghu et al. 2017). */
 Stethoscope.registerPanel({
   id: 'similarity',
-  title: 'Layer similarity (SVCCA)',
   render: function (root, api) {
-    var TYPE = 'Stethoscope.Similarity';
+    var TYPE = api.types[0];
     var el = api.el;
     var controls = el('div', { 'class': 'controls' });
     var methodSel = el('select', { id: 'similarity-method' });

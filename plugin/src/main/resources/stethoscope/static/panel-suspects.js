@@ -1,5 +1,5 @@
 /*
- * Suspected mislabeled training examples (SuspectsRecord, SuspectMarkRecord):
+ * Suspected mislabeled training examples (Suspects, SuspectMark):
  * a grid of the top suspects rendered from their stored raw features, with
  * given/predicted labels and scores, sortable; a data map (confidence vs
  * variability); mark buttons that store decisions in the run; CSV export.
@@ -7,9 +7,8 @@
  */
 Stethoscope.registerPanel({
   id: 'suspects',
-  title: 'Suspects',
   render: function (root, api) {
-    var TYPE = 'Stethoscope.Suspects';
+    var TYPE = api.types[0];
     var el = api.el;
     var base = '/stethoscope/api/suspects/' + encodeURIComponent(api.session);
     var records = [], marks = {}, latest = null, mapChart = null, metricChart = null;

@@ -5,7 +5,8 @@
  */
 (function () {
   'use strict';
-  var panels = [];
+  var panels = [];      // registered by the panel scripts, in the order of the monitors
+  var monitors = [];    // /stethoscope/api/monitors: id, title, order, recordTypes, script
   var state = { session: null, panel: null, timer: null, active: null };
   var POLL_MS = 2000;
 
@@ -58,13 +59,24 @@
     return fetch(url, { method: 'POST', cache: 'no-store', headers: { 'X-Stethoscope-Request': '1' } });
   }
 
-  /** A per-panel API bound to the current session. */
-  function makeApi(session, container) {
+  /** A per-panel API bound to the current session and the panel's monitor type. */
+  function makeApi(session, container, monitor) {
     var pollers = [];
     var charts = [];
+    var recordTypes = (monitor && monitor.recordTypes) || [];
     var api = {
       session: session,
       el: el,
+      /** The panel's monitor type as the server declares it (id, title, recordTypes, script). */
+      monitor: monitor,
+      /** The type ids of the monitor's records, in its declaration order. */
+      types: recordTypes.map(function (t) { return t.typeId; }),
+      /** The type id of the monitor's record whose payload is named `payload` (e.g. 'Health'). */
+      type: function (payload) {
+        var t = recordTypes.filter(function (x) { return x.payload === payload; })[0];
+        if (!t) { throw new Error('monitor ' + (monitor && monitor.id) + ' declares no record ' + payload); }
+        return t.typeId;
+      },
       /** All records of typeId after timestamp `after` (exclusive). */
       records: function (typeId, after) {
         return recordsFrom(session, typeId, after, []);
@@ -154,7 +166,8 @@
     container.appendChild(el('h2', null, p.title));
     var body = el('div');
     container.appendChild(body);
-    state.active = makeApi(state.session, body);
+    state.active = makeApi(state.session, body, p.monitor);
+    if (p.failed) { body.appendChild(el('pre', { 'class': 'panel-failed' }, p.failed)); return; }
     try { p.render(body, state.active); } catch (e) { body.appendChild(el('pre', null, String(e))); }
   }
 
@@ -181,24 +194,80 @@
     }).catch(function (e) { setStatus('cannot reach the UI server: ' + e.message); });
   }
 
+  /** Loads a panel script; resolves either way (a failed panel shows its failure, the others work). */
+  function loadScript(url) {
+    return new Promise(function (resolve) {
+      var s = document.createElement('script');
+      s.src = url;
+      s.onload = function () { resolve(null); };
+      s.onerror = function () { resolve('could not load ' + url); };
+      document.head.appendChild(s);
+    });
+  }
+
+  /**
+   * Loads the panel script of every monitor type the server declares, in navigation order, and
+   * orders the registered panels like the monitors (title from the monitor type).
+   */
+  function loadPanels() {
+    var registered = {};
+    var failures = {};
+    var chain = Promise.resolve();
+    monitors.forEach(function (m) {
+      if (!m.script) { return; }
+      chain = chain.then(function () {
+        var before = panels.length;
+        return loadScript(m.script).then(function (failure) {
+          panels.slice(before).forEach(function (p) { registered[p.id] = p; });
+          if (failure) { failures[m.id] = failure; }
+        });
+      });
+    });
+    return chain.then(function () {
+      var ordered = [];
+      monitors.forEach(function (m) {
+        if (!m.script) { return; }
+        var p = registered[m.id];
+        if (!p) {
+          p = { id: m.id, failed: failures[m.id] || ('the panel script of monitor ' + m.id + ' registered no panel with id ' + m.id) };
+        }
+        p.monitor = m;
+        p.title = m.title;
+        ordered.push(p);
+      });
+      panels = ordered;
+    });
+  }
+
   window.Stethoscope = {
-    /** Registers a panel: {id, title, render(element, api)}. */
+    /** Registers a panel: {id (the monitor type's id), render(element, api)}; its title comes from the monitor type. */
     registerPanel: function (p) { panels.push(p); },
     el: el,
+    /** Fetches the monitor types, loads their panel scripts, then starts the page. */
     boot: function () {
-      var wanted = (location.hash || '').replace('#', '');
-      state.panel = panels.some(function (p) { return p.id === wanted; }) ? wanted : (panels[0] && panels[0].id);
-      document.getElementById('session').addEventListener('change', function (e) {
-        state.session = e.target.value;
-        show(state.panel);
-      });
-      renderNav();
-      show(state.panel);
-      refreshSessions();
-      state.timer = setInterval(function () {
-        refreshSessions();
-        if (state.active) { state.active._tick(); }
-      }, POLL_MS);
+      getJson('/stethoscope/api/monitors').then(function (ms) {
+        monitors = ms;
+        return loadPanels();
+      }).catch(function (e) {
+        setStatus('cannot read the monitor list: ' + e.message);
+      }).then(start);
     }
   };
+
+  /** Builds the navigation, shows the wanted panel and starts polling. */
+  function start() {
+    var wanted = (location.hash || '').replace('#', '');
+    state.panel = panels.some(function (p) { return p.id === wanted; }) ? wanted : (panels[0] && panels[0].id);
+    document.getElementById('session').addEventListener('change', function (e) {
+      state.session = e.target.value;
+      show(state.panel);
+    });
+    renderNav();
+    show(state.panel);
+    refreshSessions();
+    state.timer = setInterval(function () {
+      refreshSessions();
+      if (state.active) { state.active._tick(); }
+    }, POLL_MS);
+  }
 })();

@@ -2,6 +2,9 @@ package dev.stethoscope.plugin;
 
 import dev.stethoscope.listeners.records.RecordTypes;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
+import dev.stethoscope.listeners.spi.MonitorType;
+import dev.stethoscope.listeners.spi.Monitors;
+import dev.stethoscope.listeners.spi.RecordType;
 import dev.stethoscope.plugin.api.RouteProvider;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
@@ -33,11 +36,15 @@ import java.util.regex.Pattern;
  * to be registered in user code.
  *
  * <p>Routes: {@code /stethoscope} (the page), {@code /stethoscope/static/<file>}
- * (its scripts and styles), and JSON:
+ * (its scripts and styles), {@code /stethoscope/panels/<monitor id>.js} (the panel script each
+ * {@link MonitorType} on the classpath declares), and JSON:
+ * {@code /stethoscope/api/monitors} (the monitor types: id, title, record type ids, panel script),
  * {@code /stethoscope/api/sessions},
  * {@code /stethoscope/api/records/:sessionId/:typeId?after=<timestamp>},
  * {@code /stethoscope/api/static/:sessionId/:typeId}, plus those of every
- * {@link RouteProvider}. Records are read from the StatsStorage instances
+ * {@link RouteProvider} found by the ServiceLoader and of every monitor type that also implements
+ * {@link RouteProvider}. The page builds its navigation from {@code /stethoscope/api/monitors}, so a
+ * monitor in a third-party jar adds its panel without any change here. Records are read from the StatsStorage instances
  * attached to the UI; the page polls the JSON routes, so it updates live while
  * training runs and works the same over a stored run.
  *
@@ -77,6 +84,8 @@ public class StethoscopeModule implements UIModule {
             }
             sendResource(rc, file);
         }));
+        routes.add(new Route("/stethoscope/panels/:file", HttpMethod.GET, (p, rc) -> sendPanelScript(rc, p.get(0))));
+        routes.add(new Route("/stethoscope/api/monitors", HttpMethod.GET, (p, rc) -> Reply.json(monitors()).send(rc)));
         // Parameters are read on the event loop; storage work runs on a worker thread.
         routes.add(new Route("/stethoscope/api/sessions", HttpMethod.GET, (p, rc) -> {
             int limit = limitOrAnswer(rc);
@@ -114,7 +123,55 @@ public class StethoscopeModule implements UIModule {
         for (RouteProvider provider : ServiceLoader.load(RouteProvider.class)) {
             routes.addAll(provider.routes(storage));
         }
+        for (MonitorType t : Monitors.all()) {
+            if (t instanceof RouteProvider provider) {
+                routes.addAll(provider.routes(storage));
+            }
+        }
         return routes;
+    }
+
+    /** URL of the panel script of monitor {@code id}. */
+    static String panelUrl(String id) {
+        return "/stethoscope/panels/" + id + ".js";
+    }
+
+    /**
+     * The monitor types on the classpath as the page needs them: id, title, navigation order,
+     * record types (type id and payload name) and the URL of the panel script (null without one).
+     */
+    static List<Map<String, Object>> monitors() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (MonitorType t : Monitors.all()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", t.id());
+            m.put("title", t.title());
+            m.put("order", t.order());
+            List<Map<String, Object>> types = new ArrayList<>();
+            for (RecordType<?> r : t.recordTypes()) {
+                Map<String, Object> rt = new LinkedHashMap<>();
+                rt.put("typeId", r.typeId());
+                rt.put("payload", r.payload().getSimpleName());
+                types.add(rt);
+            }
+            m.put("recordTypes", types);
+            m.put("script", t.panelScript() == null ? null : panelUrl(t.id()));
+            out.add(m);
+        }
+        return out;
+    }
+
+    /** Serves the panel script declared by the monitor type whose id is {@code file} without ".js"; 404 otherwise. */
+    private static void sendPanelScript(RoutingContext rc, String file) {
+        String id = file != null && file.endsWith(".js") ? file.substring(0, file.length() - 3) : null;
+        MonitorType type = id == null ? null
+                : Monitors.all().stream().filter(t -> t.id().equals(id)).findFirst().orElse(null);
+        if (type == null || type.panelScript() == null) {
+            rc.response().setStatusCode(404).end();
+            return;
+        }
+        ClassLoader loader = type.getClass().getClassLoader();
+        sendBytes(rc, loader != null ? loader : StethoscopeModule.class.getClassLoader(), type.panelScript(), ".js");
     }
 
     /** Adds a record's JSON; a record whose fields do not fit together is skipped and logged, not a failed page. */
@@ -299,18 +356,23 @@ public class StethoscopeModule implements UIModule {
     }
 
     private static void sendResource(RoutingContext rc, String file) {
-        try (InputStream in = StethoscopeModule.class.getClassLoader().getResourceAsStream(RESOURCE_ROOT + file)) {
+        sendBytes(rc, StethoscopeModule.class.getClassLoader(), RESOURCE_ROOT + file, file);
+    }
+
+    /** Sends classpath resource {@code resource} of {@code loader}, typed by the ending of {@code name}; 404 if absent. */
+    private static void sendBytes(RoutingContext rc, ClassLoader loader, String resource, String name) {
+        try (InputStream in = loader.getResourceAsStream(resource)) {
             if (in == null) {
                 rc.response().setStatusCode(404).end();
                 return;
             }
             byte[] bytes = in.readAllBytes();
             rc.response()
-                    .putHeader("content-type", contentType(file))
+                    .putHeader("content-type", contentType(name))
                     .putHeader("x-content-type-options", "nosniff")
                     .end(Buffer.buffer(bytes));
         } catch (IOException e) {
-            log.warn("Could not serve {}", file, e);
+            log.warn("Could not serve {}", resource, e);
             rc.response().setStatusCode(500).end();
         }
     }

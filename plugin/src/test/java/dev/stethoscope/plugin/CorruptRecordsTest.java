@@ -93,6 +93,9 @@ class CorruptRecordsTest {
         }
         assertThat(samples.keySet()).contains(RunInfo.TYPE_ID);
         for (String type : RecordTypes.typeIds()) {
+            if (!type.startsWith("Stethoscope.")) {
+                continue; // the example monitor of the test sources (docs/ADDING_A_MONITOR.md) is not trained here
+            }
             assertThat(samples.keySet()).as("a sample of " + type).contains(type);
         }
     }
