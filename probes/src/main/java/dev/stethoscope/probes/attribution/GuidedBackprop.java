@@ -20,6 +20,18 @@ public final class GuidedBackprop extends PropagationAttributor {
 
     private final Mode mode;
 
+    /**
+     * Zeiler &amp; Fergus' deconvnet rule: rectify the signal at each ReLU (whatever the forward input); every other
+     * step uses the chain rule, so a convolution is filtered with its transposed weights and max pooling routes
+     * to the switches (winners) of the forward pass. Also used by the feature-evolution projections.
+     */
+    public static final Propagation.Rule DECONVNET_RULE = (k, s, in, out, sig) -> {
+        if (s instanceof Propagation.Activation a && a.isRelu()) {
+            return Transforms.max(sig, 0.0, true);
+        }
+        return s.gradient(in, out, sig);
+    };
+
     /** Guided backprop on a copy. */
     public GuidedBackprop(NetworkCopy copy) {
         this(logitView(copy), DEFAULT_BATCH, Mode.GUIDED);
@@ -54,10 +66,12 @@ public final class GuidedBackprop extends PropagationAttributor {
                 g.putScalar(i, tp[i], 1.0);
                 fx[(int) start + i] = z.getDouble(i, tp[i]);
             }
+            if (mode == Mode.DECONVNET) {
+                return prop.propagate(acts, acts.size() - 1, g, 0, DECONVNET_RULE, null);
+            }
             return prop.propagate(acts, acts.size() - 1, g, 0, (k, s, in, out, sig) -> {
                 if (s instanceof Propagation.Activation a && a.isRelu()) {
-                    INDArray pos = Transforms.max(sig, 0.0, true);
-                    return mode == Mode.GUIDED ? pos.muli(in.gt(0).castTo(sig.dataType())) : pos;
+                    return Transforms.max(sig, 0.0, true).muli(in.gt(0).castTo(sig.dataType()));
                 }
                 return s.gradient(in, out, sig);
             }, null);

@@ -1,0 +1,74 @@
+package dev.stethoscope.probes.assertions;
+
+import java.util.List;
+
+import static dev.stethoscope.probes.assertions.WindowMath.fmt;
+
+/**
+ * Exploding gradients (AUTOTRAINER): the loss reaches {@code lossLimit} (default 1e5) at the
+ * latest step (ERROR), or the ratio ||g_first|| / ||g_last|| of the first to the last parameter
+ * layer's gradient L2 norm exceeds {@code ratioLimit} (default 70) at each of the last
+ * {@code sustain} steps (default 5): WARNING, ERROR when the loss over the window is also not
+ * falling (AUTOTRAINER applies the gradient rules once training fails to converge; here the
+ * ratio alone warns and a non-falling loss escalates). NaN/Inf is {@link NonFiniteDetector}'s.
+ */
+public final class ExplodingGradientDetector implements Detector {
+    private static final long serialVersionUID = 1L;
+
+    /** The id, {@value}. */
+    public static final String ID = "exploding-gradients";
+
+    private final double ratioLimit;
+    private final double lossLimit;
+    private final int sustain;
+
+    /** With AUTOTRAINER's thresholds: ratio 70, loss 1e5, sustained over 5 steps. */
+    public ExplodingGradientDetector() {
+        this(70, 1e5, 5);
+    }
+
+    /**
+     * @param ratioLimit ||g_first||/||g_last|| above which gradients explode
+     * @param lossLimit  loss at or above which training has diverged
+     * @param sustain    consecutive steps the ratio must exceed its limit
+     */
+    public ExplodingGradientDetector(double ratioLimit, double lossLimit, int sustain) {
+        this.ratioLimit = ratioLimit;
+        this.lossLimit = lossLimit;
+        this.sustain = Math.max(1, sustain);
+    }
+
+    @Override
+    public String id() {
+        return ID;
+    }
+
+    @Override
+    public Condition check(SignalWindow window) {
+        StepSignals s = window.latest();
+        if (s == null) {
+            return Condition.ABSENT;
+        }
+        String fix = " Usual fixes: lower the learning rate, clip gradients (GradientNormalization.ClipL2PerLayer"
+                + " or ClipElementWiseAbsoluteValue), use a smaller weight initialisation (XAVIER/RELU), normalise the inputs.";
+        if (Double.isFinite(s.loss()) && s.loss() >= lossLimit) {
+            return Condition.steps(Severity.ERROR, "Loss " + fmt(s.loss()) + " at step " + s.step() + " is at or above "
+                    + fmt(lossLimit) + ": training has diverged (exploding gradients)." + fix, s.step(), s.step());
+        }
+        List<StepSignals> tail = WindowMath.fullTail(window, sustain);
+        if (!WindowMath.all(tail, t -> WindowMath.firstLastRatio(t) > ratioLimit)) {
+            return Condition.ABSENT;
+        }
+        List<StepSignals> all = window.steps();
+        int q = Math.max(1, all.size() / 4);
+        double early = WindowMath.meanLoss(all, 0, q);
+        double late = WindowMath.meanLoss(all, all.size() - q, all.size());
+        boolean notFalling = all.size() >= 8 && !(late < early);
+        double ratio = WindowMath.firstLastRatio(s);
+        String msg = "Gradient norm of the first layer (" + s.layerName(0) + ") is " + fmt(ratio) + " times the last layer's ("
+                + s.layerName(s.gradientNorms().length - 1) + "), above " + fmt(ratioLimit) + " for " + sustain + " steps"
+                + (notFalling ? ", and the loss is not falling (" + fmt(early) + " -> " + fmt(late) + ")" : "")
+                + ": exploding gradients." + fix;
+        return Condition.steps(notFalling ? Severity.ERROR : Severity.WARNING, msg, WindowMath.first(tail), WindowMath.last(tail));
+    }
+}

@@ -1,0 +1,104 @@
+package dev.stethoscope.probes.assertions;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A bounded window over the most recent training signals: the last {@code capacity} steps and
+ * every epoch seen (epochs are few). It also keeps the loss at the start of the run (the mean of
+ * the first {@value #START_STEPS} finite step losses), which the progress detector compares
+ * against. Not thread-safe: one training thread adds, the detectors read between additions.
+ */
+public final class SignalWindow implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    /** How many of the first finite step losses define the run's starting loss. */
+    public static final int START_STEPS = 10;
+
+    private final int capacity;
+    private final ArrayDeque<StepSignals> steps;
+    private final ArrayList<EpochSignals> epochs = new ArrayList<>();
+    private long stepsSeen;
+    private double startLossSum;
+    private int startLossCount;
+    private int plannedEpochs;
+
+    /** @param capacity the number of most recent steps kept (at least 2) */
+    public SignalWindow(int capacity) {
+        if (capacity < 2) {
+            throw new IllegalArgumentException("A window keeps at least 2 steps, got " + capacity);
+        }
+        this.capacity = capacity;
+        this.steps = new ArrayDeque<>(capacity);
+    }
+
+    /** Adds a step, dropping the oldest when the window is full. */
+    public void add(StepSignals s) {
+        if (steps.size() == capacity) {
+            steps.removeFirst();
+        }
+        steps.addLast(s);
+        stepsSeen++;
+        if (startLossCount < START_STEPS && Double.isFinite(s.loss())) {
+            startLossSum += s.loss();
+            startLossCount++;
+        }
+    }
+
+    /** Adds a finished epoch. */
+    public void addEpoch(EpochSignals e) {
+        epochs.add(e);
+    }
+
+    /** @param n the number of epochs the training plans (0 = unknown) */
+    public void plannedEpochs(int n) {
+        this.plannedEpochs = n;
+    }
+
+    /** @return the number of epochs the training plans (0 = unknown) */
+    public int plannedEpochs() {
+        return plannedEpochs;
+    }
+
+    /** @return the kept steps, oldest first (a copy) */
+    public List<StepSignals> steps() {
+        return new ArrayList<>(steps);
+    }
+
+    /** @return the last {@code n} kept steps (fewer if the window holds fewer), oldest first */
+    public List<StepSignals> lastSteps(int n) {
+        List<StepSignals> all = steps();
+        return all.subList(Math.max(0, all.size() - n), all.size());
+    }
+
+    /** @return the latest step, or null before any */
+    public StepSignals latest() {
+        return steps.peekLast();
+    }
+
+    /** @return the epochs seen, oldest first (unmodifiable) */
+    public List<EpochSignals> epochs() {
+        return Collections.unmodifiableList(epochs);
+    }
+
+    /** @return the number of steps added since the window was created (not only the kept ones) */
+    public long stepsSeen() {
+        return stepsSeen;
+    }
+
+    /** @return the number of steps kept */
+    public int size() {
+        return steps.size();
+    }
+
+    /** @return the window's capacity in steps */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** @return mean of the run's first finite step losses; NaN before any */
+    public double startLoss() {
+        return startLossCount == 0 ? Double.NaN : startLossSum / startLossCount;
+    }
+}

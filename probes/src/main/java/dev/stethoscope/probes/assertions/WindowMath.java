@@ -1,0 +1,75 @@
+package dev.stethoscope.probes.assertions;
+
+import java.util.List;
+import java.util.function.Predicate;
+
+/** Small helpers shared by the detectors. */
+final class WindowMath {
+    private WindowMath() {
+    }
+
+    /** @return the last {@code n} steps if the window holds at least {@code n}, else null */
+    static List<StepSignals> fullTail(SignalWindow w, int n) {
+        return w.size() < n ? null : w.lastSteps(n);
+    }
+
+    /** @return whether every step satisfies the predicate (false for null/empty) */
+    static boolean all(List<StepSignals> steps, Predicate<StepSignals> p) {
+        if (steps == null || steps.isEmpty()) {
+            return false;
+        }
+        for (StepSignals s : steps) {
+            if (!p.test(s)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** @return mean of the finite losses of steps [from, to) of the list; NaN if none */
+    static double meanLoss(List<StepSignals> steps, int from, int to) {
+        double sum = 0;
+        int n = 0;
+        for (int i = from; i < to; i++) {
+            double l = steps.get(i).loss();
+            if (Double.isFinite(l)) {
+                sum += l;
+                n++;
+            }
+        }
+        return n == 0 ? Double.NaN : sum / n;
+    }
+
+    /** @return ||g_first|| / ||g_last|| of the step, NaN when fewer than 2 layers or not finite/positive */
+    static double firstLastRatio(StepSignals s) {
+        double[] g = s.gradientNorms();
+        if (g.length < 2) {
+            return Double.NaN;
+        }
+        double first = g[0];
+        double last = g[g.length - 1];
+        if (!Double.isFinite(first) || !Double.isFinite(last) || last <= 0) {
+            return Double.NaN;
+        }
+        return first / last;
+    }
+
+    static String fmt(double v) {
+        if (v == 0) {
+            return "0";
+        }
+        return String.format(java.util.Locale.ROOT, "%.3g", v);
+    }
+
+    static String pct(double fraction) {
+        return String.format(java.util.Locale.ROOT, "%.0f %%", 100 * fraction);
+    }
+
+    static long first(List<StepSignals> steps) {
+        return steps.get(0).step();
+    }
+
+    static long last(List<StepSignals> steps) {
+        return steps.get(steps.size() - 1).step();
+    }
+}

@@ -1,0 +1,98 @@
+package dev.stethoscope.probes.features;
+
+import dev.stethoscope.probes.attribution.GuidedBackprop;
+import dev.stethoscope.probes.attribution.Propagation;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Deconvnet projection of one activation to pixel space (Zeiler &amp; Fergus 2014, METHODS.md section 1): every
+ * other activation of the layer is set to zero, the chosen one keeps its value, and the signal goes down with
+ * {@link GuidedBackprop#DECONVNET_RULE}: rectify at each ReLU, transposed filters at each convolution, max-pool
+ * switches of this example's forward pass at each pooling layer; no contrast normalisation.
+ *
+ * <p>For a convolutional unit the projection starts from one position (the one where the unit's top activation
+ * occurred, see {@link StreamingTopK}), as the paper does; for a dense unit from that unit. Built on the layer
+ * steps of {@link Propagation}, so the same layers are supported (ReLU or identity activations only). Run it on
+ * a copy of the training network; the network's parameters are read, not changed.
+ */
+public final class DeconvProjection {
+    private final Propagation prop;
+
+    /**
+     * Unrolls {@code net} (a copy, read only).
+     *
+     * @throws IllegalArgumentException naming the first layer that is unsupported or has an activation other than
+     *                                  ReLU or identity
+     */
+    public DeconvProjection(MultiLayerNetwork net) {
+        Objects.requireNonNull(net, "net");
+        this.prop = Propagation.of(net, "Deconvnet projection");
+        for (Propagation.Step s : prop.steps()) {
+            if (s instanceof Propagation.Activation a && !a.isRelu() && !a.isIdentity()) {
+                throw new IllegalArgumentException("Deconvnet projection is defined for ReLU/identity activations; layer "
+                        + s.layer() + " uses " + a.fn() + ". Supported layers: " + Propagation.SUPPORTED);
+            }
+        }
+    }
+
+    /**
+     * Projects, for each example i, the activation of {@code units[i]} at position {@code (ys[i], xs[i])} of layer
+     * {@code layer}'s output (dense layers: positions ignored) down to the input.
+     *
+     * @param x     the examples, as the network takes them ({@code [n, ...]})
+     * @param layer DL4J layer index (not the output layer)
+     * @return {@code [n, c, h, w]} when the input is an image (also for a flat input reshaped by a leading
+     * FeedForwardToCnn preprocessor), else the input's shape
+     */
+    public INDArray project(INDArray x, int layer, int[] units, int[] ys, int[] xs) {
+        Objects.requireNonNull(x, "x");
+        int n = (int) x.size(0);
+        if (units.length != n || ys.length != n || xs.length != n) {
+            throw new IllegalArgumentException(n + " examples but " + units.length + " units, " + ys.length + " rows, "
+                    + xs.length + " columns");
+        }
+        if (layer < 0 || layer >= prop.numLayers() - 1) {
+            throw new IllegalArgumentException("layer " + layer + " not in 0.." + (prop.numLayers() - 2)
+                    + " (the output layer has no projection here)");
+        }
+        List<INDArray> acts = prop.forward(x);
+        int top = prop.layerEnd(layer);
+        INDArray a = acts.get(top);
+        INDArray signal = Nd4j.zeros(a.dataType(), a.shape());
+        for (int i = 0; i < n; i++) {
+            if (units[i] < 0 || units[i] >= a.size(1)) {
+                throw new IllegalArgumentException("unit " + units[i] + " not in layer " + layer + " with " + a.size(1) + " units");
+            }
+            long[] idx = a.rank() == 4 ? new long[]{i, units[i], ys[i], xs[i]} : new long[]{i, units[i]};
+            if (a.rank() == 4 && (ys[i] < 0 || ys[i] >= a.size(2) || xs[i] < 0 || xs[i] >= a.size(3))) {
+                throw new IllegalArgumentException("position (" + ys[i] + ", " + xs[i] + ") outside layer " + layer
+                        + "'s output " + a.size(2) + "x" + a.size(3));
+            }
+            signal.putScalar(idx, a.getDouble(idx));
+        }
+        INDArray out = prop.propagate(acts, top, signal, 0, GuidedBackprop.DECONVNET_RULE, null);
+        long[] img = prop.inputImageShape(x);
+        if (img != null && out.rank() != 4) {
+            return out.reshape('c', n, img[0], img[1], img[2]);
+        }
+        return out;
+    }
+
+    /** Projects the top entries {@code from..to-1} of one unit in a snapshot; {@code inputs} holds their examples in that order. */
+    public INDArray project(INDArray inputs, int layer, TopKSnapshot snap, int row, int from, int to) {
+        int m = to - from;
+        if (from < 0 || to > snap.examples()[row].length || m < 0 || inputs.size(0) != m) {
+            throw new IllegalArgumentException("entries " + from + ".." + to + " of unit " + snap.units()[row] + " (has "
+                    + snap.examples()[row].length + ") with " + inputs.size(0) + " inputs");
+        }
+        int[] u = new int[m];
+        Arrays.fill(u, snap.units()[row]);
+        return project(inputs, layer, u, Arrays.copyOfRange(snap.ys()[row], from, to), Arrays.copyOfRange(snap.xs()[row], from, to));
+    }
+}
