@@ -357,6 +357,42 @@ class ListenerContractTest {
     }
 
     @Test
+    void monitorsSharingAnAnalysisContextTravelAndRunAloneAfterDeserialisation() throws Exception {
+        MultiLayerNetwork original = net();
+        Recorder rec = new Recorder();
+        List<StethoscopeListener> copies = new ArrayList<>();
+        try (Stethoscope handle = Stethoscope.attach(original, rec,
+                HealthListener.builder(original, rec).schedule(Schedule.iterations(2)).probeBatchSize(16),
+                LinearProbeListener.builder(original, rec).probeData(PROBE),
+                SvccaListener.builder(original, rec).probeInputs(PROBE.getFeatures()))) {
+            assertThat(handle.context()).isNotNull();
+            for (StethoscopeListener m : handle.monitors()) {
+                copies.add(roundTrip(m));
+            }
+        }
+        MultiLayerNetwork fresh = net();
+        Recorder router = new Recorder();
+        for (StethoscopeListener c : copies) {
+            c.setStorageRouter(router);
+            fresh.addListeners(c);
+        }
+        try {
+            train(fresh, data());
+        } finally {
+            copies.forEach(StethoscopeListener::close);
+        }
+        for (StethoscopeListener c : copies) {
+            assertThat(c.errorCount()).as("errors of the deserialised %s", c.monitorName()).isZero();
+        }
+        for (String type : List.of(Health.TYPE_ID, ProbeAccuracy.TYPE_ID, SimilarityTable.TYPE_ID)) {
+            assertThat(router.updates(type)).as("records of type %s", type)
+                    .anySatisfy(r -> assertThat(r.getEpoch()).isEqualTo(EPOCHS - 1));
+        }
+        assertThat(rec.updates(Health.TYPE_ID)).as("records sent to the handle's router").isEmpty();
+        assertThat(fresh.params().toFloatVector()).containsExactly(bareParameters());
+    }
+
+    @Test
     void everyListenerTypeIsARoutingIterationListener() {
         for (Row row : ROWS) {
             StethoscopeListener l = row.build().apply(net(), new Recorder());

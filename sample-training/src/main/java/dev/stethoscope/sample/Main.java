@@ -52,8 +52,10 @@ public final class Main implements Runnable {
     /**
      * Runs the command line and exits with its exit code. When ND4J's double-precision LAPACK fails its
      * self-test, the command is first re-executed with OPENBLAS_CORETYPE=Haswell ({@link BlasRelaunch}).
+     * JavaCPP's off-heap limits are set first ({@link OffHeapLimits}); the re-executed JVM sets them again.
      */
     public static void main(String[] args) {
+        OffHeapLimits.apply(); // before ND4J (JavaCPP) loads: it reads its limits once
         // before any stream is read: stats files may come from elsewhere (see StatsFileFilter)
         dev.stethoscope.plugin.StatsFileFilter.install();
         int relaunched = BlasRelaunch.relaunchIfBackendBroken(args);

@@ -69,7 +69,9 @@ public abstract class BackgroundListener extends StethoscopeListener {
             synchronized (this) {
                 w = worker;
                 if (w == null) {
-                    w = new BackgroundWorker(threadName, async, maxPending, backgroundTimeout);
+                    AnalysisContext ctx = context();
+                    w = ctx != null ? ctx.newWorker(threadName, maxPending)
+                            : new BackgroundWorker(threadName, async, maxPending, backgroundTimeout);
                     w.beforeTask(() -> {
                         FaultHook h = faultHook();
                         if (h != null) {

@@ -42,6 +42,7 @@ public final class BackgroundWorker {
     private final int maxPending;
     private final Semaphore slots;
     private final ExecutorService exec;
+    private final boolean sharedExecutor;
     private final ConcurrentLinkedQueue<Callable<Void>> outbox = new ConcurrentLinkedQueue<>();
     private final String threadName;
     private final long timeoutNanos;
@@ -62,6 +63,18 @@ public final class BackgroundWorker {
      * @param timeout    bound of every wait (submit, awaitIdle, shutdown)
      */
     public BackgroundWorker(String name, boolean async, int maxPending, Duration timeout) {
+        this(name, async, maxPending, timeout, null);
+    }
+
+    /**
+     * A worker whose tasks run on {@code shared}, a single-thread executor that other workers use
+     * too (the one analysis thread of an {@link AnalysisContext}): each worker keeps its own bound
+     * on pending tasks and its own queue of results, and tasks of all of them run one at a time in
+     * submission order. {@link #shutdown} leaves a shared executor running (its owner stops it).
+     *
+     * @param shared the executor, or null for a thread of this worker's own (when {@code async})
+     */
+    public BackgroundWorker(String name, boolean async, int maxPending, Duration timeout, ExecutorService shared) {
         if (timeout == null || timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive, got " + timeout);
         }
@@ -70,11 +83,12 @@ public final class BackgroundWorker {
         this.async = async;
         this.maxPending = maxPending;
         this.slots = new Semaphore(maxPending);
-        this.exec = async ? Executors.newSingleThreadExecutor(r -> {
+        this.sharedExecutor = async && shared != null;
+        this.exec = !async ? null : shared != null ? shared : Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, threadName);
             t.setDaemon(true);
             return t;
-        }) : null;
+        });
     }
 
     /**
@@ -201,6 +215,13 @@ public final class BackgroundWorker {
     public void shutdown(long seconds) {
         if (exec == null) {
             return;
+        }
+        if (sharedExecutor) {
+            if (!awaitIdle()) {
+                log.warn("{}: background analyses still running at shutdown; their results are not published",
+                        threadName);
+            }
+            return; // the shared thread belongs to its AnalysisContext, which stops it
         }
         exec.shutdown();
         try {

@@ -66,13 +66,15 @@ import java.util.Set;
  * one listener can be attached to another network of the same architecture (DL4J's
  * {@code ParallelWrapper} replicas, the fresh network a Spark worker builds each round), and the
  * builder's network is only used by {@code build()} to validate the configuration (unknown layer,
- * wrong shape).
+ * wrong shape). Monitors sharing an {@link AnalysisContext} ({@code Stethoscope.attach}) take
+ * their parameter snapshots from the context's network, the one the handle attached them to.
  *
  * <p><b>Serializable.</b> Listeners travel (DL4J's Spark training serialises them to every task).
  * What is serialised: the configuration and the analysis state (probe sets, accumulated scores,
  * kept snapshots). What is not ({@code transient}), and is rebuilt lazily on first use after
  * deserialisation: the model (the next callback binds one), the {@link StatsStorageRouter}, the
- * background thread, network copies, caches, and the {@link #setFaultHook fault hook}. Serialise
+ * background thread, network copies, caches, the shared {@link AnalysisContext} (a deserialised
+ * monitor runs alone, with its own copy and thread) and the {@link #setFaultHook fault hook}. Serialise
  * a listener when it is idle (before {@code fit}, or after {@link #close()}). A deserialised
  * listener publishes nothing until it has a router: it implements DL4J's
  * {@link RoutingIterationListener}, so DL4J hands it one on a Spark worker
@@ -98,6 +100,8 @@ public abstract class StethoscopeListener extends BaseTrainingListener
     private volatile String sessionId;
     private volatile String workerId;
     private final boolean failFast;
+    /** Shared with the monitors attached together; not serialised (a deserialised monitor runs alone). */
+    private final transient AnalysisContext context;
     private final Map<String, Integer> faultCounts = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger errorCount = new java.util.concurrent.atomic.AtomicInteger();
     private transient volatile FaultHook faultHook;
@@ -112,6 +116,18 @@ public abstract class StethoscopeListener extends BaseTrainingListener
         this.sessionId = b.sessionId != null ? b.sessionId : Sessions.idFor(model);
         this.workerId = b.workerId != null ? b.workerId : "0";
         this.failFast = b.failFast;
+        this.context = b.context;
+        if (context != null && context.model() != model) {
+            throw new IllegalArgumentException("The analysis context belongs to another model");
+        }
+    }
+
+    /**
+     * The analysis context shared with the other monitors attached together by
+     * {@code Stethoscope.attach}, or null for a monitor built alone (its own copy and thread).
+     */
+    protected final AnalysisContext context() {
+        return context;
     }
 
     @Serial
@@ -511,6 +527,8 @@ public abstract class StethoscopeListener extends BaseTrainingListener
         protected boolean failFast;
         /** When the monitor runs; null until set (each listener has its own default). */
         protected Schedule schedule;
+        /** The shared analysis context, or null (see {@link #context(AnalysisContext)}). */
+        protected AnalysisContext context;
 
         protected Builder(Model model, StatsStorageRouter router) {
             this.model = Objects.requireNonNull(model, "model");
@@ -549,6 +567,21 @@ public abstract class StethoscopeListener extends BaseTrainingListener
         public B schedule(Schedule schedule) {
             this.schedule = Objects.requireNonNull(schedule, "schedule");
             return self();
+        }
+
+        /**
+         * Shares {@code context}'s parameter snapshots, network copy, analysis thread and probe-set
+         * activations with the other monitors using it. {@code Stethoscope.attach} sets it; a
+         * monitor built without it keeps its own copy and thread.
+         */
+        public B context(AnalysisContext context) {
+            this.context = context;
+            return self();
+        }
+
+        /** The model this builder was made for. */
+        public Model builderModel() {
+            return model;
         }
 
         /**

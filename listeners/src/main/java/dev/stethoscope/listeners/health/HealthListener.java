@@ -71,6 +71,9 @@ public class HealthListener extends StethoscopeListener {
     private transient ActivationStats[] pending;
     private INDArray probeBatch;
     private transient NetworkCopy copy;
+    /** With a context: the probe batch as a shared probe set, and the worker on the context's thread. */
+    private transient dev.stethoscope.listeners.core.AnalysisContext.ProbeSet probeSet;
+    private final transient dev.stethoscope.listeners.core.BackgroundWorker worker;
     private transient boolean closed;
 
     protected HealthListener(Builder b, List<String> layers) {
@@ -78,6 +81,15 @@ public class HealthListener extends StethoscopeListener {
         this.schedule = b.resolvedSchedule();
         this.probeBatchSize = b.probeBatchSize;
         this.layers = List.copyOf(layers); // serialisable (a subList is not)
+        if (b.probeInputs != null) {
+            var full = dev.stethoscope.listeners.core.AnalysisContext.ProbeSet.of(b.probeInputs);
+            this.probeSet = full.head(probeBatchSize);
+            this.probeBatch = probeSet.inputs();
+        }
+        this.worker = context() == null ? null : context().newWorker("health", 2);
+        if (context() != null && probeSet != null) {
+            context().declare(probeSet, layers);
+        }
         this.layerIndex = new int[layers.size()];
         this.rectified = new boolean[layers.size()];
         Model m = model();
@@ -127,18 +139,6 @@ public class HealthListener extends StethoscopeListener {
         return schedule.dueAtIteration(currentIteration());
     }
 
-    /**
-     * Ends monitoring: nothing is pending (every record is published inside the callbacks), so it
-     * releases the network copy of the epoch-end probe batch. Idempotent.
-     */
-    @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        copy = null;
-    }
 
     @Override
     public void onForwardPass(Model model, List<INDArray> activations) {
@@ -192,6 +192,7 @@ public class HealthListener extends StethoscopeListener {
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
         bind(model);
+        drain();
         guard("iterationDone", () -> {
             if (pending == null) {
                 return;
@@ -205,8 +206,26 @@ public class HealthListener extends StethoscopeListener {
     @Override
     public void onEpochEnd(Model model) {
         bind(model);
+        drain();
         guard("onEpochEnd", () -> {
             if (probeBatch == null) {
+                return;
+            }
+            var ctx = context();
+            if (ctx != null) {
+                if (probeSet == null) {
+                    probeSet = dev.stethoscope.listeners.core.AnalysisContext.ProbeSet.of(probeBatch);
+                }
+                var ps = probeSet;
+                var snap = ctx.snapshot();
+                int epoch = currentEpoch();
+                long iteration = currentIteration();
+                double[][] params = parameterStats(null); // the training network is read on its own thread
+                worker.submit(() -> {
+                    Map<String, INDArray> acts = ctx.activations(snap, ps, layers, 256);
+                    Health r = record("probe-batch", activationStats(acts), params);
+                    return () -> publish(r, epoch, iteration);
+                });
                 return;
             }
             if (copy == null || copy.source() != model) {
@@ -215,27 +234,78 @@ public class HealthListener extends StethoscopeListener {
                 copy.refresh();
             }
             Map<String, INDArray> acts = Activations.of(copy.model(), probeBatch, layers);
-            ActivationStats[] stats = new ActivationStats[layers.size()];
-            for (int i = 0; i < layers.size(); i++) {
-                stats[i] = ActivationStats.of(acts.get(layers.get(i)));
-            }
-            publish(record("probe-batch", stats, null), currentEpoch(), currentIteration());
+            publish(probeRecord(acts), currentEpoch(), currentIteration());
         });
     }
 
+    private Health probeRecord(Map<String, INDArray> acts) {
+        return record("probe-batch", activationStats(acts), (Gradient) null);
+    }
+
+    private ActivationStats[] activationStats(Map<String, INDArray> acts) {
+        ActivationStats[] stats = new ActivationStats[layers.size()];
+        for (int i = 0; i < layers.size(); i++) {
+            stats[i] = ActivationStats.of(acts.get(layers.get(i)));
+        }
+        return stats;
+    }
+
+    /** Publishes the probe-batch records computed on the context's thread (with a context only). */
+    private void drain() {
+        if (worker != null) {
+            worker.drain(a -> guard("probe-batch", a::call));
+        }
+    }
+
+    /**
+     * Ends monitoring: with a shared context ({@code Stethoscope.attach}) it waits for the probe-batch
+     * analyses handed over and publishes them; alone nothing is pending (every record is published
+     * inside the callbacks). Releases the network copy of the epoch-end probe batch. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        copy = null;
+        if (worker != null) {
+            if (!worker.awaitIdle()) {
+                guard("close", () -> {
+                    throw new dev.stethoscope.listeners.core.BackgroundTimeoutException(
+                            "Health probe-batch analysis still running after " + worker.timeout());
+                });
+            }
+            drain();
+        }
+    }
+
     private Health record(String source, ActivationStats[] stats, Gradient update) {
+        return record(source, stats, parameterStats(update));
+    }
+
+    /** The record from activation statistics and {@link #parameterStats} (norms, update ratios). */
+    private Health record(String source, ActivationStats[] stats, double[][] params) {
         int n = layers.size();
         double[] mean = new double[n];
         double[] std = new double[n];
         double[] dead = new double[n];
-        double[] pNorm = new double[n];
-        double[] ratio = new double[n];
-        Map<String, INDArray> updates = update == null ? Map.of() : update.gradientForVariable();
         for (int i = 0; i < n; i++) {
             ActivationStats s = stats[i];
             mean[i] = s == null ? Double.NaN : s.mean();
             std[i] = s == null ? Double.NaN : s.std();
             dead[i] = s == null || !rectified[i] ? Double.NaN : s.deadFraction();
+        }
+        return new Health(source, layers, mean, std, dead, params[0], params[1]);
+    }
+
+    /** Per layer: parameter norm and log10 update ratio (NaN without an update), read from the training network. */
+    private double[][] parameterStats(Gradient update) {
+        int n = layers.size();
+        double[] pNorm = new double[n];
+        double[] ratio = new double[n];
+        Map<String, INDArray> updates = update == null ? Map.of() : update.gradientForVariable();
+        for (int i = 0; i < n; i++) {
             Layer layer = layerOf(i);
             Map<String, INDArray> params = layer.paramTable();
             Map<String, INDArray> layerUpdates = new HashMap<>();
@@ -250,7 +320,7 @@ public class HealthListener extends StethoscopeListener {
             pNorm[i] = ps.paramNorm();
             ratio[i] = ps.updateRatioLog10();
         }
-        return new Health(source, layers, mean, std, dead, pNorm, ratio);
+        return new double[][]{pNorm, ratio};
     }
 
     private Layer layerOf(int i) {
@@ -275,6 +345,7 @@ public class HealthListener extends StethoscopeListener {
     public static class Builder extends StethoscopeListener.Builder<Builder, HealthListener> {
         private int probeBatchSize = 128;
         private List<String> layers = List.of();
+        private INDArray probeInputs;
 
         protected Builder(Model model, StatsStorageRouter router) {
             super(model, router);
@@ -286,6 +357,16 @@ public class HealthListener extends StethoscopeListener {
                 throw new IllegalArgumentException("probeBatchSize must be >= 1, got " + n);
             }
             this.probeBatchSize = n;
+            return this;
+        }
+
+        /**
+         * Fixed probe inputs: the epoch-end probe batch is their first {@code probeBatchSize} rows
+         * (copied) instead of the first training examples seen. Given the same inputs as the probes
+         * monitor's probe-train set, a shared context serves the batch from the probes' forward pass.
+         */
+        public Builder probeInputs(INDArray inputs) {
+            this.probeInputs = java.util.Objects.requireNonNull(inputs, "inputs");
             return this;
         }
 

@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners.memorization;
 
+import dev.stethoscope.listeners.core.AnalysisContext;
 import dev.stethoscope.listeners.core.BackgroundListener;
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.records.LossSensitivitySample;
@@ -171,8 +172,12 @@ public class MemorizationListener extends BackgroundListener {
     }
 
     /** The private analysis copy, loaded with {@code params}; used by the worker's tasks only. */
-    private MultiLayerNetwork analysisNet(INDArray params) {
-        copy.model().setParams(params);
+    private MultiLayerNetwork analysisNet(AnalysisContext.Snapshot params) {
+        AnalysisContext ctx = context();
+        if (ctx != null) {
+            return ctx.load(params).multiLayer(); // the shared copy (same analysisCopy configuration)
+        }
+        copy.model().setParams(params.params());
         return copy.multiLayer();
     }
 
@@ -181,12 +186,16 @@ public class MemorizationListener extends BackgroundListener {
      * training thread; the first call also makes the analysis copy of the network, here, because
      * reading the network from another thread while {@code fit} runs would block).
      */
-    private INDArray snapshot() {
+    private AnalysisContext.Snapshot snapshot() {
+        AnalysisContext ctx = context();
+        if (ctx != null) {
+            return ctx.snapshot();
+        }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             if (copy == null) {
                 copy = InputGradients.analysisCopy(model());
             }
-            return model().params().dup();
+            return new AnalysisContext.Snapshot(-1, currentEpoch(), currentIteration(), model().params().dup());
         }
     }
 
@@ -216,7 +225,7 @@ public class MemorizationListener extends BackgroundListener {
                 scoreCount++;
             }
             if (sensitivitySchedule.dueAtIteration(iteration)) {
-                INDArray params = snapshot();
+                AnalysisContext.Snapshot params = snapshot();
                 worker().submit(() -> {
                     LossSensitivitySample r = measureSensitivity(analysisNet(params));
                     return () -> publish(r, epoch, iteration);
@@ -247,7 +256,7 @@ public class MemorizationListener extends BackgroundListener {
             epochsSeen++;
             boolean csrDue = csrSchedule.dueAtEpochEnd(epochsSeen);
             double trainScoreMean = scoreCount == 0 ? Double.NaN : scoreSum / scoreCount;
-            INDArray params = snapshot();
+            AnalysisContext.Snapshot params = snapshot();
             worker().submit(() -> {
                 List<Record> out = epochRecords(analysisNet(params), csrDue, trainScoreMean);
                 return () -> publishAll(out, epoch, iteration);

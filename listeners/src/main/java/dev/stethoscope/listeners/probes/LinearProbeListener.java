@@ -69,6 +69,9 @@ public class LinearProbeListener extends EpochAnalysisListener {
     private boolean finalDone;
     /** Only the architecture matters (each task loads its parameters); rebuilt after deserialisation. */
     private transient NetworkCopy copy;
+    /** The probe sets as shared probe sets (with a context only; the context is not serialised). */
+    private final transient dev.stethoscope.listeners.core.AnalysisContext.ProbeSet trainSet;
+    private final transient dev.stethoscope.listeners.core.AnalysisContext.ProbeSet testSet;
 
     protected LinearProbeListener(Builder b, List<String> layers, DataSet train, DataSet test, int numClasses) {
         super(b, "probe");
@@ -80,6 +83,12 @@ public class LinearProbeListener extends EpochAnalysisListener {
         this.testX = test.getFeatures();
         this.testY = LinearProbe.classIndices(test.getLabels());
         this.numClasses = numClasses;
+        this.trainSet = context() == null ? null : dev.stethoscope.listeners.core.AnalysisContext.ProbeSet.of(trainX);
+        this.testSet = context() == null ? null : dev.stethoscope.listeners.core.AnalysisContext.ProbeSet.of(testX);
+        if (context() != null) {
+            context().declare(trainSet, layers);
+            context().declare(testSet, layers);
+        }
     }
 
     /** A builder for {@code model}, publishing to {@code router}. */
@@ -125,6 +134,21 @@ public class LinearProbeListener extends EpochAnalysisListener {
     }
 
     private void evaluate(int completed, boolean isFinal) {
+        var ctx = context();
+        if (ctx != null) {
+            var snap = ctx.snapshot();
+            long iteration = currentIteration();
+            lastEvaluated = completed;
+            if (isFinal) {
+                finalDone = true;
+            }
+            worker().submit(() -> {
+                ProbeAccuracy r = probe(ctx.activations(snap, trainSet, layers, batchSize),
+                        ctx.activations(snap, testSet, layers, batchSize), completed, isFinal);
+                return () -> publish(r, completed - 1, iteration);
+            });
+            return;
+        }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             if (copy == null) {
                 copy = NetworkCopy.of(model());
@@ -150,6 +174,10 @@ public class LinearProbeListener extends EpochAnalysisListener {
         copy.model().setParams(params);
         Map<String, INDArray> tr = LayerRepresentations.activations(copy.model(), trainX, layers, batchSize);
         Map<String, INDArray> te = LayerRepresentations.activations(copy.model(), testX, layers, batchSize);
+        return probe(tr, te, completed, isFinal);
+    }
+
+    private ProbeAccuracy probe(Map<String, INDArray> tr, Map<String, INDArray> te, int completed, boolean isFinal) {
         int n = layers.size();
         int[] feats = new int[n];
         double[] trAcc = new double[n];

@@ -2,6 +2,7 @@ package dev.stethoscope.listeners.probes;
 
 import dev.stethoscope.listeners.records.SimilarityTable;
 import dev.stethoscope.probes.model.LayerSelection;
+import dev.stethoscope.listeners.core.AnalysisContext;
 import dev.stethoscope.listeners.core.BackgroundWorker;
 import dev.stethoscope.probes.model.NetworkCopy;
 import dev.stethoscope.probes.similarity.ConvMode;
@@ -90,6 +91,9 @@ public class SvccaListener extends EpochAnalysisListener {
     private boolean finalDone;
     /** Only the architecture matters (each task loads its parameters); rebuilt after deserialisation. */
     private transient NetworkCopy copy;
+    /** With a context: the probe set (made once the probe inputs are known) and the initial snapshot; not serialised. */
+    private transient AnalysisContext.ProbeSet probeSet;
+    private transient AnalysisContext.Snapshot initialSnapshot;
 
     /** Kept snapshots (background thread only). */
     private final List<Snapshot> snapshots = new ArrayList<>();
@@ -110,6 +114,10 @@ public class SvccaListener extends EpochAnalysisListener {
         this.probeSize = b.probeSize;
         this.batchSize = b.batchSize;
         this.probe = b.probe;
+        if (context() != null && probe != null) {
+            probeSet = AnalysisContext.ProbeSet.of(probe);
+            context().declare(probeSet, layers);
+        }
     }
 
     /** A builder for {@code model}, publishing to {@code router}. */
@@ -156,8 +164,17 @@ public class SvccaListener extends EpochAnalysisListener {
 
     @Override
     protected void epochStarted(Model model) {
-        if (includeInitial && initialParams == null && !initialSubmitted && lastCompleted() < 0) {
-            initialParams = model.params().dup();
+        if (includeInitial && initialParams == null && initialSnapshot == null && !initialSubmitted
+                && lastCompleted() < 0) {
+            if (context() != null) {
+                initialSnapshot = context().snapshot();
+                if (probe != null) {
+                    // submitted now, ahead of the first epoch's tasks, so the shared cache serves each snapshot in turn
+                    submitInitial(context());
+                }
+            } else {
+                initialParams = model.params().dup();
+            }
         }
     }
 
@@ -216,12 +233,50 @@ public class SvccaListener extends EpochAnalysisListener {
         if (probe == null) {
             throw new IllegalStateException("No probe inputs: none were given and no training batch was seen");
         }
+        AnalysisContext ctx = context();
+        if (ctx != null) {
+            submitShared(ctx, completed, isFinal);
+            return;
+        }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             if (copy == null) {
                 copy = NetworkCopy.of(model());
             }
             submitSnapshot(completed, isFinal);
         }
+    }
+
+    /** Hands over the snapshot taken before training, once (with a context). */
+    private void submitInitial(AnalysisContext ctx) {
+        if (initialSnapshot == null || initialSubmitted) {
+            return;
+        }
+        if (probeSet == null) {
+            probeSet = AnalysisContext.ProbeSet.of(probe);
+            ctx.declare(probeSet, layers);
+        }
+        AnalysisContext.ProbeSet ps = probeSet;
+        AnalysisContext.Snapshot s0 = initialSnapshot;
+        initialSnapshot = null;
+        initialSubmitted = true;
+        worker().submit(() -> process(ctx.activations(s0, ps, layers, batchSize), 0, false, 0));
+    }
+
+    /** The snapshot through the shared context: its parameter copy, network copy and probe activations. */
+    private void submitShared(AnalysisContext ctx, int completed, boolean isFinal) {
+        if (probeSet == null) {
+            probeSet = AnalysisContext.ProbeSet.of(probe);
+            ctx.declare(probeSet, layers);
+        }
+        AnalysisContext.ProbeSet ps = probeSet;
+        submitInitial(ctx);
+        AnalysisContext.Snapshot snap = ctx.snapshot();
+        long iteration = currentIteration();
+        lastSnapshot = completed;
+        if (isFinal) {
+            finalDone = true;
+        }
+        worker().submit(() -> process(ctx.activations(snap, ps, layers, batchSize), completed, isFinal, iteration));
     }
 
     private void submitSnapshot(int completed, boolean isFinal) {
@@ -242,14 +297,17 @@ public class SvccaListener extends EpochAnalysisListener {
 
     private BackgroundWorker.Action process(INDArray params, int epoch, boolean isFinal, long iteration) {
         copy.model().setParams(params);
-        Map<String, INDArray> acts = LayerRepresentations.activations(copy.model(), probe, layers, batchSize);
+        return process(LayerRepresentations.activations(copy.model(), probe, layers, batchSize), epoch, isFinal,
+                iteration);
+    }
+
+    private BackgroundWorker.Action process(Map<String, INDArray> acts, int epoch, boolean isFinal, long iteration) {
         List<Representation> reps = new ArrayList<>();
         for (String l : layers) {
             INDArray act = acts.get(l);
             reps.add(Representation.of(ConvRepresentations.toNeuronsByPoints(act, convMode, maxPoints, seed),
                     ConvRepresentations.pointLayout(act, convMode, maxPoints, seed)));
         }
-        acts.clear();
         int keyEpoch = Math.max(0, epoch - 1);
         List<SimilarityTable> out = new ArrayList<>();
 

@@ -1,5 +1,6 @@
 package dev.stethoscope.sample.cli;
 
+import dev.stethoscope.listeners.Stethoscope;
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.Sessions;
 import dev.stethoscope.listeners.core.StethoscopeListener;
@@ -99,8 +100,14 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "0", description = "Also save the model every K epochs (0 = only at the end).")
     int checkpointEvery;
 
-    @Option(names = "--health-every", defaultValue = "10", description = "Health monitor: sample every N iterations (default: ${DEFAULT-VALUE}).")
-    int healthEvery;
+    @Option(names = "--preset", defaultValue = "business",
+            description = "Monitor set (Stethoscope.Preset): economy (health, suspects), business (+ probes, similarity and "
+                    + "memorisation every 2 epochs and at the last), full (every monitor every epoch, attributions included). "
+                    + "The --X-every flags below override it. Default: ${DEFAULT-VALUE}.")
+    String preset;
+
+    @Option(names = "--health-every", description = "Health monitor: sample every N iterations (preset: 10).")
+    Integer healthEvery;
 
     @Option(names = "--sync-monitors", description = "Run the monitors' analyses inside the training callbacks instead of on background threads (slower; for comparisons and soak tests).")
     boolean syncMonitors;
@@ -112,8 +119,8 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Randomisation test (Zhang et al.): " + CorruptionOption.CHOICES + ". Default: ${DEFAULT-VALUE}.")
     CorruptionOption corrupt;
 
-    @Option(names = "--memorization-every", defaultValue = "1", description = "Memorisation signals (CSR, loss sensitivity, Gini) every K epochs; 0 = off (default: ${DEFAULT-VALUE}).")
-    int memorizationEvery;
+    @Option(names = "--memorization-every", description = "Memorisation signals (CSR, loss sensitivity, Gini) every K epochs; 0 = off (preset: business 2, full 1).")
+    Integer memorizationEvery;
 
     @Option(names = "--csr-examples", defaultValue = "100", description = "Validation examples for the critical sample ratio (default: ${DEFAULT-VALUE}).")
     int csrExamples;
@@ -125,23 +132,23 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lass-radius", description = "LASS radius r in [0,1] pixel units, overriding the preset's (alpha and beta scale with it).")
     Double lassRadius;
 
-    @Option(names = "--attribution-every", defaultValue = "1", description = "Attributions (IG, LRP-eps, saliency) for one test example per class every K epochs; 0 = off (default: ${DEFAULT-VALUE}).")
-    int attributionEvery;
+    @Option(names = "--attribution-every", description = "Attributions (IG, LRP-eps, saliency) for one test example per class every K epochs; 0 = off (preset: full 1, else off).")
+    Integer attributionEvery;
 
-    @Option(names = "--probe-every", defaultValue = "1", description = "Linear probes on every hidden layer every K epochs and at the end; 0 = off (default: ${DEFAULT-VALUE}).")
-    int probeEvery;
+    @Option(names = "--probe-every", description = "Linear probes on every hidden layer every K epochs and at the end; 0 = off (preset: business 2, full 1).")
+    Integer probeEvery;
 
     @Option(names = "--probe-examples", defaultValue = "2000", description = "First N test examples as probe set, alternately probe-train / probe-test (default: ${DEFAULT-VALUE}).")
     int probeExamples;
 
-    @Option(names = "--similarity-every", defaultValue = "1", description = "Layer similarity snapshots every K epochs, before training and at the end; 0 = off (default: ${DEFAULT-VALUE}).")
-    int similarityEvery;
+    @Option(names = "--similarity-every", description = "Layer similarity snapshots every K epochs, before training and at the end; 0 = off (preset: business 2, full 1).")
+    Integer similarityEvery;
 
     @Option(names = "--similarity-method", defaultValue = "svcca", description = "svcca, pwcca, cka or cka-debiased (default: ${DEFAULT-VALUE}).")
     String similarityMethod;
 
-    @Option(names = "--similarity-examples", defaultValue = "1000", description = "First N test examples as the similarity probe set (default: ${DEFAULT-VALUE}).")
-    int similarityExamples;
+    @Option(names = "--similarity-examples", description = "First N test examples as the similarity probe set (default: the probes' probe-train half of --probe-examples, so both read one forward pass).")
+    Integer similarityExamples;
 
     @Option(names = "--similarity-conv", defaultValue = "positions", description = "Conv layers: positions (channels are neurons, positions data points, bounded) or flatten (default: ${DEFAULT-VALUE}).")
     String similarityConv;
@@ -200,7 +207,7 @@ public final class TrainCommand implements Callable<Integer> {
         FileStatsStorage storage = statsFile.isFile() ? dev.stethoscope.plugin.StatsFiles.open(statsFile)
                 : new FileStatsStorage(statsFile);
         StethoscopeUIServer ui = null;
-        java.util.List<StethoscopeListener> monitors = new java.util.ArrayList<>();
+        Stethoscope monitors = null;
         boolean trained = false;
         try {
             if (!noUi) {
@@ -211,52 +218,14 @@ public final class TrainCommand implements Callable<Integer> {
             String session = resumeFrom != null ? resumedSession(storage, "stethoscope-" + runDir.getFileName())
                     : Sessions.newId("stethoscope-" + runDir.getFileName());
             System.out.println("Session: " + session);
-            LinearProbeListener probes = null;
-            SvccaListener similarity = null;
-            MemorizationListener memorization = null;
-            TrainingDynamicsListener dynamics = null;
             Sessions.assign(net, session);
             net.addListeners(new StatsListener(storage, null, null, session + "-dl4j", null));
             DataSetIterator fitIter = corruption.train(trainIter);
             if (!noMonitors) {
-                monitors.add(HealthListener.builder(net, storage).schedule(Schedule.iterations(healthEvery)).attach());
-                dynamics = TrainingDynamicsListener.builder(net, storage).async(!syncMonitors)
-                        .numExamples(train.size()).flippedIndices(flipped).featureShape(1, mnist.rows(), mnist.cols())
-                        .attach();
-                monitors.add(dynamics);
-                fitIter = dynamics.track(fitIter);
-                if (probeEvery > 0) {
-                    probes = LinearProbeListener.builder(net, storage).async(!syncMonitors).schedule(Schedule.epochs(probeEvery).andLast().totalEpochs(epochs))
-                            .probeData(test.head(Math.min(probeExamples, test.size())).toDataSet(classes)).attach();
-                    monitors.add(probes);
-                }
-                if (similarityEvery > 0) {
-                    similarity = SvccaListener.builder(net, storage).async(!syncMonitors).schedule(Schedule.epochs(similarityEvery).andLast().totalEpochs(epochs))
-                            .method(similarityMethod).convMode(ConvMode.parse(similarityConv))
-                            .probeInputs(test.head(Math.min(similarityExamples, test.size())).features()).attach();
-                    monitors.add(similarity);
-                }
-                if (memorizationEvery > 0) {
-                    memorization = MemorizationListener.builder(net, storage).async(!syncMonitors)
-                            .schedule(Schedule.epochs(memorizationEvery))
-                            .lass(lassParameters())
-                            .validationSize(Math.min(csrExamples, test.size()))
-                            .training(corruption.train(IndexedArrayIterator.builder(trainX, trainY)
-                                    .batchSize(512).noShuffle().build()))
-                            .validation(corruption.test(IndexedArrayIterator.builder(test.features(),
-                                    test.oneHotLabels(classes)).batchSize(512).noShuffle().build()))
-                            .attach();
-                    monitors.add(memorization);
-                }
-                if (attributionEvery > 0) {
-                    AttributionListener attribution = AttributionListener.builder(net, storage)
-                            .methods("ig", "lrp-eps", "saliency")
-                            .examplesPerClass(test.head(Math.min(2000, test.size())).toDataSet(classes), 1)
-                            .imageShape(1, mnist.rows(), mnist.cols())
-                            .schedule(Schedule.epochs(attributionEvery).andLast().totalEpochs(epochs))
-                            .attach();
-                    monitors.add(attribution);
-                }
+                monitors = monitorSetup(train, test, classes, mnist, flipped, trainX, trainY, corruption).attach(net, storage);
+                fitIter = monitors.track(fitIter);
+                System.out.println("Monitors (" + preset.toLowerCase(java.util.Locale.ROOT) + "): " + monitors.monitors()
+                        .stream().map(StethoscopeListener::monitorName).toList());
             }
             DataSet trainSample = trainIter.firstExamples(Math.min(5000, trainIter.totalExamples()));
             ConsoleProgress progress = new ConsoleProgress(trainIter.totalExamples(), batch, corruption.test(testIter),
@@ -272,6 +241,7 @@ public final class TrainCommand implements Callable<Integer> {
                 }
             }
             closeMonitors(monitors); // publishes the last analyses before the model is saved
+            monitors = null;
             trained = true;
             File modelFile = runDir.resolve("model.zip").toFile();
             ModelSerializer.writeModel(net, modelFile, true);
@@ -325,22 +295,69 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /**
-     * Closes every monitor (each runs what its schedule still has due and publishes what its
-     * background thread still computes) before the storage closes; a failure of one is logged and
-     * the others still close.
+     * Closes the monitors (each publishes what it still computes) before the storage closes; the
+     * handle logs a failure of one and still closes the others. Null (no monitors) is fine.
      */
-    static void closeMonitors(java.util.List<StethoscopeListener> monitors) {
-        for (StethoscopeListener m : monitors) {
-            try {
-                m.close();
-            } catch (RuntimeException | Error e) {
-                log.error("Closing monitor '{}' failed; some of its last records may be missing", m.monitorName(), e);
-                if (e instanceof VirtualMachineError vme) {
-                    throw vme;
-                }
-            }
+    static void closeMonitors(Stethoscope monitors) {
+        if (monitors != null) {
+            monitors.close();
         }
-        monitors.clear();
+    }
+
+    /**
+     * The {@code --preset} with the run's data and the flags that override it: an explicit
+     * {@code --X-every 0} leaves that monitor out, {@code K} sets its period.
+     */
+    Stethoscope.Setup monitorSetup(LabeledImages train, LabeledImages test, int classes, MnistData mnist, long[] flipped,
+                                   INDArray trainX, INDArray trainY, CorruptionOption.Applied corruption) {
+        Stethoscope.Preset p = Stethoscope.Preset.parse(preset);
+        Stethoscope.Setup setup = Stethoscope.preset(p).async(!syncMonitors).totalEpochs(epochs)
+                .numExamples(train.size())
+                .probeData(test.head(Math.min(probeExamples, test.size())).toDataSet(classes))
+                .training(corruption.train(IndexedArrayIterator.builder(trainX, trainY).batchSize(512).noShuffle().build()))
+                .validation(corruption.test(IndexedArrayIterator.builder(test.features(), test.oneHotLabels(classes))
+                        .batchSize(512).noShuffle().build()))
+                .tune(TrainingDynamicsListener.Builder.class,
+                        b -> b.flippedIndices(flipped).featureShape(1, mnist.rows(), mnist.cols()))
+                .tune(SvccaListener.Builder.class, b -> b.method(similarityMethod).convMode(ConvMode.parse(similarityConv)))
+                .tune(MemorizationListener.Builder.class,
+                        b -> b.lass(lassParameters()).validationSize(Math.min(csrExamples, test.size())))
+                .tune(AttributionListener.Builder.class, b -> b.imageShape(1, mnist.rows(), mnist.cols()));
+        if (healthEvery != null) {
+            setup.tune(HealthListener.Builder.class, b -> b.schedule(Schedule.iterations(healthEvery)));
+        }
+        if (similarityExamples != null) {
+            setup.tune(SvccaListener.Builder.class,
+                    b -> b.probeInputs(test.head(Math.min(similarityExamples, test.size())).features()));
+        }
+        period(setup, p, "--probe-every", probeEvery, LinearProbeListener.Builder.class,
+                (b, k) -> b.schedule(Schedule.epochs(k).andLast().totalEpochs(epochs)));
+        period(setup, p, "--similarity-every", similarityEvery, SvccaListener.Builder.class,
+                (b, k) -> b.schedule(Schedule.epochs(k).andLast().totalEpochs(epochs)));
+        period(setup, p, "--memorization-every", memorizationEvery, MemorizationListener.Builder.class,
+                (b, k) -> b.schedule(Schedule.epochs(k)));
+        if (attributionEvery != null && attributionEvery > 0 && p != Stethoscope.Preset.FULL) {
+            throw new IllegalArgumentException("--attribution-every " + attributionEvery + " needs --preset full (the "
+                    + p.name().toLowerCase(java.util.Locale.ROOT) + " preset has no attribution monitor)");
+        }
+        period(setup, p, "--attribution-every", attributionEvery, AttributionListener.Builder.class,
+                (b, k) -> b.schedule(Schedule.epochs(k).andLast().totalEpochs(epochs)));
+        return setup;
+    }
+
+    private static <B extends StethoscopeListener.Builder<?, ?>> void period(Stethoscope.Setup setup, Stethoscope.Preset p,
+            String flag, Integer every, Class<B> type, java.util.function.BiConsumer<B, Integer> set) {
+        if (every == null) {
+            return;
+        }
+        if (every == 0) {
+            setup.without(type);
+        } else if (p == Stethoscope.Preset.ECONOMY) {
+            throw new IllegalArgumentException(flag + " " + every + " needs --preset business or full (the economy "
+                    + "preset has no such monitor)");
+        } else {
+            setup.tune(type, b -> set.accept(b, every));
+        }
     }
 
     /** Checks every flag before anything is read or written. */
@@ -351,14 +368,39 @@ public final class TrainCommand implements Callable<Integer> {
         Checks.atLeast("--train-limit", trainLimit, 0);
         Checks.atLeast("--test-limit", testLimit, 0);
         Checks.atLeast("--checkpoint-every", checkpointEvery, 0);
-        Checks.atLeast("--health-every", healthEvery, 1);
-        Checks.atLeast("--memorization-every", memorizationEvery, 0);
-        Checks.atLeast("--attribution-every", attributionEvery, 0);
+        Stethoscope.Preset p = Stethoscope.Preset.parse(preset); // lists the valid presets
+        String name = p.name().toLowerCase(java.util.Locale.ROOT);
+        for (Object[] f : new Object[][]{{"--probe-every", probeEvery}, {"--similarity-every", similarityEvery},
+                {"--memorization-every", memorizationEvery}}) {
+            if (p == Stethoscope.Preset.ECONOMY && f[1] != null && (Integer) f[1] > 0) {
+                throw new IllegalArgumentException(f[0] + " " + f[1] + " needs --preset business or full (the economy "
+                        + "preset has no such monitor)");
+            }
+        }
+        if (attributionEvery != null && attributionEvery > 0 && p != Stethoscope.Preset.FULL) {
+            throw new IllegalArgumentException("--attribution-every " + attributionEvery + " needs --preset full (the "
+                    + name + " preset has no attribution monitor)");
+        }
+        if (healthEvery != null) {
+            Checks.atLeast("--health-every", healthEvery, 1);
+        }
+        if (memorizationEvery != null) {
+            Checks.atLeast("--memorization-every", memorizationEvery, 0);
+        }
+        if (attributionEvery != null) {
+            Checks.atLeast("--attribution-every", attributionEvery, 0);
+        }
         Checks.atLeast("--csr-examples", csrExamples, 1);
-        Checks.atLeast("--probe-every", probeEvery, 0);
-        Checks.atLeast("--similarity-every", similarityEvery, 0);
+        if (probeEvery != null) {
+            Checks.atLeast("--probe-every", probeEvery, 0);
+        }
+        if (similarityEvery != null) {
+            Checks.atLeast("--similarity-every", similarityEvery, 0);
+        }
         Checks.atLeast("--probe-examples", probeExamples, 4);
-        Checks.atLeast("--similarity-examples", similarityExamples, 4);
+        if (similarityExamples != null) {
+            Checks.atLeast("--similarity-examples", similarityExamples, 4);
+        }
         dev.stethoscope.probes.similarity.SimilarityMethod.parse(similarityMethod);
         if (lassRadius != null && !(lassRadius > 0 && lassRadius <= 1)) {
             throw new IllegalArgumentException("--lass-radius must be in (0, 1], got " + lassRadius);

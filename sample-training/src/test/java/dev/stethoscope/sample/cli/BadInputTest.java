@@ -155,6 +155,9 @@ class BadInputTest {
         c.add(Arguments.of(train(good, "--port", "70000"), "--port must be in 0..65535, got 70000"));
         c.add(Arguments.of(train(good, "--port", "-1"), "--port"));
         c.add(Arguments.of(train(good, "--health-every", "0"), "--health-every"));
+        c.add(Arguments.of(train(good, "--preset", "first"), "valid: economy, business, full"));
+        c.add(Arguments.of(train(good, "--preset", "economy", "--probe-every", "1"), "--probe-every 1 needs --preset business or full"));
+        c.add(Arguments.of(train(good, "--attribution-every", "1"), "--attribution-every 1 needs --preset full"));
         c.add(Arguments.of(train(good, "--checkpoint-every", "-1"), "--checkpoint-every"));
         c.add(Arguments.of(train(good, "--probe-examples", "2"), "--probe-examples"));
         c.add(Arguments.of(train(good, "--csr-examples", "0"), "--csr-examples"));

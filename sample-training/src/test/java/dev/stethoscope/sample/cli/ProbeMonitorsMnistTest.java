@@ -25,7 +25,8 @@ class ProbeMonitorsMnistTest {
         MnistData mnist = MnistFixture.mnist();
         Path run = tmp.resolve("run");
         int code = Main.run("train", "--train-limit", "1024", "--test-limit", "400", "--epochs", "2", "--no-ui",
-                "--health-every", "4", "--probe-examples", "400", "--similarity-examples", "300",
+                "--preset", "full", "--attribution-every", "0", "--health-every", "4", "--probe-examples", "400",
+                "--similarity-examples", "300",
                 "--data", mnist.directory().toString(), "--out", run.toString());
         assertThat(code).isZero();
         FileStatsStorage storage = new FileStatsStorage(run.resolve("stats.dl4j").toFile());
