@@ -187,6 +187,9 @@ public final class SoakCommand implements Callable<Integer> {
         if (mode.equals("sync")) {
             cmd.add("--sync-monitors");
         }
+        if (!(" " + trainArgs + " ").contains(" --preset")) {
+            cmd.addAll(List.of("--preset", "full")); // every monitor on, unless the extra arguments choose a preset
+        }
         for (String a : trainArgs.trim().split("\\s+")) {
             if (!a.isEmpty()) {
                 cmd.add(a);
