@@ -100,7 +100,7 @@ import java.util.TreeSet;
  * the user assertions travel (user assertions are {@link UserAssertion}s, serializable lambdas);
  * a validation iterator, the network copy and the per-step scratch values do not.
  */
-public class AssertionListener extends StethoscopeListener implements Serializable {
+public class AssertionListener extends StethoscopeListener {
     @Serial
     private static final long serialVersionUID = 1L;
     private static final Logger log = LoggerFactory.getLogger(AssertionListener.class);
@@ -257,11 +257,13 @@ public class AssertionListener extends StethoscopeListener implements Serializab
 
     @Override
     public void onEpochStart(Model model) {
+        bind(model);
         stopIfRequested();
     }
 
     @Override
     public void onForwardPass(Model model, List<INDArray> acts) {
+        bind(model);
         stopIfRequested();
         guard("onForwardPass", () -> {
             if (!linted && !acts.isEmpty()) {
@@ -279,6 +281,7 @@ public class AssertionListener extends StethoscopeListener implements Serializab
 
     @Override
     public void onForwardPass(Model model, Map<String, INDArray> acts) {
+        bind(model);
         stopIfRequested();
         guard("onForwardPass", () -> {
             if (!linted && model instanceof ComputationGraph cg) {
@@ -336,6 +339,7 @@ public class AssertionListener extends StethoscopeListener implements Serializab
 
     @Override
     public void onGradientCalculation(Model model) {
+        bind(model);
         guard("onGradientCalculation", () -> {
             if (due(model) && model.gradient() != null) {
                 gradients = Signals.layerNorms(model.gradient().gradientForVariable());
@@ -345,6 +349,7 @@ public class AssertionListener extends StethoscopeListener implements Serializab
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        bind(model);
         guard("iterationDone", () -> {
             double loss = model.score();
             epochLossSum += loss;
@@ -381,6 +386,7 @@ public class AssertionListener extends StethoscopeListener implements Serializab
 
     @Override
     public void onEpochEnd(Model model) {
+        bind(model);
         guard("onEpochEnd", () -> {
             int epoch = epochOf(model);
             double train = epochLossCount == 0 ? Double.NaN : epochLossSum / epochLossCount;
