@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners;
 
+import dev.stethoscope.listeners.assertions.ModelAssertions;
 import dev.stethoscope.listeners.attribution.AttributionListener;
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.StethoscopeListener;
@@ -9,6 +10,7 @@ import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.listeners.memorization.MemorizationListener;
 import dev.stethoscope.listeners.probes.LinearProbeListener;
 import dev.stethoscope.listeners.probes.SvccaListener;
+import dev.stethoscope.listeners.records.AssertionFinding;
 import dev.stethoscope.listeners.records.AttributionMaps;
 import dev.stethoscope.listeners.records.Health;
 import dev.stethoscope.listeners.records.Memorization;
@@ -17,6 +19,7 @@ import dev.stethoscope.listeners.records.ProbeAccuracy;
 import dev.stethoscope.listeners.records.SimilarityTable;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.records.Suspects;
+import dev.stethoscope.probes.assertions.Severity;
 import dev.stethoscope.probes.memorization.LassParameters;
 import org.deeplearning4j.core.storage.Persistable;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
@@ -119,7 +122,13 @@ class ListenerContractTest {
                     .numExamples(TRAIN.numExamples()).topK(5).capture(TrainingDynamicsListener.Capture.INFERENCE_COPY)
                     .build(), Suspects.TYPE_ID, (l, it) -> ((TrainingDynamicsListener) l).track(it)),
             new Row("attribution", (net, r) -> AttributionListener.builder(net, r).examplesPerClass(PROBE, 1)
-                    .methods("saliency", "ig").build(), AttributionMaps.TYPE_ID));
+                    .methods("saliency", "ig").build(), AttributionMaps.TYPE_ID),
+            // a user assertion firing at every 2nd epoch end this listener sees (the last one of each training
+            // here), with re-arming after one absent evaluation; the built-in detectors and the validation copy run too
+            new Row("assertions", (net, r) -> ModelAssertions.builder(net, r).validation(PROBE).rearmAfter(1)
+                    .assertThatEpochs("every-second-epoch", "An even number of epochs",
+                            w -> w.epochs().size() % 2 == 0 ? Severity.WARNING : Severity.NONE)
+                    .build(), AssertionFinding.TYPE_ID));
 
     static Stream<Row> rows() {
         return ROWS.stream();

@@ -70,6 +70,9 @@ class CorruptRecordsTest {
         TrainingDynamicsListener dyn = TrainingDynamicsListener.builder(net, st).numExamples(96).topK(5)
                 .featureShape(8).attach();
         AttributionListener.builder(net, st).methods("saliency", "ig").examplesPerClass(held, 1).schedule(Schedule.epochs(1).andLast().totalEpochs(2)).attach();
+        dev.stethoscope.listeners.assertions.ModelAssertions.builder(net, st).assertThat("one-record",
+                w -> w.latest().step() == 2 ? dev.stethoscope.probes.assertions.Severity.WARNING
+                        : dev.stethoscope.probes.assertions.Severity.NONE).attach();
         health.setFaultHook((m, phase, bg) -> {
             if (phase.equals("onEpochEnd")) {
                 throw new IllegalStateException("one error record");
