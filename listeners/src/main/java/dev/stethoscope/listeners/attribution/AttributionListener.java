@@ -58,6 +58,8 @@ import java.util.Map;
  * analysis still due.
  */
 public class AttributionListener extends StethoscopeListener {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     private static final Logger log = LoggerFactory.getLogger(AttributionListener.class);
 
     private final List<String> methods;
@@ -79,15 +81,16 @@ public class AttributionListener extends StethoscopeListener {
     private final Attributors.Options options;
     private final long[] geometry;
 
-    private final NetworkCopy copy;
-    private final LogitNetwork net;
-    private final List<Attributor> attributors;
-    private final DeletionCurve deletion;
+    // the analysis machinery on a copy of the model being trained: not serialised, rebuilt by prepare()
+    private transient NetworkCopy copy;
+    private transient LogitNetwork net;
+    private transient List<Attributor> attributors;
+    private transient DeletionCurve deletion;
     private int epochsSeen;
     private long lastRunIteration = -1;
     private int lastCheckpointNumber = -1;
     private int runs;
-    private boolean closed;
+    private transient boolean closed;
 
     protected AttributionListener(Builder b, NetworkCopy copy, LogitNetwork net, List<Attributor> attributors,
                                   long[] geometry) {
@@ -148,6 +151,7 @@ public class AttributionListener extends StethoscopeListener {
 
     @Override
     public void onEpochEnd(Model model) {
+        bind(model);
         epochsSeen++;
         if (schedule.dueAtEpochEnd(epochsSeen)) {
             guard("epoch-end", () -> run("epoch"));
@@ -158,6 +162,7 @@ public class AttributionListener extends StethoscopeListener {
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        bind(model);
         if (schedule.kind() == Schedule.Kind.CHECKPOINTS && checkpointPoll > 0 && iteration % checkpointPoll == 0) {
             guard("checkpoint", this::checkCheckpoint);
         }
@@ -219,7 +224,7 @@ public class AttributionListener extends StethoscopeListener {
         }
         lastRunIteration = it;
         long t0 = System.nanoTime();
-        copy.refresh();
+        prepare();
         int n = labels.length;
         int[] targets = explainLabels ? labels.clone() : predicted();
         int c = (int) geometry[0];
@@ -260,6 +265,29 @@ public class AttributionListener extends StethoscopeListener {
         log.debug("Attribution ({}) at iteration {}: {} methods x {} examples in {} ms", reason, it, methods.size(), n,
                 (System.nanoTime() - t0) / 1_000_000);
         return r;
+    }
+
+    /**
+     * Loads the current parameters of {@link #model()} into the analysis copy; (re)builds the copy,
+     * the logit network, the attributors and the deletion curve when there is none (after
+     * deserialisation) or the model is another network than the copy's source.
+     */
+    private void prepare() {
+        Model m = requireModel();
+        if (copy != null && copy.source() == m) {
+            copy.refresh();
+            return;
+        }
+        NetworkCopy c = NetworkCopy.of(m);
+        LogitNetwork ln = new LogitNetwork(c);
+        List<Attributor> list = new ArrayList<>();
+        for (String name : methods) {
+            list.add(Attributors.create(name, ln, options));
+        }
+        deletion = new DeletionCurve(ln, options.batchSize(), aopcSteps, fill);
+        attributors = list;
+        net = ln;
+        copy = c;
     }
 
     private int[] predicted() {

@@ -30,11 +30,23 @@ import org.deeplearning4j.nn.api.Model;
  *     storage.close();
  * }
  * }</pre>
+ *
+ * <p>The background thread is not serialised: a deserialised listener starts its own on first
+ * use (see {@link StethoscopeListener}, "Serializable"). Serialising waits for the analyses
+ * already handed over, so their state is complete.
  */
 public abstract class BackgroundListener extends StethoscopeListener {
-    private final BackgroundWorker worker;
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
+    /** Made on first use ({@link #worker()}), so also after deserialisation. */
+    private transient volatile BackgroundWorker worker;
+    private final String threadName;
     private final String backgroundPhase;
-    private volatile boolean closed;
+    private final boolean async;
+    private final int maxPending;
+    private final java.time.Duration backgroundTimeout;
+    /** Closing concerns this instance's thread: a deserialised copy starts open. */
+    private transient volatile boolean closed;
 
     /**
      * @param b               the builder (async, maxPending and the common settings)
@@ -43,25 +55,42 @@ public abstract class BackgroundListener extends StethoscopeListener {
      */
     protected BackgroundListener(Builder<?, ?> b, String threadName, String backgroundPhase) {
         super(b);
+        this.threadName = threadName;
         this.backgroundPhase = backgroundPhase;
-        this.worker = b.context != null ? b.context.newWorker(threadName, b.maxPending)
-                : new BackgroundWorker(threadName, b.async, b.maxPending, b.backgroundTimeout);
-        this.worker.beforeTask(() -> {
-            FaultHook h = faultHook();
-            if (h != null) {
-                h.beforeStep(monitorName(), backgroundPhase, true);
-            }
-        });
+        this.async = b.async;
+        this.maxPending = b.maxPending;
+        this.backgroundTimeout = b.backgroundTimeout;
     }
 
-    /** The background worker (tasks run in submission order). */
+    /** The background worker (tasks run in submission order); started on first use. */
     protected final BackgroundWorker worker() {
-        return worker;
+        BackgroundWorker w = worker;
+        if (w == null) {
+            synchronized (this) {
+                w = worker;
+                if (w == null) {
+                    AnalysisContext ctx = context();
+                    w = ctx != null ? ctx.newWorker(threadName, maxPending)
+                            : new BackgroundWorker(threadName, async, maxPending, backgroundTimeout);
+                    w.beforeTask(() -> {
+                        FaultHook h = faultHook();
+                        if (h != null) {
+                            h.beforeStep(monitorName(), backgroundPhase, true);
+                        }
+                    });
+                    worker = w;
+                }
+            }
+        }
+        return w;
     }
 
     /** Publishes finished background results on the calling (normally the training) thread. */
     protected final void drain() {
-        worker.drain(a -> guard(backgroundPhase, a::call));
+        BackgroundWorker w = worker;
+        if (w != null) {
+            w.drain(a -> guard(backgroundPhase, a::call));
+        }
     }
 
     /**
@@ -71,6 +100,10 @@ public abstract class BackgroundListener extends StethoscopeListener {
      * {@code fit} are published at the next callback.
      */
     public void flush() {
+        BackgroundWorker worker = this.worker;
+        if (worker == null) {
+            return; // nothing was ever handed over
+        }
         if (!worker.awaitIdle()) {
             guard("flush", () -> {
                 throw new BackgroundTimeoutException("Background analyses of monitor '" + monitorName()
@@ -97,7 +130,19 @@ public abstract class BackgroundListener extends StethoscopeListener {
 
     /** Stops the background thread after its pending tasks (waits up to a minute). */
     protected final void shutdownWorker() {
-        worker.shutdown(Math.max(1, Math.min(60, worker.timeout().toSeconds())));
+        BackgroundWorker worker = this.worker;
+        if (worker != null) {
+            worker.shutdown(Math.max(1, Math.min(60, worker.timeout().toSeconds())));
+        }
+    }
+
+    @java.io.Serial
+    private void writeObject(java.io.ObjectOutputStream out) throws java.io.IOException {
+        BackgroundWorker w = worker;
+        if (w != null) {
+            w.awaitIdle(); // the analysis state belongs to the background thread until its tasks are done
+        }
+        out.defaultWriteObject();
     }
 
     /** Builder settings of the background thread, shared by every background listener. */

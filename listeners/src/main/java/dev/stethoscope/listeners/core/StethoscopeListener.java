@@ -7,6 +7,7 @@ import dev.stethoscope.probes.linalg.BackendSelfTest;
 import dev.stethoscope.probes.linalg.LinearAlgebraBackendException;
 import dev.stethoscope.probes.model.LayerSelection;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
+import org.deeplearning4j.core.storage.listener.RoutingIterationListener;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -14,6 +15,14 @@ import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.Serial;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -50,8 +59,32 @@ import java.util.Set;
  *
  * <p>A monitor only reads the training network. Analyses that need forward or
  * backward passes run on a {@link dev.stethoscope.probes.model.NetworkCopy}.
+ *
+ * <p><b>The model of each callback.</b> A listener works on the model DL4J passes to each
+ * callback ({@link #bind}), not only on the one given to the builder: {@link #model()} is the model
+ * of the latest callback (the builder's until the first one), and network copies follow it. So
+ * one listener can be attached to another network of the same architecture (DL4J's
+ * {@code ParallelWrapper} replicas, the fresh network a Spark worker builds each round), and the
+ * builder's network is only used by {@code build()} to validate the configuration (unknown layer,
+ * wrong shape). Monitors sharing an {@link AnalysisContext} ({@code Stethoscope.attach}) take
+ * their parameter snapshots from the context's network, the one the handle attached them to.
+ *
+ * <p><b>Serializable.</b> Listeners travel (DL4J's Spark training serialises them to every task).
+ * What is serialised: the configuration and the analysis state (probe sets, accumulated scores,
+ * kept snapshots). What is not ({@code transient}), and is rebuilt lazily on first use after
+ * deserialisation: the model (the next callback binds one), the {@link StatsStorageRouter}, the
+ * background thread, network copies, caches, the shared {@link AnalysisContext} (a deserialised
+ * monitor runs alone, with its own copy and thread) and the {@link #setFaultHook fault hook}. Serialise
+ * a listener when it is idle (before {@code fit}, or after {@link #close()}). A deserialised
+ * listener publishes nothing until it has a router: it implements DL4J's
+ * {@link RoutingIterationListener}, so DL4J hands it one on a Spark worker
+ * ({@link #setStorageRouter}); elsewhere call {@code setStorageRouter} yourself. {@link #clone()}
+ * is a serialisation round trip that keeps this listener's router.
  */
-public abstract class StethoscopeListener extends BaseTrainingListener implements AutoCloseable {
+public abstract class StethoscopeListener extends BaseTrainingListener
+        implements AutoCloseable, RoutingIterationListener, Serializable {
+    @Serial
+    private static final long serialVersionUID = 1L;
     private static final Logger log = LoggerFactory.getLogger(StethoscopeListener.class);
 
     static {
@@ -60,17 +93,21 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
         dev.stethoscope.probes.linalg.NativeSafety.install();
     }
 
-    private final Model model;
-    private final StatsStorageRouter router;
-    private final String sessionId;
-    private final String workerId;
+    /** The model of the latest callback (the builder's until the first one); not serialised. */
+    private transient volatile Model model;
+    /** Where records go; not serialised (DL4J sets it on a worker through {@link #setStorageRouter}). */
+    private transient volatile StatsStorageRouter router;
+    private volatile String sessionId;
+    private volatile String workerId;
     private final boolean failFast;
-    private final AnalysisContext context;
+    /** Shared with the monitors attached together; not serialised (a deserialised monitor runs alone). */
+    private final transient AnalysisContext context;
     private final Map<String, Integer> faultCounts = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger errorCount = new java.util.concurrent.atomic.AtomicInteger();
-    private volatile FaultHook faultHook;
-    private volatile boolean backendChecked;
-    private final Set<String> announcedTypes = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private transient volatile FaultHook faultHook;
+    private transient volatile boolean backendChecked;
+    /** Record types whose static info went to the current router (announced again to a new router). */
+    private transient volatile Set<String> announcedTypes = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     protected StethoscopeListener(Builder<?, ?> b) {
         this.model = Objects.requireNonNull(b.model, "model");
@@ -93,15 +130,47 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
         return context;
     }
 
+    @Serial
+    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+        in.defaultReadObject();
+        announcedTypes = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    }
+
+    /**
+     * Makes {@code callbackModel} (the model DL4J passed to the running callback) the model this
+     * listener works on from now on; returns it. Every callback of a Stethoscope listener calls it
+     * first, so analyses, network copies, the epoch and iteration counts and the records' run info
+     * follow the network being trained, whichever it is. A null argument keeps the current model.
+     */
+    protected final Model bind(Model callbackModel) {
+        if (callbackModel != null && callbackModel != model) {
+            model = callbackModel;
+        }
+        return model;
+    }
+
     /** A short name of this monitor, used in logs, error records and the UI. */
     public abstract String monitorName();
 
     /** This monitor's settings, published once in its {@link RunInfo}. */
     protected abstract Map<String, String> settings();
 
-    /** The model this listener was built for. */
+    /**
+     * The model of the latest callback ({@link #bind}); before the first callback, the model given
+     * to the builder; null for a deserialised listener before its first callback.
+     */
     public Model model() {
         return model;
+    }
+
+    /** {@link #model()}, or a clear error when there is none yet (a deserialised listener before any callback). */
+    protected final Model requireModel() {
+        Model m = model;
+        if (m == null) {
+            throw new IllegalStateException("Monitor '" + monitorName() + "' has no model yet: a deserialised "
+                    + "listener gets one from its first training callback (attach it to a network and fit)");
+        }
+        return m;
     }
 
     public String sessionId() {
@@ -110,6 +179,69 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
 
     public String workerId() {
         return workerId;
+    }
+
+    /**
+     * Sets the router records go to (DL4J calls it on a Spark worker; call it after deserialising
+     * a listener). The record types' static info is published again to the new router.
+     */
+    @Override
+    public void setStorageRouter(StatsStorageRouter router) {
+        this.router = router;
+        this.announcedTypes = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    }
+
+    /** The router records go to; null for a deserialised listener until {@link #setStorageRouter}. */
+    @Override
+    public StatsStorageRouter getStorageRouter() {
+        return router;
+    }
+
+    /** Sets the worker id of the records (DL4J calls it on a Spark worker). */
+    @Override
+    public void setWorkerID(String workerID) {
+        this.workerId = Objects.requireNonNull(workerID, "workerID");
+    }
+
+    @Override
+    public String getWorkerID() {
+        return workerId;
+    }
+
+    /** Sets the session id of the records. */
+    @Override
+    public void setSessionID(String sessionID) {
+        this.sessionId = Objects.requireNonNull(sessionID, "sessionID");
+    }
+
+    @Override
+    public String getSessionID() {
+        return sessionId;
+    }
+
+    /**
+     * A deep copy made by a serialisation round trip (configuration and analysis state; no
+     * model, thread, copy or fault hook, see the class comment), publishing to this listener's
+     * router. DL4J's {@code ParallelWrapper} clones routing listeners for its worker threads.
+     */
+    @Override
+    public StethoscopeListener clone() {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+                out.writeObject(this);
+            }
+            StethoscopeListener c;
+            try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+                c = (StethoscopeListener) in.readObject();
+            }
+            c.setStorageRouter(router);
+            return c;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Could not clone monitor '" + monitorName() + "' by serialisation", e);
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public boolean failFast() {
@@ -200,8 +332,8 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
         } else {
             log.debug("Stethoscope monitor '{}' failed again in {}: {}", monitorName(), phase, e.toString());
         }
-        if (!report) {
-            return;
+        if (!report || router == null) {
+            return; // without a router (a deserialised listener before setStorageRouter) the log is all there is
         }
         try {
             publish(MonitorError.of(monitorName(), phase, e).withCount(n), currentEpoch(), currentIteration());
@@ -249,6 +381,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
      */
     protected final void publish(Record payload, int epoch, long iteration) {
         StethoscopeRecord r = StethoscopeRecord.of(payload);
+        StatsStorageRouter router = requireRouter();
         announce(r.getTypeID());
         stamp(r, epoch, iteration);
         synchronized (router) { // one writer at a time per storage (the UI's suspect marks take the same lock)
@@ -258,6 +391,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
 
     /** Publishes update records of {@code payloads} in one call to the router. */
     protected final void publishAll(List<? extends Record> payloads, int epoch, long iteration) {
+        StatsStorageRouter router = requireRouter();
         List<StethoscopeRecord> out = new ArrayList<>(payloads.size());
         for (Record p : payloads) {
             StethoscopeRecord r = StethoscopeRecord.of(p);
@@ -276,10 +410,21 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
     }
 
     private void putStatic(StethoscopeRecord r) {
+        StatsStorageRouter router = requireRouter();
         stamp(r, currentEpoch(), currentIteration());
         synchronized (router) {
             router.putStaticInfo(r);
         }
+    }
+
+    private StatsStorageRouter requireRouter() {
+        StatsStorageRouter r = router;
+        if (r == null) {
+            throw new IllegalStateException("Monitor '" + monitorName() + "' has no storage router, so its records "
+                    + "are dropped: a deserialised listener needs setStorageRouter(statsStorage) (DL4J's Spark "
+                    + "training does it on the workers)");
+        }
+        return r;
     }
 
     private void stamp(StethoscopeRecord r, int epoch, long iteration) {
@@ -294,6 +439,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
     }
 
     private RunInfo runInfo() {
+        Model model = requireModel();
         List<String> names = LayerSelection.layerNames(model);
         List<String> types = new ArrayList<>();
         if (model instanceof MultiLayerNetwork mln) {
@@ -311,6 +457,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
 
     /** The model's current epoch count (0-based, as DL4J counts). */
     protected int currentEpoch() {
+        Model model = this.model;
         if (model instanceof MultiLayerNetwork mln) {
             return mln.getEpochCount();
         }
@@ -322,6 +469,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
 
     /** The model's current iteration count. */
     protected long currentIteration() {
+        Model model = this.model;
         if (model instanceof MultiLayerNetwork mln) {
             return mln.getIterationCount();
         }
@@ -336,6 +484,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener implement
      * listeners already there, DL4J's StatsListener included); returns this.
      */
     public StethoscopeListener attach() {
+        Model model = requireModel();
         if (model instanceof MultiLayerNetwork mln) {
             mln.addListeners(this);
         } else if (model instanceof ComputationGraph cg) {

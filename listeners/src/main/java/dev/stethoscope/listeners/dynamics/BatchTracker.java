@@ -13,10 +13,12 @@ import java.util.Objects;
  * and the training forward pass {@link #take}s it. A declared batch is used at most once; a
  * {@code reset()} of the tracking iterator forgets it.
  *
- * <p>Used on the training thread only.
+ * <p>Used on the training thread only. Serializable; the declared batch is not serialised.
  */
-final class BatchTracker {
-    private DataSet current;
+final class BatchTracker implements java.io.Serializable {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
+    private transient DataSet current;
 
     /** Wraps {@code iterator} so that every batch it hands out is declared here. */
     DataSetIterator track(DataSetIterator iterator) {

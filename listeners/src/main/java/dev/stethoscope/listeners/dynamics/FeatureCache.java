@@ -27,15 +27,21 @@ import java.util.function.LongFunction;
  *
  * <p>Not thread-safe: used by one thread at a time (the listener's background worker, or the
  * training thread without one).
+ *
+ * <p>Serializable with its entries; the example source is not serialised (a lambda over the
+ * caller's data set): a deserialised cache only has what it cached.
  */
-final class FeatureCache {
+final class FeatureCache implements java.io.Serializable {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
+
     /** One example's features quantised to bytes over {@code [lo, hi]}. */
-    record Entry(byte[] data, float lo, float hi) {
+    record Entry(byte[] data, float lo, float hi) implements java.io.Serializable {
     }
 
     private final TrainingDynamics dynamics;
     private final int capacity;
-    private final LongFunction<INDArray> exampleSource;
+    private final transient LongFunction<INDArray> exampleSource;
     private final Map<Integer, Entry> entries = new HashMap<>();
     private long[] shape;
     private double admitThreshold = Double.NaN;

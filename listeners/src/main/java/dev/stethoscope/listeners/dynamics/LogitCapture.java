@@ -21,21 +21,41 @@ import java.util.concurrent.Callable;
  *
  * <p>{@link #now} and {@link #handOver} run on the training thread, inside the forward-pass
  * callback; the {@link Callable} returned by {@link #handOver} may run later on another thread.
+ *
+ * <p>Serializable: the network and the inference copy are not serialised; {@link #use} sets the
+ * network being trained (the listener passes the model of each callback).
  */
-final class LogitCapture {
+final class LogitCapture implements java.io.Serializable {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     /** Largest rows x hidden x classes product computed in Java rather than by ND4J. */
     static final long JAVA_PRODUCT_LIMIT = 8_000_000L;
 
-    private final MultiLayerNetwork net;
+    /** The network being trained ({@link #use}). */
+    private transient MultiLayerNetwork net;
     private final int outputIndex;
+    /** The output layer's input preprocessor: configuration, read here so that no other thread reads the network. */
+    private final InputPreProcessor outputPreProcessor;
     private final Capture capture;
-    private NetworkCopy copy;
+    private transient NetworkCopy copy;
     private long javaProductLimit = JAVA_PRODUCT_LIMIT;
 
+    /**
+     * @param net     the network whose architecture the logits are taken from (and, until {@link #use}, the one
+     *                being trained)
+     * @param capture the mode
+     */
     LogitCapture(MultiLayerNetwork net, Capture capture) {
         this.net = Objects.requireNonNull(net, "net");
         this.outputIndex = net.getnLayers() - 1;
+        this.outputPreProcessor = net.getLayerWiseConfigurations().getInputPreProcess(outputIndex);
         this.capture = Objects.requireNonNull(capture, "capture");
+    }
+
+    /** Takes the logits of {@code network} (same architecture) from now on; returns this. */
+    LogitCapture use(MultiLayerNetwork network) {
+        this.net = Objects.requireNonNull(network, "network");
+        return this;
     }
 
     /** The capture mode. */
@@ -82,7 +102,7 @@ final class LogitCapture {
     }
 
     private double[] fromCopy(INDArray features) {
-        if (copy == null) {
+        if (copy == null || copy.source() != net) {
             copy = NetworkCopy.of(net);
         } else {
             copy.refresh();
@@ -112,7 +132,7 @@ final class LogitCapture {
      * otherwise with one ND4J matrix product. The bias is added in Java.
      */
     double[] logitsFrom(INDArray h, INDArray w, INDArray b) {
-        InputPreProcessor pp = net.getLayerWiseConfigurations().getInputPreProcess(outputIndex);
+        InputPreProcessor pp = outputPreProcessor;
         if (pp != null) {
             h = pp.preProcess(h, (int) h.size(0), LayerWorkspaceMgr.noWorkspaces());
         }

@@ -23,7 +23,9 @@ import static dev.stethoscope.listeners.dynamics.TrainingDynamicsListener.METRIC
  * full per-example {@link SuspectTable}. Reads the state; changes nothing but the lookups
  * {@link FeatureCache#get} caches.
  */
-final class SuspectRecords {
+final class SuspectRecords implements java.io.Serializable {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     private final TrainingDynamics dynamics;
     private final String captureKey;
     private final int topK;

@@ -122,6 +122,8 @@ import java.util.function.LongFunction;
  * cache.
  */
 public final class TrainingDynamicsListener extends BackgroundListener {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     private static final Logger log = LoggerFactory.getLogger(TrainingDynamicsListener.class);
 
     /** Columns of the per-suspect values in {@link Suspects}. */
@@ -176,7 +178,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     private long batchesEpoch;
     /** Time the training thread spends in this listener's callbacks (snapshots, hand-over). */
     private long trainingThreadNanos;
-    private volatile Suspects lastRecord;
+    private transient volatile Suspects lastRecord;
 
     private TrainingDynamicsListener(Builder b, int numClasses) {
         super(b, "training-dynamics", "background");
@@ -290,6 +292,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
 
     @Override
     public void onForwardPass(Model model, List<INDArray> activations) {
+        bind(model);
         DataSet batch = tracker.take(activations.get(0).size(0));
         int epoch = currentEpoch();
         drain();
@@ -298,6 +301,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
             long[] idx = ExampleIndex.indicesOf(batch);
             INDArray features = batch.getFeatures();
             cache.shapeFrom(features);
+            logits.use((MultiLayerNetwork) requireModel());
             try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 if (worker().async()) {
                     // hand-over: copies of what training may overwrite before the task runs (the last
@@ -333,6 +337,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
 
     @Override
     public void onEpochEnd(Model model) {
+        bind(model);
         int epoch = currentEpoch();
         long iteration = currentIteration();
         drain();

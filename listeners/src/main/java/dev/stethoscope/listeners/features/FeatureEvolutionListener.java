@@ -233,6 +233,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
 
     @Override
     public void onEpochStart(Model model) {
+        bind(model);
         int epoch = epochsSeen + 1;
         streaming = streams(epoch);
         if (streaming) {
@@ -248,6 +249,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
 
     @Override
     public void onForwardPass(Model model, List<INDArray> activations) {
+        bind(model);
         if (!streaming || !(model instanceof MultiLayerNetwork)) {
             return;
         }
@@ -313,6 +315,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
 
     @Override
     public void onEpochEnd(Model model) {
+        bind(model);
         epochsSeen++;
         if (schedule.dueAtEpochEnd(epochsSeen) && streamedEpoch == epochsSeen) {
             int epoch = epochsSeen;
@@ -336,7 +339,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         if (schedule.dueAtClose() && epochsSeen > 0 && lastSnapshotEpoch != epochsSeen && streamedEpoch == epochsSeen) {
             int epoch = epochsSeen;
             long t0 = System.nanoTime();
-            guard("close", () -> snapshot((MultiLayerNetwork) model(), epoch));
+            guard("close", () -> snapshot((MultiLayerNetwork) requireModel(), epoch));
             snapshotNanos += System.nanoTime() - t0;
         }
         log.info("Feature evolution: {} s streaming top-k in the training passes, {} s taking snapshots",

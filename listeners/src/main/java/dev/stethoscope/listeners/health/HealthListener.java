@@ -56,6 +56,8 @@ import java.util.Map;
  * The probe-batch record is published at every epoch end whatever the schedule.
  */
 public class HealthListener extends StethoscopeListener {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     /** The default schedule: every 10th iteration. */
     public static final Schedule DEFAULT_SCHEDULE = Schedule.iterations(10);
     private static final Schedule.Kind[] ACCEPTED = {Schedule.Kind.ITERATIONS, Schedule.Kind.NEVER};
@@ -66,19 +68,19 @@ public class HealthListener extends StethoscopeListener {
     private final int[] layerIndex;      // MLN: index of each chosen layer; CG: -1
     private final boolean[] rectified;
 
-    private ActivationStats[] pending;
+    private transient ActivationStats[] pending;
     private INDArray probeBatch;
-    private NetworkCopy copy;
+    private transient NetworkCopy copy;
     /** With a context: the probe batch as a shared probe set, and the worker on the context's thread. */
-    private dev.stethoscope.listeners.core.AnalysisContext.ProbeSet probeSet;
-    private final dev.stethoscope.listeners.core.BackgroundWorker worker;
-    private boolean closed;
+    private transient dev.stethoscope.listeners.core.AnalysisContext.ProbeSet probeSet;
+    private final transient dev.stethoscope.listeners.core.BackgroundWorker worker;
+    private transient boolean closed;
 
     protected HealthListener(Builder b, List<String> layers) {
         super(b);
         this.schedule = b.resolvedSchedule();
         this.probeBatchSize = b.probeBatchSize;
-        this.layers = layers;
+        this.layers = List.copyOf(layers); // serialisable (a subList is not)
         if (b.probeInputs != null) {
             var full = dev.stethoscope.listeners.core.AnalysisContext.ProbeSet.of(b.probeInputs);
             this.probeSet = full.head(probeBatchSize);
@@ -140,6 +142,7 @@ public class HealthListener extends StethoscopeListener {
 
     @Override
     public void onForwardPass(Model model, List<INDArray> activations) {
+        bind(model);
         guard("onForwardPass", () -> {
             keepProbeBatch(activations.get(0));
             if (!sampleNow()) {
@@ -158,6 +161,7 @@ public class HealthListener extends StethoscopeListener {
 
     @Override
     public void onForwardPass(Model model, Map<String, INDArray> activations) {
+        bind(model);
         guard("onForwardPass", () -> {
             ComputationGraph cg = (ComputationGraph) model;
             String input = cg.getConfiguration().getNetworkInputs().get(0);
@@ -187,6 +191,7 @@ public class HealthListener extends StethoscopeListener {
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        bind(model);
         drain();
         guard("iterationDone", () -> {
             if (pending == null) {
@@ -200,6 +205,7 @@ public class HealthListener extends StethoscopeListener {
 
     @Override
     public void onEpochEnd(Model model) {
+        bind(model);
         drain();
         guard("onEpochEnd", () -> {
             if (probeBatch == null) {
@@ -222,7 +228,7 @@ public class HealthListener extends StethoscopeListener {
                 });
                 return;
             }
-            if (copy == null) {
+            if (copy == null || copy.source() != model) {
                 copy = NetworkCopy.of(model);
             } else {
                 copy.refresh();

@@ -73,6 +73,8 @@ import java.util.Objects;
  * }</pre>
  */
 public class MemorizationListener extends BackgroundListener {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MemorizationListener.class);
     private final LassParameters lass;
     private final int csrBatchSize;
@@ -95,7 +97,8 @@ public class MemorizationListener extends BackgroundListener {
     private final LossSensitivity epochSensitivity = new LossSensitivity();
     private final LossSensitivity allSensitivity = new LossSensitivity();
     // state below the copy is touched by the worker's tasks only (in submission order)
-    private NetworkCopy copy;
+    /** Only the architecture matters (each task loads its parameters); rebuilt after deserialisation. */
+    private transient NetworkCopy copy;
     private double scoreSum;
     private int scoreCount;
     private int epochsSeen;
@@ -198,6 +201,7 @@ public class MemorizationListener extends BackgroundListener {
 
     @Override
     public void onEpochStart(Model model) {
+        bind(model);
         drain();
         guard("onEpochStart", () -> {
             scoreSum = 0;
@@ -213,6 +217,7 @@ public class MemorizationListener extends BackgroundListener {
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        bind(model);
         guard("iterationDone", () -> {
             double s = model.score();
             if (Double.isFinite(s)) {
@@ -244,6 +249,7 @@ public class MemorizationListener extends BackgroundListener {
 
     @Override
     public void onEpochEnd(Model model) {
+        bind(model);
         guard("onEpochEnd", () -> {
             int epoch = currentEpoch();
             long iteration = currentIteration();

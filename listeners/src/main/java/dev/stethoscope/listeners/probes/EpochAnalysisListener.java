@@ -20,6 +20,8 @@ import org.deeplearning4j.nn.api.Model;
  * would block), or by {@link #flush()} / {@link #close()} after {@code fit} returns.
  */
 public abstract class EpochAnalysisListener extends BackgroundListener {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     /** The schedule kinds these listeners accept. */
     static final Schedule.Kind[] ACCEPTED = {Schedule.Kind.EPOCHS, Schedule.Kind.EPOCH_LIST, Schedule.Kind.NEVER};
     /** The default schedule: every epoch, and the final parameters. */
@@ -29,7 +31,7 @@ public abstract class EpochAnalysisListener extends BackgroundListener {
 
     private int epochAtStart = -1;
     private int lastCompleted = -1;
-    private boolean closed;
+    private transient boolean closed;
 
     /**
      * @param b             the builder ({@code build()} has checked its schedule)
@@ -65,11 +67,13 @@ public abstract class EpochAnalysisListener extends BackgroundListener {
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        bind(model);
         drain();
     }
 
     @Override
     public void onEpochStart(Model model) {
+        bind(model);
         drain();
         guard("onEpochStart", () -> {
             epochAtStart = currentEpoch();
@@ -79,6 +83,7 @@ public abstract class EpochAnalysisListener extends BackgroundListener {
 
     @Override
     public void onEpochEnd(Model model) {
+        bind(model);
         drain();
         guard("onEpochEnd", () -> {
             int completed = (epochAtStart >= 0 ? epochAtStart : currentEpoch()) + 1;

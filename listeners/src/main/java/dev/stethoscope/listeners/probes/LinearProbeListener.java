@@ -54,6 +54,8 @@ import dev.stethoscope.listeners.core.Schedule;
  * }</pre>
  */
 public class LinearProbeListener extends EpochAnalysisListener {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     private final List<String> layers;
     private final LinearProbe.Options options;
     private final int batchSize;
@@ -65,14 +67,15 @@ public class LinearProbeListener extends EpochAnalysisListener {
 
     private int lastEvaluated = -1;
     private boolean finalDone;
-    private NetworkCopy copy;
-    /** The probe sets as shared probe sets (with a context only). */
-    private final dev.stethoscope.listeners.core.AnalysisContext.ProbeSet trainSet;
-    private final dev.stethoscope.listeners.core.AnalysisContext.ProbeSet testSet;
+    /** Only the architecture matters (each task loads its parameters); rebuilt after deserialisation. */
+    private transient NetworkCopy copy;
+    /** The probe sets as shared probe sets (with a context only; the context is not serialised). */
+    private final transient dev.stethoscope.listeners.core.AnalysisContext.ProbeSet trainSet;
+    private final transient dev.stethoscope.listeners.core.AnalysisContext.ProbeSet testSet;
 
     protected LinearProbeListener(Builder b, List<String> layers, DataSet train, DataSet test, int numClasses) {
         super(b, "probe");
-        this.layers = layers;
+        this.layers = List.copyOf(layers); // serialisable (a subList is not)
         this.options = b.options;
         this.batchSize = b.batchSize;
         this.trainX = train.getFeatures();

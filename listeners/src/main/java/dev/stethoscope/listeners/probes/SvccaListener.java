@@ -69,6 +69,8 @@ import dev.stethoscope.listeners.core.Schedule;
  * the {@code vs-final} table is published only when the schedule includes the last epoch.
  */
 public class SvccaListener extends EpochAnalysisListener {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     private final boolean includeInitial;
     private final List<String> layers;
     private final SimilarityMethod method;
@@ -87,21 +89,22 @@ public class SvccaListener extends EpochAnalysisListener {
     private boolean initialSubmitted;
     private int lastSnapshot = -1;
     private boolean finalDone;
-    private NetworkCopy copy;
-    /** With a context: the probe set (made once the probe inputs are known) and the initial snapshot. */
-    private AnalysisContext.ProbeSet probeSet;
-    private AnalysisContext.Snapshot initialSnapshot;
+    /** Only the architecture matters (each task loads its parameters); rebuilt after deserialisation. */
+    private transient NetworkCopy copy;
+    /** With a context: the probe set (made once the probe inputs are known) and the initial snapshot; not serialised. */
+    private transient AnalysisContext.ProbeSet probeSet;
+    private transient AnalysisContext.Snapshot initialSnapshot;
 
     /** Kept snapshots (background thread only). */
     private final List<Snapshot> snapshots = new ArrayList<>();
 
-    private record Snapshot(int epoch, List<Representation> reps) {
+    private record Snapshot(int epoch, List<Representation> reps) implements java.io.Serializable {
     }
 
     protected SvccaListener(Builder b, List<String> layers) {
         super(b, "snapshot");
         this.includeInitial = b.includeInitial;
-        this.layers = layers;
+        this.layers = List.copyOf(layers); // serialisable (a subList is not)
         this.method = b.method;
         this.options = b.options != null ? b.options : SimilarityOptions.defaultsFor(b.method);
         this.convMode = b.convMode;
@@ -177,6 +180,7 @@ public class SvccaListener extends EpochAnalysisListener {
 
     @Override
     public void onForwardPass(Model model, List<INDArray> activations) {
+        bind(model);
         if (probe == null && !activations.isEmpty()) {
             guard("onForwardPass", () -> capture(activations.get(0)));
         }
@@ -184,6 +188,7 @@ public class SvccaListener extends EpochAnalysisListener {
 
     @Override
     public void onForwardPass(Model model, Map<String, INDArray> activations) {
+        bind(model);
         if (probe == null) {
             guard("onForwardPass", () -> {
                 String input = ((ComputationGraph) model).getConfiguration().getNetworkInputs().get(0);

@@ -53,6 +53,8 @@ class PayloadCodecTest {
                 "meanLoss", "lastLoss", "flipped"));
         KEYS.put(SuspectMark.TYPE_ID, List.of("index", "given", "decision", "corrected"));
         KEYS.put(MonitorError.TYPE_ID, List.of("monitor", "phase", "exceptionClass", "message", "stackTrace", "count"));
+        KEYS.put(AssertionFinding.TYPE_ID, List.of("detector", "severity", "message", "unit", "from", "to", "user",
+                "action"));
         KEYS.put(RunInfo.TYPE_ID, List.of("monitor", "modelClass", "numParams", "layerNames", "layerTypes",
                 "settings"));
     }

@@ -68,6 +68,8 @@ final class SamplePayloads {
         m.put(SuspectMark.TYPE_ID, new SuspectMark(4242, 8, "mislabeled", 5));
         m.put(MonitorError.TYPE_ID, new MonitorError("svcca", "epoch-end", "java.lang.IllegalStateException",
                 "boom", "java.lang.IllegalStateException: boom\n\tat x.y(Z.java:1)", 4));
+        m.put(AssertionFinding.TYPE_ID, new AssertionFinding("dying-relu", "ERROR",
+                "Layer 0: 100 % of activations are zero <for 10 steps>", "step", 3, 12, false, "stop"));
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("every", "10");
         settings.put("layers", "all");

@@ -42,6 +42,7 @@ public final class WeightNormListener extends StethoscopeListener {
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        bind(model); // model(), the run info and the epoch/iteration counts follow the network being trained
         if (schedule.dueAtIteration(iteration)) {
             // the model passed to the callback, only read; a failure is logged, published and training goes on
             guard("iterationDone", () -> {

@@ -45,8 +45,8 @@ public final class Signals {
 
     /** @return the number of NaN or infinite values */
     public static long nonFiniteCount(INDArray a) {
-        if (!a.dataType().isFPType()) {
-            return 0;
+        if (!a.dataType().isFPType() || Double.isFinite(a.sumNumber().doubleValue())) {
+            return 0; // one reduction in the usual case: a sum is finite only when every value is
         }
         return a.isNaN().castTo(DataType.INT64).sumNumber().longValue()
                 + a.isInfinite().castTo(DataType.INT64).sumNumber().longValue();

@@ -36,7 +36,7 @@ public final class Attributors {
      */
     public record Options(int batchSize, int steps, IntegratedGradients.Rule igRule, double epsilon, INDArray baseline,
                           String gradcamLayer, int patch, int stride, double fill, double noiseLevel, int samples,
-                          long seed) {
+                          long seed) implements java.io.Serializable {
         /** Defaults: batch 128, IG 50 steps right Riemann, eps 1e-6, zero baseline, last conv layer, 3x3 patch
          * stride 1 fill 0, SmoothGrad 0.15 x 25 seed 42. */
         public static Options defaults() {

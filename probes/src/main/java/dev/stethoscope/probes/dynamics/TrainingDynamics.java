@@ -38,7 +38,9 @@ import java.util.Arrays;
  * <p>Not thread-safe: call {@link #observe} from one thread (the training
  * thread) or synchronise externally.
  */
-public final class TrainingDynamics {
+public final class TrainingDynamics implements java.io.Serializable {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     /** Number of arrays of length N this state keeps (see {@link #storedValues()}). */
     public static final int VALUES_PER_EXAMPLE = 14;
 

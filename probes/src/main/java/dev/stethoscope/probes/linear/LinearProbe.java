@@ -56,7 +56,9 @@ public final class LinearProbe {
     }
 
     /** Probe options; immutable, use the {@code with...} methods. */
-    public static final class Options {
+    public static final class Options implements java.io.Serializable {
+        @java.io.Serial
+        private static final long serialVersionUID = 1L;
         /** L2 values tried by default, largest first (held-out selection). */
         public static final double[] DEFAULT_L2_GRID = {1e-1, 3e-2, 1e-2, 3e-3, 1e-3};
         /** Adam steps for the first L2 of the selection path, and for each further one (warm-started). */

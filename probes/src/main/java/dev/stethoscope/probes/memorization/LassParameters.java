@@ -19,7 +19,8 @@ import java.util.Map;
  *                      draws, at a fraction of the cost)
  */
 public record LassParameters(double radius, double alpha, double beta, int maxIterations,
-                             double inputMin, double inputMax, long seed, boolean certify) {
+                             double inputMin, double inputMax, long seed, boolean certify)
+        implements java.io.Serializable {
 
     /**
      * The parameters of the public reimplementation used with Arpit et al. (preset {@code "paper"}):

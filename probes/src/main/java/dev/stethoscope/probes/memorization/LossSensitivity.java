@@ -19,7 +19,9 @@ import java.util.Map;
  * see {@link InputGradients#analysisCopy}); an instance accumulates the running
  * average per example index. Instances are not thread-safe.
  */
-public final class LossSensitivity {
+public final class LossSensitivity implements java.io.Serializable {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     private final Map<Long, double[]> sums = new HashMap<>();
 
     /**

@@ -27,7 +27,9 @@ import java.util.Objects;
  * r &lt;= min(n, m - 1). The centred matrix is kept for PWCCA's projection weights and
  * debiased CKA's row norms.
  */
-public final class Representation {
+public final class Representation implements java.io.Serializable {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     private static final double ULP = Math.ulp(1.0);
 
     private final INDArray centred;

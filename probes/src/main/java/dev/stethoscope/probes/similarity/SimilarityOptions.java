@@ -11,7 +11,9 @@ package dev.stethoscope.probes.similarity;
  * scaled variance is below epsilon are removed, and epsilon is added to the diagonal
  * before whitening.
  */
-public final class SimilarityOptions {
+public final class SimilarityOptions implements java.io.Serializable {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     /** Default fraction of variance kept by the SV step of SVCCA (Raghu et al.: 99%). */
     public static final double DEFAULT_KEEP = 0.99;
     /** Default covariance regularisation, relative to the largest variance. */
