@@ -1,5 +1,8 @@
 package dev.stethoscope.listeners;
 
+import dev.stethoscope.listeners.features.FeatureEvolutionListener;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+
 import dev.stethoscope.listeners.attribution.AttributionListener;
 import dev.stethoscope.listeners.core.AnalysisContext;
 import dev.stethoscope.listeners.core.BackgroundWorker;
@@ -68,7 +71,8 @@ import java.util.function.Consumer;
  *       {@code validation}</td></tr>
  *   <tr><td>{@link Preset#FULL}</td><td>every monitor at every epoch: probes, similarity,
  *       memorisation (sensitivity every 50 iterations), attributions (IG, LRP-epsilon, saliency
- *       of one probe-data example per class)</td><td>as BUSINESS</td></tr>
+ *       of one probe-data example per class), feature evolution at epochs 1, 2, 5, 10, 20, 30, 40,
+ *       64 and the last (MultiLayerNetworks it supports)</td><td>as BUSINESS</td></tr>
  * </table>
  * Measured costs: docs/overhead.md.
  */
@@ -176,12 +180,14 @@ public final class Stethoscope implements AutoCloseable {
     }
 
     /**
-     * The iterator to train on: wrapped by the training-dynamics monitor when one is attached (it
-     * needs the example indices of each batch), else {@code iterator} itself.
+     * The iterator to train on: wrapped by the training-dynamics and feature-evolution monitors when
+     * attached (they need the example indices of each batch), else {@code iterator} itself.
      */
     public DataSetIterator track(DataSetIterator iterator) {
         TrainingDynamicsListener d = monitor(TrainingDynamicsListener.class);
-        return d == null ? iterator : d.track(iterator);
+        DataSetIterator it = d == null ? iterator : d.track(iterator);
+        FeatureEvolutionListener f = monitor(FeatureEvolutionListener.class);
+        return f == null ? it : f.track(it);
     }
 
     /**
@@ -363,6 +369,11 @@ public final class Stethoscope implements AutoCloseable {
                     AttributionListener.Builder attribution = AttributionListener.builder(net, storage)
                             .methods("ig", "lrp-eps", "saliency").examplesPerClass(probeData, 1).schedule(epochs);
                     add(out, attribution);
+                    if (FeatureEvolutionListener.supports(net)) {
+                        Schedule paper = FeatureEvolutionListener.DEFAULT_SCHEDULE;
+                        add(out, FeatureEvolutionListener.builder((MultiLayerNetwork) net, storage)
+                                .schedule(totalEpochs == null ? paper : paper.totalEpochs(totalEpochs)));
+                    }
                 }
             }
             return out;

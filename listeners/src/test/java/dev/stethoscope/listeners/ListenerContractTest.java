@@ -128,7 +128,11 @@ class ListenerContractTest {
             new Row("assertions", (net, r) -> ModelAssertions.builder(net, r).validation(PROBE).rearmAfter(1)
                     .assertThatEpochs("every-second-epoch", "An even number of epochs",
                             w -> w.epochs().size() % 2 == 0 ? Severity.WARNING : Severity.NONE)
-                    .build(), AssertionFinding.TYPE_ID));
+                    .build(), AssertionFinding.TYPE_ID),
+            new Row("feature evolution", (net, r) -> dev.stethoscope.listeners.features.FeatureEvolutionListener
+                    .builder(net, r).schedule(Schedule.epochs(1)).probeExamples(16).build(),
+                    dev.stethoscope.listeners.records.FeatureSnapshot.TYPE_ID,
+                    (l, it) -> ((dev.stethoscope.listeners.features.FeatureEvolutionListener) l).track(it)));
 
     static Stream<Row> rows() {
         return ROWS.stream();

@@ -19,7 +19,7 @@ class BuiltInPanelsTest {
     void everyMonitorsPanelScriptIsOnTheClasspathWithItsIdAndNoTypedTypeIds() throws Exception {
         var builtIn = Monitors.all().stream()
                 .filter(m -> m.getClass().getName().startsWith("dev.stethoscope.listeners.")).toList();
-        assertThat(builtIn).hasSize(8);
+        assertThat(builtIn).hasSize(9);
         for (MonitorType m : builtIn) {
             try (InputStream in = getClass().getClassLoader().getResourceAsStream(m.panelScript())) {
                 assertThat(in).as(m.panelScript()).isNotNull();

@@ -70,6 +70,8 @@ class CorruptRecordsTest {
         TrainingDynamicsListener dyn = TrainingDynamicsListener.builder(net, st).numExamples(96).topK(5)
                 .featureShape(8).attach();
         AttributionListener.builder(net, st).methods("saliency", "ig").examplesPerClass(held, 1).schedule(Schedule.epochs(1).andLast().totalEpochs(2)).attach();
+        dev.stethoscope.listeners.features.FeatureEvolutionListener features = dev.stethoscope.listeners.features
+                .FeatureEvolutionListener.builder(net, st).schedule(Schedule.atEpochs(1)).attach();
         dev.stethoscope.listeners.assertions.ModelAssertions.builder(net, st).assertThat("one-record",
                 w -> w.latest().step() == 2 ? dev.stethoscope.probes.assertions.Severity.WARNING
                         : dev.stethoscope.probes.assertions.Severity.NONE).attach();
@@ -84,6 +86,7 @@ class CorruptRecordsTest {
         svcca.close();
         mem.close();
         dyn.close();
+        features.close();
         SuspectExport.putMark(st, dyn.sessionId(), new SuspectMark(3, 0, SuspectMark.DECISIONS.get(0), 1), 1);
         String session = health.sessionId();
         for (String type : st.listTypeIDsForSession(session)) {

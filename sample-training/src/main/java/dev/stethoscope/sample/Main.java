@@ -9,6 +9,7 @@ import dev.stethoscope.sample.cli.ExperimentCommand;
 import dev.stethoscope.sample.cli.ExplainCommand;
 import dev.stethoscope.sample.cli.SelfTestCommand;
 import dev.stethoscope.sample.cli.ExportCommand;
+import dev.stethoscope.sample.cli.FeaturesCommand;
 import dev.stethoscope.sample.cli.SuspectsCommand;
 import dev.stethoscope.sample.cli.SimilarityCommand;
 import dev.stethoscope.sample.cli.SoakCommand;
@@ -29,6 +30,7 @@ import picocli.CommandLine.Command;
                 SimilarityCommand.class,
                 SuspectsCommand.class,
                 ExportCommand.class,
+                FeaturesCommand.class,
                 ExplainCommand.class,
                 ExperimentCommand.class,
                 BenchCommand.class,

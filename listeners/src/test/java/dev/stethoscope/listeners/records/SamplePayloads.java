@@ -34,6 +34,16 @@ final class SamplePayloads {
                 .csrRadius(4.0 / 255, "default").train(0.95, 0.18, 500, 0.21).validation(0.91, 0.29, 200)
                 .sensitivity(0.33, 0.35, 0.012, 4).perClass(new double[][]{{1.5, 0.2}, {Double.NaN, 2.5}})
                 .parameters(lass).build());
+        FeatureSnapshot.FeatureImage crop = new FeatureSnapshot.FeatureImage(1, 2, 2, 3, 4, new float[]{0, 0.5f, 1, Float.NaN});
+        FeatureSnapshot.FeatureImage proj = new FeatureSnapshot.FeatureImage(1, 2, 2, 3, 4, new float[]{-1, 0, 2, 0.25f});
+        m.put(FeatureSnapshot.TYPE_ID, new FeatureSnapshot(0, "conv1", "ConvolutionLayer", 5, 9,
+                List.of(new FeatureSnapshot.FeatureUnit(3, new double[]{2.5, 1.25}, new long[]{42, 7}, new int[]{1, 0},
+                        new int[]{2, 5}, true, List.of(crop, crop), List.of(proj, proj)),
+                        new FeatureSnapshot.FeatureUnit(4, new double[0], new long[0], new int[0], new int[0], false,
+                                List.of(), List.of())),
+                2, 0.5, 0.75, -1, List.of(new FeatureSnapshot.FeatureImage(1, 1, 2, 0, 0, new float[]{0.1f, -0.2f})),
+                new FeatureSnapshot.FeatureHistogram(-1, 1, new long[]{3, 0, 5}, 1, 0, 2),
+                new FeatureSnapshot.FeatureHistogram(0, 4, new long[]{10, 2}, 0, 1, 0)));
         m.put(LossSensitivitySample.TYPE_ID, new LossSensitivitySample(0.0123, 0.41, 0.38, 500));
         m.put(AttributionMaps.TYPE_ID, AttributionMaps.of(List.of("saliency", "ig"), new long[]{10, 42},
                 new int[]{3, 7}, new int[]{3, 1}, 2, 2,

@@ -15,10 +15,10 @@ class BuiltInMonitorTypesTest {
     void builtInTypesLoadInNavigationOrderWithTheirPanels() {
         List<MonitorType> all = Monitors.all();
         assertThat(all).extracting(MonitorType::id)
-                .containsExactly("health", "probes", "similarity", "memorization", "suspects", "attribution", "assertions", "errors");
-        assertThat(all).extracting(MonitorType::title).containsExactly("Layer health", "Linear probes",
+                .containsExactly("health", "features", "probes", "similarity", "memorization", "suspects", "attribution", "assertions", "errors");
+        assertThat(all).extracting(MonitorType::title).containsExactly("Layer health", "Feature evolution", "Linear probes",
                 "Layer similarity (SVCCA)", "Memorisation", "Suspects", "Attributions", "Assertions", "Monitor errors");
-        assertThat(all).extracting(MonitorType::order).containsExactly(10, 20, 30, 40, 50, 60, 65, 70);
+        assertThat(all).extracting(MonitorType::order).containsExactly(10, 15, 20, 30, 40, 50, 60, 65, 70);
         for (MonitorType m : all) {
             assertThat(m.panelScript()).isEqualTo("stethoscope/static/panel-" + m.id() + ".js");
         }
@@ -26,7 +26,7 @@ class BuiltInMonitorTypesTest {
 
     @Test
     void everyRecordTypeIsAStethoscopeIdWithACodecablePayload() {
-        assertThat(RecordTypes.typeIds()).hasSize(12).allSatisfy(id -> assertThat(id).startsWith("Stethoscope."));
+        assertThat(RecordTypes.typeIds()).hasSize(13).allSatisfy(id -> assertThat(id).startsWith("Stethoscope."));
         for (RecordType<?> t : Monitors.recordTypes().values()) {
             assertThat(PayloadCodec.componentNames(t.payload())).as(t.typeId()).isNotEmpty();
         }

@@ -74,7 +74,7 @@ class ExampleMonitorUiTest {
                         String.format(Locale.ROOT, "%.6f", expected[1]));
                 // the built-in panels are still there, in their order, after the example's
                 assertThat(d.findElements(By.cssSelector("#nav button")).stream().map(b -> b.getAttribute("data-panel")).toList())
-                        .startsWith("health", "probes", "similarity", "memorization", "suspects", "attribution", "assertions", "errors")
+                        .startsWith("health", "features", "probes", "similarity", "memorization", "suspects", "attribution", "assertions", "errors")
                         .endsWith("weight-norms");
                 assertThat(((JavascriptExecutor) d).executeScript("return window.__xss === undefined;")).isEqualTo(true);
             } finally {

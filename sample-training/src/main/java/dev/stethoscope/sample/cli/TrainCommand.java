@@ -6,6 +6,7 @@ import dev.stethoscope.listeners.core.Sessions;
 import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.data.IndexedArrayIterator;
 import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
+import dev.stethoscope.listeners.features.FeatureEvolutionListener;
 import dev.stethoscope.listeners.health.HealthListener;
 import dev.stethoscope.listeners.attribution.AttributionListener;
 import dev.stethoscope.listeners.data.ExampleIndex;
@@ -134,6 +135,9 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--attribution-every", description = "Attributions (IG, LRP-eps, saliency) for one test example per class every K epochs; 0 = off (preset: full 1, else off).")
     Integer attributionEvery;
+
+    @Option(names = "--features", paramLabel = "SCHEDULE", description = "Feature evolution (top-9 examples, crops and deconvnet projections per unit) at these epochs: an epoch list like 1,2,5,10 or epochs:K, optionally +last; never = off (preset: full 1,2,5,10,20,30,40,64+last, else off).")
+    String features;
 
     @Option(names = "--probe-every", description = "Linear probes on every hidden layer every K epochs and at the end; 0 = off (preset: business 2, full 1).")
     Integer probeEvery;
@@ -340,6 +344,17 @@ public final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--attribution-every " + attributionEvery + " needs --preset full (the "
                     + p.name().toLowerCase(java.util.Locale.ROOT) + " preset has no attribution monitor)");
         }
+        if (features != null) {
+            Schedule fs = Schedule.parse(features);
+            if (fs.kind() == Schedule.Kind.NEVER) {
+                setup.without(FeatureEvolutionListener.Builder.class);
+            } else if (p != Stethoscope.Preset.FULL) {
+                throw new IllegalArgumentException("--features " + features + " needs --preset full (the "
+                        + p.name().toLowerCase(java.util.Locale.ROOT) + " preset has no feature-evolution monitor)");
+            } else {
+                setup.tune(FeatureEvolutionListener.Builder.class, b -> b.schedule(fs.totalEpochs(epochs)));
+            }
+        }
         period(setup, p, "--attribution-every", attributionEvery, AttributionListener.Builder.class,
                 (b, k) -> b.schedule(Schedule.epochs(k).andLast().totalEpochs(epochs)));
         return setup;
@@ -402,6 +417,12 @@ public final class TrainCommand implements Callable<Integer> {
             Checks.atLeast("--similarity-examples", similarityExamples, 4);
         }
         dev.stethoscope.probes.similarity.SimilarityMethod.parse(similarityMethod);
+        if (features != null) {
+            Schedule fs = Schedule.parse(features);
+            if (fs.kind() != Schedule.Kind.NEVER && fs.kind() != Schedule.Kind.EPOCH_LIST && fs.kind() != Schedule.Kind.EPOCHS) {
+                throw new IllegalArgumentException("--features takes an epoch list (1,2,5,10), epochs:K or never, got '" + features + "'");
+            }
+        }
         if (lassRadius != null && !(lassRadius > 0 && lassRadius <= 1)) {
             throw new IllegalArgumentException("--lass-radius must be in (0, 1], got " + lassRadius);
         }

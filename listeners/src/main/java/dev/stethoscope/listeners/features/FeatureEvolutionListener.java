@@ -1,0 +1,626 @@
+package dev.stethoscope.listeners.features;
+
+import dev.stethoscope.listeners.core.Schedule;
+import dev.stethoscope.listeners.core.StethoscopeListener;
+import dev.stethoscope.listeners.data.ExampleIndex;
+import dev.stethoscope.listeners.records.FeatureSnapshot;
+import dev.stethoscope.listeners.records.FeatureSnapshot.FeatureHistogram;
+import dev.stethoscope.listeners.records.FeatureSnapshot.FeatureImage;
+import dev.stethoscope.listeners.records.FeatureSnapshot.FeatureUnit;
+import dev.stethoscope.probes.data.ForwardingDataSetIterator;
+import dev.stethoscope.probes.features.DeconvProjection;
+import dev.stethoscope.probes.features.ExemplarChange;
+import dev.stethoscope.probes.features.FixedBinHistogram;
+import dev.stethoscope.probes.features.ReceptiveField;
+import dev.stethoscope.probes.features.StreamingTopK;
+import dev.stethoscope.probes.features.TopKSnapshot;
+import dev.stethoscope.probes.model.NetworkCopy;
+import org.deeplearning4j.core.storage.StatsStorageRouter;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Feature evolution (Zeiler &amp; Fergus 2014, Figs. 2 and 4; METHODS.md section 1): what each unit responds to,
+ * epoch by epoch. Publishes one {@link FeatureSnapshot} per chosen layer at each scheduled epoch.
+ *
+ * <p><b>Streaming.</b> During a scheduled epoch the activations of the training forward pass itself (DL4J hands
+ * them to {@code onForwardPass}; no extra forward pass) feed one {@link StreamingTopK} per chosen layer: every
+ * channel of a convolution or pooling layer (its maximum over positions), {@link Builder#denseUnits} evenly spaced
+ * neurons of a dense layer (default 16). The top-k are reset when a scheduled epoch starts, so each snapshot
+ * holds that epoch's strongest examples. The inputs of the examples currently in some top-k are kept (copies of
+ * their rows, nothing else), so that crops and projections can be made at the epoch's end.
+ *
+ * <p><b>Example indices.</b> With the iterator wrapped by {@link #track(DataSetIterator)} and batches carrying
+ * {@link ExampleIndex} metadata, an index is the example's stable data-set index, comparable across epochs even
+ * when the iterator shuffles. Otherwise an index is the example's position in the epoch's stream of examples
+ * (0, 1, 2, ... counted from the epoch's first batch): the data-set index for an iterator that does not shuffle;
+ * with a shuffling iterator the crops and projections are still right, but "the top-1 example changed" then
+ * compares positions, not examples.
+ *
+ * <p><b>Snapshot</b> (end of a scheduled epoch, on a private {@link NetworkCopy}, never on the training
+ * network): per layer the top-k of each unit with the receptive-field crop of each entry's input and its
+ * deconvnet projection ({@link DeconvProjection}, from the entry's position only, cropped to the same window;
+ * omitted when the network has layers or activations the deconvnet does not support), the change since the
+ * previous snapshot ({@link ExemplarChange}) and the running settled-at epoch (the top-k are those of the epoch's
+ * training passes, the projections are made with the network as it is at the epoch's end, as in the paper), the first layer's filters when it is
+ * a convolution, and histograms of the layer's weights and of its activations on a fixed set of probe examples
+ * (the first {@link Builder#probeExamples} training examples of the first scheduled epoch), both on bins fixed at
+ * the first snapshot ({@link FixedBinHistogram}).
+ *
+ * <p><b>Memory.</b> Between snapshots: O(units x k) top-k entries, the inputs of at most units x k examples
+ * (LeNet on MNIST, 106 tracked units, k = 9: at most 954 rows of 784 floats, about 3 MB) and the probe examples;
+ * one network copy. Each snapshot record holds per unit k crops and k projections of the receptive-field size.
+ *
+ * <p>Schedule: {@link Schedule#atEpochs} or {@link Schedule#epochs}; default
+ * {@code Schedule.atEpochs(1, 2, 5, 10, 20, 30, 40, 64).andLast()}. With {@code andLast()} and no
+ * {@link Schedule#totalEpochs(int) run length}, every epoch is streamed (the last one is not known in advance) and
+ * {@link #close()} publishes the last epoch's snapshot. MultiLayerNetwork only.
+ */
+public final class FeatureEvolutionListener extends StethoscopeListener {
+    private static final long serialVersionUID = 1L;
+    private static final Logger log = LoggerFactory.getLogger(FeatureEvolutionListener.class);
+
+    /** The paper's epochs (Fig. 4). */
+    public static final Schedule DEFAULT_SCHEDULE = Schedule.atEpochs(1, 2, 5, 10, 20, 30, 40, 64).andLast();
+
+    private final Schedule schedule;
+    private final int[] layers;
+    private final int k;
+    private final int denseUnits;
+    private final int probeExamples;
+    private final int bins;
+    private final int[] inputShape;
+
+    private transient State st;
+    private int epochsSeen;
+    private int streamedEpoch = -1;
+    private int lastSnapshotEpoch = -1;
+    private boolean streaming;
+    private boolean closed;
+    private long streamNanos;
+    private long snapshotNanos;
+
+    /** Per-run state, not serialised (a worker starts afresh). */
+    private static final class State {
+        final Map<Integer, StreamingTopK> topk = new LinkedHashMap<>();
+        final Map<Long, INDArray> inputs = new HashMap<>();
+        final Map<Integer, TopKSnapshot> previous = new HashMap<>();
+        final Map<Integer, List<Integer>> epochs = new HashMap<>();
+        final Map<Integer, List<Double>> fractions = new HashMap<>();
+        final Map<Integer, FixedBinHistogram> weightBins = new HashMap<>();
+        final Map<Integer, FixedBinHistogram> activationBins = new HashMap<>();
+        final List<INDArray> probeRows = new ArrayList<>();
+        int probeCount;
+        long counter;
+        long[] pending;
+        NetworkCopy copy;
+        boolean deconvWarned;
+    }
+
+    private FeatureEvolutionListener(Builder b, int[] layers, int[] inputShape) {
+        super(b);
+        this.schedule = b.resolvedSchedule();
+        this.layers = layers;
+        this.k = b.k;
+        this.denseUnits = b.denseUnits;
+        this.probeExamples = b.probeExamples;
+        this.bins = b.bins;
+        this.inputShape = inputShape;
+    }
+
+    /** A builder for {@code net}, publishing to {@code router}. */
+    public static Builder builder(MultiLayerNetwork net, StatsStorageRouter router) {
+        return new Builder(net, router);
+    }
+
+    /**
+     * Whether this monitor can follow {@code model} with its default settings: a MultiLayerNetwork whose layers
+     * the receptive-field geometry understands ({@link ReceptiveField#SUPPORTED}) with at least one convolution or
+     * dense layer before the output layer. The presets of the {@code Stethoscope} handle attach it only then.
+     */
+    public static boolean supports(Model model) {
+        if (!(model instanceof MultiLayerNetwork net)) {
+            return false;
+        }
+        try {
+            new Builder(net, new org.deeplearning4j.ui.model.storage.InMemoryStatsStorage()).validate();
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public String monitorName() {
+        return "features";
+    }
+
+    @Override
+    protected Map<String, String> settings() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("schedule", schedule.toString());
+        m.put("layers", Arrays.toString(layers));
+        m.put("k", String.valueOf(k));
+        m.put("denseUnits", String.valueOf(denseUnits));
+        m.put("probeExamples", String.valueOf(probeExamples));
+        m.put("bins", String.valueOf(bins));
+        m.put("inputShape", Arrays.toString(inputShape));
+        return m;
+    }
+
+    /** When snapshots are taken. */
+    public Schedule schedule() {
+        return schedule;
+    }
+
+    /** Wall time spent streaming the top-k inside {@code onForwardPass} so far, in nanoseconds. */
+    public long streamNanos() {
+        return streamNanos;
+    }
+
+    /** Wall time spent taking snapshots so far, in nanoseconds. */
+    public long snapshotNanos() {
+        return snapshotNanos;
+    }
+
+    /** The tracked DL4J layer indices. */
+    public int[] layers() {
+        return layers.clone();
+    }
+
+    private State state() {
+        if (st == null) {
+            st = new State();
+        }
+        return st;
+    }
+
+    /**
+     * Wraps a training iterator so that the example indices its batches carry ({@link ExampleIndex}) name the
+     * examples in the top-k (see the class comment); batches without indices fall back to stream positions.
+     * The wrapper is never asynchronous (the declared batch must be the one trained next).
+     */
+    public DataSetIterator track(DataSetIterator iterator) {
+        return new ForwardingDataSetIterator(iterator) {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            public DataSet next() {
+                return declare(delegate().next());
+            }
+
+            @Override
+            public DataSet next(int num) {
+                return declare(delegate().next(num));
+            }
+
+            @Override
+            public boolean asyncSupported() {
+                return false;
+            }
+        };
+    }
+
+    private DataSet declare(DataSet ds) {
+        state().pending = ds != null && ExampleIndex.hasIndices(ds) ? ExampleIndex.indicesOf(ds) : null;
+        return ds;
+    }
+
+    private boolean streams(int epoch) {
+        return schedule.dueAtEpochEnd(epoch) || (schedule.includesLast() && schedule.totalEpochs() == null);
+    }
+
+    @Override
+    public void onEpochStart(Model model) {
+        bind(model);
+        int epoch = epochsSeen + 1;
+        streaming = streams(epoch);
+        if (streaming) {
+            guard("epoch-start", () -> {
+                State s = state();
+                s.topk.values().forEach(StreamingTopK::reset);
+                s.inputs.clear();
+                s.counter = 0;
+                streamedEpoch = epoch;
+            });
+        }
+    }
+
+    @Override
+    public void onForwardPass(Model model, List<INDArray> activations) {
+        bind(model);
+        if (!streaming || !(model instanceof MultiLayerNetwork)) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        guard("forward-pass", () -> stream(activations));
+        streamNanos += System.nanoTime() - t0;
+    }
+
+    private void stream(List<INDArray> activations) {
+        State s = state();
+        INDArray in = activations.get(0);
+        int n = (int) in.size(0);
+        long[] idx = s.pending;
+        s.pending = null;
+        if (idx == null || idx.length != n) {
+            idx = new long[n];
+            for (int i = 0; i < n; i++) {
+                idx[i] = s.counter + i;
+            }
+        }
+        s.counter += n;
+        Set<Long> referenced = new HashSet<>();
+        for (int l : layers) {
+            INDArray a = activations.get(l + 1);
+            StreamingTopK t = s.topk.get(l);
+            if (t == null) {
+                t = new StreamingTopK(unitsOf(a), k);
+                s.topk.put(l, t);
+            }
+            t.offer(a, idx);
+            for (long[] ex : t.snapshot().examples()) {
+                for (long e : ex) {
+                    referenced.add(e);
+                }
+            }
+        }
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            s.inputs.keySet().retainAll(referenced);
+            for (int i = 0; i < n; i++) {
+                if (referenced.contains(idx[i]) && !s.inputs.containsKey(idx[i])) {
+                    s.inputs.put(idx[i], in.get(NDArrayIndex.interval(i, i + 1)).dup());
+                }
+            }
+            if (s.probeCount < probeExamples && s.previous.isEmpty()) {
+                int take = Math.min(n, probeExamples - s.probeCount);
+                s.probeRows.add(in.get(NDArrayIndex.interval(0, take)).dup());
+                s.probeCount += take;
+            }
+        }
+    }
+
+    private int[] unitsOf(INDArray a) {
+        int total = (int) a.size(1);
+        if (a.rank() == 4 || total <= denseUnits) {
+            return StreamingTopK.range(total);
+        }
+        int[] u = new int[denseUnits];
+        for (int i = 0; i < denseUnits; i++) {
+            u[i] = (int) ((long) i * total / denseUnits);
+        }
+        return u;
+    }
+
+    @Override
+    public void onEpochEnd(Model model) {
+        bind(model);
+        epochsSeen++;
+        if (schedule.dueAtEpochEnd(epochsSeen) && streamedEpoch == epochsSeen) {
+            int epoch = epochsSeen;
+            long t0 = System.nanoTime();
+            guard("epoch-end", () -> snapshot((MultiLayerNetwork) model, epoch));
+            snapshotNanos += System.nanoTime() - t0;
+        }
+        streaming = false;
+    }
+
+    /**
+     * Publishes the last epoch's snapshot when the schedule includes the last epoch and it was not taken yet.
+     * Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (schedule.dueAtClose() && epochsSeen > 0 && lastSnapshotEpoch != epochsSeen && streamedEpoch == epochsSeen) {
+            int epoch = epochsSeen;
+            long t0 = System.nanoTime();
+            guard("close", () -> snapshot((MultiLayerNetwork) requireModel(), epoch));
+            snapshotNanos += System.nanoTime() - t0;
+        }
+        log.info("Feature evolution: {} s streaming top-k in the training passes, {} s taking snapshots",
+                String.format(java.util.Locale.ROOT, "%.2f", streamNanos / 1e9),
+                String.format(java.util.Locale.ROOT, "%.2f", snapshotNanos / 1e9));
+        st = null;
+    }
+
+    private void snapshot(MultiLayerNetwork net, int epoch) {
+        State s = state();
+        lastSnapshotEpoch = epoch;
+        if (s.topk.isEmpty()) {
+            return;
+        }
+        if (s.copy == null || s.copy.source() != net) {
+            s.copy = NetworkCopy.of(net);
+        } else {
+            s.copy.refresh();
+        }
+        MultiLayerNetwork c = s.copy.multiLayer();
+        ReceptiveField rf = ReceptiveField.of(c, inputShape[0], inputShape[1], inputShape[2]);
+        DeconvProjection deconv = null;
+        try {
+            deconv = new DeconvProjection(c);
+        } catch (IllegalArgumentException e) {
+            if (!s.deconvWarned) {
+                s.deconvWarned = true;
+                log.info("Feature evolution: no deconvnet projections for this network ({})", e.getMessage());
+            }
+        }
+        List<INDArray> probeActs = null;
+        if (s.probeCount > 0) {
+            INDArray probe = Nd4j.vstack(s.probeRows.toArray(new INDArray[0]));
+            probeActs = c.feedForward(probe, false);
+        }
+        List<FeatureSnapshot> out = new ArrayList<>();
+        for (int l : layers) {
+            StreamingTopK t = s.topk.get(l);
+            if (t == null) {
+                continue;
+            }
+            TopKSnapshot snap = t.snapshot();
+            TopKSnapshot prev = s.previous.get(l);
+            List<FeatureUnit> units = new ArrayList<>();
+            for (int r = 0; r < snap.numUnits(); r++) {
+                units.add(unit(c, rf, deconv, l, snap, r, prev));
+            }
+            int compared = 0;
+            double changed = Double.NaN;
+            double overlap = Double.NaN;
+            if (prev != null) {
+                ExemplarChange.Change ch = ExemplarChange.between(prev, snap);
+                compared = ch.comparedUnits();
+                changed = ch.changedFraction();
+                overlap = ch.meanOverlap();
+            }
+            s.epochs.computeIfAbsent(l, x -> new ArrayList<>()).add(epoch);
+            s.fractions.computeIfAbsent(l, x -> new ArrayList<>()).add(changed);
+            int[] ep = s.epochs.get(l).stream().mapToInt(Integer::intValue).toArray();
+            double[] fr = s.fractions.get(l).stream().mapToDouble(Double::doubleValue).toArray();
+            int settled = ExemplarChange.settledAt(ep, fr).orElse(-1);
+            s.previous.put(l, snap);
+            var conf = c.getLayer(l).conf().getLayer();
+            out.add(new FeatureSnapshot(l, conf.getLayerName() == null ? "layer" + l : conf.getLayerName(),
+                    conf.getClass().getSimpleName(), epoch, k, units, compared, changed, overlap, settled,
+                    l == 0 && conf instanceof ConvolutionLayer ? filters(c.getLayer(l).getParam("W")) : List.of(),
+                    histogram(s.weightBins, l, c.getLayer(l).getParam("W")),
+                    probeActs == null ? null : histogram(s.activationBins, l, probeActs.get(l + 1))));
+        }
+        publishAll(out, currentEpoch(), currentIteration());
+    }
+
+    private FeatureUnit unit(MultiLayerNetwork c, ReceptiveField rf, DeconvProjection deconv, int l, TopKSnapshot snap,
+                             int r, TopKSnapshot prev) {
+        State s = state();
+        long[] ex = snap.examples()[r];
+        int[] ys = snap.ys()[r];
+        int[] xs = snap.xs()[r];
+        int m = ex.length;
+        List<FeatureImage> crops = new ArrayList<>();
+        List<FeatureImage> projections = new ArrayList<>();
+        List<INDArray> rows = new ArrayList<>();
+        for (int j = 0; j < m; j++) {
+            INDArray row = s.inputs.get(ex[j]);
+            if (row == null) {
+                break; // cannot happen: every referenced input is kept
+            }
+            rows.add(row);
+            ReceptiveField.Crop crop = rf.crop(row, l, ys[j], xs[j]);
+            crops.add(image(crop.pixels(), crop.clipped()));
+        }
+        if (deconv != null && rows.size() == m && m > 0) {
+            INDArray proj = deconv.project(Nd4j.vstack(rows.toArray(new INDArray[0])), l, snap, r, 0, m);
+            for (int j = 0; j < m; j++) {
+                ReceptiveField.Window w = rf.crop(rows.get(j), l, ys[j], xs[j]).clipped();
+                INDArray p = proj.get(NDArrayIndex.point(j));
+                if (p.rank() != 3) {
+                    p = p.reshape(inputShape[0], inputShape[1], inputShape[2]);
+                }
+                INDArray cut = p.get(NDArrayIndex.all(), NDArrayIndex.interval(w.y0(), w.y1() + 1),
+                        NDArrayIndex.interval(w.x0(), w.x1() + 1));
+                projections.add(image(cut, w));
+            }
+        }
+        boolean changed = false;
+        if (prev != null) {
+            int pr = prev.rowOf(snap.units()[r]);
+            changed = pr >= 0 && m > 0 && prev.top1(pr) != snap.top1(r);
+        }
+        return new FeatureUnit(snap.units()[r], snap.values()[r].clone(), ex.clone(), ys.clone(), xs.clone(), changed,
+                crops, projections);
+    }
+
+    private static FeatureImage image(INDArray chw, ReceptiveField.Window w) {
+        long[] sh = chw.shape();
+        float[] px = chw.dup('c').castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).data().asFloat();
+        return new FeatureImage((int) sh[0], (int) sh[1], (int) sh[2], w.y0(), w.x0(), px);
+    }
+
+    private static List<FeatureImage> filters(INDArray w) {
+        if (w == null || w.rank() != 4) {
+            return List.of();
+        }
+        List<FeatureImage> out = new ArrayList<>();
+        for (int f = 0; f < w.size(0); f++) {
+            out.add(image(w.get(NDArrayIndex.point(f)), new ReceptiveField.Window(0, (int) w.size(2) - 1, 0,
+                    (int) w.size(3) - 1)));
+        }
+        return out;
+    }
+
+    private FeatureHistogram histogram(Map<Integer, FixedBinHistogram> fixed, int l, INDArray values) {
+        if (values == null) {
+            return null;
+        }
+        FixedBinHistogram h = fixed.get(l);
+        if (h == null) {
+            h = FixedBinHistogram.rangeOf(values, bins, FixedBinHistogram.DEFAULT_MARGIN);
+            fixed.put(l, h);
+        }
+        FixedBinHistogram now = h.emptyCopy();
+        now.add(values);
+        FixedBinHistogram.Counts cnt = now.counts();
+        return new FeatureHistogram(cnt.lo(), cnt.hi(), cnt.bins(), cnt.underflow(), cnt.overflow(), cnt.nan());
+    }
+
+    /** Builds a {@link FeatureEvolutionListener}. */
+    public static final class Builder extends StethoscopeListener.Builder<Builder, FeatureEvolutionListener> {
+        private String[] layerSpec;
+        private int k = StreamingTopK.DEFAULT_K;
+        private int denseUnits = 16;
+        private int probeExamples = 256;
+        private int bins = FixedBinHistogram.DEFAULT_BINS;
+        private int[] inputShape;
+
+        private Builder(MultiLayerNetwork net, StatsStorageRouter router) {
+            super(net, router);
+        }
+
+        /**
+         * The layers to follow, by name or DL4J index (convolution, pooling or dense layers before the output layer);
+         * default every convolution and dense layer. Pooling layers are left out by default: a max-pooling unit's
+         * maximum over all positions is (up to positions a truncating pool drops) the preceding convolution unit's,
+         * so its top-k repeats that layer's at the cost of larger crops.
+         */
+        public Builder layers(String... layers) {
+            this.layerSpec = layers.clone();
+            return this;
+        }
+
+        /** Entries kept per unit (default 9, as in the paper). */
+        public Builder k(int k) {
+            this.k = k;
+            return this;
+        }
+
+        /** Neurons followed per dense layer, evenly spaced (default 16); convolution layers follow every channel. */
+        public Builder denseUnits(int n) {
+            this.denseUnits = n;
+            return this;
+        }
+
+        /** Training examples kept as the fixed probe set of the activation histograms (default 256; 0: none). */
+        public Builder probeExamples(int n) {
+            this.probeExamples = n;
+            return this;
+        }
+
+        /** Histogram bins (default 64). */
+        public Builder bins(int bins) {
+            this.bins = bins;
+            return this;
+        }
+
+        /**
+         * The input geometry {@code channels, height, width}; needed only when the network does not start with the
+         * FeedForwardToCnn preprocessor of {@code InputType.convolutionalFlat} (a flat input of a square number of
+         * values is otherwise taken as one square channel, any other as one row).
+         */
+        public Builder inputShape(int channels, int height, int width) {
+            this.inputShape = new int[]{channels, height, width};
+            return this;
+        }
+
+        Schedule resolvedSchedule() {
+            return scheduleOr(DEFAULT_SCHEDULE, Schedule.Kind.EPOCH_LIST, Schedule.Kind.EPOCHS);
+        }
+
+        @Override
+        public FeatureEvolutionListener build() {
+            Object[] v = validate();
+            return new FeatureEvolutionListener(this, (int[]) v[0], (int[]) v[1]);
+        }
+
+        /** Checks the configuration against the model; returns {chosen layers, input shape}. */
+        Object[] validate() {
+            resolvedSchedule();
+            MultiLayerNetwork net = (MultiLayerNetwork) model;
+            if (k < 1 || denseUnits < 1 || probeExamples < 0 || bins < 1) {
+                throw new IllegalArgumentException("FeatureEvolutionListener: k (" + k + ") and denseUnits ("
+                        + denseUnits + ") and bins (" + bins + ") must be >= 1, probeExamples (" + probeExamples
+                        + ") >= 0");
+            }
+            int nLayers = net.getnLayers();
+            List<String> names = new ArrayList<>();
+            List<Integer> eligible = new ArrayList<>();
+            List<Integer> byDefault = new ArrayList<>();
+            for (int i = 0; i < nLayers; i++) {
+                var conf = net.getLayer(i).conf().getLayer();
+                names.add(i + ":" + conf.getLayerName() + " (" + conf.getClass().getSimpleName() + ")");
+                boolean kind = conf instanceof ConvolutionLayer || conf instanceof SubsamplingLayer
+                        || conf instanceof DenseLayer;
+                if (kind && !(conf instanceof BaseOutputLayer) && i < nLayers - 1) {
+                    eligible.add(i);
+                    if (!(conf instanceof SubsamplingLayer)) {
+                        byDefault.add(i);
+                    }
+                }
+            }
+            int[] chosen;
+            if (layerSpec == null) {
+                chosen = byDefault.stream().mapToInt(Integer::intValue).toArray();
+            } else {
+                chosen = new int[layerSpec.length];
+                for (int j = 0; j < layerSpec.length; j++) {
+                    int found = -1;
+                    for (int i : eligible) {
+                        String nm = net.getLayer(i).conf().getLayer().getLayerName();
+                        if (layerSpec[j].equals(nm) || layerSpec[j].equals(String.valueOf(i))) {
+                            found = i;
+                        }
+                    }
+                    if (found < 0) {
+                        List<String> valid = new ArrayList<>();
+                        for (int i : eligible) {
+                            valid.add(names.get(i));
+                        }
+                        throw new IllegalArgumentException("FeatureEvolutionListener: layer '" + layerSpec[j]
+                                + "' is not a convolution, pooling or dense layer before the output; valid: " + valid);
+                    }
+                    chosen[j] = found;
+                }
+                chosen = Arrays.stream(chosen).distinct().sorted().toArray();
+            }
+            if (chosen.length == 0) {
+                throw new IllegalArgumentException("FeatureEvolutionListener: no convolution, pooling or dense layer "
+                        + "to follow; layers: " + names);
+            }
+            int[] shape = inputShape;
+            if (shape == null) {
+                try {
+                    shape = ReceptiveField.of(net).inputShape();
+                } catch (IllegalArgumentException e) {
+                    int nIn = (int) net.layerInputSize(0);
+                    int side = (int) Math.round(Math.sqrt(nIn));
+                    // a square number of inputs is taken as one square channel, anything else as one row
+                    shape = (long) side * side == nIn ? new int[]{1, side, side} : new int[]{1, 1, nIn};
+                }
+            }
+            ReceptiveField.of(net, shape[0], shape[1], shape[2]); // refuses unsupported layers here, naming them
+            return new Object[]{chosen, shape};
+        }
+    }
+}

@@ -1,0 +1,260 @@
+/* Feature evolution (FeatureSnapshot): Zeiler & Fergus' Fig. 4 live. Units as rows, scheduled epochs as columns,
+   the top-1 deconvnet projection in each cell, a marker where the top-1 example changed; a click opens the top-k
+   crops and projections; per-layer settled-at epoch; first-layer filters with an epoch slider; histograms over
+   epochs as ridgelines. Everything from data is drawn on canvas or set as text. */
+Stethoscope.registerPanel({
+  id: 'features',
+  render: function (root, api) {
+    var TYPE = api.types[0];
+    var el = api.el;
+    var settings = el('div');
+    root.appendChild(settings);
+    api.staticInfo(TYPE).then(function (infos) { api.settingsLine(settings, infos); });
+
+    var controls = el('div', { 'class': 'controls' });
+    var layerLabel = el('label', null, 'Layer ');
+    var layerSelect = el('select', { id: 'features-layer' });
+    layerLabel.appendChild(layerSelect);
+    controls.appendChild(layerLabel);
+    root.appendChild(controls);
+    var settled = el('div', { id: 'features-settled' });
+    root.appendChild(settled);
+    var gridBox = el('div', { id: 'features-grid-box', style: 'overflow-x:auto' });
+    root.appendChild(gridBox);
+    var detail = el('div', { id: 'features-detail' });
+    root.appendChild(detail);
+    var filterBox = el('div', { id: 'features-filters-box' });
+    root.appendChild(filterBox);
+    var ridgeBox = el('div', { id: 'features-ridges-box' });
+    root.appendChild(ridgeBox);
+
+    var byLayer = {};      // layer index -> { name, snaps: [record by epoch order] }
+    var layerOrder = [];
+    var chosenLayer = null;
+    var openCell = null;   // { layer, unit, epoch }
+    var filterIndex = -1;  // -1: follow the latest
+
+    function fmt(v, d) { return v === null || v === undefined ? 'n/a' : Number(v).toFixed(d); }
+
+    /* Draws one image (CHW floats) in grey (1 or 2 channels: the first; 3 channels: RGB), min-max scaled. */
+    function drawImage(canvas, img, size) {
+      var h = img.height, w = img.width, c = img.channels;
+      var scale = Math.max(1, Math.floor(size / Math.max(1, h, w)));
+      canvas.width = Math.max(1, w * scale);
+      canvas.height = Math.max(1, h * scale);
+      var px = img.pixels || [];
+      var lo = Infinity, hi = -Infinity;
+      for (var i = 0; i < px.length; i++) {
+        var v = px[i];
+        if (v !== null && isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      }
+      if (!(hi > lo)) { lo = (isFinite(lo) ? lo : 0) - 1; hi = lo + 2; }
+      var ctx = canvas.getContext('2d');
+      var data = ctx.createImageData(canvas.width, canvas.height);
+      var rgb = c === 3;
+      for (var y = 0; y < canvas.height; y++) {
+        for (var x = 0; x < canvas.width; x++) {
+          var p = Math.floor(y / scale) * w + Math.floor(x / scale);
+          var o = (y * canvas.width + x) * 4;
+          for (var k = 0; k < 3; k++) {
+            var val = px[(rgb ? k * h * w : 0) + p];
+            data.data[o + k] = val === null || val === undefined ? 0 : Math.round(255 * (val - lo) / (hi - lo));
+          }
+          data.data[o + 3] = 255;
+        }
+      }
+      ctx.putImageData(data, 0, 0);
+    }
+
+    function unitOf(rec, unit) {
+      for (var i = 0; i < rec.units.length; i++) { if (rec.units[i].unit === unit) { return rec.units[i]; } }
+      return null;
+    }
+
+    function renderSettled() {
+      settled.textContent = '';
+      var parts = layerOrder.map(function (l) {
+        var L = byLayer[l];
+        var last = L.snaps[L.snaps.length - 1];
+        var s = last.settledAt >= 0 ? 'settled at epoch ' + last.settledAt : 'not settled';
+        return L.name + ': ' + s;
+      });
+      settled.appendChild(el('div', { 'class': 'settings', id: 'features-settled-line' }, 'Exemplars (top-1 changes < 10 % of units): ' + parts.join('; ')));
+    }
+
+    function renderGrid() {
+      gridBox.textContent = '';
+      var L = byLayer[chosenLayer];
+      if (!L) { return; }
+      var table = el('table', { id: 'features-grid', 'class': 'features-grid' });
+      var head = el('tr');
+      head.appendChild(el('th', null, 'unit'));
+      L.snaps.forEach(function (r) { head.appendChild(el('th', { 'class': 'feat-epoch' }, 'epoch ' + r.snapshotEpoch)); });
+      table.appendChild(head);
+      var changeRow = el('tr', { 'class': 'feat-change-row' });
+      changeRow.appendChild(el('td', null, 'top-1 changed'));
+      L.snaps.forEach(function (r) {
+        changeRow.appendChild(el('td', { 'class': 'feat-changed-fraction' },
+          r.changedFraction === null ? '' : fmt(100 * r.changedFraction, 0) + ' % (overlap ' + fmt(r.meanOverlap, 2) + ')'));
+      });
+      table.appendChild(changeRow);
+      var units = L.snaps[L.snaps.length - 1].units.map(function (u) { return u.unit; });
+      units.forEach(function (unit) {
+        var tr = el('tr');
+        tr.appendChild(el('td', { 'class': 'feat-unit' }, String(unit)));
+        L.snaps.forEach(function (r) {
+          var u = unitOf(r, unit);
+          var td = el('td', { 'class': 'feat-cell' + (u && u.top1Changed ? ' feat-switched' : ''),
+            'data-unit': String(unit), 'data-epoch': String(r.snapshotEpoch) });
+          if (u && u.values.length) {
+            var img = (u.projections && u.projections.length) ? u.projections[0] : (u.crops.length ? u.crops[0] : null);
+            if (img) {
+              var cv = el('canvas', { 'class': 'feat-top1', title: 'example ' + u.examples[0] + ', value ' + fmt(u.values[0], 4) });
+              drawImage(cv, img, 48);
+              td.appendChild(cv);
+            }
+            if (u.top1Changed) { td.appendChild(el('span', { 'class': 'feat-marker', title: 'top-1 example changed' }, '\u25cf')); }
+            td.addEventListener('click', function () {
+              openCell = { layer: chosenLayer, unit: unit, epoch: r.snapshotEpoch };
+              renderDetail();
+            });
+          }
+          tr.appendChild(td);
+        });
+        table.appendChild(tr);
+      });
+      gridBox.appendChild(table);
+    }
+
+    function renderDetail() {
+      detail.textContent = '';
+      if (!openCell || !byLayer[openCell.layer]) { return; }
+      var L = byLayer[openCell.layer];
+      var r = L.snaps.filter(function (s) { return s.snapshotEpoch === openCell.epoch; })[0];
+      var u = r && unitOf(r, openCell.unit);
+      if (!u) { return; }
+      detail.appendChild(el('h3', { id: 'features-detail-title' },
+        L.name + ', unit ' + openCell.unit + ', epoch ' + openCell.epoch + ': top ' + u.values.length));
+      var row = el('div', { 'class': 'feat-topk' });
+      for (var j = 0; j < u.values.length; j++) {
+        var fig = el('figure', { 'class': 'feat-entry' });
+        if (u.crops[j]) { var c1 = el('canvas', { 'class': 'feat-crop' }); drawImage(c1, u.crops[j], 64); fig.appendChild(c1); }
+        if (u.projections[j]) { var c2 = el('canvas', { 'class': 'feat-proj' }); drawImage(c2, u.projections[j], 64); fig.appendChild(c2); }
+        fig.appendChild(el('figcaption', null, '#' + u.examples[j] + ' \u00b7 ' + fmt(u.values[j], 3)
+          + (u.ys[j] || u.xs[j] ? ' @(' + u.ys[j] + ',' + u.xs[j] + ')' : '')));
+        row.appendChild(fig);
+      }
+      detail.appendChild(row);
+    }
+
+    function renderFilters() {
+      filterBox.textContent = '';
+      var withFilters = [];
+      layerOrder.forEach(function (l) {
+        byLayer[l].snaps.forEach(function (r) { if (r.filters && r.filters.length) { withFilters.push(r); } });
+      });
+      if (!withFilters.length) { return; }
+      var idx = filterIndex < 0 || filterIndex >= withFilters.length ? withFilters.length - 1 : filterIndex;
+      var rec = withFilters[idx];
+      filterBox.appendChild(el('h3', null, 'First-layer filters (' + rec.layerName + ')'));
+      var label = el('label', null, 'Epoch ');
+      var slider = el('input', { type: 'range', id: 'features-filter-slider', min: '0',
+        max: String(withFilters.length - 1), value: String(idx), step: '1' });
+      label.appendChild(slider);
+      label.appendChild(el('span', { id: 'features-filter-epoch' }, ' ' + rec.snapshotEpoch));
+      filterBox.appendChild(label);
+      slider.addEventListener('input', function () {
+        filterIndex = Number(slider.value);
+        if (filterIndex === withFilters.length - 1) { filterIndex = -1; }
+        renderFilters();
+        var s = document.getElementById('features-filter-slider');
+        if (s) { s.focus(); }
+      });
+      var grid = el('div', { id: 'features-filters', 'class': 'feat-filters', 'data-epoch': String(rec.snapshotEpoch) });
+      rec.filters.forEach(function (f) { var cv = el('canvas', { 'class': 'feat-filter' }); drawImage(cv, f, 40); grid.appendChild(cv); });
+      filterBox.appendChild(grid);
+    }
+
+    /* One ridgeline chart: each epoch's histogram as a filled curve, offset upwards. */
+    function ridge(title, hists, epochs) {
+      var box = el('div', { 'class': 'feat-ridge' });
+      box.appendChild(el('div', { 'class': 'muted' }, title));
+      var cv = el('canvas', { 'class': 'feat-ridge-canvas', width: '300', height: String(40 + 18 * hists.length) });
+      box.appendChild(cv);
+      var ctx = cv.getContext('2d');
+      var step = 18, base = cv.height - 10, width = 250, left = 45;
+      ctx.font = '10px sans-serif';
+      for (var i = 0; i < hists.length; i++) {
+        var h = hists[i];
+        if (!h || !h.bins || !h.bins.length) { continue; }
+        var max = 1;
+        h.bins.forEach(function (b) { max = Math.max(max, b); });
+        var y0 = base - i * step;
+        ctx.beginPath();
+        ctx.moveTo(left, y0);
+        for (var b = 0; b < h.bins.length; b++) {
+          ctx.lineTo(left + width * (b + 0.5) / h.bins.length, y0 - 30 * h.bins[b] / max);
+        }
+        ctx.lineTo(left + width, y0);
+        ctx.closePath();
+        ctx.fillStyle = 'rgba(70,130,180,0.55)';
+        ctx.strokeStyle = '#234';
+        ctx.fill();
+        ctx.stroke();
+        ctx.fillStyle = '#333';
+        ctx.fillText('ep ' + epochs[i], 2, y0);
+      }
+      var first = hists.filter(function (h) { return h && h.bins && h.bins.length; })[0];
+      if (first) {
+        ctx.fillText(fmt(first.lo, 2), left, cv.height - 1);
+        ctx.fillText(fmt(first.hi, 2), left + width - 20, cv.height - 1);
+      }
+      return box;
+    }
+
+    function renderRidges() {
+      ridgeBox.textContent = '';
+      var L = byLayer[chosenLayer];
+      if (!L) { return; }
+      var epochs = L.snaps.map(function (r) { return r.snapshotEpoch; });
+      ridgeBox.appendChild(el('h3', null, 'Histograms over epochs (' + L.name + ', bins fixed at the first snapshot)'));
+      var row = el('div', { 'class': 'feat-ridges', id: 'features-ridges' });
+      row.appendChild(ridge('weights', L.snaps.map(function (r) { return r.weights; }), epochs));
+      row.appendChild(ridge('activations (probe examples)', L.snaps.map(function (r) { return r.activations; }), epochs));
+      ridgeBox.appendChild(row);
+    }
+
+    layerSelect.addEventListener('change', function () {
+      chosenLayer = Number(layerSelect.value);
+      openCell = null;
+      renderGrid();
+      renderDetail();
+      renderRidges();
+    });
+
+    api.follow(TYPE, function (all, fresh) {
+      if (!all.length) { api.empty(gridBox, 'No feature snapshots yet (the first comes at the end of the first scheduled epoch).'); return; }
+      fresh.forEach(function (r) {
+        if (!byLayer[r.layer]) {
+          byLayer[r.layer] = { name: r.layerName, snaps: [] };
+          layerOrder.push(r.layer);
+          layerOrder.sort(function (a, b) { return a - b; });
+          var opt = el('option', { value: String(r.layer) }, r.layerName + ' (' + r.layerType + ')');
+          layerSelect.appendChild(opt);
+        }
+        var snaps = byLayer[r.layer].snaps;
+        snaps = snaps.filter(function (s) { return s.snapshotEpoch !== r.snapshotEpoch; });
+        snaps.push(r);
+        snaps.sort(function (a, b) { return a.snapshotEpoch - b.snapshotEpoch; });
+        byLayer[r.layer].snaps = snaps;
+      });
+      if (chosenLayer === null) { chosenLayer = layerOrder[0]; }
+      layerSelect.value = String(chosenLayer);
+      renderSettled();
+      renderGrid();
+      renderDetail();
+      renderFilters();
+      renderRidges();
+    });
+  }
+});
