@@ -43,7 +43,7 @@ Stethoscope.registerPanel({
       list.textContent = '';
       summary.textContent = '';
       if (!all.length) {
-        summary.appendChild(el('div', { 'class': 'assertions-healthy' }, 'Healthy: no assertion has fired.'));
+        summary.appendChild(el('div', { 'class': 'assertions-healthy' }, 'No assertion has fired in this run. (That means healthy only if the assertions monitor was attached: ModelAssertions.builder(net, storage); no preset attaches it yet.)'));
         if (chart) { chart.clear(); }
         return;
       }
