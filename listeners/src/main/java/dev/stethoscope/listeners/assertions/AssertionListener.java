@@ -496,6 +496,7 @@ public class AssertionListener extends StethoscopeListener {
 
     private void lint(Model model, INDArray firstInput) {
         linted = true;
+        announce(AssertionFinding.TYPE_ID); // the UI knows the monitor is attached, even if nothing ever fires
         List<Finding> out = new ArrayList<>();
         if (model instanceof MultiLayerNetwork mln) {
             out.addAll(ConfigLint.check(mln.getLayerWiseConfigurations()));
