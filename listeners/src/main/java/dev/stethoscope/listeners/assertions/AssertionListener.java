@@ -79,6 +79,15 @@ import java.util.TreeSet;
  * epoch detectors. For a {@link ComputationGraph} the activation signals are not collected (the
  * activation detectors abstain); the rest is.
  *
+ * <p><b>Per-example and time-consistency assertions.</b> {@link Builder#assertExamples(String,
+ * String, ExampleAssertion)} runs a function over each example's input, the training forward
+ * pass's output and its label (copies) at every collected step; the flagged examples of an epoch
+ * (top {@link Builder#topExamples N} by severity and the count of all) are published at its end,
+ * named by their example index when training runs on {@link #track} with indexed batches, else by
+ * their stream position. The held-out variant and {@link Builder#assertTimeConsistency} run on the
+ * network copy. {@link Action#CHECKPOINT} saves the model, {@link Action#SEND_TO_SUSPECTS} puts the
+ * flagged examples on the Suspects page's review list.
+ *
  * <p><b>Cost and schedule.</b> The default {@link Schedule} is every iteration
  * ({@code Schedule.iterations(1)}): per step a few norms of the gradient, update and parameters
  * and one comparison pass over each layer's activations, on the training thread. With
