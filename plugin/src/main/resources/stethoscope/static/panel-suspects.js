@@ -350,10 +350,13 @@ Stethoscope.registerPanel({
       drawGrid();
       drawMap();
     });
-    api.follow('Stethoscope.Assertion', function (all) {
-      var sent = all.filter(function (r) { return (r.action || '').split(',').indexOf('send-to-suspects') >= 0; });
-      if (sent.length !== hits.length) { hits = sent; drawHits(); }
-    });
+    var assertionType = api.typeOf('assertions', 'AssertionFinding');
+    if (assertionType) {
+      api.follow(assertionType, function (all) {
+        var sent = all.filter(function (r) { return (r.action || '').split(',').indexOf('send-to-suspects') >= 0; });
+        if (sent.length !== hits.length) { hits = sent; drawHits(); }
+      });
+    }
     api.poll(loadMarks);
   }
 });

@@ -71,6 +71,11 @@
       monitor: monitor,
       /** The type ids of the monitor's records, in its declaration order. */
       types: recordTypes.map(function (t) { return t.typeId; }),
+      /**
+       * The type id of another monitor's record (monitor id, payload name, e.g. 'assertions',
+       * 'AssertionFinding'), or null when no such monitor type is loaded.
+       */
+      typeOf: function (monitorId, payload) { return typeOf(monitorId, payload); },
       /** The type id of the monitor's record whose payload is named `payload` (e.g. 'Health'). */
       type: function (payload) {
         var t = recordTypes.filter(function (x) { return x.payload === payload; })[0];
@@ -141,12 +146,19 @@
    * "healthy" when it was and nothing fired, else "n assertions fired" (ERROR in red), linking to
    * the Assertions panel.
    */
-  var ASSERTION_TYPE = 'Stethoscope.Assertion';
+  /** The type id of monitor `monitorId`'s record with payload `payload`, from /stethoscope/api/monitors; null if none. */
+  function typeOf(monitorId, payload) {
+    var m = monitors.filter(function (x) { return x.id === monitorId; })[0];
+    var t = m && (m.recordTypes || []).filter(function (x) { return x.payload === payload; })[0];
+    return t ? t.typeId : null;
+  }
+
   var summary = { session: null, last: -1, fired: {}, errors: {}, attached: false, busy: false };
 
   function refreshAssertionSummary() {
     var a = document.getElementById('assertion-summary');
-    if (!a) { return; }
+    var ASSERTION_TYPE = typeOf('assertions', 'AssertionFinding');
+    if (!a || !ASSERTION_TYPE) { if (a) { a.hidden = true; } return; }
     if (!state.session) { a.hidden = true; return; }
     if (summary.session !== state.session) {
       summary = { session: state.session, last: -1, fired: {}, errors: {}, attached: false, busy: false };
