@@ -1,4 +1,9 @@
-/* Model assertions (AssertionFinding): a timeline of firings per assertion, with severity, window, message and action. */
+/*
+ * Model assertions (AssertionFinding): a timeline of firings per assertion, with severity, window,
+ * message and action; the flagged examples of per-example and time-consistency assertions; links
+ * to the related panel (layer health for gradient and activation rules, suspects for examples sent
+ * to the review list).
+ */
 Stethoscope.registerPanel({
   id: 'assertions',
   render: function (root, api) {
@@ -28,8 +33,31 @@ Stethoscope.registerPanel({
       return r.from === r.to ? unit + ' ' + r.from : unit + 's ' + r.from + '..' + r.to;
     }
 
-    function related(id) {
-      var panel = RELATED[id];
+    function sent(r) { return (r.action || '').split(',').indexOf('send-to-suspects') >= 0; }
+
+    function actionText(r) {
+      return (r.action || '').split(',').map(function (a) {
+        if (a === 'stop') { return 'stopped training'; }
+        if (a === 'checkpoint') { return r.checkpoint ? 'checkpoint ' + r.checkpoint : 'checkpoint failed (see the log)'; }
+        if (a === 'send-to-suspects') { return 'sent to suspects'; }
+        return a;
+      }).join(', ');
+    }
+
+    function examplesText(r) {
+      if (!r.examples || !r.examples.length) { return ''; }
+      var named = r.identity === 'example-index' ? 'example' : r.identity;
+      var parts = r.examples.map(function (e) {
+        var t = '#' + e.index + ' (' + Number(e.severity).toPrecision(3) + ')';
+        if (e.history && e.history.length) { t += ' classes ' + e.history.join('\u2192'); }
+        return t;
+      });
+      var rest = r.flagged - r.examples.length;
+      return r.source + ', by ' + named + ': ' + parts.join(', ') + (rest > 0 ? ' and ' + rest + ' more' : '');
+    }
+
+    function related(id, rs) {
+      var panel = RELATED[id] || (rs && rs.some(sent) ? 'suspects' : null);
       if (!panel || !document.getElementById('nav-' + panel)) { return null; }
       var a = el('a', { href: '#' + panel, 'class': 'assertion-related' }, 'see ' + panel);
       a.addEventListener('click', function (e) {
@@ -43,7 +71,14 @@ Stethoscope.registerPanel({
       list.textContent = '';
       summary.textContent = '';
       if (!all.length) {
-        summary.appendChild(el('div', { 'class': 'assertions-healthy' }, 'No assertion has fired in this run. (That means healthy only if the assertions monitor was attached: ModelAssertions.builder(net, storage); no preset attaches it yet.)'));
+        var note = el('div', { 'class': 'assertions-healthy' }, 'No assertion has fired in this run.');
+        summary.appendChild(note);
+        api.staticInfo(api.types[0]).then(function (infos) {
+          note.textContent = infos.length
+            ? 'The assertions monitor is attached and no assertion has fired: healthy.'
+            : 'No assertion has fired, but the assertions monitor was not attached to this run ' +
+              '(ModelAssertions.builder(net, storage)), so that says nothing.';
+        }).catch(function () { });
         if (chart) { chart.clear(); }
         return;
       }
@@ -82,12 +117,14 @@ Stethoscope.registerPanel({
         var rs = byId[id];
         var section = el('div', { 'class': 'assertion-group', 'data-assertion': id });
         var head = el('h3', null, id + (rs[0].user ? ' (your assertion)' : '') + ': ' + rs.length + ' firing' + (rs.length === 1 ? '' : 's'));
-        var link = related(id);
+        var link = related(id, rs);
         if (link) { head.appendChild(el('span', null, ' ')); head.appendChild(link); }
         section.appendChild(head);
         var table = el('table');
         var tr0 = el('tr');
-        ['epoch', 'iteration', 'severity', 'window', 'message', 'action'].forEach(function (h) { tr0.appendChild(el('th', null, h)); });
+        var withExamples = rs.some(function (r) { return r.examples && r.examples.length; });
+        ['epoch', 'iteration', 'severity', 'window', 'message', 'action'].concat(withExamples ? ['flagged examples'] : [])
+          .forEach(function (h) { tr0.appendChild(el('th', null, h)); });
         table.appendChild(tr0);
         rs.forEach(function (r) {
           var tr = el('tr', { 'class': 'assertion-row' });
@@ -96,7 +133,8 @@ Stethoscope.registerPanel({
           tr.appendChild(el('td', { 'class': r.severity === 'ERROR' ? 'bad assertion-severity' : 'warn assertion-severity' }, r.severity));
           tr.appendChild(el('td', { 'class': 'assertion-window' }, windowText(r)));
           tr.appendChild(el('td', { 'class': 'assertion-message' }, r.message));
-          tr.appendChild(el('td', { 'class': 'assertion-action' }, r.action === 'stop' ? 'stopped training' : r.action));
+          tr.appendChild(el('td', { 'class': 'assertion-action' }, actionText(r)));
+          if (withExamples) { tr.appendChild(el('td', { 'class': 'assertion-examples' }, examplesText(r))); }
           table.appendChild(tr);
         });
         section.appendChild(table);

@@ -49,6 +49,10 @@ Stethoscope.registerPanel({
     root.appendChild(summary);
     var metricsBox = el('div', { id: 'suspects-metrics' });
     root.appendChild(metricsBox);
+    // examples flagged by assertions with the SEND_TO_SUSPECTS action (AssertionFinding records)
+    var hitsBox = el('div', { id: 'suspects-assertion-hits' });
+    root.appendChild(hitsBox);
+    var hits = [];
     var grid = el('div', { id: 'suspects-grid', 'class': 'suspect-grid' });
     root.appendChild(grid);
     var mapCard = el('div', { 'class': 'card' });
@@ -118,6 +122,72 @@ Stethoscope.registerPanel({
           return j;
         });
       }).then(loadMarks).catch(function (e) { alert('Could not store the mark: ' + e.message); });
+    }
+
+    /** Mark buttons and status of an example {index, given, predicted} (appended to card c). */
+    function markControls(c, s, numClasses) {
+      var m = marks[s.index];
+      c.appendChild(el('div', { 'class': 'suspect-mark' },
+        m ? (m.decision === 'mislabeled' ? 'marked mislabeled \u2192 ' + m.corrected : 'marked fine') : 'not marked'));
+      var row = el('div', { 'class': 'suspect-actions' });
+      var sel = el('select', { 'class': 'suspect-label', title: 'corrected label' });
+      for (var k = 0; k < numClasses; k++) { sel.appendChild(el('option', { value: String(k) }, String(k))); }
+      sel.value = String(m && m.decision === 'mislabeled' ? m.corrected : Math.max(0, s.predicted));
+      var bad = el('button', { 'class': 'mark-mislabeled' }, 'Mislabeled');
+      bad.addEventListener('click', function () { post(s, 'mislabeled', parseInt(sel.value, 10)); });
+      var fine = el('button', { 'class': 'mark-fine' }, 'Fine');
+      fine.addEventListener('click', function () { post(s, 'fine', -1); });
+      row.appendChild(sel); row.appendChild(bad); row.appendChild(fine);
+      if (m) {
+        var clear = el('button', { 'class': 'mark-clear' }, 'Clear');
+        clear.addEventListener('click', function () { post(s, 'clear', -1); });
+        row.appendChild(clear);
+      }
+      c.appendChild(row);
+    }
+
+    /** The review list of assertion hits: the latest firing of each example, newest first. */
+    function drawHits() {
+      hitsBox.textContent = '';
+      if (!hits.length) { return; }
+      var byIndex = {}, order = [];
+      hits.forEach(function (r) {
+        (r.examples || []).forEach(function (e) {
+          var key = r.identity + ':' + e.index;
+          if (!byIndex[key]) { order.push(key); }
+          byIndex[key] = { e: e, r: r };
+        });
+      });
+      var cardEl = el('div', { 'class': 'card' });
+      cardEl.appendChild(el('h3', null, 'Sent by assertions: ' + order.length + ' example' + (order.length === 1 ? '' : 's') +
+        ' (action SEND_TO_SUSPECTS; mark them like suspects, the export lists the marks)'));
+      var g = el('div', { 'class': 'suspect-grid', id: 'suspects-hit-grid' });
+      order.slice().reverse().forEach(function (key) {
+        var h = byIndex[key], e = h.e, r = h.r;
+        var c = el('div', { 'class': 'suspect assertion-hit' + (marks[e.index] && r.identity === 'example-index' ? ' marked-' + marks[e.index].decision : ''),
+          'data-index': e.index, 'data-assertion': r.detector });
+        var canvas = el('canvas', { 'class': 'suspect-img' });
+        c.appendChild(canvas);
+        drawFeatures(canvas, e, r.featureShape || []);
+        c.appendChild(el('div', { 'class': 'suspect-title' }, '#' + e.index + (r.identity === 'example-index' ? '' : ' (' + r.identity + ')')));
+        c.appendChild(el('div', { 'class': 'hit-assertion' }, r.detector + ' \u00b7 ' + r.severity + ' \u00b7 severity ' + fmt(e.severity, 3)));
+        c.appendChild(el('div', { 'class': 'hit-message muted' }, r.message));
+        c.appendChild(el('div', { 'class': 'suspect-labels' }, 'given ' + (e.given < 0 ? 'n/a' : e.given) + ' \u2192 predicted ' +
+          (e.predicted < 0 ? 'n/a' : e.predicted)));
+        if (e.history && e.history.length) {
+          c.appendChild(el('div', { 'class': 'hit-history muted' }, 'classes by epoch: ' + e.history.join(' ')));
+        }
+        c.appendChild(el('div', { 'class': 'muted' }, 'epoch ' + r.epoch + ', iteration ' + r.iteration + ', ' + r.source));
+        if (r.identity === 'example-index') {
+          markControls(c, e, r.numClasses || Math.max(2, e.given + 1, e.predicted + 1));
+        } else {
+          c.appendChild(el('div', { 'class': 'muted' }, 'not markable: named by ' + r.identity + ', not by a stable example index'));
+        }
+        g.appendChild(c);
+      });
+      cardEl.appendChild(g);
+      hitsBox.appendChild(cardEl);
+      hitsBox.appendChild(el('div', { style: 'height:14px' }));
     }
 
     function card(s, shape, numClasses) {
@@ -263,7 +333,7 @@ Stethoscope.registerPanel({
         var changed = JSON.stringify(next) !== JSON.stringify(marks);
         marks = next;
         markCount.textContent = list.length + ' example(s) marked';
-        if (changed) { drawGrid(); }
+        if (changed) { drawGrid(); drawHits(); }
       });
     }
 
@@ -280,6 +350,13 @@ Stethoscope.registerPanel({
       drawGrid();
       drawMap();
     });
+    var assertionType = api.typeOf('assertions', 'AssertionFinding');
+    if (assertionType) {
+      api.follow(assertionType, function (all) {
+        var sent = all.filter(function (r) { return (r.action || '').split(',').indexOf('send-to-suspects') >= 0; });
+        if (sent.length !== hits.length) { hits = sent; drawHits(); }
+      });
+    }
     api.poll(loadMarks);
   }
 });

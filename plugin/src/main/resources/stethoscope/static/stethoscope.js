@@ -71,6 +71,11 @@
       monitor: monitor,
       /** The type ids of the monitor's records, in its declaration order. */
       types: recordTypes.map(function (t) { return t.typeId; }),
+      /**
+       * The type id of another monitor's record (monitor id, payload name, e.g. 'assertions',
+       * 'AssertionFinding'), or null when no such monitor type is loaded.
+       */
+      typeOf: function (monitorId, payload) { return typeOf(monitorId, payload); },
       /** The type id of the monitor's record whose payload is named `payload` (e.g. 'Health'). */
       type: function (payload) {
         var t = recordTypes.filter(function (x) { return x.payload === payload; })[0];
@@ -135,6 +140,62 @@
     if (s) { s.textContent = text; }
   }
 
+  /*
+   * The page header's assertion summary, from the assertions monitor's records (AssertionFinding):
+   * hidden when the monitor was not attached to the session (no static info of its record type),
+   * "healthy" when it was and nothing fired, else "n assertions fired" (ERROR in red), linking to
+   * the Assertions panel.
+   */
+  /** The type id of monitor `monitorId`'s record with payload `payload`, from /stethoscope/api/monitors; null if none. */
+  function typeOf(monitorId, payload) {
+    var m = monitors.filter(function (x) { return x.id === monitorId; })[0];
+    var t = m && (m.recordTypes || []).filter(function (x) { return x.payload === payload; })[0];
+    return t ? t.typeId : null;
+  }
+
+  var summary = { session: null, last: -1, fired: {}, errors: {}, attached: false, busy: false };
+
+  function refreshAssertionSummary() {
+    var a = document.getElementById('assertion-summary');
+    var ASSERTION_TYPE = typeOf('assertions', 'AssertionFinding');
+    if (!a || !ASSERTION_TYPE) { if (a) { a.hidden = true; } return; }
+    if (!state.session) { a.hidden = true; return; }
+    if (summary.session !== state.session) {
+      summary = { session: state.session, last: -1, fired: {}, errors: {}, attached: false, busy: false };
+      a.hidden = true;
+    }
+    var st = summary;
+    if (st.busy) { return; }
+    st.busy = true;
+    var attached = st.attached ? Promise.resolve(true) :
+      getJson('/stethoscope/api/static/' + enc(st.session) + '/' + enc(ASSERTION_TYPE)).then(function (infos) { return infos.length > 0; });
+    attached.then(function (yes) {
+      if (!yes) { return null; }
+      st.attached = true;
+      return recordsFrom(st.session, ASSERTION_TYPE, st.last, []).then(function (recs) {
+        recs.forEach(function (r) {
+          st.fired[r.detector] = true;
+          if (r.severity === 'ERROR') { st.errors[r.detector] = true; }
+          st.last = r.timestamp;
+        });
+      });
+    }).then(function () {
+      if (st !== summary || !st.attached) { return; }
+      var ids = Object.keys(st.fired), errors = Object.keys(st.errors);
+      a.hidden = false;
+      if (!ids.length) {
+        a.textContent = 'healthy';
+        a.className = 'assertion-summary healthy';
+        a.title = 'The assertions monitor is attached and no assertion has fired';
+      } else {
+        a.textContent = ids.length + ' assertion' + (ids.length === 1 ? '' : 's') + ' fired' +
+          (errors.length ? ' (' + errors.length + ' ERROR)' : '');
+        a.className = 'assertion-summary ' + (errors.length ? 'firing-error' : 'firing');
+        a.title = ids.join(', ');
+      }
+    }).catch(function () { }).then(function () { st.busy = false; });
+  }
+
   function renderNav() {
     var nav = document.getElementById('nav');
     nav.textContent = '';
@@ -190,6 +251,7 @@
       }
       var cur = sessions.filter(function (s) { return s.sessionId === state.session; })[0];
       setStatus(cur && cur.lastUpdate ? 'last record ' + new Date(cur.lastUpdate).toLocaleTimeString() : 'waiting for records');
+      refreshAssertionSummary();
       document.dispatchEvent(new CustomEvent('stethoscope:sessions', { detail: sessions }));
     }).catch(function (e) { setStatus('cannot reach the UI server: ' + e.message); });
   }
@@ -261,6 +323,13 @@
     document.getElementById('session').addEventListener('change', function (e) {
       state.session = e.target.value;
       show(state.panel);
+      refreshAssertionSummary();
+    });
+    document.getElementById('assertion-summary').addEventListener('click', function (e) {
+      if (panels.some(function (p) { return p.id === 'assertions'; })) {
+        e.preventDefault();
+        show('assertions');
+      }
     });
     renderNav();
     show(state.panel);

@@ -180,14 +180,17 @@ public final class Stethoscope implements AutoCloseable {
     }
 
     /**
-     * The iterator to train on: wrapped by the training-dynamics and feature-evolution monitors when
-     * attached (they need the example indices of each batch), else {@code iterator} itself.
+     * The iterator to train on: wrapped by the training-dynamics, feature-evolution and assertions
+     * monitors when attached (they need the example indices of each batch), else {@code iterator} itself.
      */
     public DataSetIterator track(DataSetIterator iterator) {
         TrainingDynamicsListener d = monitor(TrainingDynamicsListener.class);
         DataSetIterator it = d == null ? iterator : d.track(iterator);
         FeatureEvolutionListener f = monitor(FeatureEvolutionListener.class);
-        return f == null ? it : f.track(it);
+        it = f == null ? it : f.track(it);
+        dev.stethoscope.listeners.assertions.AssertionListener a =
+                monitor(dev.stethoscope.listeners.assertions.AssertionListener.class);
+        return a == null ? it : a.track(it);
     }
 
     /**

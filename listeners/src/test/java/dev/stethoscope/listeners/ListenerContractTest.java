@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners;
 
+import dev.stethoscope.listeners.assertions.AssertionListener;
 import dev.stethoscope.listeners.assertions.ModelAssertions;
 import dev.stethoscope.listeners.attribution.AttributionListener;
 import dev.stethoscope.listeners.core.Schedule;
@@ -129,6 +130,19 @@ class ListenerContractTest {
                     .assertThatEpochs("every-second-epoch", "An even number of epochs",
                             w -> w.epochs().size() % 2 == 0 ? Severity.WARNING : Severity.NONE)
                     .build(), AssertionFinding.TYPE_ID),
+            // per-example assertions on the tracked training batches and on held-out data (on a copy), a
+            // time-consistency assertion, and the checkpoint and send-to-suspects actions at every firing
+            new Row("assertions, examples and actions", (net, r) -> ModelAssertions.builder(net, r)
+                    .assertExamples("positive-first-feature", "First feature above 0",
+                            (x, out, y) -> x.getDouble(0) > 0 ? x.getDouble(0) : 0)
+                    .assertExamples("held-out-unsure", "Held-out output below 0.9",
+                            (x, out, y) -> out.maxNumber().doubleValue() < 0.9 ? 1 - out.maxNumber().doubleValue() : 0,
+                            PROBE, Schedule.epochs(1))
+                    .assertTimeConsistency("flicker", "Flickers", PROBE, 2, 0)
+                    .action("held-out-unsure", AssertionListener.Action.CHECKPOINT, AssertionListener.Action.SEND_TO_SUSPECTS)
+                    .action("positive-first-feature", AssertionListener.Action.SEND_TO_SUSPECTS)
+                    .checkpointDirectory(java.nio.file.Path.of("target", "contract-checkpoints"))
+                    .build(), AssertionFinding.TYPE_ID, (l, it) -> ((AssertionListener) l).track(it)),
             new Row("feature evolution", (net, r) -> dev.stethoscope.listeners.features.FeatureEvolutionListener
                     .builder(net, r).schedule(Schedule.epochs(1)).probeExamples(16).build(),
                     dev.stethoscope.listeners.records.FeatureSnapshot.TYPE_ID,

@@ -2,6 +2,7 @@ package dev.stethoscope.listeners.assertions;
 
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.StethoscopeListener;
+import dev.stethoscope.listeners.data.ExampleIndex;
 import dev.stethoscope.listeners.records.AssertionFinding;
 import dev.stethoscope.probes.assertions.ConfigLint;
 import dev.stethoscope.probes.assertions.Detector;
@@ -13,12 +14,14 @@ import dev.stethoscope.probes.assertions.Severity;
 import dev.stethoscope.probes.assertions.SignalWindow;
 import dev.stethoscope.probes.assertions.Signals;
 import dev.stethoscope.probes.assertions.StepSignals;
+import dev.stethoscope.probes.data.ForwardingDataSetIterator;
 import dev.stethoscope.probes.model.NetworkCopy;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.api.layers.IOutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.activations.impl.ActivationSigmoid;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -29,6 +32,7 @@ import org.slf4j.LoggerFactory;
 import java.io.Serial;
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -75,6 +79,15 @@ import java.util.TreeSet;
  * epoch detectors. For a {@link ComputationGraph} the activation signals are not collected (the
  * activation detectors abstain); the rest is.
  *
+ * <p><b>Per-example and time-consistency assertions.</b> {@link Builder#assertExamples(String,
+ * String, ExampleAssertion)} runs a function over each example's input, the training forward
+ * pass's output and its label (copies) at every collected step; the flagged examples of an epoch
+ * (top {@link Builder#topExamples N} by severity and the count of all) are published at its end,
+ * named by their example index when training runs on {@link #track} with indexed batches, else by
+ * their stream position. The held-out variant and {@link Builder#assertTimeConsistency} run on the
+ * network copy. {@link Action#CHECKPOINT} saves the model, {@link Action#SEND_TO_SUSPECTS} puts the
+ * flagged examples on the Suspects page's review list.
+ *
  * <p><b>Cost and schedule.</b> The default {@link Schedule} is every iteration
  * ({@code Schedule.iterations(1)}): per step a few norms of the gradient, update and parameters
  * and one comparison pass over each layer's activations, on the training thread. With
@@ -104,6 +117,8 @@ public class AssertionListener extends StethoscopeListener {
     @Serial
     private static final long serialVersionUID = 1L;
     private static final Logger log = LoggerFactory.getLogger(AssertionListener.class);
+    /** The default number of flagged examples a record keeps. */
+    public static final int DEFAULT_TOP_EXAMPLES = 16;
     /** The default schedule: every iteration. */
     public static final Schedule DEFAULT_SCHEDULE = Schedule.iterations(1);
     private static final Schedule.Kind[] ACCEPTED = {Schedule.Kind.ITERATIONS, Schedule.Kind.NEVER};
@@ -115,11 +130,41 @@ public class AssertionListener extends StethoscopeListener {
         /** The record and a log line (WARN; the default). */
         LOG,
         /** The record, a log line (ERROR) and training stopped with an {@link AssertionStopException}. */
-        STOP;
+        STOP,
+        /**
+         * The record and the model saved with DL4J's {@link ModelSerializer} (with its updater state)
+         * to the {@link Builder#checkpointDirectory checkpoint directory}, as
+         * {@code <assertion>-epoch<E>-iter<I>.zip}; the record names the file. Training is not changed.
+         */
+        CHECKPOINT,
+        /**
+         * The record, whose flagged examples (indices, raw features, the assertion's name and
+         * message) the Suspects page lists for review, so they can be marked and exported like
+         * suspects. Only for per-example and time-consistency assertions.
+         */
+        SEND_TO_SUSPECTS;
 
         String recordName() {
-            return name().toLowerCase(Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
         }
+    }
+
+    /**
+     * A per-example user assertion over one example: returns its severity, 0 (or less, or NaN) to
+     * abstain, more to flag it; the listener keeps the flagged examples of highest severity.
+     * Each argument is one example: slice i of the batch (so of rank one less: a vector for a
+     * dense network), a copy (changing it changes nothing); {@code label} is null when the data
+     * have no labels. Serializable, so a lambda is too.
+     */
+    @FunctionalInterface
+    public interface ExampleAssertion extends Serializable {
+        /**
+         * @param input  the example's features
+         * @param output the network's output for it (the output layer's activation)
+         * @param label  its label, or null
+         * @return its severity (&gt; 0 flags it)
+         */
+        double check(INDArray input, INDArray output, INDArray label);
     }
 
     /**
@@ -139,8 +184,11 @@ public class AssertionListener extends StethoscopeListener {
     private final DetectorSuite suite;
     private final Set<String> userIds;
     private final Set<String> disabled;
-    private final Map<String, Action> actions;
+    private final Map<String, EnumSet<Action>> actions;
     private final Action defaultAction;
+    private final List<ExampleRule> exampleRules;
+    private final String checkpointDirectory;
+    private final int topExamples;
     private final DataSet validation;
     private final int plannedEpochs;
     private transient DataSetIterator validationIterator;
@@ -157,6 +205,12 @@ public class AssertionListener extends StethoscopeListener {
     private transient NetworkCopy copy;
     private transient Finding stop;
     private transient boolean closed;
+    /** The example indices of the batch the tracking iterator handed out last (null: none or not carried). */
+    private transient long[] pendingIndices;
+    /** Training rows seen in this epoch before the current batch (the stream position of its first row). */
+    private transient long epochRows;
+    /** The model parameters' iteration count when the copy was last refreshed (-1: never). */
+    private transient long copyAt = -1;
 
     protected AssertionListener(Builder b) {
         super(b);
@@ -175,6 +229,9 @@ public class AssertionListener extends StethoscopeListener {
         this.disabled = new TreeSet<>(b.without);
         this.actions = new LinkedHashMap<>(b.actions);
         this.defaultAction = b.defaultAction;
+        this.exampleRules = List.copyOf(b.exampleRules);
+        this.checkpointDirectory = b.checkpointDirectory;
+        this.topExamples = b.topExamples;
         this.validation = b.validation;
         this.validationIterator = b.validationIterator;
         this.plannedEpochs = b.plannedEpochs;
@@ -209,8 +266,11 @@ public class AssertionListener extends StethoscopeListener {
         s.put("userAssertions", String.join(",", userIds));
         s.put("defaultAction", defaultAction.recordName());
         List<String> a = new ArrayList<>();
-        actions.forEach((k, v) -> a.add(k + "=" + v.recordName()));
-        s.put("actions", String.join(",", a));
+        actions.forEach((k, v) -> a.add(k + "=" + actionName(v)));
+        s.put("actions", String.join(";", a));
+        s.put("exampleAssertions", String.join(",", exampleRules.stream().map(r -> r.id + ":" + r.kind.source).toList()));
+        s.put("topExamples", String.valueOf(topExamples));
+        s.put("checkpointDirectory", checkpointDirectory == null ? "none" : checkpointDirectory);
         s.put("validation", validation != null ? "dataset" : validationIterator != null ? "iterator" : "none");
         s.put("plannedEpochs", String.valueOf(plannedEpochs));
         return s;
@@ -255,10 +315,51 @@ public class AssertionListener extends StethoscopeListener {
         return 0;
     }
 
+    /**
+     * Wraps a training iterator so that the example indices its batches carry ({@link
+     * dev.stethoscope.listeners.data.ExampleIndex}) name the examples flagged by per-example
+     * assertions on the training batches; without it (or for batches without indices) they are
+     * named by their stream position. The wrapper is never asynchronous (the declared batch must
+     * be the one trained next).
+     */
+    public DataSetIterator track(DataSetIterator iterator) {
+        return new ForwardingDataSetIterator(Objects.requireNonNull(iterator, "iterator")) {
+            @Serial
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            public DataSet next() {
+                return declare(delegate().next());
+            }
+
+            @Override
+            public DataSet next(int num) {
+                return declare(delegate().next(num));
+            }
+
+            @Override
+            public boolean asyncSupported() {
+                return false;
+            }
+
+            @Override
+            public void reset() {
+                pendingIndices = null;
+                delegate().reset();
+            }
+        };
+    }
+
+    private DataSet declare(DataSet ds) {
+        pendingIndices = ds != null && ExampleIndex.hasIndices(ds) ? ExampleIndex.indicesOf(ds) : null;
+        return ds;
+    }
+
     @Override
     public void onEpochStart(Model model) {
         bind(model);
         stopIfRequested();
+        epochRows = 0;
     }
 
     @Override
@@ -277,6 +378,117 @@ public class AssertionListener extends StethoscopeListener {
             labels = y != null && y.rank() == 2 ? Signals.classes(y) : null;
             predicted = predictions(mln, acts);
         });
+        if (hasRules(ExampleRule.Kind.TRAINING)) {
+            long[] ids = pendingIndices;
+            pendingIndices = null;
+            long first = epochRows;
+            long rows = acts.isEmpty() ? 0 : acts.get(0).size(0);
+            epochRows += rows;
+            guard("onForwardPass", () -> {
+                if (due(model) && model instanceof MultiLayerNetwork mln) {
+                    // detached copies: the assertion may keep what it is given
+                    try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
+                                 org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                        checkTrainingBatch(mln, acts, ids != null && ids.length == rows ? ids : null, first);
+                    }
+                }
+            });
+        }
+    }
+
+    private boolean hasRules(ExampleRule.Kind kind) {
+        for (ExampleRule r : exampleRules) {
+            if (r.kind == kind) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Runs the training-batch example assertions on one forward pass's input, output and labels (copies). */
+    private void checkTrainingBatch(MultiLayerNetwork mln, List<INDArray> acts, long[] ids, long firstPosition) {
+        INDArray out = outputOf(mln, acts);
+        if (out == null) {
+            throw new IllegalStateException("Per-example assertions need the output of the training forward pass: "
+                    + "the output layer must be a dense OutputLayer (or DL4J must hand over its activation)");
+        }
+        INDArray x = acts.get(0).dup();
+        INDArray y = mln.getLabels() == null ? null : mln.getLabels().dup();
+        long iteration = iterationOf(mln);
+        for (ExampleRule r : exampleRules) {
+            if (r.kind != ExampleRule.Kind.TRAINING) {
+                continue;
+            }
+            ExampleRule.TopN top = r.top(topExamples);
+            top.featureShape(exampleShape(x));
+            boolean flagged = false;
+            for (int i = 0; i < x.size(0); i++) {
+                INDArray xi = x.slice(i);
+                INDArray oi = out.slice(i);
+                INDArray yi = y == null ? null : y.slice(i);
+                double s = r.fn.check(xi, oi, yi);
+                if (!(s > 0)) {
+                    continue;
+                }
+                flagged = true;
+                long id = ids == null ? -1 : ids[i];
+                top.add(top.wouldKeep(s) ? candidate(id, firstPosition + i, s, xi, oi, yi, null) : null, s, ids != null);
+            }
+            if (flagged) {
+                r.flaggedAt(iteration);
+            }
+        }
+    }
+
+    private static long[] exampleShape(INDArray batch) {
+        long[] s = batch.shape();
+        return java.util.Arrays.copyOfRange(s, 1, s.length);
+    }
+
+    private static ExampleRule.Candidate candidate(long id, long position, double severity, INDArray x, INDArray out,
+                                                   INDArray y, int[] history) {
+        byte[] px = new byte[(int) x.length()];
+        float[] range = ExampleRule.quantise(x, px);
+        boolean has = !Float.isNaN(range[0]);
+        return new ExampleRule.Candidate(id, position, severity, y == null ? -1 : argMax(y), argMax(out), history,
+                has ? range[0] : Float.NaN, has ? range[1] : Float.NaN, has ? px : null);
+    }
+
+    private static int argMax(INDArray v) {
+        if (v == null || v.length() == 0) {
+            return -1;
+        }
+        if (v.length() == 1) {
+            return v.getDouble(0) >= 0.5 ? 1 : 0;
+        }
+        return v.reshape(v.length()).argMax(0).getInt(0);
+    }
+
+    /**
+     * The output of the training forward pass: the output layer's activation when DL4J hands it
+     * over, else the activation of {@code h W + b} from the last hidden activation {@code h} and the
+     * output layer's parameters (a dense output layer; null for another kind). A fresh array.
+     */
+    private static INDArray outputOf(MultiLayerNetwork net, List<INDArray> acts) {
+        int n = net.getnLayers();
+        if (acts.size() == n + 1) {
+            return acts.get(n).dup();
+        }
+        if (acts.size() != n || !(net.getOutputLayer() instanceof org.deeplearning4j.nn.layers.OutputLayer)) {
+            return null;
+        }
+        INDArray h = acts.get(n - 1);
+        INDArray w = net.getOutputLayer().getParam("W");
+        INDArray b = net.getOutputLayer().getParam("b");
+        if (h.rank() != 2 || w == null || w.rank() != 2 || h.size(1) != w.size(0)) {
+            return null;
+        }
+        INDArray z = h.castTo(w.dataType()).mmul(w);
+        if (b != null) {
+            z.addiRowVector(b);
+        }
+        var fn = Signals.activationOf(net.getLayerWiseConfigurations().getConf(n - 1).getLayer());
+        return fn == null ? z : fn.getActivation(z, false);
     }
 
     @Override
@@ -293,6 +505,7 @@ public class AssertionListener extends StethoscopeListener {
 
     private void lint(Model model, INDArray firstInput) {
         linted = true;
+        announce(AssertionFinding.TYPE_ID); // the UI knows the monitor is attached, even if nothing ever fires
         List<Finding> out = new ArrayList<>();
         if (model instanceof MultiLayerNetwork mln) {
             out.addAll(ConfigLint.check(mln.getLayerWiseConfigurations()));
@@ -303,7 +516,7 @@ public class AssertionListener extends StethoscopeListener {
             out.addAll(ConfigLint.checkInput(firstInput));
         }
         out.removeIf(f -> disabled.contains(f.detector()));
-        handle(out, epochOf(model), iterationOf(model));
+        handle(model, out, epochOf(model), iterationOf(model));
     }
 
     /**
@@ -380,8 +593,18 @@ public class AssertionListener extends StethoscopeListener {
             activations = null;
             predicted = null;
             labels = null;
-            handle(suite.onStep(s.build()), epoch, iteration);
+            handle(model, suite.onStep(s.build()), epoch, iteration);
         });
+        if (hasRules(ExampleRule.Kind.HELD_OUT)) {
+            guard("iterationDone", () -> {
+                long it = iterationOf(model);
+                for (ExampleRule r : exampleRules) {
+                    if (r.kind == ExampleRule.Kind.HELD_OUT && !r.schedule.isEpochBased() && r.schedule.dueAtIteration(it)) {
+                        checkHeldOut(model, r, "step", it, epochOf(model), it);
+                    }
+                }
+            });
+        }
     }
 
     @Override
@@ -393,8 +616,108 @@ public class AssertionListener extends StethoscopeListener {
             epochLossSum = 0;
             epochLossCount = 0;
             double val = validationLoss(model);
-            handle(suite.onEpoch(new EpochSignals(epoch, train, val, Double.NaN)), epoch, iterationOf(model));
+            handle(model, suite.onEpoch(new EpochSignals(epoch, train, val, Double.NaN)), epoch, iterationOf(model));
         });
+        if (!exampleRules.isEmpty()) {
+            guard("onEpochEnd", () -> {
+                int epoch = epochOf(model);
+                long it = iterationOf(model);
+                publishTraining(model, epoch, it);
+                for (ExampleRule r : exampleRules) {
+                    if (r.kind == ExampleRule.Kind.HELD_OUT && r.schedule.isEpochBased() && r.schedule.dueAtEpochEnd(epoch + 1)) {
+                        checkHeldOut(model, r, "epoch", epoch, epoch, it);
+                    } else if (r.kind == ExampleRule.Kind.FLICKER) {
+                        checkFlicker(model, r, epoch, it);
+                    }
+                }
+            });
+        }
+    }
+
+    /** Publishes the examples the training-batch assertions flagged since the last publication. */
+    private void publishTraining(Model model, int epoch, long iteration) {
+        for (ExampleRule r : exampleRules) {
+            if (r.kind != ExampleRule.Kind.TRAINING) {
+                continue;
+            }
+            ExampleRule.TopN top = r.top(topExamples);
+            if (top.count() > 0) {
+                boolean indexed = top.allIndexed();
+                emit(model, new AssertionFinding(r.id, Severity.WARNING.name(), r.message + " (" + top.count()
+                                + " training example" + (top.count() == 1 ? "" : "s") + " flagged)", "step",
+                                r.firstStep(), r.lastStep(), true, "record", r.kind.source,
+                                indexed ? "example-index" : "stream-position", top.count(), 0,
+                                top.featureShape(), top.examples(indexed), ""), epoch, iteration);
+            }
+            r.resetTop();
+        }
+    }
+
+    /** The analysis copy of the network with the current parameters (refreshed at most once per iteration count). */
+    private Model analysisCopy(Model model) {
+        long it = iterationOf(model);
+        if (copy == null || copy.source() != model) {
+            copy = NetworkCopy.of(model);
+        } else if (copyAt != it) {
+            copy.refresh();
+        }
+        copyAt = it;
+        return copy.model();
+    }
+
+    private static INDArray output(Model m, INDArray x) {
+        if (m instanceof MultiLayerNetwork mln) {
+            return mln.output(x, false);
+        }
+        return ((ComputationGraph) m).outputSingle(false, x);
+    }
+
+    /** Runs a held-out example assertion on a copy of the network. */
+    private void checkHeldOut(Model model, ExampleRule r, String unit, long at, int epoch, long iteration) {
+        INDArray x = r.set.getFeatures().dup();
+        INDArray out = output(analysisCopy(model), r.set.getFeatures()).dup();
+        INDArray y = r.set.getLabels() == null ? null : r.set.getLabels().dup();
+        ExampleRule.TopN top = new ExampleRule.TopN(topExamples);
+        top.featureShape(exampleShape(x));
+        for (int i = 0; i < x.size(0); i++) {
+            INDArray xi = x.slice(i);
+            INDArray oi = out.slice(i);
+            INDArray yi = y == null ? null : y.slice(i);
+            double s = r.fn.check(xi, oi, yi);
+            if (s > 0) {
+                top.add(top.wouldKeep(s) ? candidate(r.setIndex(i), i, s, xi, oi, yi, null) : null, s, true);
+            }
+        }
+        if (top.count() > 0) {
+            emit(model, new AssertionFinding(r.id, Severity.WARNING.name(), r.message + " (" + top.count()
+                    + " held-out example" + (top.count() == 1 ? "" : "s") + " flagged)", unit, at, at, true, "record",
+                    r.kind.source, r.setIdentity(), top.count(), (int) out.size(1), top.featureShape(),
+                    top.examples(true), ""), epoch, iteration);
+        }
+    }
+
+    /** Adds this epoch's predicted classes of the fixed set to a time-consistency assertion and publishes new flickering. */
+    private void checkFlicker(Model model, ExampleRule r, int epoch, long iteration) {
+        INDArray out = output(analysisCopy(model), r.set.getFeatures());
+        int[] predicted = Signals.classes(out);
+        List<int[]> started = r.flickerStep(predicted);
+        if (started.isEmpty()) {
+            return;
+        }
+        INDArray x = r.set.getFeatures();
+        INDArray y = r.set.getLabels();
+        ExampleRule.TopN top = new ExampleRule.TopN(topExamples);
+        top.featureShape(exampleShape(x));
+        for (int[] s : started) {
+            int i = s[0];
+            top.add(top.wouldKeep(s[1]) ? candidate(r.setIndex(i), i, s[1], x.slice(i), out.slice(i),
+                    y == null ? null : y.slice(i), r.historyOf(i)) : null, s[1], true);
+        }
+        emit(model, new AssertionFinding(r.id, Severity.WARNING.name(), r.message + " (" + started.size()
+                + " example" + (started.size() == 1 ? "" : "s") + " changed class more than " + r.allowed
+                + " time" + (r.allowed == 1 ? "" : "s") + " within " + r.window + " epochs)", "epoch",
+                epoch - r.filled() + 1, epoch, true, "record", r.kind.source, r.setIdentity(),
+                started.size(), (int) out.size(1), top.featureShape(), top.examples(true), ""), epoch, iteration);
     }
 
     /** The validation loss on a copy of the network (NaN without validation data). */
@@ -402,13 +725,9 @@ public class AssertionListener extends StethoscopeListener {
         if (validation == null && validationIterator == null) {
             return Double.NaN;
         }
-        if (copy == null || copy.source() != model) {
-            copy = NetworkCopy.of(model);
-        } else {
-            copy.refresh();
-        }
+        Model c = analysisCopy(model);
         if (validation != null) {
-            return score(copy.model(), validation);
+            return score(c, validation);
         }
         validationIterator.reset();
         double sum = 0;
@@ -416,7 +735,7 @@ public class AssertionListener extends StethoscopeListener {
         while (validationIterator.hasNext()) {
             DataSet ds = validationIterator.next();
             long k = ds.numExamples();
-            sum += score(copy.model(), ds) * k;
+            sum += score(c, ds) * k;
             n += k;
         }
         return n == 0 ? Double.NaN : sum / n;
@@ -429,24 +748,69 @@ public class AssertionListener extends StethoscopeListener {
         return ((ComputationGraph) m).score(ds);
     }
 
-    private void handle(List<Finding> findings, int epoch, long iteration) {
+    private void handle(Model model, List<Finding> findings, int epoch, long iteration) {
         for (Finding f : findings) {
-            Action action = actions.getOrDefault(f.detector(), defaultAction);
-            AssertionFinding r = new AssertionFinding(f.detector(), f.severity().name(), f.message(),
-                    f.unit().name().toLowerCase(Locale.ROOT), f.from(), f.to(), userIds.contains(f.detector()), action.recordName());
-            publish(r, epoch, iteration);
-            findingsPublished++;
-            switch (action) {
-                case LOG -> log.warn("Stethoscope assertion {}", f);
-                case STOP -> {
-                    log.error("Stethoscope assertion {}: stopping training", f);
-                    if (stop == null) {
-                        stop = f;
-                    }
-                }
-                default -> {
-                }
+            emit(model, new AssertionFinding(f.detector(), f.severity().name(), f.message(),
+                    f.unit().name().toLowerCase(Locale.ROOT), f.from(), f.to(), userIds.contains(f.detector()), "record"),
+                    epoch, iteration);
+        }
+    }
+
+    private static String actionName(Set<Action> set) {
+        List<String> names = new ArrayList<>();
+        for (Action a : set) {
+            if (a != Action.RECORD || set.size() == 1) {
+                names.add(a.recordName());
             }
+        }
+        return String.join(",", names);
+    }
+
+    /** Takes the actions of a firing (the record's action is replaced by them) and publishes its record. */
+    private void emit(Model model, AssertionFinding f, int epoch, long iteration) {
+        Set<Action> set = actions.getOrDefault(f.detector(), EnumSet.of(defaultAction));
+        String file = "";
+        if (set.contains(Action.CHECKPOINT)) {
+            file = checkpoint(model, f.detector(), epoch, iteration);
+        }
+        AssertionFinding r = new AssertionFinding(f.detector(), f.severity(), f.message(), f.unit(), f.from(), f.to(),
+                f.user(), actionName(set), f.source(), f.identity(), f.flagged(), f.numClasses(), f.featureShape(),
+                f.examples(), file);
+        publish(r, epoch, iteration);
+        findingsPublished++;
+        String text = f.detector() + " " + f.severity() + " [" + f.unit() + " " + f.from() + ".." + f.to() + "] "
+                + f.message() + (f.examples().isEmpty() ? "" : "; examples " + java.util.Arrays.toString(r.indices()))
+                + (file.isEmpty() ? "" : "; checkpoint " + file);
+        if (set.contains(Action.STOP)) {
+            log.error("Stethoscope assertion {}: stopping training", text);
+            if (stop == null) {
+                stop = new Finding(f.detector(), Severity.valueOf(f.severity()), f.message(),
+                        dev.stethoscope.probes.assertions.WindowUnit.valueOf(f.unit().toUpperCase(Locale.ROOT)),
+                        f.from(), f.to());
+            }
+        } else if (set.contains(Action.LOG)) {
+            log.warn("Stethoscope assertion {}", text);
+        }
+    }
+
+    /**
+     * Saves {@code model} with its updater state to the checkpoint directory; returns the file
+     * name, or "" when the save failed (logged; training goes on).
+     */
+    private String checkpoint(Model model, String id, int epoch, long iteration) {
+        java.io.File dir = new java.io.File(checkpointDirectory);
+        String base = id + "-epoch" + epoch + "-iter" + iteration;
+        java.io.File file = new java.io.File(dir, base + ".zip");
+        for (int k = 2; file.exists(); k++) {
+            file = new java.io.File(dir, base + "-" + k + ".zip");
+        }
+        try {
+            dir.mkdirs();
+            ModelSerializer.writeModel(model, file, true);
+            return file.getName();
+        } catch (java.io.IOException | RuntimeException e) {
+            log.error("Stethoscope assertion {}: could not save the checkpoint {}", id, file, e);
+            return "";
         }
     }
 
@@ -458,13 +822,22 @@ public class AssertionListener extends StethoscopeListener {
         }
     }
 
-    /** Ends monitoring: every finding is published when it fires, so this only releases the network copy and drops a pending stop. Idempotent. */
+    /**
+     * Ends monitoring: publishes what per-example assertions on the training batches flagged
+     * since the last epoch end (training without epochs, e.g. a loop over {@code fit(DataSet)}),
+     * releases the network copy and drops a pending stop. Every other finding is published when
+     * it fires. Idempotent.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
+        Model m = model();
+        if (m != null && hasRules(ExampleRule.Kind.TRAINING)) {
+            guard("close", () -> publishTraining(m, epochOf(m), iterationOf(m)));
+        }
         copy = null;
         stop = null;
     }
@@ -516,8 +889,11 @@ public class AssertionListener extends StethoscopeListener {
     public static class Builder extends StethoscopeListener.Builder<Builder, AssertionListener> {
         private final Set<String> without = new TreeSet<>();
         private final List<Detector> userDetectors = new ArrayList<>();
-        private final Map<String, Action> actions = new LinkedHashMap<>();
+        private final Map<String, EnumSet<Action>> actions = new LinkedHashMap<>();
         private Action defaultAction = Action.LOG;
+        private final List<ExampleRule> exampleRules = new ArrayList<>();
+        private String checkpointDirectory;
+        private int topExamples = DEFAULT_TOP_EXAMPLES;
         private DataSet validation;
         private DataSetIterator validationIterator;
         private int windowSteps = DetectorSuite.DEFAULT_CAPACITY;
@@ -553,17 +929,113 @@ public class AssertionListener extends StethoscopeListener {
         }
 
         private Builder user(String name, String message, UserAssertion fn, boolean epochs) {
+            Objects.requireNonNull(fn, "assertion");
+            checkName(name, message);
+            userDetectors.add(new UserDetector(name, message, fn, epochs));
+            return this;
+        }
+
+        private List<String> userNames() {
+            List<String> out = new ArrayList<>();
+            userDetectors.forEach(d -> out.add(d.id()));
+            exampleRules.forEach(r -> out.add(r.id));
+            return out;
+        }
+
+        private void checkName(String name, String message) {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(message, "message");
-            Objects.requireNonNull(fn, "assertion");
             if (!name.matches("[a-z0-9][a-z0-9-]*")) {
                 throw new IllegalArgumentException("Assertion name '" + name + "' must be lower-case letters, digits and dashes");
             }
-            if (builtInIds().contains(name) || userDetectors.stream().anyMatch(d -> d.id().equals(name))) {
+            if (builtInIds().contains(name) || userNames().contains(name)) {
                 throw new IllegalArgumentException("Assertion name '" + name + "' is taken; built-in ids: " + builtInIds()
-                        + ", user assertions: " + userDetectors.stream().map(Detector::id).toList());
+                        + ", user assertions: " + userNames());
             }
-            userDetectors.add(new UserDetector(name, message, fn, epochs));
+        }
+
+        /**
+         * Adds a per-example assertion evaluated on the training batches (at every iteration of the
+         * listener's schedule), over each example's input, the output of the training forward pass
+         * (as DL4J computed it: training mode, so with that batch's dropout) and its label. The
+         * examples flagged during an epoch are published at its end in one record (the
+         * {@link #topExamples top N} by severity and the count of all), with their example indices
+         * when training runs on {@link AssertionListener#track the tracked iterator} and the
+         * batches carry them, else with their stream position in the epoch (the record says which).
+         * Needs a MultiLayerNetwork with a dense output layer.
+         *
+         * @param name a unique id, [a-z0-9-]+, not a built-in id
+         */
+        public Builder assertExamples(String name, String message, ExampleAssertion fn) {
+            Objects.requireNonNull(fn, "assertion");
+            checkName(name, message);
+            exampleRules.add(new ExampleRule(name, message, ExampleRule.Kind.TRAINING, fn, null, null, 0, 0));
+            return this;
+        }
+
+        /**
+         * Adds a per-example assertion evaluated on {@code heldOut} with a copy of the network
+         * (inference mode; the training network is never run), on {@code when}:
+         * {@code Schedule.epochs(k)}, {@code atEpochs(...)} or {@code iterations(n)}. Each
+         * evaluation that flags examples publishes a record; an example is named by the index
+         * {@code heldOut} carries ({@link ExampleIndex}), else by its row.
+         *
+         * @param name a unique id, [a-z0-9-]+, not a built-in id
+         */
+        public Builder assertExamples(String name, String message, ExampleAssertion fn, DataSet heldOut, Schedule when) {
+            Objects.requireNonNull(fn, "assertion");
+            Objects.requireNonNull(heldOut, "heldOut");
+            Objects.requireNonNull(when, "when");
+            checkName(name, message);
+            if (when.kind() != Schedule.Kind.EPOCHS && when.kind() != Schedule.Kind.EPOCH_LIST
+                    && when.kind() != Schedule.Kind.ITERATIONS) {
+                throw new IllegalArgumentException("Held-out example assertion '" + name + "': schedule " + when
+                        + " is not accepted; valid kinds: " + List.of(Schedule.Kind.EPOCHS, Schedule.Kind.EPOCH_LIST,
+                        Schedule.Kind.ITERATIONS));
+            }
+            exampleRules.add(new ExampleRule(name, message, ExampleRule.Kind.HELD_OUT, fn, heldOut, when, 0, 0));
+            return this;
+        }
+
+        /**
+         * Adds a time-consistency assertion (OMG's {@code TimeConsistencyAssertion}): at every epoch
+         * end the predicted classes of {@code fixedSet} are computed with a copy of the network;
+         * an example whose class changed more than {@code allowedChanges} times within the last
+         * {@code window} epochs fires, once when it starts flickering (again only after it has
+         * stopped). The record holds its index (the index {@code fixedSet} carries, else its row),
+         * its number of changes as severity and its class at each epoch of the window.
+         *
+         * @param window         epochs in the window, at least 2
+         * @param allowedChanges changes of class tolerated within it, in [0, window - 2]
+         */
+        public Builder assertTimeConsistency(String name, String message, DataSet fixedSet, int window,
+                                             int allowedChanges) {
+            Objects.requireNonNull(fixedSet, "fixedSet");
+            checkName(name, message);
+            if (window < 2) {
+                throw new IllegalArgumentException("window must be >= 2 epochs, got " + window);
+            }
+            if (allowedChanges < 0 || allowedChanges > window - 2) {
+                throw new IllegalArgumentException("allowedChanges must be in [0, " + (window - 2) + "] for a window of "
+                        + window + " epochs (at most " + (window - 1) + " changes fit in it), got " + allowedChanges);
+            }
+            exampleRules.add(new ExampleRule(name, message, ExampleRule.Kind.FLICKER, null, fixedSet, null, window,
+                    allowedChanges));
+            return this;
+        }
+
+        /** The number of flagged examples a record keeps, highest severity first (default {@value #DEFAULT_TOP_EXAMPLES}). */
+        public Builder topExamples(int n) {
+            if (n < 1 || n > 1000) {
+                throw new IllegalArgumentException("topExamples must be in [1, 1000], got " + n);
+            }
+            this.topExamples = n;
+            return this;
+        }
+
+        /** The directory where the {@link Action#CHECKPOINT} action saves models (created if missing). */
+        public Builder checkpointDirectory(java.nio.file.Path dir) {
+            this.checkpointDirectory = Objects.requireNonNull(dir, "dir").toAbsolutePath().toString();
             return this;
         }
 
@@ -578,9 +1050,13 @@ public class AssertionListener extends StethoscopeListener {
             return this;
         }
 
-        /** What to do when assertion {@code id} (built-in or user, added before or after) fires; checked in {@link #build()}. */
-        public Builder action(String id, Action action) {
-            actions.put(Objects.requireNonNull(id, "id"), Objects.requireNonNull(action, "action"));
+        /**
+         * What to do when assertion {@code id} (built-in or user, added before or after) fires: one
+         * or more actions (for example {@code LOG, CHECKPOINT}); checked in {@link #build()}.
+         */
+        public Builder action(String id, Action action, Action... more) {
+            EnumSet<Action> set = EnumSet.of(Objects.requireNonNull(action, "action"), more);
+            actions.put(Objects.requireNonNull(id, "id"), set);
             return this;
         }
 
@@ -639,10 +1115,33 @@ public class AssertionListener extends StethoscopeListener {
         public AssertionListener build() {
             resolvedSchedule();
             List<String> valid = new ArrayList<>(builtInIds());
-            userDetectors.forEach(d -> valid.add(d.id()));
-            for (String id : actions.keySet()) {
+            valid.addAll(userNames());
+            List<String> exampleIds = exampleRules.stream().map(r -> r.id).toList();
+            for (Map.Entry<String, EnumSet<Action>> e : actions.entrySet()) {
+                String id = e.getKey();
                 if (!valid.contains(id)) {
                     throw new IllegalArgumentException("action for unknown assertion '" + id + "'; valid ids: " + valid);
+                }
+                if (e.getValue().contains(Action.SEND_TO_SUSPECTS) && !exampleIds.contains(id)) {
+                    throw new IllegalArgumentException("SEND_TO_SUSPECTS needs flagged examples, and '" + id
+                            + "' is not a per-example or time-consistency assertion; those are: " + exampleIds);
+                }
+                if (e.getValue().contains(Action.CHECKPOINT) && checkpointDirectory == null) {
+                    throw new IllegalArgumentException("CHECKPOINT for '" + id + "' needs checkpointDirectory(dir)");
+                }
+            }
+            if (defaultAction == Action.SEND_TO_SUSPECTS) {
+                throw new IllegalArgumentException("SEND_TO_SUSPECTS cannot be the default action (only per-example "
+                        + "assertions have examples); valid default actions: " + List.of(Action.RECORD, Action.LOG,
+                        Action.STOP, Action.CHECKPOINT));
+            }
+            if (defaultAction == Action.CHECKPOINT && checkpointDirectory == null) {
+                throw new IllegalArgumentException("default action CHECKPOINT needs checkpointDirectory(dir)");
+            }
+            if (checkpointDirectory != null) {
+                java.io.File dir = new java.io.File(checkpointDirectory);
+                if (!dir.isDirectory() && !dir.mkdirs()) {
+                    throw new IllegalArgumentException("checkpoint directory " + dir + " cannot be created");
                 }
             }
             return new AssertionListener(this);

@@ -431,8 +431,12 @@ public abstract class StethoscopeListener extends BaseTrainingListener
         r.setKey(sessionId, workerId + "/" + monitorName(), Timestamps.next(), epoch, iteration);
     }
 
-    /** Publishes the static info DL4J's storage needs before the first update of {@code typeId}. */
-    private void announce(String typeId) {
+    /**
+     * Publishes the static info DL4J's storage needs before the first update of {@code typeId}
+     * (once; publishing does it by itself). A monitor calls it early when the UI should know it is
+     * attached before its first record (the assertions monitor: a run without findings is healthy).
+     */
+    protected final void announce(String typeId) {
         if (announcedTypes.add(typeId)) {
             putStatic(StethoscopeRecord.staticInfo(typeId, runInfo()));
         }

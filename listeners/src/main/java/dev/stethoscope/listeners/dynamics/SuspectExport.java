@@ -148,6 +148,8 @@ public final class SuspectExport {
     /**
      * Writes the CSV.
      *
+     * @param table      the full table, or null: then only the marked examples, with their index,
+     *                   given label and mark (examples sent to the review list by an assertion)
      * @param markedOnly only the rows of examples with a mark
      * @return the number of data rows written
      */
@@ -155,6 +157,9 @@ public final class SuspectExport {
                                boolean markedOnly) throws IOException {
         w.write(HEADER);
         w.write('\n');
+        if (table == null) { // marks without a table (assertion hits sent to the review list): their own rows
+            return writeMarksOutside(w, marks, -1);
+        }
         Set<Long> flipped = new HashSet<>();
         for (long f : table.flipped()) {
             flipped.add(f);
@@ -194,9 +199,15 @@ public final class SuspectExport {
             rows++;
         }
         // marks for examples outside the table are kept, not dropped
+        return rows + writeMarksOutside(w, marks, table.numExamples());
+    }
+
+    /** Writes the rows of the marks of examples at or beyond {@code from}: index, given label, mark and correction. */
+    private static int writeMarksOutside(Writer w, Map<Long, SuspectMark> marks, long from) throws IOException {
+        int rows = 0;
         for (Map.Entry<Long, SuspectMark> e : marks.entrySet()) {
             long i = e.getKey();
-            if (i >= table.numExamples()) {
+            if (i >= from) {
                 SuspectMark m = e.getValue();
                 List<String> cells = new ArrayList<>(Arrays.asList(new String[17]));
                 java.util.Collections.fill(cells, "");

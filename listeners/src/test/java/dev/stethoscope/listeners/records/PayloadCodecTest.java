@@ -54,7 +54,7 @@ class PayloadCodecTest {
         KEYS.put(SuspectMark.TYPE_ID, List.of("index", "given", "decision", "corrected"));
         KEYS.put(MonitorError.TYPE_ID, List.of("monitor", "phase", "exceptionClass", "message", "stackTrace", "count"));
         KEYS.put(AssertionFinding.TYPE_ID, List.of("detector", "severity", "message", "unit", "from", "to", "user",
-                "action"));
+                "action", "source", "identity", "flagged", "numClasses", "featureShape", "examples", "checkpoint"));
         KEYS.put(RunInfo.TYPE_ID, List.of("monitor", "modelClass", "numParams", "layerNames", "layerTypes",
                 "settings"));
     }

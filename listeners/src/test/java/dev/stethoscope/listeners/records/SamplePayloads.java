@@ -69,7 +69,11 @@ final class SamplePayloads {
         m.put(MonitorError.TYPE_ID, new MonitorError("svcca", "epoch-end", "java.lang.IllegalStateException",
                 "boom", "java.lang.IllegalStateException: boom\n\tat x.y(Z.java:1)", 4));
         m.put(AssertionFinding.TYPE_ID, new AssertionFinding("dying-relu", "ERROR",
-                "Layer 0: 100 % of activations are zero <for 10 steps>", "step", 3, 12, false, "stop"));
+                "Layer 0: 100 % of activations are zero <for 10 steps>", "step", 3, 12, false, "stop", "training",
+                "example-index", 7, 10, new long[]{1, 2, 2}, List.of(
+                new AssertionFinding.Example(4242, 3.5, 8, 5, new int[]{1, 2, 1}, 0, 1, new byte[]{0, (byte) 255, 7, 9}),
+                new AssertionFinding.Example(17, Double.NaN, -1, 2, null, Float.NaN, Float.NaN, null)),
+                "dying-relu-epoch1-iter12.zip"));
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("every", "10");
         settings.put("layers", "all");

@@ -1,6 +1,7 @@
 package dev.stethoscope.plugin.suspects;
 
 import dev.stethoscope.listeners.dynamics.SuspectExport;
+import dev.stethoscope.listeners.records.AssertionFinding;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
 import dev.stethoscope.listeners.records.SuspectMark;
 import dev.stethoscope.listeners.records.SuspectTable;
@@ -40,7 +41,11 @@ import java.util.Optional;
  * Parameters travel in the query string, so no request body parsing is needed.
  * A mark needs the {@value WebGuard#CSRF_HEADER} header and a same-origin (or
  * no) Origin; it is refused with 409 until the session has a suspect table
- * (the mark could not be checked against the example's label). Marks are
+ * (the mark could not be checked against the example's label), unless an
+ * assertion with the send-to-suspects action flagged the example (an
+ * {@link AssertionFinding} whose examples carry their example index): then it
+ * is checked against the label in that record. Without a table the export
+ * lists the marked examples with their index, label and mark only. Marks are
  * written one at a time on a worker thread, never on the event loop.
  */
 public final class SuspectRoutes implements RouteProvider {
@@ -124,9 +129,7 @@ public final class SuspectRoutes implements RouteProvider {
         }
         SuspectTable t = table(storage, session);
         if (t == null) {
-            return Reply.error(409, "Session '" + session + "' has no suspect table yet, so example " + index
-                    + " cannot be checked: marks are accepted once the TrainingDynamicsListener has published "
-                    + "its first table (after the first epoch)");
+            return markHit(storage, target.get(), session, index, given, decision, corrected);
         }
         int epoch = t.tableEpoch();
         if (index < 0 || index >= t.numExamples()) {
@@ -152,6 +155,61 @@ public final class SuspectRoutes implements RouteProvider {
         }
     }
 
+    /**
+     * The latest assertion hit of example {@code index} sent to the review list
+     * ({@link AssertionFinding} with the send-to-suspects action, examples named by their example
+     * index), with its record; null if there is none.
+     */
+    static Map.Entry<StethoscopeRecord, AssertionFinding.Example> latestHit(StorageAccess storage, String session,
+                                                                           long index) {
+        Map.Entry<StethoscopeRecord, AssertionFinding.Example> best = null;
+        for (StethoscopeRecord r : storage.updates(session, AssertionFinding.TYPE_ID, -1)) {
+            if (!r.holds(AssertionFinding.class)) {
+                continue;
+            }
+            AssertionFinding f = r.payload(AssertionFinding.class);
+            if (!f.did("send-to-suspects") || !"example-index".equals(f.identity())) {
+                continue;
+            }
+            for (AssertionFinding.Example e : f.examples()) {
+                if (e.index() == index && (best == null || r.getTimeStamp() > best.getKey().getTimeStamp())) {
+                    best = Map.entry(r, e);
+                }
+            }
+        }
+        return best;
+    }
+
+    /** A mark of an example an assertion sent to the review list, in a session without a suspect table. */
+    private static Reply markHit(StorageAccess storage, StatsStorage target, String session, long index, int given,
+                                 String decision, int corrected) {
+        Map.Entry<StethoscopeRecord, AssertionFinding.Example> hit = latestHit(storage, session, index);
+        if (hit == null) {
+            return Reply.error(409, "Session '" + session + "' has no suspect table yet and no assertion sent example "
+                    + index + " to the review list, so it cannot be checked: marks are accepted once the "
+                    + "TrainingDynamicsListener has published its first table (after the first epoch), or for examples "
+                    + "of an assertion with the SEND_TO_SUSPECTS action");
+        }
+        AssertionFinding f = hit.getKey().payload(AssertionFinding.class);
+        int g = hit.getValue().given();
+        if (g >= 0 && g != given) {
+            return Reply.error(400, "example " + index + " has given label " + g + ", not " + given);
+        }
+        if ("mislabeled".equals(decision) && (corrected < 0 || (f.numClasses() > 0 && corrected >= f.numClasses()))) {
+            return Reply.error(400, "corrected label must be in [0, " + (f.numClasses() > 0 ? f.numClasses() : "n") + ")");
+        }
+        try {
+            StethoscopeRecord m = SuspectExport.putMark(target, session, new SuspectMark(index, given, decision,
+                    corrected), hit.getKey().getEpoch());
+            return Reply.json(m.toJson());
+        } catch (IllegalArgumentException e) {
+            return Reply.error(400, e.getMessage());
+        } catch (RuntimeException e) {
+            log.warn("Could not store the mark of example {}", index, e);
+            return Reply.error(500, "Could not store the mark: " + e.getClass().getSimpleName());
+        }
+    }
+
     private static Reply marks(StorageAccess storage, String session, int limit) {
         List<Object> out = new ArrayList<>();
         Map<Long, StethoscopeRecord> all = currentMarks(storage, session);
@@ -166,13 +224,14 @@ public final class SuspectRoutes implements RouteProvider {
 
     private static Reply export(StorageAccess storage, String session, boolean all) {
         SuspectTable t = table(storage, session);
-        if (t == null) {
+        Map<Long, StethoscopeRecord> marks = currentMarks(storage, session);
+        if (t == null && marks.isEmpty()) {
             return Reply.error(404, "Session '" + session + "' has no suspect table yet (it appears after the first epoch "
-                    + "of training with the TrainingDynamicsListener)");
+                    + "of training with the TrainingDynamicsListener) and no marks");
         }
         StringWriter w = new StringWriter();
         try {
-            SuspectExport.writeCsv(w, t, SuspectExport.latestMarks(currentMarks(storage, session).values()), !all);
+            SuspectExport.writeCsv(w, t, SuspectExport.latestMarks(marks.values()), !all);
         } catch (IOException e) {
             return Reply.error(500, e.toString());
         }
