@@ -371,8 +371,13 @@ public final class Stethoscope implements AutoCloseable {
                     add(out, attribution);
                     if (FeatureEvolutionListener.supports(net)) {
                         Schedule paper = FeatureEvolutionListener.DEFAULT_SCHEDULE;
-                        add(out, FeatureEvolutionListener.builder((MultiLayerNetwork) net, storage)
-                                .schedule(totalEpochs == null ? paper : paper.totalEpochs(totalEpochs)));
+                        FeatureEvolutionListener.Builder features = FeatureEvolutionListener
+                                .builder((MultiLayerNetwork) net, storage)
+                                .schedule(totalEpochs == null ? paper : paper.totalEpochs(totalEpochs));
+                        if (probeData != null) {
+                            features.projectionData(probeData); // the 2-D projection on held-out points
+                        }
+                        add(out, features);
                     }
                 }
             }

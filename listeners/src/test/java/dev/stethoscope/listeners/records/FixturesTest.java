@@ -26,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (run with {@code -Dstethoscope.writeFixtures=PATH} to write the current encodings).
  */
 class FixturesTest {
-    static final List<String> FILES = List.of("records/fixtures-v1.txt", "records/fixtures-v2.txt");
+    static final List<String> FILES = List.of("records/fixtures-v1.txt", "records/fixtures-v2.txt",
+            "records/fixtures-v3.txt");
 
     @Test
     void everyCommittedFixtureStillDecodes() throws IOException {
