@@ -1,11 +1,16 @@
 /* Feature evolution (FeatureSnapshot): Zeiler & Fergus' Fig. 4 live. Units as rows, scheduled epochs as columns,
    the top-1 deconvnet projection in each cell, a marker where the top-1 example changed; a click opens the top-k
    crops and projections; per-layer settled-at epoch; first-layer filters with an epoch slider; histograms over
-   epochs as ridgelines. Everything from data is drawn on canvas or set as text. */
+   epochs as ridgelines; the aligned 2-D projection of the probe points with an epoch slider, coloured by class.
+   The grid comes from the compact route /stethoscope/api/features/<session>/grid (the chosen layer's units with
+   the top-1 image as bytes), a unit's top-k from /stethoscope/api/features/<session>/unit on click.
+   Everything from data is drawn on canvas or set as text. */
 Stethoscope.registerPanel({
   id: 'features',
   render: function (root, api) {
     var TYPE = api.types[0];
+    var PTYPE = api.types[1];
+    var base = '/stethoscope/api/features/' + encodeURIComponent(api.session);
     var el = api.el;
     var settings = el('div');
     root.appendChild(settings);
@@ -27,22 +32,41 @@ Stethoscope.registerPanel({
     root.appendChild(filterBox);
     var ridgeBox = el('div', { id: 'features-ridges-box' });
     root.appendChild(ridgeBox);
+    var projBox = el('div', { id: 'features-projection-box' });
+    root.appendChild(projBox);
 
     var byLayer = {};      // layer index -> { name, snaps: [record by epoch order] }
     var layerOrder = [];
     var chosenLayer = null;
     var openCell = null;   // { layer, unit, epoch }
     var filterIndex = -1;  // -1: follow the latest
+    var last = -1;         // timestamp of the newest grid record read
+    var generation = 0;    // bumped when the layer changes (answers to older requests are dropped)
+    var projections = [];  // FeatureProjection records by epoch
+    var projIndex = -1;    // -1: follow the latest
+    var PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f',
+      '#bcbd22', '#17becf'];
 
     function fmt(v, d) { return v === null || v === undefined ? 'n/a' : Number(v).toFixed(d); }
 
-    /* Draws one image (CHW floats) in grey (1 or 2 channels: the first; 3 channels: RGB), min-max scaled. */
+    /* The pixels of an image: the compact form's base64 bytes (already scaled to 0..255), else the floats. */
+    function pixelsOf(img) {
+      if (typeof img.data === 'string') {
+        var bin = atob(img.data);
+        var out = new Array(bin.length);
+        for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
+        return out;
+      }
+      return img.pixels || [];
+    }
+
+    /* Draws one image (CHW) in grey (1 or 2 channels: the first; 3 channels: RGB), min-max scaled. */
     function drawImage(canvas, img, size) {
       var h = img.height, w = img.width, c = img.channels;
       var scale = Math.max(1, Math.floor(size / Math.max(1, h, w)));
       canvas.width = Math.max(1, w * scale);
       canvas.height = Math.max(1, h * scale);
-      var px = img.pixels || [];
+      var px = pixelsOf(img);
       var lo = Infinity, hi = -Infinity;
       for (var i = 0; i < px.length; i++) {
         var v = px[i];
@@ -98,7 +122,9 @@ Stethoscope.registerPanel({
           r.changedFraction === null ? '' : fmt(100 * r.changedFraction, 0) + ' % (overlap ' + fmt(r.meanOverlap, 2) + ')'));
       });
       table.appendChild(changeRow);
-      var units = L.snaps[L.snaps.length - 1].units.map(function (u) { return u.unit; });
+      var complete = L.snaps.filter(function (r) { return r.complete; });
+      if (!complete.length) { return; }
+      var units = complete[complete.length - 1].units.map(function (u) { return u.unit; });
       units.forEach(function (unit) {
         var tr = el('tr');
         tr.appendChild(el('td', { 'class': 'feat-unit' }, String(unit)));
@@ -106,10 +132,10 @@ Stethoscope.registerPanel({
           var u = unitOf(r, unit);
           var td = el('td', { 'class': 'feat-cell' + (u && u.top1Changed ? ' feat-switched' : ''),
             'data-unit': String(unit), 'data-epoch': String(r.snapshotEpoch) });
-          if (u && u.values.length) {
-            var img = (u.projections && u.projections.length) ? u.projections[0] : (u.crops.length ? u.crops[0] : null);
+          if (u && u.entries) {
+            var img = u.top1;
             if (img) {
-              var cv = el('canvas', { 'class': 'feat-top1', title: 'example ' + u.examples[0] + ', value ' + fmt(u.values[0], 4) });
+              var cv = el('canvas', { 'class': 'feat-top1', title: 'example ' + u.example + ', value ' + fmt(u.value, 4) });
               drawImage(cv, img, 48);
               td.appendChild(cv);
             }
@@ -126,15 +152,22 @@ Stethoscope.registerPanel({
       gridBox.appendChild(table);
     }
 
+    /* Asks the server for the open unit's full top-k (crops and projections), then draws it. */
     function renderDetail() {
       detail.textContent = '';
       if (!openCell || !byLayer[openCell.layer]) { return; }
-      var L = byLayer[openCell.layer];
-      var r = L.snaps.filter(function (s) { return s.snapshotEpoch === openCell.epoch; })[0];
-      var u = r && unitOf(r, openCell.unit);
-      if (!u) { return; }
+      var cell = openCell;
+      var L = byLayer[cell.layer];
+      api.getJson(base + '/unit?layer=' + cell.layer + '&epoch=' + cell.epoch + '&unit=' + cell.unit).then(function (u) {
+        if (openCell !== cell) { return; }
+        drawDetail(L, cell, u);
+      }).catch(function (e) { api.empty(detail, 'Could not load the unit: ' + e.message); });
+    }
+
+    function drawDetail(L, cell, u) {
+      detail.textContent = '';
       detail.appendChild(el('h3', { id: 'features-detail-title' },
-        L.name + ', unit ' + openCell.unit + ', epoch ' + openCell.epoch + ': top ' + u.values.length));
+        L.name + ', unit ' + cell.unit + ', epoch ' + cell.epoch + ': top ' + u.values.length));
       var row = el('div', { 'class': 'feat-topk' });
       for (var j = 0; j < u.values.length; j++) {
         var fig = el('figure', { 'class': 'feat-entry' });
@@ -224,16 +257,103 @@ Stethoscope.registerPanel({
       ridgeBox.appendChild(row);
     }
 
+    /* The aligned 2-D projection: one epoch at a time (slider), points coloured by class, with a legend. */
+    function renderProjection() {
+      projBox.textContent = '';
+      if (!projections.length) { return; }
+      var idx = projIndex < 0 || projIndex >= projections.length ? projections.length - 1 : projIndex;
+      var rec = projections[idx];
+      projBox.appendChild(el('h3', null, '2-D projection of ' + rec.layerName + ' (' + rec.xs.length
+        + ' held-out points; PCA, each epoch aligned to the previous by orthogonal Procrustes)'));
+      var label = el('label', null, 'Epoch ');
+      var slider = el('input', { type: 'range', id: 'features-proj-slider', min: '0',
+        max: String(projections.length - 1), value: String(idx), step: '1' });
+      label.appendChild(slider);
+      label.appendChild(el('span', { id: 'features-proj-epoch' }, ' ' + rec.snapshotEpoch));
+      projBox.appendChild(label);
+      slider.addEventListener('input', function () {
+        projIndex = Number(slider.value);
+        if (projIndex === projections.length - 1) { projIndex = -1; }
+        renderProjection();
+        var s = document.getElementById('features-proj-slider');
+        if (s) { s.focus(); }
+      });
+      var ex = rec.explained || [];
+      projBox.appendChild(el('div', { 'class': 'muted', id: 'features-proj-info' },
+        'variance explained ' + fmt(100 * (ex[0] || 0), 1) + ' % + ' + fmt(100 * (ex[1] || 0), 1) + ' %'
+        + (rec.alignedError === null ? '' : '; RMS move from the previous snapshot ' + fmt(rec.alignedError, 3)
+        + ' aligned, ' + fmt(rec.unalignedError, 3) + ' without alignment')));
+      // one scale over every epoch, so that the picture does not zoom as the slider moves
+      var m = 1e-9;
+      projections.forEach(function (p) {
+        for (var i = 0; i < p.xs.length; i++) {
+          if (p.xs[i] !== null) { m = Math.max(m, Math.abs(p.xs[i])); }
+          if (p.ys[i] !== null) { m = Math.max(m, Math.abs(p.ys[i])); }
+        }
+      });
+      var size = 360;
+      var cv = el('canvas', { id: 'features-proj-canvas', width: String(size), height: String(size),
+        'data-epoch': String(rec.snapshotEpoch), 'data-points': String(rec.xs.length) });
+      var ctx = cv.getContext('2d');
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, size, size);
+      var seen = {};
+      for (var i = 0; i < rec.xs.length; i++) {
+        if (rec.xs[i] === null || rec.ys[i] === null) { continue; }
+        var c = rec.classes[i];
+        seen[c] = true;
+        ctx.fillStyle = c >= 0 ? PALETTE[c % PALETTE.length] : '#000';
+        ctx.fillRect(size / 2 + (size / 2 - 6) * rec.xs[i] / m - 1.5, size / 2 - (size / 2 - 6) * rec.ys[i] / m - 1.5, 3, 3);
+      }
+      projBox.appendChild(cv);
+      var legend = el('div', { id: 'features-proj-legend', 'class': 'feat-legend' });
+      Object.keys(seen).map(Number).sort(function (a, b) { return a - b; }).forEach(function (c) {
+        var item = el('span', { 'class': 'feat-legend-item', style: 'margin-right:8px' });
+        var sw = el('span', { style: 'display:inline-block;width:10px;height:10px;margin-right:3px;background:'
+          + (c >= 0 ? PALETTE[c % PALETTE.length] : '#000') });
+        item.appendChild(sw);
+        item.appendChild(document.createTextNode(c >= 0 ? 'class ' + c : 'unknown'));
+        legend.appendChild(item);
+      });
+      projBox.appendChild(legend);
+    }
+
     layerSelect.addEventListener('change', function () {
       chosenLayer = Number(layerSelect.value);
       openCell = null;
-      renderGrid();
       renderDetail();
-      renderRidges();
+      // the new layer's units are fetched from the start; other layers keep their summaries meanwhile
+      generation++;
+      last = -1;
+      poll();
     });
 
-    api.follow(TYPE, function (all, fresh) {
-      if (!all.length) { api.empty(gridBox, 'No feature snapshots yet (the first comes at the end of the first scheduled epoch).'); return; }
+    /* Reads every grid record after `after`, page by page (the route caps each answer). */
+    function gridFrom(after, acc) {
+      var url = base + '/grid?after=' + after + (chosenLayer === null ? '' : '&layer=' + chosenLayer);
+      return fetch(url, { cache: 'no-store' }).then(function (r) {
+        if (!r.ok) { throw new Error(url + ' answered ' + r.status); }
+        var more = r.headers.get('X-Stethoscope-Truncated') === 'true';
+        return r.json().then(function (page) {
+          Array.prototype.push.apply(acc, page);
+          if (more && page.length) { return gridFrom(page[page.length - 1].timestamp, acc); }
+          return acc;
+        });
+      });
+    }
+
+    function poll() {
+      var gen = generation;
+      return gridFrom(last, []).then(function (recs) {
+        if (gen !== generation) { return; }
+        if (recs.length) { last = recs[recs.length - 1].timestamp; }
+        onGrid(recs);
+      }).catch(function (e) { api.empty(gridBox, 'error: ' + e.message); });
+    }
+
+    function onGrid(fresh) {
+      if (!layerOrder.length && !fresh.length) { api.empty(gridBox, 'No feature snapshots yet (the first comes at the end of the first scheduled epoch).'); return; }
+      if (!fresh.length) { return; }
       fresh.forEach(function (r) {
         if (!byLayer[r.layer]) {
           byLayer[r.layer] = { name: r.layerName, snaps: [] };
@@ -243,18 +363,40 @@ Stethoscope.registerPanel({
           layerSelect.appendChild(opt);
         }
         var snaps = byLayer[r.layer].snaps;
+        var had = snaps.filter(function (s) { return s.snapshotEpoch === r.snapshotEpoch; })[0];
+        if (had && had.complete && !r.complete) { return; } // keep the units already read
         snaps = snaps.filter(function (s) { return s.snapshotEpoch !== r.snapshotEpoch; });
         snaps.push(r);
         snaps.sort(function (a, b) { return a.snapshotEpoch - b.snapshotEpoch; });
         byLayer[r.layer].snaps = snaps;
       });
-      if (chosenLayer === null) { chosenLayer = layerOrder[0]; }
+      if (chosenLayer === null) {
+        // the first answer (no layer asked yet) has no units: ask again for the first layer's
+        chosenLayer = layerOrder[0];
+        generation++;
+        last = -1;
+        layerSelect.value = String(chosenLayer);
+        poll();
+        return;
+      }
       layerSelect.value = String(chosenLayer);
       renderSettled();
       renderGrid();
-      renderDetail();
       renderFilters();
       renderRidges();
-    });
+    }
+
+    api.poll(poll);
+
+    if (PTYPE) {
+      api.follow(PTYPE, function (all, fresh) {
+        fresh.forEach(function (r) {
+          projections = projections.filter(function (p) { return p.snapshotEpoch !== r.snapshotEpoch; });
+          projections.push(r);
+        });
+        projections.sort(function (a, b) { return a.snapshotEpoch - b.snapshotEpoch; });
+        if (fresh.length) { renderProjection(); }
+      });
+    }
   }
 });

@@ -72,7 +72,8 @@ import java.util.function.Consumer;
  *   <tr><td>{@link Preset#FULL}</td><td>every monitor at every epoch: probes, similarity,
  *       memorisation (sensitivity every 50 iterations), attributions (IG, LRP-epsilon, saliency
  *       of one probe-data example per class), feature evolution at epochs 1, 2, 5, 10, 20, 30, 40,
- *       64 and the last (MultiLayerNetworks it supports)</td><td>as BUSINESS</td></tr>
+ *       64 and the last (MultiLayerNetworks it supports; with the 2-D projection of its last followed
+ *       layer on the first 2000 probe-data examples)</td><td>as BUSINESS</td></tr>
  * </table>
  * Measured costs: docs/overhead.md.
  */
@@ -374,8 +375,13 @@ public final class Stethoscope implements AutoCloseable {
                     add(out, attribution);
                     if (FeatureEvolutionListener.supports(net)) {
                         Schedule paper = FeatureEvolutionListener.DEFAULT_SCHEDULE;
-                        add(out, FeatureEvolutionListener.builder((MultiLayerNetwork) net, storage)
-                                .schedule(totalEpochs == null ? paper : paper.totalEpochs(totalEpochs)));
+                        FeatureEvolutionListener.Builder features = FeatureEvolutionListener
+                                .builder((MultiLayerNetwork) net, storage)
+                                .schedule(totalEpochs == null ? paper : paper.totalEpochs(totalEpochs));
+                        if (probeData != null) {
+                            features.projectionData(probeData); // the 2-D projection on held-out points
+                        }
+                        add(out, features);
                     }
                 }
             }

@@ -71,7 +71,7 @@ class CorruptRecordsTest {
                 .featureShape(8).attach();
         AttributionListener.builder(net, st).methods("saliency", "ig").examplesPerClass(held, 1).schedule(Schedule.epochs(1).andLast().totalEpochs(2)).attach();
         dev.stethoscope.listeners.features.FeatureEvolutionListener features = dev.stethoscope.listeners.features
-                .FeatureEvolutionListener.builder(net, st).schedule(Schedule.atEpochs(1)).attach();
+                .FeatureEvolutionListener.builder(net, st).schedule(Schedule.atEpochs(1)).projectionData(held).attach();
         dev.stethoscope.listeners.assertions.ModelAssertions.builder(net, st).assertThat("one-record",
                 w -> w.latest().step() == 2 ? dev.stethoscope.probes.assertions.Severity.WARNING
                         : dev.stethoscope.probes.assertions.Severity.NONE).attach();

@@ -2,6 +2,7 @@ package dev.stethoscope.plugin;
 
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.features.FeatureEvolutionListener;
+import dev.stethoscope.listeners.records.FeatureProjection;
 import dev.stethoscope.listeners.records.FeatureSnapshot;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
 import org.deeplearning4j.core.storage.Persistable;
@@ -21,6 +22,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.openqa.selenium.By;
@@ -41,7 +43,7 @@ class FeaturesPanelTest {
     static final String EVIL = "<img src=x onerror=\"window.__xss=1\">";
 
     @Test
-    void gridOfUnitsByEpochsOpensAUnitAndMovesTheFilterSlider() throws Exception {
+    void gridOfUnitsByEpochsOpensAUnitAndMovesTheSliders() throws Exception {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(5)
                 .dataType(DataType.FLOAT).updater(new Sgd(0.2)).list()
                 .layer(new ConvolutionLayer.Builder(3, 3).name("conv").nOut(4).activation(Activation.RELU).build())
@@ -62,7 +64,9 @@ class FeaturesPanelTest {
             server.attach(storage);
             FeatureEvolutionListener l;
             try (FeatureEvolutionListener fl = FeatureEvolutionListener.builder(net, storage)
-                    .schedule(Schedule.atEpochs(1, 2, 3)).denseUnits(6).attach()) {
+                    .schedule(Schedule.atEpochs(1, 2, 3)).denseUnits(6)
+                    .projectionData(new DataSet(x.get(NDArrayIndex.interval(0, 40)), y.get(NDArrayIndex.interval(0, 40))))
+                    .attach()) {
                 l = fl;
                 net.fit(new ListDataSetIterator<>(new DataSet(x, y).asList(), 16), 3);
             }
@@ -71,6 +75,16 @@ class FeaturesPanelTest {
                 recs.add(((StethoscopeRecord) p).payload(FeatureSnapshot.class));
             }
             assertThat(recs).hasSize(6); // conv and dense (pooling only when asked) x 3 epochs
+            List<FeatureProjection> projs = new ArrayList<>();
+            for (Persistable p : storage.getAllUpdatesAfter(l.sessionId(), FeatureProjection.TYPE_ID, 0)) {
+                projs.add(((StethoscopeRecord) p).payload(FeatureProjection.class));
+            }
+            assertThat(projs).extracting(FeatureProjection::snapshotEpoch).containsExactly(1, 2, 3);
+            java.util.Set<Integer> classes = new java.util.TreeSet<>();
+            for (int c : projs.get(0).classes()) {
+                classes.add(c);
+            }
+            assertThat(classes).containsExactly(0, 1);
             assertThat(l.errorCount()).isZero();
             long switchedConv = recs.stream().filter(r -> r.layer() == 0)
                     .flatMap(r -> r.units().stream()).filter(FeatureSnapshot.FeatureUnit::top1Changed).count();
@@ -110,6 +124,43 @@ class FeaturesPanelTest {
                 assertThat(d.findElements(By.cssSelector("#features-grid td.feat-unit")).stream().map(WebElement::getText).toList())
                         .containsExactly("0", "2", "4", "6", "8", "10");
                 assertThat(d.findElements(By.cssSelector("#features-ridges canvas"))).hasSize(2);
+
+                // the aligned 2-D projection: latest epoch first, 40 points, a legend of both classes; slider to epoch 1
+                wait.until(b -> b.findElements(By.id("features-proj-canvas")).size() == 1);
+                WebElement canvas = d.findElement(By.id("features-proj-canvas"));
+                assertThat(canvas.getAttribute("data-epoch")).isEqualTo("3");
+                assertThat(canvas.getAttribute("data-points")).isEqualTo("40");
+                assertThat(d.findElements(By.cssSelector("#features-proj-legend .feat-legend-item")).stream()
+                        .map(WebElement::getText).toList()).containsExactly("class 0", "class 1");
+                Object colours = ((JavascriptExecutor) d).executeScript("var c = document.getElementById('features-proj-canvas');"
+                        + "var p = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, seen = {};"
+                        + "for (var i = 0; i < p.length; i += 4) { seen[p[i] + ',' + p[i + 1] + ',' + p[i + 2]] = 1; }"
+                        + "return Object.keys(seen).length;");
+                assertThat(((Number) colours).intValue()).isGreaterThanOrEqualTo(3); // white and two class colours
+                ((JavascriptExecutor) d).executeScript("var s = document.getElementById('features-proj-slider');"
+                        + "s.value = '0'; s.dispatchEvent(new Event('input'));");
+                wait.until(b -> "1".equals(b.findElement(By.id("features-proj-canvas")).getAttribute("data-epoch")));
+                assertThat(d.findElement(By.id("features-proj-epoch")).getText()).isEqualTo("1");
+                assertThat(d.findElement(By.id("features-proj-info")).getText()).doesNotContain("aligned"); // first snapshot
+                ((JavascriptExecutor) d).executeScript("var s = document.getElementById('features-proj-slider');"
+                        + "s.value = '1'; s.dispatchEvent(new Event('input'));");
+                wait.until(b -> "2".equals(b.findElement(By.id("features-proj-canvas")).getAttribute("data-epoch")));
+                assertThat(d.findElement(By.id("features-proj-info")).getText()).contains("aligned");
+
+                // the compact grid route is much smaller than the records it summarises
+                String sid = l.sessionId();
+                Object sizes = ((JavascriptExecutor) d).executeAsyncScript("var done = arguments[arguments.length - 1];"
+                        + "Promise.all([fetch('/stethoscope/api/records/' + encodeURIComponent('" + sid + "') + '/"
+                        + FeatureSnapshot.TYPE_ID + "?after=-1').then(function (r) { return r.text(); }),"
+                        + "fetch('/stethoscope/api/features/' + encodeURIComponent('" + sid + "') + '/grid?after=-1&layer=0')"
+                        + ".then(function (r) { return r.text(); })]).then(function (t) { done([t[0].length, t[1].length]); });");
+                List<?> sz = (List<?>) sizes;
+                assertThat(((Number) sz.get(1)).longValue() * 3).isLessThan(((Number) sz.get(0)).longValue());
+                // a unit route answer for a unit that does not exist is a 404
+                Object status = ((JavascriptExecutor) d).executeAsyncScript("var done = arguments[arguments.length - 1];"
+                        + "fetch('/stethoscope/api/features/' + encodeURIComponent('" + sid + "') + '/unit?layer=0&epoch=2&unit=99')"
+                        + ".then(function (r) { done(r.status); });");
+                assertThat(((Number) status).intValue()).isEqualTo(404);
                 assertThat(((JavascriptExecutor) d).executeScript("return window.__xss === undefined;")).isEqualTo(true);
             } finally {
                 d.quit();

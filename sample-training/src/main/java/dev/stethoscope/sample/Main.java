@@ -2,6 +2,7 @@ package dev.stethoscope.sample;
 
 import dev.stethoscope.sample.cli.BenchAttributionCommand;
 import dev.stethoscope.sample.cli.BenchCommand;
+import dev.stethoscope.sample.cli.BenchFeaturesCommand;
 import dev.stethoscope.sample.cli.BenchMemorizationCommand;
 import dev.stethoscope.sample.cli.BenchSuspectsCommand;
 import dev.stethoscope.sample.cli.CalibrateCsrCommand;
@@ -37,6 +38,7 @@ import picocli.CommandLine.Command;
                 BenchMemorizationCommand.class,
                 BenchSuspectsCommand.class,
                 BenchAttributionCommand.class,
+                BenchFeaturesCommand.class,
                 SelfTestCommand.class,
                 CalibrateCsrCommand.class,
                 SoakCommand.class,

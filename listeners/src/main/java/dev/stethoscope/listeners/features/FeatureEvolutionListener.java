@@ -3,11 +3,13 @@ package dev.stethoscope.listeners.features;
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.data.ExampleIndex;
+import dev.stethoscope.listeners.records.FeatureProjection;
 import dev.stethoscope.listeners.records.FeatureSnapshot;
 import dev.stethoscope.listeners.records.FeatureSnapshot.FeatureHistogram;
 import dev.stethoscope.listeners.records.FeatureSnapshot.FeatureImage;
 import dev.stethoscope.listeners.records.FeatureSnapshot.FeatureUnit;
 import dev.stethoscope.probes.data.ForwardingDataSetIterator;
+import dev.stethoscope.probes.features.AlignedPca;
 import dev.stethoscope.probes.features.DeconvProjection;
 import dev.stethoscope.probes.features.ExemplarChange;
 import dev.stethoscope.probes.features.FixedBinHistogram;
@@ -66,7 +68,10 @@ import java.util.Set;
  * training passes, the projections are made with the network as it is at the epoch's end, as in the paper), the first layer's filters when it is
  * a convolution, and histograms of the layer's weights and of its activations on a fixed set of probe examples
  * (the first {@link Builder#probeExamples} training examples of the first scheduled epoch), both on bins fixed at
- * the first snapshot ({@link FixedBinHistogram}).
+ * the first snapshot ({@link FixedBinHistogram}). With {@link Builder#projectionData held-out data} given, also the
+ * 2-D projection of one layer ({@link Builder#projectionLayer}, default the last followed layer) on a fixed set of
+ * those points (default the first 2000): PCA, each snapshot aligned to the previous one by orthogonal Procrustes
+ * ({@link AlignedPca}), published as a {@link FeatureProjection} with each point's class.
  *
  * <p><b>Memory.</b> Between snapshots: O(units x k) top-k entries, the inputs of at most units x k examples
  * (LeNet on MNIST, 106 tracked units, k = 9: at most 954 rows of 784 floats, about 3 MB) and the probe examples;
@@ -91,6 +96,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     private final int probeExamples;
     private final int bins;
     private final int[] inputShape;
+    private final int projectionLayer;
+    private final INDArray projectionInputs;
+    private final int[] projectionClasses;
 
     private transient State st;
     private int epochsSeen;
@@ -100,6 +108,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     private boolean closed;
     private long streamNanos;
     private long snapshotNanos;
+    private long streamCpuNanos;
+    private long snapshotCpuNanos;
+    private long projectionNanos;
 
     /** Per-run state, not serialised (a worker starts afresh). */
     private static final class State {
@@ -116,10 +127,27 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         long[] pending;
         NetworkCopy copy;
         boolean deconvWarned;
+        AlignedPca.Projection projection;
     }
 
-    private FeatureEvolutionListener(Builder b, int[] layers, int[] inputShape) {
+    private FeatureEvolutionListener(Builder b, int[] layers, int[] inputShape, int projectionLayer) {
         super(b);
+        this.projectionLayer = projectionLayer;
+        if (projectionLayer >= 0) {
+            int n = (int) Math.min(b.projectionPoints, b.projectionData.numExamples());
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                this.projectionInputs = b.projectionData.getFeatures().get(NDArrayIndex.interval(0, n)).dup();
+            }
+            INDArray labels = b.projectionData.getLabels();
+            this.projectionClasses = new int[n];
+            for (int i = 0; i < n; i++) {
+                projectionClasses[i] = labels == null ? -1
+                        : labels.size(1) == 1 ? labels.getInt(i, 0) : labels.getRow(i).argMax().getInt(0);
+            }
+        } else {
+            this.projectionInputs = null;
+            this.projectionClasses = null;
+        }
         this.schedule = b.resolvedSchedule();
         this.layers = layers;
         this.k = b.k;
@@ -166,6 +194,8 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         m.put("probeExamples", String.valueOf(probeExamples));
         m.put("bins", String.valueOf(bins));
         m.put("inputShape", Arrays.toString(inputShape));
+        m.put("projectionLayer", String.valueOf(projectionLayer));
+        m.put("projectionPoints", String.valueOf(projectionClasses == null ? 0 : projectionClasses.length));
         return m;
     }
 
@@ -182,6 +212,30 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     /** Wall time spent taking snapshots so far, in nanoseconds. */
     public long snapshotNanos() {
         return snapshotNanos;
+    }
+
+    /**
+     * CPU time of the training thread spent streaming the top-k so far, in nanoseconds (0 when the JVM cannot
+     * measure thread CPU time). ND4J's native work is counted only where it runs on the calling thread (one
+     * OpenMP thread: {@code OMP_NUM_THREADS=1}).
+     */
+    public long streamCpuNanos() {
+        return streamCpuNanos;
+    }
+
+    /** CPU time of the training thread spent taking snapshots so far, in nanoseconds (see {@link #streamCpuNanos}). */
+    public long snapshotCpuNanos() {
+        return snapshotCpuNanos;
+    }
+
+    /** Wall time of the 2-D projections so far (part of {@link #snapshotNanos}), in nanoseconds. */
+    public long projectionNanos() {
+        return projectionNanos;
+    }
+
+    private static long threadCpu() {
+        java.lang.management.ThreadMXBean t = java.lang.management.ManagementFactory.getThreadMXBean();
+        return t.isCurrentThreadCpuTimeSupported() ? t.getCurrentThreadCpuTime() : 0;
     }
 
     /** The tracked DL4J layer indices. */
@@ -254,7 +308,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             return;
         }
         long t0 = System.nanoTime();
+        long c0 = threadCpu();
         guard("forward-pass", () -> stream(activations));
+        streamCpuNanos += threadCpu() - c0;
         streamNanos += System.nanoTime() - t0;
     }
 
@@ -320,7 +376,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         if (schedule.dueAtEpochEnd(epochsSeen) && streamedEpoch == epochsSeen) {
             int epoch = epochsSeen;
             long t0 = System.nanoTime();
+            long c0 = threadCpu();
             guard("epoch-end", () -> snapshot((MultiLayerNetwork) model, epoch));
+            snapshotCpuNanos += threadCpu() - c0;
             snapshotNanos += System.nanoTime() - t0;
         }
         streaming = false;
@@ -339,7 +397,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         if (schedule.dueAtClose() && epochsSeen > 0 && lastSnapshotEpoch != epochsSeen && streamedEpoch == epochsSeen) {
             int epoch = epochsSeen;
             long t0 = System.nanoTime();
+            long c0 = threadCpu();
             guard("close", () -> snapshot((MultiLayerNetwork) requireModel(), epoch));
+            snapshotCpuNanos += threadCpu() - c0;
             snapshotNanos += System.nanoTime() - t0;
         }
         log.info("Feature evolution: {} s streaming top-k in the training passes, {} s taking snapshots",
@@ -410,6 +470,46 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                     probeActs == null ? null : histogram(s.activationBins, l, probeActs.get(l + 1))));
         }
         publishAll(out, currentEpoch(), currentIteration());
+        if (projectionLayer >= 0) {
+            long t0 = System.nanoTime();
+            FeatureProjection p = projection(c, epoch);
+            projectionNanos += System.nanoTime() - t0;
+            publish(p, currentEpoch(), currentIteration());
+        }
+    }
+
+    /** The aligned 2-D projection of the projection layer's activations on the fixed probe points, on the copy. */
+    private FeatureProjection projection(MultiLayerNetwork c, int epoch) {
+        State s = state();
+        int n = projectionClasses.length;
+        List<INDArray> parts = new ArrayList<>();
+        for (int i = 0; i < n; i += 500) {
+            INDArray in = projectionInputs.get(NDArrayIndex.interval(i, Math.min(n, i + 500)));
+            parts.add(c.feedForwardToLayer(projectionLayer, in, false).get(projectionLayer + 1));
+        }
+        INDArray acts = parts.size() == 1 ? parts.get(0) : Nd4j.concat(0, parts.toArray(new INDArray[0]));
+        AlignedPca.Projection cur = AlignedPca.pca2(acts);
+        AlignedPca.Projection prev = s.projection;
+        double aligned = Double.NaN;
+        double unaligned = Double.NaN;
+        AlignedPca.Projection out = cur;
+        if (prev != null) {
+            out = AlignedPca.alignTo(cur, prev);
+            aligned = rms(out.points(), prev.points());
+            unaligned = rms(cur.points(), prev.points());
+        }
+        s.projection = out;
+        INDArray pts = out.points();
+        float[] xs = pts.getColumn(0).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup().data().asFloat();
+        float[] ys = pts.getColumn(1).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup().data().asFloat();
+        String name = c.getLayer(projectionLayer).conf().getLayer().getLayerName();
+        return new FeatureProjection(projectionLayer, name == null ? "layer" + projectionLayer : name, epoch, xs, ys,
+                projectionClasses.clone(), out.explained().clone(), aligned, unaligned);
+    }
+
+    private static double rms(INDArray a, INDArray b) {
+        double d = a.sub(b).norm2Number().doubleValue();
+        return Math.sqrt(d * d / a.rows());
     }
 
     private FeatureUnit unit(MultiLayerNetwork c, ReceptiveField rf, DeconvProjection deconv, int l, TopKSnapshot snap,
@@ -494,6 +594,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         private int probeExamples = 256;
         private int bins = FixedBinHistogram.DEFAULT_BINS;
         private int[] inputShape;
+        private String projectionLayerSpec;
+        private int projectionPoints = 2000;
+        private DataSet projectionData;
 
         private Builder(MultiLayerNetwork net, StatsStorageRouter router) {
             super(net, router);
@@ -544,6 +647,30 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             return this;
         }
 
+        /**
+         * Labelled held-out examples for the 2-D projection (their first {@link #projectionPoints} rows, features as
+         * the network takes them, labels one-hot or one class column); without them no projection is made.
+         */
+        public Builder projectionData(DataSet heldOut) {
+            this.projectionData = heldOut;
+            return this;
+        }
+
+        /** Probe points of the 2-D projection (default 2000, or as many as the projection data has; 0: none). */
+        public Builder projectionPoints(int n) {
+            this.projectionPoints = n;
+            return this;
+        }
+
+        /**
+         * The layer of the 2-D projection, by name or DL4J index (a convolution, pooling or dense layer before the
+         * output); default the last followed layer.
+         */
+        public Builder projectionLayer(String layer) {
+            this.projectionLayerSpec = layer;
+            return this;
+        }
+
         Schedule resolvedSchedule() {
             return scheduleOr(DEFAULT_SCHEDULE, Schedule.Kind.EPOCH_LIST, Schedule.Kind.EPOCHS);
         }
@@ -551,13 +678,17 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         @Override
         public FeatureEvolutionListener build() {
             Object[] v = validate();
-            return new FeatureEvolutionListener(this, (int[]) v[0], (int[]) v[1]);
+            return new FeatureEvolutionListener(this, (int[]) v[0], (int[]) v[1], (int) v[2]);
         }
 
-        /** Checks the configuration against the model; returns {chosen layers, input shape}. */
+        /** Checks the configuration against the model; returns {chosen layers, input shape, projection layer}. */
         Object[] validate() {
             resolvedSchedule();
             MultiLayerNetwork net = (MultiLayerNetwork) model;
+            if (projectionPoints < 0) {
+                throw new IllegalArgumentException("FeatureEvolutionListener: projectionPoints (" + projectionPoints
+                        + ") must be >= 0");
+            }
             if (k < 1 || denseUnits < 1 || probeExamples < 0 || bins < 1) {
                 throw new IllegalArgumentException("FeatureEvolutionListener: k (" + k + ") and denseUnits ("
                         + denseUnits + ") and bins (" + bins + ") must be >= 1, probeExamples (" + probeExamples
@@ -620,7 +751,36 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 }
             }
             ReceptiveField.of(net, shape[0], shape[1], shape[2]); // refuses unsupported layers here, naming them
-            return new Object[]{chosen, shape};
+            int projection = -1;
+            if (projectionData != null && projectionPoints > 0) {
+                if (projectionData.numExamples() < 3) {
+                    throw new IllegalArgumentException("FeatureEvolutionListener: projectionData needs at least 3 "
+                            + "examples, got " + projectionData.numExamples());
+                }
+                if (projectionLayerSpec == null) {
+                    projection = chosen[chosen.length - 1];
+                } else {
+                    for (int i : eligible) {
+                        String nm = net.getLayer(i).conf().getLayer().getLayerName();
+                        if (projectionLayerSpec.equals(nm) || projectionLayerSpec.equals(String.valueOf(i))) {
+                            projection = i;
+                        }
+                    }
+                    if (projection < 0) {
+                        List<String> valid = new ArrayList<>();
+                        for (int i : eligible) {
+                            valid.add(names.get(i));
+                        }
+                        throw new IllegalArgumentException("FeatureEvolutionListener: projection layer '"
+                                + projectionLayerSpec + "' is not a convolution, pooling or dense layer before the "
+                                + "output; valid: " + valid);
+                    }
+                }
+            } else if (projectionLayerSpec != null) {
+                throw new IllegalArgumentException("FeatureEvolutionListener: projectionLayer('" + projectionLayerSpec
+                        + "') needs projectionData(heldOut) and projectionPoints > 0");
+            }
+            return new Object[]{chosen, shape, projection};
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners.features;
 
+import dev.stethoscope.listeners.records.FeatureProjection;
 import dev.stethoscope.listeners.records.FeatureSnapshot;
 import dev.stethoscope.listeners.spi.MonitorType;
 import dev.stethoscope.listeners.spi.RecordType;
@@ -20,7 +21,8 @@ public final class FeatureEvolutionMonitorType implements MonitorType {
 
     @Override
     public List<RecordType<?>> recordTypes() {
-        return List.of(RecordType.of(FeatureSnapshot.TYPE_ID, FeatureSnapshot.class));
+        return List.of(RecordType.of(FeatureSnapshot.TYPE_ID, FeatureSnapshot.class),
+                RecordType.of(FeatureProjection.TYPE_ID, FeatureProjection.class));
     }
 
     @Override

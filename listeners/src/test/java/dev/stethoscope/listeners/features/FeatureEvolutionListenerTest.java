@@ -1,6 +1,8 @@
 package dev.stethoscope.listeners.features;
 
 import dev.stethoscope.listeners.core.Schedule;
+import dev.stethoscope.probes.features.AlignedPca;
+import dev.stethoscope.listeners.records.FeatureProjection;
 import dev.stethoscope.listeners.records.FeatureSnapshot;
 import dev.stethoscope.listeners.records.FeatureSnapshot.FeatureUnit;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
@@ -25,6 +27,7 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
@@ -220,6 +223,91 @@ class FeatureEvolutionListenerTest {
         assertThat(l.errorCount()).isZero();
     }
 
+    static List<FeatureProjection> projections(InMemoryStatsStorage storage, String session) {
+        List<FeatureProjection> out = new ArrayList<>();
+        for (Persistable p : storage.getAllUpdatesAfter(session, FeatureProjection.TYPE_ID, 0)) {
+            out.add(((StethoscopeRecord) p).payload(FeatureProjection.class));
+        }
+        return out;
+    }
+
+    static double rms(float[] ax, float[] ay, float[] bx, float[] by, double sx, double sy, boolean swap) {
+        double s = 0;
+        for (int i = 0; i < ax.length; i++) {
+            double x = sx * (swap ? ay[i] : ax[i]);
+            double y = sy * (swap ? ax[i] : ay[i]);
+            s += (x - bx[i]) * (x - bx[i]) + (y - by[i]) * (y - by[i]);
+        }
+        return Math.sqrt(s / ax.length);
+    }
+
+    /**
+     * The 2-D projection of the dense layer on held-out points: one record per snapshot, the classes of the points,
+     * consecutive snapshots aligned (the stored points are closer to the previous snapshot's than the unaligned PCA
+     * and than any sign flip or axis swap of themselves), the last snapshot the PCA of the final network up to an
+     * orthogonal map (same pairwise distances), training unchanged.
+     */
+    @Test
+    void alignedProjectionOfHeldOutPointsAtEachSnapshot() {
+        DataSet d = data();
+        MultiLayerNetwork bare = net();
+        bare.fit(iterator(d), 4);
+        Nd4j.getRandom().setSeed(12);
+        INDArray hx = Nd4j.rand(DataType.DOUBLE, 30, SIDE * SIDE);
+        INDArray hy = Nd4j.zeros(DataType.DOUBLE, 30, 2);
+        for (int i = 0; i < 30; i++) {
+            hy.putScalar(i, hx.getDouble(i, 0) > 0.5 ? 1 : 0, 1.0);
+        }
+        MultiLayerNetwork net = net();
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        FeatureEvolutionListener l;
+        try (FeatureEvolutionListener fl = FeatureEvolutionListener.builder(net, storage).layers("conv", "dense")
+                .schedule(Schedule.epochs(1)).projectionData(new DataSet(hx, hy)).projectionPoints(25).attach()) {
+            l = fl;
+            net.fit(iterator(d), 4);
+        }
+        assertThat(l.errorCount()).isZero();
+        assertThat(net.params()).isEqualTo(bare.params()); // the projection runs on the copy
+
+        List<FeatureProjection> ps = projections(storage, l.sessionId());
+        assertThat(ps).extracting(FeatureProjection::snapshotEpoch).containsExactly(1, 2, 3, 4);
+        assertThat(ps).allSatisfy(p -> {
+            assertThat(p.layerName()).isEqualTo("dense"); // default: the last followed layer
+            assertThat(p.size()).isEqualTo(25);
+            assertThat(p.explained()[0]).isBetween(0.0, 1.0).isGreaterThanOrEqualTo(p.explained()[1]);
+        });
+        for (int i = 0; i < 25; i++) {
+            assertThat(ps.get(0).classes()[i]).isEqualTo(hx.getDouble(i, 0) > 0.5 ? 1 : 0);
+        }
+        assertThat(ps.get(0).alignedError()).isNaN();
+        for (int e = 1; e < ps.size(); e++) {
+            FeatureProjection cur = ps.get(e);
+            FeatureProjection prev = ps.get(e - 1);
+            double stored = rms(cur.xs(), cur.ys(), prev.xs(), prev.ys(), 1, 1, false);
+            assertThat(cur.alignedError()).isCloseTo(stored, org.assertj.core.data.Offset.offset(1e-4 * (1 + stored)));
+            assertThat(cur.alignedError()).isLessThanOrEqualTo(cur.unalignedError() + 1e-9);
+            for (boolean swap : new boolean[]{false, true}) {
+                for (int sx = -1; sx <= 1; sx += 2) {
+                    for (int sy = -1; sy <= 1; sy += 2) {
+                        assertThat(stored).isLessThanOrEqualTo(
+                                rms(cur.xs(), cur.ys(), prev.xs(), prev.ys(), sx, sy, swap) + 1e-6);
+                    }
+                }
+            }
+        }
+        // the last snapshot (end of the last epoch) is the final network's PCA up to rotation/reflection
+        INDArray acts = net.feedForwardToLayer(2, hx.get(NDArrayIndex.interval(0, 25)), false).get(3);
+        INDArray pts = AlignedPca.pca2(acts).points();
+        FeatureProjection lastP = ps.get(ps.size() - 1);
+        for (int i = 0; i < 25; i++) {
+            for (int j = i + 1; j < 25; j++) {
+                double want = Math.hypot(pts.getDouble(i, 0) - pts.getDouble(j, 0), pts.getDouble(i, 1) - pts.getDouble(j, 1));
+                double got = Math.hypot(lastP.xs()[i] - lastP.xs()[j], lastP.ys()[i] - lastP.ys()[j]);
+                assertThat(got).isCloseTo(want, org.assertj.core.data.Offset.offset(1e-4 * (1 + want)));
+            }
+        }
+    }
+
     @Test
     void badConfigurationListsValidChoices() {
         MultiLayerNetwork net = net();
@@ -229,5 +317,13 @@ class FeatureEvolutionListenerTest {
                 .hasMessageContaining("valid").hasMessageContaining("0:conv").hasMessageContaining("1:pool").hasMessageContaining("2:dense");
         assertThatThrownBy(() -> FeatureEvolutionListener.builder(net, storage).schedule(Schedule.iterations(5)).build())
                 .hasMessageContaining("EPOCH_LIST");
+        DataSet held = data();
+        assertThatThrownBy(() -> FeatureEvolutionListener.builder(net, storage).projectionData(held)
+                .projectionLayer("out").build())
+                .hasMessageContaining("projection layer 'out'").hasMessageContaining("valid").hasMessageContaining("2:dense");
+        assertThatThrownBy(() -> FeatureEvolutionListener.builder(net, storage).projectionLayer("dense").build())
+                .hasMessageContaining("needs projectionData");
+        assertThat(FeatureEvolutionListener.builder(net, storage).projectionData(held).projectionLayer("pool").build()
+                .settings().get("projectionLayer")).isEqualTo("1");
     }
 }

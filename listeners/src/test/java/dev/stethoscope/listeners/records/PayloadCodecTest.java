@@ -43,6 +43,8 @@ class PayloadCodecTest {
                 "perClassSensitivity", "parameters"));
         KEYS.put(FeatureSnapshot.TYPE_ID, List.of("layer", "layerName", "layerType", "snapshotEpoch", "k", "units",
                 "comparedUnits", "changedFraction", "meanOverlap", "settledAt", "filters", "weights", "activations"));
+        KEYS.put(FeatureProjection.TYPE_ID, List.of("layer", "layerName", "snapshotEpoch", "xs", "ys", "classes",
+                "explained", "alignedError", "unalignedError"));
         KEYS.put(LossSensitivitySample.TYPE_ID, List.of("mean", "gini", "giniRunning", "examples"));
         KEYS.put(AttributionMaps.TYPE_ID, List.of("methods", "exampleIds", "labels", "targets", "height", "width",
                 "inputs", "maps", "completenessGap", "aopc", "randomAopc", "targetScores"));

@@ -26,7 +26,7 @@ class BuiltInMonitorTypesTest {
 
     @Test
     void everyRecordTypeIsAStethoscopeIdWithACodecablePayload() {
-        assertThat(RecordTypes.typeIds()).hasSize(13).allSatisfy(id -> assertThat(id).startsWith("Stethoscope."));
+        assertThat(RecordTypes.typeIds()).hasSize(14).allSatisfy(id -> assertThat(id).startsWith("Stethoscope."));
         for (RecordType<?> t : Monitors.recordTypes().values()) {
             assertThat(PayloadCodec.componentNames(t.payload())).as(t.typeId()).isNotEmpty();
         }
