@@ -64,7 +64,7 @@ class FeaturesPanelTest {
             server.attach(storage);
             FeatureEvolutionListener l;
             try (FeatureEvolutionListener fl = FeatureEvolutionListener.builder(net, storage)
-                    .schedule(Schedule.atEpochs(1, 2, 3)).denseUnits(6)
+                    .schedule(Schedule.atEpochs(1, 2, 3)).unitsPerLayer(6)
                     .projectionData(new DataSet(x.get(NDArrayIndex.interval(0, 40)), y.get(NDArrayIndex.interval(0, 40))))
                     .attach()) {
                 l = fl;

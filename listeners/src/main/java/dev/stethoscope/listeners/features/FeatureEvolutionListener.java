@@ -47,9 +47,9 @@ import java.util.Set;
  * epoch by epoch. Publishes one {@link FeatureSnapshot} per chosen layer at each scheduled epoch.
  *
  * <p><b>Streaming.</b> During a scheduled epoch the activations of the training forward pass itself (DL4J hands
- * them to {@code onForwardPass}; no extra forward pass) feed one {@link StreamingTopK} per chosen layer: every
- * channel of a convolution or pooling layer (its maximum over positions), {@link Builder#denseUnits} evenly spaced
- * neurons of a dense layer (default 16). The top-k are reset when a scheduled epoch starts, so each snapshot
+ * them to {@code onForwardPass}; no extra forward pass) feed one {@link StreamingTopK} per chosen layer: per
+ * layer {@link Builder#unitsPerLayer} evenly spaced units (default 16; a convolution or pooling channel counts with
+ * its maximum over positions), and every unit of the network's first layer. The top-k are reset when a scheduled epoch starts, so each snapshot
  * holds that epoch's strongest examples. The inputs of the examples currently in some top-k are kept (copies of
  * their rows, nothing else), so that crops and projections can be made at the epoch's end.
  *
@@ -92,7 +92,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     private final Schedule schedule;
     private final int[] layers;
     private final int k;
-    private final int denseUnits;
+    private final int unitsPerLayer;
     private final int probeExamples;
     private final int bins;
     private final int[] inputShape;
@@ -151,7 +151,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         this.schedule = b.resolvedSchedule();
         this.layers = layers;
         this.k = b.k;
-        this.denseUnits = b.denseUnits;
+        this.unitsPerLayer = b.unitsPerLayer;
         this.probeExamples = b.probeExamples;
         this.bins = b.bins;
         this.inputShape = inputShape;
@@ -190,7 +190,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         m.put("schedule", schedule.toString());
         m.put("layers", Arrays.toString(layers));
         m.put("k", String.valueOf(k));
-        m.put("denseUnits", String.valueOf(denseUnits));
+        m.put("unitsPerLayer", String.valueOf(unitsPerLayer));
         m.put("probeExamples", String.valueOf(probeExamples));
         m.put("bins", String.valueOf(bins));
         m.put("inputShape", Arrays.toString(inputShape));
@@ -332,7 +332,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             INDArray a = activations.get(l + 1);
             StreamingTopK t = s.topk.get(l);
             if (t == null) {
-                t = new StreamingTopK(unitsOf(a), k);
+                t = new StreamingTopK(unitsOf(a, l), k);
                 s.topk.put(l, t);
             }
             t.offer(a, idx);
@@ -357,14 +357,15 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         }
     }
 
-    private int[] unitsOf(INDArray a) {
+    /** Every unit of the network's first layer (all first-layer filters); elsewhere {@code unitsPerLayer}, evenly spaced. */
+    private int[] unitsOf(INDArray a, int layer) {
         int total = (int) a.size(1);
-        if (a.rank() == 4 || total <= denseUnits) {
+        if (layer == 0 || total <= unitsPerLayer) {
             return StreamingTopK.range(total);
         }
-        int[] u = new int[denseUnits];
-        for (int i = 0; i < denseUnits; i++) {
-            u[i] = (int) ((long) i * total / denseUnits);
+        int[] u = new int[unitsPerLayer];
+        for (int i = 0; i < unitsPerLayer; i++) {
+            u[i] = (int) ((long) i * total / unitsPerLayer);
         }
         return u;
     }
@@ -590,7 +591,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     public static final class Builder extends StethoscopeListener.Builder<Builder, FeatureEvolutionListener> {
         private String[] layerSpec;
         private int k = StreamingTopK.DEFAULT_K;
-        private int denseUnits = 16;
+        private int unitsPerLayer = 16;
         private int probeExamples = 256;
         private int bins = FixedBinHistogram.DEFAULT_BINS;
         private int[] inputShape;
@@ -619,9 +620,13 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             return this;
         }
 
-        /** Neurons followed per dense layer, evenly spaced (default 16); convolution layers follow every channel. */
-        public Builder denseUnits(int n) {
-            this.denseUnits = n;
+        /**
+         * Units followed per layer, evenly spaced over the layer's channels (convolution, pooling) or neurons
+         * (dense); default 16, as in the issue's figure. The network's first layer always follows every unit (all
+         * first-layer filters).
+         */
+        public Builder unitsPerLayer(int n) {
+            this.unitsPerLayer = n;
             return this;
         }
 
@@ -689,9 +694,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 throw new IllegalArgumentException("FeatureEvolutionListener: projectionPoints (" + projectionPoints
                         + ") must be >= 0");
             }
-            if (k < 1 || denseUnits < 1 || probeExamples < 0 || bins < 1) {
-                throw new IllegalArgumentException("FeatureEvolutionListener: k (" + k + ") and denseUnits ("
-                        + denseUnits + ") and bins (" + bins + ") must be >= 1, probeExamples (" + probeExamples
+            if (k < 1 || unitsPerLayer < 1 || probeExamples < 0 || bins < 1) {
+                throw new IllegalArgumentException("FeatureEvolutionListener: k (" + k + ") and unitsPerLayer ("
+                        + unitsPerLayer + ") and bins (" + bins + ") must be >= 1, probeExamples (" + probeExamples
                         + ") >= 0");
             }
             int nLayers = net.getnLayers();

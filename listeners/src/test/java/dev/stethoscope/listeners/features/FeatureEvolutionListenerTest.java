@@ -108,7 +108,7 @@ class FeatureEvolutionListenerTest {
         });
         FeatureEvolutionListener l;
         try (FeatureEvolutionListener fl = FeatureEvolutionListener.builder(net, storage)
-                .layers("conv", "pool", "dense").schedule(Schedule.atEpochs(1, 3)).denseUnits(5).probeExamples(20).attach()) {
+                .layers("conv", "pool", "dense").schedule(Schedule.atEpochs(1, 3)).unitsPerLayer(5).probeExamples(20).attach()) {
             l = fl;
             net.fit(iterator(d), 4);
         }
