@@ -85,7 +85,6 @@ public final class LogitNetwork {
             conf.setInferenceWorkspaceMode(WorkspaceMode.NONE);
             this.graph = new ComputationGraph(conf);
             this.graph.init(src.params(), false);
-            this.graph.initGradientsView(); // the layers' backward passes write parameter gradients here
             this.net = null;
             this.numClasses = (int) ((org.deeplearning4j.nn.conf.layers.FeedForwardLayer) out).getNOut();
             this.gradientsAllowed = blocker == null;
@@ -294,47 +293,9 @@ public final class LogitNetwork {
         return graphBackward(in, w);
     }
 
-    /**
-     * Input gradients of the graph by DL4J's own vertex backward passes: a training-mode forward pass that keeps
-     * every vertex's inputs, then {@code doBackward} on each vertex in reverse topological order, summing the
-     * epsilons a vertex receives from its consumers (DL4J's {@code computeGradientAndScore} does the same but
-     * clears the epsilons it leaves at the input vertices).
-     */
+    /** Input gradients of the graph by DL4J's own vertex backward passes ({@link GraphBackward}). */
     private INDArray[] graphBackward(INDArray[] in, INDArray w) {
-        graph.feedForward(in, true, false);
-        org.deeplearning4j.nn.workspace.LayerWorkspaceMgr mgr = org.deeplearning4j.nn.workspace.LayerWorkspaceMgr.noWorkspaces();
-        org.deeplearning4j.nn.graph.vertex.GraphVertex[] vs = graph.getVertices();
-        INDArray[] eps = new INDArray[vs.length];
-        String outName = graph.getConfiguration().getNetworkOutputs().get(0);
-        org.deeplearning4j.nn.graph.vertex.GraphVertex outV = graph.getVertex(outName);
-        ((org.deeplearning4j.nn.api.layers.IOutputLayer) outV.getLayer()).setLabels(w);
-        int[] order = graph.topologicalSortOrder();
-        for (int t = order.length - 1; t >= 0; t--) {
-            org.deeplearning4j.nn.graph.vertex.GraphVertex v = vs[order[t]];
-            int vi = v.getVertexIndex();
-            if (v.isInputVertex() || (vi != outV.getVertexIndex() && eps[vi] == null)) {
-                continue;
-            }
-            if (vi != outV.getVertexIndex()) {
-                v.setEpsilon(eps[vi]);
-            }
-            INDArray[] back = v.doBackward(false, mgr).getSecond();
-            org.deeplearning4j.nn.graph.vertex.VertexIndices[] src = v.getInputVertices();
-            for (int j = 0; j < src.length; j++) {
-                if (back[j] == null) {
-                    continue;
-                }
-                int si = src[j].getVertexIndex();
-                eps[si] = eps[si] == null ? back[j].dup() : eps[si].addi(back[j]);
-            }
-        }
-        List<String> names = inputNames();
-        INDArray[] g = new INDArray[in.length];
-        for (int i = 0; i < in.length; i++) {
-            INDArray e = eps[graph.getVertex(names.get(i)).getVertexIndex()];
-            g[i] = e == null ? Nd4j.zeros(dataType(), in[i].shape()) : e.reshape(in[i].shape()).dup();
-        }
-        return g;
+        return dev.stethoscope.probes.model.GraphBackward.inputGradients(graph, in, w);
     }
 
     private static INDArray[] rows(INDArray[] a, long s, long e) {
