@@ -1,6 +1,14 @@
 package dev.stethoscope.sample;
 
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
@@ -14,22 +22,93 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
-/** The sample's two networks, as measured in DL4J_NOTES.md (Adam 1e-3). */
+/**
+ * The sample's networks (Adam 1e-3): the MLP and LeNet MultiLayerNetworks measured in DL4J_NOTES.md, and a small
+ * residual ComputationGraph ({@link #resnet}).
+ */
 public final class Models {
     private Models() {
     }
 
     /** The model choices of the command line. */
     public enum Kind {
-        mlp, cnn
+        mlp, cnn, resnet;
+
+        /** True for a model built as a ComputationGraph. */
+        public boolean isGraph() {
+            return this == resnet;
+        }
     }
 
-    /** Builds and initialises the chosen model for images of rows x cols and the given number of classes. */
+    /**
+     * Builds and initialises the chosen MultiLayerNetwork model for images of rows x cols and the given number of
+     * classes.
+     *
+     * @throws IllegalArgumentException for {@link Kind#resnet}, a ComputationGraph ({@link #buildModel})
+     */
     public static MultiLayerNetwork build(Kind kind, long seed, int rows, int cols, int classes) {
+        if (kind.isGraph()) {
+            throw new IllegalArgumentException("Model '" + kind + "' is a ComputationGraph; this command supports the "
+                    + "MultiLayerNetwork models " + java.util.Arrays.stream(Kind.values()).filter(k -> !k.isGraph()).toList());
+        }
         MultiLayerNetwork net = new MultiLayerNetwork(kind == Kind.mlp
                 ? mlp(seed, rows * cols, classes) : lenet(seed, rows, cols, classes));
         net.init();
         return net;
+    }
+
+    /** Builds and initialises any model: a MultiLayerNetwork (mlp, cnn) or a ComputationGraph (resnet). */
+    public static Model buildModel(Kind kind, long seed, int rows, int cols, int classes) {
+        if (kind == Kind.resnet) {
+            ComputationGraph g = new ComputationGraph(resnet(seed, rows, cols, classes));
+            g.init();
+            return g;
+        }
+        return build(kind, seed, rows, cols, classes);
+    }
+
+    /** Width (channels) of the residual network's convolutions. */
+    public static final int RESNET_WIDTH = 24;
+
+    /**
+     * A small residual network as a ComputationGraph, on flat input (Adam 3e-3): conv stem 3x3x24 stride 2 ReLU
+     * and max pool 2x2 (28x28 becomes 7x7); two
+     * residual blocks, each conv 3x3 ReLU then conv 3x3 (identity) added to the block's input by an
+     * ElementWiseVertex Add, then ReLU (an ActivationLayer); global average pooling; softmax output. No batch
+     * normalisation, so input-gradient analyses (which run layers in training mode) see inference behaviour.
+     * Vertices: stem, stem-pool, b1-conv1, b1-conv2, b1-add, b1-relu, b2-conv1, b2-conv2, b2-add, b2-relu, gap,
+     * output.
+     */
+    public static ComputationGraphConfiguration resnet(long seed, int rows, int cols, int classes) {
+        int w = RESNET_WIDTH;
+        ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder()
+                .seed(seed)
+                .dataType(DataType.FLOAT)
+                .updater(new Adam(3e-3))
+                .weightInit(WeightInit.RELU)
+                .convolutionMode(ConvolutionMode.Same)
+                .graphBuilder()
+                .addInputs("input")
+                .setInputTypes(InputType.convolutionalFlat(rows, cols, 1))
+                .addLayer("stem", new ConvolutionLayer.Builder(3, 3).stride(2, 2).nOut(w).activation(Activation.RELU)
+                        .build(), "input")
+                .addLayer("stem-pool", new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX)
+                        .kernelSize(2, 2).stride(2, 2).convolutionMode(ConvolutionMode.Truncate).build(), "stem");
+        String in = "stem-pool";
+        for (int blk = 1; blk <= 2; blk++) {
+            String p = "b" + blk + "-";
+            b.addLayer(p + "conv1", new ConvolutionLayer.Builder(3, 3).nOut(w).activation(Activation.RELU).build(), in)
+                    .addLayer(p + "conv2", new ConvolutionLayer.Builder(3, 3).nOut(w).activation(Activation.IDENTITY)
+                            .build(), p + "conv1")
+                    .addVertex(p + "add", new ElementWiseVertex(ElementWiseVertex.Op.Add), in, p + "conv2")
+                    .addLayer(p + "relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), p + "add");
+            in = p + "relu";
+        }
+        return b.addLayer("gap", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), in)
+                .addLayer("output", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+                        .nOut(classes).activation(Activation.SOFTMAX).build(), "gap")
+                .setOutputs("output")
+                .build();
     }
 
     /** MLP: input - dense 512 ReLU - softmax output. */

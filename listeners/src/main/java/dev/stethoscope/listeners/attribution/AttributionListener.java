@@ -13,6 +13,7 @@ import org.deeplearning4j.core.storage.StatsStorageRouter;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.deeplearning4j.optimize.listeners.Checkpoint;
@@ -181,7 +182,8 @@ public class AttributionListener extends StethoscopeListener {
     }
 
     private CheckpointListener findCheckpointListener() {
-        java.util.Collection<TrainingListener> ls = ((MultiLayerNetwork) model()).getListeners();
+        java.util.Collection<TrainingListener> ls = model() instanceof ComputationGraph cg ? cg.getListeners()
+                : ((MultiLayerNetwork) model()).getListeners();
         if (ls == null) {
             return null;
         }
@@ -433,9 +435,13 @@ public class AttributionListener extends StethoscopeListener {
 
         @Override
         public AttributionListener build() {
-            if (!(model instanceof MultiLayerNetwork mln)) {
-                throw new IllegalArgumentException("AttributionListener supports MultiLayerNetwork; got "
+            if (!(model instanceof MultiLayerNetwork) && !(model instanceof ComputationGraph)) {
+                throw new IllegalArgumentException("AttributionListener supports MultiLayerNetwork and ComputationGraph; got "
                         + model.getClass().getSimpleName());
+            }
+            if (model instanceof ComputationGraph cg && cg.getConfiguration().getNetworkInputs().size() != 1) {
+                throw new IllegalArgumentException("AttributionListener explains graphs with one input; this graph has inputs "
+                        + cg.getConfiguration().getNetworkInputs() + " (use Attributor.attributeInputs directly)");
             }
             resolvedSchedule();
             if (perClassSource != null) {
@@ -460,13 +466,13 @@ public class AttributionListener extends StethoscopeListener {
                 throw new IllegalArgumentException("AttributionListener needs maxSide >= 1, aopc steps >= 1,"
                         + " random repeats >= 1 and at least one method (valid: " + Attributors.NAMES + ")");
             }
-            NetworkCopy copy = NetworkCopy.of(mln);
+            NetworkCopy copy = NetworkCopy.of(model);
             LogitNetwork ln = new LogitNetwork(copy);
             List<Attributor> list = new ArrayList<>();
             for (String m : methods) {
                 list.add(Attributors.create(m, ln, options));
             }
-            long[] geometry = geometry(mln);
+            long[] geometry = geometry(ln);
             try {
                 ln.logits(examples.getRows(0), 1);
             } catch (RuntimeException e) {
@@ -476,7 +482,7 @@ public class AttributionListener extends StethoscopeListener {
             return new AttributionListener(this, copy, ln, list, geometry);
         }
 
-        private long[] geometry(MultiLayerNetwork mln) {
+        private long[] geometry(LogitNetwork ln) {
             long d = examples.length() / examples.size(0);
             if (imageShape != null) {
                 if (imageShape[0] * imageShape[1] * imageShape[2] != d) {
@@ -488,7 +494,7 @@ public class AttributionListener extends StethoscopeListener {
             if (examples.rank() == 4) {
                 return new long[]{examples.size(1), examples.size(2), examples.size(3)};
             }
-            InputPreProcessor pp = mln.getLayerWiseConfigurations().getInputPreProcess(0);
+            InputPreProcessor pp = ln.inputPreProcessor();
             if (pp instanceof FeedForwardToCnnPreProcessor f) {
                 return new long[]{f.getNumChannels(), f.getInputHeight(), f.getInputWidth()};
             }

@@ -167,4 +167,52 @@ class AttributionListenerTest {
         assertThat(Math.abs(r.gap(0, 0))).isLessThan(1e-3); // DeepLIFT sums to the logit difference
         assertThat(net.getListeners()).isEmpty(); // built, not attached
     }
+
+    /** The ComputationGraph equivalent of {@link #mlp()}: the same layers in a chain "in" -> "hidden" -> "out". */
+    static org.deeplearning4j.nn.graph.ComputationGraph mlpGraph() {
+        MultiLayerConfiguration mc = mlp().getLayerWiseConfigurations();
+        org.deeplearning4j.nn.conf.ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(42)
+                .updater(new Adam(1e-2)).graphBuilder().addInputs("in")
+                .addLayer("hidden", mc.getConf(0).getLayer().clone(), "in")
+                .addLayer("out", mc.getConf(1).getLayer().clone(), "hidden")
+                .setOutputs("out").build();
+        org.deeplearning4j.nn.graph.ComputationGraph g = new org.deeplearning4j.nn.graph.ComputationGraph(conf);
+        g.init();
+        g.setParams(mlp().params().dup());
+        return g;
+    }
+
+    @Test
+    void onAComputationGraphTheRecordsEqualTheEquivalentMlpsAndTrainingIsUnchanged() {
+        org.deeplearning4j.nn.graph.ComputationGraph plain = mlpGraph();
+        plain.fit(iterator(), 3);
+
+        MultiLayerNetwork mlpNet = mlp();
+        InMemoryStatsStorage mlpStorage = new InMemoryStatsStorage();
+        AttributionListener ml = AttributionListener.builder(mlpNet, mlpStorage).methods("ig", "lrp-eps", "deeplift")
+                .examplesPerClass(blobs(12, 2), 1).schedule(Schedule.epochs(3).totalEpochs(3)).attach();
+        mlpNet.fit(iterator(), 3);
+
+        org.deeplearning4j.nn.graph.ComputationGraph graph = mlpGraph();
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        AttributionListener l = AttributionListener.builder(graph, storage).methods("ig", "lrp-eps", "deeplift")
+                .examplesPerClass(blobs(12, 2), 1).schedule(Schedule.epochs(3).totalEpochs(3)).attach();
+        graph.fit(iterator(), 3);
+        assertThat(graph.params().toFloatVector()).containsExactly(plain.params().toFloatVector()); // bit-identical
+        assertThat(l.errorCount()).isZero();
+        assertThat(l.runs()).isEqualTo(1);
+        AttributionMaps r = ((StethoscopeRecord) storage.getAllUpdatesAfter(l.sessionId(), AttributionMaps.TYPE_ID, 0)
+                .get(0)).payload(AttributionMaps.class);
+        AttributionMaps m = ((StethoscopeRecord) mlpStorage.getAllUpdatesAfter(ml.sessionId(), AttributionMaps.TYPE_ID, 0)
+                .get(0)).payload(AttributionMaps.class);
+        assertThat(r.methods()).containsExactly("ig", "lrp-eps", "deeplift");
+        assertThat(r.labels()).containsExactly(m.labels());
+        assertThat(r.maps()).hasSameSizeAs(m.maps());
+        for (int k = 0; k < r.maps().size(); k++) {
+            for (int e = 0; e < r.maps().get(k).size(); e++) {
+                assertThat(r.maps().get(k).get(e)).usingComparatorWithPrecision(1e-4f)
+                        .containsExactly(m.maps().get(k).get(e));
+            }
+        }
+    }
 }

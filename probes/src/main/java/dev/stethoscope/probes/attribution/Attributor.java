@@ -22,4 +22,20 @@ public interface Attributor {
      * @throws IllegalArgumentException for a wrong number of targets or a class out of range
      */
     Attribution attribute(INDArray x, int[] targets);
+
+    /**
+     * Explains f_c for a network with one or more input arrays (a ComputationGraph), giving one map per input.
+     * The default handles one input through {@link #attribute}; methods that support several inputs override it.
+     *
+     * @param xs      one array per network input, each [n, ...]
+     * @param targets one class index per example
+     * @throws IllegalArgumentException for several inputs when the method explains only one input array
+     */
+    default InputAttributions attributeInputs(INDArray[] xs, int[] targets) {
+        if (xs.length == 1) {
+            return InputAttributions.of(attribute(xs[0], targets), "input");
+        }
+        throw new IllegalArgumentException(name() + " explains a single input array; this network has " + xs.length
+                + " inputs. Methods with several inputs: " + Attributors.MULTI_INPUT);
+    }
 }

@@ -39,8 +39,25 @@ public abstract class AttributorBase implements Attributor {
         return net;
     }
 
-    /** Checks shapes and class indices. */
+    /** Checks shapes and class indices (and that the network takes one input array). */
     protected void validate(INDArray x, int[] targets) {
+        net.requireSingleInput(name());
+        checkBatch(x, targets);
+    }
+
+    /** Checks one array per network input, the same number of rows in each, and the class indices. */
+    protected void validateInputs(INDArray[] xs, int[] targets) {
+        Objects.requireNonNull(xs, "xs");
+        if (xs.length != net.inputNames().size()) {
+            throw new IllegalArgumentException("The network takes " + net.inputNames().size() + " input array(s) "
+                    + net.inputNames() + "; got " + xs.length);
+        }
+        for (INDArray x : xs) {
+            checkBatch(x, targets);
+        }
+    }
+
+    private void checkBatch(INDArray x, int[] targets) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(targets, "targets");
         if (x.rank() < 2) {
@@ -64,6 +81,16 @@ public abstract class AttributorBase implements Attributor {
             w.putScalar(i, targets[i], 1.0);
         }
         return w;
+    }
+
+    /** f_c(x) per example for a network with one or more inputs. */
+    protected double[] targetLogits(INDArray[] xs, int[] targets) {
+        INDArray z = net.logits(xs, batchSize);
+        double[] out = new double[targets.length];
+        for (int i = 0; i < targets.length; i++) {
+            out[i] = z.getDouble(i, targets[i]);
+        }
+        return out;
     }
 
     /** f_c(x) per example (pre-softmax logit of the target). */

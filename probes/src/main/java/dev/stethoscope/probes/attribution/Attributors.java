@@ -15,6 +15,10 @@ public final class Attributors {
     public static final List<String> NAMES = List.of("saliency", "grad-x-input", "smoothgrad", "ig", "lrp-eps",
             "lrp-a2b1", "lrp-a1b0", "deeplift", "occlusion", "gradcam", "guided-backprop", "deconvnet");
 
+    /** Methods that explain every input of a graph with several inputs ({@link Attributor#attributeInputs}). */
+    public static final List<String> MULTI_INPUT = List.of("saliency", "grad-x-input", "ig", "lrp-eps", "lrp-a2b1",
+            "lrp-a1b0", "deeplift", "guided-backprop", "deconvnet");
+
     private Attributors() {
     }
 
@@ -76,11 +80,32 @@ public final class Attributors {
             case "deeplift" -> new DeepLift(net, o.batchSize(), o.baseline());
             case "occlusion" -> new Occlusion(net, o.batchSize(), o.patch(), o.patch(), o.stride(), o.stride(), o.fill(), null);
             case "gradcam" -> new GradCam(net, o.batchSize(),
-                    o.gradcamLayer() != null ? o.gradcamLayer() : lastConvLayer(net.copy().multiLayer()));
+                    o.gradcamLayer() != null ? o.gradcamLayer() : lastConvLayer(net.copy().model()));
             case "guided-backprop" -> new GuidedBackprop(net, o.batchSize(), GuidedBackprop.Mode.GUIDED);
             case "deconvnet" -> new GuidedBackprop(net, o.batchSize(), GuidedBackprop.Mode.DECONVNET);
             default -> throw new IllegalArgumentException("Unknown attribution method '" + name + "'. Valid: " + NAMES);
         };
+    }
+
+    /**
+     * The last ConvolutionLayer of a MultiLayerNetwork (its index as a string) or of a ComputationGraph (its vertex
+     * name, in topological order); fails if there is none.
+     */
+    public static String lastConvLayer(org.deeplearning4j.nn.api.Model model) {
+        if (model instanceof org.deeplearning4j.nn.graph.ComputationGraph cg) {
+            String found = null;
+            for (int idx : cg.topologicalSortOrder()) {
+                org.deeplearning4j.nn.graph.vertex.GraphVertex v = cg.getVertices()[idx];
+                if (v.hasLayer() && v.getLayer().conf().getLayer() instanceof ConvolutionLayer) {
+                    found = v.getVertexName();
+                }
+            }
+            if (found == null) {
+                throw new IllegalArgumentException("Grad-CAM needs a convolution layer; this network has none");
+            }
+            return found;
+        }
+        return lastConvLayer((MultiLayerNetwork) model);
     }
 
     /** Index (as a string) of the last ConvolutionLayer; fails if there is none. */

@@ -17,6 +17,7 @@ import java.util.Map;
  */
 public final class GradCam extends PropagationAttributor {
     private final int layer;
+    private final int graphAt;
 
     /** On a copy, at the layer given by name or index. */
     public GradCam(NetworkCopy copy, String layer) {
@@ -28,6 +29,23 @@ public final class GradCam extends PropagationAttributor {
      */
     public GradCam(LogitNetwork net, int batchSize, String layer) {
         super(net, batchSize, "Grad-CAM");
+        if (graph != null) {
+            this.layer = -1;
+            this.graphAt = graph.layerEnd(layer);
+            boolean conv = false;
+            for (GraphPropagation.Node nd : graph.nodes()) {
+                if (nd.vertex().equals(layer) && (nd.step() instanceof Propagation.Conv
+                        || nd.step() instanceof Propagation.MaxPool || nd.step() instanceof Propagation.AvgPool)) {
+                    conv = true;
+                }
+            }
+            if (!conv) {
+                throw new IllegalArgumentException("Grad-CAM needs a convolution or pooling layer; vertex '" + layer
+                        + "' is not one");
+            }
+            return;
+        }
+        this.graphAt = -1;
         this.layer = prop.layerIndex(layer);
         Propagation.Step last = prop.steps().get(prop.layerEnd(this.layer) - 1);
         boolean conv = false;
@@ -51,22 +69,24 @@ public final class GradCam extends PropagationAttributor {
     @Override
     public Attribution attribute(INDArray x, int[] targets) {
         validate(x, targets);
-        long[] img = prop.inputImageShape(x);
+        long[] img = graph != null ? graph.inputImageShape(x) : prop.inputImageShape(x);
         if (img == null) {
             throw new IllegalArgumentException("Grad-CAM needs image input ([n,c,h,w] or a FeedForwardToCnn preprocessor)");
         }
-        int at = prop.layerEnd(layer);
+        int at = graph != null ? graphAt : prop.layerEnd(layer);
         double[] fx = new double[targets.length];
         List<INDArray> cams = new java.util.ArrayList<>();
         INDArray maps = batched(x, targets, (xp, tp, start) -> {
-            List<INDArray> acts = prop.forward(xp);
+            List<INDArray> acts = graph != null ? graph.forward(xp) : prop.forward(xp);
             INDArray z = top(acts);
             INDArray g = Nd4j.zeros(z.dataType(), z.shape());
             for (int i = 0; i < tp.length; i++) {
                 g.putScalar(i, tp[i], 1.0);
                 fx[(int) start + i] = z.getDouble(i, tp[i]);
             }
-            INDArray ga = prop.propagate(acts, acts.size() - 1, g, at, Propagation.GRADIENT, null);
+            INDArray ga = graph != null
+                    ? graph.propagate(acts, g, at, Propagation.GRADIENT, GraphPropagation.GRADIENT)[at]
+                    : prop.propagate(acts, acts.size() - 1, g, at, Propagation.GRADIENT, null);
             INDArray a = acts.get(at);
             INDArray alpha = ga.mean(2, 3); // [n, K]
             long n = a.size(0);

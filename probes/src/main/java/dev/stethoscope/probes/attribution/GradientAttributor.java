@@ -18,6 +18,11 @@ public abstract class GradientAttributor extends AttributorBase {
         return net.gradient(x, oneHot(targets), batchSize);
     }
 
+    /** d f_c / dx_i for each input array of a network with one or more inputs. */
+    protected INDArray[] targetGradients(INDArray[] xs, int[] targets) {
+        return net.gradients(xs, oneHot(targets), batchSize);
+    }
+
     /** Gradient of each row's weighted logits (weights [n, classes]). */
     protected INDArray weightedGradient(INDArray x, INDArray weights) {
         return net.gradient(x, weights, batchSize);

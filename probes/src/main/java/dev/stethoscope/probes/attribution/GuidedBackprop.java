@@ -32,6 +32,14 @@ public final class GuidedBackprop extends PropagationAttributor {
         return s.gradient(in, out, sig);
     };
 
+    /** The guided-backprop rule: at each ReLU pass the signal where the forward input and the signal are positive. */
+    public static final Propagation.Rule GUIDED_RULE = (k, s, in, out, sig) -> {
+        if (s instanceof Propagation.Activation a && a.isRelu()) {
+            return Transforms.max(sig, 0.0, true).muli(in.gt(0).castTo(sig.dataType()));
+        }
+        return s.gradient(in, out, sig);
+    };
+
     /** Guided backprop on a copy. */
     public GuidedBackprop(NetworkCopy copy) {
         this(logitView(copy), DEFAULT_BATCH, Mode.GUIDED);
@@ -56,6 +64,9 @@ public final class GuidedBackprop extends PropagationAttributor {
 
     @Override
     public Attribution attribute(INDArray x, int[] targets) {
+        if (graph != null) {
+            return graphSingle(x, targets, null);
+        }
         validate(x, targets);
         double[] fx = new double[targets.length];
         INDArray maps = batched(x, targets, (xp, tp, start) -> {
@@ -69,13 +80,33 @@ public final class GuidedBackprop extends PropagationAttributor {
             if (mode == Mode.DECONVNET) {
                 return prop.propagate(acts, acts.size() - 1, g, 0, DECONVNET_RULE, null);
             }
-            return prop.propagate(acts, acts.size() - 1, g, 0, (k, s, in, out, sig) -> {
-                if (s instanceof Propagation.Activation a && a.isRelu()) {
-                    return Transforms.max(sig, 0.0, true).muli(in.gt(0).castTo(sig.dataType()));
-                }
-                return s.gradient(in, out, sig);
-            }, null);
+            return prop.propagate(acts, acts.size() - 1, g, 0, GUIDED_RULE, null);
         });
         return new Attribution(name(), maps, targets.clone(), fx, null, null);
+    }
+
+    /**
+     * On a ComputationGraph: the same ReLU rule at every ReLU node; additions, merges, subsets, products and
+     * maxima use the chain rule; signals of several consumers of a node add up.
+     */
+    @Override
+    public InputAttributions attributeInputs(INDArray[] xs, int[] targets) {
+        if (graph == null) {
+            return super.attributeInputs(xs, targets);
+        }
+        validateInputs(xs, targets);
+        double[] fx = new double[targets.length];
+        Propagation.Rule rule = mode == Mode.DECONVNET ? DECONVNET_RULE : GUIDED_RULE;
+        INDArray[] maps = batchedInputs(xs, targets, (xp, tp, start) -> {
+            List<INDArray> acts = graph.forward(xp);
+            INDArray z = acts.get(acts.size() - 1);
+            INDArray g = Nd4j.zeros(z.dataType(), z.shape());
+            for (int i = 0; i < tp.length; i++) {
+                g.putScalar(i, tp[i], 1.0);
+                fx[(int) start + i] = z.getDouble(i, tp[i]);
+            }
+            return graph.atInputs(graph.propagate(acts, g, 0, rule, GraphPropagation.GRADIENT), acts);
+        });
+        return new InputAttributions(name(), net.inputNames(), java.util.Arrays.asList(maps), targets.clone(), fx, null);
     }
 }

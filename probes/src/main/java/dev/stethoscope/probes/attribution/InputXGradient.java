@@ -28,4 +28,15 @@ public final class InputXGradient extends GradientAttributor {
         INDArray m = g.muli(x.castTo(g.dataType()));
         return new Attribution(name(), m, targets.clone(), targetLogits(x, targets), null, null);
     }
+
+    @Override
+    public InputAttributions attributeInputs(INDArray[] xs, int[] targets) {
+        validateInputs(xs, targets);
+        INDArray[] g = targetGradients(xs, targets);
+        java.util.List<INDArray> maps = new java.util.ArrayList<>();
+        for (int i = 0; i < g.length; i++) {
+            maps.add(g[i].muli(xs[i].castTo(g[i].dataType())));
+        }
+        return new InputAttributions(name(), net.inputNames(), maps, targets.clone(), targetLogits(xs, targets), null);
+    }
 }

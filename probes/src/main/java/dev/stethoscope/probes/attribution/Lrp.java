@@ -18,7 +18,8 @@ import java.util.Map;
  * z_j^+ = sum_i z_ij^+ + b_j^+, z_j^- = sum_i z_ij^- + b_j^-; a term whose denominator is 0 contributes 0.</li>
  * </ul>
  * Element-wise ReLU/identity pass relevance unchanged, reshapes reshape it, max pooling gives it to each
- * window's winner, average pooling uses the linear rule. The completeness figure is sum(R_input) - f_c(x);
+ * window's winner, average pooling uses the linear rule. On a ComputationGraph relevance flows over the vertices
+ * (see {@link #attributeInputs}). The completeness figure is sum(R_input) - f_c(x);
  * the extra "relevanceSums" [n, steps+1] holds the relevance total at every activation index.
  */
 public final class Lrp extends PropagationAttributor {
@@ -33,6 +34,13 @@ public final class Lrp extends PropagationAttributor {
 
     private Lrp(LogitNetwork net, int batchSize, Rule rule, double eps, double alpha, double beta) {
         super(net, batchSize, "LRP");
+        if (graph != null) {
+            for (GraphPropagation.Node nd : graph.nodes()) {
+                if (nd.combine() instanceof GraphPropagation.Product) {
+                    throw noRule(nd.combine());
+                }
+            }
+        }
         requireReluOrIdentity("LRP");
         if (rule == Rule.ALPHA_BETA && Math.abs(alpha - beta - 1) > 1e-9) {
             throw new IllegalArgumentException("LRP alpha-beta needs alpha - beta = 1; got alpha=" + alpha + ", beta=" + beta);
@@ -80,6 +88,13 @@ public final class Lrp extends PropagationAttributor {
 
     @Override
     public Attribution attribute(INDArray x, int[] targets) {
+        if (graph != null) {
+            validate(x, targets);
+            Map<String, INDArray> extras = new LinkedHashMap<>();
+            InputAttributions r = graphAttribute(new INDArray[]{x}, targets, extras);
+            return new Attribution(r.method(), r.maps().get(0), r.targets(), r.targetScores(), r.completenessGap(),
+                    extras);
+        }
         validate(x, targets);
         int levels = prop.steps().size() + 1;
         INDArray sums = Nd4j.create(org.nd4j.linalg.api.buffer.DataType.DOUBLE, x.size(0), levels);
@@ -110,12 +125,94 @@ public final class Lrp extends PropagationAttributor {
         return new Attribution(name(), maps, targets.clone(), fx, gap, extras);
     }
 
+    @Override
+    public InputAttributions attributeInputs(INDArray[] xs, int[] targets) {
+        if (graph == null) {
+            return super.attributeInputs(xs, targets);
+        }
+        return graphAttribute(xs, targets, new LinkedHashMap<>());
+    }
+
+    /**
+     * LRP over a ComputationGraph. Relevance reaching a node used by several consumers (a residual skip) is
+     * summed; at an element-wise addition (Add, Subtract, Average) it is split in proportion to the inputs'
+     * contributions c_i to the sum z = sum_i c_i: R_i = c_i / (z + eps sign(z)) R (a term with a zero denominator
+     * gets 0), so relevance is conserved up to the epsilon; a merge splits it by slices; an element-wise Max gives
+     * it to the winner. An element-wise Product has no LRP rule here and is refused at construction. The extra
+     * "relevanceSums" [n, nodes] holds each graph node's relevance total (parallel branches each hold a share).
+     */
+    private InputAttributions graphAttribute(INDArray[] xs, int[] targets, Map<String, INDArray> extras) {
+        validateInputs(xs, targets);
+        int nodes = graph.nodes().size();
+        INDArray sums = Nd4j.create(org.nd4j.linalg.api.buffer.DataType.DOUBLE, xs[0].size(0), nodes);
+        double[] fx = new double[targets.length];
+        INDArray[] maps = batchedInputs(xs, targets, (xp, tp, start) -> {
+            List<INDArray> acts = graph.forward(xp);
+            INDArray z = acts.get(nodes - 1);
+            INDArray r = Nd4j.zeros(z.dataType(), z.shape());
+            for (int i = 0; i < tp.length; i++) {
+                double v = z.getDouble(i, tp[i]);
+                r.putScalar(i, tp[i], v);
+                fx[(int) start + i] = v;
+            }
+            INDArray[] sig = graph.propagate(acts, r, 0, this::step, this::combine);
+            long nn = xp[0].size(0);
+            for (int k = 0; k < nodes; k++) {
+                if (sig[k] != null) {
+                    INDArray sk = sig[k].reshape('c', nn, sig[k].length() / nn).sum(1).castTo(sums.dataType());
+                    sums.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(start, start + nn),
+                            org.nd4j.linalg.indexing.NDArrayIndex.point(k)).assign(sk);
+                }
+            }
+            return graph.atInputs(sig, acts);
+        });
+        double[] total = rowSums(maps);
+        double[] gap = new double[total.length];
+        for (int i = 0; i < gap.length; i++) {
+            gap[i] = total[i] - fx[i];
+        }
+        extras.put("relevanceSums", sums);
+        return new InputAttributions(name(), net.inputNames(), java.util.Arrays.asList(maps), targets.clone(), fx, gap);
+    }
+
+    /** The rule at a graph's combine node (package-private for tests). */
+    INDArray[] combine(int k, GraphPropagation.Combine c, INDArray[] in, INDArray out, INDArray r) {
+        if (c instanceof GraphPropagation.Sum sum) {
+            INDArray sign = out.gte(0).castTo(out.dataType()).muli(2).subi(1);
+            INDArray q = safeDiv(r, out.add(sign.muli(eps)));
+            INDArray[] res = new INDArray[in.length];
+            for (int i = 0; i < in.length; i++) {
+                res[i] = sum.contribution(in, i).muli(q);
+            }
+            return res;
+        }
+        if (c instanceof GraphPropagation.Product) {
+            throw noRule(c);
+        }
+        return c.gradient(in, out, r); // merge: split by slices; max: to the winner
+    }
+
+    private IllegalArgumentException noRule(GraphPropagation.Combine c) {
+        return new IllegalArgumentException("LRP has no rule for the element-wise Product at vertex '" + c.vertex()
+                + "' (relevance through a multiplicative gate is not defined here); use a gradient method (saliency, ig) "
+                + "or DeepLIFT on this graph");
+    }
+
     /**
      * The relevance at every activation index (element 0: the input, last: the logits) for one batch, without
      * internal batching: for layer-level relevance maps (each of its layer's shape) and for checking the rules.
      */
     public List<INDArray> relevanceLevels(INDArray x, int[] targets) {
         validate(x, targets);
+        if (graph != null) {
+            List<INDArray> acts = graph.forward(x);
+            INDArray z = acts.get(acts.size() - 1);
+            INDArray r = Nd4j.zeros(z.dataType(), z.shape());
+            for (int i = 0; i < targets.length; i++) {
+                r.putScalar(i, targets[i], z.getDouble(i, targets[i]));
+            }
+            return java.util.Arrays.asList(graph.propagate(acts, r, 0, this::step, this::combine));
+        }
         List<INDArray> acts = prop.forward(x);
         INDArray z = top(acts);
         INDArray r = Nd4j.zeros(z.dataType(), z.shape());
@@ -127,7 +224,8 @@ public final class Lrp extends PropagationAttributor {
         return java.util.Arrays.asList(levels);
     }
 
-    private INDArray step(int k, Propagation.Step s, INDArray in, INDArray out, INDArray r) {
+    /** The rule at one step (package-private for tests). */
+    INDArray step(int k, Propagation.Step s, INDArray in, INDArray out, INDArray r) {
         if (s instanceof Propagation.Linear lin) {
             return rule == Rule.EPSILON ? epsilonRule(lin, in, out, r) : alphaBetaRule(lin, in, r);
         }

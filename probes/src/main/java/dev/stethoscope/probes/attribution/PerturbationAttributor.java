@@ -45,8 +45,7 @@ public abstract class PerturbationAttributor extends AttributorBase {
         if (x.rank() == 4) {
             return new long[]{x.size(1), x.size(2), x.size(3)};
         }
-        org.deeplearning4j.nn.conf.InputPreProcessor pp = net.copy().multiLayer().getLayerWiseConfigurations()
-                .getInputPreProcess(0);
+        org.deeplearning4j.nn.conf.InputPreProcessor pp = net.inputPreProcessor();
         if (pp instanceof org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor f) {
             return new long[]{f.getNumChannels(), f.getInputHeight(), f.getInputWidth()};
         }

@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -48,20 +49,26 @@ public final class Propagation {
 
     /** Names of the supported layer types (for error messages). */
     public static final List<String> SUPPORTED = List.of("DenseLayer", "OutputLayer", "ConvolutionLayer",
-            "SubsamplingLayer(MAX|AVG)", "ActivationLayer", "DropoutLayer",
+            "SubsamplingLayer(MAX|AVG)", "GlobalPoolingLayer(MAX|AVG)", "ActivationLayer", "DropoutLayer",
             "CnnToFeedForwardPreProcessor", "FeedForwardToCnnPreProcessor");
 
     /** One elementary step a_{k+1} = step(a_k). */
     public abstract static class Step {
         final int layer;
+        String where;
 
         Step(int layer) {
             this.layer = layer;
         }
 
-        /** Index of the DL4J layer this step belongs to. */
+        /** Index of the DL4J layer this step belongs to (in a graph: the vertex's index in the unrolled graph). */
         public int layer() {
             return layer;
+        }
+
+        /** How messages name the layer or vertex of this step, e.g. "layer 2 ('dense')" or "vertex 'res1'". */
+        public String where() {
+            return where == null ? "layer " + layer : where;
         }
 
         /** Forward map. */
@@ -367,6 +374,120 @@ public final class Propagation {
         }
     }
 
+    /** Global average pooling of NCHW input over height and width: [n, c, h, w] to [n, c], a linear map. */
+    public static final class GlobalAvgPool extends Linear {
+        GlobalAvgPool(int layer) {
+            super(layer);
+        }
+
+        @Override
+        public INDArray apply(INDArray a, Part weights, Part bias) {
+            INDArray z = a.mean(2, 3);
+            return weights == Part.NEG ? z.muli(0) : z;
+        }
+
+        @Override
+        public INDArray applyT(INDArray s, Part weights, long[] inShape) {
+            INDArray out = Nd4j.zeros(s.dataType(), inShape);
+            if (weights != Part.NEG) {
+                INDArray v = s.div(inShape[2] * inShape[3]);
+                Broadcast.add(out, v, out, 0, 1);
+            }
+            return out;
+        }
+    }
+
+    /** Global max pooling of NCHW input over height and width; backward passes route to the (first) winner. */
+    public static final class GlobalMaxPool extends Step {
+        GlobalMaxPool(int layer) {
+            super(layer);
+        }
+
+        @Override
+        public INDArray forward(INDArray a) {
+            return a.max(2, 3);
+        }
+
+        @Override
+        public INDArray gradient(INDArray in, INDArray out, INDArray g) {
+            long n = in.size(0);
+            long c = in.size(1);
+            long hw = in.size(2) * in.size(3);
+            INDArray flat = in.dup('c').reshape('c', n * c, hw);
+            INDArray idx = flat.argMax(1);
+            INDArray res = Nd4j.zeros(g.dataType(), n * c, hw);
+            INDArray gf = g.dup('c').reshape('c', n * c);
+            for (long r = 0; r < n * c; r++) {
+                res.putScalar(r, idx.getLong(r), gf.getDouble(r));
+            }
+            return res.reshape('c', in.shape());
+        }
+    }
+
+    /** Element-wise z = scale * a + shift (DL4J's ScaleVertex and ShiftVertex): a linear map. */
+    public static final class ScaleShift extends Linear {
+        private final double scale;
+        private final double shift;
+
+        ScaleShift(int layer, double scale, double shift) {
+            super(layer);
+            this.scale = scale;
+            this.shift = shift;
+        }
+
+        private static double part(double v, Part p) {
+            return switch (p) {
+                case ALL -> v;
+                case POS -> Math.max(v, 0);
+                case NEG -> Math.min(v, 0);
+            };
+        }
+
+        @Override
+        public INDArray apply(INDArray a, Part weights, Part bias) {
+            INDArray z = a.mul(part(scale, weights));
+            if (bias != null) {
+                z.addi(part(shift, bias));
+            }
+            return z;
+        }
+
+        @Override
+        public INDArray applyT(INDArray s, Part weights, long[] inShape) {
+            return s.mul(part(scale, weights));
+        }
+    }
+
+    /** Columns [from, to] (inclusive) along dimension 1 (DL4J's SubsetVertex); backward fills the rest with 0. */
+    public static final class Subset extends Step {
+        private final int from;
+        private final int to;
+
+        Subset(int layer, int from, int to) {
+            super(layer);
+            this.from = from;
+            this.to = to;
+        }
+
+        @Override
+        public INDArray forward(INDArray a) {
+            org.nd4j.linalg.indexing.INDArrayIndex[] idx = new org.nd4j.linalg.indexing.INDArrayIndex[a.rank()];
+            Arrays.fill(idx, NDArrayIndex.all());
+            idx[1] = NDArrayIndex.interval(from, to, true);
+            return a.get(idx).dup('c');
+        }
+
+        @Override
+        public INDArray gradient(INDArray in, INDArray out, INDArray g) {
+            INDArray res = Nd4j.zeros(g.dataType(), in.shape());
+            org.nd4j.linalg.indexing.INDArrayIndex[] idx = new org.nd4j.linalg.indexing.INDArrayIndex[in.rank()];
+            Arrays.fill(idx, NDArrayIndex.all());
+            idx[1] = NDArrayIndex.interval(from, to, true);
+            res.get(idx).assign(g);
+            return res;
+        }
+    }
+
     /** A backward rule: the signal at a step's input from the signal at its output. */
     @FunctionalInterface
     public interface Rule {
@@ -425,73 +546,10 @@ public final class Propagation {
             String name = l.getLayerName() == null ? String.valueOf(i) : l.getLayerName();
             names.add(name);
             String where = "layer " + i + " ('" + name + "')";
-            InputPreProcessor pp = conf.getInputPreProcess(i);
-            if (pp != null) {
-                if (pp instanceof CnnToFeedForwardPreProcessor c) {
-                    if (c.getFormat() != null && c.getFormat() != CNN2DFormat.NCHW) {
-                        throw unsupported(method, where, "CnnToFeedForwardPreProcessor with format " + c.getFormat());
-                    }
-                    steps.add(new Reshape(i, new long[]{c.getNumChannels() * c.getInputHeight() * c.getInputWidth()}));
-                } else if (pp instanceof FeedForwardToCnnPreProcessor f) {
-                    steps.add(new Reshape(i, new long[]{f.getNumChannels(), f.getInputHeight(), f.getInputWidth()}));
-                } else {
-                    throw unsupported(method, where, pp.getClass().getSimpleName());
-                }
-            }
-            org.deeplearning4j.nn.api.Layer impl = net.getLayer(i);
-            Class<?> type = l.getClass();
             boolean last = i == nl - 1;
-            if (type == DenseLayer.class || type == OutputLayer.class) {
-                org.deeplearning4j.nn.conf.layers.BaseLayer bl = (org.deeplearning4j.nn.conf.layers.BaseLayer) l;
-                steps.add(new Dense(i, impl.getParam("W"), impl.paramTable().get("b")));
-                if (last) {
-                    outAct = bl.getActivationFn();
-                } else {
-                    steps.add(new Activation(i, bl.getActivationFn()));
-                }
-            } else if (type == ConvolutionLayer.class) {
-                ConvolutionLayer c = (ConvolutionLayer) l;
-                if (c.getCnn2dDataFormat() != null && c.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
-                    throw unsupported(method, where, "ConvolutionLayer with format " + c.getCnn2dDataFormat());
-                }
-                if (c.getDilation() != null && (c.getDilation()[0] != 1 || c.getDilation()[1] != 1)) {
-                    throw unsupported(method, where, "ConvolutionLayer with dilation " + Arrays.toString(c.getDilation()));
-                }
-                if (c.getConvolutionMode() == ConvolutionMode.Causal) {
-                    throw unsupported(method, where, "ConvolutionLayer in Causal mode");
-                }
-                Window w = new Window(c.getKernelSize(), c.getStride(), c.getPadding(), c.getConvolutionMode());
-                steps.add(new Conv(i, impl.getParam("W"), impl.paramTable().get("b"), w));
-                steps.add(new Activation(i, c.getActivationFn()));
-            } else if (type == SubsamplingLayer.class) {
-                SubsamplingLayer s = (SubsamplingLayer) l;
-                if (s.getCnn2dDataFormat() != null && s.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
-                    throw unsupported(method, where, "SubsamplingLayer with format " + s.getCnn2dDataFormat());
-                }
-                boolean padded = s.getPadding() != null && (s.getPadding()[0] != 0 || s.getPadding()[1] != 0);
-                if (padded || s.getConvolutionMode() == ConvolutionMode.Same) {
-                    throw unsupported(method, where, "SubsamplingLayer with padding or Same mode");
-                }
-                if (s.getDilation() != null && (s.getDilation()[0] != 1 || s.getDilation()[1] != 1)) {
-                    throw unsupported(method, where, "SubsamplingLayer with dilation");
-                }
-                Window w = new Window(s.getKernelSize(), s.getStride(), new int[]{0, 0}, ConvolutionMode.Truncate);
-                if (s.getPoolingType() == PoolingType.MAX) {
-                    steps.add(new MaxPool(i, w));
-                } else if (s.getPoolingType() == PoolingType.AVG) {
-                    steps.add(new AvgPool(i, w));
-                } else {
-                    throw unsupported(method, where, "SubsamplingLayer with pooling " + s.getPoolingType());
-                }
-            } else if (type == ActivationLayer.class) {
-                steps.add(new Activation(i, ((ActivationLayer) l).getActivationFn()));
-            } else if (type == DropoutLayer.class) {
-                // identity at inference
-            } else {
-                throw unsupported(method, where, type.getSimpleName());
-            }
-            if (last && !(type == OutputLayer.class)) {
-                throw unsupported(method, where, type.getSimpleName() + " as the last layer (need OutputLayer)");
+            IActivation a = layerSteps(i, where, l, net.getLayer(i), conf.getInputPreProcess(i), last, method, steps);
+            if (last) {
+                outAct = a;
             }
             ends[i] = steps.size();
         }
@@ -499,7 +557,117 @@ public final class Propagation {
                 net.params().dataType());
     }
 
-    private static IllegalArgumentException unsupported(String method, String where, String what) {
+    /**
+     * Appends the elementary steps of one DL4J layer (its input preprocessor first) to {@code steps}; shared by
+     * the MultiLayerNetwork unrolling and {@link GraphPropagation}'s layer vertices.
+     *
+     * @param index  the index recorded in each step ({@link Step#layer()})
+     * @param where  how error messages name the layer (e.g. "layer 2 ('dense')" or "vertex 'res1'")
+     * @param output true for the network's output layer: it must be an OutputLayer, whose activation is not
+     *               added as a step but returned
+     * @return the output layer's activation when {@code output}, else null
+     * @throws IllegalArgumentException naming {@code where} for an unsupported layer or preprocessor
+     */
+    static IActivation layerSteps(int index, String where, Layer l, org.deeplearning4j.nn.api.Layer impl,
+                                  InputPreProcessor pp, boolean output, String method, List<Step> steps) {
+        int i = index;
+        IActivation outAct = null;
+        if (pp != null) {
+            steps.add(preprocessorStep(i, where, pp, method));
+        }
+        Class<?> type = l.getClass();
+        boolean last = output;
+        if (type == DenseLayer.class || type == OutputLayer.class) {
+            org.deeplearning4j.nn.conf.layers.BaseLayer bl = (org.deeplearning4j.nn.conf.layers.BaseLayer) l;
+            steps.add(new Dense(i, impl.getParam("W"), impl.paramTable().get("b")));
+            if (last) {
+                outAct = bl.getActivationFn();
+            } else {
+                steps.add(new Activation(i, bl.getActivationFn()));
+            }
+        } else if (type == ConvolutionLayer.class) {
+            ConvolutionLayer c = (ConvolutionLayer) l;
+            if (c.getCnn2dDataFormat() != null && c.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
+                throw unsupported(method, where, "ConvolutionLayer with format " + c.getCnn2dDataFormat());
+            }
+            if (c.getDilation() != null && (c.getDilation()[0] != 1 || c.getDilation()[1] != 1)) {
+                throw unsupported(method, where, "ConvolutionLayer with dilation " + Arrays.toString(c.getDilation()));
+            }
+            if (c.getConvolutionMode() == ConvolutionMode.Causal) {
+                throw unsupported(method, where, "ConvolutionLayer in Causal mode");
+            }
+            Window w = new Window(c.getKernelSize(), c.getStride(), c.getPadding(), c.getConvolutionMode());
+            steps.add(new Conv(i, impl.getParam("W"), impl.paramTable().get("b"), w));
+            steps.add(new Activation(i, c.getActivationFn()));
+        } else if (type == SubsamplingLayer.class) {
+            SubsamplingLayer s = (SubsamplingLayer) l;
+            if (s.getCnn2dDataFormat() != null && s.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
+                throw unsupported(method, where, "SubsamplingLayer with format " + s.getCnn2dDataFormat());
+            }
+            boolean padded = s.getPadding() != null && (s.getPadding()[0] != 0 || s.getPadding()[1] != 0);
+            if (padded || s.getConvolutionMode() == ConvolutionMode.Same) {
+                throw unsupported(method, where, "SubsamplingLayer with padding or Same mode");
+            }
+            if (s.getDilation() != null && (s.getDilation()[0] != 1 || s.getDilation()[1] != 1)) {
+                throw unsupported(method, where, "SubsamplingLayer with dilation");
+            }
+            Window w = new Window(s.getKernelSize(), s.getStride(), new int[]{0, 0}, ConvolutionMode.Truncate);
+            if (s.getPoolingType() == PoolingType.MAX) {
+                steps.add(new MaxPool(i, w));
+            } else if (s.getPoolingType() == PoolingType.AVG) {
+                steps.add(new AvgPool(i, w));
+            } else {
+                throw unsupported(method, where, "SubsamplingLayer with pooling " + s.getPoolingType());
+            }
+        } else if (type == GlobalPoolingLayer.class) {
+            GlobalPoolingLayer g = (GlobalPoolingLayer) l;
+            boolean defaultDims = g.getPoolingDimensions() == null
+                    || Arrays.equals(g.getPoolingDimensions(), new int[]{2, 3});
+            if (!defaultDims || !g.isCollapseDimensions()) {
+                throw unsupported(method, where, "GlobalPoolingLayer over dimensions "
+                        + Arrays.toString(g.getPoolingDimensions()) + (g.isCollapseDimensions() ? "" : " without collapse")
+                        + " (supported: NCHW input pooled over 2,3 and collapsed)");
+            }
+            if (g.getPoolingType() == PoolingType.AVG) {
+                steps.add(new GlobalAvgPool(i));
+            } else if (g.getPoolingType() == PoolingType.MAX) {
+                steps.add(new GlobalMaxPool(i));
+            } else {
+                throw unsupported(method, where, "GlobalPoolingLayer with pooling " + g.getPoolingType());
+            }
+        } else if (type == ActivationLayer.class) {
+            steps.add(new Activation(i, ((ActivationLayer) l).getActivationFn()));
+        } else if (type == DropoutLayer.class) {
+            // identity at inference
+        } else {
+            throw unsupported(method, where, type.getSimpleName());
+        }
+        if (last && !(type == OutputLayer.class)) {
+            throw unsupported(method, where, type.getSimpleName() + " as the last layer (need OutputLayer)");
+        }
+        for (Step st : steps) {
+            if (st.where == null) {
+                st.where = where;
+            }
+        }
+        return outAct;
+    }
+
+    /** The reshape step of a supported preprocessor. */
+    static Step preprocessorStep(int index, String where, InputPreProcessor pp, String method) {
+        if (pp instanceof CnnToFeedForwardPreProcessor c) {
+            if (c.getFormat() != null && c.getFormat() != CNN2DFormat.NCHW) {
+                throw unsupported(method, where, "CnnToFeedForwardPreProcessor with format " + c.getFormat());
+            }
+            return new Reshape(index, new long[]{c.getNumChannels() * c.getInputHeight() * c.getInputWidth()});
+        }
+        if (pp instanceof FeedForwardToCnnPreProcessor f) {
+            return new Reshape(index, new long[]{f.getNumChannels(), f.getInputHeight(), f.getInputWidth()});
+        }
+        throw unsupported(method, where, pp.getClass().getSimpleName());
+    }
+
+    static IllegalArgumentException unsupported(String method, String where, String what) {
         return new IllegalArgumentException(method + " does not support " + where + ": " + what
                 + ". Supported: " + SUPPORTED);
     }

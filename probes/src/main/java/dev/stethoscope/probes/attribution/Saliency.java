@@ -29,6 +29,17 @@ public final class Saliency extends GradientAttributor {
         return new Attribution(name(), Transforms.abs(g, false), targets.clone(), targetLogits(x, targets), null, null);
     }
 
+    @Override
+    public InputAttributions attributeInputs(INDArray[] xs, int[] targets) {
+        validateInputs(xs, targets);
+        INDArray[] g = targetGradients(xs, targets);
+        java.util.List<INDArray> maps = new java.util.ArrayList<>();
+        for (INDArray gi : g) {
+            maps.add(Transforms.abs(gi, false));
+        }
+        return new InputAttributions(name(), net.inputNames(), maps, targets.clone(), targetLogits(xs, targets), null);
+    }
+
     /** The signed gradient d f_c/dx (no absolute value). */
     public INDArray gradient(INDArray x, int[] targets) {
         validate(x, targets);

@@ -56,14 +56,51 @@ public final class InputGradients {
         return copy;
     }
 
+    /**
+     * The private copy for input gradients of a {@link ComputationGraph} ({@link #perExample(ComputationGraph,
+     * INDArray[], INDArray)}): dropout and weight noise removed, training workspaces off.
+     */
+    public static NetworkCopy graphAnalysisCopy(ComputationGraph graph) {
+        NetworkCopy copy = NetworkCopy.of(graph);
+        ComputationGraph c = (ComputationGraph) copy.model();
+        for (org.deeplearning4j.nn.api.Layer l : c.getLayers()) {
+            org.deeplearning4j.nn.conf.layers.Layer conf = l.conf().getLayer();
+            conf.setIDropout(null);
+            if (conf instanceof org.deeplearning4j.nn.conf.layers.BaseLayer bl) {
+                bl.setWeightNoise(null);
+            }
+        }
+        c.getConfiguration().setTrainingWorkspaceMode(WorkspaceMode.NONE);
+        return copy;
+    }
+
+    /**
+     * Row n of element i = dL(x_n, labels_n)/d(input i)_n for a single-output ComputationGraph with one or more
+     * inputs (the graph's configured output loss), by DL4J's vertex backward passes
+     * ({@link dev.stethoscope.probes.model.GraphBackward}).
+     *
+     * @param net      the analysis copy ({@link #graphAnalysisCopy}), never the training network
+     * @param features one array per network input
+     * @param labels   labels for the loss, e.g. one-hot rows
+     */
+    public static INDArray[] perExample(ComputationGraph net, INDArray[] features, INDArray labels) {
+        for (INDArray f : features) {
+            if (f.size(0) != labels.size(0)) {
+                throw new IllegalArgumentException(f.size(0) + " feature rows but " + labels.size(0) + " label rows");
+            }
+        }
+        return dev.stethoscope.probes.model.GraphBackward.inputGradients(net, features, labels);
+    }
+
     /** Fails with a clear message unless {@code model} is a MultiLayerNetwork. */
     public static MultiLayerNetwork requireMultiLayer(Model model) {
         if (model instanceof MultiLayerNetwork mln) {
             return mln;
         }
         if (model instanceof ComputationGraph) {
-            throw new UnsupportedOperationException("Input gradients (critical samples, loss sensitivity) are "
-                    + "implemented for MultiLayerNetwork; this model is a ComputationGraph. "
+            throw new UnsupportedOperationException("Critical samples (interval bounds) and the memorisation monitor are "
+                    + "implemented for MultiLayerNetwork; this model is a ComputationGraph (its input gradients and loss "
+                    + "sensitivity: graphAnalysisCopy and perExample(ComputationGraph, ...)). "
                     + "Use a MultiLayerNetwork, or leave the memorisation monitor out for this model.");
         }
         throw new IllegalArgumentException("Unsupported model type "

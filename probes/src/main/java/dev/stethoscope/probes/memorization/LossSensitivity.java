@@ -37,6 +37,24 @@ public final class LossSensitivity implements java.io.Serializable {
     }
 
     /**
+     * Per example: the L1 norm over all inputs of dL(x_n, y_n)/dx_n for a single-output ComputationGraph (a copy
+     * from {@link InputGradients#graphAnalysisCopy}).
+     */
+    public static double[] perExampleL1(org.deeplearning4j.nn.graph.ComputationGraph net, INDArray[] features,
+                                        INDArray labels) {
+        INDArray[] g = InputGradients.perExample(net, features, labels);
+        double[] out = new double[(int) labels.size(0)];
+        for (INDArray gi : g) {
+            int n = (int) gi.size(0);
+            double[] r = gi.reshape('c', n, gi.length() / n).norm1(1).toDoubleVector();
+            for (int e = 0; e < n; e++) {
+                out[e] += r[e];
+            }
+        }
+        return out;
+    }
+
+    /**
      * The per-class sensitivity matrix: cell [i][j] = mean over the examples of
      * class j (argmax of their label row) of ||dL(y = i)/dx||_1, where L(y = i) is
      * the network's loss with one-hot label i (for softmax with cross-entropy:

@@ -24,7 +24,8 @@ import static org.assertj.core.api.Assertions.fail;
 
 /**
  * The contract every attribution method in {@link Attributors#NAMES} keeps, checked table-driven over
- * every registered name on a small MLP and a small CNN (as Captum's attribution test tables do). The
+ * every registered name on a small MLP, a small CNN and a small residual ComputationGraph (as Captum's
+ * attribution test tables do). The
  * names come from the registry, so a method added there is covered without editing this test; a
  * method that refuses a network by design is listed in {@link #REFUSALS} with its documented error.
  *
@@ -45,7 +46,7 @@ class AttributorContractTest {
     private static final double SAME = 1e-9;
 
     /** Network kinds of the table. */
-    enum Net { MLP, CNN }
+    enum Net { MLP, CNN, RESNET }
 
     /** Method and network combinations refused by design, with the start of the documented error message. */
     private static final Map<String, String> REFUSALS = Map.of(
@@ -62,8 +63,19 @@ class AttributorContractTest {
 
     private static MultiLayerNetwork mlp;
     private static MultiLayerNetwork cnn;
+    private static org.deeplearning4j.nn.graph.ComputationGraph resnet;
 
-    private static synchronized MultiLayerNetwork network(Net kind) {
+    private static synchronized org.deeplearning4j.nn.api.Model network(Net kind) {
+        if (kind == Net.RESNET) {
+            if (resnet == null) {
+                resnet = GraphNets.residual(H, W, CLASSES, true);
+                org.nd4j.linalg.dataset.DataSet ds = trainingImages();
+                for (int i = 0; i < 10; i++) {
+                    resnet.fit(ds);
+                }
+            }
+            return resnet;
+        }
         if (kind == Net.MLP) {
             if (mlp == null) {
                 mlp = Nets.trainedMlp(MLP_DIM, CLASSES, true, DataType.DOUBLE, 20);
@@ -73,18 +85,7 @@ class AttributorContractTest {
         if (cnn == null) {
             cnn = Nets.cnn(H, W, CLASSES, DataType.DOUBLE, PoolingType.MAX);
             // a few steps of training so that the classes' logits are not near-symmetric functions of the input
-            Random r = new Random(11);
-            double[][] x = new double[60][H * W];
-            double[][] y = new double[60][CLASSES];
-            for (int i = 0; i < x.length; i++) {
-                int c = i % CLASSES;
-                for (int j = 0; j < H * W; j++) {
-                    x[i][j] = r.nextDouble() * 0.5 + (j % CLASSES == c ? 0.5 : 0.0);
-                }
-                y[i][c] = 1;
-            }
-            org.nd4j.linalg.dataset.DataSet ds = new org.nd4j.linalg.dataset.DataSet(Nd4j.createFromArray(x),
-                    Nd4j.createFromArray(y));
+            org.nd4j.linalg.dataset.DataSet ds = trainingImages();
             for (int i = 0; i < 10; i++) {
                 cnn.fit(ds);
             }
@@ -92,7 +93,21 @@ class AttributorContractTest {
         return cnn;
     }
 
-    /** A batch of N inputs in the network's input shape ([N, 6] for the MLP, flat images [N, 64] for the CNN). */
+    private static org.nd4j.linalg.dataset.DataSet trainingImages() {
+        Random r = new Random(11);
+        double[][] x = new double[60][H * W];
+        double[][] y = new double[60][CLASSES];
+        for (int i = 0; i < x.length; i++) {
+            int c = i % CLASSES;
+            for (int j = 0; j < H * W; j++) {
+                x[i][j] = r.nextDouble() * 0.5 + (j % CLASSES == c ? 0.5 : 0.0);
+            }
+            y[i][c] = 1;
+        }
+        return new org.nd4j.linalg.dataset.DataSet(Nd4j.createFromArray(x), Nd4j.createFromArray(y));
+    }
+
+    /** A batch of N inputs in the network's input shape ([N, 6] for the MLP, flat images [N, 64] otherwise). */
     private static INDArray inputs(Net kind) {
         if (kind == Net.MLP) {
             return Nets.blobs(N, MLP_DIM, CLASSES, 21).getFeatures().castTo(DataType.DOUBLE);
