@@ -30,7 +30,7 @@ class ProbePoolingTest {
     @Test
     void poolingAveragesEachWindowIncludingPartialOnes() {
         // [1, 1, 5, 5] holding 0..24; window 3 (cap 4): outputs 2x2, the last row/column partial
-        INDArray a = Nd4j.linspace(DataType.DOUBLE, 0, 24, 25).reshape(1, 1, 5, 5);
+        INDArray a = Nd4j.arange(25).castTo(DataType.DOUBLE).reshape(1, 1, 5, 5);
         INDArray p = LinearProbe.poolPositions(a, 4);
         assertThat(p.shape()).containsExactly(1, 1, 2, 2);
         assertThat(p.getDouble(0, 0, 0, 0)).isCloseTo((0 + 1 + 2 + 5 + 6 + 7 + 10 + 11 + 12) / 9.0, within(1e-12));
