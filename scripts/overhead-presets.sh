@@ -4,7 +4,9 @@
 #   e.g. scripts/overhead-presets.sh mlp "1 4" 2 /tmp/overhead-mlp.tsv "bare economy business full"
 # Each round runs every (epochs, config) once, configs in alternating order (ABBA over rounds), one ND4J
 # thread (OMP_NUM_THREADS=1), no UI. Per process: wall seconds, user+sys CPU seconds, peak RSS (KB) from
-# /usr/bin/time, and the "Seconds per epoch" line the sample prints.
+# /usr/bin/time, and the "Seconds per epoch" line the sample prints. At the end scripts/overhead-summary.py
+# prints every ratio per round and the medians over rounds. JAR=... points at a copy of the sample jar
+# (with its lib/ beside it) so that a rebuild does not pull it away; JAVA_OPTS are passed to java.
 set -euo pipefail
 model=$1; epochs_list=$2; rounds=$3; out=$4; configs=${5:-"bare economy business full"}
 jar=${JAR:-sample-training/target/stethoscope-sample.jar}
@@ -20,7 +22,7 @@ for ((r = 1; r <= rounds; r++)); do
     for c in "${order[@]}"; do
       if [[ $c == bare ]]; then flags=(--no-monitors); else flags=(--preset "$c"); fi
       log=$work/$model-$e-$c-$r.log
-      /usr/bin/time -f "TIME %e %U %S %M" -o "$log.time" env OMP_NUM_THREADS=1 java -jar "$jar" train --model "$model" \
+      /usr/bin/time -f "TIME %e %U %S %M" -o "$log.time" env OMP_NUM_THREADS=1 java ${JAVA_OPTS:-} -jar "$jar" train --model "$model" \
         --epochs "$e" --no-ui --exit-when-done --force --out "$work/run" "${flags[@]}" > "$log" 2>&1
       read -r _ wall user sys rss < "$log.time"
       cpu=$(echo "$user + $sys" | bc)
@@ -30,3 +32,5 @@ for ((r = 1; r <= rounds; r++)); do
   done
 done
 rm -rf "$work"
+# ratios per round and their medians (config over bare in the same round; per epoch from two epoch counts)
+python3 "$(dirname "$0")/overhead-summary.py" "$out"

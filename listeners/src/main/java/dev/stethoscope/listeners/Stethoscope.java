@@ -7,6 +7,7 @@ import dev.stethoscope.listeners.attribution.AttributionListener;
 import dev.stethoscope.listeners.core.AnalysisContext;
 import dev.stethoscope.listeners.core.BackgroundWorker;
 import dev.stethoscope.listeners.core.Schedule;
+import dev.stethoscope.probes.linear.LinearProbe;
 import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
 import dev.stethoscope.listeners.health.HealthListener;
@@ -65,6 +66,7 @@ import java.util.function.Consumer;
  *       inputs seen); training dynamics (suspects) at every iteration, tables every epoch</td>
  *       <td>{@code numExamples}</td></tr>
  *   <tr><td>{@link Preset#BUSINESS} (the sample's default)</td><td>ECONOMY, plus linear probes
+ *       (conv layers wider than {@value #PROBE_MAX_FEATURES} values average-pooled over positions first)
  *       and SVCCA similarity every 2 epochs and the last (similarity also before training) on the
  *       probe data; memorisation (CSR, loss sensitivity) every 2 epochs, sensitivity every 200
  *       iterations</td><td>{@code numExamples}, {@code probeData}, {@code training},
@@ -79,6 +81,14 @@ import java.util.function.Consumer;
  */
 public final class Stethoscope implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Stethoscope.class);
+
+    /**
+     * Widest probe of the presets: a conv layer whose flattened activation is wider is average-pooled
+     * over positions first ({@link LinearProbe.Options#withMaxFeatures}; LeNet's conv1, 11 520 values,
+     * becomes 20 x 8 x 8 = 1280). Measured reason in docs/overhead.md: the probe of the full conv1 was
+     * most of the business preset's analysis time and memory, and its fit does not converge.
+     */
+    public static final int PROBE_MAX_FEATURES = 2048;
 
     /** Monitor sets, from cheapest to most complete (see the class comment for their schedules). */
     public enum Preset {
@@ -352,7 +362,8 @@ public final class Stethoscope implements AutoCloseable {
             if (rich) {
                 Schedule epochs = analysisSchedule(preset, totalEpochs);
                 LinearProbeListener.Builder probes = LinearProbeListener.builder(net, storage).async(async)
-                        .schedule(epochs).probeData(probeData);
+                        .schedule(epochs).probeData(probeData)
+                        .options(LinearProbe.Options.defaults().withMaxFeatures(PROBE_MAX_FEATURES));
                 SvccaListener.Builder similarity = SvccaListener.builder(net, storage).async(async).schedule(epochs);
                 if (probeTrainInputs != null) {
                     similarity.probeInputs(probeTrainInputs);

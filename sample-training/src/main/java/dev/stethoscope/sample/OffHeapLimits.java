@@ -20,6 +20,11 @@ package dev.stethoscope.sample;
  *       you run it with a heap that really fills ({@code -Xmx} above 2 GB in use), since JavaCPP
  *       refuses allocations once the process stays above it after collecting.</li>
  * </ul>
+ * Measured since (docs/overhead.md, 2026-12-06): ND4J 1.0.0-M2.1's array buffers are not among the
+ * bytes JavaCPP counts ({@code Pointer.totalBytes()} stayed at 0 MB through a LeNet run), so only
+ * {@code maxphysicalbytes} acts, as a backstop; what keeps the monitors' resident memory low is
+ * {@code dev.stethoscope.probes.linalg.NativeMemory}, which collects (and trims glibc's arenas)
+ * whenever the analyses have grown the resident memory by 256 MB.
  * The properties must be set before ND4J's first class loads (JavaCPP reads them once), so
  * {@link Main#main} calls {@link #apply()} first.
  */

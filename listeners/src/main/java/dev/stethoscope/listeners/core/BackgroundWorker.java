@@ -38,6 +38,8 @@ import java.util.function.Consumer;
  */
 public final class BackgroundWorker {
     private static final Logger log = LoggerFactory.getLogger(BackgroundWorker.class);
+    /** Per-task memory and time at DEBUG (logger {@code dev.stethoscope.memory}): for overhead work. */
+    private static final Logger memLog = LoggerFactory.getLogger("dev.stethoscope.memory");
     private final boolean async;
     private final int maxPending;
     private final Semaphore slots;
@@ -127,7 +129,12 @@ public final class BackgroundWorker {
                 if (hook != null) {
                     hook.run();
                 }
+                MemoryUse before = memLog.isDebugEnabled() ? MemoryUse.now() : null;
                 Action a = compute.call();
+                if (before != null) {
+                    memLog.debug("{} task: {}", threadName, before.to(MemoryUse.now()));
+                }
+                dev.stethoscope.probes.linalg.NativeMemory.collectIfGrown();
                 if (a != null) {
                     outbox.add(() -> {
                         a.run();

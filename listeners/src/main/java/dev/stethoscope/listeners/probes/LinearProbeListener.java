@@ -56,6 +56,7 @@ import dev.stethoscope.listeners.core.Schedule;
 public class LinearProbeListener extends EpochAnalysisListener {
     @java.io.Serial
     private static final long serialVersionUID = 1L;
+    private static final org.slf4j.Logger MEM_LOG = org.slf4j.LoggerFactory.getLogger("dev.stethoscope.memory");
     private final List<String> layers;
     private final LinearProbe.Options options;
     private final int batchSize;
@@ -116,6 +117,7 @@ public class LinearProbeListener extends EpochAnalysisListener {
         s.put("probeTrainExamples", String.valueOf(trainY.length));
         s.put("probeTestExamples", String.valueOf(testY.length));
         s.put("features", options.features().name());
+        s.put("maxFeatures", options.maxFeatures() == 0 ? "none" : String.valueOf(options.maxFeatures()));
         s.put("l2", options.l2Description());
         s.put("iterations", String.valueOf(options.iterations()));
         s.put("learningRate", String.valueOf(options.learningRate()));
@@ -188,7 +190,13 @@ public class LinearProbeListener extends EpochAnalysisListener {
         double[] gradNorm = new double[n];
         for (int i = 0; i < n; i++) {
             String l = layers.get(i);
+            var before = MEM_LOG.isDebugEnabled() ? dev.stethoscope.listeners.core.MemoryUse.now() : null;
             ProbeResult r = LinearProbe.train(tr.get(l), trainY, te.get(l), testY, numClasses, options);
+            dev.stethoscope.probes.linalg.NativeMemory.collectIfGrown();
+            if (before != null) {
+                MEM_LOG.debug("probe of layer {} ({} features): {}", l, r.features(),
+                        before.to(dev.stethoscope.listeners.core.MemoryUse.now()));
+            }
             feats[i] = r.features();
             trAcc[i] = r.trainAccuracy();
             teAcc[i] = r.testAccuracy();

@@ -73,15 +73,22 @@ public final class LinearProbe {
         private final double learningRate;
         private final long seed;
         private final ProbeFeatures features;
+        private final int maxFeatures;
 
         private Options(double l2, double[] l2Grid, int iterations, double learningRate, long seed,
                         ProbeFeatures features) {
+            this(l2, l2Grid, iterations, learningRate, seed, features, 0);
+        }
+
+        private Options(double l2, double[] l2Grid, int iterations, double learningRate, long seed,
+                        ProbeFeatures features, int maxFeatures) {
             this.l2 = l2;
             this.l2Grid = l2Grid;
             this.iterations = iterations;
             this.learningRate = learningRate;
             this.seed = seed;
             this.features = features;
+            this.maxFeatures = maxFeatures;
         }
 
         /**
@@ -97,7 +104,7 @@ public final class LinearProbe {
             if (!(v >= 0) || !Double.isFinite(v)) {
                 throw new IllegalArgumentException("l2 must be >= 0, got " + v);
             }
-            return new Options(v, null, iterations, learningRate, seed, features);
+            return new Options(v, null, iterations, learningRate, seed, features, maxFeatures);
         }
 
         /** Select L2 from these values (each &gt;= 0, at least one) on a held-out split of probe-train. */
@@ -118,7 +125,7 @@ public final class LinearProbe {
                 g[i] = g[g.length - 1 - i];
                 g[g.length - 1 - i] = t;
             }
-            return new Options(Double.NaN, g, iterations, learningRate, seed, features);
+            return new Options(Double.NaN, g, iterations, learningRate, seed, features, maxFeatures);
         }
 
         /** Number of full-batch steps of the final fit (&gt;= 1). */
@@ -126,7 +133,7 @@ public final class LinearProbe {
             if (v < 1) {
                 throw new IllegalArgumentException("iterations must be >= 1, got " + v);
             }
-            return new Options(l2, l2Grid, v, learningRate, seed, features);
+            return new Options(l2, l2Grid, v, learningRate, seed, features, maxFeatures);
         }
 
         /** Adam learning rate (&gt; 0). */
@@ -134,17 +141,34 @@ public final class LinearProbe {
             if (!(v > 0) || !Double.isFinite(v)) {
                 throw new IllegalArgumentException("learning rate must be > 0, got " + v);
             }
-            return new Options(l2, l2Grid, iterations, v, seed, features);
+            return new Options(l2, l2Grid, iterations, v, seed, features, maxFeatures);
         }
 
         /** Seed of the weight initialisation. */
         public Options withSeed(long v) {
-            return new Options(l2, l2Grid, iterations, learningRate, v, features);
+            return new Options(l2, l2Grid, iterations, learningRate, v, features, maxFeatures);
+        }
+
+        /**
+         * Caps a probe's width: a rank-3 or rank-4 activation (conv, [n, c, h, w]) whose flattened size
+         * c*h*w is above {@code max} is first average-pooled over positions in k x k windows (stride k,
+         * the last window of a row or column may be smaller), with the smallest k that brings it to at
+         * most {@code max} features (or to one position per channel). 0 (the default) never pools. A
+         * probe costs time and memory in proportion to its width, and a probe of a very wide layer on a
+         * thousand examples is under-determined (LeNet conv1: 11 520 features, a fit that does not
+         * converge, docs/PROBES_AND_SIMILARITY.md); the presets of {@code Stethoscope} use 2048.
+         * Ignored by {@link ProbeFeatures#GLOBAL_AVERAGE_POOL} (already one feature per channel).
+         */
+        public Options withMaxFeatures(int max) {
+            if (max < 0) {
+                throw new IllegalArgumentException("maxFeatures must be >= 0 (0 = never pool), got " + max);
+            }
+            return new Options(l2, l2Grid, iterations, learningRate, seed, features, max);
         }
 
         /** Feature mode for rank &gt; 2 activations. */
         public Options withFeatures(ProbeFeatures v) {
-            return new Options(l2, l2Grid, iterations, learningRate, seed, Objects.requireNonNull(v, "features"));
+            return new Options(l2, l2Grid, iterations, learningRate, seed, Objects.requireNonNull(v, "features"), maxFeatures);
         }
 
         /** The fixed L2 coefficient, or NaN when it is selected from {@link #l2Grid()}. */
@@ -182,6 +206,11 @@ public final class LinearProbe {
         public ProbeFeatures features() {
             return features;
         }
+
+        /** The width above which conv activations are average-pooled over positions (0 = never). */
+        public int maxFeatures() {
+            return maxFeatures;
+        }
     }
 
     /**
@@ -209,13 +238,97 @@ public final class LinearProbe {
 
     /** The probe's feature matrix [n, d] (double) for an activation, per the feature mode. */
     public static INDArray features(INDArray activation, ProbeFeatures mode) {
-        INDArray a = mode == ProbeFeatures.GLOBAL_AVERAGE_POOL ? ConvRepresentations.globalAveragePool(activation) : activation;
-        a = a.castTo(DataType.DOUBLE);
-        if (a.rank() == 2) {
-            return a.dup('c');
+        return features(activation, mode, 0);
+    }
+
+    /**
+     * The probe's feature matrix [n, d] (double) for an activation, per the feature mode, average-pooled
+     * over positions first when wider than {@code maxFeatures} (see {@link Options#withMaxFeatures}).
+     */
+    public static INDArray features(INDArray activation, ProbeFeatures mode, int maxFeatures) {
+        INDArray a = mode == ProbeFeatures.GLOBAL_AVERAGE_POOL ? ConvRepresentations.globalAveragePool(activation)
+                : maxFeatures > 0 ? poolPositions(activation, maxFeatures) : activation;
+        INDArray d = a.castTo(DataType.DOUBLE);
+        INDArray out = d.rank() == 2 ? d.dup('c') : d.dup('c').reshape('c', d.size(0), d.length() / d.size(0));
+        // free the intermediates now rather than at the next garbage collection (never the caller's array)
+        if (d != activation && d != a) {
+            release(d);
         }
-        long n = a.size(0);
-        return a.dup('c').reshape('c', n, a.length() / n);
+        if (a != activation) {
+            release(a);
+        }
+        return out;
+    }
+
+    /**
+     * The pooling window k for a rank-3 or rank-4 activation shape so that its flattened width is at
+     * most {@code maxFeatures} (smallest such k, at most the largest spatial size); 1 when it already
+     * fits or the rank is 2.
+     */
+    public static int poolWindow(long[] shape, int maxFeatures) {
+        if (shape.length < 3 || shape.length > 4 || maxFeatures <= 0) {
+            return 1;
+        }
+        long c = shape[1];
+        long h = shape[2];
+        long w = shape.length == 4 ? shape[3] : 1;
+        long largest = Math.max(h, w);
+        for (int k = 1; k < largest; k++) {
+            if (c * ceilDiv(h, k) * ceilDiv(w, k) <= maxFeatures) {
+                return k;
+            }
+        }
+        return (int) Math.max(1, largest);
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    /**
+     * Average-pools a rank-3 ([n, c, t]) or rank-4 ([n, c, h, w]) activation over positions in windows
+     * of {@link #poolWindow} (stride = window, a last partial window averages the positions it has),
+     * returning [n, c, h', w'] (or [n, c, t']); other ranks, and activations already at most
+     * {@code maxFeatures} wide, are returned as they are.
+     */
+    public static INDArray poolPositions(INDArray activation, int maxFeatures) {
+        long[] shape = activation.shape();
+        int k = poolWindow(shape, maxFeatures);
+        if (k <= 1) {
+            return activation;
+        }
+        int n = (int) shape[0];
+        int c = (int) shape[1];
+        int h = (int) shape[2];
+        int w = shape.length == 4 ? (int) shape[3] : 1;
+        int oh = (int) ceilDiv(h, k);
+        int ow = (int) ceilDiv(w, shape.length == 4 ? k : 1);
+        int kw = shape.length == 4 ? k : 1;
+        INDArray src = activation.castTo(DataType.DOUBLE);
+        double[] x = Nd4j.toFlattened('c', src).toDoubleVector();
+        double[] out = new double[n * c * oh * ow];
+        for (int e = 0, o = 0; e < n; e++) {
+            for (int ch = 0; ch < c; ch++) {
+                int base = (e * c + ch) * h * w;
+                for (int i = 0; i < oh; i++) {
+                    int r0 = i * k;
+                    int r1 = Math.min(h, r0 + k);
+                    for (int j = 0; j < ow; j++, o++) {
+                        int c0 = j * kw;
+                        int c1 = Math.min(w, c0 + kw);
+                        double sum = 0;
+                        for (int r = r0; r < r1; r++) {
+                            for (int q = c0; q < c1; q++) {
+                                sum += x[base + r * w + q];
+                            }
+                        }
+                        out[o] = sum / ((r1 - r0) * (c1 - c0));
+                    }
+                }
+            }
+        }
+        long[] outShape = shape.length == 4 ? new long[]{n, c, oh, ow} : new long[]{n, c, oh};
+        return Nd4j.createFromArray(out).reshape('c', outShape);
     }
 
     /**
@@ -231,8 +344,8 @@ public final class LinearProbe {
     public static ProbeResult train(INDArray trainActs, int[] trainY, INDArray testActs, int[] testY,
                                     int numClasses, Options options) {
         Objects.requireNonNull(options, "options");
-        INDArray xtr = features(trainActs, options.features());
-        INDArray xte = features(testActs, options.features());
+        INDArray xtr = features(trainActs, options.features(), options.maxFeatures());
+        INDArray xte = features(testActs, options.features(), options.maxFeatures());
         int n = (int) xtr.rows();
         int d = (int) xtr.columns();
         if (n == 0 || xte.rows() == 0) {
@@ -265,8 +378,8 @@ public final class LinearProbe {
 
         // bias folded in as a constant feature (not penalised); the optimisation runs in single precision
         // (statistics above in double): half the time of double for the same accuracies
-        xtr = Nd4j.hstack(xtr.castTo(STEP_TYPE), Nd4j.ones(STEP_TYPE, n, 1));
-        xte = Nd4j.hstack(xte.castTo(STEP_TYPE), Nd4j.ones(STEP_TYPE, xte.rows(), 1));
+        xtr = withBiasColumn(xtr);
+        xte = withBiasColumn(xte);
 
         double l2;
         double[] grid = options.l2Grid();
@@ -308,6 +421,9 @@ public final class LinearProbe {
                 }
             }
             l2 = grid[best];
+            path.close();
+            release(xFit);
+            release(xHold);
         } else {
             l2 = grid != null ? grid[0] : options.l2();
         }
@@ -316,8 +432,29 @@ public final class LinearProbe {
         double gradNorm = fit.gradientNorm(l2);
         double[] tr = evaluate(xtr, trainY, fit.w);
         double[] te = evaluate(xte, testY, fit.w);
+        fit.close();
+        release(xtr);
+        release(xte);
         return new ProbeResult(tr[0], te[0], tr[1], te[1], d, numClasses, options.iterations(), l2, gradNorm,
                 grid, heldOutLoss);
+    }
+
+    /** Frees an array of this class's own now (when ND4J allows it), instead of at a garbage collection. */
+    private static void release(INDArray a) {
+        if (a != null && a.closeable()) {
+            a.close();
+        }
+    }
+
+    /** [x (single precision), 1]; closes {@code x} (a double matrix of this class's own). */
+    private static INDArray withBiasColumn(INDArray x) {
+        INDArray f = x.castTo(STEP_TYPE);
+        INDArray ones = Nd4j.ones(STEP_TYPE, x.rows(), 1);
+        INDArray out = Nd4j.hstack(f, ones);
+        release(f);
+        release(ones);
+        release(x);
+        return out;
     }
 
     /** A feature's standard deviation is floored at this fraction of the root mean square of all of them. */
@@ -411,7 +548,14 @@ public final class LinearProbe {
             }
         }
 
-        /** Euclidean norm of the objective's gradient at the current weights (0 at the optimum). */
+        /** Frees the fit's arrays (the features it was given stay the caller's). */
+        void close() {
+            for (INDArray a : new INDArray[]{xTn, y, w, gw, logits, p}) {
+                release(a);
+            }
+        }
+
+                /** Euclidean norm of the objective's gradient at the current weights (0 at the optimum). */
         double gradientNorm(double l2) {
             gradient(l2);
             return gw.norm2Number().doubleValue();

@@ -200,6 +200,7 @@ public final class CriticalSamples {
         int steps = 0;
         int[] pred = null; // predictions at the current xt, when known
         for (int t = 1; t <= p.maxIterations() + 1 && active.length > 0; t++) {
+            dev.stethoscope.probes.linalg.NativeMemory.collectIfGrown(); // each step's arrays are garbage by the next
             int m = active.length;
             INDArray g = null;
             if (t <= p.maxIterations()) {

@@ -134,6 +134,7 @@ public final class InputGradients {
         if (features.size(0) != labels.size(0)) {
             throw new IllegalArgumentException(features.size(0) + " feature rows but " + labels.size(0) + " label rows");
         }
+        dev.stethoscope.probes.linalg.NativeMemory.collectIfGrown(); // the previous batches' arrays are garbage now
         INDArray g = net.calculateGradients(features, labels, null, null).getSecond();
         net.clear();
         return g.detach();
@@ -156,6 +157,7 @@ public final class InputGradients {
         if (features.size(0) != labels.size(0)) {
             throw new IllegalArgumentException(features.size(0) + " feature rows but " + labels.size(0) + " label rows");
         }
+        dev.stethoscope.probes.linalg.NativeMemory.collectIfGrown(); // the previous batches' arrays are garbage now
         INDArray g = net.calculateGradients(features, labels, null, null).getSecond();
         INDArray out = null;
         if (fusable(net)) {

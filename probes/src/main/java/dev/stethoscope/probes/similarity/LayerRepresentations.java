@@ -80,6 +80,7 @@ public final class LayerRepresentations {
                     continue;
                 }
                 SimilarityResult res = Similarity.compute(method, a, b, options);
+                dev.stethoscope.probes.linalg.NativeMemory.collectIfGrown();
                 v[i][j] = res.value();
                 u[i][j] = res.underdetermined();
             }

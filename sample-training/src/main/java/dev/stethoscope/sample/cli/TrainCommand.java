@@ -142,6 +142,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--probe-every", description = "Linear probes on every hidden layer every K epochs and at the end; 0 = off (preset: business 2, full 1).")
     Integer probeEvery;
 
+    @Option(names = "--probe-max-features", description = "Linear probes: average-pool a conv layer's positions until it has at most N features; 0 = probe every value (preset: " + Stethoscope.PROBE_MAX_FEATURES + ").")
+    Integer probeMaxFeatures;
+
     @Option(names = "--probe-examples", defaultValue = "2000", description = "First N test examples as probe set, alternately probe-train / probe-test (default: ${DEFAULT-VALUE}).")
     int probeExamples;
 
@@ -236,8 +239,11 @@ public final class TrainCommand implements Callable<Integer> {
                     corruption.train(IndexedArrayIterator.builder(trainSample.getFeatures(), trainSample.getLabels())
                             .indices(ExampleIndex.indicesOf(trainSample)).batchSize(512).noShuffle().build()));
             net.addListeners(progress);
+            org.slf4j.Logger memLog = org.slf4j.LoggerFactory.getLogger("dev.stethoscope.memory");
+            Thread sampler = memLog.isDebugEnabled() ? memorySampler(memLog) : null;
             for (int e = 0; e < epochs; e++) {
                 net.fit(fitIter);
+                memLog.debug("after epoch {}: {}", e + 1, dev.stethoscope.listeners.core.MemoryUse.now());
                 if (checkpointEvery > 0 && (e + 1) % checkpointEvery == 0 && e + 1 < epochs) {
                     File ck = runDir.resolve("checkpoint-epoch-" + (e + 1) + ".zip").toFile();
                     ModelSerializer.writeModel(net, ck, true);
@@ -246,6 +252,10 @@ public final class TrainCommand implements Callable<Integer> {
             }
             closeMonitors(monitors); // publishes the last analyses before the model is saved
             monitors = null;
+            memLog.debug("after closing the monitors: {}", dev.stethoscope.listeners.core.MemoryUse.now());
+            if (sampler != null) {
+                sampler.interrupt();
+            }
             trained = true;
             File modelFile = runDir.resolve("model.zip").toFile();
             ModelSerializer.writeModel(net, modelFile, true);
@@ -299,6 +309,29 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /**
+     * A daemon thread logging the process's memory every 2 seconds at DEBUG (logger
+     * {@code dev.stethoscope.memory}; overhead work, docs/overhead.md), until interrupted.
+     */
+    private static Thread memorySampler(org.slf4j.Logger memLog) {
+        Thread t = new Thread(() -> {
+            long peak = 0;
+            try {
+                while (!Thread.currentThread().isInterrupted()) {
+                    var m = dev.stethoscope.listeners.core.MemoryUse.now();
+                    peak = Math.max(peak, m.rss());
+                    memLog.debug("sample: {} (peak RSS so far {} MB)", m, peak >> 20);
+                    Thread.sleep(2000);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "stethoscope-memory-sampler");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    /**
      * Closes the monitors (each publishes what it still computes) before the storage closes; the
      * handle logs a failure of one and still closes the others. Null (no monitors) is fine.
      */
@@ -327,6 +360,11 @@ public final class TrainCommand implements Callable<Integer> {
                 .tune(MemorizationListener.Builder.class,
                         b -> b.lass(lassParameters()).validationSize(Math.min(csrExamples, test.size())))
                 .tune(AttributionListener.Builder.class, b -> b.imageShape(1, mnist.rows(), mnist.cols()));
+        if (probeMaxFeatures != null) {
+            int max = probeMaxFeatures;
+            setup.tune(LinearProbeListener.Builder.class,
+                    b -> b.options(dev.stethoscope.probes.linear.LinearProbe.Options.defaults().withMaxFeatures(max)));
+        }
         if (healthEvery != null) {
             setup.tune(HealthListener.Builder.class, b -> b.schedule(Schedule.iterations(healthEvery)));
         }
@@ -386,6 +424,9 @@ public final class TrainCommand implements Callable<Integer> {
         Checks.inRange("--label-noise", labelNoise, 0, 1, true);
         Checks.atLeast("--train-limit", trainLimit, 0);
         Checks.atLeast("--test-limit", testLimit, 0);
+        if (probeMaxFeatures != null) {
+            Checks.atLeast("--probe-max-features", probeMaxFeatures, 0);
+        }
         Checks.atLeast("--checkpoint-every", checkpointEvery, 0);
         Stethoscope.Preset p = Stethoscope.Preset.parse(preset); // lists the valid presets
         String name = p.name().toLowerCase(java.util.Locale.ROOT);

@@ -1,0 +1,46 @@
+package dev.stethoscope.probes.linalg;
+
+import org.bytedeco.javacpp.Pointer;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The collector trigger for the analyses' native garbage. */
+class NativeMemoryTest {
+
+    @Test
+    void collectsOnlyPastTheGrowthBoundAndFreesNativeGarbage() throws Exception {
+        long saved = NativeMemory.growthBytes() >> 20;
+        try {
+            NativeMemory.growthMegabytes(0);
+            assertThat(NativeMemory.collectIfGrown()).as("0 turns it off").isFalse();
+
+            NativeMemory.growthMegabytes(64);
+            System.gc();
+            Thread.sleep(1100); // past the minimum interval
+            NativeMemory.collectIfGrown(); // learns the low point
+            long before = NativeMemory.collections();
+            assertThat(NativeMemory.collectIfGrown()).as("no growth yet").isFalse();
+            long base = Pointer.physicalBytes();
+            // about 200 MB of unreachable native arrays, touched so that they are resident
+            boolean collected = false;
+            for (int i = 0; i < 50 && !collected; i++) {
+                Nd4j.create(DataType.FLOAT, 1_000_000).assign(i);
+                collected = NativeMemory.collectIfGrown();
+            }
+            assertThat(collected).as("a collection once RSS grew by more than 64 MB").isTrue();
+            assertThat(NativeMemory.collections()).isEqualTo(before + 1);
+            // ND4J frees the collected arrays' memory on its own thread: RSS comes back near the start
+            long after = Long.MAX_VALUE;
+            for (int i = 0; i < 50 && after > base + (48L << 20); i++) {
+                Thread.sleep(100);
+                after = Pointer.physicalBytes();
+            }
+            assertThat(after).as("RSS after the collection (base %d MB)", base >> 20).isLessThan(base + (48L << 20));
+        } finally {
+            NativeMemory.growthMegabytes(saved);
+        }
+    }
+}
