@@ -101,11 +101,25 @@ public final class Stethoscope implements AutoCloseable {
 
     private final AnalysisContext context;
     private final List<StethoscopeListener> monitors;
+    private final Map<String, String> skipped;
     private boolean closed;
 
     private Stethoscope(AnalysisContext context, List<StethoscopeListener> monitors) {
+        this(context, monitors, Map.of());
+    }
+
+    private Stethoscope(AnalysisContext context, List<StethoscopeListener> monitors, Map<String, String> skipped) {
         this.context = context;
         this.monitors = Collections.unmodifiableList(monitors);
+        this.skipped = Collections.unmodifiableMap(new LinkedHashMap<>(skipped));
+    }
+
+    /**
+     * The monitors {@link Setup#attachSupported} left out because they do not support the network
+     * (monitor name to the reason); empty after {@link Setup#attach}.
+     */
+    public Map<String, String> skipped() {
+        return skipped;
     }
 
     /** The configuration of a preset; give it the data it needs, then {@link Setup#attach}. */
@@ -157,6 +171,50 @@ public final class Stethoscope implements AutoCloseable {
             l.attach();
         }
         return new Stethoscope(ctx, new ArrayList<>(built));
+    }
+
+    /**
+     * As {@link #attach(Model, StatsStorageRouter, boolean, List)}, but a builder whose
+     * {@code build()} refuses the network (an {@link IllegalArgumentException} or
+     * {@link UnsupportedOperationException}, as the monitors that support only MultiLayerNetwork
+     * do for a ComputationGraph) is left out, logged at WARN and listed in {@link #skipped()}.
+     */
+    static Stethoscope attachSupported(Model net, StatsStorageRouter storage, boolean async,
+                                       List<? extends StethoscopeListener.Builder<?, ?>> builders,
+                                       Map<String, String> skippedBefore) {
+        Objects.requireNonNull(net, "net");
+        Objects.requireNonNull(storage, "storage");
+        AnalysisContext ctx = new AnalysisContext(net, async, BackgroundWorker.DEFAULT_TIMEOUT);
+        List<StethoscopeListener> built = new ArrayList<>();
+        Map<String, String> skipped = new LinkedHashMap<>(skippedBefore);
+        try {
+            for (StethoscopeListener.Builder<?, ?> b : builders) {
+                Objects.requireNonNull(b, "builder");
+                if (b.builderModel() != net) {
+                    throw new IllegalArgumentException("A builder was made for another network than the one passed to attach");
+                }
+                try {
+                    built.add(b.context(ctx).build());
+                } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                    skipped.put(monitorNameOf(b), String.valueOf(e.getMessage()));
+                }
+            }
+        } catch (RuntimeException e) {
+            ctx.close();
+            throw e;
+        }
+        skipped.forEach((m, why) -> log.warn("Stethoscope monitor '{}' is not attached to this {}: {}", m,
+                net.getClass().getSimpleName(), why));
+        for (StethoscopeListener l : built) {
+            l.attach();
+        }
+        return new Stethoscope(ctx, new ArrayList<>(built), skipped);
+    }
+
+    /** The monitor a builder builds, named from its listener class (TrainingDynamicsListener.Builder: "TrainingDynamics"). */
+    private static String monitorNameOf(StethoscopeListener.Builder<?, ?> b) {
+        Class<?> c = b.getClass().getEnclosingClass() != null ? b.getClass().getEnclosingClass() : b.getClass();
+        return c.getSimpleName().replace("Listener", "");
     }
 
     /** The attached monitors, in attach order. */
@@ -311,6 +369,28 @@ public final class Stethoscope implements AutoCloseable {
          */
         public Stethoscope attach(Model net, StatsStorageRouter storage) {
             return Stethoscope.attach(net, storage, async, builders(net, storage));
+        }
+
+        /**
+         * As {@link #attach}, for any network: the preset's monitors that refuse {@code net} (today
+         * training dynamics, memorisation, attributions and feature evolution support
+         * MultiLayerNetwork only) are left out with a WARN log line each and listed, with the
+         * reason, in {@link Stethoscope#skipped()}; the others are attached. {@code extra}
+         * builders (made for {@code net} and {@code storage}, for example the assertion monitor)
+         * are attached on the same context, or skipped the same way.
+         *
+         * @throws IllegalArgumentException naming every missing piece of data (as {@link #attach})
+         */
+        public Stethoscope attachSupported(Model net, StatsStorageRouter storage, StethoscopeListener.Builder<?, ?>... extra) {
+            List<StethoscopeListener.Builder<?, ?>> all = new ArrayList<>(builders(net, storage));
+            all.addAll(Arrays.asList(extra));
+            Map<String, String> before = new LinkedHashMap<>();
+            if (preset == Preset.FULL && !FeatureEvolutionListener.supports(net)
+                    && !excluded.contains(FeatureEvolutionListener.Builder.class)) {
+                before.put("FeatureEvolution", "supports MultiLayerNetworks of dense and convolution layers only; got "
+                        + net.getClass().getSimpleName());
+            }
+            return Stethoscope.attachSupported(net, storage, async, all, before);
         }
 
         /** The preset's configured builders (not built); {@link #attach} uses them. */

@@ -1,5 +1,6 @@
 package dev.stethoscope.sample;
 
+import dev.stethoscope.sample.cli.BenchAssertionsCommand;
 import dev.stethoscope.sample.cli.BenchAttributionCommand;
 import dev.stethoscope.sample.cli.BenchCommand;
 import dev.stethoscope.sample.cli.BenchMemorizationCommand;
@@ -37,6 +38,7 @@ import picocli.CommandLine.Command;
                 BenchMemorizationCommand.class,
                 BenchSuspectsCommand.class,
                 BenchAttributionCommand.class,
+                BenchAssertionsCommand.class,
                 SelfTestCommand.class,
                 CalibrateCsrCommand.class,
                 SoakCommand.class,
