@@ -89,10 +89,12 @@ public final class AssertionBench {
      * @param faultStep  the iteration at which the fault starts (latency is counted from it)
      * @param epochs     epochs to train
      * @param batch      minibatch size
-     * @param examples   training examples (the first of MNIST's training set)
+     * @param examples   training examples (from MNIST's training set, starting at {@code 10000 * variant})
+     * @param variant    0 for the calibration suite; k > 0 moves every seed (weights, shuffling, noise)
+     *                   by 100 k and the data slice by 10000 k, for a check on other runs
      */
     public record Case(String name, boolean healthy, Set<String> expected, String json, DataFault fault,
-                       int faultStep, int epochs, int batch, int examples) {
+                       int faultStep, int epochs, int batch, int examples, int variant) {
     }
 
     /** One fired assertion: detector, severity, the iteration its record was published at. */
@@ -100,7 +102,8 @@ public final class AssertionBench {
     }
 
     /** The outcome of one case. */
-    public record Result(Case c, List<Fired> fired, double seconds, String failure) {
+    public record Result(Case c, List<Fired> fired, double seconds, String failure, double maxGradientRms,
+                         double maxLogUpdateRatio) {
         /** Whether any assertion fired. */
         public boolean flagged() {
             return !fired.isEmpty();
@@ -189,21 +192,28 @@ public final class AssertionBench {
     private static final Adam ADAM = new Adam(1e-3);
     private static final int N = 2048;
 
-    private static Case faulty(String name, Set<String> expected, MultiLayerConfiguration conf, int epochs, int batch) {
-        return new Case(name, false, expected, conf.toJson(), DataFault.NONE, 0, epochs, batch, N);
+    private static Case faulty(int v, String name, Set<String> expected, MultiLayerConfiguration conf, int epochs, int batch) {
+        return new Case(name, false, expected, conf.toJson(), DataFault.NONE, 0, epochs, batch, N, v);
     }
 
-    private static Case faulty(String name, Set<String> expected, MultiLayerConfiguration conf, DataFault fault,
+    private static Case faulty(int v, String name, Set<String> expected, MultiLayerConfiguration conf, DataFault fault,
                                int faultStep, int epochs, int batch, int examples) {
-        return new Case(name, false, expected, conf.toJson(), fault, faultStep, epochs, batch, examples);
+        return new Case(name, false, expected, conf.toJson(), fault, faultStep, epochs, batch, examples, v);
     }
 
-    private static Case healthy(String name, String json, int epochs, int batch, int examples) {
-        return new Case(name, true, Set.of(), json, DataFault.NONE, 0, epochs, batch, examples);
+    private static Case healthy(int v, String name, String json, int epochs, int batch, int examples) {
+        return new Case(name, true, Set.of(), json, DataFault.NONE, 0, epochs, batch, examples, v);
     }
 
-    /** The full suite: 15 faulty and 10 healthy trainings. */
+    /** The calibration suite (variant 0): 16 faulty and 10 healthy trainings. */
     public static List<Case> suite() {
+        return suite(0);
+    }
+
+    /** The suite with every seed moved by {@code 100 * variant} and the data slice by {@code 10000 * variant}. */
+    public static List<Case> suite(int variant) {
+        final int v = variant;
+        final long o = 100L * variant;
         String lr = ConfigLint.LEARNING_RATE;
         String nonFinite = NonFiniteDetector.ID;
         String exploding = ExplodingGradientDetector.ID;
@@ -213,41 +223,43 @@ public final class AssertionBench {
         Activation softmax = Activation.SOFTMAX;
         LossFunction mcxent = LossFunction.MCXENT;
         List<Case> c = new ArrayList<>();
-        c.add(faulty("lr-10", ids(nonFinite, exploding, lr), mlp(1, new Sgd(10), relu, 1, 64, softmax, mcxent), 3, 32));
-        c.add(faulty("lr-1-adam", ids(nonFinite, exploding, lr), mlp(1, new Adam(1.0), relu, 1, 64, softmax, mcxent), 3, 32));
-        c.add(faulty("lr-1e-7", ids(noProgress, ratio, lr), mlp(1, new Sgd(1e-7), relu, 1, 64, softmax, mcxent), 3, 32));
-        c.add(faulty("lr-0-frozen", ids(noProgress, ratio, lr), mlp(1, new Sgd(0.0), relu, 1, 64, softmax, mcxent), 3, 32));
-        c.add(faulty("softmax-mse", ids(ConfigLint.LOSS_ACTIVATION), mlp(1, ADAM, relu, 1, 64, softmax, LossFunction.MSE), 3, 32));
-        c.add(faulty("sigmoid-mcxent", ids(ConfigLint.LOSS_ACTIVATION), mlp(1, ADAM, relu, 1, 64, Activation.SIGMOID, mcxent), 3, 32));
-        c.add(faulty("one-class-labels", ids(SingleClassLabelsDetector.ID), mlp(1, ADAM, relu, 1, 64, softmax, mcxent),
+        c.add(faulty(v, "lr-10", ids(nonFinite, exploding, lr), mlp(1 + o, new Sgd(10), relu, 1, 64, softmax, mcxent), 3, 32));
+        c.add(faulty(v, "lr-1-adam", ids(nonFinite, exploding, lr), mlp(1 + o, new Adam(1.0), relu, 1, 64, softmax, mcxent), 3, 32));
+        c.add(faulty(v, "lr-1e-7", ids(noProgress, ratio, lr), mlp(1 + o, new Sgd(1e-7), relu, 1, 64, softmax, mcxent), 3, 32));
+        c.add(faulty(v, "lr-0-frozen", ids(noProgress, ratio, lr), mlp(1 + o, new Sgd(0.0), relu, 1, 64, softmax, mcxent), 3, 32));
+        c.add(faulty(v, "softmax-mse", ids(ConfigLint.LOSS_ACTIVATION), mlp(1 + o, ADAM, relu, 1, 64, softmax, LossFunction.MSE), 3, 32));
+        c.add(faulty(v, "sigmoid-mcxent", ids(ConfigLint.LOSS_ACTIVATION), mlp(1 + o, ADAM, relu, 1, 64, Activation.SIGMOID, mcxent), 3, 32));
+        c.add(faulty(v, "one-class-labels", ids(SingleClassLabelsDetector.ID), mlp(1 + o, ADAM, relu, 1, 64, softmax, mcxent),
                 DataFault.ONE_CLASS, 0, 3, 32, N));
-        c.add(faulty("nan-batch", ids(nonFinite), mlp(1, ADAM, relu, 1, 64, softmax, mcxent),
+        c.add(faulty(v, "nan-batch", ids(nonFinite), mlp(1 + o, ADAM, relu, 1, 64, softmax, mcxent),
                 DataFault.NAN_BATCH, 40, 3, 32, N));
-        c.add(faulty("label-noise-60", ids(ValidationDivergenceDetector.ID), mlp(1, ADAM, relu, 1, 256, softmax, mcxent),
-                DataFault.LABEL_NOISE_60, 0, 8, 32, 1024));
-        c.add(faulty("exploding-init", ids(exploding, nonFinite),
-                mlp(1, new Sgd(0.01), relu, 3, 64, softmax, mcxent, new NormalDistribution(0, 3), 0), 3, 32));
-        c.add(faulty("dead-relu-bias", ids(DyingReluDetector.ID),
-                mlp(1, new Sgd(0.01), relu, 2, 64, softmax, mcxent, null, -10), 3, 32));
-        c.add(faulty("tiny-batch-oscillation", ids(OscillatingLossDetector.ID),
-                mlp(1, new Sgd(0.5), relu, 1, 64, softmax, mcxent), 1, 2));
-        c.add(faulty("deep-sigmoid-vanishing", ids(VanishingGradientDetector.ID),
-                mlp(1, new Sgd(0.01), Activation.SIGMOID, 8, 32, softmax, mcxent), 3, 32));
-        c.add(faulty("pixels-0-255-relu", ids(ConfigLint.INPUT_RANGE), mlp(1, ADAM, relu, 1, 64, softmax, mcxent),
+        c.add(faulty(v, "label-noise-60", ids(ValidationDivergenceDetector.ID), mlp(1 + o, ADAM, relu, 1, 256, softmax, mcxent),
+                DataFault.LABEL_NOISE_60, 0, 25, 32, 512));
+        c.add(faulty(v, "exploding-init", ids(exploding, nonFinite),
+                mlp(1 + o, new Sgd(0.01), relu, 3, 64, softmax, mcxent, new NormalDistribution(0, 3), 0), 3, 32));
+        c.add(faulty(v, "dead-relu-bias", ids(DyingReluDetector.ID),
+                mlp(1 + o, new Sgd(0.01), relu, 2, 64, softmax, mcxent, null, -10), 3, 32));
+        c.add(faulty(v, "tiny-batch-oscillation", ids(OscillatingLossDetector.ID),
+                mlp(1 + o, new Sgd(0.5), relu, 1, 64, softmax, mcxent), 1, 2));
+        c.add(faulty(v, "oscillation-tanh-batch-2", ids(OscillatingLossDetector.ID),
+                mlp(1 + o, new Sgd(0.5), Activation.TANH, 1, 64, softmax, mcxent), DataFault.NONE, 0, 1, 2, 1024));
+        c.add(faulty(v, "deep-sigmoid-vanishing", ids(VanishingGradientDetector.ID),
+                mlp(1 + o, new Sgd(0.01), Activation.SIGMOID, 8, 32, softmax, mcxent), 3, 32));
+        c.add(faulty(v, "pixels-0-255-relu", ids(ConfigLint.INPUT_RANGE), mlp(1 + o, ADAM, relu, 1, 64, softmax, mcxent),
                 DataFault.PIXELS_0_255, 0, 3, 32, N));
-        c.add(faulty("pixels-0-255-tanh", ids(ConfigLint.INPUT_RANGE, SaturationDetector.ID),
-                mlp(1, ADAM, Activation.TANH, 1, 64, softmax, mcxent), DataFault.PIXELS_0_255, 0, 3, 32, N));
+        c.add(faulty(v, "pixels-0-255-tanh", ids(ConfigLint.INPUT_RANGE, SaturationDetector.ID),
+                mlp(1 + o, ADAM, Activation.TANH, 1, 64, softmax, mcxent), DataFault.PIXELS_0_255, 0, 3, 32, N));
 
         for (long seed = 1; seed <= 3; seed++) {
-            c.add(healthy("mlp-seed-" + seed, mlp(seed, ADAM, relu, 1, 64, softmax, mcxent).toJson(), 3, 32, N));
+            c.add(healthy(v, "mlp-seed-" + seed, mlp(seed + o, ADAM, relu, 1, 64, softmax, mcxent).toJson(), 3, 32, N));
         }
-        c.add(healthy("mlp-batch-64", mlp(4, ADAM, relu, 1, 64, softmax, mcxent).toJson(), 3, 64, N));
-        c.add(healthy("mlp-batch-128", mlp(5, ADAM, relu, 1, 64, softmax, mcxent).toJson(), 4, 128, N));
-        c.add(healthy("mlp-tanh-2x64", mlp(6, ADAM, Activation.TANH, 2, 64, softmax, mcxent).toJson(), 3, 32, N));
-        c.add(healthy("mlp-nesterovs-0.01", mlp(7, new Nesterovs(0.01, 0.9), relu, 1, 64, softmax, mcxent).toJson(), 3, 32, N));
-        c.add(healthy("cnn-seed-1", cnn(1).toJson(), 2, 32, 1024));
-        c.add(healthy("cnn-seed-2-batch-64", cnn(2).toJson(), 2, 64, 1024));
-        c.add(healthy("graph-mlp", graph(1).toJson(), 3, 32, N));
+        c.add(healthy(v, "mlp-batch-64", mlp(4 + o, ADAM, relu, 1, 64, softmax, mcxent).toJson(), 3, 64, N));
+        c.add(healthy(v, "mlp-batch-128", mlp(5 + o, ADAM, relu, 1, 64, softmax, mcxent).toJson(), 4, 128, N));
+        c.add(healthy(v, "mlp-tanh-2x64", mlp(6 + o, ADAM, Activation.TANH, 2, 64, softmax, mcxent).toJson(), 3, 32, N));
+        c.add(healthy(v, "mlp-nesterovs-0.01", mlp(7 + o, new Nesterovs(0.01, 0.9), relu, 1, 64, softmax, mcxent).toJson(), 3, 32, N));
+        c.add(healthy(v, "cnn-seed-1", cnn(1 + o).toJson(), 2, 32, 1024));
+        c.add(healthy(v, "cnn-seed-2-batch-64", cnn(2 + o).toJson(), 2, 64, 1024));
+        c.add(healthy(v, "graph-mlp", graph(1 + o).toJson(), 3, 32, N));
         return c;
     }
 
@@ -272,14 +284,17 @@ public final class AssertionBench {
      */
     public static Result run(Case c, MnistData mnist, PrintStream trace) {
         long t0 = System.nanoTime();
-        LabeledImages train = mnist.train().head(c.examples());
-        int[] labels = train.labelValues();
+        int from = 10000 * c.variant();
+        LabeledImages all = mnist.train().head(Math.min(mnist.train().size(), from + c.examples()));
+        int[] labels = java.util.Arrays.copyOfRange(all.labelValues(), from, all.size());
         if (c.fault() == DataFault.ONE_CLASS) {
             java.util.Arrays.fill(labels, 3);
         } else if (c.fault() == DataFault.LABEL_NOISE_60) {
-            labels = LabelNoise.flip(labels, CLASSES, 0.6, 1).labels();
+            labels = LabelNoise.flip(labels, CLASSES, 0.6, 1 + 100L * c.variant()).labels();
         }
-        INDArray x = train.features();
+        INDArray x = from == 0 ? all.features()
+                : all.features().get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, all.size()),
+                        org.nd4j.linalg.indexing.NDArrayIndex.all()).dup();
         LabeledImages test = mnist.test().head(512);
         INDArray vx = test.features();
         if (c.fault() == DataFault.PIXELS_0_255) {
@@ -288,7 +303,7 @@ public final class AssertionBench {
         }
         DataSet validation = new DataSet(vx, test.oneHotLabels(CLASSES));
         IndexedArrayIterator.Builder ib = IndexedArrayIterator.builder(x, DataConversion.oneHot(labels, CLASSES))
-                .batchSize(c.batch()).shuffle(1);
+                .batchSize(c.batch()).shuffle(1 + 100L * c.variant());
         if (c.fault() == DataFault.NAN_BATCH) {
             ib.preProcessor(new NanAt(c.faultStep()));
         }
@@ -301,7 +316,7 @@ public final class AssertionBench {
         if (trace != null) {
             lb.assertThat("trace", w -> {
                 dev.stethoscope.probes.assertions.StepSignals t = w.latest();
-                if (t.step() % 10 == 0) {
+                if (t.step() < 10 || t.step() % 10 == 0) {
                     trace.printf(Locale.ROOT, "  %s step %d loss %.4g grad %s upd/par %s zero %s sat %s%n", c.name(), t.step(), t.loss(),
                             fmtArr(t.gradientNorms()), ratios(t), fmtArr(t.zeroFractions()), fmtArr(t.saturatedFractions()));
                 }
@@ -312,6 +327,25 @@ public final class AssertionBench {
                 return dev.stethoscope.probes.assertions.Severity.NONE;
             });
         }
+        double[] max = {Double.NaN, Double.NaN};
+        lb.assertThat("bench-maxima", w -> {
+            dev.stethoscope.probes.assertions.StepSignals t = w.latest();
+            for (int i = 0; i < t.gradientNorms().length; i++) {
+                double g = t.gradientRms(i);
+                if (Double.isFinite(g) && !(g <= max[0])) {
+                    max[0] = g;
+                }
+            }
+            if (t.updateNorms().length == t.parameterNorms().length) {
+                for (int i = 0; i < t.updateNorms().length; i++) {
+                    double r = Math.log10(t.updateNorms()[i] / t.parameterNorms()[i]);
+                    if (Double.isFinite(r) && !(r <= max[1])) {
+                        max[1] = r;
+                    }
+                }
+            }
+            return dev.stethoscope.probes.assertions.Severity.NONE;
+        });
         AssertionListener l = lb.attach();
         String failure = null;
         try {
@@ -329,7 +363,7 @@ public final class AssertionBench {
             AssertionFinding f = r.payload(AssertionFinding.class);
             fired.add(new Fired(f.detector(), f.severity(), r.getIteration()));
         }
-        return new Result(c, fired, (System.nanoTime() - t0) / 1e9, failure);
+        return new Result(c, fired, (System.nanoTime() - t0) / 1e9, failure, max[0], max[1]);
     }
 
     private static String fmtArr(double[] a) {
@@ -426,8 +460,8 @@ public final class AssertionBench {
     /** Prints the per-run table, the per-detector table and the targets; returns the summary. */
     public static Summary summarize(List<Result> results, PrintStream out) {
         out.println();
-        out.println("| run | kind | expected | fired (severity, first iteration) | flagged | expected fired | latency (it) | s |");
-        out.println("|---|---|---|---|---|---|---|---|");
+        out.println("| run | kind | expected | fired (severity, first iteration) | flagged | expected fired | latency (it) | max RMS grad | max log10 upd/par | s |");
+        out.println("|---|---|---|---|---|---|---|---|---|---|");
         for (Result r : results) {
             Map<String, String> first = new LinkedHashMap<>();
             for (Fired f : r.fired()) {
@@ -436,12 +470,12 @@ public final class AssertionBench {
             }
             String fired = first.isEmpty() ? "none" : first.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
                     .reduce((a, b) -> a + ", " + b).orElse("");
-            out.printf(Locale.ROOT, "| %s | %s | %s | %s%s | %s | %s | %s | %.1f |%n", r.c().name(),
+            out.printf(Locale.ROOT, "| %s | %s | %s | %s%s | %s | %s | %s | %.3g | %.2f | %.1f |%n", r.c().name(),
                     r.c().healthy() ? "healthy" : "faulty", r.c().healthy() ? "-" : String.join(", ", r.c().expected()),
                     fired, r.failure() == null ? "" : " (training threw " + r.failure() + ")",
                     r.c().healthy() ? "-" : r.flagged() ? "yes" : "NO",
                     r.c().healthy() ? "-" : r.expectedFired() ? "yes" : "NO",
-                    r.latency() < 0 ? "-" : String.valueOf(r.latency()), r.seconds());
+                    r.latency() < 0 ? "-" : String.valueOf(r.latency()), r.maxGradientRms(), r.maxLogUpdateRatio(), r.seconds());
         }
         Set<String> detectors = new TreeSet<>();
         results.forEach(r -> {

@@ -41,6 +41,9 @@ public final class BenchAssertionsCommand implements Callable<Integer> {
     @Option(names = "--reduced", description = "The reduced suite of the test (5 faulty, 3 healthy).")
     boolean reduced;
 
+    @Option(names = "--variant", defaultValue = "0", description = "0: the calibration suite; k > 0: every seed moved by 100 k and the MNIST slice by 10000 k (a check on runs the thresholds were not calibrated on).")
+    int variant;
+
     @Option(names = "--list", description = "List the cases and exit.")
     boolean list;
 
@@ -67,7 +70,8 @@ public final class BenchAssertionsCommand implements Callable<Integer> {
         if (cost) {
             return cost();
         }
-        List<AssertionBench.Case> suite = reduced ? AssertionBench.reduced() : AssertionBench.suite();
+        Checks.atLeast("--variant", variant, 0);
+        List<AssertionBench.Case> suite = reduced ? AssertionBench.reduced() : AssertionBench.suite(variant);
         if (cases != null && !cases.isEmpty()) {
             Set<String> names = suite.stream().map(AssertionBench.Case::name).collect(Collectors.toSet());
             for (String c : cases) {
