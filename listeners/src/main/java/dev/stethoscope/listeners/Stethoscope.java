@@ -382,9 +382,9 @@ public final class Stethoscope implements AutoCloseable {
          * @throws IllegalArgumentException naming every missing piece of data (as {@link #attach})
          */
         public Stethoscope attachSupported(Model net, StatsStorageRouter storage, StethoscopeListener.Builder<?, ?>... extra) {
-            List<StethoscopeListener.Builder<?, ?>> all = new ArrayList<>(builders(net, storage));
-            all.addAll(Arrays.asList(extra));
             Map<String, String> before = new LinkedHashMap<>();
+            List<StethoscopeListener.Builder<?, ?>> all = new ArrayList<>(builders(net, storage, before));
+            all.addAll(Arrays.asList(extra));
             if (preset == Preset.FULL && !FeatureEvolutionListener.supports(net)
                     && !excluded.contains(FeatureEvolutionListener.Builder.class)) {
                 before.put("FeatureEvolution", "supports MultiLayerNetworks of dense and convolution layers only; got "
@@ -395,6 +395,14 @@ public final class Stethoscope implements AutoCloseable {
 
         /** The preset's configured builders (not built); {@link #attach} uses them. */
         List<StethoscopeListener.Builder<?, ?>> builders(Model net, StatsStorageRouter storage) {
+            return builders(net, storage, null);
+        }
+
+        /**
+         * As {@link #builders(Model, StatsStorageRouter)}; with {@code skipped} non-null, a monitor
+         * whose builder refuses the network already when it is made is left out and listed there.
+         */
+        List<StethoscopeListener.Builder<?, ?>> builders(Model net, StatsStorageRouter storage, Map<String, String> skipped) {
             List<String> missing = new ArrayList<>();
             if (numExamples < 1 && !excluded.contains(TrainingDynamicsListener.Builder.class)) {
                 missing.add("numExamples(n) (training examples, for the training-dynamics monitor)");
@@ -433,18 +441,28 @@ public final class Stethoscope implements AutoCloseable {
                 if (probeTrainInputs != null) {
                     similarity.probeInputs(probeTrainInputs);
                 }
-                MemorizationListener.Builder memorization = MemorizationListener.builder(net, storage).async(async)
-                        .schedule(Schedule.epochs(preset == Preset.FULL ? 1 : 2))
-                        .sensitivitySchedule(Schedule.iterations(preset == Preset.FULL ? 50 : 200));
-                if (training != null) {
+                MemorizationListener.Builder memorization = null;
+                try {
+                    memorization = MemorizationListener.builder(net, storage).async(async)
+                            .schedule(Schedule.epochs(preset == Preset.FULL ? 1 : 2))
+                            .sensitivitySchedule(Schedule.iterations(preset == Preset.FULL ? 50 : 200));
+                } catch (UnsupportedOperationException e) {
+                    if (skipped == null || excluded.contains(MemorizationListener.Builder.class)) {
+                        throw e;
+                    }
+                    skipped.put("Memorization", String.valueOf(e.getMessage()));
+                }
+                if (memorization != null && training != null) {
                     memorization.training(training);
                 }
-                if (validation != null) {
+                if (memorization != null && validation != null) {
                     memorization.validation(validation);
                 }
                 add(out, probes);
                 add(out, similarity);
-                add(out, memorization);
+                if (memorization != null) {
+                    add(out, memorization);
+                }
                 if (preset == Preset.FULL) {
                     AttributionListener.Builder attribution = AttributionListener.builder(net, storage)
                             .methods("ig", "lrp-eps", "saliency").examplesPerClass(probeData, 1).schedule(epochs);

@@ -90,8 +90,8 @@ public final class ExplodingGradientDetector implements Detector {
                 }
             }
         }
-        for (int i = 0; i < s.gradientNorms().length; i++) {
-            double g = s.gradientRms(i);
+        for (int i = 0; i < s.gradientNorms().length && i < s.parameterCounts().length; i++) {
+            double g = s.parameterCounts()[i] > 0 ? s.gradientRms(i) : Double.NaN; // an RMS needs the count
             if (Double.isFinite(g) && g >= rmsLimit) {
                 return Condition.steps(Severity.WARNING, "The RMS gradient of " + s.layerName(i) + " at step " + s.step()
                         + " is " + fmt(g) + " per parameter (at or above " + fmt(rmsLimit) + "): exploding gradients"

@@ -4,7 +4,6 @@ import dev.stethoscope.listeners.records.AssertionFinding;
 import dev.stethoscope.listeners.records.Health;
 import dev.stethoscope.listeners.records.RecordReader;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
-import dev.stethoscope.listeners.records.SuspectTable;
 import dev.stethoscope.sample.data.MnistData;
 import dev.stethoscope.sample.data.MnistFixture;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -79,7 +78,7 @@ class TrainConfigTest {
         try {
             String session = TrainAndViewTest.sessionOf(storage, "run");
             assertThat(storage.getAllUpdatesAfter(session, Health.TYPE_ID, 0)).isNotEmpty();
-            assertThat(storage.getAllUpdatesAfter(session, SuspectTable.TYPE_ID, 0)).isNotEmpty();
+            assertThat(storage.getAllUpdatesAfter(session, dev.stethoscope.listeners.records.Suspects.TYPE_ID, 0)).isNotEmpty();
         } finally {
             storage.close();
         }
