@@ -116,6 +116,7 @@ public final class BenchAssertionsCommand implements Callable<Integer> {
         LabeledImages train = DataOptions.limit(mnist.train(), run.trainLimit);
         int classes = mnist.numClasses();
         long[] steps = new long[1];
+        long[] inside = new long[2]; // CPU nanoseconds inside the listener, training-thread CPU of the monitored runs
         OverheadRuns.Result res = OverheadRuns.measure((monitored, runEpochs) -> {
             MultiLayerNetwork net = Models.build(run.model, 7, mnist.rows(), mnist.cols(), classes);
             IndexedArrayIterator it = train.iterator(classes, run.batch, true, 1);
@@ -124,8 +125,13 @@ public final class BenchAssertionsCommand implements Callable<Integer> {
                 return net;
             }
             AssertionListener l = ModelAssertions.builder(net, new InMemoryStatsStorage())
-                    .schedule(Schedule.iterations(every)).plannedEpochs(runEpochs).failFast(true).attach();
+                    .schedule(Schedule.iterations(every)).plannedEpochs(runEpochs).failFast(true).build();
+            Timed timed = new Timed(l);
+            net.addListeners(timed);
+            long t0 = Timed.CPU.getCurrentThreadCpuTime();
             net.fit(it, runEpochs);
+            inside[1] += Timed.CPU.getCurrentThreadCpuTime() - t0;
+            inside[0] += timed.nanos;
             l.close();
             steps[0] = l.window().stepsSeen();
             return net;
@@ -133,6 +139,51 @@ public final class BenchAssertionsCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "assertion monitor (%s, every %d iteration(s), %d examples, batch %d, %d epochs per run, "
                 + "%d steps seen by the last monitored run): %s%n", run.model, every, train.size(), run.batch, run.epochs,
                 steps[0], res.summary(run.epochs));
+        System.out.printf(Locale.ROOT, "inside the listener (training-thread CPU time spent in its callbacks, all monitored runs): "
+                + "%.3f s of %.3f s, so the monitored training thread's CPU is %.4fx that of its training alone%n",
+                inside[0] / 1e9, inside[1] / 1e9, inside[1] / (double) Math.max(1, inside[1] - inside[0]));
         return 0;
+    }
+
+    /** Forwards every callback to the listener, adding up the training thread's CPU time spent in it. */
+    static final class Timed extends org.deeplearning4j.optimize.api.BaseTrainingListener {
+        static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+        final AssertionListener l;
+        long nanos;
+
+        Timed(AssertionListener l) {
+            this.l = l;
+        }
+
+        private void timed(Runnable r) {
+            long t = CPU.getCurrentThreadCpuTime();
+            r.run();
+            nanos += CPU.getCurrentThreadCpuTime() - t;
+        }
+
+        @Override
+        public void onEpochStart(org.deeplearning4j.nn.api.Model m) {
+            timed(() -> l.onEpochStart(m));
+        }
+
+        @Override
+        public void onEpochEnd(org.deeplearning4j.nn.api.Model m) {
+            timed(() -> l.onEpochEnd(m));
+        }
+
+        @Override
+        public void onForwardPass(org.deeplearning4j.nn.api.Model m, List<org.nd4j.linalg.api.ndarray.INDArray> a) {
+            timed(() -> l.onForwardPass(m, a));
+        }
+
+        @Override
+        public void onGradientCalculation(org.deeplearning4j.nn.api.Model m) {
+            timed(() -> l.onGradientCalculation(m));
+        }
+
+        @Override
+        public void iterationDone(org.deeplearning4j.nn.api.Model m, int i, int e) {
+            timed(() -> l.iterationDone(m, i, e));
+        }
     }
 }
