@@ -112,11 +112,25 @@ public final class Stethoscope implements AutoCloseable {
 
     private final AnalysisContext context;
     private final List<StethoscopeListener> monitors;
+    private final Map<String, String> skipped;
     private boolean closed;
 
     private Stethoscope(AnalysisContext context, List<StethoscopeListener> monitors) {
+        this(context, monitors, Map.of());
+    }
+
+    private Stethoscope(AnalysisContext context, List<StethoscopeListener> monitors, Map<String, String> skipped) {
         this.context = context;
         this.monitors = Collections.unmodifiableList(monitors);
+        this.skipped = Collections.unmodifiableMap(new LinkedHashMap<>(skipped));
+    }
+
+    /**
+     * The monitors {@link Setup#attachSupported} left out because they do not support the network
+     * (monitor name to the reason); empty after {@link Setup#attach}.
+     */
+    public Map<String, String> skipped() {
+        return skipped;
     }
 
     /** The configuration of a preset; give it the data it needs, then {@link Setup#attach}. */
@@ -168,6 +182,50 @@ public final class Stethoscope implements AutoCloseable {
             l.attach();
         }
         return new Stethoscope(ctx, new ArrayList<>(built));
+    }
+
+    /**
+     * As {@link #attach(Model, StatsStorageRouter, boolean, List)}, but a builder whose
+     * {@code build()} refuses the network (an {@link IllegalArgumentException} or
+     * {@link UnsupportedOperationException}, as the monitors that support only MultiLayerNetwork
+     * do for a ComputationGraph) is left out, logged at WARN and listed in {@link #skipped()}.
+     */
+    static Stethoscope attachSupported(Model net, StatsStorageRouter storage, boolean async,
+                                       List<? extends StethoscopeListener.Builder<?, ?>> builders,
+                                       Map<String, String> skippedBefore) {
+        Objects.requireNonNull(net, "net");
+        Objects.requireNonNull(storage, "storage");
+        AnalysisContext ctx = new AnalysisContext(net, async, BackgroundWorker.DEFAULT_TIMEOUT);
+        List<StethoscopeListener> built = new ArrayList<>();
+        Map<String, String> skipped = new LinkedHashMap<>(skippedBefore);
+        try {
+            for (StethoscopeListener.Builder<?, ?> b : builders) {
+                Objects.requireNonNull(b, "builder");
+                if (b.builderModel() != net) {
+                    throw new IllegalArgumentException("A builder was made for another network than the one passed to attach");
+                }
+                try {
+                    built.add(b.context(ctx).build());
+                } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                    skipped.put(monitorNameOf(b), String.valueOf(e.getMessage()));
+                }
+            }
+        } catch (RuntimeException e) {
+            ctx.close();
+            throw e;
+        }
+        skipped.forEach((m, why) -> log.warn("Stethoscope monitor '{}' is not attached to this {}: {}", m,
+                net.getClass().getSimpleName(), why));
+        for (StethoscopeListener l : built) {
+            l.attach();
+        }
+        return new Stethoscope(ctx, new ArrayList<>(built), skipped);
+    }
+
+    /** The monitor a builder builds, named from its listener class (TrainingDynamicsListener.Builder: "TrainingDynamics"). */
+    private static String monitorNameOf(StethoscopeListener.Builder<?, ?> b) {
+        Class<?> c = b.getClass().getEnclosingClass() != null ? b.getClass().getEnclosingClass() : b.getClass();
+        return c.getSimpleName().replace("Listener", "");
     }
 
     /** The attached monitors, in attach order. */
@@ -327,8 +385,38 @@ public final class Stethoscope implements AutoCloseable {
             return Stethoscope.attach(net, storage, async, builders(net, storage));
         }
 
+        /**
+         * As {@link #attach}, for any network: the preset's monitors that refuse {@code net} (today
+         * training dynamics, memorisation, attributions and feature evolution support
+         * MultiLayerNetwork only) are left out with a WARN log line each and listed, with the
+         * reason, in {@link Stethoscope#skipped()}; the others are attached. {@code extra}
+         * builders (made for {@code net} and {@code storage}, for example the assertion monitor)
+         * are attached on the same context, or skipped the same way.
+         *
+         * @throws IllegalArgumentException naming every missing piece of data (as {@link #attach})
+         */
+        public Stethoscope attachSupported(Model net, StatsStorageRouter storage, StethoscopeListener.Builder<?, ?>... extra) {
+            Map<String, String> before = new LinkedHashMap<>();
+            List<StethoscopeListener.Builder<?, ?>> all = new ArrayList<>(builders(net, storage, before));
+            all.addAll(Arrays.asList(extra));
+            if (preset == Preset.FULL && !FeatureEvolutionListener.supports(net)
+                    && !excluded.contains(FeatureEvolutionListener.Builder.class)) {
+                before.put("FeatureEvolution", "supports MultiLayerNetworks of dense and convolution layers only; got "
+                        + net.getClass().getSimpleName());
+            }
+            return Stethoscope.attachSupported(net, storage, async, all, before);
+        }
+
         /** The preset's configured builders (not built); {@link #attach} uses them. */
         List<StethoscopeListener.Builder<?, ?>> builders(Model net, StatsStorageRouter storage) {
+            return builders(net, storage, null);
+        }
+
+        /**
+         * As {@link #builders(Model, StatsStorageRouter)}; with {@code skipped} non-null, a monitor
+         * whose builder refuses the network already when it is made is left out and listed there.
+         */
+        List<StethoscopeListener.Builder<?, ?>> builders(Model net, StatsStorageRouter storage, Map<String, String> skipped) {
             List<String> missing = new ArrayList<>();
             if (numExamples < 1 && !excluded.contains(TrainingDynamicsListener.Builder.class)) {
                 missing.add("numExamples(n) (training examples, for the training-dynamics monitor)");
@@ -368,18 +456,28 @@ public final class Stethoscope implements AutoCloseable {
                 if (probeTrainInputs != null) {
                     similarity.probeInputs(probeTrainInputs);
                 }
-                MemorizationListener.Builder memorization = MemorizationListener.builder(net, storage).async(async)
-                        .schedule(Schedule.epochs(preset == Preset.FULL ? 1 : 2))
-                        .sensitivitySchedule(Schedule.iterations(preset == Preset.FULL ? 50 : 200));
-                if (training != null) {
+                MemorizationListener.Builder memorization = null;
+                try {
+                    memorization = MemorizationListener.builder(net, storage).async(async)
+                            .schedule(Schedule.epochs(preset == Preset.FULL ? 1 : 2))
+                            .sensitivitySchedule(Schedule.iterations(preset == Preset.FULL ? 50 : 200));
+                } catch (UnsupportedOperationException e) {
+                    if (skipped == null || excluded.contains(MemorizationListener.Builder.class)) {
+                        throw e;
+                    }
+                    skipped.put("Memorization", String.valueOf(e.getMessage()));
+                }
+                if (memorization != null && training != null) {
                     memorization.training(training);
                 }
-                if (validation != null) {
+                if (memorization != null && validation != null) {
                     memorization.validation(validation);
                 }
                 add(out, probes);
                 add(out, similarity);
-                add(out, memorization);
+                if (memorization != null) {
+                    add(out, memorization);
+                }
                 if (preset == Preset.FULL) {
                     AttributionListener.Builder attribution = AttributionListener.builder(net, storage)
                             .methods("ig", "lrp-eps", "saliency").examplesPerClass(probeData, 1).schedule(epochs);

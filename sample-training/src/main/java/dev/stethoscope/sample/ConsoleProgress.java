@@ -67,16 +67,20 @@ public final class ConsoleProgress extends BaseTrainingListener {
     public void onEpochEnd(Model model) {
         double secs = (System.nanoTime() - epochStart) / 1e9;
         epochSeconds.add(secs);
-        MultiLayerNetwork net = (MultiLayerNetwork) model;
         test.reset();
-        Evaluation eval = net.evaluate(test);
+        Evaluation eval = evaluate(model, test);
         String trainAcc = "n/a";
         if (trainSample != null) {
             trainSample.reset();
-            trainAcc = String.format(Locale.ROOT, "%.4f", net.evaluate(trainSample).accuracy());
+            trainAcc = String.format(Locale.ROOT, "%.4f", evaluate(model, trainSample).accuracy());
         }
         System.out.printf(Locale.ROOT, (System.console() != null ? "%n" : "") + "epoch %d done in %.1f s: mean training loss %.4f, train accuracy %s, test accuracy %.4f%n",
-                net.getEpochCount() + 1, secs, lossSum / Math.max(1, iterInEpoch), trainAcc, eval.accuracy());
+                dev.stethoscope.sample.ConfigModels.epochCount(model) + 1, secs, lossSum / Math.max(1, iterInEpoch), trainAcc, eval.accuracy());
+    }
+
+    private static Evaluation evaluate(Model model, DataSetIterator data) {
+        return model instanceof MultiLayerNetwork net ? net.evaluate(data)
+                : ((org.deeplearning4j.nn.graph.ComputationGraph) model).evaluate(data);
     }
 
     /** The seconds of each epoch so far, e.g. "[5.1, 4.8]". */

@@ -1,5 +1,6 @@
 package dev.stethoscope.sample;
 
+import dev.stethoscope.sample.cli.BenchAssertionsCommand;
 import dev.stethoscope.sample.cli.BenchAttributionCommand;
 import dev.stethoscope.sample.cli.BenchCommand;
 import dev.stethoscope.sample.cli.BenchFeaturesCommand;
@@ -39,6 +40,7 @@ import picocli.CommandLine.Command;
                 BenchSuspectsCommand.class,
                 BenchAttributionCommand.class,
                 BenchFeaturesCommand.class,
+                BenchAssertionsCommand.class,
                 SelfTestCommand.class,
                 CalibrateCsrCommand.class,
                 SoakCommand.class,

@@ -21,21 +21,44 @@ public final class ExplodingGradientDetector implements Detector {
     private final double ratioLimit;
     private final double lossLimit;
     private final int sustain;
+    private final double rmsLimit;
+    private final double stepLimit;
 
-    /** With AUTOTRAINER's thresholds: ratio 70, loss 1e5, sustained over 5 steps. */
+    /**
+     * With AUTOTRAINER's thresholds (ratio 70, loss 1e5, sustained over 5 steps) and the two rules
+     * added by the bench-assertions calibration: a layer's RMS gradient of 50 or more, a layer's
+     * update of 30 % or more of its parameters' norm in one step (docs/ASSERTIONS.md).
+     */
     public ExplodingGradientDetector() {
-        this(70, 1e5, 5);
+        this(70, 1e5, 5, 50, 0.3);
+    }
+
+    /**
+     * AUTOTRAINER's rules only (the RMS and step rules off).
+     *
+     * @param ratioLimit ||g_first||/||g_last|| above which gradients explode
+     * @param lossLimit  loss at or above which training has diverged
+     * @param sustain    consecutive steps the ratio must exceed its limit
+     */
+    public ExplodingGradientDetector(double ratioLimit, double lossLimit, int sustain) {
+        this(ratioLimit, lossLimit, sustain, Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY);
     }
 
     /**
      * @param ratioLimit ||g_first||/||g_last|| above which gradients explode
      * @param lossLimit  loss at or above which training has diverged
      * @param sustain    consecutive steps the ratio must exceed its limit
+     * @param rmsLimit   a layer's RMS gradient (L2 norm over the square root of its parameter count)
+     *                   at or above which the gradient has exploded, at one step (WARNING)
+     * @param stepLimit  a layer's ||update|| / ||parameters|| at or above which one step is out of
+     *                   scale (learning rate far too high), at one step (ERROR)
      */
-    public ExplodingGradientDetector(double ratioLimit, double lossLimit, int sustain) {
+    public ExplodingGradientDetector(double ratioLimit, double lossLimit, int sustain, double rmsLimit, double stepLimit) {
         this.ratioLimit = ratioLimit;
         this.lossLimit = lossLimit;
         this.sustain = Math.max(1, sustain);
+        this.rmsLimit = rmsLimit;
+        this.stepLimit = stepLimit;
     }
 
     @Override
@@ -54,6 +77,26 @@ public final class ExplodingGradientDetector implements Detector {
         if (Double.isFinite(s.loss()) && s.loss() >= lossLimit) {
             return Condition.steps(Severity.ERROR, "Loss " + fmt(s.loss()) + " at step " + s.step() + " is at or above "
                     + fmt(lossLimit) + ": training has diverged (exploding gradients)." + fix, s.step(), s.step());
+        }
+        double[] u = s.updateNorms();
+        double[] p = s.parameterNorms();
+        if (u.length == p.length) {
+            for (int i = 0; i < u.length; i++) {
+                double r = u[i] / p[i];
+                if (p[i] > 0 && Double.isFinite(r) && r >= stepLimit) {
+                    return Condition.steps(Severity.ERROR, "The update of " + s.layerName(i) + " at step " + s.step()
+                            + " is " + fmt(r) + " times its parameters' norm (at or above " + fmt(stepLimit)
+                            + " in one step): the steps explode (learning rate far too high)." + fix, s.step(), s.step());
+                }
+            }
+        }
+        for (int i = 0; i < s.gradientNorms().length && i < s.parameterCounts().length; i++) {
+            double g = s.parameterCounts()[i] > 0 ? s.gradientRms(i) : Double.NaN; // an RMS needs the count
+            if (Double.isFinite(g) && g >= rmsLimit) {
+                return Condition.steps(Severity.WARNING, "The RMS gradient of " + s.layerName(i) + " at step " + s.step()
+                        + " is " + fmt(g) + " per parameter (at or above " + fmt(rmsLimit) + "): exploding gradients"
+                        + " (often an oversized weight initialisation or unscaled inputs)." + fix, s.step(), s.step());
+            }
         }
         List<StepSignals> tail = WindowMath.fullTail(window, sustain);
         if (!WindowMath.all(tail, t -> WindowMath.firstLastRatio(t) > ratioLimit)) {

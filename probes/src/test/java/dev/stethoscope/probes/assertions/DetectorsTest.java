@@ -66,6 +66,28 @@ class DetectorsTest {
     }
 
     @Test
+    void explodingStepAndRmsRules() {
+        Detector d = new ExplodingGradientDetector();
+        // one update of 0.5 of the layer's parameters' norm (lr 10 measured 1.0 in bench-assertions): error at once
+        Condition c = check(d, 30, 29, b -> b.updateNorms(5, 8e-3 * 8, 3e-3 * 5));
+        assertThat(c.severity()).isEqualTo(Severity.ERROR);
+        assertThat(c.from()).isEqualTo(29);
+        assertThat(c.message()).contains("dense0").contains("learning rate");
+        // 0.2 of the norm: below the 0.3 limit
+        assertThat(check(d, 30, 29, b -> b.updateNorms(2, 8e-3 * 8, 3e-3 * 5)).present()).isFalse();
+        // a layer whose parameters are all zero has no ratio: silent
+        assertThat(check(d, 30, 29, b -> b.parameterNorms(0, 8, 5).updateNorms(1e-3, 8e-3, 3e-3)).present()).isFalse();
+        // RMS gradient 100 over 100 parameters' norm 1000: warning at once; with the counts unknown, abstains
+        assertThat(check(d, 30, 29, b -> b.gradientNorms(1000, 1, 1).parameterCounts(100, 100, 100)).severity())
+                .isEqualTo(Severity.WARNING);
+        assertThat(check(d, 30, 29, b -> b.gradientNorms(400, 1, 1).parameterCounts(100, 100, 100)).present()).isFalse();
+        // the fault only in an earlier step: the latest step is healthy, so is the detector
+        assertThat(check(d, 30, 28, b -> b).present()).isFalse();
+        // AUTOTRAINER's rules alone (the 3-argument constructor) do not have them
+        assertThat(new ExplodingGradientDetector(70, 1e5, 5).check(Windows.run(30, 29, b -> b.updateNorms(5, 1, 1))).present()).isFalse();
+    }
+
+    @Test
     void vanishing() {
         Detector d = new VanishingGradientDetector();
         Condition c = check(d, 30, 20, b -> b.gradientNorms(5e-5, 1e-2, 1));

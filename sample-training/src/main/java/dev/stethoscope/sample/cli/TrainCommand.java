@@ -16,12 +16,16 @@ import dev.stethoscope.listeners.probes.LinearProbeListener;
 import dev.stethoscope.listeners.probes.SvccaListener;
 import dev.stethoscope.probes.similarity.ConvMode;
 import dev.stethoscope.plugin.StethoscopeUIServer;
+import dev.stethoscope.listeners.assertions.AssertionListener;
+import dev.stethoscope.listeners.assertions.ModelAssertions;
+import dev.stethoscope.sample.ConfigModels;
 import dev.stethoscope.sample.ConsoleProgress;
 import dev.stethoscope.sample.Models;
 import dev.stethoscope.sample.data.DataConversion;
 import dev.stethoscope.sample.data.LabelNoise;
 import dev.stethoscope.sample.data.LabeledImages;
 import dev.stethoscope.sample.data.MnistData;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.ui.model.stats.StatsListener;
 import org.deeplearning4j.ui.model.storage.FileStatsStorage;
@@ -54,6 +58,14 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--model", defaultValue = "mlp", description = "mlp (784-512-10) or cnn (LeNet); resnet (a residual ComputationGraph) is not trained by this command yet. Default: ${DEFAULT-VALUE}.")
     Models.Kind model;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Train the network of this DL4J configuration JSON (MultiLayerConfiguration.toJson() or "
+                    + "ComputationGraphConfiguration.toJson()) instead of --model; its own seed sets the weights. Its input "
+                    + "must take the data's flat images (InputType.feedForward(784) or convolutionalFlat(28, 28, 1)) and its "
+                    + "output one score per class. Every monitor of the preset that supports the network is attached, "
+                    + "plus the assertion monitor; the others are listed in skipped-monitors.txt.")
+    Path config;
 
     @Option(names = "--epochs", defaultValue = "3", description = "Epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
@@ -200,15 +212,20 @@ public final class TrainCommand implements Callable<Integer> {
             System.out.println("Randomisation test: " + corruption.describe());
         }
 
-        MultiLayerNetwork net;
+        Model net;
         if (resumeFrom != null) {
-            net = RunFolder.restore(resumeFrom, mnist.rows() * mnist.cols(), classes);
-            System.out.printf("Resuming %s after epoch %d%n", resumeFrom, net.getEpochCount());
+            MultiLayerNetwork restored = RunFolder.restore(resumeFrom, mnist.rows() * mnist.cols(), classes);
+            System.out.printf("Resuming %s after epoch %d%n", resumeFrom, restored.getEpochCount());
+            net = restored;
+        } else if (config != null) {
+            net = ConfigModels.load(config);
+            ConfigModels.check(net, mnist.rows(), mnist.cols(), classes);
         } else {
             net = Models.build(model, seed, mnist.rows(), mnist.cols(), classes);
         }
+        String modelName = config != null ? config.getFileName() + " (" + net.getClass().getSimpleName() + ")" : model.name();
         System.out.printf("Model %s: %,d parameters; %d training and %d test examples of %dx%d; batch %d; %d epoch(s)%n",
-                model, net.numParams(), train.size(), test.size(), mnist.rows(), mnist.cols(), batch, epochs);
+                modelName, net.numParams(), train.size(), test.size(), mnist.rows(), mnist.cols(), batch, epochs);
 
         File statsFile = runDir.resolve("stats.dl4j").toFile();
         FileStatsStorage storage = statsFile.isFile() ? dev.stethoscope.plugin.StatsFiles.open(statsFile)
@@ -229,10 +246,20 @@ public final class TrainCommand implements Callable<Integer> {
             net.addListeners(new StatsListener(storage, null, null, session + "-dl4j", null));
             DataSetIterator fitIter = corruption.train(trainIter);
             if (!noMonitors) {
-                monitors = monitorSetup(train, test, classes, mnist, flipped, trainX, trainY, corruption).attach(net, storage);
+                Stethoscope.Setup setup = monitorSetup(train, test, classes, mnist, flipped, trainX, trainY, corruption);
+                if (config != null) {
+                    AssertionListener.Builder assertions = ModelAssertions.builder(net, storage).plannedEpochs(epochs)
+                            .validation(IndexedArrayIterator.builder(test.features(), test.oneHotLabels(classes))
+                                    .batchSize(512).noShuffle().build());
+                    monitors = setup.attachSupported(net, storage, assertions);
+                    writeSkipped(runDir, monitors.skipped());
+                } else {
+                    monitors = setup.attach(net, storage);
+                }
                 fitIter = monitors.track(fitIter);
                 System.out.println("Monitors (" + preset.toLowerCase(java.util.Locale.ROOT) + "): " + monitors.monitors()
                         .stream().map(StethoscopeListener::monitorName).toList());
+                monitors.skipped().forEach((m, why) -> System.out.println("  not attached: " + m + " (" + why + ")"));
             }
             DataSet trainSample = trainIter.firstExamples(Math.min(5000, trainIter.totalExamples()));
             ConsoleProgress progress = new ConsoleProgress(trainIter.totalExamples(), batch, corruption.test(testIter),
@@ -242,7 +269,7 @@ public final class TrainCommand implements Callable<Integer> {
             org.slf4j.Logger memLog = org.slf4j.LoggerFactory.getLogger("dev.stethoscope.memory");
             Thread sampler = memLog.isDebugEnabled() ? memorySampler(memLog) : null;
             for (int e = 0; e < epochs; e++) {
-                net.fit(fitIter);
+                ConfigModels.fit(net, fitIter);
                 memLog.debug("after epoch {}: {}", e + 1, dev.stethoscope.listeners.core.MemoryUse.now());
                 if (checkpointEvery > 0 && (e + 1) % checkpointEvery == 0 && e + 1 < epochs) {
                     File ck = runDir.resolve("checkpoint-epoch-" + (e + 1) + ".zip").toFile();
@@ -279,6 +306,19 @@ public final class TrainCommand implements Callable<Integer> {
             storage.close();
         }
         return 0;
+    }
+
+    /** The file of the run folder listing the monitors a --config network does not support. */
+    public static final String SKIPPED_FILE = "skipped-monitors.txt";
+
+    /** Writes {@link #SKIPPED_FILE} (monitor, tab, reason per line) when monitors were skipped. */
+    static void writeSkipped(Path runDir, java.util.Map<String, String> skipped) throws java.io.IOException {
+        if (skipped.isEmpty()) {
+            return;
+        }
+        StringBuilder sb = new StringBuilder();
+        skipped.forEach((m, why) -> sb.append(m).append('\t').append(why.replace('\n', ' ')).append('\n'));
+        Files.writeString(runDir.resolve(SKIPPED_FILE), sb.toString());
     }
 
     /**
@@ -480,6 +520,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (resume && force) {
             throw new IllegalArgumentException("--resume and --force exclude each other: --resume continues the run in "
                     + "--out, --force deletes it");
+        }
+        if (config != null && resume) {
+            throw new IllegalArgumentException("--resume continues the sample's own models; with --config, start a new run");
         }
         if ((resume || force) && out == null) {
             throw new IllegalArgumentException((resume ? "--resume" : "--force") + " needs --out, the run folder");

@@ -1,0 +1,189 @@
+package dev.stethoscope.sample.cli;
+
+import dev.stethoscope.listeners.assertions.AssertionListener;
+import dev.stethoscope.listeners.assertions.ModelAssertions;
+import dev.stethoscope.listeners.core.Schedule;
+import dev.stethoscope.listeners.data.IndexedArrayIterator;
+import dev.stethoscope.sample.Models;
+import dev.stethoscope.sample.bench.AssertionBench;
+import dev.stethoscope.sample.bench.OverheadRuns;
+import dev.stethoscope.sample.data.LabeledImages;
+import dev.stethoscope.sample.data.MnistData;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+/**
+ * The model-assertion bench (issue #14): {@link AssertionBench#suite()} (faulty and healthy
+ * trainings on MNIST slices, each network given as configuration JSON) and the scores of the
+ * built-in detectors against the targets; with {@code --cost}, the assertion monitor's cost as a
+ * ratio to bare training ({@link OverheadRuns}: whole runs in ABBA order, wall, process CPU and
+ * training-thread CPU).
+ */
+@Command(name = "bench-assertions", mixinStandardHelpOptions = true,
+        description = "Faulty and healthy trainings scored against the assertion detectors' targets; --cost: the monitor's cost ratio.")
+public final class BenchAssertionsCommand implements Callable<Integer> {
+    @Option(names = "--cases", split = ",", description = "Run only these cases (names as printed; default: all).")
+    List<String> cases;
+
+    @Option(names = "--reduced", description = "The reduced suite of the test (5 faulty, 3 healthy).")
+    boolean reduced;
+
+    @Option(names = "--variant", defaultValue = "0", description = "0: the calibration suite; k > 0: every seed moved by 100 k and the MNIST slice by 10000 k (a check on runs the thresholds were not calibrated on).")
+    int variant;
+
+    @Option(names = "--list", description = "List the cases and exit.")
+    boolean list;
+
+    @Option(names = "--configs-out", description = "Write each case's configuration JSON to this folder (train --config FILE reruns it).")
+    Path configsOut;
+
+    @Option(names = "--trace", description = "Print every 10th step's signals and each epoch's losses (for calibration).")
+    boolean trace;
+
+    @Option(names = "--cost", description = "Measure the monitor's cost instead (the sample MLP; --model, --epochs, --batch, --train-limit, --pairs).")
+    boolean cost;
+
+    @Option(names = "--every", defaultValue = "1", description = "With --cost: the monitor's schedule, every N iterations (default: ${DEFAULT-VALUE}).")
+    int every;
+
+    @Mixin
+    OverheadOptions run;
+
+    @Mixin
+    DataOptions dataOptions;
+
+    @Override
+    public Integer call() throws Exception {
+        if (cost) {
+            return cost();
+        }
+        Checks.atLeast("--variant", variant, 0);
+        List<AssertionBench.Case> suite = reduced ? AssertionBench.reduced() : AssertionBench.suite(variant);
+        if (cases != null && !cases.isEmpty()) {
+            Set<String> names = suite.stream().map(AssertionBench.Case::name).collect(Collectors.toSet());
+            for (String c : cases) {
+                if (!names.contains(c)) {
+                    throw new IllegalArgumentException("Unknown case '" + c + "'; valid: " + String.join(", ",
+                            suite.stream().map(AssertionBench.Case::name).toList()));
+                }
+            }
+            suite = suite.stream().filter(c -> cases.contains(c.name())).toList();
+        }
+        if (list) {
+            suite.forEach(c -> System.out.printf(Locale.ROOT, "%s (%s; expected: %s; %d examples, batch %d, %d epochs%s)%n",
+                    c.name(), c.healthy() ? "healthy" : "faulty", c.healthy() ? "-" : String.join(", ", c.expected()),
+                    c.examples(), c.batch(), c.epochs(), c.fault() == AssertionBench.DataFault.NONE ? "" : ", data fault " + c.fault()));
+            return 0;
+        }
+        if (configsOut != null) {
+            Files.createDirectories(configsOut);
+            for (AssertionBench.Case c : suite) {
+                Files.writeString(configsOut.resolve(c.name() + ".json"), c.json());
+            }
+            System.out.println("Configurations written to " + configsOut);
+        }
+        MnistData mnist = dataOptions.load();
+        List<AssertionBench.Result> results = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (AssertionBench.Case c : suite) {
+            AssertionBench.Result r = AssertionBench.run(c, mnist, trace ? System.out : null);
+            results.add(r);
+            System.out.printf(Locale.ROOT, "%-24s %-7s %5.1f s  fired: %s%n", c.name(), c.healthy() ? "healthy" : "faulty",
+                    r.seconds(), r.detectors().isEmpty() ? "none" : String.join(", ", r.detectors()));
+        }
+        AssertionBench.Summary s = AssertionBench.summarize(results, System.out);
+        System.out.printf(Locale.ROOT, "%d runs in %.0f s%n", results.size(), (System.nanoTime() - t0) / 1e9);
+        return s.targetsMet() ? 0 : 2;
+    }
+
+    private int cost() throws Exception {
+        run.validate();
+        Checks.atLeast("--every", every, 1);
+        MnistData mnist = dataOptions.load();
+        LabeledImages train = DataOptions.limit(mnist.train(), run.trainLimit);
+        int classes = mnist.numClasses();
+        long[] steps = new long[1];
+        long[] inside = new long[2]; // CPU nanoseconds inside the listener, training-thread CPU of the monitored runs
+        OverheadRuns.Result res = OverheadRuns.measure((monitored, runEpochs) -> {
+            MultiLayerNetwork net = Models.build(run.model, 7, mnist.rows(), mnist.cols(), classes);
+            IndexedArrayIterator it = train.iterator(classes, run.batch, true, 1);
+            if (!monitored) {
+                net.fit(it, runEpochs);
+                return net;
+            }
+            AssertionListener l = ModelAssertions.builder(net, new InMemoryStatsStorage())
+                    .schedule(Schedule.iterations(every)).plannedEpochs(runEpochs).failFast(true).build();
+            Timed timed = new Timed(l);
+            net.addListeners(timed);
+            long t0 = Timed.CPU.getCurrentThreadCpuTime();
+            net.fit(it, runEpochs);
+            inside[1] += Timed.CPU.getCurrentThreadCpuTime() - t0;
+            inside[0] += timed.nanos;
+            l.close();
+            steps[0] = l.window().stepsSeen();
+            return net;
+        }, run.epochs, run.pairs);
+        System.out.printf(Locale.ROOT, "assertion monitor (%s, every %d iteration(s), %d examples, batch %d, %d epochs per run, "
+                + "%d steps seen by the last monitored run): %s%n", run.model, every, train.size(), run.batch, run.epochs,
+                steps[0], res.summary(run.epochs));
+        System.out.printf(Locale.ROOT, "inside the listener (training-thread CPU time spent in its callbacks, all monitored runs): "
+                + "%.3f s of %.3f s, so the monitored training thread's CPU is %.4fx that of its training alone%n",
+                inside[0] / 1e9, inside[1] / 1e9, inside[1] / (double) Math.max(1, inside[1] - inside[0]));
+        return 0;
+    }
+
+    /** Forwards every callback to the listener, adding up the training thread's CPU time spent in it. */
+    static final class Timed extends org.deeplearning4j.optimize.api.BaseTrainingListener {
+        static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+        final AssertionListener l;
+        long nanos;
+
+        Timed(AssertionListener l) {
+            this.l = l;
+        }
+
+        private void timed(Runnable r) {
+            long t = CPU.getCurrentThreadCpuTime();
+            r.run();
+            nanos += CPU.getCurrentThreadCpuTime() - t;
+        }
+
+        @Override
+        public void onEpochStart(org.deeplearning4j.nn.api.Model m) {
+            timed(() -> l.onEpochStart(m));
+        }
+
+        @Override
+        public void onEpochEnd(org.deeplearning4j.nn.api.Model m) {
+            timed(() -> l.onEpochEnd(m));
+        }
+
+        @Override
+        public void onForwardPass(org.deeplearning4j.nn.api.Model m, List<org.nd4j.linalg.api.ndarray.INDArray> a) {
+            timed(() -> l.onForwardPass(m, a));
+        }
+
+        @Override
+        public void onGradientCalculation(org.deeplearning4j.nn.api.Model m) {
+            timed(() -> l.onGradientCalculation(m));
+        }
+
+        @Override
+        public void iterationDone(org.deeplearning4j.nn.api.Model m, int i, int e) {
+            timed(() -> l.iterationDone(m, i, e));
+        }
+    }
+}

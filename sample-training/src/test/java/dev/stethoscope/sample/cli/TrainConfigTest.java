@@ -1,0 +1,130 @@
+package dev.stethoscope.sample.cli;
+
+import dev.stethoscope.listeners.records.AssertionFinding;
+import dev.stethoscope.listeners.records.Health;
+import dev.stethoscope.listeners.records.RecordReader;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
+import dev.stethoscope.sample.data.MnistData;
+import dev.stethoscope.sample.data.MnistFixture;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.ui.model.storage.FileStatsStorage;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code train --config FILE} through the command-line entry point on real MNIST slices: a
+ * MultiLayerConfiguration's JSON trains with every monitor of the preset plus the assertions; a
+ * ComputationGraphConfiguration's JSON trains with the monitors that support graphs, the others
+ * listed with their reason; a network whose input does not take MNIST's 784 values is refused
+ * before training with a message saying what to configure.
+ */
+class TrainConfigTest {
+    static String mlpJson(int nIn) {
+        return new NeuralNetConfiguration.Builder().seed(3).dataType(DataType.FLOAT).updater(new Adam(1e-3)).list()
+                .layer(new DenseLayer.Builder().nIn(nIn).nOut(32).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(32).nOut(10).activation(Activation.SOFTMAX).build())
+                .build().toJson();
+    }
+
+    /** A graph MLP trained with SGD 0.05, a learning rate the lint warns about (so the assertions leave a record). */
+    static String graphJson() {
+        return new NeuralNetConfiguration.Builder().seed(3).dataType(DataType.FLOAT).updater(new Sgd(0.05)).graphBuilder()
+                .addInputs("in")
+                .addLayer("dense", new DenseLayer.Builder().nOut(32).activation(Activation.RELU).build(), "in")
+                .addLayer("out", new OutputLayer.Builder(LossFunction.MCXENT).nOut(10).activation(Activation.SOFTMAX).build(), "dense")
+                .setOutputs("out").setInputTypes(InputType.feedForward(784)).build().toJson();
+    }
+
+    static String[] train(MnistData mnist, Path config, Path out, String... more) {
+        List<String> a = new java.util.ArrayList<>(List.of("train", "--config", config.toString(), "--train-limit", "512",
+                "--test-limit", "256", "--epochs", "2", "--batch", "64", "--no-ui", "--probe-examples", "200",
+                "--csr-examples", "20", "--data", mnist.directory().toString(), "--out", out.toString()));
+        a.addAll(List.of(more));
+        return BadInputTest.run(a.toArray(String[]::new));
+    }
+
+    @Test
+    void multiLayerConfigTrainsWithEveryMonitor(@TempDir Path tmp) throws Exception {
+        MnistData mnist = MnistFixture.mnist();
+        Path config = tmp.resolve("mlp.json");
+        Files.writeString(config, mlpJson(784));
+        Path run = tmp.resolve("run");
+        String[] r = train(mnist, config, run);
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1]).contains("mlp.json (MultiLayerNetwork)").contains("assertions").contains("training-dynamics");
+        assertThat(run.resolve(TrainCommand.SKIPPED_FILE)).doesNotExist();
+        MultiLayerNetwork saved = ModelSerializer.restoreMultiLayerNetwork(run.resolve("model.zip").toFile());
+        assertThat(saved.getEpochCount()).isEqualTo(2);
+        assertThat(saved.getLayerWiseConfigurations().getConf(0).getLayer().getUpdaterByParam("W"))
+                .isEqualTo(new Adam(1e-3));
+        FileStatsStorage storage = new FileStatsStorage(run.resolve("stats.dl4j").toFile());
+        try {
+            String session = TrainAndViewTest.sessionOf(storage, "run");
+            assertThat(storage.getAllUpdatesAfter(session, Health.TYPE_ID, 0)).isNotEmpty();
+            assertThat(storage.getAllUpdatesAfter(session, dev.stethoscope.listeners.records.Suspects.TYPE_ID, 0)).isNotEmpty();
+        } finally {
+            storage.close();
+        }
+    }
+
+    @Test
+    void graphConfigTrainsWithTheMonitorsThatSupportIt(@TempDir Path tmp) throws Exception {
+        MnistData mnist = MnistFixture.mnist();
+        Path config = tmp.resolve("graph.json");
+        Files.writeString(config, graphJson());
+        Path run = tmp.resolve("run");
+        String[] r = train(mnist, config, run);
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1]).contains("graph.json (ComputationGraph)").contains("not attached: TrainingDynamics");
+        List<String> skipped = Files.readAllLines(run.resolve(TrainCommand.SKIPPED_FILE));
+        assertThat(skipped).anySatisfy(l -> assertThat(l).startsWith("TrainingDynamics\t").contains("MultiLayerNetwork"));
+        assertThat(skipped).anySatisfy(l -> assertThat(l).startsWith("Memorization\t"));
+        ComputationGraph saved = ModelSerializer.restoreComputationGraph(run.resolve("model.zip").toFile());
+        assertThat(saved.getEpochCount()).isEqualTo(2);
+        FileStatsStorage storage = new FileStatsStorage(run.resolve("stats.dl4j").toFile());
+        try {
+            String session = TrainAndViewTest.sessionOf(storage, "run");
+            assertThat(storage.getAllUpdatesAfter(session, Health.TYPE_ID, 0)).isNotEmpty();
+            List<AssertionFinding> f = StethoscopeRecord.payloads(
+                    RecordReader.updates(storage, session, AssertionFinding.TYPE_ID, 0), AssertionFinding.class);
+            assertThat(f).extracting(AssertionFinding::detector).contains("config-learning-rate");
+        } finally {
+            storage.close();
+        }
+    }
+
+    @Test
+    void aConfigThatDoesNotTakeMnistIsRefusedBeforeTraining(@TempDir Path tmp) throws Exception {
+        MnistData mnist = MnistFixture.mnist();
+        Path config = tmp.resolve("wrong.json");
+        Files.writeString(config, mlpJson(100));
+        Path run = tmp.resolve("run");
+        String[] r = train(mnist, config, run);
+        assertThat(r[0]).isEqualTo("1");
+        assertThat(r[2]).contains("takes 100 inputs").contains("784 values per example")
+                .contains("InputType.feedForward(784)").doesNotContain("\tat ");
+        assertThat(run.resolve("model.zip")).doesNotExist();
+
+        Files.writeString(config, "{\"not\": \"a configuration\"}");
+        r = train(mnist, config, tmp.resolve("run2"));
+        assertThat(r[0]).isEqualTo("1");
+        assertThat(r[2]).contains("not a DL4J network configuration");
+    }
+}
