@@ -45,12 +45,12 @@ import java.util.function.Consumer;
  *
  * <pre>{@code
  * try (Stethoscope s = Stethoscope.preset(Stethoscope.Preset.BUSINESS)
- *         .numExamples(60000)                 // training examples (indices 0..N-1)
+ *         .numExamples(60000)                 // training examples, for the suspects monitor
  *         .probeData(heldOut)                 // labelled held-out examples: probes, similarity, health
  *         .training(trainSubsetIter).validation(testIter)   // memorisation
  *         .totalEpochs(epochs)
  *         .attach(net, storage)) {
- *     net.fit(s.track(trainIter), epochs);
+ *     net.fit(trainIter, epochs);          // or s.track(trainIter) to use the batches' own indices
  * }
  * storage.close();
  * }</pre>
@@ -180,8 +180,9 @@ public final class Stethoscope implements AutoCloseable {
     }
 
     /**
-     * The iterator to train on: wrapped by the training-dynamics and feature-evolution monitors when
-     * attached (they need the example indices of each batch), else {@code iterator} itself.
+     * Optional: the iterator to train on so that the training-dynamics and feature-evolution monitors read
+     * each batch's own example indices or metadata (else they identify examples by content hash, see
+     * {@link dev.stethoscope.listeners.data.ExampleIdentity}); {@code iterator} itself when neither is attached.
      */
     public DataSetIterator track(DataSetIterator iterator) {
         TrainingDynamicsListener d = monitor(TrainingDynamicsListener.class);

@@ -75,7 +75,11 @@ public final class SuspectQualityBenchmark {
         boolean copyMode = a.containsKey("copy");
         boolean plain = !a.containsKey("no-plain");
         Models.Kind kind = Models.Kind.valueOf(a.getOrDefault("model", "mlp"));
-        boolean hash = "hash".equals(a.getOrDefault("identity", "tracked"));
+        String identity = a.getOrDefault("identity", "tracked");
+        if (!identity.equals("tracked") && !identity.equals("hash")) {
+            throw new IllegalArgumentException("--identity must be one of [tracked, hash], got '" + identity + "'");
+        }
+        boolean hash = identity.equals("hash");
         PrintStream out = System.out;
 
         float[][] images = readImages(new File(dir, "train-images-idx3-ubyte"), limit);
@@ -434,7 +438,8 @@ public final class SuspectQualityBenchmark {
 
     private static Map<String, String> parse(String[] args) {
         Map<String, String> m = new LinkedHashMap<>();
-        List<String> valid = List.of("data", "model", "noise", "epochs", "seed", "limit", "copy", "no-plain", "dump");
+        List<String> valid = List.of("data", "model", "noise", "epochs", "seed", "limit", "copy", "no-plain", "identity",
+                "dump");
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--")) {
                 throw new IllegalArgumentException("Unexpected argument '" + args[i] + "'. Options: " + valid);
