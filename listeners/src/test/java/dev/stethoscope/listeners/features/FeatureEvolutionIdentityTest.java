@@ -48,17 +48,29 @@ class FeatureEvolutionIdentityTest {
             }
         }
         assertThat(hashed).hasSameSizeAs(tracked).hasSize(6);
+        int compared = 0;
+        int units = 0;
         for (int s = 0; s < tracked.size(); s++) {
             List<FeatureUnit> ut = tracked.get(s).units();
             List<FeatureUnit> uh = hashed.get(s).units();
             assertThat(uh).hasSameSizeAs(ut);
             for (int u = 0; u < ut.size(); u++) {
+                units++;
+                assertThat(uh.get(u).values()).containsExactly(ut.get(u).values());
+                double[] v = ut.get(u).values();
+                if (java.util.Arrays.stream(v).distinct().count() < v.length || v[v.length - 1] == 0) {
+                    continue; // tied values (e.g. a dead ReLU unit): which tied example is kept is arbitrary
+                }
+                compared++;
                 long[] mapped = java.util.Arrays.stream(uh.get(u).examples()).map(h -> firstOrder[(int) h]).toArray();
                 assertThat(mapped).as("snapshot %d unit %d", s, u).containsExactly(ut.get(u).examples());
                 assertThat(uh.get(u).top1Changed()).isEqualTo(ut.get(u).top1Changed());
             }
-            assertThat(hashed.get(s).changedFraction()).isEqualTo(tracked.get(s).changedFraction());
+            // NaN at the first snapshot (nothing to compare with) in both
+            assertThat(Double.compare(hashed.get(s).changedFraction(), tracked.get(s).changedFraction()))
+                    .as("changed fraction of snapshot %d", s).isZero();
         }
+        assertThat(compared).as("units without ties").isGreaterThan(units / 2);
         // positions would differ between epochs of a reshuffling iterator: the indices really name examples
         assertThat(firstOrder).isNotEqualTo(java.util.stream.LongStream.range(0, firstOrder.length).toArray());
     }
