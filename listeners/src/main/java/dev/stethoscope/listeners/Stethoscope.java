@@ -46,12 +46,12 @@ import java.util.function.Consumer;
  *
  * <pre>{@code
  * try (Stethoscope s = Stethoscope.preset(Stethoscope.Preset.BUSINESS)
- *         .numExamples(60000)                 // training examples (indices 0..N-1)
+ *         .numExamples(60000)                 // training examples, for the suspects monitor
  *         .probeData(heldOut)                 // labelled held-out examples: probes, similarity, health
  *         .training(trainSubsetIter).validation(testIter)   // memorisation
  *         .totalEpochs(epochs)
  *         .attach(net, storage)) {
- *     net.fit(s.track(trainIter), epochs);
+ *     net.fit(trainIter, epochs);          // or s.track(trainIter) to use the batches' own indices
  * }
  * storage.close();
  * }</pre>
@@ -249,8 +249,10 @@ public final class Stethoscope implements AutoCloseable {
     }
 
     /**
-     * The iterator to train on: wrapped by the training-dynamics, feature-evolution and assertions
-     * monitors when attached (they need the example indices of each batch), else {@code iterator} itself.
+     * Optional: the iterator to train on so that the training-dynamics, feature-evolution and assertions
+     * monitors read each batch's own example indices or metadata (else the first two identify examples by
+     * content hash, see {@link dev.stethoscope.listeners.data.ExampleIdentity}, and per-example assertions name
+     * examples by their position in the epoch); {@code iterator} itself when none of them is attached.
      */
     public DataSetIterator track(DataSetIterator iterator) {
         TrainingDynamicsListener d = monitor(TrainingDynamicsListener.class);

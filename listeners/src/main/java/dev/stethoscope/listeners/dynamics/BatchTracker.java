@@ -1,6 +1,5 @@
 package dev.stethoscope.listeners.dynamics;
 
-import dev.stethoscope.listeners.data.ExampleIndex;
 import dev.stethoscope.probes.data.ForwardingDataSetIterator;
 import org.nd4j.linalg.dataset.api.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
@@ -8,10 +7,12 @@ import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import java.util.Objects;
 
 /**
- * Knows which examples the batch being trained holds: DL4J's listener callbacks do not receive
- * the DataSet, so the iterator returned by {@link #track} (or a manual {@link #set}) declares it,
- * and the training forward pass {@link #take}s it. A declared batch is used at most once; a
- * {@code reset()} of the tracking iterator forgets it.
+ * Remembers the DataSet about to be trained when the user declares it: DL4J's listener callbacks do
+ * not receive the DataSet, so the iterator returned by {@link #track} (or a manual {@link #set})
+ * declares it, and the training forward pass {@link #take}s it, to read its example indices or
+ * metadata ({@link dev.stethoscope.listeners.data.ExampleIdentity}). Optional: without a declared
+ * batch the identity hashes the batch's content. A declared batch is used at most once; a
+ * {@code reset()} of the tracking iterator forgets it. Never throws on a batch.
  *
  * <p>Used on the training thread only. Serializable; the declared batch is not serialised.
  */
@@ -25,16 +26,8 @@ final class BatchTracker implements java.io.Serializable {
         return new TrackingIterator(Objects.requireNonNull(iterator, "iterator"), this);
     }
 
-    /**
-     * Declares the DataSet about to be trained.
-     *
-     * @throws IllegalArgumentException if it carries no example indices
-     */
+    /** Declares the DataSet about to be trained (with or without example indices or metadata). */
     void set(DataSet ds) {
-        if (!ExampleIndex.hasIndices(ds)) {
-            throw new IllegalArgumentException("TrainingDynamicsListener needs stable example indices on every "
-                    + "training DataSet, and this one has none. " + ExampleIndex.HOW_TO);
-        }
         current = ds;
     }
 
@@ -49,26 +42,15 @@ final class BatchTracker implements java.io.Serializable {
     }
 
     /**
-     * The declared batch, checked against the forward pass's row count, and forgotten (each batch
-     * is trained once).
+     * The declared batch if its size is that of the forward pass, else null; forgotten either way
+     * (each batch is trained once).
      *
      * @param rows the number of rows of the forward pass
-     * @throws IllegalStateException if no batch was declared, or its size differs from {@code rows}
      */
     DataSet take(long rows) {
         DataSet batch = current;
-        if (batch == null) {
-            throw new IllegalStateException("TrainingDynamicsListener saw a training forward pass but does not know "
-                    + "which examples are in the batch: train with model.fit(listener.track(iterator), epochs), "
-                    + "or call listener.setBatch(ds) before each model.fit(ds).");
-        }
-        if (rows != batch.numExamples()) {
-            throw new IllegalStateException("The tracked DataSet has " + batch.numExamples()
-                    + " examples but the forward pass has " + rows + " rows: train on the iterator returned by "
-                    + "listener.track(...), not on the original one.");
-        }
         current = null;
-        return batch;
+        return batch != null && rows == batch.numExamples() ? batch : null;
     }
 
     /** The iterator wrapper of {@link #track}: declares each batch it hands out; never asynchronous. */

@@ -1,7 +1,10 @@
 package dev.stethoscope.listeners.dynamics;
 
 import dev.stethoscope.listeners.core.BackgroundListener;
+import dev.stethoscope.listeners.data.ExampleIdentity;
+import dev.stethoscope.listeners.data.ExampleIdentityException;
 import dev.stethoscope.listeners.data.ExampleIndex;
+import dev.stethoscope.listeners.records.MonitorError;
 import dev.stethoscope.listeners.records.SuspectTable;
 import dev.stethoscope.listeners.records.Suspects;
 import dev.stethoscope.probes.dynamics.SuspectScore;
@@ -34,17 +37,22 @@ import java.util.function.LongFunction;
  * examples most likely to be mislabeled (METHODS.md section 7).
  *
  * <h2>Which examples are in a batch</h2>
- * DL4J's listener callbacks do not receive the DataSet being trained on, so
- * the listener learns it from the iterator: train with
- * {@code model.fit(listener.track(iterator), epochs)}. The wrapper returned by
- * {@link #track} remembers the last DataSet it handed out and reports
- * {@code asyncSupported() == false}, so DL4J does not prefetch ahead of the
- * batch being trained. Each DataSet must carry stable example indices
- * ({@link ExampleIndex}); the first batch without them stops training with an
- * error that says how to add them ({@link ExampleIndex#HOW_TO}). For a manual
- * loop over {@code fit(DataSet)}, call {@link #setBatch} before each fit.
- * Only plain feed-forward training is supported (one forward pass per DataSet;
- * not truncated BPTT).
+ * Adding the listener with {@code net.addListeners(...)} (or {@code setListeners}) is enough:
+ * the examples are identified by {@link ExampleIdentity}. DL4J's listener callbacks do not
+ * receive the DataSet, so by default each row of the training forward pass's input and of the
+ * network's labels is hashed, and each distinct content is one example (exact for
+ * augmentation-free data, whatever the shuffling; indices 0..N-1 in order of first appearance).
+ * When the iterator is wrapped by {@link #track} (or a manual loop calls {@link #setBatch}), the
+ * batch's own metadata is used instead and preferred: {@code RecordMetaDataIndex} indices
+ * ({@link ExampleIndex}, e.g. {@link dev.stethoscope.listeners.data.IndexedArrayIterator}) as
+ * they are, other DataVec metadata (e.g. {@code RecordReaderDataSetIterator.collectMetaData(true)})
+ * by location. The tracking wrapper reports {@code asyncSupported() == false}, so DL4J does not
+ * prefetch ahead of the batch being trained. If the examples cannot be followed (random
+ * augmentation changes their content every epoch; more distinct examples than
+ * {@code numExamples}), the listener logs one warning, publishes one {@code MonitorError} (phase
+ * "example-identity", {@link ExampleIdentityException}) and stops scoring; training goes on,
+ * even with {@code failFast(true)}. Only plain feed-forward training is supported (one forward
+ * pass per DataSet; not truncated BPTT).
  *
  * <h2>Where the logits come from ({@link Capture})</h2>
  * <ul>
@@ -164,6 +172,8 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     // the four parts this listener coordinates
     /** Which examples the batch being trained holds (training thread). */
     private final BatchTracker tracker = new BatchTracker();
+    /** Which examples the rows of a batch are: tracked indices, metadata or content hash (training thread). */
+    private final ExampleIdentity identity;
     /** The logits of each batch (training thread; the hand-over's product may run on the worker). */
     private final LogitCapture logits;
     /** Raw features of candidate suspects (worker, in submission order). */
@@ -184,6 +194,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
         super(b, "training-dynamics", "background");
         MultiLayerNetwork net = (MultiLayerNetwork) b.model();
         this.dynamics = new TrainingDynamics(b.numExamples, numClasses);
+        this.identity = new ExampleIdentity(b.numExamples);
         this.capture = b.capture;
         this.topK = b.topK;
         this.dataMapSize = b.dataMapSize;
@@ -273,18 +284,40 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     }
 
     /**
-     * Wraps {@code iterator} so this listener knows the example indices of the
-     * batch being trained. Train on the returned iterator.
+     * How examples are identified (null before the first batch): tracked indices, metadata or content hash
+     * (see the class comment).
+     */
+    public ExampleIdentity.Source identitySource() {
+        return identity.source();
+    }
+
+    /** Why examples cannot be followed and the listener stopped scoring (null while it follows them). */
+    public String identityLost() {
+        return identity.reason();
+    }
+
+    /** Wall time spent identifying examples (hashing their content, or reading metadata) so far, in nanoseconds. */
+    public long identityNanos() {
+        return identity.nanos();
+    }
+
+    /** Training-thread CPU time spent identifying examples so far, in nanoseconds (-1 if not measurable). */
+    public long identityCpuNanos() {
+        return identity.cpuNanos();
+    }
+
+    /**
+     * Optional: wraps {@code iterator} so this listener reads the example indices or metadata of the
+     * batch being trained (preferred to content hashing when the batches carry them). Train on the
+     * returned iterator.
      */
     public DataSetIterator track(DataSetIterator iterator) {
         return tracker.track(iterator);
     }
 
     /**
-     * Declares the DataSet about to be trained with {@code fit(DataSet)} (for
-     * manual training loops; {@link #track} does this for iterators).
-     *
-     * @throws IllegalArgumentException if it carries no example indices
+     * Optional: declares the DataSet about to be trained with {@code fit(DataSet)} (for manual training loops;
+     * {@link #track} does this for iterators), so that its example indices or metadata are used.
      */
     public void setBatch(DataSet ds) {
         tracker.set(ds);
@@ -293,13 +326,23 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     @Override
     public void onForwardPass(Model model, List<INDArray> activations) {
         bind(model);
-        DataSet batch = tracker.take(activations.get(0).size(0));
+        DataSet declared = tracker.take(activations.get(0).size(0));
         int epoch = currentEpoch();
         drain();
+        if (identity.disabled()) {
+            return;
+        }
         guard("capture", () -> {
             long t0 = System.nanoTime();
-            long[] idx = ExampleIndex.indicesOf(batch);
-            INDArray features = batch.getFeatures();
+            INDArray features = declared != null ? declared.getFeatures() : activations.get(0);
+            INDArray labelArray = declared != null ? declared.getLabels()
+                    : ((MultiLayerNetwork) requireModel()).getLabels();
+            long[] idx = identity.identify(declared, features, labelArray, epoch);
+            if (idx == null) {
+                identityLost(epoch);
+                trainingThreadNanos += System.nanoTime() - t0;
+                return;
+            }
             cache.shapeFrom(features);
             logits.use((MultiLayerNetwork) requireModel());
             try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
@@ -309,19 +352,31 @@ public final class TrainingDynamicsListener extends BackgroundListener {
                     // batch's features, which a manual loop or an iterator may reuse); the labels are
                     // read now (n ints)
                     INDArray feats = features.dup();
-                    int[] labels = TrainingDynamics.labelsOf(batch.getLabels());
+                    int[] labels = TrainingDynamics.labelsOf(labelArray);
                     Callable<double[]> z = logits.handOver(activations, features);
                     worker().submit(() -> {
                         observe(idx, z.call(), labels, feats, epoch);
                         return null;
                     });
                 } else {
-                    int[] labels = TrainingDynamics.labelsOf(batch.getLabels());
+                    int[] labels = TrainingDynamics.labelsOf(labelArray);
                     observe(idx, logits.now(activations, features), labels, features, epoch);
                 }
             }
             trainingThreadNanos += System.nanoTime() - t0;
         });
+    }
+
+    /** The examples cannot be followed: one warning and one error record; never throws, training goes on. */
+    private void identityLost(int epoch) {
+        log.warn("Stethoscope monitor '{}' stops scoring examples (training goes on): {}", monitorName(),
+                identity.reason());
+        try {
+            publish(MonitorError.of(monitorName(), "example-identity",
+                    new ExampleIdentityException(identity.reason())), epoch, currentIteration());
+        } catch (RuntimeException e) {
+            log.error("Could not publish the example-identity record of monitor '{}'", monitorName(), e);
+        }
     }
 
     /** Updates the state with one batch's logits and caches candidate features; times itself. */
@@ -341,6 +396,9 @@ public final class TrainingDynamicsListener extends BackgroundListener {
         int epoch = currentEpoch();
         long iteration = currentIteration();
         drain();
+        if (identity.disabled()) {
+            return;
+        }
         guard("epoch-end", () -> worker().submit(() -> {
             long t0 = System.nanoTime();
             Suspects r = buildRecordNow();

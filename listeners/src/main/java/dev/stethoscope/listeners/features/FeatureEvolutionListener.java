@@ -2,8 +2,11 @@ package dev.stethoscope.listeners.features;
 
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.StethoscopeListener;
+import dev.stethoscope.listeners.data.ExampleIdentity;
+import dev.stethoscope.listeners.data.ExampleIdentityException;
 import dev.stethoscope.listeners.data.ExampleIndex;
 import dev.stethoscope.listeners.records.FeatureProjection;
+import dev.stethoscope.listeners.records.MonitorError;
 import dev.stethoscope.listeners.records.FeatureSnapshot;
 import dev.stethoscope.listeners.records.FeatureSnapshot.FeatureHistogram;
 import dev.stethoscope.listeners.records.FeatureSnapshot.FeatureImage;
@@ -53,12 +56,17 @@ import java.util.Set;
  * holds that epoch's strongest examples. The inputs of the examples currently in some top-k are kept (copies of
  * their rows, nothing else), so that crops and projections can be made at the epoch's end.
  *
- * <p><b>Example indices.</b> With the iterator wrapped by {@link #track(DataSetIterator)} and batches carrying
- * {@link ExampleIndex} metadata, an index is the example's stable data-set index, comparable across epochs even
- * when the iterator shuffles. Otherwise an index is the example's position in the epoch's stream of examples
- * (0, 1, 2, ... counted from the epoch's first batch): the data-set index for an iterator that does not shuffle;
- * with a shuffling iterator the crops and projections are still right, but "the top-1 example changed" then
- * compares positions, not examples.
+ * <p><b>Example indices</b> come from {@link ExampleIdentity}, as for the suspects monitor, with the listener
+ * added by {@code addListeners} alone: by default each example is named by a hash of its content (the training
+ * pass's input row and label), so an index names the same example in every epoch even when the iterator shuffles
+ * (indices in order of first appearance: the data-set index for an iterator that does not shuffle). With the
+ * iterator wrapped by {@link #track(DataSetIterator)} and batches carrying {@link ExampleIndex} indices (or other
+ * DataVec record metadata), those are used instead. If examples cannot be followed (random augmentation changes
+ * their content every epoch), one warning and one {@code MonitorError} (phase "example-identity") are published
+ * and indices fall back to the example's position in the epoch's stream (0, 1, 2, ... from the epoch's first
+ * batch): the crops and projections stay right, but "the top-1 example changed" then compares positions, not
+ * examples. Content hashing costs one pass over each streamed batch's input in Java (ratio to an epoch in
+ * docs/suspects.md, "Example identity").
  *
  * <p><b>Snapshot</b> (end of a scheduled epoch, on a private {@link NetworkCopy}, never on the training
  * network): per layer the top-k of each unit with the receptive-field crop of each entry's input and its
@@ -124,7 +132,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         final List<INDArray> probeRows = new ArrayList<>();
         int probeCount;
         long counter;
-        long[] pending;
+        DataSet pending;
+        final ExampleIdentity identity = new ExampleIdentity(Integer.MAX_VALUE);
+        boolean identityReported;
         NetworkCopy copy;
         boolean deconvWarned;
         AlignedPca.Projection projection;
@@ -251,8 +261,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     }
 
     /**
-     * Wraps a training iterator so that the example indices its batches carry ({@link ExampleIndex}) name the
-     * examples in the top-k (see the class comment); batches without indices fall back to stream positions.
+     * Optional: wraps a training iterator so that the example indices or metadata its batches carry
+     * ({@link ExampleIndex}) name the examples in the top-k (see the class comment); batches without them are
+     * named by content hash.
      * The wrapper is never asynchronous (the declared batch must be the one trained next).
      */
     public DataSetIterator track(DataSetIterator iterator) {
@@ -277,7 +288,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     }
 
     private DataSet declare(DataSet ds) {
-        state().pending = ds != null && ExampleIndex.hasIndices(ds) ? ExampleIndex.indicesOf(ds) : null;
+        state().pending = ds;
         return ds;
     }
 
@@ -309,17 +320,25 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         }
         long t0 = System.nanoTime();
         long c0 = threadCpu();
-        guard("forward-pass", () -> stream(activations));
+        guard("forward-pass", () -> stream(activations, ((MultiLayerNetwork) model).getLabels()));
         streamCpuNanos += threadCpu() - c0;
         streamNanos += System.nanoTime() - t0;
     }
 
-    private void stream(List<INDArray> activations) {
+    private void stream(List<INDArray> activations, INDArray labels) {
         State s = state();
         INDArray in = activations.get(0);
         int n = (int) in.size(0);
-        long[] idx = s.pending;
+        DataSet declared = s.pending;
         s.pending = null;
+        long[] idx = s.identity.identify(declared, in, labels, streamedEpoch);
+        if (idx == null && !s.identityReported) {
+            s.identityReported = true;
+            log.warn("Stethoscope monitor '{}' names examples by their position in the epoch from now on: {}",
+                    monitorName(), s.identity.reason());
+            publish(MonitorError.of(monitorName(), "example-identity",
+                    new ExampleIdentityException(s.identity.reason())), currentEpoch(), currentIteration());
+        }
         if (idx == null || idx.length != n) {
             idx = new long[n];
             for (int i = 0; i < n; i++) {

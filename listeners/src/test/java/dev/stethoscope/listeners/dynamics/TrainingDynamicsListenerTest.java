@@ -1,7 +1,7 @@
 package dev.stethoscope.listeners.dynamics;
 
 import dev.stethoscope.listeners.records.StethoscopeRecord;
-import dev.stethoscope.listeners.data.ExampleIndex;
+import dev.stethoscope.listeners.data.ExampleIdentity;
 import dev.stethoscope.listeners.records.SuspectTable;
 import dev.stethoscope.listeners.records.Suspects;
 import dev.stethoscope.probes.dynamics.TrainingDynamics;
@@ -190,17 +190,23 @@ class TrainingDynamicsListenerTest {
     }
 
     @Test
-    void missingIndicesOrUntrackedIteratorFailWithHowToFixIt() {
+    void untrackedIteratorOrBatchesWithoutIndicesTrainWithContentHashes_andBadConfigurationFailsAtBuild() {
         Blobs data = new Blobs(40, 4, 2, 2, 1);
+        for (boolean tracked : new boolean[]{false, true}) {
+            MultiLayerNetwork net = data.mlp(4, 1.0, new Adam(0.01), 1);
+            TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, new InMemoryStatsStorage())
+                    .numExamples(data.n).failFast(true).attach();
+            // no indices on the batches, tracked or not: neither throws, both hash the content
+            net.fit(tracked ? l.track(data.iterator(10, false)) : data.iterator(10, true), 2);
+            assertThat(l.identitySource()).isEqualTo(ExampleIdentity.Source.CONTENT_HASH);
+            assertThat(l.identityLost()).isNull();
+            assertThat(l.dynamics().observations()).isEqualTo(2L * data.n);
+            for (int i = 0; i < data.n; i++) {
+                // the fixed-order iterator's first epoch numbers the examples as the data set does
+                assertThat(l.dynamics().givenLabel(i)).as("example %d", i).isEqualTo(data.givenLabel[i]);
+            }
+        }
         MultiLayerNetwork net = data.mlp(4, 1.0, new Adam(0.01), 1);
-        TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, new InMemoryStatsStorage())
-                .numExamples(data.n).attach();
-        assertThatThrownBy(() -> net.fit(l.track(data.iterator(10, false)), 1))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining(ExampleIndex.HOW_TO);
-        assertThatThrownBy(() -> net.fit(data.iterator(10, true), 1))
-                .isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("listener.track(iterator)");
         assertThatThrownBy(() -> TrainingDynamicsListener.builder(net, new InMemoryStatsStorage()).build())
                 .hasMessageContaining("numExamples");
         assertThatThrownBy(() -> TrainingDynamicsListener.builder(net, new InMemoryStatsStorage()).numExamples(40)

@@ -51,8 +51,15 @@ import java.util.Random;
  * {@link TrainingDynamicsListener.Capture#INFERENCE_COPY} mode, for its cost.
  *
  * <p>Usage: {@code SuspectQualityBenchmark --data DIR [--noise 0.2] [--epochs 10]
- * [--seed 42] [--model mlp|cnn] [--limit N] [--copy] [--no-plain] [--dump FILE.csv]}; DIR holds
+ * [--seed 42] [--model mlp|cnn] [--limit N] [--copy] [--no-plain] [--identity tracked|hash] [--dump FILE.csv]}; DIR holds
  * {@code train-images-idx3-ubyte} and {@code train-labels-idx1-ubyte}.
+ *
+ * <p>{@code --identity hash}: the monitored network trains on the plain shuffled iterator (no example indices,
+ * not wrapped by {@code track}; the listener only added with {@code addListeners}), so the listener identifies
+ * examples by content hash ({@link dev.stethoscope.listeners.data.ExampleIdentity}); its indices are mapped back to
+ * data-set indices (order of first appearance = the first epoch's shuffle) before the metrics, and the hashing
+ * cost is printed as a ratio of CPU time (training thread's hashing CPU / the process CPU of the monitored
+ * epochs, and / the plain network's epochs) measured in the same run.
  */
 public final class SuspectQualityBenchmark {
     private SuspectQualityBenchmark() {
@@ -68,6 +75,11 @@ public final class SuspectQualityBenchmark {
         boolean copyMode = a.containsKey("copy");
         boolean plain = !a.containsKey("no-plain");
         Models.Kind kind = Models.Kind.valueOf(a.getOrDefault("model", "mlp"));
+        String identity = a.getOrDefault("identity", "tracked");
+        if (!identity.equals("tracked") && !identity.equals("hash")) {
+            throw new IllegalArgumentException("--identity must be one of [tracked, hash], got '" + identity + "'");
+        }
+        boolean hash = identity.equals("hash");
         PrintStream out = System.out;
 
         float[][] images = readImages(new File(dir, "train-images-idx3-ubyte"), limit);
@@ -82,9 +94,20 @@ public final class SuspectQualityBenchmark {
                 kind == Models.Kind.mlp ? "MLP 784-512-10" : "LeNet CNN", epochs, seed);
 
         MultiLayerNetwork watched = Models.build(kind, seed, 28, 28, 10);
+        // data-set index of each content-hash index: the order of first appearance is the first epoch's order
+        int[] firstOrder = new ShuffledIterator(x, noisy, 128, seed).order.clone();
+        long[] watchedFlipped = flipped;
+        if (hash) {
+            int[] toHash = new int[n];
+            for (int h = 0; h < n; h++) {
+                toHash[firstOrder[h]] = h;
+            }
+            watchedFlipped = Arrays.stream(flipped).map(i -> toHash[(int) i]).sorted().toArray();
+        }
         TrainingDynamicsListener l = TrainingDynamicsListener.builder(watched, new InMemoryStatsStorage())
-                .numExamples(n).flippedIndices(flipped).featureShape(1, 28, 28).attach();
-        DataSetIterator watchedIt = l.track(new ShuffledIterator(x, noisy, 128, seed));
+                .numExamples(n).flippedIndices(watchedFlipped).featureShape(1, 28, 28).attach();
+        DataSetIterator watchedIt = hash ? new ShuffledIterator(x, noisy, 128, seed, false)
+                : l.track(new ShuffledIterator(x, noisy, 128, seed));
 
         MultiLayerNetwork plainNet = plain ? Models.build(kind, seed, 28, 28, 10) : null;
         DataSetIterator plainIt = plain ? new ShuffledIterator(x, noisy, 128, seed) : null;
@@ -129,7 +152,8 @@ public final class SuspectQualityBenchmark {
             for (SuspectScore s : List.of(SuspectScore.COMBINED, SuspectScore.AUM, SuspectScore.LAST_LOSS,
                     SuspectScore.MEAN_LOSS, SuspectScore.CONFIDENCE, SuspectScore.CORRECTNESS,
                     SuspectScore.FORGETTING)) {
-                report(out, e, s.key(), d.scores(s), mask, flipped.length);
+                report(out, e, s.key(), hash ? byDataIndex(d.scores(s), firstOrder) : d.scores(s), mask,
+                        flipped.length);
             }
             for (Map.Entry<String, Candidate> c : extra.entrySet()) {
                 double[] sc = new double[n];
@@ -137,7 +161,7 @@ public final class SuspectQualityBenchmark {
                 for (int i = 0; i < n; i++) {
                     sc[i] = c.getValue().score(d, i, scale);
                 }
-                report(out, e, c.getKey(), sc, mask, flipped.length);
+                report(out, e, c.getKey(), hash ? byDataIndex(sc, firstOrder) : sc, mask, flipped.length);
             }
             out.printf(Locale.ROOT, "# epoch %d: monitored %.2f s (capture %.3f s total so far)%s%s%n", e, dtW / 1e9,
                     l.captureNanos() / 1e9, plain ? String.format(Locale.ROOT, ", plain total %.2f s", tPlain / 1e9) : "",
@@ -172,6 +196,24 @@ public final class SuspectQualityBenchmark {
             out.printf(Locale.ROOT, "# parameters identical with and without the listener: %s%n",
                     watched.params().equalsWithEps(plainNet.params(), 0.0));
         }
+        out.printf(Locale.ROOT, "# identity %s: %s; training-thread CPU in identify %.3f s (wall %.3f s) = %.4f of "
+                        + "the monitored epochs' process CPU (%.2f s)%s%n", hash ? "hash" : "tracked",
+                l.identitySource() == null ? "none" : l.identitySource().key(), l.identityCpuNanos() / 1e9,
+                l.identityNanos() / 1e9, (double) l.identityCpuNanos() / cWatched, cWatched / 1e9,
+                plain ? String.format(Locale.ROOT, ", %.4f of the plain epochs' (%.2f s)",
+                        (double) l.identityCpuNanos() / cPlain, cPlain / 1e9) : "");
+        if (l.identityLost() != null) {
+            out.println("# identity lost: " + l.identityLost());
+        }
+    }
+
+    /** Scores indexed by content-hash index, re-indexed by data-set index ({@code firstOrder[h]} = data index). */
+    static double[] byDataIndex(double[] byHash, int[] firstOrder) {
+        double[] out = new double[byHash.length];
+        for (int h = 0; h < byHash.length; h++) {
+            out[firstOrder[h]] = byHash[h];
+        }
+        return out;
     }
 
     /** Writes the final per-example statistics (for offline analysis of score designs). */
@@ -252,10 +294,17 @@ public final class SuspectQualityBenchmark {
         private final int[] labels;
         private final int batch;
         private final Random rnd;
-        private final int[] order;
+        final int[] order;
+        private final boolean withIndices;
         private int pos;
 
         ShuffledIterator(INDArray x, int[] labels, int batch, long seed) {
+            this(x, labels, batch, seed, true);
+        }
+
+        /** With {@code withIndices == false} the batches carry no example metadata (a plain user iterator). */
+        ShuffledIterator(INDArray x, int[] labels, int batch, long seed, boolean withIndices) {
+            this.withIndices = withIndices;
             this.x = x;
             this.labels = labels;
             this.batch = batch;
@@ -287,7 +336,9 @@ public final class SuspectQualityBenchmark {
             }
             INDArray f = x.get(NDArrayIndex.indices(idx), NDArrayIndex.all());
             DataSet ds = new DataSet(f, y);
-            ExampleIndex.attach(ds, idx);
+            if (withIndices) {
+                ExampleIndex.attach(ds, idx);
+            }
             pos = to;
             return ds;
         }
@@ -387,7 +438,8 @@ public final class SuspectQualityBenchmark {
 
     private static Map<String, String> parse(String[] args) {
         Map<String, String> m = new LinkedHashMap<>();
-        List<String> valid = List.of("data", "model", "noise", "epochs", "seed", "limit", "copy", "no-plain", "dump");
+        List<String> valid = List.of("data", "model", "noise", "epochs", "seed", "limit", "copy", "no-plain", "identity",
+                "dump");
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--")) {
                 throw new IllegalArgumentException("Unexpected argument '" + args[i] + "'. Options: " + valid);
