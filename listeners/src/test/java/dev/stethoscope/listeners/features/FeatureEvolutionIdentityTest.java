@@ -26,7 +26,7 @@ class FeatureEvolutionIdentityTest {
         MultiLayerNetwork net = FeatureEvolutionListenerTest.net();
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         FeatureEvolutionListener l = FeatureEvolutionListener.builder(net, storage).layers("conv", "dense")
-                .schedule(Schedule.atEpochs(1, 2, 3)).denseUnits(5).probeExamples(10).build();
+                .schedule(Schedule.atEpochs(1, 2, 3)).unitsPerLayer(5).probeExamples(10).build();
         net.addListeners(l);
         net.fit(tracked ? l.track(shuffled(d)) : shuffled(d), 3);
         l.close();

@@ -56,7 +56,7 @@ import java.util.concurrent.CountDownLatch;
 public final class TrainCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(TrainCommand.class);
 
-    @Option(names = "--model", defaultValue = "mlp", description = "mlp (784-512-10) or cnn (LeNet); resnet (a residual ComputationGraph) is not trained by this command yet. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--model", defaultValue = "mlp", description = "mlp (784-512-10), cnn (LeNet) or resnet (a small residual ComputationGraph: the monitors that do not support graphs yet are skipped and listed in skipped-monitors.txt). Default: ${DEFAULT-VALUE}.")
     Models.Kind model;
 
     @Option(names = "--config", paramLabel = "FILE",
@@ -221,9 +221,10 @@ public final class TrainCommand implements Callable<Integer> {
             net = ConfigModels.load(config);
             ConfigModels.check(net, mnist.rows(), mnist.cols(), classes);
         } else {
-            net = Models.build(model, seed, mnist.rows(), mnist.cols(), classes);
+            net = Models.buildModel(model, seed, mnist.rows(), mnist.cols(), classes);
         }
-        String modelName = config != null ? config.getFileName() + " (" + net.getClass().getSimpleName() + ")" : model.name();
+        String modelName = config != null ? config.getFileName() + " (" + net.getClass().getSimpleName() + ")"
+                : net instanceof MultiLayerNetwork ? model.name() : model.name() + " (" + net.getClass().getSimpleName() + ")";
         System.out.printf("Model %s: %,d parameters; %d training and %d test examples of %dx%d; batch %d; %d epoch(s)%n",
                 modelName, net.numParams(), train.size(), test.size(), mnist.rows(), mnist.cols(), batch, epochs);
 
@@ -252,6 +253,10 @@ public final class TrainCommand implements Callable<Integer> {
                             .validation(IndexedArrayIterator.builder(test.features(), test.oneHotLabels(classes))
                                     .batchSize(512).noShuffle().build());
                     monitors = setup.attachSupported(net, storage, assertions);
+                    writeSkipped(runDir, monitors.skipped());
+                } else if (!(net instanceof MultiLayerNetwork)) {
+                    // --model resnet: the monitors that do not support a ComputationGraph yet are skipped and listed
+                    monitors = setup.attachSupported(net, storage);
                     writeSkipped(runDir, monitors.skipped());
                 } else {
                     monitors = setup.attach(net, storage);
@@ -455,9 +460,9 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** Checks every flag before anything is read or written. */
     void validate() {
-        if (model.isGraph()) {
-            throw new IllegalArgumentException("--model " + model + " is a ComputationGraph (Models.resnet); train runs "
-                    + "the MultiLayerNetwork models mlp, cnn for now: the monitors are not all wired to graphs yet");
+        if (model.isGraph() && resume && config == null) {
+            throw new IllegalArgumentException("--resume continues the MultiLayerNetwork models (mlp, cnn); --model " + model
+                    + " is a ComputationGraph: start a new run");
         }
         Checks.atLeast("--epochs", epochs, 1);
         Checks.atLeast("--batch", batch, 1);

@@ -164,7 +164,7 @@ class BadInputTest {
         c.add(Arguments.of(train(good, "--similarity-method", "foo"), "foo"));
         c.add(Arguments.of(train(good, "--similarity-conv", "foo"), "foo"));
         c.add(Arguments.of(train(good, "--corrupt", "foo"), "foo"));
-        c.add(Arguments.of(train(good, "--model", "resnet"), "resnet"));
+        c.add(Arguments.of(train(good, "--model", "resnot"), "resnot"));
         c.add(Arguments.of(train(good, "--epochs", "abc"), "abc"));
         c.add(Arguments.of(train(good, "--classes", "1"), "--classes must be in 2..256"));
         c.add(Arguments.of(train(good, "--resume", "--force"), "exclude each other"));

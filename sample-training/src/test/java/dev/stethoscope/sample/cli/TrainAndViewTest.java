@@ -97,7 +97,7 @@ class TrainAndViewTest {
         try {
             assertThat(Main.run("train", "--data", tmp.toString(), "--no-ui", "--out", tmp.resolve("r").toString())).isNotZero();
             assertThat(Main.run("train", "--label-noise", "1.5", "--no-ui")).isNotZero();
-            assertThat(Main.run("train", "--model", "resnet")).isNotZero();
+            assertThat(Main.run("train", "--model", "vgg")).isNotZero();
             assertThat(Main.run("view", tmp.resolve("missing.dl4j").toString())).isNotZero();
         } finally {
             System.setErr(err);

@@ -110,6 +110,30 @@ class TrainConfigTest {
         }
     }
 
+    /** {@code --model resnet}: the sample's residual graph trains through the same path, monitors that need a MultiLayerNetwork listed. */
+    @Test
+    void residualGraphModelTrainsWithTheMonitorsThatSupportIt(@TempDir Path tmp) throws Exception {
+        MnistData mnist = MnistFixture.mnist();
+        Path run = tmp.resolve("run");
+        String[] r = BadInputTest.run(new String[]{"train", "--model", "resnet", "--train-limit", "256", "--test-limit",
+                "128", "--epochs", "1", "--batch", "64", "--no-ui", "--probe-examples", "100", "--csr-examples", "10",
+                "--data", mnist.directory().toString(), "--out", run.toString()});
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1]).contains("(ComputationGraph)").contains("not attached: ");
+        List<String> skipped = Files.readAllLines(run.resolve(TrainCommand.SKIPPED_FILE));
+        assertThat(skipped).anySatisfy(l -> assertThat(l).startsWith("Memorization\t"));
+        ComputationGraph saved = ModelSerializer.restoreComputationGraph(run.resolve("model.zip").toFile());
+        assertThat(saved.getEpochCount()).isEqualTo(1);
+        assertThat(saved.getVertices()).anySatisfy(v -> assertThat(v.getClass().getSimpleName()).contains("ElementWise"));
+        FileStatsStorage storage = new FileStatsStorage(run.resolve("stats.dl4j").toFile());
+        try {
+            String session = TrainAndViewTest.sessionOf(storage, "run");
+            assertThat(storage.getAllUpdatesAfter(session, Health.TYPE_ID, 0)).isNotEmpty();
+        } finally {
+            storage.close();
+        }
+    }
+
     @Test
     void aConfigThatDoesNotTakeMnistIsRefusedBeforeTraining(@TempDir Path tmp) throws Exception {
         MnistData mnist = MnistFixture.mnist();
