@@ -39,6 +39,12 @@ public final class PredictionCollapseDetector implements Detector {
         this.warmup = warmup;
     }
 
+    /** Reads sampled signals only: evaluated on the steps that carry them. */
+    @Override
+    public boolean sampledOnly() {
+        return true;
+    }
+
     @Override
     public String id() {
         return ID;
@@ -62,7 +68,7 @@ public final class PredictionCollapseDetector implements Detector {
         if (window.stepsSeen() < warmup) {
             return Condition.ABSENT;
         }
-        List<StepSignals> tail = WindowMath.fullTail(window, sustain);
+        List<StepSignals> tail = WindowMath.fullSampledTail(window, sustain);
         boolean collapsed = WindowMath.all(tail, s -> {
             if (!Double.isFinite(s.loss()) || s.nonFiniteActivations() > 0) {
                 return false;

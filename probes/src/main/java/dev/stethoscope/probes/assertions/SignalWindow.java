@@ -18,6 +18,8 @@ public final class SignalWindow implements java.io.Serializable {
 
     private final int capacity;
     private final ArrayDeque<StepSignals> steps;
+    /** The last {@code capacity} steps that carry sampled signals ({@link StepSignals#sampled()}). */
+    private final ArrayDeque<StepSignals> sampled;
     private final ArrayList<EpochSignals> epochs = new ArrayList<>();
     private long stepsSeen;
     private double startLossSum;
@@ -31,6 +33,7 @@ public final class SignalWindow implements java.io.Serializable {
         }
         this.capacity = capacity;
         this.steps = new ArrayDeque<>(capacity);
+        this.sampled = new ArrayDeque<>(capacity);
     }
 
     /** Adds a step, dropping the oldest when the window is full. */
@@ -39,6 +42,12 @@ public final class SignalWindow implements java.io.Serializable {
             steps.removeFirst();
         }
         steps.addLast(s);
+        if (s.sampled()) {
+            if (sampled.size() == capacity) {
+                sampled.removeFirst();
+            }
+            sampled.addLast(s);
+        }
         stepsSeen++;
         if (startLossCount < START_STEPS && Double.isFinite(s.loss())) {
             startLossSum += s.loss();
@@ -68,11 +77,45 @@ public final class SignalWindow implements java.io.Serializable {
 
     /** @return the last {@code n} kept steps (fewer if the window holds fewer), oldest first */
     public List<StepSignals> lastSteps(int n) {
-        List<StepSignals> all = steps();
-        return all.subList(Math.max(0, all.size() - n), all.size());
+        return last(steps, n);
+    }
+
+    /** The last {@code n} (or fewer) of {@code q}, oldest first, copying only those. */
+    private static List<StepSignals> last(ArrayDeque<StepSignals> q, int n) {
+        int k = Math.max(0, Math.min(n, q.size()));
+        StepSignals[] out = new StepSignals[k];
+        java.util.Iterator<StepSignals> it = q.descendingIterator();
+        for (int i = k - 1; i >= 0; i--) {
+            out[i] = it.next();
+        }
+        return java.util.Arrays.asList(out);
     }
 
     /** @return the latest step, or null before any */
+    /**
+     * The kept steps that carry sampled signals (layer norms, activation fractions, predictions),
+     * oldest first, at most {@code capacity}: with a listener sampling every k-th step these span
+     * k times more training than {@link #steps()}; when every step is sampled they are the same.
+     */
+    public List<StepSignals> sampledSteps() {
+        return new ArrayList<>(sampled);
+    }
+
+    /** The last {@code n} (or fewer) of {@link #sampledSteps()}. */
+    public List<StepSignals> lastSampled(int n) {
+        return last(sampled, n);
+    }
+
+    /** Number of kept sampled steps. */
+    public int sampledSize() {
+        return sampled.size();
+    }
+
+    /** The most recent step with sampled signals, or null. */
+    public StepSignals latestSampled() {
+        return sampled.peekLast();
+    }
+
     public StepSignals latest() {
         return steps.peekLast();
     }

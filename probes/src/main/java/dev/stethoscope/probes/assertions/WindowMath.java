@@ -14,6 +14,11 @@ final class WindowMath {
     }
 
     /** @return whether every step satisfies the predicate (false for null/empty) */
+    /** The last {@code n} sampled steps, or null while fewer than {@code n} are kept. */
+    static List<StepSignals> fullSampledTail(SignalWindow w, int n) {
+        return w.sampledSize() < n ? null : w.lastSampled(n);
+    }
+
     static boolean all(List<StepSignals> steps, Predicate<StepSignals> p) {
         if (steps == null || steps.isEmpty()) {
             return false;
