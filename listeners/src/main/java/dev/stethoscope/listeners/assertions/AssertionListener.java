@@ -96,10 +96,11 @@ import java.util.TreeSet;
  * the gradient, update and parameters, activation fractions, non-finite activations, predicted
  * classes) are collected on the schedule's iterations only: by default {@link #DEFAULT_SCHEDULE}
  * ({@code Schedule.iterations(10)}); {@code Schedule.iterations(1)} collects them at every step.
- * On the other iterations the listener does no ND4J work beyond the label arg-max. The detectors
- * over sampled signals (gradients, updates, activations, predictions) count their sustain windows
- * in sampled steps, so at {@code iterations(n)} they span n times more training and their
- * latency grows by up to n times (docs/ASSERTIONS.md). Epoch signals are collected at every epoch
+ * On the other iterations the listener does no ND4J work (the labels are read in Java). The
+ * detectors over sampled signals (gradients, updates, activations, predictions) are evaluated on
+ * sampled steps only; their sustain windows keep their span in iterations, with at least 3
+ * samples ({@link SignalWindow#samplePeriod(int)}): at {@code iterations(10)} "10 steps" is 3
+ * samples over 20 iterations (docs/ASSERTIONS.md). Epoch signals are collected at every epoch
  * end whatever the schedule. Accepted kinds: iterations and never (never keeps the lint and the
  * epoch detectors only).
  *
@@ -235,6 +236,9 @@ public class AssertionListener extends StethoscopeListener {
         detectors.addAll(b.userDetectors);
         this.suite = new DetectorSuite(new SignalWindow(b.windowSteps), detectors, b.rearmAfter);
         this.suite.window().plannedEpochs(b.plannedEpochs);
+        if (schedule.kind() == Schedule.Kind.ITERATIONS && schedule.period() > 1) {
+            this.suite.window().samplePeriod(schedule.period()); // sustain windows stay spans of iterations
+        }
         this.userIds = new LinkedHashSet<>();
         b.userDetectors.forEach(d -> userIds.add(d.id()));
         this.disabled = new TreeSet<>(b.without);

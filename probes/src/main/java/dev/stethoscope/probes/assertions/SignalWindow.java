@@ -25,6 +25,7 @@ public final class SignalWindow implements java.io.Serializable {
     private double startLossSum;
     private int startLossCount;
     private int plannedEpochs;
+    private int samplePeriod = 1;
 
     /** @param capacity the number of most recent steps kept (at least 2) */
     public SignalWindow(int capacity) {
@@ -66,6 +67,24 @@ public final class SignalWindow implements java.io.Serializable {
     }
 
     /** @return the number of epochs the training plans (0 = unknown) */
+    /**
+     * Iterations between two sampled steps (1: every step is sampled). The sampled-signal
+     * detectors keep their sustain windows as spans of iterations: a window of {@code n} steps needs
+     * {@code ceil(n / period)} sampled steps, but at least {@value WindowMath#MIN_SAMPLES} (or
+     * {@code n} when smaller).
+     */
+    public void samplePeriod(int period) {
+        if (period < 1) {
+            throw new IllegalArgumentException("A sample period is at least 1 iteration, got " + period);
+        }
+        this.samplePeriod = period;
+    }
+
+    /** @return the iterations between two sampled steps (see {@link #samplePeriod(int)}) */
+    public int samplePeriod() {
+        return samplePeriod;
+    }
+
     public int plannedEpochs() {
         return plannedEpochs;
     }
