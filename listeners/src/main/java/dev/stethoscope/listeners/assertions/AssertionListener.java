@@ -90,16 +90,15 @@ import java.util.TreeSet;
  * flagged examples on the Suspects page's review list.
  *
  * <p><b>Cost and schedule.</b> Two tiers. At <i>every</i> iteration the listener reads the loss
- * DL4J already computed and the batch's label classes (one arg-max over the labels), and the
- * detectors over the loss and the labels (non-finite loss, loss limit, oscillating loss, no
- * progress, single-class labels) run on every step. The <i>sampled</i> signals (per-layer norms of
- * the gradient, update and parameters, activation fractions, non-finite activations, predicted
- * classes) are collected on the schedule's iterations only: by default {@link #DEFAULT_SCHEDULE}
- * ({@code Schedule.iterations(10)}); {@code Schedule.iterations(1)} collects them at every step.
- * On the other iterations the listener does no ND4J work (the labels are read in Java). The
- * detectors over sampled signals (gradients, updates, activations, predictions) are evaluated on
- * sampled steps only; their sustain windows keep their span in iterations, with at least 3
- * samples ({@link SignalWindow#samplePeriod(int)}): at {@code iterations(10)} "10 steps" is 3
+ * DL4J already computed, and the detectors over the loss (non-finite loss, loss limit, oscillating
+ * loss, no progress) and the user's step assertions run on every step. The <i>sampled</i> signals
+ * (per-layer norms of the gradient, update and parameters, activation fractions, non-finite
+ * activations, predicted and label classes) are collected on the schedule's iterations only: by
+ * default {@link #DEFAULT_SCHEDULE} ({@code Schedule.iterations(10)}); {@code Schedule.iterations(1)}
+ * collects them at every step. On the other iterations the listener does no ND4J work. The
+ * detectors over sampled signals (gradients, updates, activations, predictions, labels) are
+ * evaluated on sampled steps only; their sustain windows keep their span in iterations, with at
+ * least 3 samples ({@link SignalWindow#samplePeriod(int)}): at {@code iterations(10)} "10 steps" is 3
  * samples over 20 iterations (docs/ASSERTIONS.md). Epoch signals are collected at every epoch
  * end whatever the schedule. Accepted kinds: iterations and never (never keeps the lint and the
  * epoch detectors only).
@@ -130,7 +129,7 @@ public class AssertionListener extends StethoscopeListener {
     public static final int DEFAULT_SAMPLE_EVERY = 10;
     /**
      * The default schedule of the sampled signals: every {@value #DEFAULT_SAMPLE_EVERY}th iteration
-     * (the loss and the batch's label classes are read at every iteration whatever the schedule).
+     * (the loss is read at every iteration whatever the schedule).
      */
     public static final Schedule DEFAULT_SCHEDULE = Schedule.iterations(DEFAULT_SAMPLE_EVERY);
     private static final Schedule.Kind[] ACCEPTED = {Schedule.Kind.ITERATIONS, Schedule.Kind.NEVER};
@@ -388,11 +387,11 @@ public class AssertionListener extends StethoscopeListener {
             if (schedule.kind() == Schedule.Kind.NEVER || !(model instanceof MultiLayerNetwork mln)) {
                 return;
             }
-            INDArray y = mln.getLabels();
-            labels = y != null && y.rank() == 2 ? Signals.classes(y) : null; // every step: one arg-max
             if (!due(model)) {
-                return;
+                return; // a step between samples: nothing read here
             }
+            INDArray y = mln.getLabels();
+            labels = y != null && y.rank() == 2 ? Signals.classes(y) : null;
             activations = Signals.activations(acts, mln.getLayerWiseConfigurations());
             predicted = predictions(mln, acts);
         });
@@ -593,11 +592,8 @@ public class AssertionListener extends StethoscopeListener {
                 return;
             }
             if (!due(model)) {
-                // a step between samples: the loss (and labels) only, no ND4J work
+                // a step between samples: the loss only, no ND4J work
                 StepSignals.Builder light = StepSignals.builder(iteration).epoch(epoch).loss(loss);
-                if (labels != null) {
-                    light.labelClasses(labels);
-                }
                 labels = null;
                 gradients = null;
                 handle(model, suite.onStep(light.build()), epoch, iteration);
