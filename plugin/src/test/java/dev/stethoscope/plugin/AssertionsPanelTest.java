@@ -54,7 +54,9 @@ class AssertionsPanelTest {
         }
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         try (StethoscopeUIServer server = StethoscopeUIServer.start("127.0.0.1", 0);
+             // every step sampled (the default is every 10th): 12 steps, dying-relu over steps 0..9
              AssertionListener listener = ModelAssertions.builder(net, storage)
+                     .schedule(dev.stethoscope.listeners.core.Schedule.iterations(1))
                      .assertThat("loss-check", EVIL, w -> w.latest().step() == 5 ? Severity.WARNING : Severity.NONE)
                      .attach()) {
             server.attach(storage);

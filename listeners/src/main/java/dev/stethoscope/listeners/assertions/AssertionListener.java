@@ -81,21 +81,27 @@ import java.util.TreeSet;
  *
  * <p><b>Per-example and time-consistency assertions.</b> {@link Builder#assertExamples(String,
  * String, ExampleAssertion)} runs a function over each example's input, the training forward
- * pass's output and its label (copies) at every collected step; the flagged examples of an epoch
+ * pass's output and its label (copies) at every training step (not only the sampled ones; none
+ * with {@code Schedule.never()}); the flagged examples of an epoch
  * (top {@link Builder#topExamples N} by severity and the count of all) are published at its end,
  * named by their example index when training runs on {@link #track} with indexed batches, else by
  * their stream position. The held-out variant and {@link Builder#assertTimeConsistency} run on the
  * network copy. {@link Action#CHECKPOINT} saves the model, {@link Action#SEND_TO_SUSPECTS} puts the
  * flagged examples on the Suspects page's review list.
  *
- * <p><b>Cost and schedule.</b> The default {@link Schedule} is every iteration
- * ({@code Schedule.iterations(1)}): per step a few norms of the gradient, update and parameters
- * and one comparison pass over each layer's activations, on the training thread. With
- * {@code Schedule.iterations(n)} the step signals are collected at every n-th iteration only;
- * the detectors' windows (5 to 100 evaluations) and the re-arm delay then count sampled
- * iterations, so they span n times more training. Epoch signals are collected at every epoch end
- * whatever the schedule. Accepted kinds: iterations and never (never keeps the lint and the epoch
- * detectors only).
+ * <p><b>Cost and schedule.</b> Two tiers. At <i>every</i> iteration the listener reads the loss
+ * DL4J already computed, and the detectors over the loss (non-finite loss, loss limit, oscillating
+ * loss, no progress) and the user's step assertions run on every step. The <i>sampled</i> signals
+ * (per-layer norms of the gradient, update and parameters, activation fractions, non-finite
+ * activations, predicted and label classes) are collected on the schedule's iterations only: by
+ * default {@link #DEFAULT_SCHEDULE} ({@code Schedule.iterations(10)}); {@code Schedule.iterations(1)}
+ * collects them at every step. On the other iterations the listener does no ND4J work. The
+ * detectors over sampled signals (gradients, updates, activations, predictions, labels) are
+ * evaluated on sampled steps only; their sustain windows keep their span in iterations, with at
+ * least 3 samples ({@link SignalWindow#samplePeriod(int)}): at {@code iterations(10)} "10 steps" is 3
+ * samples over 20 iterations (docs/ASSERTIONS.md). Epoch signals are collected at every epoch
+ * end whatever the schedule. Accepted kinds: iterations and never (never keeps the lint and the
+ * epoch detectors only).
  *
  * <p><b>Stopping training.</b> DL4J 1.0.0-M2.1 has no way for a listener to end {@code fit}
  * cleanly. An assertion with {@link Action#STOP} publishes its record when it fires, and the
@@ -119,8 +125,13 @@ public class AssertionListener extends StethoscopeListener {
     private static final Logger log = LoggerFactory.getLogger(AssertionListener.class);
     /** The default number of flagged examples a record keeps. */
     public static final int DEFAULT_TOP_EXAMPLES = 16;
-    /** The default schedule: every iteration. */
-    public static final Schedule DEFAULT_SCHEDULE = Schedule.iterations(1);
+    /** Iterations between two sampled steps at the default schedule. */
+    public static final int DEFAULT_SAMPLE_EVERY = 10;
+    /**
+     * The default schedule of the sampled signals: every {@value #DEFAULT_SAMPLE_EVERY}th iteration
+     * (the loss is read at every iteration whatever the schedule).
+     */
+    public static final Schedule DEFAULT_SCHEDULE = Schedule.iterations(DEFAULT_SAMPLE_EVERY);
     private static final Schedule.Kind[] ACCEPTED = {Schedule.Kind.ITERATIONS, Schedule.Kind.NEVER};
 
     /** What happens when an assertion fires, besides publishing its record (always done). */
@@ -224,6 +235,9 @@ public class AssertionListener extends StethoscopeListener {
         detectors.addAll(b.userDetectors);
         this.suite = new DetectorSuite(new SignalWindow(b.windowSteps), detectors, b.rearmAfter);
         this.suite.window().plannedEpochs(b.plannedEpochs);
+        if (schedule.kind() == Schedule.Kind.ITERATIONS && schedule.period() > 1) {
+            this.suite.window().samplePeriod(schedule.period()); // sustain windows stay spans of iterations
+        }
         this.userIds = new LinkedHashSet<>();
         b.userDetectors.forEach(d -> userIds.add(d.id()));
         this.disabled = new TreeSet<>(b.without);
@@ -370,12 +384,15 @@ public class AssertionListener extends StethoscopeListener {
             if (!linted && !acts.isEmpty()) {
                 lint(model, acts.get(0));
             }
-            if (!due(model) || !(model instanceof MultiLayerNetwork mln)) {
+            if (schedule.kind() == Schedule.Kind.NEVER || !(model instanceof MultiLayerNetwork mln)) {
                 return;
             }
-            activations = Signals.activations(acts, mln.getLayerWiseConfigurations());
+            if (!due(model)) {
+                return; // a step between samples: nothing read here
+            }
             INDArray y = mln.getLabels();
             labels = y != null && y.rank() == 2 ? Signals.classes(y) : null;
+            activations = Signals.activations(acts, mln.getLayerWiseConfigurations());
             predicted = predictions(mln, acts);
         });
         if (hasRules(ExampleRule.Kind.TRAINING)) {
@@ -385,7 +402,8 @@ public class AssertionListener extends StethoscopeListener {
             long rows = acts.isEmpty() ? 0 : acts.get(0).size(0);
             epochRows += rows;
             guard("onForwardPass", () -> {
-                if (due(model) && model instanceof MultiLayerNetwork mln) {
+                // every batch (not only the sampled steps): the user asked for each example to be checked
+                if (schedule.kind() != Schedule.Kind.NEVER && model instanceof MultiLayerNetwork mln) {
                     // detached copies: the assertion may keep what it is given
                     try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
                                  org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
@@ -547,7 +565,7 @@ public class AssertionListener extends StethoscopeListener {
             var fn = Signals.activationOf(net.getLayerWiseConfigurations().getConf(n - 1).getLayer());
             return fn instanceof ActivationSigmoid ? z.gte(0.0).castTo(org.nd4j.linalg.api.buffer.DataType.INT32).toIntVector() : null;
         }
-        return z.argMax(1).castTo(org.nd4j.linalg.api.buffer.DataType.INT32).toIntVector();
+        return Signals.classes(z); // read in Java from the fresh [batch, classes] array
     }
 
     @Override
@@ -555,7 +573,10 @@ public class AssertionListener extends StethoscopeListener {
         bind(model);
         guard("onGradientCalculation", () -> {
             if (due(model) && model.gradient() != null) {
-                gradients = Signals.layerNorms(model.gradient().gradientForVariable());
+                gradients = model instanceof MultiLayerNetwork mln ? Signals.layerNorms(mln, true) : null;
+                if (gradients == null) {
+                    gradients = Signals.layerNorms(model.gradient().gradientForVariable());
+                }
             }
         });
     }
@@ -567,11 +588,30 @@ public class AssertionListener extends StethoscopeListener {
             double loss = model.score();
             epochLossSum += loss;
             epochLossCount++;
-            if (!due(model)) {
+            if (schedule.kind() == Schedule.Kind.NEVER) {
                 return;
             }
-            Signals.LayerNorms params = Signals.layerNorms(model.paramTable());
-            Signals.LayerNorms updates = model.gradient() == null ? null : Signals.layerNorms(model.gradient().gradientForVariable());
+            if (!due(model)) {
+                // a step between samples: the loss only, no ND4J work
+                StepSignals.Builder light = StepSignals.builder(iteration).epoch(epoch).loss(loss);
+                labels = null;
+                gradients = null;
+                handle(model, suite.onStep(light.build()), epoch, iteration);
+                return;
+            }
+            // a MultiLayerNetwork: one norm per layer over its slice of the flat buffers
+            MultiLayerNetwork flat = model instanceof MultiLayerNetwork m ? m : null;
+            Signals.LayerNorms params = flat != null ? Signals.layerNorms(flat, false) : null;
+            if (params == null) {
+                params = Signals.layerNorms(model.paramTable());
+            }
+            Signals.LayerNorms updates = null;
+            if (model.gradient() != null) {
+                updates = flat != null ? Signals.layerNorms(flat, true) : null;
+                if (updates == null) {
+                    updates = Signals.layerNorms(model.gradient().gradientForVariable());
+                }
+            }
             StepSignals.Builder s = StepSignals.builder(iteration).epoch(epoch).loss(loss)
                     .layerNames(params.names()).parameterNorms(params.norms()).parameterCounts(params.counts());
             if (gradients != null && gradients.norms().length == params.norms().length) {

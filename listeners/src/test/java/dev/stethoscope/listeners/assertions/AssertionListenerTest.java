@@ -89,9 +89,11 @@ class AssertionListenerTest {
     void negativeReluBiasIsPublishedAsDyingReluAndTrainingGoesOn() {
         MultiLayerNetwork net = net(new Sgd(0.01), -10.0);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        // the default schedule samples every 10th step: 15 epochs of 10 steps give the 10 sampled
+        // steps dying-relu sustains and prediction-collapse's 50-step warm-up plus 10 samples
         try (AssertionListener l = ModelAssertions.builder(net, storage).attach()) {
-            net.fit(iterator(data(1)), 7);
-            assertThat(net.getIterationCount()).as("training went on to the end").isEqualTo(7 * BATCHES);
+            net.fit(iterator(data(1)), 15);
+            assertThat(net.getIterationCount()).as("training went on to the end").isEqualTo(15 * BATCHES);
             List<AssertionFinding> f = findings(storage, l);
             assertThat(f).filteredOn(x -> x.detector().equals(DyingReluDetector.ID)).singleElement().satisfies(x -> {
                 assertThat(x.severity()).isEqualTo("ERROR");
@@ -262,7 +264,7 @@ class AssertionListenerTest {
         MultiLayerNetwork net = net(new Sgd(0.01), -10.0);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         try (dev.stethoscope.listeners.Stethoscope s = dev.stethoscope.listeners.Stethoscope.attach(net, storage,
-                ModelAssertions.builder(net, storage))) {
+                ModelAssertions.builder(net, storage).schedule(Schedule.iterations(1)))) {
             net.fit(iterator(data(1)), 1);
             AssertionListener l = s.monitor(AssertionListener.class);
             assertThat(findings(storage, l)).extracting(AssertionFinding::detector).contains(DyingReluDetector.ID);
@@ -278,8 +280,11 @@ class AssertionListenerTest {
             net.fit(iterator(data(1)), 2);
             assertThat(findings(storage, l)).extracting(AssertionFinding::detector).doesNotContain(DyingReluDetector.ID)
                     .isNotEmpty();
-            assertThat(l.window().stepsSeen()).isEqualTo(BATCHES);
-            assertThat(l.window().steps()).allMatch(s -> s.step() % 2 == 0);
+            // every step is seen (the loss), the sampled signals only at every 2nd iteration
+            assertThat(l.window().stepsSeen()).isEqualTo(2L * BATCHES);
+            assertThat(l.window().sampledSteps()).hasSize(BATCHES).allMatch(s -> s.step() % 2 == 0);
+            assertThat(l.window().steps()).filteredOn(s -> s.step() % 2 == 1)
+                    .isNotEmpty().allMatch(s -> !s.sampled() && Double.isFinite(s.loss()));
         }
     }
 

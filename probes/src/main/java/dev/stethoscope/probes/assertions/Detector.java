@@ -21,6 +21,15 @@ public interface Detector extends java.io.Serializable {
      * @return true when the detector reads only epoch signals, so it is evaluated at epoch ends
      *         rather than at every step
      */
+    /**
+     * Whether this detector reads only sampled signals ({@link StepSignals#sampled()}: layer norms,
+     * activation fractions, predictions), so that it is evaluated only on steps that carry them; its
+     * episode's re-arm delay then counts sampled steps. Default false (evaluated on every step).
+     */
+    default boolean sampledOnly() {
+        return false;
+    }
+
     default boolean epochLevel() {
         return false;
     }

@@ -41,10 +41,21 @@ public final class DetectorSuite implements java.io.Serializable {
                 new SingleClassLabelsDetector());
     }
 
-    /** Adds a step and evaluates the step-level detectors; @return the findings that fire now */
+    /**
+     * Adds a step and evaluates the step-level detectors (those that read only sampled signals on
+     * sampled steps only, see {@link Detector#sampledOnly()}); @return the findings that fire now
+     */
     public List<Finding> onStep(StepSignals step) {
         window.add(step);
-        return evaluate(false);
+        boolean sampled = step.sampled();
+        List<Finding> out = new ArrayList<>();
+        for (Episode e : episodes) {
+            Detector d = e.detector();
+            if (!d.epochLevel() && (sampled || !d.sampledOnly())) {
+                e.evaluate(window).ifPresent(out::add);
+            }
+        }
+        return out;
     }
 
     /** Adds an epoch and evaluates the epoch-level detectors; @return the findings that fire now */

@@ -37,6 +37,12 @@ public final class DyingReluDetector implements Detector {
         this.sustain = Math.max(1, sustain);
     }
 
+    /** Reads sampled signals only: evaluated on the steps that carry them. */
+    @Override
+    public boolean sampledOnly() {
+        return true;
+    }
+
     @Override
     public String id() {
         return ID;
@@ -44,11 +50,11 @@ public final class DyingReluDetector implements Detector {
 
     @Override
     public Condition check(SignalWindow window) {
-        List<StepSignals> tail = WindowMath.fullTail(window, sustain);
+        List<StepSignals> tail = WindowMath.fullSampledTail(window, sustain);
         if (tail == null) {
             return Condition.ABSENT;
         }
-        int layers = window.latest().zeroFractions().length;
+        int layers = window.latestSampled().zeroFractions().length;
         int worst = -1;
         double worstMin = -1;
         for (int l = 0; l < layers; l++) {

@@ -98,10 +98,11 @@ public final class ExplodingGradientDetector implements Detector {
                         + " (often an oversized weight initialisation or unscaled inputs)." + fix, s.step(), s.step());
             }
         }
-        List<StepSignals> tail = WindowMath.fullTail(window, sustain);
+        List<StepSignals> tail = WindowMath.fullSampledTail(window, sustain);
         if (!WindowMath.all(tail, t -> WindowMath.firstLastRatio(t) > ratioLimit)) {
             return Condition.ABSENT;
         }
+        s = window.latestSampled();
         List<StepSignals> all = window.steps();
         int q = Math.max(1, all.size() / 4);
         double early = WindowMath.meanLoss(all, 0, q);

@@ -39,6 +39,12 @@ public final class PredictionCollapseDetector implements Detector {
         this.warmup = warmup;
     }
 
+    /** Reads sampled signals only: evaluated on the steps that carry them. */
+    @Override
+    public boolean sampledOnly() {
+        return true;
+    }
+
     @Override
     public String id() {
         return ID;
@@ -49,10 +55,26 @@ public final class PredictionCollapseDetector implements Detector {
         if (classes.length < MIN_BATCH) {
             return Double.NaN;
         }
-        java.util.Map<Integer, Integer> counts = new java.util.HashMap<>();
-        int max = 0;
+        int top = -1;
         for (int c : classes) {
-            max = Math.max(max, counts.merge(c, 1, Integer::sum));
+            top = Math.max(top, c);
+        }
+        int max = 0;
+        int low = Integer.MAX_VALUE;
+        for (int c : classes) {
+            low = Math.min(low, c);
+        }
+        if (low >= 0 && top < 4096) {
+            // class indices: count in an array (this runs on every step's labels; no boxing)
+            int[] counts = new int[top + 1];
+            for (int c : classes) {
+                max = Math.max(max, ++counts[c]);
+            }
+        } else {
+            java.util.Map<Integer, Integer> counts = new java.util.HashMap<>();
+            for (int c : classes) {
+                max = Math.max(max, counts.merge(c, 1, Integer::sum));
+            }
         }
         return max / (double) classes.length;
     }
@@ -62,7 +84,7 @@ public final class PredictionCollapseDetector implements Detector {
         if (window.stepsSeen() < warmup) {
             return Condition.ABSENT;
         }
-        List<StepSignals> tail = WindowMath.fullTail(window, sustain);
+        List<StepSignals> tail = WindowMath.fullSampledTail(window, sustain);
         boolean collapsed = WindowMath.all(tail, s -> {
             if (!Double.isFinite(s.loss()) || s.nonFiniteActivations() > 0) {
                 return false;

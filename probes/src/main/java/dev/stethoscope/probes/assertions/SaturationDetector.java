@@ -32,6 +32,12 @@ public final class SaturationDetector implements Detector {
         this.sustain = Math.max(1, sustain);
     }
 
+    /** Reads sampled signals only: evaluated on the steps that carry them. */
+    @Override
+    public boolean sampledOnly() {
+        return true;
+    }
+
     @Override
     public String id() {
         return ID;
@@ -39,11 +45,11 @@ public final class SaturationDetector implements Detector {
 
     @Override
     public Condition check(SignalWindow window) {
-        List<StepSignals> tail = WindowMath.fullTail(window, sustain);
+        List<StepSignals> tail = WindowMath.fullSampledTail(window, sustain);
         if (tail == null) {
             return Condition.ABSENT;
         }
-        int layers = window.latest().saturatedFractions().length;
+        int layers = window.latestSampled().saturatedFractions().length;
         for (int l = 0; l < layers; l++) {
             double min = Double.POSITIVE_INFINITY;
             for (StepSignals s : tail) {

@@ -18,11 +18,14 @@ public final class SignalWindow implements java.io.Serializable {
 
     private final int capacity;
     private final ArrayDeque<StepSignals> steps;
+    /** The last {@code capacity} steps that carry sampled signals ({@link StepSignals#sampled()}). */
+    private final ArrayDeque<StepSignals> sampled;
     private final ArrayList<EpochSignals> epochs = new ArrayList<>();
     private long stepsSeen;
     private double startLossSum;
     private int startLossCount;
     private int plannedEpochs;
+    private int samplePeriod = 1;
 
     /** @param capacity the number of most recent steps kept (at least 2) */
     public SignalWindow(int capacity) {
@@ -31,6 +34,7 @@ public final class SignalWindow implements java.io.Serializable {
         }
         this.capacity = capacity;
         this.steps = new ArrayDeque<>(capacity);
+        this.sampled = new ArrayDeque<>(capacity);
     }
 
     /** Adds a step, dropping the oldest when the window is full. */
@@ -39,6 +43,12 @@ public final class SignalWindow implements java.io.Serializable {
             steps.removeFirst();
         }
         steps.addLast(s);
+        if (s.sampled()) {
+            if (sampled.size() == capacity) {
+                sampled.removeFirst();
+            }
+            sampled.addLast(s);
+        }
         stepsSeen++;
         if (startLossCount < START_STEPS && Double.isFinite(s.loss())) {
             startLossSum += s.loss();
@@ -57,6 +67,24 @@ public final class SignalWindow implements java.io.Serializable {
     }
 
     /** @return the number of epochs the training plans (0 = unknown) */
+    /**
+     * Iterations between two sampled steps (1: every step is sampled). The sampled-signal
+     * detectors keep their sustain windows as spans of iterations: a window of {@code n} steps needs
+     * {@code ceil(n / period)} sampled steps, but at least {@value WindowMath#MIN_SAMPLES} (or
+     * {@code n} when smaller).
+     */
+    public void samplePeriod(int period) {
+        if (period < 1) {
+            throw new IllegalArgumentException("A sample period is at least 1 iteration, got " + period);
+        }
+        this.samplePeriod = period;
+    }
+
+    /** @return the iterations between two sampled steps (see {@link #samplePeriod(int)}) */
+    public int samplePeriod() {
+        return samplePeriod;
+    }
+
     public int plannedEpochs() {
         return plannedEpochs;
     }
@@ -68,11 +96,45 @@ public final class SignalWindow implements java.io.Serializable {
 
     /** @return the last {@code n} kept steps (fewer if the window holds fewer), oldest first */
     public List<StepSignals> lastSteps(int n) {
-        List<StepSignals> all = steps();
-        return all.subList(Math.max(0, all.size() - n), all.size());
+        return last(steps, n);
+    }
+
+    /** The last {@code n} (or fewer) of {@code q}, oldest first, copying only those. */
+    private static List<StepSignals> last(ArrayDeque<StepSignals> q, int n) {
+        int k = Math.max(0, Math.min(n, q.size()));
+        StepSignals[] out = new StepSignals[k];
+        java.util.Iterator<StepSignals> it = q.descendingIterator();
+        for (int i = k - 1; i >= 0; i--) {
+            out[i] = it.next();
+        }
+        return java.util.Arrays.asList(out);
     }
 
     /** @return the latest step, or null before any */
+    /**
+     * The kept steps that carry sampled signals (layer norms, activation fractions, predictions),
+     * oldest first, at most {@code capacity}: with a listener sampling every k-th step these span
+     * k times more training than {@link #steps()}; when every step is sampled they are the same.
+     */
+    public List<StepSignals> sampledSteps() {
+        return new ArrayList<>(sampled);
+    }
+
+    /** The last {@code n} (or fewer) of {@link #sampledSteps()}. */
+    public List<StepSignals> lastSampled(int n) {
+        return last(sampled, n);
+    }
+
+    /** Number of kept sampled steps. */
+    public int sampledSize() {
+        return sampled.size();
+    }
+
+    /** The most recent step with sampled signals, or null. */
+    public StepSignals latestSampled() {
+        return sampled.peekLast();
+    }
+
     public StepSignals latest() {
         return steps.peekLast();
     }

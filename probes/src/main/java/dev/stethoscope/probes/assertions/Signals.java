@@ -13,6 +13,7 @@ import org.nd4j.linalg.activations.impl.ActivationSigmoid;
 import org.nd4j.linalg.activations.impl.ActivationTanH;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.conditions.Conditions;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -52,9 +53,14 @@ public final class Signals {
                 + a.isInfinite().castTo(DataType.INT64).sumNumber().longValue();
     }
 
-    /** @return the fraction of values exactly zero */
+    /** @return the fraction of values exactly zero (one counting pass, no temporary array) */
     public static double zeroFraction(INDArray a) {
-        return a.length() == 0 ? Double.NaN : a.eq(0.0).castTo(DataType.INT64).sumNumber().doubleValue() / a.length();
+        if (a.length() == 0) {
+            return Double.NaN;
+        }
+        // one counting reduction (x == 0, so +-0; NaN is not zero), no temporary array
+        return org.nd4j.linalg.factory.Nd4j.getExecutioner()
+                .exec(new org.nd4j.linalg.api.ops.impl.reduce.longer.CountZero(a)).getDouble(0) / a.length();
     }
 
     /** @return whether the activation function produces exact zeros for negative inputs */
@@ -73,23 +79,24 @@ public final class Signals {
         if (a.length() == 0) {
             return Double.NaN;
         }
+        // counting passes (match conditions): no temporary arrays
         double hits;
         if (fn instanceof ActivationTanH) {
-            hits = count(org.nd4j.linalg.ops.transforms.Transforms.abs(a, true).gte(TANH5));
+            hits = count(a, Conditions.absGreaterThanOrEqual(TANH5));
         } else if (fn instanceof ActivationSigmoid) {
-            hits = count(a.lte(SIGMOID_MINUS5)) + count(a.gte(1 - SIGMOID_MINUS5));
+            hits = count(a, Conditions.lessThanOrEqual(SIGMOID_MINUS5)) + count(a, Conditions.greaterThanOrEqual(1 - SIGMOID_MINUS5));
         } else if (fn instanceof ActivationHardTanH) {
-            hits = count(org.nd4j.linalg.ops.transforms.Transforms.abs(a, true).gte(1.0));
+            hits = count(a, Conditions.absGreaterThanOrEqual(1.0));
         } else if (fn instanceof ActivationHardSigmoid) {
-            hits = count(a.lte(0.0)) + count(a.gte(1.0));
+            hits = count(a, Conditions.lessThanOrEqual(0.0)) + count(a, Conditions.greaterThanOrEqual(1.0));
         } else {
             return Double.NaN;
         }
         return hits / a.length();
     }
 
-    private static double count(INDArray bool) {
-        return bool.castTo(DataType.INT64).sumNumber().doubleValue();
+    private static double count(INDArray a, org.nd4j.linalg.indexing.conditions.Condition c) {
+        return a.scan(c).doubleValue();
     }
 
     /**
@@ -168,6 +175,41 @@ public final class Signals {
         return new LayerNorms(names.stream().map(s -> "layer " + s).toArray(String[]::new), norms, sizes);
     }
 
+    /**
+     * L2 norm per layer of a {@link org.deeplearning4j.nn.multilayer.MultiLayerNetwork}'s parameters or
+     * gradient buffer, one reduction per layer over the layer's slice of the network's flat buffer
+     * (DL4J keeps each layer's parameters, and its gradients, contiguous), rather than one per
+     * parameter. Layers without parameters are left out; names and order as {@link #layerNorms(Map)}
+     * gives them for {@code net.paramTable()}.
+     *
+     * @param net       the network
+     * @param gradients true for the gradient buffer (the raw gradient before the updater, the update
+     *                  after it), false for the parameters
+     * @return the norms, or null when a layer with parameters has no flat view of them
+     */
+    public static LayerNorms layerNorms(org.deeplearning4j.nn.multilayer.MultiLayerNetwork net, boolean gradients) {
+        org.deeplearning4j.nn.api.Layer[] layers = net.getLayers();
+        List<String> names = new ArrayList<>();
+        double[] norms = new double[layers.length];
+        long[] counts = new long[layers.length];
+        int k = 0;
+        for (int i = 0; i < layers.length; i++) {
+            long n = layers[i].numParams();
+            if (n == 0) {
+                continue;
+            }
+            INDArray view = gradients ? layers[i].getGradientsViewArray() : layers[i].params();
+            if (view == null || view.length() != n) {
+                return null; // no flat view (e.g. a wrapper layer): the caller falls back to the per-parameter map
+            }
+            names.add("layer " + i);
+            norms[k] = view.norm2Number().doubleValue();
+            counts[k] = view.length();
+            k++;
+        }
+        return new LayerNorms(names.toArray(String[]::new), java.util.Arrays.copyOf(norms, k), java.util.Arrays.copyOf(counts, k));
+    }
+
     /** @return the predicted (arg-max) class of each row of a [batch, classes] output or label array */
     public static int[] classes(INDArray output) {
         if (output.rank() != 2) {
@@ -176,6 +218,65 @@ public final class Signals {
         if (output.size(1) == 1) {
             return output.gte(0.5).castTo(DataType.INT32).toIntVector();
         }
-        return output.argMax(1).castTo(DataType.INT32).toIntVector();
+        int[] fast = rowArgMaxInJava(output);
+        return fast != null ? fast : output.argMax(1).castTo(DataType.INT32).toIntVector();
+    }
+
+    /**
+     * Arg-max of each row read straight from the array's buffer (no ND4J op: an op costs tens of
+     * microseconds even on a batch of labels), for a float or double array laid out row by row
+     * (c order, unit column stride, rows {@code size(1)} apart; views of whole rows included);
+     * null otherwise. Ties go to the first column, as ND4J's arg-max; NaN is never the maximum.
+     */
+    static int[] rowArgMaxInJava(INDArray a) {
+        long rows = a.size(0);
+        long cols = a.size(1);
+        boolean rowMajor = a.ordering() == 'c' && a.stride(1) == 1 && (rows == 1 || a.stride(0) == cols);
+        if (!rowMajor || a.offset() + rows * cols > Integer.MAX_VALUE
+                || (a.dataType() != DataType.FLOAT && a.dataType() != DataType.DOUBLE)) {
+            return null;
+        }
+        int off = (int) a.offset();
+        int n = (int) rows;
+        int c = (int) cols;
+        int[] out = new int[n];
+        if (a.dataType() == DataType.FLOAT) {
+            java.nio.FloatBuffer b = a.data().asNioFloat();
+            if (b.capacity() < off + n * c) {
+                return null;
+            }
+            for (int r = 0; r < n; r++) {
+                int base = off + r * c;
+                int best = 0;
+                float max = b.get(base);
+                for (int j = 1; j < c; j++) {
+                    float v = b.get(base + j);
+                    if (v > max || (Float.isNaN(max) && !Float.isNaN(v))) {
+                        max = v;
+                        best = j;
+                    }
+                }
+                out[r] = best;
+            }
+        } else {
+            java.nio.DoubleBuffer b = a.data().asNioDouble();
+            if (b.capacity() < off + n * c) {
+                return null;
+            }
+            for (int r = 0; r < n; r++) {
+                int base = off + r * c;
+                int best = 0;
+                double max = b.get(base);
+                for (int j = 1; j < c; j++) {
+                    double v = b.get(base + j);
+                    if (v > max || (Double.isNaN(max) && !Double.isNaN(v))) {
+                        max = v;
+                        best = j;
+                    }
+                }
+                out[r] = best;
+            }
+        }
+        return out;
     }
 }

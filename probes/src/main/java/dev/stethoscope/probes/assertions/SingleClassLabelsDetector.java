@@ -33,6 +33,12 @@ public final class SingleClassLabelsDetector implements Detector {
         this.sustain = Math.max(1, sustain);
     }
 
+    /** Reads the labels of sampled steps only: evaluated on the steps that carry them. */
+    @Override
+    public boolean sampledOnly() {
+        return true;
+    }
+
     @Override
     public String id() {
         return ID;
@@ -40,7 +46,7 @@ public final class SingleClassLabelsDetector implements Detector {
 
     @Override
     public Condition check(SignalWindow window) {
-        List<StepSignals> tail = WindowMath.fullTail(window, sustain);
+        List<StepSignals> tail = WindowMath.fullSampledTail(window, sustain);
         if (!WindowMath.all(tail, s -> PredictionCollapseDetector.majorityShare(s.labelClasses()) >= share)) {
             return Condition.ABSENT;
         }

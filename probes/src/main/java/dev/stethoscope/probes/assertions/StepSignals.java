@@ -64,6 +64,18 @@ public record StepSignals(long step, int epoch, double loss, String[] layerNames
     }
 
     /** @return a builder for step {@code step}; set at least the loss */
+    /**
+     * Whether this step carries the sampled signals (any of the gradient, parameter or update norms,
+     * activation fractions, predicted or label classes); a step with only the loss does not.
+     * The listener collects those on its schedule's steps only (the loss on every step), and the
+     * detectors that read them look at {@link SignalWindow#sampledSteps()}.
+     */
+    public boolean sampled() {
+        return gradientNorms.length > 0 || parameterNorms.length > 0 || updateNorms.length > 0
+                || zeroFractions.length > 0 || saturatedFractions.length > 0 || predictedClasses.length > 0
+                || labelClasses.length > 0;
+    }
+
     public static Builder builder(long step) {
         return new Builder(step);
     }

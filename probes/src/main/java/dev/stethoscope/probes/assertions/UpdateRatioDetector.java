@@ -41,6 +41,12 @@ public final class UpdateRatioDetector implements Detector {
         this.sustain = Math.max(1, sustain);
     }
 
+    /** Reads sampled signals only: evaluated on the steps that carry them. */
+    @Override
+    public boolean sampledOnly() {
+        return true;
+    }
+
     @Override
     public String id() {
         return ID;
@@ -61,19 +67,19 @@ public final class UpdateRatioDetector implements Detector {
 
     @Override
     public Condition check(SignalWindow window) {
-        List<StepSignals> tail = WindowMath.fullTail(window, sustain);
+        List<StepSignals> tail = WindowMath.fullSampledTail(window, sustain);
         if (tail == null) {
             return Condition.ABSENT;
         }
-        int layers = window.latest().updateNorms().length;
+        int layers = window.latestSampled().updateNorms().length;
         for (int l = 0; l < layers; l++) {
             final int layer = l;
-            String name = window.latest().layerName(l);
+            String name = window.latestSampled().layerName(l);
             long from = WindowMath.first(tail);
             long to = WindowMath.last(tail);
             if (WindowMath.all(tail, s -> ratio(s, layer) >= 0)) {
                 return Condition.steps(Severity.ERROR, "Updates of " + name + " are as large as its weights (log10 ratio "
-                        + fmt(ratio(window.latest(), l)) + ") for " + sustain + " steps: the learning rate is far too high."
+                        + fmt(ratio(window.latestSampled(), l)) + ") for " + sustain + " steps: the learning rate is far too high."
                         + " Usual fixes: lower the learning rate by 100x or more, clip gradients.", from, to);
             }
             if (WindowMath.all(tail, s -> ratio(s, layer) == Double.NEGATIVE_INFINITY
@@ -86,7 +92,7 @@ public final class UpdateRatioDetector implements Detector {
                 double r = ratio(s, layer);
                 return !Double.isNaN(r) && r != Double.NEGATIVE_INFINITY && (r < low || r > high);
             })) {
-                double r = ratio(window.latest(), l);
+                double r = ratio(window.latestSampled(), l);
                 boolean tooSmall = r < low;
                 return Condition.steps(Severity.WARNING, "log10(update/parameter) of " + name + " is " + fmt(r)
                         + ", outside [" + fmt(low) + ", " + fmt(high) + "] for " + sustain + " steps (healthy near -3): "

@@ -38,6 +38,12 @@ public final class VanishingGradientDetector implements Detector {
         this.sustain = Math.max(1, sustain);
     }
 
+    /** Reads sampled signals only: evaluated on the steps that carry them. */
+    @Override
+    public boolean sampledOnly() {
+        return true;
+    }
+
     @Override
     public String id() {
         return ID;
@@ -45,11 +51,11 @@ public final class VanishingGradientDetector implements Detector {
 
     @Override
     public Condition check(SignalWindow window) {
-        List<StepSignals> tail = WindowMath.fullTail(window, sustain);
+        List<StepSignals> tail = WindowMath.fullSampledTail(window, sustain);
         if (!WindowMath.all(tail, t -> WindowMath.firstLastRatio(t) < ratioLimit && t.gradientRms(0) < firstLimit)) {
             return Condition.ABSENT;
         }
-        StepSignals s = window.latest();
+        StepSignals s = window.latestSampled();
         return Condition.steps(Severity.WARNING, "Gradient of the first layer (" + s.layerName(0) + ") has RMS "
                 + fmt(s.gradientRms(0)) + ", " + fmt(WindowMath.firstLastRatio(s)) + " times the last layer's, for "
                 + sustain + " steps: vanishing gradients, the first layers barely learn. Usual fixes: ReLU-family "

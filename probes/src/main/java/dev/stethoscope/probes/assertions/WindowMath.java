@@ -14,6 +14,25 @@ final class WindowMath {
     }
 
     /** @return whether every step satisfies the predicate (false for null/empty) */
+    /** The fewest sampled steps a sustained condition needs when the steps are sampled. */
+    static final int MIN_SAMPLES = 3;
+
+    /**
+     * The sampled steps that stand for a window of {@code n} steps: {@code n} when every step is
+     * sampled; else the samples spanning as many iterations, {@code ceil(n / period)}, but at least
+     * {@link #MIN_SAMPLES} (or {@code n} when smaller).
+     */
+    static int samplesFor(SignalWindow w, int n) {
+        int k = w.samplePeriod();
+        return k <= 1 ? n : Math.max(Math.min(n, MIN_SAMPLES), (n + k - 1) / k);
+    }
+
+    /** The sampled steps standing for the last {@code n} steps ({@link #samplesFor}), or null while fewer are kept. */
+    static List<StepSignals> fullSampledTail(SignalWindow w, int n) {
+        int m = samplesFor(w, n);
+        return w.sampledSize() < m ? null : w.lastSampled(m);
+    }
+
     static boolean all(List<StepSignals> steps, Predicate<StepSignals> p) {
         if (steps == null || steps.isEmpty()) {
             return false;

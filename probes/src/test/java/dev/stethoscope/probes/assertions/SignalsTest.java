@@ -47,6 +47,26 @@ class SignalsTest {
     }
 
     @Test
+    void countingPassesMatchTheElementwiseComparisons() {
+        // the counting passes (no temporaries) against eq/gte/lte arrays, with values next to the bounds:
+        // tiny non-zeros, -0, NaN, infinities, float and double
+        double t5 = Math.tanh(5);
+        double s5 = 1 / (1 + Math.exp(5));
+        double[] v = {0, -0.0, 1e-30, -1e-30, 1e-7, 1e-5, 2e-5, Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY,
+                t5, -t5, Math.nextDown(t5), 1 - s5, s5, Math.nextUp(s5), 0.5, 1.0, -1.0, 1.0000001, 3};
+        for (DataType type : new DataType[]{DataType.DOUBLE, DataType.FLOAT}) {
+            INDArray a = Nd4j.createFromArray(v).castTo(type).reshape(3, 7);
+            double n = a.length();
+            assertThat(Signals.zeroFraction(a)).as(type + " zeros").isEqualTo(a.eq(0.0).castTo(DataType.INT64).sumNumber().doubleValue() / n)
+                    .isEqualTo(2 / n);
+            double tanhRef = org.nd4j.linalg.ops.transforms.Transforms.abs(a, true).gte(t5).castTo(DataType.INT64).sumNumber().doubleValue();
+            assertThat(Signals.saturatedFraction(a, new ActivationTanH())).as(type + " tanh").isEqualTo(tanhRef / n);
+            double sigRef = a.lte(s5).castTo(DataType.INT64).sumNumber().doubleValue() + a.gte(1 - s5).castTo(DataType.INT64).sumNumber().doubleValue();
+            assertThat(Signals.saturatedFraction(a, new ActivationSigmoid())).as(type + " sigmoid").isEqualTo(sigRef / n);
+        }
+    }
+
+    @Test
     void layerNormsGroupParametersByLayerInIndexOrder() {
         Map<String, INDArray> p = new HashMap<>();
         p.put("10_W", Nd4j.createFromArray(3.0, 4.0));
@@ -57,6 +77,48 @@ class SignalsTest {
         assertThat(n.norms()[0]).isCloseTo(3.0, within(1e-12));
         assertThat(n.norms()[1]).isCloseTo(5.0, within(1e-12));
         assertThat(n.counts()).containsExactly(3L, 2L);
+    }
+
+    @Test
+    void classesReadInJavaEqualNd4jsArgMax() {
+        INDArray big = Nd4j.rand(DataType.FLOAT, 300, 10);
+        big.putScalar(new long[]{120, 3}, 5f);
+        big.putScalar(new long[]{120, 7}, 5f); // a tie: the first column wins, as in ND4J
+        INDArray rows = big.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(100, 228), org.nd4j.linalg.indexing.NDArrayIndex.all());
+        INDArray[] cases = {big, rows, big.castTo(DataType.DOUBLE), rows.castTo(DataType.DOUBLE), big.dup('f'),
+                big.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.interval(2, 7)),
+                Nd4j.rand(DataType.FLOAT, 1, 4)};
+        for (INDArray c : cases) {
+            assertThat(Signals.classes(c)).as(c.ordering() + " " + c.dataType() + " view " + c.isView())
+                    .containsExactly(c.argMax(1).castTo(DataType.INT32).toIntVector());
+        }
+        assertThat(Signals.rowArgMaxInJava(rows)).isNotNull(); // the fast path is taken for a view of whole rows
+        assertThat(Signals.classes(rows)[20]).isEqualTo(3);
+        assertThat(Signals.rowArgMaxInJava(big.dup('f'))).isNull();
+    }
+
+    @Test
+    void flatLayerNormsEqualThePerParameterNorms() {
+        MultiLayerNetwork net = RealFaultsMain.mlp(new Sgd(0.01), Activation.RELU, 2, Activation.SOFTMAX, LossFunction.MCXENT, 1);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 8, RealTrainingTest.FEATURES);
+        INDArray y = Nd4j.zeros(DataType.FLOAT, 8, net.getOutputLayer().getParam("W").size(1));
+        y.putScalar(0, 1, 1);
+        net.setInput(x);
+        net.setLabels(y);
+        net.computeGradientAndScore();
+        Signals.LayerNorms flat = Signals.layerNorms(net, false);
+        Signals.LayerNorms map = Signals.layerNorms(net.paramTable());
+        assertThat(flat.names()).containsExactly(map.names());
+        assertThat(flat.counts()).containsExactly(map.counts());
+        for (int i = 0; i < map.norms().length; i++) {
+            assertThat(flat.norms()[i]).isCloseTo(map.norms()[i], within(1e-5 * map.norms()[i]));
+        }
+        Signals.LayerNorms g = Signals.layerNorms(net, true);
+        Signals.LayerNorms gMap = Signals.layerNorms(net.gradient().gradientForVariable());
+        assertThat(g.names()).containsExactly(gMap.names());
+        for (int i = 0; i < gMap.norms().length; i++) {
+            assertThat(g.norms()[i]).isPositive().isCloseTo(gMap.norms()[i], within(1e-5 * gMap.norms()[i]));
+        }
     }
 
     @Test
