@@ -52,7 +52,7 @@ import java.util.Set;
  * <p><b>Streaming.</b> During a scheduled epoch the activations of the training forward pass itself (DL4J hands
  * them to {@code onForwardPass}; no extra forward pass) feed one {@link StreamingTopK} per chosen layer: per
  * layer {@link Builder#unitsPerLayer} evenly spaced units (default 16; a convolution or pooling channel counts with
- * its maximum over positions), and every unit of the network's first layer. The top-k are reset when a scheduled epoch starts, so each snapshot
+ * its maximum over positions), and every filter of a first layer that is a convolution. The top-k are reset when a scheduled epoch starts, so each snapshot
  * holds that epoch's strongest examples. The inputs of the examples currently in some top-k are kept (copies of
  * their rows, nothing else), so that crops and projections can be made at the epoch's end.
  *
@@ -376,10 +376,13 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         }
     }
 
-    /** Every unit of the network's first layer (all first-layer filters); elsewhere {@code unitsPerLayer}, evenly spaced. */
+    /**
+     * Every filter of a first layer that is a convolution (all first-layer filters); elsewhere, dense first layers
+     * included, {@code unitsPerLayer} evenly spaced units.
+     */
     private int[] unitsOf(INDArray a, int layer) {
         int total = (int) a.size(1);
-        if (layer == 0 || total <= unitsPerLayer) {
+        if ((layer == 0 && a.rank() == 4) || total <= unitsPerLayer) {
             return StreamingTopK.range(total);
         }
         int[] u = new int[unitsPerLayer];
@@ -641,8 +644,8 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
 
         /**
          * Units followed per layer, evenly spaced over the layer's channels (convolution, pooling) or neurons
-         * (dense); default 16, as in the issue's figure. The network's first layer always follows every unit (all
-         * first-layer filters).
+         * (dense); default 16. A first layer that is a convolution always follows every filter (all first-layer
+         * filters).
          */
         public Builder unitsPerLayer(int n) {
             this.unitsPerLayer = n;
