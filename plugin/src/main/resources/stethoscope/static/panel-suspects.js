@@ -203,24 +203,7 @@ Stethoscope.registerPanel({
         fmt(s.variability, 2) + ' \u00b7 correct ' + fmt(s.correctness, 2)));
       c.appendChild(el('div', { 'class': 'muted' }, 'forgot ' + fmt(s.forgetting, 0) + ' \u00b7 learned since ' +
         (s.learnedSince === null || s.learnedSince < 0 ? 'never' : 'epoch ' + s.learnedSince)));
-      var status = el('div', { 'class': 'suspect-mark' },
-        m ? (m.decision === 'mislabeled' ? 'marked mislabeled \u2192 ' + m.corrected : 'marked fine') : 'not marked');
-      c.appendChild(status);
-      var row = el('div', { 'class': 'suspect-actions' });
-      var sel = el('select', { 'class': 'suspect-label', title: 'corrected label' });
-      for (var k = 0; k < numClasses; k++) { sel.appendChild(el('option', { value: String(k) }, String(k))); }
-      sel.value = String(m && m.decision === 'mislabeled' ? m.corrected : s.predicted);
-      var bad = el('button', { 'class': 'mark-mislabeled' }, 'Mislabeled');
-      bad.addEventListener('click', function () { post(s, 'mislabeled', parseInt(sel.value, 10)); });
-      var fine = el('button', { 'class': 'mark-fine' }, 'Fine');
-      fine.addEventListener('click', function () { post(s, 'fine', -1); });
-      row.appendChild(sel); row.appendChild(bad); row.appendChild(fine);
-      if (m) {
-        var clear = el('button', { 'class': 'mark-clear' }, 'Clear');
-        clear.addEventListener('click', function () { post(s, 'clear', -1); });
-        row.appendChild(clear);
-      }
-      c.appendChild(row);
+      markControls(c, s, numClasses);
       return c;
     }
 

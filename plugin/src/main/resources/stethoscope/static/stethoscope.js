@@ -52,6 +52,29 @@
   }
 
   /**
+   * Records of typeId that arrived after the first `cursor` ones, in arrival order, read
+   * page by page: resolves to {records, cursor} with the cursor to ask with next. Following
+   * by arrival, not by timestamp, keeps records stored late with an older timestamp (a
+   * Spark worker's batch, a lagging remote clock). A cursor the server no longer knows
+   * (a storage was detached) answers with cursor 0 and no records: read again from 0.
+   */
+  function recordsSince(session, typeId, cursor, acc) {
+    var url = '/stethoscope/api/records/' + enc(session) + '/' + enc(typeId) + '?cursor=' + cursor;
+    return fetch(url, { cache: 'no-store' }).then(function (r) {
+      if (!r.ok) { throw new Error(url + ' answered ' + r.status); }
+      var more = r.headers.get('X-Stethoscope-Truncated') === 'true';
+      var next = parseInt(r.headers.get('X-Stethoscope-Cursor'), 10);
+      return r.json().then(function (page) {
+        Array.prototype.push.apply(acc, page);
+        if (more && page.length && next > cursor) {
+          return recordsSince(session, typeId, next, acc);
+        }
+        return { records: acc, cursor: isNaN(next) ? cursor : next, reset: next < cursor };
+      });
+    });
+  }
+
+  /**
    * A state-changing request (POST): carries the header the server requires of
    * them (a cross-site page cannot set it without the server's consent).
    */
@@ -100,12 +123,20 @@
        * onChange(allRecords, newRecords) when new ones arrive.
        */
       follow: function (typeId, onChange) {
-        var all = [], last = -1;
+        var all = [], cursor = 0;
         api.poll(function () {
-          return api.records(typeId, last).then(function (recs) {
+          return recordsSince(session, typeId, cursor, []).then(function (got) {
+            var recs = got.records;
+            if (got.reset) { // the server's cursors started over: read everything again
+              all.length = 0;
+              cursor = 0;
+              return;
+            }
+            cursor = got.cursor;
             if (recs.length) {
-              last = recs[recs.length - 1].timestamp;
               Array.prototype.push.apply(all, recs);
+              // arrival order is not time order (late batches): keep `all` by time for the panels
+              all.sort(function (a, b) { return a.timestamp - b.timestamp; });
               onChange(all, recs);
             } else if (!all.length) {
               onChange(all, recs);

@@ -40,7 +40,10 @@ import java.util.regex.Pattern;
  * {@link MonitorType} on the classpath declares), and JSON:
  * {@code /stethoscope/api/monitors} (the monitor types: id, title, record type ids, panel script),
  * {@code /stethoscope/api/sessions},
- * {@code /stethoscope/api/records/:sessionId/:typeId?after=<timestamp>},
+ * {@code /stethoscope/api/records/:sessionId/:typeId?after=<timestamp>} (or {@code ?cursor=<n>}: the
+ * records that arrived after the first n, in arrival order, with the next cursor in
+ * {@value #CURSOR_HEADER}; the page follows live runs this way, so records stored late with an
+ * older timestamp, e.g. a Spark worker's batch, are not missed),
  * {@code /stethoscope/api/static/:sessionId/:typeId}, plus those of every
  * {@link RouteProvider} found by the ServiceLoader and of every monitor type that also implements
  * {@link RouteProvider}. The page builds its navigation from {@code /stethoscope/api/monitors}, so a
@@ -96,7 +99,23 @@ public class StethoscopeModule implements UIModule {
         routes.add(new Route("/stethoscope/api/records/:sessionId/:typeId", HttpMethod.GET, (p, rc) -> {
             int limit = limitOrAnswer(rc);
             long after = parseLong(rc.request().getParam("after"), -1);
-            if (limit > 0) {
+            String cursorParam = rc.request().getParam("cursor");
+            if (limit > 0 && cursorParam != null) {
+                long cursor = parseLong(cursorParam, -1);
+                if (cursor < 0 || cursor > Integer.MAX_VALUE) {
+                    Reply.error(400, "cursor must be a whole number >= 0").send(rc);
+                    return;
+                }
+                blocking(rc, false, () -> {
+                    StorageAccess.CursorPage page = storage.pageSince(p.get(0), p.get(1), (int) cursor, limit);
+                    List<Object> out = new ArrayList<>(page.records().size());
+                    for (StethoscopeRecord r : page.records()) {
+                        addJson(out, r);
+                    }
+                    return Reply.json(out).truncated(page.truncated())
+                            .header(CURSOR_HEADER, Integer.toString(page.next()));
+                });
+            } else if (limit > 0) {
                 blocking(rc, false, () -> {
                     StorageAccess.Page page = storage.page(p.get(0), p.get(1), after, limit);
                     List<Object> out = new ArrayList<>(page.records().size());
@@ -206,6 +225,8 @@ public class StethoscopeModule implements UIModule {
     public static final int MAX_LIMIT = 1000;
     /** Response header set to {@code true} when a list was cut at the limit. */
     public static final String TRUNCATED_HEADER = "X-Stethoscope-Truncated";
+    /** Response header of the records route read with {@code cursor}: the cursor to ask with next. */
+    public static final String CURSOR_HEADER = "X-Stethoscope-Cursor";
 
     /**
      * The {@code limit} query parameter of a list route: {@link #MAX_LIMIT} when

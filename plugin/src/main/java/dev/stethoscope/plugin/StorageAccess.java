@@ -28,12 +28,46 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * for records after that time is answered without touching the storage, and
  * the session list needs no decoding at all. Reads are bounded: {@link #page}
  * decodes only the records it returns.
+ *
+ * <p>It also keeps, per (session, type), the keys of the records in the order they
+ * arrived (those already stored when a storage is attached first, by time), so a
+ * page that follows a live run can ask for what arrived since its last read
+ * ({@link #pageSince}). Reading by timestamp alone would miss a record stored after
+ * a newer one was read: records of other workers (DL4J's Spark training returns a
+ * worker's records in one batch per averaging round), of a remote router whose
+ * clock lags, or of two threads that stamped and stored in the opposite order.
  */
 public final class StorageAccess {
     private final List<StatsStorage> storages = new CopyOnWriteArrayList<>();
     private final Map<StatsStorage, StatsStorageListener> listeners = new ConcurrentHashMap<>();
     /** Newest update time per session and type, over every attached storage. */
     private final Map<String, Map<String, Long>> lastUpdate = new ConcurrentHashMap<>();
+    /** Keys of the records per session and type, in arrival order. */
+    private final Map<String, Map<String, Arrivals>> arrivals = new ConcurrentHashMap<>();
+
+    /** Where one update record is stored. */
+    private record Key(StatsStorage storage, String worker, long time) {
+    }
+
+    /** Keys of one (session, type) in arrival order, each once. */
+    private static final class Arrivals {
+        private final List<Key> order = new ArrayList<>();
+        private final Set<Key> seen = new java.util.HashSet<>();
+
+        synchronized void add(Key k) {
+            if (seen.add(k)) {
+                order.add(k);
+            }
+        }
+
+        synchronized int size() {
+            return order.size();
+        }
+
+        synchronized List<Key> range(int from, int to) {
+            return new ArrayList<>(order.subList(from, to));
+        }
+    }
 
     void attach(StatsStorage s) {
         if (storages.contains(s)) {
@@ -53,6 +87,7 @@ public final class StorageAccess {
             s.deregisterStatsStorageListener(l);
         }
         lastUpdate.clear();
+        arrivals.clear(); // cursors handed out before start over (see pageSince)
         for (StatsStorage other : storages) {
             index(other);
         }
@@ -62,7 +97,16 @@ public final class StorageAccess {
         if (e.getEventType() == StatsStorageListener.EventType.PostUpdate && e.getSessionID() != null
                 && e.getTypeID() != null) {
             noteUpdate(e.getSessionID(), e.getTypeID(), e.getTimestamp());
+            if (e.getWorkerID() != null && e.getStatsStorage() != null) {
+                arrivalsOf(e.getSessionID(), e.getTypeID()).add(new Key(e.getStatsStorage(), e.getWorkerID(),
+                        e.getTimestamp()));
+            }
         }
+    }
+
+    private Arrivals arrivalsOf(String session, String type) {
+        return arrivals.computeIfAbsent(session, k -> new ConcurrentHashMap<>()).computeIfAbsent(type,
+                k -> new Arrivals());
     }
 
     private void noteUpdate(String session, String type, long time) {
@@ -76,11 +120,29 @@ public final class StorageAccess {
         }
         for (String session : s.listSessionIDs()) {
             for (String type : s.listTypeIDsForSession(session)) {
-                for (String worker : s.listWorkerIDsForSessionAndType(session, type)) {
+                List<Key> stored = new ArrayList<>();
+                List<String> workers = s.listWorkerIDsForSessionAndType(session, type);
+                for (String worker : workers) {
                     long[] times = s.getAllUpdateTimes(session, type, worker);
                     if (times != null && times.length > 0) {
                         noteUpdate(session, type, Arrays.stream(times).max().getAsLong());
+                        for (long t : times) {
+                            stored.add(new Key(s, worker, t));
+                        }
                     }
+                }
+                if (workers.isEmpty() && RecordTypes.isKnown(type)) {
+                    // no static info lists the workers: read the records once to learn their keys
+                    for (StethoscopeRecord r : dev.stethoscope.listeners.records.RecordReader.updates(s, session,
+                            type, -1)) {
+                        noteUpdate(session, type, r.getTimeStamp());
+                        stored.add(new Key(s, r.getWorkerID(), r.getTimeStamp()));
+                    }
+                }
+                stored.sort(Comparator.comparingLong(Key::time));
+                Arrivals a = arrivalsOf(session, type);
+                for (Key k : stored) {
+                    a.add(k);
                 }
             }
         }
@@ -165,8 +227,6 @@ public final class StorageAccess {
         if (newest >= 0 && newest <= after) {
             return new Page(List.of(), false);
         }
-        record Key(StatsStorage storage, String worker, long time) {
-        }
         List<Key> keys = new ArrayList<>();
         List<StethoscopeRecord> unkeyed = new ArrayList<>();
         for (StatsStorage s : storages) {
@@ -223,6 +283,66 @@ public final class StorageAccess {
         }
         out.sort(Comparator.comparingLong(StethoscopeRecord::getTimeStamp));
         return new Page(out, truncated);
+    }
+
+    /**
+     * At most {@code limit} update records of {@code typeId} in a session that arrived
+     * after the first {@code cursor} ones, in arrival order, with the cursor to ask with
+     * next. Unlike {@link #page}, a record stored late with an older timestamp is not
+     * skipped. Cursors count from the attachment of the storages: after a storage is
+     * detached they start over (a reader that gets back a cursor smaller than it sent
+     * should read again from 0). Records that fail to decode are skipped and logged.
+     *
+     * @param cursor at least 0; how many records the reader has been handed so far
+     * @param limit  at least 1
+     */
+    public CursorPage pageSince(String sessionId, String typeId, int cursor, int limit) {
+        if (limit < 1 || cursor < 0) {
+            throw new IllegalArgumentException("need limit >= 1 and cursor >= 0, got " + limit + ", " + cursor);
+        }
+        Map<String, Arrivals> bySession = arrivals.get(sessionId);
+        Arrivals a = bySession == null ? null : bySession.get(typeId);
+        int size = a == null ? 0 : a.size();
+        if (cursor > size) {
+            return new CursorPage(List.of(), 0, false); // cursors started over: tell the reader
+        }
+        int to = Math.min(size, cursor + limit);
+        List<Key> keys = a == null ? List.of() : a.range(cursor, to);
+        Map<StatsStorage, Map<String, List<Long>>> wanted = new LinkedHashMap<>();
+        for (Key k : keys) {
+            if (!k.storage().isClosed()) {
+                wanted.computeIfAbsent(k.storage(), x -> new LinkedHashMap<>())
+                        .computeIfAbsent(k.worker(), x -> new ArrayList<>()).add(k.time());
+            }
+        }
+        Map<Key, StethoscopeRecord> read = new java.util.HashMap<>();
+        for (Map.Entry<StatsStorage, Map<String, List<Long>>> e : wanted.entrySet()) {
+            for (Map.Entry<String, List<Long>> w : e.getValue().entrySet()) {
+                long[] times = w.getValue().stream().mapToLong(Long::longValue).toArray();
+                for (StethoscopeRecord r : dev.stethoscope.listeners.records.RecordReader.updatesAt(e.getKey(),
+                        sessionId, typeId, w.getKey(), times)) {
+                    read.put(new Key(e.getKey(), w.getKey(), r.getTimeStamp()), r);
+                }
+            }
+        }
+        List<StethoscopeRecord> out = new ArrayList<>(keys.size());
+        for (Key k : keys) {
+            StethoscopeRecord r = read.get(k);
+            if (r != null) {
+                out.add(r);
+            }
+        }
+        return new CursorPage(out, to, to < size);
+    }
+
+    /**
+     * One page of records in arrival order.
+     *
+     * @param records   the records
+     * @param next      the cursor to ask with next
+     * @param truncated whether more records arrived than this page holds
+     */
+    public record CursorPage(List<StethoscopeRecord> records, int next, boolean truncated) {
     }
 
     /**

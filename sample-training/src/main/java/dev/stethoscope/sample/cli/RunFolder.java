@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
 final class RunFolder {
     static final String STATS = "stats.dl4j";
     static final String MODEL = "model.zip";
+    /** The flags that define a run's data and model, written at its start and checked by {@code --resume}. */
+    static final String SETTINGS = "run-settings.properties";
     private static final Pattern CHECKPOINT = Pattern.compile("checkpoint-epoch-(\\d+)\\.zip");
 
     private final Path dir;
@@ -71,7 +73,7 @@ final class RunFolder {
                     continue;
                 }
                 if (n.equals(STATS) || n.startsWith(STATS + ".") || n.equals(MODEL) || n.equals(LabelNoise.FILE_NAME)
-                        || CHECKPOINT.matcher(n).matches()) {
+                        || n.equals(SETTINGS) || CHECKPOINT.matcher(n).matches()) {
                     out.add(p);
                 }
             }
@@ -135,6 +137,51 @@ final class RunFolder {
         }
     }
 
+    /**
+     * Writes the run's data- and model-defining flags ({@link #SETTINGS}); a resumed run
+     * keeps the file it started with.
+     */
+    void writeSettings(java.util.Map<String, String> settings) throws IOException {
+        java.util.Properties p = new java.util.Properties();
+        p.putAll(settings);
+        try (var w = Files.newBufferedWriter(dir.resolve(SETTINGS))) {
+            p.store(w, "flags of the run's data and model; train --resume must be given the same");
+        }
+    }
+
+    /**
+     * Checks that {@code --resume} is given the same data- and model-defining flags as the run
+     * it continues, as {@link #writeSettings} stored them: other values would continue the saved
+     * model on other examples, another order or another noise without a word. A run written
+     * before this file existed is only checked by its label noise (see {@link #checkSameLabelNoise}).
+     *
+     * @return whether the folder had the settings file to check against
+     * @throws IllegalArgumentException listing every flag whose value differs
+     */
+    boolean checkSameSettings(java.util.Map<String, String> now) throws IOException {
+        Path f = dir.resolve(SETTINGS);
+        if (!Files.isRegularFile(f)) {
+            return false;
+        }
+        java.util.Properties old = new java.util.Properties();
+        try (var r = Files.newBufferedReader(f)) {
+            old.load(r);
+        }
+        List<String> diffs = new ArrayList<>();
+        for (java.util.Map.Entry<String, String> e : now.entrySet()) {
+            String was = old.getProperty(e.getKey());
+            if (was != null && !was.equals(e.getValue())) {
+                diffs.add(e.getKey() + " " + e.getValue() + " (the run used " + was + ")");
+            }
+        }
+        if (!diffs.isEmpty()) {
+            throw new IllegalArgumentException("--resume: the run in " + dir + " was started with other flags: "
+                    + String.join("; ", diffs) + ". Give the original run's values (listed in " + SETTINGS
+                    + "), or --force to start afresh.");
+        }
+        return true;
+    }
+
     /** Deletes the run's files ({@code --force}); other files in the folder stay. */
     void deleteRun() throws IOException {
         for (Path p : runFiles) {
@@ -143,9 +190,41 @@ final class RunFolder {
     }
 
     /**
-     * Restores a saved network with its updater state and checks that it fits the data.
+     * Restores a saved network (a MultiLayerNetwork or, for {@code --model resnet} and graph
+     * {@code --config} runs, a ComputationGraph) with its updater state and checks that it fits
+     * the data.
      *
-     * @throws IllegalArgumentException if the file is not a MultiLayerNetwork or does not fit
+     * @throws IllegalArgumentException if the file holds neither kind or does not fit
+     */
+    static org.deeplearning4j.nn.api.Model restoreAny(File file, int rows, int cols, int classes) {
+        try {
+            return restore(file, (long) rows * cols, classes);
+        } catch (IllegalArgumentException notMln) {
+            if (notMln.getCause() == null) {
+                throw notMln; // a MultiLayerNetwork that does not fit the data
+            }
+            org.deeplearning4j.nn.graph.ComputationGraph cg;
+            try {
+                cg = ModelSerializer.restoreComputationGraph(file, true);
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException("--resume: cannot read " + file + " as a MultiLayerNetwork or a "
+                        + "ComputationGraph saved by this command: " + notMln.getCause().getMessage(), notMln.getCause());
+            }
+            try {
+                dev.stethoscope.sample.ConfigModels.check(cg, rows, cols, classes);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--resume: the saved model " + file + " does not fit the data: "
+                        + e.getMessage(), e);
+            }
+            return cg;
+        }
+    }
+
+    /**
+     * Restores a saved MultiLayerNetwork with its updater state and checks that it fits the data.
+     *
+     * @throws IllegalArgumentException if the file is not a MultiLayerNetwork (with the reading
+     *                                  error as its cause) or does not fit (without a cause)
      */
     static MultiLayerNetwork restore(File file, long inputs, int classes) {
         MultiLayerNetwork net;

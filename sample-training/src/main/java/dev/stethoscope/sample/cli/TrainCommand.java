@@ -92,10 +92,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Run folder (default: runs/<date-time>). A folder that already holds a run is refused unless --resume or --force is given.")
     Path out;
 
-    @Option(names = "--resume", description = "The --out folder holds a run: continue training its saved model (model.zip, else the newest checkpoint) for --epochs more epochs, adding the records to its stats.dl4j in the same session. Data flags (--label-noise, --seed, limits) must match the original run's.")
+    @Option(names = "--resume", description = "The --out folder holds a run: continue training its saved model (model.zip, else the newest checkpoint) for --epochs more epochs, adding the records to its stats.dl4j in the same session. The flags that define the data and the model (--model/--config, --data, --classes, limits, --batch, --seed, --label-noise, --corrupt; kept in run-settings.properties) must match the original run's.")
     boolean resume;
 
-    @Option(names = "--force", description = "The --out folder holds a run: delete that run's files (stats.dl4j, model.zip, checkpoints, flipped-labels.txt) and start afresh.")
+    @Option(names = "--force", description = "The --out folder holds a run: delete that run's files (stats.dl4j, model.zip, checkpoints, flipped-labels.txt, run-settings.properties) and start afresh.")
     boolean force;
 
     @Option(names = "--port", defaultValue = "9000", description = "Port of the UI (default: ${DEFAULT-VALUE}).")
@@ -172,6 +172,24 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--similarity-conv", defaultValue = "positions", description = "Conv layers: positions (channels are neurons, positions data points, bounded) or flatten (default: ${DEFAULT-VALUE}).")
     String similarityConv;
 
+    /**
+     * The flags that define which examples are trained on, in which order, with which labels and
+     * which network: {@code --resume} must be given the same (see {@link RunFolder#checkSameSettings}).
+     */
+    java.util.Map<String, String> runSettings() {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("--model", config != null ? "config " + config.toAbsolutePath().normalize() : model.name());
+        m.put("--data", dataOptions.data == null ? "MNIST" : dataOptions.data.toAbsolutePath().normalize().toString());
+        m.put("--classes", Integer.toString(dataOptions.classes));
+        m.put("--train-limit", Integer.toString(trainLimit));
+        m.put("--test-limit", Integer.toString(testLimit));
+        m.put("--batch", Integer.toString(batch));
+        m.put("--seed", Long.toString(seed));
+        m.put("--label-noise", Double.toString(labelNoise));
+        m.put("--corrupt", corrupt.toString());
+        return m;
+    }
+
     @Override
     public Integer call() throws Exception {
         validate();
@@ -187,13 +205,18 @@ public final class TrainCommand implements Callable<Integer> {
         int[] labels = train.labelValues();
         long[] flipped = null;
         LabelNoise.Result noise = labelNoise > 0 ? LabelNoise.flip(labels, classes, labelNoise, seed) : null;
+        java.util.Map<String, String> settings = runSettings();
         if (resume) {
+            folder.checkSameSettings(settings);
             folder.checkSameLabelNoise(noise);
         }
         if (force) {
             folder.deleteRun();
         }
         Files.createDirectories(runDir);
+        if (!resume) {
+            folder.writeSettings(settings);
+        }
         if (noise != null) {
             Path f = resume ? runDir.resolve(LabelNoise.FILE_NAME) : noise.writeIndices(runDir);
             labels = noise.labels();
@@ -214,8 +237,9 @@ public final class TrainCommand implements Callable<Integer> {
 
         Model net;
         if (resumeFrom != null) {
-            MultiLayerNetwork restored = RunFolder.restore(resumeFrom, mnist.rows() * mnist.cols(), classes);
-            System.out.printf("Resuming %s after epoch %d%n", resumeFrom, restored.getEpochCount());
+            Model restored = RunFolder.restoreAny(resumeFrom, mnist.rows(), mnist.cols(), classes);
+            System.out.printf("Resuming %s after epoch %d%n", resumeFrom, restored instanceof MultiLayerNetwork m
+                    ? m.getEpochCount() : ((org.deeplearning4j.nn.graph.ComputationGraph) restored).getEpochCount());
             net = restored;
         } else if (config != null) {
             net = ConfigModels.load(config);
@@ -460,10 +484,6 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** Checks every flag before anything is read or written. */
     void validate() {
-        if (model.isGraph() && resume && config == null) {
-            throw new IllegalArgumentException("--resume continues the MultiLayerNetwork models (mlp, cnn); --model " + model
-                    + " is a ComputationGraph: start a new run");
-        }
         Checks.atLeast("--epochs", epochs, 1);
         Checks.atLeast("--batch", batch, 1);
         Checks.inRange("--label-noise", labelNoise, 0, 1, true);

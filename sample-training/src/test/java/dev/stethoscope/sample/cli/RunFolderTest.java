@@ -75,7 +75,13 @@ class RunFolderTest {
         // --resume with other label noise: refused
         String[] other = BadInputTest.run(train(data, run, "--resume", "--seed", "7"));
         assertThat(other[0]).isEqualTo("1");
-        assertThat(other[2]).contains("flip other labels");
+        assertThat(other[2]).contains("--seed 7 (the run used 42)");
+        // ...and with another slice or batch size, though the label noise alone would not tell
+        String[] slice = BadInputTest.run(train(data, run, "--resume", "--test-limit", "50", "--batch", "64"));
+        assertThat(slice[0]).isEqualTo("1");
+        assertThat(slice[2]).contains("--test-limit 50 (the run used 0)").contains("--batch 64 (the run used 128)")
+                .contains("run-settings.properties");
+        assertEpochs(healthIterations(run), 1);
 
         // --resume: the saved model goes on, the same session grows, the flipped labels stay
         String[] resumed = BadInputTest.run(train(data, run, "--resume"));
@@ -93,6 +99,24 @@ class RunFolderTest {
         assertEpochs(healthIterations(run), 1);
         assertThat(Files.readString(run.resolve("flipped-labels.txt"))).isNotEqualTo(flipped);
         assertThat(run.resolve("notes.txt")).hasContent("mine");
+    }
+
+    @Test
+    void aComputationGraphRunResumes(@TempDir Path tmp) throws Exception {
+        Path data = KillDuringTrainingTest.generatedData(tmp.resolve("data"));
+        Path run = tmp.resolve("run");
+        String[] first = BadInputTest.run(train(data, run, "--model", "resnet", "--train-limit", "256", "--preset", "economy"));
+        assertThat(first[0]).as(first[2]).isEqualTo("0");
+        String[] resumed = BadInputTest.run(train(data, run, "--model", "resnet", "--train-limit", "256", "--preset",
+                "economy", "--resume"));
+        assertThat(resumed[0]).as(resumed[2]).isEqualTo("0");
+        org.deeplearning4j.nn.graph.ComputationGraph g = ModelSerializer.restoreComputationGraph(
+                run.resolve("model.zip").toFile());
+        assertThat(g.getEpochCount()).isEqualTo(2);
+        // the model flag is part of the run's settings
+        String[] other = BadInputTest.run(train(data, run, "--train-limit", "256", "--preset", "economy", "--resume"));
+        assertThat(other[0]).isEqualTo("1");
+        assertThat(other[2]).contains("--model mlp (the run used resnet)");
     }
 
     @Test
