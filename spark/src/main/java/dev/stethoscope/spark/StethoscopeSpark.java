@@ -115,7 +115,17 @@ public final class StethoscopeSpark implements AutoCloseable {
 
     /** The configuration of a preset (as {@link Stethoscope#preset}); give it data, then attach. */
     public static Setup preset(Stethoscope.Preset preset) {
-        return new Setup(Objects.requireNonNull(preset, "preset"));
+        return new Setup(Stethoscope.preset(Objects.requireNonNull(preset, "preset")));
+    }
+
+    /**
+     * The configuration of an existing one-JVM setup (its preset, data and {@code tune} changes; the
+     * changes for {@link HealthListener.Builder} and {@link TrainingDynamicsListener.Builder} apply to
+     * the Spark side's health and suspects monitors too). Give {@link Setup#numExamples} here as well.
+     * The setup is changed: its training-dynamics monitor is left out (the Spark side builds its own).
+     */
+    public static Setup of(Stethoscope.Setup setup) {
+        return new Setup(Objects.requireNonNull(setup, "setup"));
     }
 
     /**
@@ -291,6 +301,8 @@ public final class StethoscopeSpark implements AutoCloseable {
     public static final class Setup {
         private final Stethoscope.Preset preset;
         private final Stethoscope.Setup driverSetup;
+        private final boolean withDynamics;
+        private final boolean withHealth;
         private int numExamples = -1;
         private DataSetIterator training;
         private boolean assertions;
@@ -299,9 +311,12 @@ public final class StethoscopeSpark implements AutoCloseable {
         private final List<Consumer<TrainingDynamicsListener.Builder>> dynamicsTuning = new ArrayList<>();
         private final List<Consumer<AssertionListener.Builder>> assertionTuning = new ArrayList<>();
 
-        private Setup(Stethoscope.Preset preset) {
-            this.preset = preset;
-            this.driverSetup = Stethoscope.preset(preset).without(TrainingDynamicsListener.Builder.class);
+        private Setup(Stethoscope.Setup setup) {
+            this.preset = setup.preset();
+            this.withDynamics = !setup.excludes(TrainingDynamicsListener.Builder.class);
+            this.withHealth = !setup.excludes(HealthListener.Builder.class);
+            this.driverSetup = setup.without(TrainingDynamicsListener.Builder.class);
+            this.training = setup.training();
         }
 
         /** Number of training examples (ids lie in [0, n)), for the suspects monitor. Required. */
@@ -378,7 +393,10 @@ public final class StethoscopeSpark implements AutoCloseable {
             return this;
         }
 
-        /** When the workers sample health (default {@code Schedule.iterations(10)}; iterations or never). */
+        /**
+         * When the workers sample health (default {@code Schedule.iterations(10)}; iterations or never);
+         * a {@code tune(HealthListener.Builder.class, ...)} change of the schedule wins.
+         */
         public Setup workerSchedule(Schedule s) {
             this.workerSchedule = Objects.requireNonNull(s, "schedule");
             return this;
@@ -419,7 +437,7 @@ public final class StethoscopeSpark implements AutoCloseable {
                         + master.getClass().getName() + ". With SharedTrainingMaster give each listener a "
                         + "RemoteUIStatsStorageRouter instead (docs/spark.md)");
             }
-            if (numExamples < 1 && net instanceof MultiLayerNetwork) {
+            if (numExamples < 1 && net instanceof MultiLayerNetwork && withDynamics) {
                 throw new IllegalArgumentException("The " + preset.name().toLowerCase(java.util.Locale.ROOT)
                         + " preset on Spark needs: numExamples(n) (training examples, for the training-dynamics "
                         + "monitor)");
@@ -427,15 +445,18 @@ public final class StethoscopeSpark implements AutoCloseable {
             Map<String, String> skipped = new LinkedHashMap<>();
             // worker side: built for the driver's network (configuration checks), never attached to it
             List<StethoscopeListener> workers = new ArrayList<>();
-            workers.add(HealthListener.builder(net, storage).schedule(workerSchedule).build());
+            if (withHealth) {
+                HealthListener.Builder hb = HealthListener.builder(net, storage).schedule(workerSchedule);
+                workers.add(driverSetup.applyTuning(hb).build());
+            }
             TrainingDynamicsListener.Builder dynBuilder = null;
-            if (net instanceof MultiLayerNetwork) {
+            if (net instanceof MultiLayerNetwork && withDynamics) {
                 workers.add(WorkerDynamicsListener.builder(net, storage).numExamples(numExamples).build());
-                dynBuilder = TrainingDynamicsListener.builder(net, storage).numExamples(numExamples);
+                dynBuilder = driverSetup.applyTuning(TrainingDynamicsListener.builder(net, storage).numExamples(numExamples));
                 for (Consumer<TrainingDynamicsListener.Builder> c : dynamicsTuning) {
                     c.accept(dynBuilder);
                 }
-            } else {
+            } else if (withDynamics) {
                 skipped.put("TrainingDynamics", "supports MultiLayerNetwork only; got " + net.getClass().getSimpleName());
             }
             if (assertions) {
