@@ -11,6 +11,11 @@ Stethoscope.registerPanel({
     var label = el('label', null, 'Activations from ');
     label.appendChild(source);
     controls.appendChild(label);
+    // distributed training (Spark): records of several workers; one of them, or all
+    var worker = el('select', { id: 'health-worker' });
+    var workerLabel = el('label', { style: 'display:none;margin-left:12px' }, 'Worker ');
+    workerLabel.appendChild(worker);
+    controls.appendChild(workerLabel);
     root.appendChild(controls);
     var settings = el('div');
     root.appendChild(settings);
@@ -53,8 +58,37 @@ Stethoscope.registerPanel({
 
     function fmt(v, digits) { return v === null || v === undefined ? 'n/a' : Number(v).toFixed(digits); }
 
+    function workerOf(r) {
+      var w = String(r.workerId || '');
+      var slash = w.lastIndexOf('/');
+      return slash > 0 ? w.substring(0, slash) : w;
+    }
+
+    /** The worker select lists the workers of the chosen source when there are several (Spark). */
+    function updateWorkers(recs) {
+      var ids = [];
+      recs.forEach(function (r) { var w = workerOf(r); if (ids.indexOf(w) < 0) { ids.push(w); } });
+      ids.sort();
+      var chosen = worker.value;
+      var current = Array.prototype.map.call(worker.options, function (o) { return o.value; });
+      var wanted = [''].concat(ids);
+      if (current.join('\n') !== wanted.join('\n')) {
+        worker.textContent = '';
+        worker.appendChild(el('option', { value: '' }, 'every worker'));
+        ids.forEach(function (w) { worker.appendChild(el('option', { value: w }, w === '0' ? '0 (this JVM / driver)' : w)); });
+        worker.value = wanted.indexOf(chosen) >= 0 ? chosen : '';
+      }
+      workerLabel.style.display = ids.length > 1 ? '' : 'none';
+    }
+
     function draw() {
-      var recs = records.filter(function (r) { return r.source === source.value; });
+      var fromSource = records.filter(function (r) { return r.source === source.value; });
+      updateWorkers(fromSource);
+      var recs = worker.value === '' ? fromSource
+        : fromSource.filter(function (r) { return workerOf(r) === worker.value; });
+      if (worker.value === '') {
+        recs = recs.slice().sort(function (a, b) { return a.iteration - b.iteration; });
+      }
       if (!recs.length) {
         charts = null;
         api.empty(body, records.length ? 'No records from this source yet.' :
@@ -118,6 +152,7 @@ Stethoscope.registerPanel({
     }
 
     source.addEventListener('change', function () { charts = null; draw(); });
+    worker.addEventListener('change', function () { charts = null; draw(); });
     api.follow(TYPE, function (all) { records = all; draw(); });
   }
 });

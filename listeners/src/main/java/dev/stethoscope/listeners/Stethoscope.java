@@ -307,6 +307,36 @@ public final class Stethoscope implements AutoCloseable {
             this.preset = preset;
         }
 
+        /** The preset this setup configures. */
+        public Preset preset() {
+            return preset;
+        }
+
+        /**
+         * Applies to {@code builder} the {@link #tune} changes registered for its type (what
+         * {@link #attach} does to the preset's own builders); for monitors built elsewhere from the
+         * same setup, such as the Spark module's worker-side listeners. Returns {@code builder}.
+         */
+        public <B extends StethoscopeListener.Builder<?, ?>> B applyTuning(B builder) {
+            Objects.requireNonNull(builder, "builder");
+            for (Map.Entry<Class<?>, List<Consumer<Object>>> e : tuning.entrySet()) {
+                if (e.getKey().isInstance(builder)) {
+                    e.getValue().forEach(c -> c.accept(builder));
+                }
+            }
+            return builder;
+        }
+
+        /** The training data given with {@link #training}, or null. */
+        public DataSetIterator training() {
+            return training;
+        }
+
+        /** Whether {@link #without} left out the monitor whose builder is of {@code type}. */
+        public boolean excludes(Class<? extends StethoscopeListener.Builder<?, ?>> type) {
+            return excluded.contains(type);
+        }
+
         /** Number of training examples (example indices lie in [0, n)); every preset needs it. */
         public Setup numExamples(int n) {
             if (n < 1) {

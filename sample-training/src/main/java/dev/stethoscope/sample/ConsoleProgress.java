@@ -74,8 +74,10 @@ public final class ConsoleProgress extends BaseTrainingListener {
             trainSample.reset();
             trainAcc = String.format(Locale.ROOT, "%.4f", evaluate(model, trainSample).accuracy());
         }
-        System.out.printf(Locale.ROOT, (System.console() != null ? "%n" : "") + "epoch %d done in %.1f s: mean training loss %.4f, train accuracy %s, test accuracy %.4f%n",
-                dev.stethoscope.sample.ConfigModels.epochCount(model) + 1, secs, lossSum / Math.max(1, iterInEpoch), trainAcc, eval.accuracy());
+        // no iterations seen: the training ran elsewhere (Spark workers), its loss is not known here
+        String loss = iterInEpoch == 0 ? "n/a" : String.format(Locale.ROOT, "%.4f", lossSum / iterInEpoch);
+        System.out.printf(Locale.ROOT, (System.console() != null ? "%n" : "") + "epoch %d done in %.1f s: mean training loss %s, train accuracy %s, test accuracy %.4f%n",
+                dev.stethoscope.sample.ConfigModels.epochCount(model) + 1, secs, loss, trainAcc, eval.accuracy());
     }
 
     private static Evaluation evaluate(Model model, DataSetIterator data) {

@@ -24,8 +24,12 @@ import java.util.concurrent.Callable;
  *
  * <p>Serializable: the network and the inference copy are not serialised; {@link #use} sets the
  * network being trained (the listener passes the model of each callback).
+ *
+ * <p>Public so that listeners elsewhere take the logits exactly as {@link TrainingDynamicsListener}
+ * does (the Spark module's worker-side listener, whose observations the driver merges into a
+ * {@code TrainingDynamicsListener} with {@link TrainingDynamicsListener#observeBatch}).
  */
-final class LogitCapture implements java.io.Serializable {
+public final class LogitCapture implements java.io.Serializable {
     @java.io.Serial
     private static final long serialVersionUID = 1L;
     /** Largest rows x hidden x classes product computed in Java rather than by ND4J. */
@@ -45,7 +49,7 @@ final class LogitCapture implements java.io.Serializable {
      *                being trained)
      * @param capture the mode
      */
-    LogitCapture(MultiLayerNetwork net, Capture capture) {
+    public LogitCapture(MultiLayerNetwork net, Capture capture) {
         this.net = Objects.requireNonNull(net, "net");
         this.outputIndex = net.getnLayers() - 1;
         this.outputPreProcessor = net.getLayerWiseConfigurations().getInputPreProcess(outputIndex);
@@ -53,13 +57,13 @@ final class LogitCapture implements java.io.Serializable {
     }
 
     /** Takes the logits of {@code network} (same architecture) from now on; returns this. */
-    LogitCapture use(MultiLayerNetwork network) {
+    public LogitCapture use(MultiLayerNetwork network) {
         this.net = Objects.requireNonNull(network, "network");
         return this;
     }
 
     /** The capture mode. */
-    Capture capture() {
+    public Capture capture() {
         return capture;
     }
 
@@ -75,7 +79,7 @@ final class LogitCapture implements java.io.Serializable {
      *                    (input, then every layer but the output layer)
      * @param features    the batch's features (for {@link Capture#INFERENCE_COPY})
      */
-    double[] now(List<INDArray> activations, INDArray features) {
+    public double[] now(List<INDArray> activations, INDArray features) {
         if (capture == Capture.TRAIN_PASS) {
             Layer out = net.getLayer(outputIndex);
             return logitsFrom(activations.get(activations.size() - 1), out.getParam("W"), out.getParam("b"));

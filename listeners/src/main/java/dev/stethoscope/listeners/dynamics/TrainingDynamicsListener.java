@@ -379,11 +379,46 @@ public final class TrainingDynamicsListener extends BackgroundListener {
         }
     }
 
+    /**
+     * Feeds one batch observed elsewhere: the logits another copy of this network computed while
+     * training (a Spark worker's training pass, see the {@code stethoscope-spark} module), as if this
+     * listener had seen the batch itself. The observation is queued behind the batches already
+     * handed to the background thread, so the state is the same as when the batches arrive through
+     * the training callbacks in this order; the next {@code onEpochEnd} ranks and publishes as usual.
+     * A failure is recorded like any other (training goes on).
+     *
+     * @param indices  the rows' stable example indices, in [0, numExamples)
+     * @param logits   row-major {@code [rows x classes]} output-layer pre-activations
+     * @param labels   each row's given label
+     * @param features the rows' features, for the candidate-feature cache; null when not at hand
+     *                 (suspects' images then come from the {@code exampleSource}, else are marked missing)
+     * @param epoch    the 0-based epoch of the observation
+     */
+    public void observeBatch(long[] indices, double[] logits, int[] labels, INDArray features, int epoch) {
+        Objects.requireNonNull(indices, "indices");
+        Objects.requireNonNull(logits, "logits");
+        Objects.requireNonNull(labels, "labels");
+        drain();
+        if (identity.disabled()) {
+            return;
+        }
+        guard("remote-batch", () -> {
+            INDArray feats = features == null ? null : features.dup();
+            worker().submit(() -> {
+                observe(indices, logits, labels, feats, epoch);
+                return null;
+            });
+        });
+    }
+
     /** Updates the state with one batch's logits and caches candidate features; times itself. */
     private void observe(long[] idx, double[] z, int[] labels, INDArray features, int epoch) {
         long t0 = System.nanoTime();
         dynamics.observe(idx, z, labels, epoch);
-        cache.offer(idx, features);
+        if (features != null) {
+            cache.shapeFrom(features);
+            cache.offer(idx, features);
+        }
         long dt = System.nanoTime() - t0;
         captureNanosEpoch += dt;
         captureNanosTotal += dt;

@@ -292,6 +292,15 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         return ds;
     }
 
+    /**
+     * Whether the epoch begun by the last {@code onEpochStart} is streamed (its training passes feed
+     * the top-k). A caller that feeds {@code onForwardPass} itself (the Spark module's driver, which
+     * gets no training passes) skips the extra forward passes when it is not.
+     */
+    public boolean streaming() {
+        return streaming;
+    }
+
     private boolean streams(int epoch) {
         return schedule.dueAtEpochEnd(epoch) || (schedule.includesLast() && schedule.totalEpochs() == null);
     }

@@ -20,6 +20,11 @@ import dev.stethoscope.listeners.assertions.AssertionListener;
 import dev.stethoscope.listeners.assertions.ModelAssertions;
 import dev.stethoscope.sample.ConfigModels;
 import dev.stethoscope.sample.ConsoleProgress;
+import dev.stethoscope.sample.SparkTraining;
+import dev.stethoscope.spark.StethoscopeSpark;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import dev.stethoscope.sample.Models;
 import dev.stethoscope.sample.data.DataConversion;
 import dev.stethoscope.sample.data.LabelNoise;
@@ -127,6 +132,17 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--no-monitors", description = "Train without Stethoscope monitors (for comparisons).")
     boolean noMonitors;
+
+    @Option(names = "--spark", paramLabel = "MASTER",
+            description = "Train with DL4J's Spark parameter averaging on this Spark master (local[2], local[*], "
+                    + "spark://host:7077, ...): health, suspects (and assertions) on the workers, the preset's epoch "
+                    + "analyses on the driver (docs/spark.md). MultiLayerNetwork models (mlp, cnn) only; not with "
+                    + "--resume or --corrupt. DL4J's own pages get no records on Spark.")
+    String spark;
+
+    @Option(names = "--averaging-frequency", defaultValue = "5",
+            description = "With --spark: average the workers' parameters every K minibatches (default: ${DEFAULT-VALUE}).")
+    int averagingFrequency;
 
     @Option(names = "--corrupt", defaultValue = "none", converter = CorruptionOption.Converter.class,
             description = "Randomisation test (Zhang et al.): " + CorruptionOption.CHOICES + ". Default: ${DEFAULT-VALUE}.")
@@ -270,6 +286,17 @@ public final class TrainCommand implements Callable<Integer> {
             Sessions.assign(net, session);
             net.addListeners(new StatsListener(storage, null, null, session + "-dl4j", null));
             DataSetIterator fitIter = corruption.train(trainIter);
+            if (spark != null) {
+                DataSet trainSample = trainIter.firstExamples(Math.min(5000, trainIter.totalExamples()));
+                ConsoleProgress progress = new ConsoleProgress(trainIter.totalExamples(), batch, testIter,
+                        IndexedArrayIterator.builder(trainSample.getFeatures(), trainSample.getLabels())
+                                .indices(ExampleIndex.indicesOf(trainSample)).batchSize(512).noShuffle().build());
+                trainOnSpark((MultiLayerNetwork) net, storage, train, test, classes, mnist, flipped, trainX, trainY,
+                        corruption, progress, runDir);
+                trained = true;
+                finish(net, runDir, statsFile, progress, ui);
+                return 0;
+            }
             if (!noMonitors) {
                 Stethoscope.Setup setup = monitorSetup(train, test, classes, mnist, flipped, trainX, trainY, corruption);
                 if (config != null) {
@@ -313,17 +340,7 @@ public final class TrainCommand implements Callable<Integer> {
                 sampler.interrupt();
             }
             trained = true;
-            File modelFile = runDir.resolve("model.zip").toFile();
-            ModelSerializer.writeModel(net, modelFile, true);
-            System.out.printf("Done. Run folder: %s (model.zip, stats.dl4j). Seconds per epoch: %s%n",
-                    runDir, progress.epochSecondsSummary());
-            System.out.println("Reopen the dashboard later with: java -jar sample-training/target/stethoscope-sample.jar view " + statsFile);
-            if (ui != null && !exitWhenDone) {
-                System.out.println("The dashboard stays up at " + ui.url() + ". Press Ctrl+C to stop.");
-                CountDownLatch forever = new CountDownLatch(1);
-                Runtime.getRuntime().addShutdownHook(new Thread(forever::countDown));
-                forever.await();
-            }
+            finish(net, runDir, statsFile, progress, ui);
         } finally {
             if (!trained) {
                 // fit (or saving) failed: the analyses already handed over still publish their records
@@ -335,6 +352,88 @@ public final class TrainCommand implements Callable<Integer> {
             storage.close();
         }
         return 0;
+    }
+
+    /** Saves the model, prints the summary and, with the UI, keeps serving until Ctrl+C (unless --exit-when-done). */
+    private void finish(Model net, Path runDir, File statsFile, ConsoleProgress progress, StethoscopeUIServer ui)
+            throws Exception {
+        File modelFile = runDir.resolve("model.zip").toFile();
+        ModelSerializer.writeModel(net, modelFile, true);
+        System.out.printf("Done. Run folder: %s (model.zip, stats.dl4j). Seconds per epoch: %s%n",
+                runDir, progress.epochSecondsSummary());
+        System.out.println("Reopen the dashboard later with: java -jar sample-training/target/stethoscope-sample.jar view " + statsFile);
+        if (ui != null && !exitWhenDone) {
+            System.out.println("The dashboard stays up at " + ui.url() + ". Press Ctrl+C to stop.");
+            CountDownLatch forever = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(forever::countDown));
+            forever.await();
+        }
+    }
+
+    /**
+     * {@code --spark MASTER}: DL4J's parameter averaging on Spark, the training examples as an RDD of
+     * minibatches carrying their indices; the preset's monitors split between workers and driver by
+     * {@link StethoscopeSpark} (with {@code --no-monitors}, none). Prints each epoch as the one-JVM
+     * run does (the training loss is not known on the driver).
+     */
+    private void trainOnSpark(MultiLayerNetwork net, FileStatsStorage storage, LabeledImages train, LabeledImages test,
+                              int classes, MnistData mnist, long[] flipped, INDArray trainX, INDArray trainY,
+                              CorruptionOption.Applied corruption, ConsoleProgress progress, Path runDir)
+            throws java.io.IOException {
+        int workers;
+        // Spark moves tasks, results and data with Java serialization, which the stats-file filter (installed
+        // JVM-wide by Main) refuses. With --spark the only stats file is the one this run creates (--resume is
+        // refused), so the filter is off while Spark runs and on again afterwards.
+        boolean filterWasActive = dev.stethoscope.plugin.StatsFileFilter.active();
+        dev.stethoscope.plugin.StatsFileFilter.suspend(true);
+        try (JavaSparkContext sc = SparkTraining.context(spark)) {
+            workers = sc.defaultParallelism();
+            SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, net, SparkTraining.master(batch, averagingFrequency));
+            JavaRDD<DataSet> data = SparkTraining.batches(sc, trainX, trainY, batch, workers);
+            System.out.printf("Spark %s: %d workers, %d examples a minibatch, parameters averaged every %d minibatches%n",
+                    spark, workers, batch, averagingFrequency);
+            StethoscopeSpark monitors = null;
+            if (!noMonitors) {
+                Stethoscope.Setup setup = monitorSetup(train, test, classes, mnist, flipped, trainX, trainY, corruption);
+                monitors = StethoscopeSpark.of(setup).numExamples(train.size()).attach(sparkNet, storage);
+                System.out.println("Monitors on the workers: " + monitors.workerListeners().stream()
+                        .map(StethoscopeListener::monitorName).toList() + "; on the driver: "
+                        + monitors.driver().monitors().stream().map(StethoscopeListener::monitorName).toList()
+                        + (monitors.dynamics() != null ? " + training-dynamics (merged)" : ""));
+                monitors.skipped().forEach((m, why) -> System.out.println("  not attached: " + m + " (" + why + ")"));
+            }
+            try {
+                for (int e = 0; e < epochs; e++) {
+                    progress.onEpochStart(net);
+                    if (monitors != null) {
+                        monitors.fit(data);
+                    } else {
+                        sparkNet.fit(data);
+                    }
+                    net.setEpochCount(net.getEpochCount() - 1); // ConsoleProgress prints the finished epoch as DL4J numbers it
+                    try {
+                        progress.onEpochEnd(net);
+                    } finally {
+                        net.setEpochCount(net.getEpochCount() + 1);
+                    }
+                    if (checkpointEvery > 0 && (e + 1) % checkpointEvery == 0 && e + 1 < epochs) {
+                        File ck = runDir.resolve("checkpoint-epoch-" + (e + 1) + ".zip").toFile();
+                        ModelSerializer.writeModel(net, ck, true);
+                    }
+                }
+            } finally {
+                if (monitors != null) {
+                    monitors.close();
+                    System.out.println("Worker records per delivery to the driver (one per averaging round): "
+                            + monitors.recordsPerDelivery());
+                }
+                sparkNet.getTrainingMaster().deleteTempFiles(sc);
+            }
+        } finally {
+            if (filterWasActive) {
+                dev.stethoscope.plugin.StatsFileFilter.suspend(false);
+            }
+        }
     }
 
     /** The file of the run folder listing the monitors a --config network does not support. */
@@ -548,6 +647,22 @@ public final class TrainCommand implements Callable<Integer> {
         }
         if (config != null && resume) {
             throw new IllegalArgumentException("--resume continues the sample's own models; with --config, start a new run");
+        }
+        if (spark != null) {
+            if (spark.isBlank()) {
+                throw new IllegalArgumentException("--spark needs a Spark master such as local[2], got an empty value");
+            }
+            if (model.isGraph() || config != null) {
+                throw new IllegalArgumentException("--spark trains the sample's MultiLayerNetwork models (--model mlp or cnn)");
+            }
+            if (resume) {
+                throw new IllegalArgumentException("--spark and --resume exclude each other: start a new run");
+            }
+            if (corrupt.kind() != CorruptionOption.Kind.NONE) {
+                throw new IllegalArgumentException("--spark trains on the data as it is: --corrupt " + corrupt
+                        + " is not supported with it");
+            }
+            Checks.atLeast("--averaging-frequency", averagingFrequency, 1);
         }
         if ((resume || force) && out == null) {
             throw new IllegalArgumentException((resume ? "--resume" : "--force") + " needs --out, the run folder");

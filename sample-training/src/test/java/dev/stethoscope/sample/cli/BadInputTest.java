@@ -164,6 +164,10 @@ class BadInputTest {
         c.add(Arguments.of(train(good, "--similarity-method", "foo"), "foo"));
         c.add(Arguments.of(train(good, "--similarity-conv", "foo"), "foo"));
         c.add(Arguments.of(train(good, "--corrupt", "foo"), "foo"));
+        c.add(Arguments.of(train(good, "--spark", "local[2]", "--model", "resnet"), "--spark trains the sample's MultiLayerNetwork models"));
+        c.add(Arguments.of(train(good, "--spark", "local[2]", "--corrupt", "random-labels"), "is not supported with it"));
+        c.add(Arguments.of(train(good, "--spark", "local[2]", "--averaging-frequency", "0"), "--averaging-frequency must be >= 1, got 0"));
+        c.add(Arguments.of(train(good, "--spark", " "), "--spark needs a Spark master"));
         c.add(Arguments.of(train(good, "--model", "resnot"), "resnot"));
         c.add(Arguments.of(train(good, "--epochs", "abc"), "abc"));
         c.add(Arguments.of(train(good, "--classes", "1"), "--classes must be in 2..256"));

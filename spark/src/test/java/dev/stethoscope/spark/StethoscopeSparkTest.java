@@ -1,0 +1,278 @@
+package dev.stethoscope.spark;
+
+import dev.stethoscope.listeners.Stethoscope;
+import dev.stethoscope.listeners.core.StethoscopeListener;
+import dev.stethoscope.listeners.data.ExampleIndex;
+import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
+import dev.stethoscope.listeners.records.AssertionFinding;
+import dev.stethoscope.listeners.records.AttributionMaps;
+import dev.stethoscope.listeners.records.FeatureSnapshot;
+import dev.stethoscope.listeners.records.Health;
+import dev.stethoscope.listeners.records.Memorization;
+import dev.stethoscope.listeners.records.ProbeAccuracy;
+import dev.stethoscope.listeners.records.SimilarityTable;
+import dev.stethoscope.listeners.records.StethoscopeRecord;
+import dev.stethoscope.listeners.records.Suspects;
+import dev.stethoscope.probes.assertions.Severity;
+import dev.stethoscope.probes.dynamics.TrainingDynamics;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.core.storage.Persistable;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.api.Repartition;
+import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.dataset.DataSet;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.ObjectInputFilter;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Stethoscope on DL4J's Spark training in {@code local[2]}: real Spark, real parameter averaging,
+ * real listeners serialised to the tasks.
+ */
+class StethoscopeSparkTest {
+    private static final int N = 240;
+    private static final int BATCH = 16;
+    private static JavaSparkContext sc;
+
+    @BeforeAll
+    static void startSpark() {
+        SparkConf conf = new SparkConf().setMaster("local[2]").setAppName("stethoscope-spark-test")
+                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1");
+        sc = new JavaSparkContext(conf);
+    }
+
+    @AfterAll
+    static void stopSpark() {
+        if (sc != null) {
+            sc.stop();
+        }
+    }
+
+    private static ParameterAveragingTrainingMaster master(Integer workers, int averagingFrequency) {
+        ParameterAveragingTrainingMaster.Builder b = workers == null
+                ? new ParameterAveragingTrainingMaster.Builder(1) : new ParameterAveragingTrainingMaster.Builder(workers, 1);
+        return b.batchSizePerWorker(BATCH).averagingFrequency(averagingFrequency).workerPrefetchNumBatches(0)
+                .rddTrainingApproach(RDDTrainingApproach.Direct).repartionData(Repartition.Never).build();
+    }
+
+    private static Set<String> workersOf(InMemoryStatsStorage storage, String session, String typeId) {
+        Set<String> out = new TreeSet<>();
+        for (Persistable p : storage.getAllUpdatesAfter(session, typeId, 0)) {
+            out.add(p.getWorkerID());
+        }
+        return out;
+    }
+
+    private static List<StethoscopeRecord> updates(InMemoryStatsStorage storage, String session, String typeId) {
+        List<StethoscopeRecord> out = new ArrayList<>();
+        for (Persistable p : storage.getAllUpdatesAfter(session, typeId, 0)) {
+            out.add((StethoscopeRecord) p);
+        }
+        return out;
+    }
+
+    @Test
+    void localTwoWorkersDeliverEveryMonitorsRecordsWithTheirWorkerIds() {
+        List<DataSet> examples = SparkTestData.blobs(N, 1);
+        DataSet heldOut = SparkTestData.merged(SparkTestData.blobs(64, 2));
+        MultiLayerNetwork net = SparkTestData.mlp(16, 3);
+        // 2 workers x 16 x 8 >= 240: one averaging round an epoch, so every example is trained (with
+        // several rounds DL4J splits the data at random and a worker fits at most averagingFrequency
+        // batches a round: the rest of an uneven split is not trained that epoch)
+        SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, net, master(null, 8));
+        JavaRDD<DataSet> train = StethoscopeSpark.indexExamples(sc.parallelize(examples, 2));
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.FULL)
+                .numExamples(N).probeData(heldOut)
+                .training(new ListDataSetIterator<>(examples, BATCH)).validation(new ListDataSetIterator<>(heldOut.asList(), BATCH))
+                .totalEpochs(2).async(false)
+                .tuneAssertions(b -> b.assertThat("always", w -> Severity.WARNING))
+                .attach(sparkNet, storage);
+        try {
+            s.fit(train);
+            s.fit(train);
+        } finally {
+            s.close();
+        }
+        assertThat(s.skipped()).as("every monitor attached").isEmpty();
+        String session = s.dynamics().sessionId();
+        assertThat(storage.listSessionIDs()).contains(session);
+
+        // worker side: health and assertions from both workers (DL4J names each worker copy JVMUID_n)
+        Set<String> healthWorkers = workersOf(storage, session, Health.TYPE_ID);
+        Set<String> assertionWorkers = workersOf(storage, session, AssertionFinding.TYPE_ID);
+        Set<String> dynamicsWorkers = new TreeSet<>(s.recordsByWorker().keySet());
+        dynamicsWorkers.removeIf(w -> !w.endsWith("/training-dynamics"));
+        System.out.println("health workers " + healthWorkers + "; assertion workers " + assertionWorkers
+                + "; records per delivery " + s.recordsPerDelivery() + "; by worker " + s.recordsByWorker());
+        assertThat(workerIdsOtherThanDriver(healthWorkers)).as("health records from two workers at least").hasSizeGreaterThanOrEqualTo(2);
+        assertThat(workerIdsOtherThanDriver(assertionWorkers)).as("assertion records from two workers").hasSizeGreaterThanOrEqualTo(2);
+        assertThat(dynamicsWorkers).as("worker batches from two workers").hasSizeGreaterThanOrEqualTo(2);
+        for (StethoscopeRecord r : updates(storage, session, Health.TYPE_ID)) {
+            if (!r.getWorkerID().startsWith("0/")) {
+                assertThat(r.payload(Health.class).source()).isEqualTo("train-batch");
+            }
+        }
+        // the per-batch logits were merged on the driver, not stored
+        assertThat(storage.listTypeIDsForSession(session)).doesNotContain(ExampleLogits.TYPE_ID);
+        // the workers' records arrive once per averaging round (here one round an epoch)
+        assertThat(s.recordsPerDelivery()).hasSize(2).allMatch(n -> n > 0);
+
+        // merged dynamics: every example seen exactly once per epoch, with its given label
+        TrainingDynamics d = s.dynamics().dynamics();
+        for (int i = 0; i < N; i++) {
+            assertThat(d.count(i)).as("observations of example %d", i).isEqualTo(2);
+            assertThat(d.lastEpoch(i)).isEqualTo(1);
+            assertThat(d.givenLabel(i)).isEqualTo(TrainingDynamics.labelsOf(examples.get(i).getLabels())[0]);
+        }
+        List<StethoscopeRecord> suspects = updates(storage, session, Suspects.TYPE_ID);
+        assertThat(suspects).extracting(StethoscopeRecord::getEpoch).containsExactly(0, 1);
+
+        // driver side: the epoch analyses of the averaged network, at each epoch
+        for (String type : List.of(ProbeAccuracy.TYPE_ID, SimilarityTable.TYPE_ID, Memorization.TYPE_ID,
+                AttributionMaps.TYPE_ID, FeatureSnapshot.TYPE_ID)) {
+            List<StethoscopeRecord> rs = updates(storage, session, type);
+            assertThat(rs).as(type).isNotEmpty();
+            assertThat(rs).extracting(StethoscopeRecord::getEpoch).as(type).contains(1);
+        }
+        assertThat(updates(storage, session, Health.TYPE_ID)).filteredOn(r -> r.payload(Health.class).source().equals("probe-batch"))
+                .extracting(StethoscopeRecord::getEpoch).contains(0, 1);
+        assertThat(net.getEpochCount()).isEqualTo(2);
+        assertThat(updates(storage, session, dev.stethoscope.listeners.records.MonitorError.TYPE_ID))
+                .as("no monitor failed").isEmpty();
+    }
+
+    private static Set<String> workerIdsOtherThanDriver(Set<String> ids) {
+        Set<String> out = new TreeSet<>();
+        for (String w : ids) {
+            String worker = w.substring(0, w.lastIndexOf('/'));
+            if (!worker.equals("0")) {
+                out.add(worker);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * With one worker, one partition in order and no repartitioning, DL4J's Spark training fits the
+     * same batches in the same order as one JVM: the merged per-example dynamics equal those of a
+     * TrainingDynamicsListener on a one-JVM run.
+     */
+    @Test
+    void mergedDynamicsEqualThoseOfAOneJvmRunOverTheSameBatches() {
+        List<DataSet> examples = SparkTestData.blobs(N, 4);
+        MultiLayerNetwork sparkSide = SparkTestData.mlp(16, 5);
+        MultiLayerNetwork oneJvm = sparkSide.clone();
+        int rounds = N / BATCH; // one averaging round per epoch: nothing is averaged away
+        SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, sparkSide, master(1, rounds));
+        JavaRDD<DataSet> train = StethoscopeSpark.indexExamples(sc.parallelize(examples, 1));
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.ECONOMY).numExamples(N).async(false)
+                .attach(sparkNet, storage);
+        try {
+            s.fit(train);
+            s.fit(train);
+        } finally {
+            s.close();
+        }
+
+        List<DataSet> indexed = new ArrayList<>();
+        for (int i = 0; i < N; i++) {
+            DataSet one = examples.get(i).copy();
+            ExampleIndex.attach(one, new long[]{i});
+            indexed.add(one);
+        }
+        InMemoryStatsStorage storage2 = new InMemoryStatsStorage();
+        TrainingDynamicsListener reference = TrainingDynamicsListener.builder(oneJvm, storage2).numExamples(N).async(false).build();
+        reference.attach();
+        oneJvm.fit(reference.track(new ListDataSetIterator<>(indexed, BATCH)), 2);
+        reference.close();
+
+        assertThat(sparkSide.params().equalsWithEps(oneJvm.params(), 1e-6))
+                .as("same training: the Spark run's parameters equal the one-JVM run's").isTrue();
+        TrainingDynamics a = s.dynamics().dynamics();
+        TrainingDynamics b = reference.dynamics();
+        for (int i = 0; i < N; i++) {
+            assertThat(a.count(i)).isEqualTo(b.count(i)).isEqualTo(2);
+            assertThat(a.aum(i)).as("AUM of %d", i).isCloseTo(b.aum(i), org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(a.confidence(i)).isCloseTo(b.confidence(i), org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(a.meanLoss(i)).isCloseTo(b.meanLoss(i), org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(a.forgettingEvents(i)).isEqualTo(b.forgettingEvents(i));
+            assertThat(a.predictedLabel(i)).isEqualTo(b.predictedLabel(i));
+        }
+    }
+
+    /**
+     * What Spark ships to every task (the training worker: broadcast handle, hooks, listeners) holds
+     * no network: its object graph has no Model or Layer, and it is far smaller than the parameters.
+     */
+    @Test
+    void whatIsShippedToTheWorkersNeverHoldsTheDriversNetwork() throws Exception {
+        MultiLayerNetwork net = SparkTestData.mlp(512, 6); // 20x512 + 512x4 parameters: ~52 KB as floats
+        SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, net, master(null, 1));
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.ECONOMY).numExamples(N).assertions(true)
+                .attach(sparkNet, storage);
+        try {
+            long paramBytes = net.numParams() * 4;
+            for (StethoscopeListener l : s.workerListeners()) {
+                byte[] bytes = serialise(l);
+                Set<Class<?>> classes = classesIn(bytes);
+                assertThat(classes).as(l.monitorName()).noneMatch(c -> Model.class.isAssignableFrom(c) || Layer.class.isAssignableFrom(c));
+                assertThat((long) bytes.length).as(l.monitorName() + " serialised size").isLessThan(paramBytes / 4);
+            }
+            ParameterAveragingTrainingMaster m = (ParameterAveragingTrainingMaster) sparkNet.getTrainingMaster();
+            byte[] shipped = serialise(m.getWorkerInstance(sparkNet));
+            Set<Class<?>> classes = classesIn(shipped);
+            assertThat(classes).contains(WorkerDynamicsListener.class, BatchHook.class);
+            assertThat(classes).noneMatch(c -> Model.class.isAssignableFrom(c) || Layer.class.isAssignableFrom(c));
+            assertThat((long) shipped.length).isLessThan(paramBytes / 4);
+        } finally {
+            s.close();
+        }
+    }
+
+    private static byte[] serialise(Object o) throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(o);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Every class in the serialised object graph (read back with a filter that records them). */
+    private static Set<Class<?>> classesIn(byte[] bytes) throws Exception {
+        Set<Class<?>> seen = new HashSet<>();
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes))) {
+            in.setObjectInputFilter(info -> {
+                if (info.serialClass() != null) {
+                    seen.add(info.serialClass());
+                }
+                return ObjectInputFilter.Status.UNDECIDED;
+            });
+            in.readObject();
+        }
+        return seen;
+    }
+}
