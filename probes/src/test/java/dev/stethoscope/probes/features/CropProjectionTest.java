@@ -121,10 +121,10 @@ class CropProjectionTest {
         assertArrayEquals(new int[]{1, 14, 14}, rf.maxCropShape(2));
         int[] r = check(net, rf, x, new long[]{784}, 2, new int[]{0, 5}); // conv2: 8x8 positions
         assertEquals(2 * 64, r[0]);
-        assertTrue(r[2] > 2 * 64 * 2 / 5, "most projections are not zero: " + r[2]);
+        assertTrue(r[2] > 2 * 64 * 2 / 5, "many projections are not zero: " + r[2]);
         int[] p = check(net, rf, x, new long[]{784}, 1, new int[]{1}); // pool1: 12x12 positions
         assertEquals(144, p[0]);
-        assertTrue(p[2] > 144 * 2 / 5, "most projections are not zero: " + p[2]);
+        assertTrue(p[2] > 144 * 2 / 5, "many projections are not zero: " + p[2]);
     }
 
     @Test
@@ -164,7 +164,7 @@ class CropProjectionTest {
         int[] r = check(net, rf, x, new long[]{2, 13, 11}, 1, new int[]{0, 1});
         assertEquals(2 * 7 * 6, r[0]);
         assertTrue(r[1] > 0, "border positions included");
-        assertTrue(r[2] > 2 * 42 * 2 / 5, "most projections are not zero: " + r[2]);
+        assertTrue(r[2] > 2 * 42 * 2 / 5, "many projections are not zero: " + r[2]);
     }
 
     @Test
