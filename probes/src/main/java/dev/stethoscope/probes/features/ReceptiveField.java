@@ -314,7 +314,7 @@ public final class ReceptiveField {
             throw new IllegalArgumentException("input of shape " + Arrays.toString(input.shape()) + " is not one example of "
                     + channels + "x" + inH + "x" + inW);
         }
-        INDArray img = input.dup('c').reshape('c', channels, inH, inW);
+        INDArray img = input.reshape('c', channels, inH, inW); // a view when possible; only the window is copied
         Window c = new Window(Math.max(0, f.y0()), Math.min(inH - 1, f.y1()), Math.max(0, f.x0()), Math.min(inW - 1, f.x1()));
         INDArray px = img.get(NDArrayIndex.all(), NDArrayIndex.interval(c.y0(), c.y1() + 1),
                 NDArrayIndex.interval(c.x0(), c.x1() + 1)).dup('c');
