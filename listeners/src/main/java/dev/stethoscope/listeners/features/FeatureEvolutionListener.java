@@ -54,7 +54,7 @@ import java.util.Set;
  * layer {@link Builder#unitsPerLayer} evenly spaced units (default 16; a convolution or pooling channel counts with
  * its maximum over positions), and every filter of a first layer that is a convolution. The top-k are reset when a scheduled epoch starts, so each snapshot
  * holds that epoch's strongest examples. What the snapshot needs of the input of each top-k entry is kept: for a
- * unit whose receptive field is smaller than the input (convolution and pooling layers past the first few) the
+ * unit whose receptive field is smaller than the input (convolution and pooling units) the
  * receptive-field crop at the entry's position ({@link ReceptiveField#crop}: the field clipped to the image, with
  * its place in the image; the part of the field outside the image is the layers' padding), copied when the entry
  * enters the top-k; for a unit that sees the whole input (dense layers, convolution units whose field covers the
