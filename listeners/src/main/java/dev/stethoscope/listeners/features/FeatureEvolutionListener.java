@@ -510,10 +510,13 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                     s.inputs.put(idx[i], in.get(NDArrayIndex.interval(i, i + 1)).dup());
                 }
             }
+            Map<Integer, double[]> rowValues = new HashMap<>(); // each needed row read once, crops cut in Java
             for (CropKey key : cropped) {
                 Integer i = rowOf.get(key.example());
                 if (i != null && !s.crops.containsKey(key)) {
-                    s.crops.put(key, s.rf.crop(in.get(NDArrayIndex.interval(i, i + 1)), key.layer(), key.y(), key.x()));
+                    double[] row = rowValues.computeIfAbsent(i,
+                            r -> in.get(NDArrayIndex.interval(r, r + 1)).dup('c').data().asDouble());
+                    s.crops.put(key, s.rf.crop(row, in.dataType(), key.layer(), key.y(), key.x()));
                 }
             }
             if (s.probeCount < probeExamples && s.previous.isEmpty()) {
