@@ -53,8 +53,12 @@ import java.util.Set;
  * them to {@code onForwardPass}; no extra forward pass) feed one {@link StreamingTopK} per chosen layer: per
  * layer {@link Builder#unitsPerLayer} evenly spaced units (default 16; a convolution or pooling channel counts with
  * its maximum over positions), and every filter of a first layer that is a convolution. The top-k are reset when a scheduled epoch starts, so each snapshot
- * holds that epoch's strongest examples. The inputs of the examples currently in some top-k are kept (copies of
- * their rows, nothing else), so that crops and projections can be made at the epoch's end.
+ * holds that epoch's strongest examples. What the snapshot needs of the input of each top-k entry is kept: for a
+ * unit whose receptive field is smaller than the input (convolution and pooling units) the
+ * receptive-field crop at the entry's position ({@link ReceptiveField#crop}: the field clipped to the image, with
+ * its place in the image; the part of the field outside the image is the layers' padding), copied when the entry
+ * enters the top-k; for a unit that sees the whole input (dense layers, convolution units whose field covers the
+ * image) a copy of the example's whole input row, shared by all such units.
  *
  * <p><b>Example indices</b> come from {@link ExampleIdentity}, as for the suspects monitor, with the listener
  * added by {@code addListeners} alone: by default each example is named by a hash of its content (the training
@@ -70,8 +74,9 @@ import java.util.Set;
  *
  * <p><b>Snapshot</b> (end of a scheduled epoch, on a private {@link NetworkCopy}, never on the training
  * network): per layer the top-k of each unit with the receptive-field crop of each entry's input and its
- * deconvnet projection ({@link DeconvProjection}, from the entry's position only, cropped to the same window;
- * omitted when the network has layers or activations the deconvnet does not support), the change since the
+ * deconvnet projection ({@link DeconvProjection}, from the entry's position only, cropped to the same window; made
+ * from the kept crop alone by {@link DeconvProjection#projectCrops}, which equals the whole input's projection in
+ * that window; omitted when the network has layers or activations the deconvnet does not support), the change since the
  * previous snapshot ({@link ExemplarChange}) and the running settled-at epoch (the top-k are those of the epoch's
  * training passes, the projections are made with the network as it is at the epoch's end, as in the paper), the first layer's filters when it is
  * a convolution, and histograms of the layer's weights and of its activations on a fixed set of probe examples
@@ -81,9 +86,16 @@ import java.util.Set;
  * those points (default the first 2000): PCA, each snapshot aligned to the previous one by orthogonal Procrustes
  * ({@link AlignedPca}), published as a {@link FeatureProjection} with each point's class.
  *
- * <p><b>Memory.</b> Between snapshots: O(units x k) top-k entries, the inputs of at most units x k examples
- * (LeNet on MNIST, 106 tracked units, k = 9: at most 954 rows of 784 floats, about 3 MB) and the probe examples;
- * one network copy. Each snapshot record holds per unit k crops and k projections of the receptive-field size.
+ * <p><b>Memory.</b> Between snapshots: O(units x k) top-k entries; the kept inputs ({@link #heldInputBytes()}), at
+ * most {@link #heldInputBoundBytes()} = sum over the followed layers l of
+ * {@code u(l) x k x C x min(Fh(l), H) x min(Fw(l), W) x b} bytes, where u(l) is the number of followed units of
+ * layer l, C x H x W the input, Fh(l) x Fw(l) the receptive field of a unit of l ({@link ReceptiveField#fieldSize};
+ * the whole input for dense units) and b the bytes per value of the network's data type (4 for float); logged at
+ * attach. (Whole-input rows shared by several units or layers are held once, so the bound is not always reached.)
+ * LeNet on MNIST (k = 9; conv1 20 units, field 5x5; conv2 16, field 14x14; dense 16, whole 28x28; float):
+ * 20 x 9 x 100 B + 16 x 9 x 784 B + 16 x 9 x 3136 B = 582,480 B; a 3x224x224 input would cost
+ * 602,112 B per whole-input entry, a 3x40x40 crop 19,200 B. Also the probe examples (whole rows) and one network
+ * copy. Each snapshot record holds per unit k crops and k projections of the receptive-field size.
  *
  * <p>Schedule: {@link Schedule#atEpochs} or {@link Schedule#epochs}; default
  * {@code Schedule.atEpochs(1, 2, 5, 10, 20, 30, 40, 64).andLast()}. With {@code andLast()} and no
@@ -107,6 +119,8 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     private final int projectionLayer;
     private final INDArray projectionInputs;
     private final int[] projectionClasses;
+    private final long heldInputBound;
+    private final String boundText;
 
     private transient State st;
     private int epochsSeen;
@@ -123,7 +137,12 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     /** Per-run state, not serialised (a worker starts afresh). */
     private static final class State {
         final Map<Integer, StreamingTopK> topk = new LinkedHashMap<>();
+        /** Whole input rows of the entries of units that see the whole input, by example. */
         final Map<Long, INDArray> inputs = new HashMap<>();
+        /** Receptive-field crops of the entries of units whose field is smaller than the input. */
+        final Map<CropKey, ReceptiveField.Crop> crops = new HashMap<>();
+        ReceptiveField rf;
+        long[] exampleShape;
         final Map<Integer, TopKSnapshot> previous = new HashMap<>();
         final Map<Integer, List<Integer>> epochs = new HashMap<>();
         final Map<Integer, List<Double>> fractions = new HashMap<>();
@@ -140,8 +159,19 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         AlignedPca.Projection projection;
     }
 
+    /** A kept crop: the entry's layer, example and position. */
+    private record CropKey(int layer, long example, int y, int x) {
+    }
+
     private FeatureEvolutionListener(Builder b, int[] layers, int[] inputShape, int projectionLayer) {
         super(b);
+        long[] bound = inputBound(b, layers, inputShape);
+        this.heldInputBound = bound[0];
+        this.boundText = boundText(b, layers, inputShape, bound);
+        log.info("Feature evolution: between snapshots at most {} bytes of inputs are kept ({}); the activation "
+                        + "histograms' probe set keeps {} whole rows ({} B)", heldInputBound, boundText, b.probeExamples,
+                (long) b.probeExamples * inputShape[0] * inputShape[1] * inputShape[2]
+                        * b.net().getLayerWiseConfigurations().getDataType().width());
         this.projectionLayer = projectionLayer;
         if (projectionLayer >= 0) {
             int n = (int) Math.min(b.projectionPoints, b.projectionData.numExamples());
@@ -206,6 +236,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         m.put("inputShape", Arrays.toString(inputShape));
         m.put("projectionLayer", String.valueOf(projectionLayer));
         m.put("projectionPoints", String.valueOf(projectionClasses == null ? 0 : projectionClasses.length));
+        m.put("heldInputBoundBytes", String.valueOf(heldInputBound));
         return m;
     }
 
@@ -246,6 +277,99 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     private static long threadCpu() {
         java.lang.management.ThreadMXBean t = java.lang.management.ManagementFactory.getThreadMXBean();
         return t.isCurrentThreadCpuTimeSupported() ? t.getCurrentThreadCpuTime() : 0;
+    }
+
+    /**
+     * Bytes of input data kept right now for the top-k entries (crops and whole rows, as their arrays' length times
+     * the bytes per value); between snapshots at most {@link #heldInputBoundBytes()}. The probe examples of the
+     * activation histograms are not counted.
+     */
+    public long heldInputBytes() {
+        State s = st;
+        if (s == null) {
+            return 0;
+        }
+        long b = 0;
+        for (INDArray a : s.inputs.values()) {
+            b += a.length() * a.dataType().width();
+        }
+        for (ReceptiveField.Crop c : s.crops.values()) {
+            b += c.pixels().length() * c.pixels().dataType().width();
+        }
+        return b;
+    }
+
+    /** Number of receptive-field crops kept right now (see {@link #heldInputBytes()}). */
+    public int heldCrops() {
+        return st == null ? 0 : st.crops.size();
+    }
+
+    /** Number of whole input rows kept right now (see {@link #heldInputBytes()}). */
+    public int heldWholeInputs() {
+        return st == null ? 0 : st.inputs.size();
+    }
+
+    /**
+     * The bound on {@link #heldInputBytes()} stated in the class comment: the sum over followed layers of
+     * units x k x the largest crop (the whole input for units that see all of it) x bytes per value.
+     */
+    public long heldInputBoundBytes() {
+        return heldInputBound;
+    }
+
+    /** The bound's terms per layer, as logged at attach. */
+    public String heldInputBoundText() {
+        return boundText;
+    }
+
+    /** Units followed in each layer (every filter of a first convolution layer, else up to unitsPerLayer). */
+    private static int followed(int layer, boolean spatial, int channels, int unitsPerLayer) {
+        return (layer == 0 && spatial) || channels <= unitsPerLayer ? channels : unitsPerLayer;
+    }
+
+    /** Channels (or neurons) of layer {@code l}: its nOut, or that of the nearest layer below with one. */
+    private static int channelsOf(MultiLayerNetwork net, int l, int inputChannels) {
+        for (int i = l; i >= 0; i--) {
+            var conf = net.getLayer(i).conf().getLayer();
+            if (conf instanceof org.deeplearning4j.nn.conf.layers.FeedForwardLayer f && f.getNOut() > 0) {
+                return (int) f.getNOut();
+            }
+        }
+        return inputChannels;
+    }
+
+    /** {total, then per layer: bytes per entry, units}. */
+    private static long[] inputBound(Builder b, int[] layers, int[] shape) {
+        MultiLayerNetwork net = b.net();
+        ReceptiveField rf = ReceptiveField.of(net, shape[0], shape[1], shape[2]);
+        int width = net.getLayerWiseConfigurations().getDataType().width();
+        long[] out = new long[1 + 2 * layers.length];
+        for (int j = 0; j < layers.length; j++) {
+            int l = layers[j];
+            int[] c = rf.cropsSmallerThanInput(l) ? rf.maxCropShape(l) : shape;
+            long entry = (long) c[0] * c[1] * c[2] * width;
+            int units = followed(l, !rf.seesWholeInput(l), channelsOf(net, l, shape[0]), b.unitsPerLayer);
+            out[1 + 2 * j] = entry;
+            out[2 + 2 * j] = units;
+            out[0] += entry * units * b.k;
+        }
+        return out;
+    }
+
+    private static String boundText(Builder b, int[] layers, int[] shape, long[] bound) {
+        MultiLayerNetwork net = b.net();
+        ReceptiveField rf = ReceptiveField.of(net, shape[0], shape[1], shape[2]);
+        int width = net.getLayerWiseConfigurations().getDataType().width();
+        List<String> parts = new ArrayList<>();
+        for (int j = 0; j < layers.length; j++) {
+            int l = layers[j];
+            String name = net.getLayer(l).conf().getLayer().getLayerName();
+            int[] c = rf.cropsSmallerThanInput(l) ? rf.maxCropShape(l) : shape;
+            parts.add((name == null ? "layer" + l : name) + ": " + bound[2 + 2 * j] + " units x k=" + b.k + " x "
+                    + (rf.cropsSmallerThanInput(l) ? "crop " : "whole input ") + c[0] + "x" + c[1] + "x" + c[2]
+                    + " x " + width + " B = " + bound[2 + 2 * j] * b.k * bound[1 + 2 * j] + " B");
+        }
+        return String.join("; ", parts);
     }
 
     /** The tracked DL4J layer indices. */
@@ -315,6 +439,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 State s = state();
                 s.topk.values().forEach(StreamingTopK::reset);
                 s.inputs.clear();
+                s.crops.clear();
                 s.counter = 0;
                 streamedEpoch = epoch;
             });
@@ -329,14 +454,20 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         }
         long t0 = System.nanoTime();
         long c0 = threadCpu();
-        guard("forward-pass", () -> stream(activations, ((MultiLayerNetwork) model).getLabels()));
+        guard("forward-pass", () -> stream((MultiLayerNetwork) model, activations, ((MultiLayerNetwork) model).getLabels()));
         streamCpuNanos += threadCpu() - c0;
         streamNanos += System.nanoTime() - t0;
     }
 
-    private void stream(List<INDArray> activations, INDArray labels) {
+    private void stream(MultiLayerNetwork net, List<INDArray> activations, INDArray labels) {
         State s = state();
         INDArray in = activations.get(0);
+        if (s.rf == null) {
+            s.rf = ReceptiveField.of(net, inputShape[0], inputShape[1], inputShape[2]);
+        }
+        if (s.exampleShape == null) {
+            s.exampleShape = Arrays.copyOfRange(in.shape(), 1, in.rank());
+        }
         int n = (int) in.size(0);
         DataSet declared = s.pending;
         s.pending = null;
@@ -356,6 +487,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         }
         s.counter += n;
         Set<Long> referenced = new HashSet<>();
+        Set<CropKey> cropped = new HashSet<>();
         for (int l : layers) {
             INDArray a = activations.get(l + 1);
             StreamingTopK t = s.topk.get(l);
@@ -364,17 +496,36 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 s.topk.put(l, t);
             }
             t.offer(a, idx);
-            for (long[] ex : t.snapshot().examples()) {
-                for (long e : ex) {
-                    referenced.add(e);
+            TopKSnapshot snap = t.snapshot();
+            boolean crops = s.rf.cropsSmallerThanInput(l);
+            for (int r = 0; r < snap.numUnits(); r++) {
+                long[] ex = snap.examples()[r];
+                for (int j = 0; j < ex.length; j++) {
+                    if (crops) {
+                        cropped.add(new CropKey(l, ex[j], snap.ys()[r][j], snap.xs()[r][j]));
+                    } else {
+                        referenced.add(ex[j]);
+                    }
                 }
             }
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             s.inputs.keySet().retainAll(referenced);
+            s.crops.keySet().retainAll(cropped);
+            Map<Long, Integer> rowOf = new HashMap<>();
             for (int i = 0; i < n; i++) {
+                rowOf.put(idx[i], i);
                 if (referenced.contains(idx[i]) && !s.inputs.containsKey(idx[i])) {
                     s.inputs.put(idx[i], in.get(NDArrayIndex.interval(i, i + 1)).dup());
+                }
+            }
+            Map<Integer, double[]> rowValues = new HashMap<>(); // each needed row read once, crops cut in Java
+            for (CropKey key : cropped) {
+                Integer i = rowOf.get(key.example());
+                if (i != null && !s.crops.containsKey(key)) {
+                    double[] row = rowValues.computeIfAbsent(i,
+                            r -> in.get(NDArrayIndex.interval(r, r + 1)).dup('c').data().asDouble());
+                    s.crops.put(key, s.rf.crop(row, in.dataType(), key.layer(), key.y(), key.x()));
                 }
             }
             if (s.probeCount < probeExamples && s.previous.isEmpty()) {
@@ -554,6 +705,24 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         List<FeatureImage> crops = new ArrayList<>();
         List<FeatureImage> projections = new ArrayList<>();
         List<INDArray> rows = new ArrayList<>();
+        if (rf.cropsSmallerThanInput(l)) {
+            List<ReceptiveField.Crop> kept = new ArrayList<>();
+            for (int j = 0; j < m; j++) {
+                ReceptiveField.Crop crop = s.crops.get(new CropKey(l, ex[j], ys[j], xs[j]));
+                if (crop == null) {
+                    break; // cannot happen: the crop of every entry is kept
+                }
+                kept.add(crop);
+                crops.add(image(crop.pixels(), crop.clipped()));
+            }
+            if (deconv != null && kept.size() == m && m > 0) {
+                List<INDArray> proj = deconv.projectCrops(rf, s.exampleShape, l, snap.units()[r], kept, ys, xs);
+                for (int j = 0; j < m; j++) {
+                    projections.add(image(proj.get(j), kept.get(j).clipped()));
+                }
+            }
+            return unitRecord(snap, r, prev, crops, projections);
+        }
         for (int j = 0; j < m; j++) {
             INDArray row = s.inputs.get(ex[j]);
             if (row == null) {
@@ -576,13 +745,20 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 projections.add(image(cut, w));
             }
         }
+        return unitRecord(snap, r, prev, crops, projections);
+    }
+
+    private static FeatureUnit unitRecord(TopKSnapshot snap, int r, TopKSnapshot prev, List<FeatureImage> crops,
+                                          List<FeatureImage> projections) {
+        long[] ex = snap.examples()[r];
+        int m = ex.length;
         boolean changed = false;
         if (prev != null) {
             int pr = prev.rowOf(snap.units()[r]);
             changed = pr >= 0 && m > 0 && prev.top1(pr) != snap.top1(r);
         }
-        return new FeatureUnit(snap.units()[r], snap.values()[r].clone(), ex.clone(), ys.clone(), xs.clone(), changed,
-                crops, projections);
+        return new FeatureUnit(snap.units()[r], snap.values()[r].clone(), ex.clone(), snap.ys()[r].clone(),
+                snap.xs()[r].clone(), changed, crops, projections);
     }
 
     private static FeatureImage image(INDArray chw, ReceptiveField.Window w) {
@@ -674,9 +850,11 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         }
 
         /**
-         * The input geometry {@code channels, height, width}; needed only when the network does not start with the
-         * FeedForwardToCnn preprocessor of {@code InputType.convolutionalFlat} (a flat input of a square number of
-         * values is otherwise taken as one square channel, any other as one row).
+         * The input geometry {@code channels, height, width}; needed when the network does not start with the
+         * FeedForwardToCnn preprocessor of {@code InputType.convolutionalFlat}: required when its first layer is a
+         * convolution or pooling layer fed {@code [n, c, h, w]} (e.g. {@code InputType.convolutional}), whose
+         * configuration does not say h and w; for a dense first layer a flat input of a square number of values is
+         * otherwise taken as one square channel, any other as one row.
          */
         public Builder inputShape(int channels, int height, int width) {
             this.inputShape = new int[]{channels, height, width};
@@ -705,6 +883,10 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         public Builder projectionLayer(String layer) {
             this.projectionLayerSpec = layer;
             return this;
+        }
+
+        MultiLayerNetwork net() {
+            return (MultiLayerNetwork) model;
         }
 
         Schedule resolvedSchedule() {
@@ -780,6 +962,13 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 try {
                     shape = ReceptiveField.of(net).inputShape();
                 } catch (IllegalArgumentException e) {
+                    var first = net.getLayer(0).conf().getLayer();
+                    if (first instanceof ConvolutionLayer || first instanceof SubsamplingLayer) {
+                        throw new IllegalArgumentException("FeatureEvolutionListener: the network's first layer ("
+                                + names.get(0) + ") takes images whose height and width are not in the configuration "
+                                + "(no FeedForwardToCnn preprocessor, as InputType.convolutionalFlat sets up); call "
+                                + "inputShape(channels, height, width)");
+                    }
                     int nIn = (int) net.layerInputSize(0);
                     int side = (int) Math.round(Math.sqrt(nIn));
                     // a square number of inputs is taken as one square channel, anything else as one row

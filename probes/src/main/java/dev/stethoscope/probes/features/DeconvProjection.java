@@ -5,7 +5,9 @@ import dev.stethoscope.probes.attribution.Propagation;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -80,6 +82,69 @@ public final class DeconvProjection {
         long[] img = prop.inputImageShape(x);
         if (img != null && out.rank() != 4) {
             return out.reshape('c', n, img[0], img[1], img[2]);
+        }
+        return out;
+    }
+
+    /**
+     * The deconvnet projection of {@code unit} of {@code layer} at each crop's position, made from the crops alone
+     * (no whole input needed): each crop is put at its place on a zero input ({@link ReceptiveField#canvas}) and
+     * projected as {@link #project(INDArray, int, int[], int[], int[])} does. The projection of a unit at one
+     * position depends only on the input inside that unit's receptive field (the forward values it reads there:
+     * max-pool switches; the deconvnet's ReLU rule and transposed convolutions do not read the input), and padding
+     * is applied by the layers at the image's borders as in the real forward pass, so the result equals the
+     * projection of the whole input restricted to the crop's window.
+     *
+     * @param rf           the receptive-field geometry of the same network
+     * @param exampleShape the shape of one example as the network takes it (e.g. {@code {784}} for a flat input
+     *                     behind a FeedForwardToCnn preprocessor, {@code {c, h, w}} otherwise)
+     * @param crops        crops cut by {@code rf.crop(input, layer, ys[j], xs[j])}
+     * @return per crop, the projection cut to the crop's clipped window: {@code [c, rows, columns]}
+     * @throws IllegalArgumentException when a crop's field is not the one of its position
+     */
+    public List<INDArray> projectCrops(ReceptiveField rf, long[] exampleShape, int layer, int unit,
+                                       List<ReceptiveField.Crop> crops, int[] ys, int[] xs) {
+        Objects.requireNonNull(rf, "rf");
+        int m = crops.size();
+        if (ys.length != m || xs.length != m) {
+            throw new IllegalArgumentException(m + " crops but " + ys.length + " rows and " + xs.length + " columns");
+        }
+        if (m == 0) {
+            return List.of();
+        }
+        int[] in = rf.inputShape();
+        long per = 1;
+        for (long d : exampleShape) {
+            per *= d;
+        }
+        if (per != (long) in[0] * in[1] * in[2]) {
+            throw new IllegalArgumentException("example shape " + Arrays.toString(exampleShape) + " is not "
+                    + in[0] + "x" + in[1] + "x" + in[2] + " values");
+        }
+        INDArray canvas = Nd4j.zeros(crops.get(0).pixels().dataType(), m, in[0], in[1], in[2]);
+        for (int j = 0; j < m; j++) {
+            ReceptiveField.Crop c = crops.get(j);
+            ReceptiveField.Window f = rf.window(layer, ys[j], xs[j]);
+            if (!f.equals(c.field())) {
+                throw new IllegalArgumentException("crop " + j + " was cut for field " + c.field() + ", but unit ("
+                        + layer + ", " + ys[j] + ", " + xs[j] + ") sees " + f);
+            }
+            canvas.get(NDArrayIndex.point(j)).assign(rf.canvas(c));
+        }
+        long[] shape = new long[exampleShape.length + 1];
+        shape[0] = m;
+        System.arraycopy(exampleShape, 0, shape, 1, exampleShape.length);
+        int[] u = new int[m];
+        Arrays.fill(u, unit);
+        INDArray p = project(canvas.reshape('c', shape), layer, u, ys, xs);
+        if (p.rank() != 4) {
+            p = p.reshape('c', m, in[0], in[1], in[2]);
+        }
+        List<INDArray> out = new ArrayList<>(m);
+        for (int j = 0; j < m; j++) {
+            ReceptiveField.Window w = crops.get(j).clipped();
+            out.add(p.get(NDArrayIndex.point(j), NDArrayIndex.all(), NDArrayIndex.interval(w.y0(), w.y1() + 1),
+                    NDArrayIndex.interval(w.x0(), w.x1() + 1)).dup('c'));
         }
         return out;
     }

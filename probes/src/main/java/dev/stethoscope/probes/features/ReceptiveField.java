@@ -16,6 +16,7 @@ import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.Arrays;
@@ -210,6 +211,65 @@ public final class ReceptiveField {
     }
 
     /**
+     * Size {rows, columns} of the receptive field of any unit of {@code layer} before clipping to the image (it
+     * does not depend on the position); the input's size for a unit that sees the whole input.
+     */
+    public int[] fieldSize(int layer) {
+        if (layer < 0 || layer >= geo.length) {
+            throw new IllegalArgumentException("layer " + layer + " not in 0.." + (geo.length - 1));
+        }
+        if (full[layer]) {
+            return new int[]{inH, inW};
+        }
+        long h = 1;
+        long w = 1;
+        for (int i = layer; i >= 0; i--) {
+            int[] g = geo[i];
+            if (g != null) {
+                h = (h - 1) * g[2] + (long) (g[0] - 1) * g[6] + 1;
+                w = (w - 1) * g[3] + (long) (g[1] - 1) * g[7] + 1;
+            }
+        }
+        return new int[]{(int) Math.min(Integer.MAX_VALUE, h), (int) Math.min(Integer.MAX_VALUE, w)};
+    }
+
+    /**
+     * The largest crop {@link #crop} cuts for a unit of {@code layer}: {channels, min(field rows, input rows),
+     * min(field columns, input columns)} (crops at the border are smaller).
+     */
+    public int[] maxCropShape(int layer) {
+        int[] f = fieldSize(layer);
+        return new int[]{channels, Math.min(f[0], inH), Math.min(f[1], inW)};
+    }
+
+    /** True when the largest crop of a unit of {@code layer} is smaller than the input (see {@link #maxCropShape}). */
+    public boolean cropsSmallerThanInput(int layer) {
+        int[] c = maxCropShape(layer);
+        return (long) c[1] * c[2] < (long) inH * inW;
+    }
+
+    /**
+     * The input as far as a crop knows it: {@code [channels, rows, columns]} of the crop's data type, the crop's
+     * pixels at their place and zeros everywhere else (where the crop did not look).
+     *
+     * @throws IllegalArgumentException when the crop does not fit this geometry
+     */
+    public INDArray canvas(Crop crop) {
+        Objects.requireNonNull(crop, "crop");
+        Window c = crop.clipped();
+        long[] sh = crop.pixels().shape();
+        if (c.y0() < 0 || c.x0() < 0 || c.y1() >= inH || c.x1() >= inW || sh.length != 3 || sh[0] != channels
+                || sh[1] != c.height() || sh[2] != c.width()) {
+            throw new IllegalArgumentException("crop of shape " + Arrays.toString(sh) + " at " + c + " does not fit "
+                    + channels + "x" + inH + "x" + inW + " inputs");
+        }
+        INDArray img = Nd4j.zeros(crop.pixels().dataType(), channels, inH, inW);
+        img.get(NDArrayIndex.all(), NDArrayIndex.interval(c.y0(), c.y1() + 1), NDArrayIndex.interval(c.x0(), c.x1() + 1))
+                .assign(crop.pixels());
+        return img;
+    }
+
+    /**
      * The receptive field of the unit at position {@code (y, x)} of layer {@code layer}'s output (for dense
      * layers the position is ignored and the whole input is returned).
      */
@@ -243,6 +303,31 @@ public final class ReceptiveField {
     }
 
     /**
+     * {@link #crop(INDArray, int, int, int)} from one example's values already in Java: {@code image} holds
+     * {@code channels x rows x columns} values in NCHW (row-major) order; the crop is made an array of {@code type}.
+     * Cheaper when many crops are cut from the same example (one native copy per crop).
+     */
+    public Crop crop(double[] image, org.nd4j.linalg.api.buffer.DataType type, int layer, int y, int x) {
+        Window f = window(layer, y, x);
+        if (image.length != (long) channels * inH * inW) {
+            throw new IllegalArgumentException("input of " + image.length + " values is not one example of "
+                    + channels + "x" + inH + "x" + inW);
+        }
+        Window c = new Window(Math.max(0, f.y0()), Math.min(inH - 1, f.y1()), Math.max(0, f.x0()), Math.min(inW - 1, f.x1()));
+        int h = c.height();
+        int w = c.width();
+        double[] px = new double[channels * h * w];
+        int o = 0;
+        for (int ch = 0; ch < channels; ch++) {
+            for (int r = 0; r < h; r++) {
+                System.arraycopy(image, (ch * inH + c.y0() + r) * inW + c.x0(), px, o, w);
+                o += w;
+            }
+        }
+        return new Crop(Nd4j.create(px, new long[]{channels, h, w}, type), c, f);
+    }
+
+    /**
      * Cuts the receptive field of unit {@code (layer, y, x)} out of one input, clipped to the image.
      *
      * @param input one example: {@code [c, h, w]}, {@code [1, c, h, w]}, or flat {@code [c*h*w]} / {@code [1, c*h*w]}
@@ -254,7 +339,7 @@ public final class ReceptiveField {
             throw new IllegalArgumentException("input of shape " + Arrays.toString(input.shape()) + " is not one example of "
                     + channels + "x" + inH + "x" + inW);
         }
-        INDArray img = input.dup('c').reshape('c', channels, inH, inW);
+        INDArray img = input.reshape('c', channels, inH, inW); // a view when possible; only the window is copied
         Window c = new Window(Math.max(0, f.y0()), Math.min(inH - 1, f.y1()), Math.max(0, f.x0()), Math.min(inW - 1, f.x1()));
         INDArray px = img.get(NDArrayIndex.all(), NDArrayIndex.interval(c.y0(), c.y1() + 1),
                 NDArrayIndex.interval(c.x0(), c.x1() + 1)).dup('c');

@@ -105,6 +105,8 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
         System.out.println("epoch | epoch wall s | streaming % of epoch (wall) | snapshot s (of which projection) |"
                 + " snapshot % of epoch (wall, training part) | training-thread CPU s | streaming % of it |"
                 + " snapshot % of it (training part) | process CPU s monitored | process CPU s bare | CPU ratio");
+        long heldAfter = 0;
+        String heldText = "";
         ProcessCpu loop = new ProcessCpu();
         for (int e = 1; e <= epochs; e++) {
             double bareCpu = Double.NaN;
@@ -135,7 +137,12 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "%d | %.1f | %.2f | %.2f (%.2f) | %.2f | %.1f | %.2f | %.2f | %.1f | %.1f | %.3f%n",
                     e, wall, 100 * stream / trainingPart, snap, proj, 100 * snap / trainingPart, tcpu,
                     100 * streamCpu / trainingCpu, 100 * snapCpu / trainingCpu, cpu, bareCpu, cpu / bareCpu);
+            heldAfter = l.heldInputBytes();
+            heldText = String.format(Locale.ROOT, "%d B (%d crops, %d whole rows)", heldAfter, l.heldCrops(),
+                    l.heldWholeInputs());
         }
+        System.out.printf(Locale.ROOT, "inputs kept for the top-k after the last epoch: %s; stated bound %d B (%s)%n",
+                heldText, l.heldInputBoundBytes(), l.heldInputBoundText());
         l.close();
         System.out.printf(Locale.ROOT, "monitor errors: %d%n", l.errorCount());
         if (bare != null) {
@@ -148,6 +155,16 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
             byLayer.computeIfAbsent(String.format(Locale.ROOT, "%d:%s", s.layer(), s.layerName()), x -> new TreeMap<>())
                     .put(s.snapshotEpoch(), s);
         }
+        java.util.Set<Long> lastExamples = new java.util.HashSet<>();
+        for (TreeMap<Integer, FeatureSnapshot> m : byLayer.values()) {
+            FeatureSnapshot last = m.lastEntry().getValue();
+            if (last.snapshotEpoch() == epochs) {
+                last.units().forEach(u -> java.util.Arrays.stream(u.examples()).forEach(lastExamples::add));
+            }
+        }
+        long rowBytes = (long) mnist.rows() * mnist.cols() * net.getLayerWiseConfigurations().getDataType().width();
+        System.out.printf(Locale.ROOT, "whole input rows of every top-k example of the last snapshot (what was kept "
+                + "before crops): %d examples x %d B = %d B%n", lastExamples.size(), rowBytes, lastExamples.size() * rowBytes);
         for (Persistable p : storage.getAllUpdatesAfter(l.sessionId(), FeatureProjection.TYPE_ID, 0)) {
             projections.add(((StethoscopeRecord) p).payload(FeatureProjection.class));
         }
