@@ -847,13 +847,18 @@ public class AssertionListener extends StethoscopeListener {
         }
     }
 
-    /** Evaluates the steps between samples that wait in {@link #light}, in order (each with its own iteration and epoch). */
+    /**
+     * Evaluates the steps between samples that wait in {@link #light}, in order. A finding's range
+     * names its steps; its record is stamped with the iteration at which it is published (now), so
+     * the delay shows in the record.
+     */
     private void flushLight(Model model) {
         LightSteps p = light;
+        int epochNow = epochOf(model);
+        long iterationNow = iterationOf(model);
         for (int i = 0; i < p.size; i++) {
-            long it = p.iterations[i];
-            int ep = p.epochs[i];
-            handle(model, suite.onStep(StepSignals.builder(it).epoch(ep).loss(p.losses[i]).build()), ep, it);
+            handle(model, suite.onStep(StepSignals.builder(p.iterations[i]).epoch(p.epochs[i]).loss(p.losses[i]).build()),
+                    epochNow, iterationNow);
         }
         p.size = 0;
     }

@@ -56,7 +56,7 @@ public final class BenchAssertionsCommand implements Callable<Integer> {
     @Option(names = "--cost", description = "Measure the monitor's cost instead (the sample MLP; --model, --epochs, --batch, --train-limit, --pairs).")
     boolean cost;
 
-    @Option(names = "--every", defaultValue = "10", description = "With --cost: the monitor's schedule, sampled signals every N iterations "
+    @Option(names = "--every", defaultValue = "" + AssertionListener.DEFAULT_SAMPLE_EVERY, description = "With --cost: the monitor's schedule, sampled signals every N iterations "
             + "(default: ${DEFAULT-VALUE}, the monitor's default; the loss is read at every iteration).")
     int every;
 
