@@ -679,7 +679,7 @@ public class AssertionListener extends StethoscopeListener {
             if (schedule.kind() == Schedule.Kind.NEVER || !due(model)) {
                 return;
             }
-            // the layer vertices in topological order; the output layers are not in the map (their entries NaN)
+            // the layer vertices in topological order (a vertex missing from the map gets NaN entries)
             List<INDArray> outs = new ArrayList<>();
             List<org.nd4j.linalg.activations.IActivation> fns = new ArrayList<>();
             org.deeplearning4j.nn.graph.vertex.GraphVertex[] vertices = cg.getVertices();
