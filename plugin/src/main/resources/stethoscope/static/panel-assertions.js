@@ -46,7 +46,7 @@ Stethoscope.registerPanel({
 
     function examplesText(r) {
       if (!r.examples || !r.examples.length) { return ''; }
-      var named = r.identity === 'example-index' ? 'example' : r.identity;
+      var named = ['example-index', 'metadata', 'content-hash'].indexOf(r.identity) >= 0 ? 'example' : r.identity;
       var parts = r.examples.map(function (e) {
         var t = '#' + e.index + ' (' + Number(e.severity).toPrecision(3) + ')';
         if (e.history && e.history.length) { t += ' classes ' + e.history.join('\u2192'); }

@@ -12,6 +12,10 @@ Stethoscope.registerPanel({
     var el = api.el;
     var base = '/stethoscope/api/suspects/' + encodeURIComponent(api.session);
     var records = [], marks = {}, latest = null, mapChart = null, metricChart = null;
+    /** Whether an assertion record names its examples by example index (tracked, metadata or content hash). */
+    function namesExamples(r) {
+      return ['example-index', 'metadata', 'content-hash'].indexOf(r.identity) >= 0;
+    }
 
     var SORTS = [
       { key: 'combined', label: 'combined score (most suspicious first)', dir: -1 },
@@ -153,7 +157,7 @@ Stethoscope.registerPanel({
       var byIndex = {}, order = [];
       hits.forEach(function (r) {
         (r.examples || []).forEach(function (e) {
-          var key = r.identity + ':' + e.index;
+          var key = (namesExamples(r) ? 'example-index' : r.identity) + ':' + e.index;
           if (!byIndex[key]) { order.push(key); }
           byIndex[key] = { e: e, r: r };
         });
@@ -164,12 +168,12 @@ Stethoscope.registerPanel({
       var g = el('div', { 'class': 'suspect-grid', id: 'suspects-hit-grid' });
       order.slice().reverse().forEach(function (key) {
         var h = byIndex[key], e = h.e, r = h.r;
-        var c = el('div', { 'class': 'suspect assertion-hit' + (marks[e.index] && r.identity === 'example-index' ? ' marked-' + marks[e.index].decision : ''),
+        var c = el('div', { 'class': 'suspect assertion-hit' + (marks[e.index] && namesExamples(r) ? ' marked-' + marks[e.index].decision : ''),
           'data-index': e.index, 'data-assertion': r.detector });
         var canvas = el('canvas', { 'class': 'suspect-img' });
         c.appendChild(canvas);
         drawFeatures(canvas, e, r.featureShape || []);
-        c.appendChild(el('div', { 'class': 'suspect-title' }, '#' + e.index + (r.identity === 'example-index' ? '' : ' (' + r.identity + ')')));
+        c.appendChild(el('div', { 'class': 'suspect-title' }, '#' + e.index + (namesExamples(r) ? '' : ' (' + r.identity + ')')));
         c.appendChild(el('div', { 'class': 'hit-assertion' }, r.detector + ' \u00b7 ' + r.severity + ' \u00b7 severity ' + fmt(e.severity, 3)));
         c.appendChild(el('div', { 'class': 'hit-message muted' }, r.message));
         c.appendChild(el('div', { 'class': 'suspect-labels' }, 'given ' + (e.given < 0 ? 'n/a' : e.given) + ' \u2192 predicted ' +
@@ -178,7 +182,7 @@ Stethoscope.registerPanel({
           c.appendChild(el('div', { 'class': 'hit-history muted' }, 'classes by epoch: ' + e.history.join(' ')));
         }
         c.appendChild(el('div', { 'class': 'muted' }, 'epoch ' + r.epoch + ', iteration ' + r.iteration + ', ' + r.source));
-        if (r.identity === 'example-index') {
+        if (namesExamples(r)) {
           markControls(c, e, r.numClasses || Math.max(2, e.given + 1, e.predicted + 1));
         } else {
           c.appendChild(el('div', { 'class': 'muted' }, 'not markable: named by ' + r.identity + ', not by a stable example index'));

@@ -101,6 +101,18 @@ class AssertionHitsPageTest {
             net.fit(l.track(data(true)), 2);
             session = l.sessionId();
         }
+        // the same training with addListeners alone (no track): examples named by content hash (rows 5 and 9)
+        InMemoryStatsStorage hashStorage = new InMemoryStatsStorage();
+        MultiLayerNetwork hashed = net();
+        String hashSession;
+        AssertionListener hl = ModelAssertions.builder(hashed, hashStorage)
+                .assertExamples("too-bright", EVIL, (x, out, y) -> x.getDouble(0) > 1 ? x.getDouble(0) : 0)
+                .action("too-bright", AssertionListener.Action.SEND_TO_SUSPECTS).build();
+        hashed.addListeners(hl);
+        try (hl) {
+            hashed.fit(data(true), 2);
+            hashSession = hl.sessionId();
+        }
         // a second, healthy run with the monitor attached (nothing fires)
         InMemoryStatsStorage healthyStorage = new InMemoryStatsStorage();
         MultiLayerNetwork healthy = net();
@@ -114,7 +126,17 @@ class AssertionHitsPageTest {
         try (StethoscopeUIServer server = StethoscopeUIServer.start("127.0.0.1", 0)) {
             server.attach(storage);
             server.attach(healthyStorage);
+            server.attach(hashStorage);
             String base = "http://127.0.0.1:" + server.port();
+            // content-hash indices are example indices: a sent example can be marked (checked against its label)
+            HttpResponse<String> hashMark = send(HttpRequest.newBuilder(URI.create(base + "/stethoscope/api/suspects/"
+                    + hashSession + "/mark?index=9&given=1&decision=fine")).header("X-Stethoscope-Request", "1")
+                    .POST(HttpRequest.BodyPublishers.noBody()));
+            assertThat(hashMark.statusCode()).as(hashMark.body()).isEqualTo(200);
+            HttpResponse<String> hashRefused = send(HttpRequest.newBuilder(URI.create(base + "/stethoscope/api/suspects/"
+                    + hashSession + "/mark?index=7&given=1&decision=fine")).header("X-Stethoscope-Request", "1")
+                    .POST(HttpRequest.BodyPublishers.noBody()));
+            assertThat(hashRefused.statusCode()).isEqualTo(409);
             // a mark of an example no assertion sent is refused (no suspect table either)
             HttpResponse<String> refused = send(HttpRequest.newBuilder(URI.create(base + "/stethoscope/api/suspects/"
                     + session + "/mark?index=1001&given=1&decision=fine")).header("X-Stethoscope-Request", "1")

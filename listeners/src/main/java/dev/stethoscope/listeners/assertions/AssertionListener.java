@@ -2,7 +2,10 @@ package dev.stethoscope.listeners.assertions;
 
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.listeners.core.StethoscopeListener;
+import dev.stethoscope.listeners.data.ExampleIdentity;
+import dev.stethoscope.listeners.data.ExampleIdentityException;
 import dev.stethoscope.listeners.data.ExampleIndex;
+import dev.stethoscope.listeners.records.MonitorError;
 import dev.stethoscope.listeners.records.AssertionFinding;
 import dev.stethoscope.probes.assertions.ConfigLint;
 import dev.stethoscope.probes.assertions.Detector;
@@ -76,32 +79,47 @@ import java.util.TreeSet;
  * first batch the configuration lint and the first batch's input range run. At each epoch end
  * the mean training loss and, when {@link Builder#validation validation data} is set, the
  * validation loss, computed on a copy of the network (never the training network), go to the
- * epoch detectors. For a {@link ComputationGraph} the activation signals are not collected (the
- * activation detectors abstain); the rest is.
+ * epoch detectors.
  *
  * <p><b>Per-example and time-consistency assertions.</b> {@link Builder#assertExamples(String,
  * String, ExampleAssertion)} runs a function over each example's input, the training forward
  * pass's output and its label (copies) at every training step (not only the sampled ones; none
  * with {@code Schedule.never()}); the flagged examples of an epoch
  * (top {@link Builder#topExamples N} by severity and the count of all) are published at its end,
- * named by their example index when training runs on {@link #track} with indexed batches, else by
- * their stream position. The held-out variant and {@link Builder#assertTimeConsistency} run on the
- * network copy. {@link Action#CHECKPOINT} saves the model, {@link Action#SEND_TO_SUSPECTS} puts the
+ * named by their example index from {@link ExampleIdentity}, as the suspects and feature-evolution
+ * monitors name them: the indices the batches carry when training runs on {@link #track}, else
+ * their DataVec metadata, else a hash of their content (so {@code addListeners} alone is enough;
+ * the record's {@code identity} says which). When examples cannot be followed (random augmentation
+ * changes their content every epoch) the per-example assertions on the training batches stop with
+ * one warning and one {@code MonitorError} (phase "example-identity"); training and every other
+ * assertion go on. The held-out variant and {@link Builder#assertTimeConsistency} run on the
+ * network copy and name a set's rows by the indices the set carries, else by their row.
+ * {@link Action#CHECKPOINT} saves the model, {@link Action#SEND_TO_SUSPECTS} puts the
  * flagged examples on the Suspects page's review list.
  *
+ * <p><b>ComputationGraph.</b> Everything above works on a single-output {@link ComputationGraph}
+ * as on a MultiLayerNetwork: layer norms per layer vertex (topological order), activation
+ * signals per layer vertex from the training forward pass, predictions and per-example outputs
+ * from its dense output layer, labels of the batch being trained (read from the graph's private
+ * field by reflection: it has no getter for them).
+ *
  * <p><b>Cost and schedule.</b> Two tiers. At <i>every</i> iteration the listener reads the loss
- * DL4J already computed, and the detectors over the loss (non-finite loss, loss limit, oscillating
- * loss, no progress) and the user's step assertions run on every step. The <i>sampled</i> signals
- * (per-layer norms of the gradient, update and parameters, activation fractions, non-finite
- * activations, predicted and label classes) are collected on the schedule's iterations only: by
- * default {@link #DEFAULT_SCHEDULE} ({@code Schedule.iterations(10)}); {@code Schedule.iterations(1)}
- * collects them at every step. On the other iterations the listener does no ND4J work. The
- * detectors over sampled signals (gradients, updates, activations, predictions, labels) are
- * evaluated on sampled steps only; their sustain windows keep their span in iterations, with at
- * least 3 samples ({@link SignalWindow#samplePeriod(int)}): at {@code iterations(10)} "10 steps" is 3
- * samples over 20 iterations (docs/ASSERTIONS.md). Epoch signals are collected at every epoch
- * end whatever the schedule. Accepted kinds: iterations and never (never keeps the lint and the
- * epoch detectors only).
+ * DL4J already computed; the detectors over the loss (non-finite loss, loss limit, oscillating
+ * loss, no progress) see every step. A step between samples with a finite loss below the loss
+ * limit is evaluated in a burst with the next sampled step (same detectors, same window, same
+ * order, so the same findings with the same steps, published up to one period later); any other
+ * loss is evaluated at once, and with user step assertions every step is evaluated at once. The
+ * <i>sampled</i> signals (per-layer norms of the gradient, update and parameters, activation
+ * fractions, non-finite activations, predicted and label classes) are collected on the schedule's
+ * iterations only: by default {@link #DEFAULT_SCHEDULE} ({@code Schedule.iterations(20)});
+ * {@code Schedule.iterations(1)} collects them at every step. On the other iterations the listener
+ * does no ND4J work. The detectors over sampled signals (gradients, updates, activations,
+ * predictions, labels) are evaluated on sampled steps only; their sustain windows keep their span
+ * in iterations, with at least 3 samples ({@link SignalWindow#samplePeriod(int)}): at
+ * {@code iterations(20)} "10 steps" is 3 samples over 40 iterations (docs/ASSERTIONS.md, with the
+ * measured cost: 1.017x of the training thread's CPU on the sample MLP). Epoch signals are
+ * collected at every epoch end whatever the schedule. Accepted kinds: iterations and never (never
+ * keeps the lint and the epoch detectors only).
  *
  * <p><b>Stopping training.</b> DL4J 1.0.0-M2.1 has no way for a listener to end {@code fit}
  * cleanly. An assertion with {@link Action#STOP} publishes its record when it fires, and the
@@ -126,7 +144,7 @@ public class AssertionListener extends StethoscopeListener {
     /** The default number of flagged examples a record keeps. */
     public static final int DEFAULT_TOP_EXAMPLES = 16;
     /** Iterations between two sampled steps at the default schedule. */
-    public static final int DEFAULT_SAMPLE_EVERY = 10;
+    public static final int DEFAULT_SAMPLE_EVERY = 20;
     /**
      * The default schedule of the sampled signals: every {@value #DEFAULT_SAMPLE_EVERY}th iteration
      * (the loss is read at every iteration whatever the schedule).
@@ -209,6 +227,19 @@ public class AssertionListener extends StethoscopeListener {
     private int epochLossCount;
     private int findingsPublished;
 
+    /** A loss at or above which a step is evaluated at once (the loss limit of exploding-gradients). */
+    static final double IMMEDIATE_LOSS = 1e5;
+    /** Whether steps between samples are evaluated in a burst at the next sampled step (no user step assertions). */
+    private final boolean deferLight;
+    /** Whether per-example assertions run on the training batches. */
+    private final boolean trainingRules;
+    private final LightSteps light = new LightSteps();
+
+    /** Which training examples the rows of a batch are (per-example assertions on the training batches). */
+    private final ExampleIdentity identity = new ExampleIdentity(Integer.MAX_VALUE);
+    /** Whether the per-example assertions on the training batches stopped (examples cannot be followed). */
+    private boolean examplesOff;
+
     private transient Signals.LayerNorms gradients;
     private transient Signals.ActivationSignals activations;
     private transient int[] predicted;
@@ -216,8 +247,8 @@ public class AssertionListener extends StethoscopeListener {
     private transient NetworkCopy copy;
     private transient Finding stop;
     private transient boolean closed;
-    /** The example indices of the batch the tracking iterator handed out last (null: none or not carried). */
-    private transient long[] pendingIndices;
+    /** The DataSet the tracking iterator handed out last (null: none, or already taken by its forward pass). */
+    private transient DataSet declaredBatch;
     /** Training rows seen in this epoch before the current batch (the stream position of its first row). */
     private transient long epochRows;
     /** The model parameters' iteration count when the copy was last refreshed (-1: never). */
@@ -240,6 +271,8 @@ public class AssertionListener extends StethoscopeListener {
         }
         this.userIds = new LinkedHashSet<>();
         b.userDetectors.forEach(d -> userIds.add(d.id()));
+        this.deferLight = b.userDetectors.stream().allMatch(Detector::epochLevel);
+        this.trainingRules = b.exampleRules.stream().anyMatch(r -> r.kind == ExampleRule.Kind.TRAINING);
         this.disabled = new TreeSet<>(b.without);
         this.actions = new LinkedHashMap<>(b.actions);
         this.defaultAction = b.defaultAction;
@@ -295,8 +328,16 @@ public class AssertionListener extends StethoscopeListener {
         return schedule;
     }
 
-    /** The detectors' window (read it, do not change it). */
+    /**
+     * The detectors' window (read it, do not change it). Steps between samples whose evaluation
+     * waits for the next sampled step are evaluated first (their findings published), so the
+     * window holds every step trained so far.
+     */
     public SignalWindow window() {
+        Model m = model();
+        if (light.size > 0 && m != null) {
+            guard("window", () -> flushLight(m));
+        }
         return suite.window();
     }
 
@@ -358,15 +399,32 @@ public class AssertionListener extends StethoscopeListener {
 
             @Override
             public void reset() {
-                pendingIndices = null;
+                declaredBatch = null;
                 delegate().reset();
             }
         };
     }
 
     private DataSet declare(DataSet ds) {
-        pendingIndices = ds != null && ExampleIndex.hasIndices(ds) ? ExampleIndex.indicesOf(ds) : null;
+        declaredBatch = ds;
         return ds;
+    }
+
+    /** The declared batch if it has {@code rows} examples, else null; forgotten either way. */
+    private DataSet takeDeclared(long rows) {
+        DataSet d = declaredBatch;
+        declaredBatch = null;
+        return d != null && d.numExamples() == rows ? d : null;
+    }
+
+    /** How examples of the training batches are identified (null before the first batch with per-example assertions). */
+    public ExampleIdentity.Source identitySource() {
+        return identity.source();
+    }
+
+    /** Why the per-example assertions on the training batches stopped (null while they run). */
+    public String identityLost() {
+        return identity.reason();
     }
 
     @Override
@@ -380,6 +438,12 @@ public class AssertionListener extends StethoscopeListener {
     public void onForwardPass(Model model, List<INDArray> acts) {
         bind(model);
         stopIfRequested();
+        if (linted && !trainingRules && schedule.kind() == Schedule.Kind.ITERATIONS && !due(model)) {
+            return; // a step between samples: nothing to read (kept short, it runs cold between native work)
+        }
+        boolean examples = hasRules(ExampleRule.Kind.TRAINING) && !examplesOff && schedule.kind() != Schedule.Kind.NEVER;
+        DataSet declared = examples ? takeDeclared(acts.isEmpty() ? -1 : acts.get(0).size(0)) : null;
+        Head[] head = new Head[1];
         guard("onForwardPass", () -> {
             if (!linted && !acts.isEmpty()) {
                 lint(model, acts.get(0));
@@ -393,22 +457,19 @@ public class AssertionListener extends StethoscopeListener {
             INDArray y = mln.getLabels();
             labels = y != null && y.rank() == 2 ? Signals.classes(y) : null;
             activations = Signals.activations(acts, mln.getLayerWiseConfigurations());
-            predicted = predictions(mln, acts);
+            head[0] = Head.of(mln, acts);
+            predicted = head[0] == null ? null : head[0].classes();
         });
-        if (hasRules(ExampleRule.Kind.TRAINING)) {
-            long[] ids = pendingIndices;
-            pendingIndices = null;
-            long first = epochRows;
-            long rows = acts.isEmpty() ? 0 : acts.get(0).size(0);
-            epochRows += rows;
+        if (examples && model instanceof MultiLayerNetwork mln) {
             guard("onForwardPass", () -> {
-                // every batch (not only the sampled steps): the user asked for each example to be checked
-                if (schedule.kind() != Schedule.Kind.NEVER && model instanceof MultiLayerNetwork mln) {
-                    // detached copies: the assertion may keep what it is given
-                    try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
-                                 org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                        checkTrainingBatch(mln, acts, ids != null && ids.length == rows ? ids : null, first);
-                    }
+                // every batch (not only the sampled steps): the user asked for each example to be checked.
+                // Detached copies: the assertion may keep what it is given
+                try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
+                             org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                    Head h = head[0] != null ? head[0] : Head.of(mln, acts); // the sampled step's is reused
+                    INDArray out = h == null ? null : h.output();
+                    checkTrainingBatch(mln, acts.get(0).dup(), out, mln.getLabels() == null ? null : mln.getLabels().dup(),
+                            declared);
                 }
             });
         }
@@ -423,16 +484,35 @@ public class AssertionListener extends StethoscopeListener {
         return false;
     }
 
-    /** Runs the training-batch example assertions on one forward pass's input, output and labels (copies). */
-    private void checkTrainingBatch(MultiLayerNetwork mln, List<INDArray> acts, long[] ids, long firstPosition) {
-        INDArray out = outputOf(mln, acts);
+    /**
+     * Runs the training-batch example assertions on one forward pass's input, output and labels
+     * (detached copies), naming the examples through {@link ExampleIdentity} (tracked indices, DataVec
+     * metadata or a content hash). When the examples cannot be followed (their content changes from
+     * epoch to epoch: augmentation) the per-example part stops with one {@link MonitorError}.
+     */
+    private void checkTrainingBatch(Model model, INDArray x, INDArray out, INDArray y, DataSet declared) {
         if (out == null) {
             throw new IllegalStateException("Per-example assertions need the output of the training forward pass: "
                     + "the output layer must be a dense OutputLayer (or DL4J must hand over its activation)");
         }
-        INDArray x = acts.get(0).dup();
-        INDArray y = mln.getLabels() == null ? null : mln.getLabels().dup();
-        long iteration = iterationOf(mln);
+        int epoch = epochOf(model);
+        long first = epochRows;
+        epochRows += x.size(0);
+        long[] ids = identity.identify(declared, x, y, epoch);
+        if (ids == null) {
+            examplesOff = true;
+            for (ExampleRule r : exampleRules) {
+                if (r.kind == ExampleRule.Kind.TRAINING) {
+                    r.resetTop(); // this epoch's indices so far may name other examples: dropped
+                }
+            }
+            log.warn("Stethoscope monitor '{}' stops its per-example assertions on the training batches (training "
+                    + "and the other assertions go on): {}", monitorName(), identity.reason());
+            publish(MonitorError.of(monitorName(), "example-identity", new ExampleIdentityException(identity.reason())),
+                    epoch, iterationOf(model));
+            return;
+        }
+        long iteration = iterationOf(model);
         for (ExampleRule r : exampleRules) {
             if (r.kind != ExampleRule.Kind.TRAINING) {
                 continue;
@@ -449,8 +529,7 @@ public class AssertionListener extends StethoscopeListener {
                     continue;
                 }
                 flagged = true;
-                long id = ids == null ? -1 : ids[i];
-                top.add(top.wouldKeep(s) ? candidate(id, firstPosition + i, s, xi, oi, yi, null) : null, s, ids != null);
+                top.add(top.wouldKeep(s) ? candidate(ids[i], first + i, s, xi, oi, yi, null) : null, s, true);
             }
             if (flagged) {
                 r.flaggedAt(iteration);
@@ -483,42 +562,189 @@ public class AssertionListener extends StethoscopeListener {
     }
 
     /**
-     * The output of the training forward pass: the output layer's activation when DL4J hands it
-     * over, else the activation of {@code h W + b} from the last hidden activation {@code h} and the
-     * output layer's parameters (a dense output layer; null for another kind). A fresh array.
+     * The output layer of a training forward pass, computed once per step for the predicted classes
+     * (sampled steps) and the per-example assertions: the output layer's activation when DL4J hands it
+     * over, else {@code z = h W + b} from the last hidden activation {@code h} and the output layer's
+     * parameters (a dense output layer; the training network's output layer is not run).
      */
-    private static INDArray outputOf(MultiLayerNetwork net, List<INDArray> acts) {
-        int n = net.getnLayers();
-        if (acts.size() == n + 1) {
-            return acts.get(n).dup();
+    static final class Head {
+        /** The output activation as DL4J handed it over (in its workspace), or null. */
+        private final INDArray given;
+        /** {@code h W + b} (a fresh array), or null. */
+        private final INDArray z;
+        private final org.nd4j.linalg.activations.IActivation fn;
+        private INDArray out;
+
+        private Head(INDArray given, INDArray z, org.nd4j.linalg.activations.IActivation fn) {
+            this.given = given;
+            this.z = z;
+            this.fn = fn;
         }
-        if (acts.size() != n || !(net.getOutputLayer() instanceof org.deeplearning4j.nn.layers.OutputLayer)) {
-            return null;
+
+        /** For a MultiLayerNetwork's forward pass ({@code acts}: input and every layer but the output); null for another output layer. */
+        static Head of(MultiLayerNetwork net, List<INDArray> acts) {
+            int n = net.getnLayers();
+            if (acts.size() == n + 1) {
+                return new Head(acts.get(n), null, null);
+            }
+            if (acts.size() != n) {
+                return null;
+            }
+            return dense(net.getOutputLayer(), acts.get(n - 1), null,
+                    Signals.activationOf(net.getLayerWiseConfigurations().getConf(n - 1).getLayer()));
         }
-        INDArray h = acts.get(n - 1);
-        INDArray w = net.getOutputLayer().getParam("W");
-        INDArray b = net.getOutputLayer().getParam("b");
-        if (h.rank() != 2 || w == null || w.rank() != 2 || h.size(1) != w.size(0)) {
-            return null;
+
+        /** For a single-output ComputationGraph's forward pass (activations by vertex name); null otherwise. */
+        static Head of(ComputationGraph graph, Map<String, INDArray> acts) {
+            List<String> outputs = graph.getConfiguration().getNetworkOutputs();
+            if (outputs.size() != 1) {
+                return null;
+            }
+            String name = outputs.get(0);
+            if (acts.get(name) != null) {
+                return new Head(acts.get(name), null, null);
+            }
+            List<String> in = graph.getConfiguration().getVertexInputs().get(name);
+            org.deeplearning4j.nn.graph.vertex.GraphVertex v = graph.getVertex(name);
+            if (in == null || in.size() != 1 || v == null || !v.hasLayer() || acts.get(in.get(0)) == null) {
+                return null;
+            }
+            org.deeplearning4j.nn.conf.InputPreProcessor pre =
+                    v instanceof org.deeplearning4j.nn.graph.vertex.impl.LayerVertex lv ? lv.getLayerPreProcessor() : null;
+            return dense(v.getLayer(), acts.get(in.get(0)), pre, Signals.activationOf(v.getLayer().conf().getLayer()));
         }
-        INDArray z = h.castTo(w.dataType()).mmul(w);
-        if (b != null) {
-            z.addiRowVector(b);
+
+        private static Head dense(org.deeplearning4j.nn.api.Layer layer, INDArray h,
+                                  org.deeplearning4j.nn.conf.InputPreProcessor pre,
+                                  org.nd4j.linalg.activations.IActivation fn) {
+            if (!(layer instanceof org.deeplearning4j.nn.layers.OutputLayer)) {
+                return null;
+            }
+            if (pre != null) {
+                h = pre.preProcess(h, (int) h.size(0), org.deeplearning4j.nn.workspace.LayerWorkspaceMgr.noWorkspaces());
+            }
+            INDArray w = layer.getParam("W");
+            INDArray b = layer.getParam("b");
+            if (h.rank() != 2 || w == null || w.rank() != 2 || h.size(1) != w.size(0)) {
+                return null;
+            }
+            INDArray z = h.castTo(w.dataType()).mmul(w);
+            if (b != null) {
+                z.addiRowVector(b);
+            }
+            return new Head(null, z, fn);
         }
-        var fn = Signals.activationOf(net.getLayerWiseConfigurations().getConf(n - 1).getLayer());
-        return fn == null ? z : fn.getActivation(z, false);
+
+        /**
+         * Predicted class of each row: arg-max (the softmax, and any increasing activation, keeps the
+         * arg-max of z), or {@code z >= 0} for one sigmoid output; null when unknown.
+         */
+        int[] classes() {
+            if (given != null) {
+                return given.rank() == 2 ? Signals.classes(given) : null;
+            }
+            if (z.size(1) == 1) {
+                return fn instanceof ActivationSigmoid
+                        ? z.gte(0.0).castTo(org.nd4j.linalg.api.buffer.DataType.INT32).toIntVector() : null;
+            }
+            return Signals.classes(z); // read in Java from the fresh [batch, classes] array
+        }
+
+        /** The output layer's activation (a fresh array, computed once). */
+        INDArray output() {
+            if (out == null) {
+                out = given != null ? given.dup() : fn == null ? z.dup() : fn.getActivation(z.dup(), false);
+            }
+            return out;
+        }
     }
 
     @Override
     public void onForwardPass(Model model, Map<String, INDArray> acts) {
         bind(model);
         stopIfRequested();
+        if (!(model instanceof ComputationGraph cg)
+                || (linted && !trainingRules && schedule.kind() == Schedule.Kind.ITERATIONS && !due(model))) {
+            return;
+        }
+        List<String> inputs = cg.getConfiguration().getNetworkInputs();
+        INDArray x = inputs.isEmpty() ? null : acts.get(inputs.get(0));
+        boolean examples = hasRules(ExampleRule.Kind.TRAINING) && !examplesOff && schedule.kind() != Schedule.Kind.NEVER;
+        DataSet declared = examples && x != null ? takeDeclared(x.size(0)) : null;
+        Head[] head = new Head[1];
         guard("onForwardPass", () -> {
-            if (!linted && model instanceof ComputationGraph cg) {
-                List<String> inputs = cg.getConfiguration().getNetworkInputs();
-                lint(model, inputs.isEmpty() ? null : acts.get(inputs.get(0)));
+            if (!linted) {
+                lint(model, x);
             }
+            if (schedule.kind() == Schedule.Kind.NEVER || !due(model)) {
+                return;
+            }
+            // the layer vertices in topological order (a vertex missing from the map gets NaN entries)
+            List<INDArray> outs = new ArrayList<>();
+            List<org.nd4j.linalg.activations.IActivation> fns = new ArrayList<>();
+            org.deeplearning4j.nn.graph.vertex.GraphVertex[] vertices = cg.getVertices();
+            for (int v : cg.topologicalSortOrder()) {
+                if (vertices[v].hasLayer()) {
+                    outs.add(acts.get(vertices[v].getVertexName()));
+                    fns.add(Signals.activationOf(vertices[v].getLayer().conf().getLayer()));
+                }
+            }
+            activations = Signals.activations(outs, fns);
+            head[0] = Head.of(cg, acts);
+            predicted = head[0] == null ? null : head[0].classes();
+            INDArray y = graphLabels(cg);
+            labels = y != null && y.rank() == 2 ? Signals.classes(y) : null;
         });
+        if (examples && (inputs.size() != 1 || cg.getConfiguration().getNetworkOutputs().size() != 1)) {
+            examplesOff = true;
+            String why = "Per-example assertions on the training batches need a graph with one input and one output; this "
+                    + "one has inputs " + inputs + " and outputs " + cg.getConfiguration().getNetworkOutputs()
+                    + ": they are off (held-out and time-consistency assertions, which run on a copy, and every other "
+                    + "assertion go on)";
+            log.warn("Stethoscope monitor '{}': {}", monitorName(), why);
+            guard("onForwardPass", () -> publish(MonitorError.of(monitorName(), "example-assertions",
+                    new IllegalStateException(why)), epochOf(model), iterationOf(model)));
+        } else if (examples && x != null) {
+            guard("onForwardPass", () -> {
+                try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
+                             org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                    Head h = head[0] != null ? head[0] : Head.of(cg, acts);
+                    INDArray y = graphLabels(cg);
+                    checkTrainingBatch(cg, x.dup(), h == null ? null : h.output(), y == null ? null : y.dup(), declared);
+                }
+            });
+        }
+    }
+
+    /** {@code ComputationGraph.labels}: a graph has no public getter for the labels of the batch being trained. */
+    private static final java.lang.reflect.Field GRAPH_LABELS = graphLabelsField();
+
+    private static java.lang.reflect.Field graphLabelsField() {
+        try {
+            java.lang.reflect.Field f = ComputationGraph.class.getDeclaredField("labels");
+            f.setAccessible(true);
+            return f;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            log.warn("Stethoscope assertions: a ComputationGraph's labels cannot be read ({}); label signals and the "
+                    + "labels handed to per-example assertions on a graph's training batches are absent", e.toString());
+            return null;
+        }
+    }
+
+    /**
+     * The labels of a single-output graph's batch being trained (DL4J sets them on the graph before the
+     * forward pass; the output layer gets them only during the backward pass), or null.
+     */
+    private static INDArray graphLabels(ComputationGraph cg) {
+        if (GRAPH_LABELS == null || cg.getConfiguration().getNetworkOutputs().size() != 1) {
+            return null;
+        }
+        try {
+            INDArray[] y = (INDArray[]) GRAPH_LABELS.get(cg);
+            return y == null || y.length != 1 ? null : y[0];
+        } catch (IllegalAccessException e) {
+            return null;
+        }
     }
 
     private void lint(Model model, INDArray firstInput) {
@@ -537,48 +763,27 @@ public class AssertionListener extends StethoscopeListener {
         handle(model, out, epochOf(model), iterationOf(model));
     }
 
-    /**
-     * Predicted classes of the batch for a dense output layer: arg-max of {@code h W + b} (the
-     * softmax, and any increasing activation, keeps the arg-max), or {@code h W + b >= 0} for one
-     * sigmoid output; null when the output layer is of another kind.
-     */
-    private static int[] predictions(MultiLayerNetwork net, List<INDArray> acts) {
-        int n = net.getnLayers();
-        if (acts.size() == n + 1) {
-            INDArray out = acts.get(n);
-            return out.rank() == 2 ? Signals.classes(out) : null;
-        }
-        if (acts.size() != n || !(net.getOutputLayer() instanceof org.deeplearning4j.nn.layers.OutputLayer)) {
-            return null;
-        }
-        INDArray h = acts.get(n - 1);
-        INDArray w = net.getOutputLayer().getParam("W");
-        INDArray b = net.getOutputLayer().getParam("b");
-        if (h.rank() != 2 || w == null || w.rank() != 2 || h.size(1) != w.size(0)) {
-            return null;
-        }
-        INDArray z = h.castTo(w.dataType()).mmul(w);
-        if (b != null) {
-            z.addiRowVector(b);
-        }
-        if (z.size(1) == 1) {
-            var fn = Signals.activationOf(net.getLayerWiseConfigurations().getConf(n - 1).getLayer());
-            return fn instanceof ActivationSigmoid ? z.gte(0.0).castTo(org.nd4j.linalg.api.buffer.DataType.INT32).toIntVector() : null;
-        }
-        return Signals.classes(z); // read in Java from the fresh [batch, classes] array
-    }
-
     @Override
     public void onGradientCalculation(Model model) {
         bind(model);
+        if (schedule.kind() == Schedule.Kind.ITERATIONS && !due(model)) {
+            return; // a step between samples
+        }
         guard("onGradientCalculation", () -> {
-            if (due(model) && model.gradient() != null) {
-                gradients = model instanceof MultiLayerNetwork mln ? Signals.layerNorms(mln, true) : null;
-                if (gradients == null) {
-                    gradients = Signals.layerNorms(model.gradient().gradientForVariable());
-                }
+            if (schedule.kind() != Schedule.Kind.NEVER && due(model) && model.gradient() != null) {
+                gradients = layerNorms(model, true);
             }
         });
+    }
+
+    /** Per-layer norms of the parameters or gradient buffer: one per layer over the flat buffers when possible. */
+    private static Signals.LayerNorms layerNorms(Model model, boolean gradient) {
+        Signals.LayerNorms n = model instanceof MultiLayerNetwork mln ? Signals.layerNorms(mln, gradient)
+                : model instanceof ComputationGraph cg ? Signals.layerNorms(cg, gradient) : null;
+        if (n != null) {
+            return n;
+        }
+        return gradient ? Signals.layerNorms(model.gradient().gradientForVariable()) : Signals.layerNorms(model.paramTable());
     }
 
     @Override
@@ -593,25 +798,20 @@ public class AssertionListener extends StethoscopeListener {
             }
             if (!due(model)) {
                 // a step between samples: the loss only, no ND4J work
-                StepSignals.Builder light = StepSignals.builder(iteration).epoch(epoch).loss(loss);
                 labels = null;
                 gradients = null;
-                handle(model, suite.onStep(light.build()), epoch, iteration);
+                if (deferLight && Double.isFinite(loss) && loss < IMMEDIATE_LOSS) {
+                    light.add(iteration, epoch, loss); // evaluated with the next sampled step (in order)
+                } else {
+                    flushLight(model);
+                    handle(model, suite.onStep(StepSignals.builder(iteration).epoch(epoch).loss(loss).build()), epoch, iteration);
+                }
                 return;
             }
-            // a MultiLayerNetwork: one norm per layer over its slice of the flat buffers
-            MultiLayerNetwork flat = model instanceof MultiLayerNetwork m ? m : null;
-            Signals.LayerNorms params = flat != null ? Signals.layerNorms(flat, false) : null;
-            if (params == null) {
-                params = Signals.layerNorms(model.paramTable());
-            }
-            Signals.LayerNorms updates = null;
-            if (model.gradient() != null) {
-                updates = flat != null ? Signals.layerNorms(flat, true) : null;
-                if (updates == null) {
-                    updates = Signals.layerNorms(model.gradient().gradientForVariable());
-                }
-            }
+            flushLight(model);
+            // one norm per layer over its slice of the flat buffers
+            Signals.LayerNorms params = layerNorms(model, false);
+            Signals.LayerNorms updates = model.gradient() != null ? layerNorms(model, true) : null;
             StepSignals.Builder s = StepSignals.builder(iteration).epoch(epoch).loss(loss)
                     .layerNames(params.names()).parameterNorms(params.norms()).parameterCounts(params.counts());
             if (gradients != null && gradients.norms().length == params.norms().length) {
@@ -647,10 +847,58 @@ public class AssertionListener extends StethoscopeListener {
         }
     }
 
+    /**
+     * Evaluates the steps between samples that wait in {@link #light}, in order. A finding's range
+     * names its steps; its record is stamped with the iteration at which it is published (now), so
+     * the delay shows in the record.
+     */
+    private void flushLight(Model model) {
+        LightSteps p = light;
+        int epochNow = epochOf(model);
+        long iterationNow = iterationOf(model);
+        for (int i = 0; i < p.size; i++) {
+            handle(model, suite.onStep(StepSignals.builder(p.iterations[i]).epoch(p.epochs[i]).loss(p.losses[i]).build()),
+                    epochNow, iterationNow);
+        }
+        p.size = 0;
+    }
+
+    /**
+     * The losses of steps between samples not evaluated yet. Evaluating the loss detectors in a burst
+     * at the next sampled step (rather than one step at a time, between DL4J's native work) is what
+     * makes them cheap: the same detectors over the same window in the same order, so the same
+     * findings with the same steps; only their publication waits up to one sample period. A finite
+     * loss below {@link #IMMEDIATE_LOSS} cannot fire the one-step rules (non-finite loss, loss limit),
+     * so anything else is evaluated at once; the windowed loss rules (oscillation over 50 steps, no
+     * progress after 100) are not hurried by a few steps. Not used when user step assertions exist
+     * (they run at every step, and may stop training there).
+     */
+    private static final class LightSteps implements Serializable {
+        @Serial
+        private static final long serialVersionUID = 1L;
+        long[] iterations = new long[16];
+        int[] epochs = new int[16];
+        double[] losses = new double[16];
+        int size;
+
+        void add(long iteration, int epoch, double loss) {
+            if (size == iterations.length) {
+                iterations = java.util.Arrays.copyOf(iterations, 2 * size);
+                epochs = java.util.Arrays.copyOf(epochs, 2 * size);
+                losses = java.util.Arrays.copyOf(losses, 2 * size);
+            }
+            iterations[size] = iteration;
+            epochs[size] = epoch;
+            losses[size] = loss;
+            size++;
+        }
+    }
+
     @Override
     public void onEpochEnd(Model model) {
         bind(model);
         guard("onEpochEnd", () -> {
+            flushLight(model);
             int epoch = epochOf(model);
             double train = epochLossCount == 0 ? Double.NaN : epochLossSum / epochLossCount;
             epochLossSum = 0;
@@ -682,12 +930,12 @@ public class AssertionListener extends StethoscopeListener {
             }
             ExampleRule.TopN top = r.top(topExamples);
             if (top.count() > 0) {
-                boolean indexed = top.allIndexed();
+                ExampleIdentity.Source src = identity.source();
+                String named = src == null || src == ExampleIdentity.Source.TRACKED_INDEX ? "example-index" : src.key();
                 emit(model, new AssertionFinding(r.id, Severity.WARNING.name(), r.message + " (" + top.count()
                                 + " training example" + (top.count() == 1 ? "" : "s") + " flagged)", "step",
                                 r.firstStep(), r.lastStep(), true, "record", r.kind.source,
-                                indexed ? "example-index" : "stream-position", top.count(), 0,
-                                top.featureShape(), top.examples(indexed), ""), epoch, iteration);
+                                named, top.count(), 0, top.featureShape(), top.examples(true), ""), epoch, iteration);
             }
             r.resetTop();
         }
@@ -875,6 +1123,9 @@ public class AssertionListener extends StethoscopeListener {
         }
         closed = true;
         Model m = model();
+        if (m != null && light.size > 0) {
+            guard("close", () -> flushLight(m));
+        }
         if (m != null && hasRules(ExampleRule.Kind.TRAINING)) {
             guard("close", () -> publishTraining(m, epochOf(m), iterationOf(m)));
         }
@@ -999,10 +1250,10 @@ public class AssertionListener extends StethoscopeListener {
          * listener's schedule), over each example's input, the output of the training forward pass
          * (as DL4J computed it: training mode, so with that batch's dropout) and its label. The
          * examples flagged during an epoch are published at its end in one record (the
-         * {@link #topExamples top N} by severity and the count of all), with their example indices
-         * when training runs on {@link AssertionListener#track the tracked iterator} and the
-         * batches carry them, else with their stream position in the epoch (the record says which).
-         * Needs a MultiLayerNetwork with a dense output layer.
+         * {@link #topExamples top N} by severity and the count of all), named by {@link ExampleIdentity}
+         * (the indices the batches carry on {@link AssertionListener#track the tracked iterator}, else
+         * DataVec metadata, else a content hash; the record says which). Needs a MultiLayerNetwork or
+         * single-output ComputationGraph with a dense output layer.
          *
          * @param name a unique id, [a-z0-9-]+, not a built-in id
          */

@@ -34,6 +34,9 @@ import java.util.Set;
  *                     time-consistency assertion, on a copy of the network)
  * @param identity     what an example's {@code index} is: {@code ""} (no examples),
  *                     {@code "example-index"} (the stable index its DataSet carried, see ExampleIndex),
+ *                     {@code "metadata"} or {@code "content-hash"} (the index ExampleIdentity gave the training
+ *                     example from its DataVec metadata or its content: the numbering the suspects monitor uses
+ *                     for the same training; see {@link #namesExamples()}),
  *                     {@code "stream-position"} (its position among the training rows of the epoch, in
  *                     the order they were trained: the data-set index only for an unshuffled iterator) or
  *                     {@code "set-position"} (its row in the held-out or fixed set)
@@ -55,7 +58,15 @@ public record AssertionFinding(String detector, String severity, String message,
     /** The action names a record may carry, in their order in {@code action}. */
     public static final List<String> ACTIONS = List.of("record", "log", "stop", "checkpoint", "send-to-suspects");
     private static final Set<String> SOURCES = Set.of("", "training", "held-out", "fixed-set");
-    private static final Set<String> IDENTITIES = Set.of("", "example-index", "stream-position", "set-position");
+    private static final Set<String> IDENTITIES = Set.of("", "example-index", "metadata", "content-hash",
+            "stream-position", "set-position");
+    /** The identities whose indices are example indices of the training data (the suspects monitor's numbering). */
+    public static final Set<String> EXAMPLE_INDEX_IDENTITIES = Set.of("example-index", "metadata", "content-hash");
+
+    /** Whether the examples' indices are example indices (tracked, from metadata or from a content hash), not positions. */
+    public boolean namesExamples() {
+        return EXAMPLE_INDEX_IDENTITIES.contains(identity);
+    }
 
     /**
      * A flagged example: its index (see {@code identity}), the severity the assertion gave it

@@ -89,8 +89,8 @@ class AssertionListenerTest {
     void negativeReluBiasIsPublishedAsDyingReluAndTrainingGoesOn() {
         MultiLayerNetwork net = net(new Sgd(0.01), -10.0);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
-        // the default schedule samples every 10th step: 15 epochs of 10 steps give the 10 sampled
-        // steps dying-relu sustains and prediction-collapse's 50-step warm-up plus 10 samples
+        // the default schedule samples every 20th step: 15 epochs of 10 steps give dying-relu's 3 samples
+        // (steps 0, 20, 40) and prediction-collapse's 50-step warm-up plus 3 samples
         try (AssertionListener l = ModelAssertions.builder(net, storage).attach()) {
             net.fit(iterator(data(1)), 15);
             assertThat(net.getIterationCount()).as("training went on to the end").isEqualTo(15 * BATCHES);
@@ -113,8 +113,9 @@ class AssertionListenerTest {
         MultiLayerNetwork net = net(new Sgd(10), 0.0);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         try (AssertionListener l = ModelAssertions.builder(net, storage).attach()) {
-            net.fit(iterator(data(1)), 2);
-            assertThat(net.getIterationCount()).isEqualTo(2 * BATCHES);
+            // 3 epochs: the run goes non-finite between samples and the sampled parameters/activations show it at step 20
+            net.fit(iterator(data(1)), 3);
+            assertThat(net.getIterationCount()).isEqualTo(3 * BATCHES);
             List<AssertionFinding> f = findings(storage, l);
             assertThat(f).extracting(AssertionFinding::detector).contains("config-learning-rate", NonFiniteDetector.ID);
             assertThat(f).filteredOn(x -> x.detector().equals("config-learning-rate")).singleElement()
@@ -251,7 +252,9 @@ class AssertionListenerTest {
             });
             l.attach();
             net.fit(iterator(data(1)), 2);
-            assertThat(l.errorCount()).isEqualTo(2 * BATCHES * 3 + 2); // three guarded callbacks a step, one an epoch
+            // guarded (so faulted): onForwardPass (the lint never completes) and iterationDone at every step,
+            // onGradientCalculation on the sampled step 0 only (nothing runs there between samples), onEpochEnd
+            assertThat(l.errorCount()).isEqualTo(2 * BATCHES * 2 + 1 + 2);
             assertThat(StethoscopeRecord.payloads(RecordReader.updates(storage, l.sessionId(),
                     dev.stethoscope.listeners.records.MonitorError.TYPE_ID, 0), dev.stethoscope.listeners.records.MonitorError.class))
                     .isNotEmpty().allSatisfy(e -> assertThat(e.monitor()).isEqualTo("assertions"));
@@ -268,6 +271,32 @@ class AssertionListenerTest {
             net.fit(iterator(data(1)), 1);
             AssertionListener l = s.monitor(AssertionListener.class);
             assertThat(findings(storage, l)).extracting(AssertionFinding::detector).contains(DyingReluDetector.ID);
+        }
+    }
+
+    @Test
+    void stepsBetweenSamplesEvaluatedInABurstGiveTheSameFindingsAsStepByStep() {
+        // learning rate 1e-7: no-progress fires at step 99 (a loss rule over 100 steps) and update-ratio on samples
+        List<String> burst = findingsOf(false);
+        List<String> stepByStep = findingsOf(true);
+        assertThat(burst).contains("no-progress WARNING step 80..99").isEqualTo(stepByStep);
+    }
+
+    /** Findings (detector, severity, range) of a 1e-7 run; {@code everyStep}: a user step assertion forces step-by-step evaluation. */
+    private static List<String> findingsOf(boolean everyStep) {
+        MultiLayerNetwork net = net(new Sgd(1e-7), 0.0);
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        // 40 planned epochs: the epoch rule of no-progress waits 12 epochs, so its step rule fires first (step 99)
+        AssertionListener.Builder b = ModelAssertions.builder(net, storage).without("config-learning-rate").plannedEpochs(40);
+        if (everyStep) {
+            b.assertThat("never", w -> Severity.NONE);
+        } else {
+            b.assertThatEpochs("never", "never", w -> Severity.NONE);
+        }
+        try (AssertionListener l = b.attach()) {
+            net.fit(iterator(data(1)), 15);
+            return findings(storage, l).stream().map(x -> x.detector() + " " + x.severity() + " " + x.unit() + " "
+                    + x.from() + ".." + x.to()).toList();
         }
     }
 

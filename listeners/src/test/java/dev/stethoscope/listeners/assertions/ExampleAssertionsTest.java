@@ -36,7 +36,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * The per-example, time-consistency and action parts of {@link AssertionListener} on tiny real
  * trainings: planted examples are flagged exactly (by example index through the tracked iterator,
- * by stream position without it, by row on a held-out set), the output handed to the assertion is
+ * by content hash with addListeners alone, also after reshuffling, by DataVec metadata, by row on a
+ * held-out set; on augmented data the per-example part stops with one MonitorError, never throws), the output handed to the assertion is
  * the training forward pass's, a planted flipping example is the only one the time-consistency
  * assertion names, and a checkpoint is written at the firing and loads back with the parameters
  * the network had then, while training stays bit-identical.
@@ -111,20 +112,100 @@ class ExampleAssertionsTest {
     }
 
     @Test
-    void withoutTheTrackedIteratorExamplesAreNamedByTheirStreamPosition() {
+    void withAddListenersAloneExamplesAreNamedByContentHash_theSameExampleTheSameIndexAfterReshuffling() {
         DataSet ds = planted();
+        MultiLayerNetwork net = net(new Sgd(0.01), 0.0);
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        AssertionListener l = ModelAssertions.builder(net, storage)
+                .assertExamples("large-input", "First feature above 10", ExampleAssertionsTest::large)
+                .action("large-input", AssertionListener.Action.SEND_TO_SUSPECTS).build();
+        net.addListeners(l); // no track(...), no indices: a plain ListDataSetIterator
+        try (l) {
+            // epoch 1 in order: content-hash indices are the rows (order of first appearance)
+            net.fit(new ListDataSetIterator<>(ds.asList(), BATCH), 1);
+            // epoch 2 reshuffled: the planted examples are at other positions, their indices stay
+            List<DataSet> shuffled = new ArrayList<>(ds.asList());
+            Collections.shuffle(shuffled, new java.util.Random(11));
+            long newPosition250 = -1;
+            for (int i = 0; i < shuffled.size(); i++) {
+                if (shuffled.get(i).getFeatures().getDouble(0) == 24.0) {
+                    newPosition250 = i;
+                }
+            }
+            assertThat(newPosition250).isNotEqualTo(250L);
+            net.fit(new ListDataSetIterator<>(shuffled, BATCH), 1);
+            List<AssertionFinding> f = findings(storage, l).stream().filter(r -> r.detector().equals("large-input")).toList();
+            assertThat(f).as("%s", f).hasSize(2);
+            for (AssertionFinding x : f) {
+                assertThat(x.identity()).isEqualTo("content-hash");
+                assertThat(x.namesExamples()).isTrue(); // the Suspects page lists them as markable examples
+                assertThat(x.indices()).containsExactly(250, 141, 77, 50, 3);
+                assertThat(x.flagged()).isEqualTo(5);
+                assertThat(x.did("send-to-suspects")).isTrue();
+            }
+            assertThat(l.identitySource()).isEqualTo(dev.stethoscope.listeners.data.ExampleIdentity.Source.CONTENT_HASH);
+            assertThat(l.identityLost()).isNull();
+        }
+    }
+
+    @Test
+    void dataVecMetadataNamesTheExamplesWhenTheTrackedBatchesCarryIt() {
+        DataSet ds = planted();
+        // metadata whose locations are the rows in reverse: the names come from them, not from the content
+        List<org.datavec.api.records.metadata.RecordMetaData> meta = new ArrayList<>();
+        for (int i = 0; i < ds.numExamples(); i++) {
+            meta.add(new org.datavec.api.records.metadata.RecordMetaDataLine(ds.numExamples() - 1 - i,
+                    java.net.URI.create("file:/data/blobs.csv"), null));
+        }
+        ds.setExampleMetaData(meta);
         MultiLayerNetwork net = net(new Sgd(0.01), 0.0);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         try (AssertionListener l = ModelAssertions.builder(net, storage)
                 .assertExamples("large-input", "First feature above 10", ExampleAssertionsTest::large).attach()) {
-            net.fit(new ListDataSetIterator<>(ds.asList(), BATCH), 1);
+            net.fit(l.track(new ListDataSetIterator<>(ds.asList(), BATCH)), 1);
             AssertionFinding x = findings(storage, l).stream().filter(r -> r.detector().equals("large-input"))
                     .reduce((a, b) -> b).orElseThrow();
-            assertThat(x.identity()).isEqualTo("stream-position");
-            // in order, so the stream position is the row
+            assertThat(x.identity()).isEqualTo("metadata");
+            // metadata indices are in order of first appearance of each location: row order here
             assertThat(x.indices()).containsExactly(250, 141, 77, 50, 3);
-            assertThat(x.flagged()).isEqualTo(5);
+            assertThat(l.identitySource()).isEqualTo(dev.stethoscope.listeners.data.ExampleIdentity.Source.METADATA);
         }
+    }
+
+    @Test
+    void onAugmentedDataThePerExamplePartStopsWithOneMonitorErrorAndTrainingGoesOnUnchanged() {
+        DataSet ds = planted();
+        MultiLayerNetwork watched = net(new Sgd(0.01), 0.0);
+        MultiLayerNetwork plain = net(new Sgd(0.01), 0.0);
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        AssertionListener l = ModelAssertions.builder(watched, storage)
+                .assertExamples("large-input", "First feature above 10", ExampleAssertionsTest::large).build();
+        watched.addListeners(l);
+        try (l) {
+            for (int epoch = 0; epoch < 3; epoch++) {
+                // "random augmentation": every epoch after the first, new noise on every example
+                DataSet e = ds.copy();
+                if (epoch > 0) {
+                    e.getFeatures().addi(Nd4j.randn(DataType.FLOAT, ds.getFeatures().shape()).muli(0.01));
+                }
+                watched.fit(new ListDataSetIterator<>(e.asList(), BATCH), 1);
+                plain.fit(new ListDataSetIterator<>(e.copy().asList(), BATCH), 1);
+            }
+        }
+        assertThat(watched.getEpochCount()).isEqualTo(3);
+        assertThat(watched.params().equalsWithEps(plain.params(), 0.0)).isTrue();
+        assertThat(l.identityLost()).contains("epoch 2").contains("random augmentation");
+        List<org.deeplearning4j.core.storage.Persistable> errors =
+                storage.getAllUpdatesAfter(l.sessionId(), dev.stethoscope.listeners.records.MonitorError.TYPE_ID, 0);
+        assertThat(errors).hasSize(1);
+        dev.stethoscope.listeners.records.MonitorError err = ((dev.stethoscope.listeners.records.StethoscopeRecord)
+                errors.get(0)).payload(dev.stethoscope.listeners.records.MonitorError.class);
+        assertThat(err.phase()).isEqualTo("example-identity");
+        assertThat(err.message()).isEqualTo(l.identityLost());
+        // the first epoch's record only (its indices are right); nothing from epochs whose examples are unknown
+        List<AssertionFinding> f = findings(storage, l).stream().filter(r -> r.detector().equals("large-input")).toList();
+        assertThat(f).hasSize(1);
+        assertThat(f.get(0).indices()).containsExactly(250, 141, 77, 50, 3);
     }
 
     @Test

@@ -168,7 +168,7 @@ public final class SuspectRoutes implements RouteProvider {
                 continue;
             }
             AssertionFinding f = r.payload(AssertionFinding.class);
-            if (!f.did("send-to-suspects") || !"example-index".equals(f.identity())) {
+            if (!f.did("send-to-suspects") || !f.namesExamples()) {
                 continue;
             }
             for (AssertionFinding.Example e : f.examples()) {

@@ -115,14 +115,38 @@ public final class Signals {
             throw new IllegalArgumentException("Expected " + (n + 1) + " arrays (input and one per layer) or " + n
                     + " (without the output layer), got " + feedForward.size());
         }
+        List<INDArray> outs = new ArrayList<>(n);
+        List<IActivation> fns = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            outs.add(i + 1 < feedForward.size() ? feedForward.get(i + 1) : null);
+            fns.add(activationOf(conf.getConf(i).getLayer()));
+        }
+        return activations(outs, fns);
+    }
+
+    /**
+     * Zero and saturated fractions and non-finite values of layer outputs given with their
+     * activation functions (a {@code ComputationGraph}'s layer vertices, for instance).
+     *
+     * @param outputs     each layer's output (null: not available, its entries are NaN)
+     * @param activations each layer's activation function (null: none)
+     */
+    public static ActivationSignals activations(List<INDArray> outputs, List<IActivation> activations) {
+        int n = outputs.size();
+        if (activations.size() != n) {
+            throw new IllegalArgumentException(n + " outputs but " + activations.size() + " activation functions");
+        }
         double[] zero = new double[n];
         double[] sat = new double[n];
         java.util.Arrays.fill(zero, Double.NaN);
         java.util.Arrays.fill(sat, Double.NaN);
         long nonFinite = 0;
-        for (int i = 0; i + 1 < feedForward.size(); i++) {
-            INDArray a = feedForward.get(i + 1);
-            IActivation fn = activationOf(conf.getConf(i).getLayer());
+        for (int i = 0; i < n; i++) {
+            INDArray a = outputs.get(i);
+            if (a == null) {
+                continue;
+            }
+            IActivation fn = activations.get(i);
             zero[i] = fn != null && rectified(fn) ? zeroFraction(a) : Double.NaN;
             sat[i] = fn == null ? Double.NaN : saturatedFraction(a, fn);
             nonFinite += nonFiniteCount(a);
@@ -205,6 +229,44 @@ public final class Signals {
             names.add("layer " + i);
             norms[k] = view.norm2Number().doubleValue();
             counts[k] = view.length();
+            k++;
+        }
+        return new LayerNorms(names.toArray(String[]::new), java.util.Arrays.copyOf(norms, k), java.util.Arrays.copyOf(counts, k));
+    }
+
+    /**
+     * L2 norm per layer of a {@link org.deeplearning4j.nn.graph.ComputationGraph}'s parameters or gradient
+     * buffer: one reduction per layer vertex over its slice of the graph's flat buffer, layers with
+     * parameters in topological order (so the first is nearest an input, the last is an output layer),
+     * named {@code "layer <vertex name>"}.
+     *
+     * @param graph     the graph
+     * @param gradients true for the gradient buffer (raw gradient before the updater, update after it)
+     * @return the norms, or null when a layer with parameters has no flat view of them
+     */
+    public static LayerNorms layerNorms(org.deeplearning4j.nn.graph.ComputationGraph graph, boolean gradients) {
+        org.deeplearning4j.nn.graph.vertex.GraphVertex[] vertices = graph.getVertices();
+        List<String> names = new ArrayList<>();
+        double[] norms = new double[vertices.length];
+        long[] counts = new long[vertices.length];
+        int k = 0;
+        for (int v : graph.topologicalSortOrder()) {
+            org.deeplearning4j.nn.graph.vertex.GraphVertex gv = vertices[v];
+            if (!gv.hasLayer()) {
+                continue;
+            }
+            org.deeplearning4j.nn.api.Layer layer = gv.getLayer();
+            long n = layer.numParams();
+            if (n == 0) {
+                continue;
+            }
+            INDArray view = gradients ? layer.getGradientsViewArray() : layer.params();
+            if (view == null || view.length() != n) {
+                return null;
+            }
+            names.add("layer " + gv.getVertexName());
+            norms[k] = view.norm2Number().doubleValue();
+            counts[k] = n;
             k++;
         }
         return new LayerNorms(names.toArray(String[]::new), java.util.Arrays.copyOf(norms, k), java.util.Arrays.copyOf(counts, k));

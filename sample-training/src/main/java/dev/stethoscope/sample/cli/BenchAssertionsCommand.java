@@ -56,7 +56,7 @@ public final class BenchAssertionsCommand implements Callable<Integer> {
     @Option(names = "--cost", description = "Measure the monitor's cost instead (the sample MLP; --model, --epochs, --batch, --train-limit, --pairs).")
     boolean cost;
 
-    @Option(names = "--every", defaultValue = "10", description = "With --cost: the monitor's schedule, sampled signals every N iterations "
+    @Option(names = "--every", defaultValue = "" + AssertionListener.DEFAULT_SAMPLE_EVERY, description = "With --cost: the monitor's schedule, sampled signals every N iterations "
             + "(default: ${DEFAULT-VALUE}, the monitor's default; the loss is read at every iteration).")
     int every;
 
@@ -118,6 +118,9 @@ public final class BenchAssertionsCommand implements Callable<Integer> {
         int classes = mnist.numClasses();
         long[] steps = new long[1];
         java.util.Map<String, Long> byCallback = new java.util.TreeMap<>();
+        long[] calls = new long[1];
+        long[] floor = new long[1];
+        long[] cold = new long[1];
         long[] inside = new long[2]; // CPU nanoseconds inside the listener, training-thread CPU of the monitored runs
         OverheadRuns.Result res = OverheadRuns.measure((monitored, runEpochs) -> {
             MultiLayerNetwork net = Models.build(run.model, 7, mnist.rows(), mnist.cols(), classes);
@@ -135,6 +138,9 @@ public final class BenchAssertionsCommand implements Callable<Integer> {
             inside[1] += Timed.CPU.getCurrentThreadCpuTime() - t0;
             inside[0] += timed.nanos;
             timed.byCallback.forEach((k, v) -> byCallback.merge(k, v, Long::sum));
+            calls[0] += timed.calls;
+            floor[0] += timed.floorNanos;
+            cold[0] += timed.coldNanos;
             l.close();
             steps[0] = l.window().stepsSeen();
             return net;
@@ -145,6 +151,14 @@ public final class BenchAssertionsCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "inside the listener (training-thread CPU time spent in its callbacks, all monitored runs): "
                 + "%.3f s of %.3f s, so the monitored training thread's CPU is %.4fx that of its training alone%n",
                 inside[0] / 1e9, inside[1] / 1e9, inside[1] / (double) Math.max(1, inside[1] - inside[0]));
+        // the clock's reads per callback: warm-up (cold) + first timing read ~ cold[0]; the second timing read and the
+        // two floor reads ~ 3 floors, minus the floor's share counted inside; the listener without the clock: inside - floor
+        long clockOutside = cold[0] + 2 * floor[0];
+        long listener = inside[0] - floor[0];
+        System.out.printf(Locale.ROOT, "  the clock's own cost: %d timed callbacks; cold first reads %.3f s, warm read pairs %.3f s; "
+                + "without the clock: %.3f s inside the listener of %.3f s, %.4fx%n", calls[0], cold[0] / 1e9,
+                floor[0] / 1e9, listener / 1e9, (inside[1] - clockOutside - floor[0]) / 1e9,
+                (inside[1] - clockOutside - floor[0]) / (double) Math.max(1, inside[1] - clockOutside - floor[0] - listener));
         System.out.println("  by callback (CPU ms, all monitored runs): " + byCallback.entrySet().stream()
                 .map(e -> e.getKey() + "=" + String.format(Locale.ROOT, "%.1f", e.getValue() / 1e6)).toList());
         return 0;
@@ -163,12 +177,31 @@ public final class BenchAssertionsCommand implements Callable<Integer> {
             this.l = l;
         }
 
+        /** Timed callbacks so far, and the CPU nanoseconds of as many timed empty bodies (the clock's own cost). */
+        long calls;
+        long floorNanos;
+        /** CPU nanoseconds between the warm-up read and the first timing read (the cold clock, outside the listener). */
+        long coldNanos;
+        private boolean sampled;
+
         private void timed(String name, Runnable r) {
+            long a = CPU.getCurrentThreadCpuTime(); // the clock's first read after native work is slow (cold): not the listener's
             long t = CPU.getCurrentThreadCpuTime();
+            coldNanos += t - a;
             r.run();
             long d = CPU.getCurrentThreadCpuTime() - t;
             nanos += d;
-            byCallback.merge(name, d, Long::sum);
+            calls++;
+            byCallback.merge(name + (sampled ? " [sampled step]" : " [light step]"), d, Long::sum);
+            // the same two clock reads around nothing, in situ: what the measurement itself adds to d
+            long f = CPU.getCurrentThreadCpuTime();
+            floorNanos += CPU.getCurrentThreadCpuTime() - f;
+        }
+
+        private void step(org.deeplearning4j.nn.api.Model m) {
+            long it = m instanceof org.deeplearning4j.nn.multilayer.MultiLayerNetwork n ? n.getIterationCount()
+                    : ((org.deeplearning4j.nn.graph.ComputationGraph) m).getIterationCount();
+            sampled = l.schedule().dueAtIteration(it);
         }
 
         @Override
@@ -184,6 +217,7 @@ public final class BenchAssertionsCommand implements Callable<Integer> {
         @Override
         public void onForwardPass(org.deeplearning4j.nn.api.Model m, List<org.nd4j.linalg.api.ndarray.INDArray> a) {
             // the first batch also runs the configuration lint, the input-range check and the run's static record
+            step(m);
             timed(forwardPasses++ == 0 ? "onForwardPass(first batch)" : "onForwardPass", () -> l.onForwardPass(m, a));
         }
 
