@@ -73,7 +73,7 @@ class GraphCriticalSamplesTest {
     @Test
     void aGraphEquivalentToAnMlpHasTheMlpsCriticalSamples() {
         Nd4j.getRandom().setSeed(3);
-        INDArray x = Nd4j.rand(DataType.DOUBLE, 120, 12);
+        INDArray x = Nd4j.rand(DataType.DOUBLE, 60, 12);
         MultiLayerNetwork mlp = trainedMlp(x);
         ComputationGraph graph = asGraph(mlp);
         INDArray before = graph.params().dup();
@@ -81,9 +81,8 @@ class GraphCriticalSamplesTest {
         ComputationGraph gc = (ComputationGraph) InputGradients.analysisCopy(graph).model();
         for (LassParameters p : new LassParameters[]{
                 LassParameters.defaults().withRadius(0.03).withAlpha(0.006).withBeta(0).withMaxIterations(15),
-                LassParameters.defaults().withRadius(0.03).withAlpha(0.006).withBeta(0.002).withMaxIterations(15).withSeed(9),
-                LassParameters.defaults().withRadius(0.03).withAlpha(0.006).withBeta(0).withMaxIterations(15)
-                        .withCertification(false)}) {
+                LassParameters.defaults().withRadius(0.03).withAlpha(0.006).withBeta(0.002).withMaxIterations(15)
+                        .withSeed(9).withCertification(false)}) {
             CsrResult m = CriticalSamples.search(mc, x, p, 50, true);
             CsrResult g = CriticalSamples.search(gc, x, p, 50, true);
             assertThat(g.certificationNote()).isNull();
@@ -94,7 +93,7 @@ class GraphCriticalSamplesTest {
             assertThat(g.criticalSampleRatio()).isEqualTo(m.criticalSampleRatio());
             assertThat(g.perturbed().sub(m.perturbed()).amaxNumber().doubleValue()).isLessThan(1e-12);
             if (p.certify()) {
-                assertThat(m.numCertified()).isBetween(1, 119);
+                assertThat(m.numCertified()).isBetween(1, 59);
             }
             assertThat(m.numCritical()).isPositive();
         }
@@ -168,14 +167,14 @@ class GraphCriticalSamplesTest {
     }
 
     /**
-     * Sound on a residual graph: the bound never exceeds the margin at x and at 100 points of the box (random
+     * Sound on a residual graph: the bound never exceeds the margin at x and at 60 points of the box (random
      * points and corners); some examples are certified and some are not.
      */
     @Test
     void residualGraphBoundsAreSound() {
         ComputationGraph net = residual(17);
         Nd4j.getRandom().setSeed(5);
-        int n = 30;
+        int n = 20;
         INDArray x = Nd4j.rand(DataType.DOUBLE, n, 36);
         double r = 0.01;
         INDArray lo = Transforms.max(x.sub(r), 0.0);
@@ -183,7 +182,7 @@ class GraphCriticalSamplesTest {
         int[] pred = InputGradients.argmax(net.outputSingle(x));
         assertThat(GraphIntervalBounds.unsupportedReason(net)).isNull();
         double[] lb = GraphIntervalBounds.of(net).marginLowerBounds(lo, hi, pred);
-        for (int s = 0; s < 100; s++) {
+        for (int s = 0; s < 60; s++) {
             INDArray t = Nd4j.rand(DataType.DOUBLE, x.shape());
             if (s % 2 == 1) {
                 t = Transforms.round(t);
