@@ -125,6 +125,12 @@ import java.util.function.LongFunction;
  * {@code FeatureCache} (the bounded cache of candidate features) and {@code SuspectRecords}
  * (record assembly); it owns the threads, timings and publication.
  *
+ * <h2>ComputationGraph</h2>
+ * A graph with one input and one output layer (fed by one vertex) is supported: DL4J calls
+ * {@code onForwardPass(Model, Map)} with every vertex's activation, and the logits are computed from the
+ * activation of the vertex feeding the output layer, as above; without a tracked DataSet the batch's labels are
+ * read from the graph. A graph with several inputs or outputs is refused by {@code build()}.
+ *
  * <h2>Memory</h2>
  * O(N) for N training examples ({@link TrainingDynamics}, 14 values per
  * example), independent of the number of epochs, plus the bounded feature
