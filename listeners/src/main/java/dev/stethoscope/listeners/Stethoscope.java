@@ -419,9 +419,10 @@ public final class Stethoscope implements AutoCloseable {
 
         /**
          * As {@link #attach}, for any network: the preset's monitors that refuse {@code net} (today
-         * training dynamics, memorisation, attributions and feature evolution support
-         * MultiLayerNetwork only) are left out with a WARN log line each and listed, with the
-         * reason, in {@link Stethoscope#skipped()}; the others are attached. {@code extra}
+         * feature evolution supports MultiLayerNetwork only; training dynamics, memorisation and
+         * attributions need a ComputationGraph with one input and one output layer) are left out
+         * with a WARN log line each and listed, with the reason, in {@link Stethoscope#skipped()};
+         * the others are attached. {@code extra}
          * builders (made for {@code net} and {@code storage}, for example the assertion monitor)
          * are attached on the same context, or skipped the same way.
          *

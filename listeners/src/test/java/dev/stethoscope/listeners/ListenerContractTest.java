@@ -30,10 +30,13 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -77,6 +80,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and, without serialisation, a listener attached to another network than the builder's works on
  * the network of its callbacks.
  * A new listener type is one more {@link #ROWS} entry.
+ *
+ * <p>Every check runs over both model kinds ({@link Kind}): the MLP as a MultiLayerNetwork, and the same layers
+ * (dropout included) as a ComputationGraph, for every listener whose row says it supports graphs; a row that does not
+ * must refuse a graph at build time ({@link #rowsWithoutGraphSupportRefuseAGraphAtBuild}).
  */
 class ListenerContractTest {
     private static final int EPOCHS = 2;
@@ -92,12 +99,22 @@ class ListenerContractTest {
      * analyses publish, and the iterator it trains on (the training-dynamics listener tracks the
      * batches).
      */
-    record Row(String name, BiFunction<MultiLayerNetwork, StatsStorageRouter, StethoscopeListener> build,
+    record Row(String name, BiFunction<Model, StatsStorageRouter, StethoscopeListener> build,
                String recordType,
-               BiFunction<StethoscopeListener, DataSetIterator, DataSetIterator> trainOn) {
-        Row(String name, BiFunction<MultiLayerNetwork, StatsStorageRouter, StethoscopeListener> build,
+               BiFunction<StethoscopeListener, DataSetIterator, DataSetIterator> trainOn, boolean graphs) {
+        Row(String name, BiFunction<Model, StatsStorageRouter, StethoscopeListener> build,
             String recordType) {
-            this(name, build, recordType, (l, it) -> it);
+            this(name, build, recordType, (l, it) -> it, true);
+        }
+
+        Row(String name, BiFunction<Model, StatsStorageRouter, StethoscopeListener> build,
+            String recordType, BiFunction<StethoscopeListener, DataSetIterator, DataSetIterator> trainOn) {
+            this(name, build, recordType, trainOn, true);
+        }
+
+        /** This row for MultiLayerNetworks only. */
+        Row multiLayerOnly() {
+            return new Row(name, build, recordType, trainOn, false);
         }
 
         @Override
@@ -144,12 +161,57 @@ class ListenerContractTest {
                     .checkpointDirectory(java.nio.file.Path.of("target", "contract-checkpoints"))
                     .build(), AssertionFinding.TYPE_ID, (l, it) -> ((AssertionListener) l).track(it)),
             new Row("feature evolution", (net, r) -> dev.stethoscope.listeners.features.FeatureEvolutionListener
-                    .builder(net, r).schedule(Schedule.epochs(1)).probeExamples(16).build(),
+                    .builder((MultiLayerNetwork) net, r).schedule(Schedule.epochs(1)).probeExamples(16).build(),
                     dev.stethoscope.listeners.records.FeatureSnapshot.TYPE_ID,
-                    (l, it) -> ((dev.stethoscope.listeners.features.FeatureEvolutionListener) l).track(it)));
+                    (l, it) -> ((dev.stethoscope.listeners.features.FeatureEvolutionListener) l).track(it))
+                    .multiLayerOnly());
 
-    static Stream<Row> rows() {
-        return ROWS.stream();
+    /** The two model kinds every supporting row runs on. */
+    enum Kind {
+        MULTI_LAYER, GRAPH;
+
+        /** A fresh network of this kind: the MLP, or the same layers as a chain ComputationGraph. */
+        Model build() {
+            MultiLayerNetwork mlp = mlp();
+            return this == MULTI_LAYER ? mlp : TestNets.asGraph(mlp);
+        }
+
+        @Override
+        public String toString() {
+            return this == MULTI_LAYER ? "MultiLayerNetwork" : "ComputationGraph";
+        }
+    }
+
+    static Stream<Arguments> rows() {
+        return Stream.of(Kind.values()).flatMap(k -> ROWS.stream().filter(r -> k == Kind.MULTI_LAYER || r.graphs())
+                .map(r -> Arguments.of(r, k)));
+    }
+
+    private static void fit(Model m, DataSetIterator it, int epochs) {
+        if (m instanceof ComputationGraph g) {
+            g.fit(it, epochs);
+        } else {
+            ((MultiLayerNetwork) m).fit(it, epochs);
+        }
+    }
+
+    private static int epochCount(Model m) {
+        return m instanceof ComputationGraph g ? g.getEpochCount() : ((MultiLayerNetwork) m).getEpochCount();
+    }
+
+    private static long iterationCount(Model m) {
+        return m instanceof ComputationGraph g ? g.getIterationCount() : ((MultiLayerNetwork) m).getIterationCount();
+    }
+
+    @Test
+    void rowsWithoutGraphSupportRefuseAGraphAtBuild() {
+        for (Row row : ROWS) {
+            if (!row.graphs()) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> row.build().apply(Kind.GRAPH.build(),
+                        new Recorder())).as(row.name()).isInstanceOfAny(IllegalArgumentException.class,
+                        UnsupportedOperationException.class, ClassCastException.class);
+            }
+        }
     }
 
     private static DataSet rows(int from, int to) {
@@ -159,6 +221,10 @@ class ListenerContractTest {
 
     /** MLP 8-16-12-3 with dropout on the first layer. */
     private static MultiLayerNetwork net() {
+        return mlp();
+    }
+
+    private static MultiLayerNetwork mlp() {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
                 .seed(42).dataType(DataType.FLOAT).updater(new Adam(1e-2)).weightInit(WeightInit.XAVIER)
                 .list()
@@ -179,14 +245,19 @@ class ListenerContractTest {
     }
 
     /** Trains {@code net} for {@link #EPOCHS} epochs from a fixed state of ND4J's random generator (dropout). */
-    private static void train(MultiLayerNetwork net, DataSetIterator it) {
+    private static void train(Model net, DataSetIterator it) {
         Nd4j.getRandom().setSeed(RNG_SEED);
-        net.fit(it, EPOCHS);
+        fit(net, it, EPOCHS);
     }
 
     /** The parameters after training without any listener. */
     private static float[] bareParameters() {
-        MultiLayerNetwork net = net();
+        return bareParameters(Kind.MULTI_LAYER);
+    }
+
+    /** The parameters of a network of {@code kind} after training without any listener. */
+    private static float[] bareParameters(Kind kind) {
+        Model net = kind.build();
         train(net, data());
         return net.params().toFloatVector();
     }
@@ -244,10 +315,10 @@ class ListenerContractTest {
         return r.payload(MonitorError.class).message();
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("rows")
-    void trainingIsBitIdenticalWithAndWithoutTheListener(Row row) {
-        MultiLayerNetwork net = net();
+    void trainingIsBitIdenticalWithAndWithoutTheListener(Row row, Kind kind) {
+        Model net = kind.build();
         Recorder rec = new Recorder();
         StethoscopeListener l = row.build().apply(net, rec);
         net.setListeners(l);
@@ -259,13 +330,13 @@ class ListenerContractTest {
         assertThat(l.errorCount()).as("errors of %s", row).isZero();
         assertThat(rec.updates(row.recordType())).as("records of %s", row).isNotEmpty();
         assertThat(net.params().toFloatVector()).as("parameters after training with %s", row)
-                .containsExactly(bareParameters());
+                .containsExactly(bareParameters(kind));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("rows")
-    void closeFlushesTheLastScheduledAnalysisAndClosingTwicePublishesNothingNew(Row row) {
-        MultiLayerNetwork net = net();
+    void closeFlushesTheLastScheduledAnalysisAndClosingTwicePublishesNothingNew(Row row, Kind kind) {
+        Model net = kind.build();
         Recorder rec = new Recorder();
         StethoscopeListener l = row.build().apply(net, rec);
         // slow background analyses down, so the last epoch's is still pending when fit returns
@@ -277,7 +348,7 @@ class ListenerContractTest {
         net.setListeners(l);
         train(net, row.trainOn().apply(l, data()));
         l.close();
-        int lastEpoch = net.getEpochCount() - 1;
+        int lastEpoch = epochCount(net) - 1;
         assertThat(rec.updates(row.recordType())).as("%s records right after close()", row)
                 .anySatisfy(r -> assertThat(r.getEpoch()).isEqualTo(lastEpoch));
         assertThat(l.errorCount()).isZero();
@@ -287,10 +358,10 @@ class ListenerContractTest {
         assertThat(rec.total()).as("records published by a second close() of %s", row).isEqualTo(published);
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("rows")
-    void aFaultIsPublishedAndTrainingGoesOnToTheSameParameters(Row row) {
-        MultiLayerNetwork net = net();
+    void aFaultIsPublishedAndTrainingGoesOnToTheSameParameters(Row row, Kind kind) {
+        Model net = kind.build();
         Recorder rec = new Recorder();
         StethoscopeListener l = row.build().apply(net, rec);
         l.setFaultHook((monitor, phase, background) -> {
@@ -302,20 +373,20 @@ class ListenerContractTest {
         } finally {
             l.close();
         }
-        assertThat(net.getEpochCount()).isEqualTo(EPOCHS);
+        assertThat(epochCount(net)).isEqualTo(EPOCHS);
         assertThat(l.errorCount()).as("faults counted by %s", row).isPositive();
         List<StethoscopeRecord> errors = rec.updates(MonitorError.TYPE_ID);
         assertThat(errors).as("error records of %s", row).isNotEmpty()
                 .allSatisfy(r -> assertThat(errorMonitor(r)).isEqualTo(l.monitorName()))
                 .anySatisfy(r -> assertThat(errorMessage(r)).contains("injected fault"));
         assertThat(net.params().toFloatVector()).as("parameters after a failing %s", row)
-                .containsExactly(bareParameters());
+                .containsExactly(bareParameters(kind));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("rows")
-    void aDeserialisedCopyPublishesToItsNewRouterFromTheModelOfItsCallbacks(Row row) throws Exception {
-        MultiLayerNetwork original = net();
+    void aDeserialisedCopyPublishesToItsNewRouterFromTheModelOfItsCallbacks(Row row, Kind kind) throws Exception {
+        Model original = kind.build();
         Recorder originalRouter = new Recorder();
         StethoscopeListener l = row.build().apply(original, originalRouter);
 
@@ -326,15 +397,15 @@ class ListenerContractTest {
         assertThat(copy.sessionId()).isEqualTo(l.sessionId());
 
         // a fresh network of the same architecture, already one epoch further than the original
-        MultiLayerNetwork fresh = net();
-        fresh.fit(data(), 1);
-        long iterationsBefore = fresh.getIterationCount();
+        Model fresh = kind.build();
+        fit(fresh, data(), 1);
+        long iterationsBefore = iterationCount(fresh);
         Recorder router = new Recorder();
         copy.setStorageRouter(router);
         copy.setWorkerID("worker-7");
         fresh.setListeners(copy);
         try {
-            fresh.fit(row.trainOn().apply(copy, data()), EPOCHS);
+            fit(fresh, row.trainOn().apply(copy, data()), EPOCHS);
         } finally {
             copy.close();
         }
@@ -347,40 +418,40 @@ class ListenerContractTest {
                 .allSatisfy(r -> {
                     assertThat(r.getSessionID()).isEqualTo(l.sessionId());
                     assertThat(r.getWorkerID()).startsWith("worker-7/");
-                    assertThat(r.getIteration()).isLessThanOrEqualTo(fresh.getIterationCount());
+                    assertThat(r.getIteration()).isLessThanOrEqualTo(iterationCount(fresh));
                 });
         // stamped with the counters of the fresh network, which started one epoch ahead of the
         // original: its last epoch is epoch 2 (0-based); the original never trained
         assertThat(records).anySatisfy(r -> {
-            assertThat(r.getEpoch()).isEqualTo(fresh.getEpochCount() - 1).isEqualTo(EPOCHS);
+            assertThat(r.getEpoch()).isEqualTo(epochCount(fresh) - 1).isEqualTo(EPOCHS);
             assertThat(r.getIteration()).isGreaterThan(iterationsBefore);
         });
         assertThat(router.statics).as("run info announced to the new router").isNotEmpty();
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("rows")
-    void aListenerAttachedToAnotherNetworkWorksOnTheModelOfItsCallbacks(Row row) {
-        MultiLayerNetwork builtFor = net();
+    void aListenerAttachedToAnotherNetworkWorksOnTheModelOfItsCallbacks(Row row, Kind kind) {
+        Model builtFor = kind.build();
         Recorder rec = new Recorder();
         StethoscopeListener l = row.build().apply(builtFor, rec);
         INDArray untouched = builtFor.params().dup();
 
-        MultiLayerNetwork other = net();
-        other.fit(data(), 1);
+        Model other = kind.build();
+        fit(other, data(), 1);
         other.setListeners(l);
         try {
-            other.fit(row.trainOn().apply(l, data()), EPOCHS);
+            fit(other, row.trainOn().apply(l, data()), EPOCHS);
         } finally {
             l.close();
         }
         assertThat(l.model()).isSameAs(other);
         assertThat(l.errorCount()).isZero();
-        assertThat(builtFor.getIterationCount()).isZero();
+        assertThat(iterationCount(builtFor)).isZero();
         assertThat(builtFor.params().toFloatVector()).containsExactly(untouched.toFloatVector());
         // the last analysis is stamped with the other network's last epoch (2), not the builder's (0)
         assertThat(rec.updates(row.recordType())).as("records of %s", row)
-                .anySatisfy(r -> assertThat(r.getEpoch()).isEqualTo(other.getEpochCount() - 1).isEqualTo(EPOCHS));
+                .anySatisfy(r -> assertThat(r.getEpoch()).isEqualTo(epochCount(other) - 1).isEqualTo(EPOCHS));
     }
 
     @Test

@@ -150,8 +150,72 @@ class MemorizationListenerTest {
                 .setOutputs("out").build();
         var cg = new org.deeplearning4j.nn.graph.ComputationGraph(conf);
         cg.init();
-        assertThatThrownBy(() -> MemorizationListener.builder(cg, st))
-                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("MultiLayerNetwork");
+        // one input, one output layer: accepted
+        MemorizationListener.builder(cg, st);
+        var two = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().graphBuilder().addInputs("a", "b")
+                .addVertex("cat", new org.deeplearning4j.nn.conf.graph.MergeVertex(), "a", "b")
+                .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(8).nOut(3)
+                        .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build(), "cat")
+                .setOutputs("out").build();
+        var cg2 = new org.deeplearning4j.nn.graph.ComputationGraph(two);
+        cg2.init();
+        assertThatThrownBy(() -> MemorizationListener.builder(cg2, st))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("inputs [a, b]");
+    }
+
+    /**
+     * A graph equivalent to the MLP (same layers in a chain, same parameters) trained with the monitor publishes
+     * what the MLP's probes give on the graph's final parameters: CSR (with certification), per-class loss
+     * sensitivity, accuracies; and the graph's training is bit-identical with and without the monitor.
+     */
+    @Test
+    void onAGraphEquivalentToAnMlpTheRecordIsTheMlps() {
+        var graph = TestNets.asGraph(TestNets.mlp(42, 8, 16, 12, 3));
+        var plain = TestNets.asGraph(TestNets.mlp(42, 8, 16, 12, 3));
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        MemorizationListener l = MemorizationListener.builder(graph, storage).training(train()).validation(VAL)
+                .trainingSize(64).validationSize(80).lass(LASS).csrBatchSize(50)
+                .sensitivitySchedule(Schedule.iterations(3)).failFast(true).attach();
+        graph.fit(train(), 2);
+        plain.fit(train(), 2);
+        l.close();
+        assertThat(l.errorCount()).isZero();
+        assertThat(graph.params()).isEqualTo(plain.params());
+        assertThat(graph.getUpdater().getStateViewArray()).isEqualTo(plain.getUpdater().getStateViewArray());
+
+        List<Persistable> epochs = storage.getAllUpdatesAfter(l.sessionId(), Memorization.TYPE_ID, 0);
+        assertThat(epochs).hasSize(2);
+        assertThat(storage.getAllUpdatesAfter(l.sessionId(), LossSensitivitySample.TYPE_ID, 0)).hasSize(6);
+        Memorization last = ((StethoscopeRecord) epochs.get(1)).payload(Memorization.class);
+        MultiLayerNetwork same = TestNets.mlp(42, 8, 16, 12, 3);
+        same.setParams(graph.params().dup());
+        MultiLayerNetwork copy = InputGradients.analysisCopy(same).multiLayer();
+        DataSet v = new DataSet(VAL.getFeatures().getRows(rows(80)), VAL.getLabels().getRows(rows(80)));
+        CsrResult csr = CriticalSamples.search(copy, v.getFeatures(), LASS, 50, false);
+        assertThat(last.criticalSampleRatio()).isEqualTo(csr.criticalSampleRatio());
+        assertThat(last.csrCertified()).isEqualTo(csr.numCertified()).isPositive();
+        DataSet t = new DataSet(TRAIN.getFeatures().getRows(rows(64)), TRAIN.getLabels().getRows(rows(64)));
+        double[][] m = LossSensitivity.perClassMatrix(copy, t.getFeatures(), t.getLabels());
+        for (int i = 0; i < 3; i++) {
+            for (int j = 0; j < 3; j++) {
+                assertThat(last.perClassSensitivity(i, j)).isCloseTo(m[i][j], within(1e-4 * m[i][j]));
+            }
+        }
+        assertThat(last.valAccuracy()).isEqualTo(MemorizationListenerTestAccess.accuracy(same, v));
+        assertThat(last.valAccuracy()).isGreaterThan(0.6);
+    }
+
+    /** Accuracy of {@code net} on {@code d}. */
+    private static final class MemorizationListenerTestAccess {
+        static double accuracy(MultiLayerNetwork net, DataSet d) {
+            int[] p = InputGradients.argmax(net.output(d.getFeatures(), false));
+            int[] y = InputGradients.argmax(d.getLabels());
+            int ok = 0;
+            for (int i = 0; i < p.length; i++) {
+                ok += p[i] == y[i] ? 1 : 0;
+            }
+            return ok / (double) p.length;
+        }
     }
 
     private static int[] rows(int n) {

@@ -59,4 +59,25 @@ public final class TestNets {
         }
         return new DataSet(x, y);
     }
+
+    /**
+     * The ComputationGraph equivalent of {@code mln}: its layers (cloned) and preprocessors in a chain
+     * "in" -&gt; "L0" -&gt; ... -&gt; "L{n-1}", with the same parameters (a chain's parameters are in the same order).
+     */
+    public static org.deeplearning4j.nn.graph.ComputationGraph asGraph(MultiLayerNetwork mln) {
+        org.deeplearning4j.nn.conf.MultiLayerConfiguration mc = mln.getLayerWiseConfigurations();
+        org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder b =
+                new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().seed(mc.getConf(0).getSeed())
+                        .dataType(mln.params().dataType()).graphBuilder().addInputs("in");
+        String prev = "in";
+        for (int i = 0; i < mc.getConfs().size(); i++) {
+            b.addLayer("L" + i, mc.getConf(i).getLayer().clone(), mc.getInputPreProcess(i), prev);
+            prev = "L" + i;
+        }
+        org.deeplearning4j.nn.graph.ComputationGraph g = new org.deeplearning4j.nn.graph.ComputationGraph(
+                b.setOutputs(prev).build());
+        g.init();
+        g.setParams(mln.params().dup());
+        return g;
+    }
 }

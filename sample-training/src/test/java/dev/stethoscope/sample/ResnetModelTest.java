@@ -80,6 +80,37 @@ class ResnetModelTest {
                 100.0 * (System.nanoTime() - t1) / (System.nanoTime() - t0));
         assertThat(lrp.maps().shape()).containsExactly(x.shape());
         assertThat(Arrays.stream(lrp.completenessGap()).allMatch(Double::isFinite)).isTrue();
+
+        // interval bounds over the residual graph (convolutions, pooling, both additions, global pooling) are
+        // available and sound on real digits at the default LASS radius: never above the margin at sampled points
+        var bounds = dev.stethoscope.probes.memorization.GraphIntervalBounds.of(g);
+        double r = dev.stethoscope.probes.memorization.LassParameters.defaults().radius();
+        INDArray x5 = tx.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 5), org.nd4j.linalg.indexing.NDArrayIndex.all());
+        INDArray lo = org.nd4j.linalg.ops.transforms.Transforms.max(x5.sub(r), 0.0);
+        INDArray hi = org.nd4j.linalg.ops.transforms.Transforms.min(x5.add(r), 1.0);
+        int[] pred = dev.stethoscope.probes.memorization.InputGradients.argmax(g.outputSingle(false, x5));
+        double[] lb = bounds.marginLowerBounds(lo, hi, pred);
+        org.nd4j.linalg.api.rng.Random rng = org.nd4j.linalg.factory.Nd4j.getRandomFactory().getNewRandomInstance(5);
+        for (int s = 0; s < 20; s++) {
+            INDArray pt = lo.add(hi.sub(lo).mul(org.nd4j.linalg.factory.Nd4j.rand(rng, x5.shape()).castTo(x5.dataType())));
+            double[][] logp = org.nd4j.linalg.ops.transforms.Transforms.log(g.outputSingle(false, pt), true)
+                    .castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleMatrix();
+            for (int i = 0; i < 5; i++) {
+                for (int j = 0; j < logp[i].length; j++) {
+                    if (j != pred[i]) {
+                        // float32 network: a tolerance for its own rounding
+                        assertThat(lb[i]).as("digit %d, sample %d, class %d", i, s, j)
+                                .isLessThanOrEqualTo(logp[i][pred[i]] - logp[i][j] + 1e-3);
+                    }
+                }
+            }
+        }
+        int certified = 0;
+        for (boolean c : bounds.certify(lo, hi, pred)) {
+            certified += c ? 1 : 0;
+        }
+        System.out.printf("resnet interval bounds at r = %.4f: margin lower bounds %s, %d of 5 digits certified%n", r,
+                Arrays.toString(lb), certified);
     }
 
     private static double accuracy(ComputationGraph g, INDArray x, int[] y) {

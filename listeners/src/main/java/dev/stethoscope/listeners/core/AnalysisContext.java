@@ -44,7 +44,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * used from two threads at once, and the activation cache is touched by that thread only. Arrays
  * cross threads only as the detached parameter copies.
  *
- * <p><b>Network copy.</b> For a MultiLayerNetwork it is {@link InputGradients#analysisCopy}
+ * <p><b>Network copy.</b> For a MultiLayerNetwork or a ComputationGraph it is {@link InputGradients#analysisCopy}
  * (dropout and weight noise removed, no training workspaces), which the memorisation monitor's
  * input gradients need and which gives the same inference-mode activations as a plain copy
  * (inference passes never apply dropout). {@link #load} sets a snapshot's parameters only when
@@ -151,7 +151,7 @@ public final class AnalysisContext implements AutoCloseable {
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             if (copy == null) {
-                copy = model instanceof MultiLayerNetwork ? InputGradients.analysisCopy(model) : NetworkCopy.of(model);
+                copy = InputGradients.analysisCopy(model); // MultiLayerNetwork or ComputationGraph
             }
             INDArray p = model.params().dup().detach();
             last = new Snapshot(snapshots.incrementAndGet(), ep, it, p);

@@ -5,12 +5,19 @@ import dev.stethoscope.probes.dynamics.BulkRead;
 import dev.stethoscope.probes.model.NetworkCopy;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.GraphVertex;
+import org.deeplearning4j.nn.graph.vertex.VertexIndices;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 
@@ -21,6 +28,9 @@ import java.util.concurrent.Callable;
  *
  * <p>{@link #now} and {@link #handOver} run on the training thread, inside the forward-pass
  * callback; the {@link Callable} returned by {@link #handOver} may run later on another thread.
+ *
+ * <p>On a ComputationGraph the output layer's input is the activation of the vertex feeding it, which DL4J's
+ * {@code onForwardPass(Model, Map)} hands over by name.
  *
  * <p>Serializable: the network and the inference copy are not serialised; {@link #use} sets the
  * network being trained (the listener passes the model of each callback).
@@ -35,9 +45,13 @@ public final class LogitCapture implements java.io.Serializable {
     /** Largest rows x hidden x classes product computed in Java rather than by ND4J. */
     static final long JAVA_PRODUCT_LIMIT = 8_000_000L;
 
-    /** The network being trained ({@link #use}). */
-    private transient MultiLayerNetwork net;
+    /** The network being trained ({@link #use}): a MultiLayerNetwork or a ComputationGraph. */
+    private transient Model net;
+    /** MultiLayerNetwork: index of the output layer; -1 for a graph. */
     private final int outputIndex;
+    /** ComputationGraph: the output layer's vertex, and the vertex feeding it (the last hidden activation). */
+    private final String outputVertex;
+    private final String hiddenVertex;
     /** The output layer's input preprocessor: configuration, read here so that no other thread reads the network. */
     private final InputPreProcessor outputPreProcessor;
     private final Capture capture;
@@ -52,12 +66,34 @@ public final class LogitCapture implements java.io.Serializable {
     public LogitCapture(MultiLayerNetwork net, Capture capture) {
         this.net = Objects.requireNonNull(net, "net");
         this.outputIndex = net.getnLayers() - 1;
+        this.outputVertex = null;
+        this.hiddenVertex = null;
         this.outputPreProcessor = net.getLayerWiseConfigurations().getInputPreProcess(outputIndex);
         this.capture = Objects.requireNonNull(capture, "capture");
     }
 
+    /**
+     * For a single-output ComputationGraph whose output vertex is an output layer with one input vertex: the
+     * logits are {@code h W + b} with h the activation of that input vertex in the training pass.
+     */
+    public LogitCapture(ComputationGraph graph, Capture capture) {
+        this.net = Objects.requireNonNull(graph, "graph");
+        ComputationGraphConfiguration conf = graph.getConfiguration();
+        this.outputIndex = -1;
+        this.outputVertex = conf.getNetworkOutputs().get(0);
+        List<String> in = conf.getVertexInputs().get(outputVertex);
+        if (in == null || in.size() != 1) {
+            throw new IllegalArgumentException("The output layer '" + outputVertex + "' must have exactly one input "
+                    + "vertex; it has " + in);
+        }
+        this.hiddenVertex = in.get(0);
+        this.outputPreProcessor = conf.getVertices().get(outputVertex) instanceof LayerVertex lv
+                ? lv.getPreProcessor() : null;
+        this.capture = Objects.requireNonNull(capture, "capture");
+    }
+
     /** Takes the logits of {@code network} (same architecture) from now on; returns this. */
-    public LogitCapture use(MultiLayerNetwork network) {
+    public LogitCapture use(Model network) {
         this.net = Objects.requireNonNull(network, "network");
         return this;
     }
@@ -72,6 +108,16 @@ public final class LogitCapture implements java.io.Serializable {
         this.javaProductLimit = limit;
     }
 
+    /** The graph vertex whose activation is the output layer's input (null for a MultiLayerNetwork). */
+    String hiddenVertex() {
+        return hiddenVertex;
+    }
+
+    private Layer outputLayer() {
+        return net instanceof ComputationGraph g ? g.getVertex(outputVertex).getLayer()
+                : ((MultiLayerNetwork) net).getLayer(outputIndex);
+    }
+
     /**
      * The logits of the batch now.
      *
@@ -80,9 +126,18 @@ public final class LogitCapture implements java.io.Serializable {
      * @param features    the batch's features (for {@link Capture#INFERENCE_COPY})
      */
     public double[] now(List<INDArray> activations, INDArray features) {
+        return nowFrom(activations.get(activations.size() - 1), features);
+    }
+
+    /** As {@link #now(List, INDArray)} for a graph's {@code onForwardPass} (activations by vertex name). */
+    public double[] now(Map<String, INDArray> activations, INDArray features) {
+        return nowFrom(activations.get(hiddenVertex), features);
+    }
+
+    private double[] nowFrom(INDArray hidden, INDArray features) {
         if (capture == Capture.TRAIN_PASS) {
-            Layer out = net.getLayer(outputIndex);
-            return logitsFrom(activations.get(activations.size() - 1), out.getParam("W"), out.getParam("b"));
+            Layer out = outputLayer();
+            return logitsFrom(hidden, out.getParam("W"), out.getParam("b"));
         }
         return fromCopy(features);
     }
@@ -94,9 +149,18 @@ public final class LogitCapture implements java.io.Serializable {
      * the current parameters).
      */
     Callable<double[]> handOver(List<INDArray> activations, INDArray features) {
+        return handOverFrom(activations.get(activations.size() - 1), features);
+    }
+
+    /** As {@link #handOver(List, INDArray)} for a graph's {@code onForwardPass}. */
+    Callable<double[]> handOver(Map<String, INDArray> activations, INDArray features) {
+        return handOverFrom(activations.get(hiddenVertex), features);
+    }
+
+    private Callable<double[]> handOverFrom(INDArray hidden, INDArray features) {
         if (capture == Capture.TRAIN_PASS) {
-            Layer out = net.getLayer(outputIndex);
-            INDArray h = activations.get(activations.size() - 1).dup();
+            Layer out = outputLayer();
+            INDArray h = hidden.dup();
             INDArray w = out.getParam("W").dup();
             INDArray b = out.getParam("b") == null ? null : out.getParam("b").dup();
             return () -> logitsFrom(h, w, b);
@@ -111,10 +175,15 @@ public final class LogitCapture implements java.io.Serializable {
         } else {
             copy.refresh();
         }
-        MultiLayerNetwork c = copy.multiLayer();
-        // layer by layer: DL4J's feedForward methods refuse to run while the
+        // layer by layer (vertex by vertex): DL4J's feedForward methods refuse to run while the
         // training pass's workspace is open (we are inside its callback)
         LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
+        if (copy.model() instanceof ComputationGraph g) {
+            INDArray h = graphHidden(g, features, mgr);
+            Layer out = g.getVertex(outputVertex).getLayer();
+            return logitsFrom(h, out.getParam("W"), out.getParam("b"));
+        }
+        MultiLayerNetwork c = copy.multiLayer();
         INDArray h = features;
         int rows = (int) features.size(0);
         for (int j = 0; j < outputIndex; j++) {
@@ -126,6 +195,30 @@ public final class LogitCapture implements java.io.Serializable {
         }
         Layer out = c.getLayer(outputIndex);
         return logitsFrom(h, out.getParam("W"), out.getParam("b"));
+    }
+
+    /** Inference-mode activation of the output layer's input vertex, vertex by vertex in topological order. */
+    private INDArray graphHidden(ComputationGraph g, INDArray features, LayerWorkspaceMgr mgr) {
+        GraphVertex[] vs = g.getVertices();
+        INDArray[] act = new INDArray[vs.length];
+        int target = g.getVertex(hiddenVertex).getVertexIndex();
+        for (int idx : g.topologicalSortOrder()) {
+            GraphVertex v = vs[idx];
+            if (v.isInputVertex()) {
+                act[idx] = features;
+            } else if (!v.isOutputVertex()) {
+                VertexIndices[] in = v.getInputVertices();
+                for (int j = 0; j < in.length; j++) {
+                    v.setInput(j, act[in[j].getVertexIndex()], mgr);
+                }
+                act[idx] = v.doForward(false, mgr);
+                v.clear();
+            }
+            if (idx == target) {
+                return act[idx];
+            }
+        }
+        throw new IllegalStateException("Vertex '" + hiddenVertex + "' was not reached");
     }
 
     /**

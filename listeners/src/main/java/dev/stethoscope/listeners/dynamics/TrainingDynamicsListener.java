@@ -15,6 +15,7 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -124,6 +125,12 @@ import java.util.function.LongFunction;
  * {@code FeatureCache} (the bounded cache of candidate features) and {@code SuspectRecords}
  * (record assembly); it owns the threads, timings and publication.
  *
+ * <h2>ComputationGraph</h2>
+ * A graph with one input and one output layer (fed by one vertex) is supported: DL4J calls
+ * {@code onForwardPass(Model, Map)} with every vertex's activation, and the logits are computed from the
+ * activation of the vertex feeding the output layer, as above; without a tracked DataSet the batch's labels are
+ * read from the graph. A graph with several inputs or outputs is refused by {@code build()}.
+ *
  * <h2>Memory</h2>
  * O(N) for N training examples ({@link TrainingDynamics}, 14 values per
  * example), independent of the number of epochs, plus the bounded feature
@@ -192,14 +199,14 @@ public final class TrainingDynamicsListener extends BackgroundListener {
 
     private TrainingDynamicsListener(Builder b, int numClasses) {
         super(b, "training-dynamics", "background");
-        MultiLayerNetwork net = (MultiLayerNetwork) b.model();
         this.dynamics = new TrainingDynamics(b.numExamples, numClasses);
         this.identity = new ExampleIdentity(b.numExamples);
         this.capture = b.capture;
         this.topK = b.topK;
         this.dataMapSize = b.dataMapSize;
         this.publishTableEveryEpoch = b.publishTable;
-        this.logits = new LogitCapture(net, b.capture);
+        this.logits = b.model() instanceof ComputationGraph g ? new LogitCapture(g, b.capture)
+                : new LogitCapture((MultiLayerNetwork) b.model(), b.capture);
         this.cache = new FeatureCache(dynamics, b.featureCache > 0 ? b.featureCache : Math.max(8 * b.topK, 512),
                 b.exampleSource, b.featureShape);
         this.records = new SuspectRecords(dynamics, b.capture.key(), b.topK, b.flipped, b.dataMapSize);
@@ -325,8 +332,34 @@ public final class TrainingDynamicsListener extends BackgroundListener {
 
     @Override
     public void onForwardPass(Model model, List<INDArray> activations) {
+        capture(model, activations.get(0), () -> ((MultiLayerNetwork) requireModel()).getLabels(),
+                features -> logits.handOver(activations, features), features -> logits.now(activations, features));
+    }
+
+    /**
+     * A ComputationGraph's training forward pass (single input, single output layer): the logits from the
+     * activation of the vertex feeding the output layer, the batch's labels from the graph.
+     */
+    @Override
+    public void onForwardPass(Model model, Map<String, INDArray> activations) {
+        if (!(model instanceof ComputationGraph g)) {
+            return;
+        }
+        INDArray input = activations.get(g.getConfiguration().getNetworkInputs().get(0));
+        capture(model, input, () -> GraphLabels.of((ComputationGraph) requireModel()),
+                features -> logits.handOver(activations, features), features -> logits.now(activations, features));
+    }
+
+    /** What differs between the two kinds of network in a capture. */
+    private interface Logits {
+        Object apply(INDArray features) throws Exception;
+    }
+
+    @SuppressWarnings("unchecked")
+    private void capture(Model model, INDArray input, java.util.function.Supplier<INDArray> trainingLabels,
+                         Logits handOver, Logits now) {
         bind(model);
-        DataSet declared = tracker.take(activations.get(0).size(0));
+        DataSet declared = tracker.take(input.size(0));
         int epoch = currentEpoch();
         drain();
         if (identity.disabled()) {
@@ -334,9 +367,8 @@ public final class TrainingDynamicsListener extends BackgroundListener {
         }
         guard("capture", () -> {
             long t0 = System.nanoTime();
-            INDArray features = declared != null ? declared.getFeatures() : activations.get(0);
-            INDArray labelArray = declared != null ? declared.getLabels()
-                    : ((MultiLayerNetwork) requireModel()).getLabels();
+            INDArray features = declared != null ? declared.getFeatures() : input;
+            INDArray labelArray = declared != null ? declared.getLabels() : trainingLabels.get();
             long[] idx = identity.identify(declared, features, labelArray, epoch);
             if (idx == null) {
                 identityLost(epoch);
@@ -344,7 +376,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
                 return;
             }
             cache.shapeFrom(features);
-            logits.use((MultiLayerNetwork) requireModel());
+            logits.use(requireModel());
             try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 if (worker().async()) {
                     // hand-over: copies of what training may overwrite before the task runs (the last
@@ -353,14 +385,14 @@ public final class TrainingDynamicsListener extends BackgroundListener {
                     // read now (n ints)
                     INDArray feats = features.dup();
                     int[] labels = TrainingDynamics.labelsOf(labelArray);
-                    Callable<double[]> z = logits.handOver(activations, features);
+                    Callable<double[]> z = (Callable<double[]>) handOver.apply(features);
                     worker().submit(() -> {
                         observe(idx, z.call(), labels, feats, epoch);
                         return null;
                     });
                 } else {
                     int[] labels = TrainingDynamics.labelsOf(labelArray);
-                    observe(idx, logits.now(activations, features), labels, features, epoch);
+                    observe(idx, (double[]) now.apply(features), labels, features, epoch);
                 }
             }
             trainingThreadNanos += System.nanoTime() - t0;
@@ -568,9 +600,9 @@ public final class TrainingDynamicsListener extends BackgroundListener {
 
         @Override
         public TrainingDynamicsListener build() {
-            if (!(model instanceof MultiLayerNetwork mln)) {
-                throw new IllegalArgumentException("TrainingDynamicsListener supports MultiLayerNetwork only; got "
-                        + model.getClass().getSimpleName());
+            if (!(model instanceof MultiLayerNetwork) && !(model instanceof ComputationGraph)) {
+                throw new IllegalArgumentException("TrainingDynamicsListener supports MultiLayerNetwork and "
+                        + "ComputationGraph; got " + model.getClass().getSimpleName());
             }
             if (schedule != null && !schedule.equals(dev.stethoscope.listeners.core.Schedule.epochs(1))) {
                 throw new IllegalArgumentException("TrainingDynamicsListener scores every iteration and records every "
@@ -586,10 +618,31 @@ public final class TrainingDynamicsListener extends BackgroundListener {
             if (dataMapSize < 0) {
                 throw new IllegalArgumentException("dataMapSize must be >= 0, got " + dataMapSize);
             }
-            if (mln.getLayers() == null || mln.getLayers().length == 0) {
-                throw new IllegalArgumentException("The network is not initialised: call net.init() first");
+            Layer out;
+            if (model instanceof ComputationGraph g) {
+                if (g.getLayers() == null || g.getLayers().length == 0) {
+                    throw new IllegalArgumentException("The network is not initialised: call net.init() first");
+                }
+                var conf = g.getConfiguration();
+                if (conf.getNetworkInputs().size() != 1 || conf.getNetworkOutputs().size() != 1) {
+                    throw new IllegalArgumentException("TrainingDynamicsListener on a ComputationGraph needs one input "
+                            + "and one output; this graph has inputs " + conf.getNetworkInputs() + " and outputs "
+                            + conf.getNetworkOutputs());
+                }
+                String outName = conf.getNetworkOutputs().get(0);
+                var in = conf.getVertexInputs().get(outName);
+                if (!g.getVertex(outName).hasLayer() || in == null || in.size() != 1) {
+                    throw new IllegalArgumentException("TrainingDynamicsListener needs the graph's output vertex '"
+                            + outName + "' to be an output layer with one input vertex");
+                }
+                out = g.getVertex(outName).getLayer();
+            } else {
+                MultiLayerNetwork mln = (MultiLayerNetwork) model;
+                if (mln.getLayers() == null || mln.getLayers().length == 0) {
+                    throw new IllegalArgumentException("The network is not initialised: call net.init() first");
+                }
+                out = mln.getLayer(mln.getnLayers() - 1);
             }
-            Layer out = mln.getLayer(mln.getnLayers() - 1);
             if (!(out instanceof BaseOutputLayer<?>) || out.getParam("W") == null) {
                 throw new IllegalArgumentException("TrainingDynamicsListener needs an output layer with weights "
                         + "(OutputLayer, e.g. softmax + MCXENT); the last layer is "

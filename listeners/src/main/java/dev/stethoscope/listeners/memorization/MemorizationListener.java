@@ -13,6 +13,7 @@ import dev.stethoscope.probes.memorization.LossSensitivity;
 import dev.stethoscope.probes.model.NetworkCopy;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -50,8 +51,10 @@ import java.util.Objects;
  * ({@link InputGradients#analysisCopy}: dropout and weight noise removed from the
  * copy), outside any workspace of the training thread, with a private random
  * generator; the training network is only read ({@code params()}, {@code score()}),
- * so training is bit-identical with and without this listener. Input gradients
- * are implemented for MultiLayerNetwork; {@code build()} refuses a ComputationGraph.
+ * so training is bit-identical with and without this listener. A ComputationGraph
+ * with one input and one output layer is analysed the same way (input gradients by the graph's own
+ * vertex backward passes, interval bounds over its vertices: {@link CriticalSamples}); a graph with
+ * several inputs or outputs is refused by {@code build()} with the reason.
  *
  * <p><b>Threads.</b> By default ({@link Builder#async}) the analyses run on one background
  * thread: at a measurement point the training thread only copies the parameters and goes on;
@@ -122,7 +125,7 @@ public class MemorizationListener extends BackgroundListener {
         }
     }
 
-    /** A builder for {@code model} (a MultiLayerNetwork), publishing to {@code router}. */
+    /** A builder for {@code model} (a MultiLayerNetwork or a single-input, single-output ComputationGraph), publishing to {@code router}. */
     public static Builder builder(Model model, StatsStorageRouter router) {
         return new Builder(model, router);
     }
@@ -172,13 +175,18 @@ public class MemorizationListener extends BackgroundListener {
     }
 
     /** The private analysis copy, loaded with {@code params}; used by the worker's tasks only. */
-    private MultiLayerNetwork analysisNet(AnalysisContext.Snapshot params) {
+    private Model analysisNet(AnalysisContext.Snapshot params) {
         AnalysisContext ctx = context();
         if (ctx != null) {
-            return ctx.load(params).multiLayer(); // the shared copy (same analysisCopy configuration)
+            return ctx.load(params).model(); // the shared copy (same analysisCopy configuration)
         }
         copy.model().setParams(params.params());
-        return copy.multiLayer();
+        return copy.model();
+    }
+
+    private static double[] perExampleL1(Model net, INDArray x, INDArray y) {
+        return net instanceof ComputationGraph g ? LossSensitivity.perExampleL1(g, new INDArray[]{x}, y)
+                : LossSensitivity.perExampleL1((MultiLayerNetwork) net, x, y);
     }
 
     /**
@@ -235,8 +243,8 @@ public class MemorizationListener extends BackgroundListener {
         drain(); // earlier background results; without a background thread, this one too
     }
 
-    private LossSensitivitySample measureSensitivity(MultiLayerNetwork net) {
-        double[] g = LossSensitivity.perExampleL1(net, trainX, trainY);
+    private LossSensitivitySample measureSensitivity(Model net) {
+        double[] g = perExampleL1(net, trainX, trainY);
         epochSensitivity.add(trainKeys, g);
         measurementsThisEpoch++;
         allSensitivity.add(trainKeys, g);
@@ -269,7 +277,7 @@ public class MemorizationListener extends BackgroundListener {
      * The epoch-end analysis on the analysis copy: a sensitivity measurement if the epoch had none
      * (fewer iterations than the sensitivity period), then the {@link Memorization}.
      */
-    private List<Record> epochRecords(MultiLayerNetwork net, boolean csrDue, double trainScoreMean) {
+    private List<Record> epochRecords(Model net, boolean csrDue, double trainScoreMean) {
         List<Record> out = new ArrayList<>(2);
         if (epochSensitivity.size() == 0) {
             out.add(measureSensitivity(net));
@@ -277,7 +285,8 @@ public class MemorizationListener extends BackgroundListener {
         Memorization.Builder r = Memorization.builder().parameters(parameters());
         if (csrDue) {
             long t0 = System.nanoTime();
-            CsrResult csr = CriticalSamples.search(net, valX, lass, csrBatchSize, false);
+            CsrResult csr = net instanceof ComputationGraph g ? CriticalSamples.search(g, valX, lass, csrBatchSize, false)
+                    : CriticalSamples.search((MultiLayerNetwork) net, valX, lass, csrBatchSize, false);
             long ms = (System.nanoTime() - t0) / 1_000_000;
             double iters = 0;
             for (int i = 0; i < csr.numExamples(); i++) {
@@ -306,14 +315,20 @@ public class MemorizationListener extends BackgroundListener {
         }
         r.sensitivity(epochSensitivity.gini(), allSensitivity.gini(), mean / epochSensitivity.size(),
                 measurementsThisEpoch);
-        r.perClass(perClass ? LossSensitivity.perClassMatrix(net, trainX, trainY) : new double[0][0]);
+        double[][] matrix = new double[0][0];
+        if (perClass) {
+            matrix = net instanceof ComputationGraph g ? LossSensitivity.perClassMatrix(g, trainX, trainY)
+                    : LossSensitivity.perClassMatrix((MultiLayerNetwork) net, trainX, trainY);
+        }
+        r.perClass(matrix);
         out.add(r.build());
         return out;
     }
 
     /** Accuracy and mean loss (no regularisation terms) of {@code net} on (x, y). */
-    static double[] evaluate(MultiLayerNetwork net, INDArray x, INDArray y) {
-        INDArray out = net.output(x, false);
+    static double[] evaluate(Model net, INDArray x, INDArray y) {
+        INDArray out = net instanceof ComputationGraph g ? g.outputSingle(false, x)
+                : ((MultiLayerNetwork) net).output(x, false);
         int[] pred = InputGradients.argmax(out);
         int[] truth = InputGradients.argmax(y);
         int ok = 0;
@@ -322,7 +337,8 @@ public class MemorizationListener extends BackgroundListener {
                 ok++;
             }
         }
-        INDArray losses = net.scoreExamples(new DataSet(x, y), false);
+        INDArray losses = net instanceof ComputationGraph g ? g.scoreExamples(new DataSet(x, y), false)
+                : ((MultiLayerNetwork) net).scoreExamples(new DataSet(x, y), false);
         return new double[]{ok / (double) pred.length, losses.meanNumber().doubleValue()};
     }
 
@@ -341,7 +357,11 @@ public class MemorizationListener extends BackgroundListener {
 
         protected Builder(Model model, StatsStorageRouter router) {
             super(model, router, 16);
-            InputGradients.requireMultiLayer(model);
+            if (model instanceof ComputationGraph g) {
+                InputGradients.requireSingleInputOutput(g, "The memorisation monitor");
+            } else {
+                InputGradients.requireMultiLayer(model);
+            }
         }
 
         /**
@@ -446,8 +466,8 @@ public class MemorizationListener extends BackgroundListener {
             }
             DataSet val = firstExamples(validation, validationIterator, validationSize, "validation");
             DataSet train = firstExamples(training, trainingIterator, trainingSize, "training");
-            MultiLayerNetwork mln = (MultiLayerNetwork) model;
-            int k = InputGradients.numClasses(mln);
+            int k = model instanceof ComputationGraph g ? InputGradients.numClasses(g)
+                    : InputGradients.numClasses((MultiLayerNetwork) model);
             for (DataSet d : List.of(val, train)) {
                 if (d.getLabels().rank() != 2 || d.getLabels().size(1) != k) {
                     throw new IllegalArgumentException("Labels must be one-hot rows over the network's " + k
@@ -462,7 +482,12 @@ public class MemorizationListener extends BackgroundListener {
                         + "]: set lass(LassParameters.defaults().withInputRange(lo, hi))");
             }
             try {
-                mln.output(val.getFeatures().get(NDArrayIndex.interval(0, 1)), false);
+                INDArray first = val.getFeatures().get(NDArrayIndex.interval(0, 1));
+                if (model instanceof ComputationGraph g) {
+                    g.outputSingle(false, first);
+                } else {
+                    ((MultiLayerNetwork) model).output(first, false);
+                }
             } catch (RuntimeException e) {
                 throw new IllegalArgumentException("The validation features do not fit the network's input (shape "
                         + java.util.Arrays.toString(val.getFeatures().shape()) + "): " + e.getMessage(), e);

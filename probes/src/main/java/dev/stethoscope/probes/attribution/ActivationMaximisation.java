@@ -24,14 +24,31 @@ public final class ActivationMaximisation {
     public record Result(INDArray inputs, double[] initialActivations, double[] finalActivations, double[][] trace) {
     }
 
+    /** The unrolled MultiLayerNetwork, or null for a graph. */
     private final Propagation prop;
+    /** The unrolled graph, or null for a MultiLayerNetwork. */
+    private final GraphPropagation graph;
     private final int layer;
     private final long unit;
 
-    /** On a copy: the unit (flat index in one example's layer output) of the layer given by name or index. */
+    /**
+     * On a copy: the unit (flat index in one example's layer output) of the layer given by name or index; for a
+     * single-input ComputationGraph, of the layer vertex given by name (the output vertex: its logits).
+     */
     public ActivationMaximisation(NetworkCopy copy, String layer, long unit) {
-        this.prop = Propagation.of(copy.multiLayer(), "Activation maximisation");
-        this.layer = prop.layerIndex(layer);
+        if (copy.model() instanceof org.deeplearning4j.nn.graph.ComputationGraph g) {
+            this.prop = null;
+            this.graph = GraphPropagation.of(g, "Activation maximisation");
+            if (graph.inputNames().size() != 1) {
+                throw new IllegalArgumentException("Activation maximisation optimises one input array; this graph has "
+                        + "inputs " + graph.inputNames());
+            }
+            this.layer = graph.layerEnd(layer);
+        } else {
+            this.graph = null;
+            this.prop = Propagation.of(copy.multiLayer(), "Activation maximisation");
+            this.layer = prop.layerIndex(layer);
+        }
         this.unit = unit;
         if (unit < 0) {
             throw new IllegalArgumentException("Unit index must be >= 0, got " + unit);
@@ -67,10 +84,10 @@ public final class ActivationMaximisation {
         shape[0] = starts;
         System.arraycopy(exampleShape, 0, shape, 1, exampleShape.length);
         org.nd4j.linalg.api.rng.Random rng = Nd4j.getRandomFactory().getNewRandomInstance(seed);
-        INDArray x = project(Nd4j.randn(rng, starts, d).castTo(prop.dataType()), norm);
-        int at = prop.layerEnd(layer);
+        INDArray x = project(Nd4j.randn(rng, starts, d).castTo(graph != null ? graph.dataType() : prop.dataType()), norm);
+        int at = graph != null ? layer : prop.layerEnd(layer);
         double[] act = activations(x, shape, at);
-        long units = prop.forward(x.reshape('c', shape).getRows(0)).get(at).length();
+        long units = forward(x.reshape('c', shape).getRows(0)).get(at).length();
         if (unit >= units) {
             throw new IllegalArgumentException("Unit " + unit + " out of range: layer " + layer + " has " + units + " units");
         }
@@ -109,19 +126,28 @@ public final class ActivationMaximisation {
         return rows.divColumnVector(n.addi(1e-30)).muli(norm);
     }
 
+    private List<INDArray> forward(INDArray x) {
+        return graph != null ? graph.forward(x) : prop.forward(x);
+    }
+
     private double[] activations(INDArray rows, long[] shape, int at) {
-        INDArray a = prop.forward(rows.reshape('c', shape)).get(at);
+        INDArray a = forward(rows.reshape('c', shape)).get(at);
         long n = a.size(0);
         INDArray flat = a.dup('c').reshape('c', n, a.length() / n);
         return flat.getColumn(unit).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleVector();
     }
 
     private INDArray gradient(INDArray rows, long[] shape, int at) {
-        List<INDArray> acts = prop.forward(rows.reshape('c', shape));
+        List<INDArray> acts = forward(rows.reshape('c', shape));
         INDArray a = acts.get(at);
         long n = a.size(0);
         INDArray seed = Nd4j.zeros(a.dataType(), n, a.length() / n);
         seed.getColumn(unit).assign(1);
+        if (graph != null) {
+            INDArray[] sig = graph.propagate(acts, at, seed.reshape('c', a.shape()), 0, Propagation.GRADIENT,
+                    GraphPropagation.GRADIENT);
+            return graph.atInputs(sig, acts)[0];
+        }
         return prop.propagate(acts, at, seed.reshape('c', a.shape()), 0, Propagation.GRADIENT, null);
     }
 }

@@ -15,6 +15,11 @@ import java.util.Map;
  * the gradient of x's winner (the DeepLIFT paper's choice), so summation-to-delta is exact only for networks
  * without max pooling. Contributions are (x - x') * m; the completeness figure is
  * sum(contributions) - (f_c(x) - f_c(x')).
+ *
+ * <p>Every call keeps its intermediate values (activations, baseline scores) in local variables: attributors on
+ * separate network copies run concurrently on separate threads and give the results they give one after the other
+ * (tested). Calls on one instance share its network copy: on a graph they are serialised, on a MultiLayerNetwork
+ * give each thread its own instance.
  */
 public final class DeepLift extends PropagationAttributor {
     private static final double TOL = 1e-6;
@@ -42,9 +47,10 @@ public final class DeepLift extends PropagationAttributor {
     public Attribution attribute(INDArray x, int[] targets) {
         if (graph != null) {
             validate(x, targets);
-            InputAttributions r = graphAttribute(new INDArray[]{x}, targets);
+            GraphResult gr = graphAttribute(new INDArray[]{x}, targets);
+            InputAttributions r = gr.attributions();
             Map<String, INDArray> extras = new LinkedHashMap<>();
-            extras.put("baselineScore", lastBaselineScores);
+            extras.put("baselineScore", gr.baselineScores());
             return new Attribution(r.method(), r.maps().get(0), r.targets(), r.targetScores(), r.completenessGap(),
                     extras);
         }
@@ -87,14 +93,16 @@ public final class DeepLift extends PropagationAttributor {
         return new Attribution(name(), maps, targets.clone(), fx, gap, extras);
     }
 
-    private INDArray lastBaselineScores;
+    /** One graph call's result: the attributions and f_c(x') per row (local to the call, never kept). */
+    private record GraphResult(InputAttributions attributions, INDArray baselineScores) {
+    }
 
     @Override
     public InputAttributions attributeInputs(INDArray[] xs, int[] targets) {
         if (graph == null) {
             return super.attributeInputs(xs, targets);
         }
-        return graphAttribute(xs, targets);
+        return graphAttribute(xs, targets).attributions();
     }
 
     /**
@@ -104,7 +112,7 @@ public final class DeepLift extends PropagationAttributor {
      * keeps summation-to-delta exact. The configured baseline is used for a single-input graph; with several
      * inputs every baseline is zeros.
      */
-    private synchronized InputAttributions graphAttribute(INDArray[] xs, int[] targets) {
+    private synchronized GraphResult graphAttribute(INDArray[] xs, int[] targets) {
         validateInputs(xs, targets);
         INDArray[] base = new INDArray[xs.length];
         for (int i = 0; i < xs.length; i++) {
@@ -159,8 +167,8 @@ public final class DeepLift extends PropagationAttributor {
         for (int i = 0; i < gap.length; i++) {
             gap[i] = sums[i] - (fx[i] - fb[i]);
         }
-        lastBaselineScores = Nd4j.createFromArray(fb);
-        return new InputAttributions(name(), net.inputNames(), java.util.Arrays.asList(maps), targets.clone(), fx, gap);
+        return new GraphResult(new InputAttributions(name(), net.inputNames(), java.util.Arrays.asList(maps),
+                targets.clone(), fx, gap), Nd4j.createFromArray(fb));
     }
 
     /** (f(z) - f(z')) / (z - z'), the derivative where |z - z'| &lt; tolerance. */

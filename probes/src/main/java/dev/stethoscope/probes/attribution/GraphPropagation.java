@@ -449,6 +449,30 @@ public final class GraphPropagation {
         return Arrays.asList(acts);
     }
 
+    /**
+     * The value of every node when node {@code node}'s value is replaced by {@code value}: the nodes that depend on it
+     * are recomputed from {@code acts} (a {@link #forward} result), the others keep their values.
+     */
+    public List<INDArray> forwardWith(List<INDArray> acts, int node, INDArray value) {
+        INDArray[] out = acts.toArray(new INDArray[0]);
+        boolean[] changed = new boolean[nodes.size()];
+        out[node] = value;
+        changed[node] = true;
+        for (int k = node + 1; k < nodes.size(); k++) {
+            Node nd = nodes.get(k);
+            boolean dirty = false;
+            for (int i : nd.inputs) {
+                dirty |= changed[i];
+            }
+            if (!dirty) {
+                continue;
+            }
+            changed[k] = true;
+            out[k] = nd.step != null ? nd.step.forward(out[nd.inputs[0]]) : nd.combine.forward(gather(out, nd.inputs));
+        }
+        return Arrays.asList(out);
+    }
+
     /** The input node index of a single-input node (for rules that need the step's input, e.g. DeepLIFT's baseline). */
     public int inputOf(int node) {
         return nodes.get(node).inputs[0];
@@ -478,9 +502,23 @@ public final class GraphPropagation {
      */
     public INDArray[] propagate(List<INDArray> acts, INDArray signal, int bottom, Propagation.Rule rule,
                                 CombineRule combineRule) {
+        return propagate(acts, nodes.size() - 1, signal, bottom, rule, combineRule);
+    }
+
+    /**
+     * Propagates {@code signal} at node {@code top} (any node, e.g. a hidden layer's output) down the graph; nodes
+     * above {@code top} contribute nothing.
+     *
+     * @return the signal at every node with index in [bottom, top] (null where no signal arrives)
+     */
+    public INDArray[] propagate(List<INDArray> acts, int top, INDArray signal, int bottom, Propagation.Rule rule,
+                                CombineRule combineRule) {
+        if (top < 0 || top >= nodes.size()) {
+            throw new IllegalArgumentException("node " + top + " not in 0.." + (nodes.size() - 1));
+        }
         INDArray[] sig = new INDArray[nodes.size()];
-        sig[nodes.size() - 1] = signal;
-        for (int k = nodes.size() - 1; k > bottom; k--) {
+        sig[top] = signal;
+        for (int k = top; k > bottom; k--) {
             Node nd = nodes.get(k);
             if (sig[k] == null || nd.isInput()) {
                 continue;

@@ -49,7 +49,11 @@ public final class RepresentationErasure {
     public record Result(String layer, Unit unit, double[] importance, double meanScore) {
     }
 
+    /** The unrolled MultiLayerNetwork, or null for a graph. */
     private final Propagation prop;
+    /** The unrolled graph, or null for a MultiLayerNetwork. */
+    private final GraphPropagation graph;
+    private final String layerName;
     private final int layer;
     private final Unit unit;
     private final int batchSize;
@@ -60,14 +64,34 @@ public final class RepresentationErasure {
     }
 
     /**
-     * @param layer name or index of a layer that is not the output layer
+     * @param layer name or index of a layer that is not the output layer; for a single-input ComputationGraph the
+     *              name of a layer vertex that is not the output (the rest of the graph, skip connections included,
+     *              runs on the erased value)
      * @param unit  DIMENSION, or CHANNEL for a layer with output [n, c, h, w]
      */
     public RepresentationErasure(LogitNetwork net, int batchSize, String layer, Unit unit) {
-        this.prop = Propagation.of(net.copy().multiLayer(), "Representation erasure");
-        this.layer = prop.layerIndex(layer);
-        if (this.layer == prop.numLayers() - 1) {
-            throw new IllegalArgumentException("Representation erasure needs a hidden layer, not the output layer");
+        if (net.isGraph()) {
+            this.prop = null;
+            this.graph = GraphPropagation.of((org.deeplearning4j.nn.graph.ComputationGraph) net.copy().model(),
+                    "Representation erasure");
+            if (graph.inputNames().size() != 1) {
+                throw new IllegalArgumentException("Representation erasure takes one input array; this graph has inputs "
+                        + graph.inputNames());
+            }
+            this.layer = graph.layerEnd(layer);
+            if (this.layer == graph.nodes().size() - 1) {
+                throw new IllegalArgumentException("Representation erasure needs a hidden layer, not the output layer '"
+                        + layer + "'");
+            }
+            this.layerName = layer;
+        } else {
+            this.graph = null;
+            this.prop = Propagation.of(net.copy().multiLayer(), "Representation erasure");
+            this.layer = prop.layerIndex(layer);
+            if (this.layer == prop.numLayers() - 1) {
+                throw new IllegalArgumentException("Representation erasure needs a hidden layer, not the output layer");
+            }
+            this.layerName = String.valueOf(this.layer);
         }
         this.unit = unit;
         this.batchSize = Math.max(1, batchSize);
@@ -78,14 +102,15 @@ public final class RepresentationErasure {
         if (labels.length != x.size(0)) {
             throw new IllegalArgumentException("Need one label per example: " + x.size(0) + " vs " + labels.length);
         }
-        int at = prop.layerEnd(layer);
+        int at = graph != null ? layer : prop.layerEnd(layer);
         long n = x.size(0);
         double[] sum = null;
         double scoreSum = 0;
         for (long s = 0; s < n; s += batchSize) {
             long e = Math.min(n, s + batchSize);
             int[] lab = java.util.Arrays.copyOfRange(labels, (int) s, (int) e);
-            List<INDArray> acts = prop.forward(LogitNetwork.rows(x, s, e));
+            List<INDArray> acts = graph != null ? graph.forward(LogitNetwork.rows(x, s, e))
+                    : prop.forward(LogitNetwork.rows(x, s, e));
             INDArray a = acts.get(at);
             double[] logBase = logScores(acts.get(acts.size() - 1), lab);
             int units = numUnits(a);
@@ -97,7 +122,8 @@ public final class RepresentationErasure {
             }
             for (int d = 0; d < units; d++) {
                 INDArray erased = erase(a, d);
-                double[] logErased = logScores(prop.forwardFrom(at, erased), lab);
+                INDArray logits = graph != null ? last(graph.forwardWith(acts, at, erased)) : prop.forwardFrom(at, erased);
+                double[] logErased = logScores(logits, lab);
                 for (int i = 0; i < lab.length; i++) {
                     // (S - S') / S = 1 - exp(log S' - log S)
                     sum[d] += -Math.expm1(logErased[i] - logBase[i]);
@@ -107,7 +133,11 @@ public final class RepresentationErasure {
         for (int d = 0; d < sum.length; d++) {
             sum[d] /= n;
         }
-        return new Result(String.valueOf(layer), unit, sum, scoreSum / n);
+        return new Result(layerName, unit, sum, scoreSum / n);
+    }
+
+    private static INDArray last(List<INDArray> acts) {
+        return acts.get(acts.size() - 1);
     }
 
     private int numUnits(INDArray a) {

@@ -1,6 +1,7 @@
 package dev.stethoscope.probes.memorization;
 
 import dev.stethoscope.probes.model.NetworkCopy;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.rng.Random;
@@ -57,8 +58,11 @@ import java.util.Arrays;
  * never on the training network. The noise comes from a private ND4J random
  * generator seeded with {@link LassParameters#seed()}, so the global ND4J random
  * stream (used by training for dropout, weight init) is not consumed.
- * Input gradients are implemented for MultiLayerNetwork; a ComputationGraph is
- * refused with a clear message.
+ *
+ * <p><b>ComputationGraph.</b> A single-input, single-output graph (its output vertex an output layer) is searched
+ * the same way: input gradients by {@link dev.stethoscope.probes.model.GraphBackward}, certification by
+ * {@link GraphIntervalBounds}. A graph that computes the same function as an MLP gives the MLP's result (tested).
+ * Other graphs are refused with a message saying why.
  */
 public final class CriticalSamples {
     private static final Logger log = LoggerFactory.getLogger(CriticalSamples.class);
@@ -76,8 +80,58 @@ public final class CriticalSamples {
      * @param keepPerturbed whether to return the final x~ of every example
      */
     public static CsrResult search(NetworkCopy copy, INDArray x, LassParameters p, int batchSize, boolean keepPerturbed) {
+        if (copy.model() instanceof ComputationGraph g) {
+            return search(g, x, p, batchSize, keepPerturbed);
+        }
         MultiLayerNetwork net = InputGradients.requireMultiLayer(copy.model());
         return search(net, x, p, batchSize, keepPerturbed);
+    }
+
+    /** The network a search runs on: inference, and input gradients with the predictions at the same inputs. */
+    private interface Searched {
+        INDArray output(INDArray x);
+
+        InputGradients.GradientsAndPredictions step(INDArray x, INDArray labels);
+    }
+
+    /**
+     * Runs LASS on every row of {@code x} on a single-input, single-output {@code graph}, which must be a private
+     * analysis copy ({@link InputGradients#graphAnalysisCopy}).
+     *
+     * @throws UnsupportedOperationException for a graph with several inputs or outputs, or whose output vertex is
+     *         not an output layer
+     * @see #search(NetworkCopy, INDArray, LassParameters, int, boolean)
+     */
+    public static CsrResult search(ComputationGraph graph, INDArray x, LassParameters p, int batchSize,
+                                   boolean keepPerturbed) {
+        InputGradients.requireSingleInputOutput(graph, "Critical samples (LASS)");
+        Searched net = new Searched() {
+            @Override
+            public INDArray output(INDArray in) {
+                return graph.outputSingle(false, in);
+            }
+
+            @Override
+            public InputGradients.GradientsAndPredictions step(INDArray in, INDArray labels) {
+                return InputGradients.gradientsAndPredictions(graph, in, labels);
+            }
+        };
+        Certifier bounds = null;
+        String note = null;
+        if (p.certify()) {
+            note = GraphIntervalBounds.unsupportedReason(graph);
+            if (note == null) {
+                bounds = GraphIntervalBounds.of(graph)::certify;
+            } else {
+                log.debug("LASS searches every example: {}", note);
+            }
+        }
+        return run(net, bounds, note, x, p, batchSize, keepPerturbed);
+    }
+
+    /** Proves examples non-critical over their boxes ({@link IntervalBounds#certify}). */
+    private interface Certifier {
+        boolean[] certify(INDArray lo, INDArray hi, int[] predicted);
     }
 
     /**
@@ -88,6 +142,32 @@ public final class CriticalSamples {
      */
     public static CsrResult search(MultiLayerNetwork net, INDArray x, LassParameters p, int batchSize,
                                    boolean keepPerturbed) {
+        Certifier bounds = null;
+        String note = null;
+        if (p.certify()) {
+            note = IntervalBounds.unsupportedReason(net);
+            if (note == null) {
+                bounds = IntervalBounds.of(net)::certify;
+            } else {
+                log.debug("LASS searches every example: {}", note);
+            }
+        }
+        Searched searched = new Searched() {
+            @Override
+            public INDArray output(INDArray in) {
+                return net.output(in, false);
+            }
+
+            @Override
+            public InputGradients.GradientsAndPredictions step(INDArray in, INDArray labels) {
+                return InputGradients.gradientsAndPredictions(net, in, labels);
+            }
+        };
+        return run(searched, bounds, note, x, p, batchSize, keepPerturbed);
+    }
+
+    private static CsrResult run(Searched net, Certifier bounds, String note, INDArray x, LassParameters p,
+                                 int batchSize, boolean keepPerturbed) {
         int n = (int) x.size(0);
         if (n == 0) {
             throw new IllegalArgumentException("No examples to search");
@@ -106,16 +186,6 @@ public final class CriticalSamples {
         boolean[] certified = new boolean[n];
         INDArray perturbed = keepPerturbed ? x.dup() : null;
         int steps = 0;
-        IntervalBounds bounds = null;
-        String note = null;
-        if (p.certify()) {
-            note = IntervalBounds.unsupportedReason(net);
-            if (note == null) {
-                bounds = IntervalBounds.of(net);
-            } else {
-                log.debug("LASS searches every example: {}", note);
-            }
-        }
         try (Random rng = Nd4j.getRandomFactory().getNewRandomInstance(p.seed())) {
             for (int start = 0; start < n; start += bs) {
                 int end = Math.min(n, start + bs);
@@ -152,14 +222,15 @@ public final class CriticalSamples {
                          INDArray perturbed, int steps) {
     }
 
-    private static Batch searchBatch(MultiLayerNetwork net, IntervalBounds bounds, INDArray xIn, LassParameters p,
+    private static Batch searchBatch(Searched net, Certifier bounds, INDArray xIn, LassParameters p,
                                      Random rng) {
         long[] shape = xIn.shape();
         int n = (int) shape[0];
         long d = xIn.length() / n;
         INDArray x = xIn.dup('c').reshape('c', n, d);
-        int[] original = InputGradients.argmax(net.output(reshapeTo(x, shape, n), false));
-        int numClasses = (int) net.output(reshapeTo(x.getRows(0), shape, 1), false).size(1);
+        INDArray out0 = net.output(reshapeTo(x, shape, n));
+        int[] original = InputGradients.argmax(out0);
+        int numClasses = (int) out0.size(1);
 
         INDArray lo = Transforms.max(x.sub(p.radius()), p.inputMin());
         INDArray hi = Transforms.min(x.add(p.radius()), p.inputMax());
@@ -205,12 +276,12 @@ public final class CriticalSamples {
             INDArray g = null;
             if (t <= p.maxIterations()) {
                 // one pass: the gradient at xt, and the predictions at xt from the same forward pass
-                InputGradients.GradientsAndPredictions gp = InputGradients.gradientsAndPredictions(net,
-                        reshapeTo(xt, shape, m), InputGradients.oneHot(origA, numClasses, x));
+                InputGradients.GradientsAndPredictions gp = net.step(reshapeTo(xt, shape, m),
+                        InputGradients.oneHot(origA, numClasses, x));
                 g = gp.gradients().reshape('c', m, d);
                 pred = t == 1 ? null : gp.predictions(); // at t = 1, xt = x: not critical by definition
             } else {
-                pred = InputGradients.argmax(net.output(reshapeTo(xt, shape, m), false)); // after the last step
+                pred = InputGradients.argmax(net.output(reshapeTo(xt, shape, m))); // after the last step
             }
             if (pred != null) {
                 // the state xt reached after step t - 1

@@ -40,15 +40,16 @@ public final class InputGradients {
     }
 
     /**
-     * Makes the private copy used for input gradients: a {@link NetworkCopy} of
-     * a {@link MultiLayerNetwork} with dropout and weight noise removed from the
-     * copy's configuration.
+     * Makes the private copy used for input gradients: a {@link NetworkCopy} of a {@link MultiLayerNetwork} or a
+     * {@link ComputationGraph} ({@link #graphAnalysisCopy}) with dropout and weight noise removed from the copy's
+     * configuration and training workspaces off.
      *
-     * @throws UnsupportedOperationException for a {@link ComputationGraph} (input
-     *         gradients are implemented for MultiLayerNetwork only)
      * @throws IllegalArgumentException for other model types
      */
     public static NetworkCopy analysisCopy(Model model) {
+        if (model instanceof ComputationGraph cg) {
+            return graphAnalysisCopy(cg);
+        }
         requireMultiLayer(model);
         NetworkCopy copy = NetworkCopy.of(model);
         stripStochasticRegularisation(copy.multiLayer());
@@ -98,14 +99,85 @@ public final class InputGradients {
             return mln;
         }
         if (model instanceof ComputationGraph) {
-            throw new UnsupportedOperationException("Critical samples (interval bounds) and the memorisation monitor are "
-                    + "implemented for MultiLayerNetwork; this model is a ComputationGraph (its input gradients and loss "
-                    + "sensitivity: graphAnalysisCopy and perExample(ComputationGraph, ...)). "
-                    + "Use a MultiLayerNetwork, or leave the memorisation monitor out for this model.");
+            throw new UnsupportedOperationException("This analysis is implemented for MultiLayerNetwork; this model "
+                    + "is a ComputationGraph (its overloads for ComputationGraph take the graph itself)");
         }
         throw new IllegalArgumentException("Unsupported model type "
                 + (model == null ? "null" : model.getClass().getName())
-                + ": input gradients are implemented for MultiLayerNetwork");
+                + ": input gradients are implemented for MultiLayerNetwork and ComputationGraph");
+    }
+
+    /**
+     * Why the per-example analyses on one input array (critical samples, loss sensitivity of the memorisation
+     * monitor) cannot run on {@code graph}, or null if they can: they need a single input and a single output whose
+     * vertex is an output layer with a feed-forward number of outputs (the classes).
+     */
+    public static String singleInputOutputReason(ComputationGraph graph) {
+        var conf = graph.getConfiguration();
+        if (conf.getNetworkInputs().size() != 1) {
+            return "the graph has inputs " + conf.getNetworkInputs() + " (supported: one input)";
+        }
+        if (conf.getNetworkOutputs().size() != 1) {
+            return "the graph has outputs " + conf.getNetworkOutputs() + " (supported: one output)";
+        }
+        String out = conf.getNetworkOutputs().get(0);
+        var v = graph.getVertex(out);
+        if (!v.hasLayer() || !(v.getLayer() instanceof org.deeplearning4j.nn.api.layers.IOutputLayer)
+                || !(v.getLayer().conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.FeedForwardLayer)) {
+            return "the graph's output vertex '" + out + "' is not a feed-forward output layer";
+        }
+        return null;
+    }
+
+    /** Fails with {@link #singleInputOutputReason} unless it is null; returns {@code graph}. */
+    public static ComputationGraph requireSingleInputOutput(ComputationGraph graph, String what) {
+        String why = singleInputOutputReason(graph);
+        if (why != null) {
+            throw new UnsupportedOperationException(what + " on a ComputationGraph needs one input and one output "
+                    + "layer: " + why);
+        }
+        return graph;
+    }
+
+    /** Number of output classes of a single-output {@code graph} (size of its output layer). */
+    public static int numClasses(ComputationGraph graph) {
+        requireSingleInputOutput(graph, "Counting classes");
+        var conf = graph.getOutputLayer(0).conf().getLayer();
+        return (int) ((org.deeplearning4j.nn.conf.layers.FeedForwardLayer) conf).getNOut();
+    }
+
+    /**
+     * As {@link #gradientsAndPredictions(MultiLayerNetwork, INDArray, INDArray)} for a single-input, single-output
+     * graph copy ({@link #graphAnalysisCopy}): the predictions come from the same forward pass as the gradients
+     * unless a layer behaves differently in training (batch normalisation, dropout, weight noise), then from an
+     * inference pass.
+     */
+    public static GradientsAndPredictions gradientsAndPredictions(ComputationGraph net, INDArray features,
+                                                                  INDArray labels) {
+        if (features.size(0) != labels.size(0)) {
+            throw new IllegalArgumentException(features.size(0) + " feature rows but " + labels.size(0) + " label rows");
+        }
+        dev.stethoscope.probes.linalg.NativeMemory.collectIfGrown();
+        var pass = dev.stethoscope.probes.model.GraphBackward.backward(net, new INDArray[]{features}, labels);
+        INDArray out = fusable(net) ? pass.output() : null;
+        if (out == null) {
+            out = net.outputSingle(false, features);
+        }
+        return new GradientsAndPredictions(pass.gradients()[0], argmax(out));
+    }
+
+    private static boolean fusable(ComputationGraph net) {
+        if (net.getConfiguration().getTrainingWorkspaceMode() != WorkspaceMode.NONE) {
+            return false;
+        }
+        for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
+            org.deeplearning4j.nn.conf.layers.Layer c = l.conf().getLayer();
+            if (c instanceof BatchNormalization || c.getIDropout() != null
+                    || c instanceof org.deeplearning4j.nn.conf.layers.BaseLayer bl && bl.getWeightNoise() != null) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -100,7 +100,7 @@ public final class IntervalBounds {
         }
         return true;
     }
-    private static final List<String> AFFINE_PARAMS = List.of("W", "pW", "b");
+    static final List<String> AFFINE_PARAMS = List.of("W", "pW", "b");
 
     private final MultiLayerNetwork centre;
     private final MultiLayerNetwork radius;
@@ -248,7 +248,7 @@ public final class IntervalBounds {
     }
 
     /** Lower bounds of the margins over the boxes, and the margins' values at the box centres' image. */
-    private record Margins(double[] lower, double[] centre) {
+    record Margins(double[] lower, double[] centre) {
     }
 
     private Margins margins(INDArray lo, INDArray hi, int[] predicted) {
@@ -308,7 +308,7 @@ public final class IntervalBounds {
     }
 
     /** Flags the rows (first dimension) of {@code a} that hold a NaN or infinite value. */
-    private static void markNonFinite(INDArray a, boolean[] bad) {
+    static void markNonFinite(INDArray a, boolean[] bad) {
         long per = a.length() / bad.length;
         double[] v = a.dup('c').data().asDouble();
         for (int i = 0; i < bad.length; i++) {
@@ -322,9 +322,12 @@ public final class IntervalBounds {
 
     /** Bounds of z_k - z_j at the dense output layer, from bounds [l, u] of its input. */
     private Margins outputMargins(INDArray l, INDArray u, int[] predicted) {
+        return outputMargins(outW, outB, l, u, predicted);
+    }
+
+    /** Bounds of z_k - z_j of a dense output layer (weights w, bias b or null), from bounds [l, u] of its input. */
+    static Margins outputMargins(INDArray w, INDArray b, INDArray l, INDArray u, int[] predicted) {
         int n = predicted.length;
-        INDArray w = outW;
-        INDArray b = outB;
         int classes = (int) w.size(1);
         INDArray c = l.add(u).muli(0.5);
         INDArray rho = u.sub(l).muli(0.5);
@@ -380,7 +383,11 @@ public final class IntervalBounds {
      * bound ({@link #marginLowerBounds}) exceeds {@code 1e-3 * max(1, |margin at the box centre|)}.
      */
     public boolean[] certify(INDArray lo, INDArray hi, int[] predicted) {
-        Margins m = margins(lo, hi, predicted);
+        return certified(margins(lo, hi, predicted));
+    }
+
+    /** The certification rule of {@link #certify} applied to margins. */
+    static boolean[] certified(Margins m) {
         double[] bound = m.lower();
         double[] mid = m.centre();
         boolean[] ok = new boolean[bound.length];

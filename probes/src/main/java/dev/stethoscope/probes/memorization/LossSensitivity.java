@@ -63,6 +63,20 @@ public final class LossSensitivity implements java.io.Serializable {
      * @param labels one-hot (or probability) label rows giving each example's class
      */
     public static double[][] perClassMatrix(MultiLayerNetwork net, INDArray features, INDArray labels) {
+        return perClassMatrix(y -> perExampleL1(net, features, y), features, labels);
+    }
+
+    /**
+     * The per-class sensitivity matrix ({@link #perClassMatrix(MultiLayerNetwork, INDArray, INDArray)}) of a
+     * single-input, single-output graph (a copy from {@link InputGradients#graphAnalysisCopy}).
+     */
+    public static double[][] perClassMatrix(org.deeplearning4j.nn.graph.ComputationGraph net, INDArray features,
+                                            INDArray labels) {
+        return perClassMatrix(y -> perExampleL1(net, new INDArray[]{features}, y), features, labels);
+    }
+
+    private static double[][] perClassMatrix(java.util.function.Function<INDArray, double[]> l1, INDArray features,
+                                             INDArray labels) {
         int k = (int) labels.size(1);
         int n = (int) features.size(0);
         int[] cls = InputGradients.argmax(labels);
@@ -74,7 +88,7 @@ public final class LossSensitivity implements java.io.Serializable {
         for (int i = 0; i < k; i++) {
             int[] all = new int[n];
             Arrays.fill(all, i);
-            double[] g = perExampleL1(net, features, InputGradients.oneHot(all, k, features));
+            double[] g = l1.apply(InputGradients.oneHot(all, k, features));
             double[] sum = new double[k];
             for (int e = 0; e < n; e++) {
                 sum[cls[e]] += g[e];

@@ -33,6 +33,24 @@ public final class GraphBackward {
      * @return one gradient per input, of that input's shape, detached
      */
     public static INDArray[] inputGradients(ComputationGraph graph, INDArray[] inputs, INDArray labels) {
+        return backward(graph, inputs, labels).gradients();
+    }
+
+    /**
+     * The input gradients of {@link #inputGradients} and the graph's output from the same (training-mode) forward
+     * pass.
+     *
+     * @param gradients one gradient per input, of that input's shape, detached
+     * @param output    the output layer's activations in that pass, detached: equal to the inference output when
+     *                  no layer behaves differently in training (no dropout, weight noise or batch normalisation)
+     */
+    public record Pass(INDArray[] gradients, INDArray output) {
+    }
+
+    /**
+     * Input gradients and the output of the same forward pass ({@link Pass}); as {@link #inputGradients}.
+     */
+    public static Pass backward(ComputationGraph graph, INDArray[] inputs, INDArray labels) {
         List<String> outs = graph.getConfiguration().getNetworkOutputs();
         if (outs.size() != 1) {
             throw new IllegalArgumentException("Input gradients support single-output graphs; this graph has outputs " + outs);
@@ -40,7 +58,9 @@ public final class GraphBackward {
         if (graph.getGradientsViewArray() == null) {
             graph.initGradientsView();
         }
-        graph.feedForward(inputs, true, false);
+        java.util.Map<String, INDArray> acts = graph.feedForward(inputs, true, false);
+        INDArray output = acts.get(outs.get(0));
+        output = output == null ? null : output.detach();
         LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
         GraphVertex[] vs = graph.getVertices();
         INDArray[] eps = new INDArray[vs.length];
@@ -78,6 +98,6 @@ public final class GraphBackward {
             g[i] = e == null ? Nd4j.zeros(inputs[i].dataType(), inputs[i].shape()) : e.reshape(inputs[i].shape()).dup();
         }
         graph.clear();
-        return g;
+        return new Pass(g, output);
     }
 }

@@ -108,7 +108,7 @@ class InputGradientsTest {
     }
 
     @Test
-    void computationGraphIsRefusedWithAClearMessage() {
+    void aComputationGraphGetsAGraphCopyAndMultiLayerOnlyAnalysesRefuseIt() {
         var conf = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().graphBuilder()
                 .addInputs("in")
                 .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(3).nOut(2)
@@ -116,7 +116,12 @@ class InputGradientsTest {
                 .setOutputs("out").build();
         var cg = new org.deeplearning4j.nn.graph.ComputationGraph(conf);
         cg.init();
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> InputGradients.analysisCopy(cg))
+        cg.getLayer("out").conf().getLayer().setIDropout(new org.deeplearning4j.nn.conf.dropout.Dropout(0.5));
+        var copy = (org.deeplearning4j.nn.graph.ComputationGraph) InputGradients.analysisCopy(cg).model();
+        assertThat(copy).isNotSameAs(cg);
+        assertThat(copy.getLayer("out").conf().getLayer().getIDropout()).isNull();
+        assertThat(cg.getLayer("out").conf().getLayer().getIDropout()).isNotNull();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> InputGradients.requireMultiLayer(cg))
                 .isInstanceOf(UnsupportedOperationException.class)
                 .hasMessageContaining("MultiLayerNetwork");
     }

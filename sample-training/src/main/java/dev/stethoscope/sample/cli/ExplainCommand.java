@@ -12,6 +12,8 @@ import dev.stethoscope.sample.data.MnistData;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -35,7 +37,8 @@ import java.util.concurrent.Callable;
 @Command(name = "explain", mixinStandardHelpOptions = true,
         description = "Relevance heatmap of one example for a model saved with DL4J's ModelSerializer.")
 public final class ExplainCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model zip written by ModelSerializer (MultiLayerNetwork).")
+    @Option(names = "--model", required = true,
+            description = "Model zip written by ModelSerializer (MultiLayerNetwork, or a ComputationGraph with one input and one output).")
     File model;
 
     @Option(names = "--data", required = true, description = "Folder with the four IDX files (MNIST layout).")
@@ -87,13 +90,7 @@ public final class ExplainCommand implements Callable<Integer> {
         if (!model.isFile()) {
             throw new IllegalArgumentException("No such model file: " + model + " (give a zip written by ModelSerializer)");
         }
-        MultiLayerNetwork net;
-        try {
-            net = ModelSerializer.restoreMultiLayerNetwork(model, false);
-        } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException("Cannot read " + model + " as a MultiLayerNetwork saved by ModelSerializer: "
-                    + e.getMessage(), e);
-        }
+        Model net = restore(model);
         Example ex = loadExample(data, split, index);
         long expected = expectedInputs(net);
         if (expected > 0 && expected != (long) ex.rows * ex.cols) {
@@ -143,8 +140,66 @@ public final class ExplainCommand implements Callable<Integer> {
         return new Example(x, li.labelValues()[index], li.rows(), li.cols());
     }
 
+    /**
+     * The network in a ModelSerializer zip: a MultiLayerNetwork or a ComputationGraph (told apart by the
+     * configuration the zip holds), without its updater state.
+     *
+     * @throws IllegalArgumentException if the file holds neither, or a graph with several inputs or outputs
+     */
+    static Model restore(File file) {
+        boolean graph;
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(file)) {
+            java.util.zip.ZipEntry conf = zip.getEntry("configuration.json");
+            if (conf == null) {
+                throw new IllegalArgumentException("Cannot read " + file + ": not a model zip written by ModelSerializer "
+                        + "(no configuration.json)");
+            }
+            String json = new String(zip.getInputStream(conf).readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            graph = json.contains("\"networkInputs\"") && json.contains("\"vertices\"");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("Cannot read " + file + " as a model zip written by ModelSerializer: "
+                    + e.getMessage(), e);
+        }
+        try {
+            if (!graph) {
+                return ModelSerializer.restoreMultiLayerNetwork(file, false);
+            }
+            ComputationGraph g = ModelSerializer.restoreComputationGraph(file, false);
+            var c = g.getConfiguration();
+            if (c.getNetworkInputs().size() != 1 || c.getNetworkOutputs().size() != 1) {
+                throw new IllegalArgumentException("explain takes one image per example: the ComputationGraph in " + file
+                        + " has inputs " + c.getNetworkInputs() + " and outputs " + c.getNetworkOutputs()
+                        + " (supported: one input, one output)");
+            }
+            return g;
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof IllegalArgumentException iae && iae.getMessage() != null
+                    && iae.getMessage().startsWith("explain takes")) {
+                throw iae;
+            }
+            throw new IllegalArgumentException("Cannot read " + file + " as a " + (graph ? "ComputationGraph" : "MultiLayerNetwork")
+                    + " saved by ModelSerializer: " + e.getMessage(), e);
+        }
+    }
+
     /** Values per example the network takes (0 if unknown). */
-    static long expectedInputs(MultiLayerNetwork net) {
+    static long expectedInputs(Model model) {
+        if (model instanceof ComputationGraph g) {
+            String in = g.getConfiguration().getNetworkInputs().get(0);
+            for (var e : g.getConfiguration().getVertexInputs().entrySet()) {
+                if (e.getValue().contains(in) && g.getConfiguration().getVertices().get(e.getKey())
+                        instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv) {
+                    if (lv.getPreProcessor() instanceof FeedForwardToCnnPreProcessor f) {
+                        return f.getNumChannels() * f.getInputHeight() * f.getInputWidth();
+                    }
+                    if (lv.getLayerConf().getLayer() instanceof FeedForwardLayer ff) {
+                        return ff.getNIn();
+                    }
+                }
+            }
+            return 0;
+        }
+        MultiLayerNetwork net = (MultiLayerNetwork) model;
         InputPreProcessor pp = net.getLayerWiseConfigurations().getInputPreProcess(0);
         if (pp instanceof FeedForwardToCnnPreProcessor f) {
             return f.getNumChannels() * f.getInputHeight() * f.getInputWidth();

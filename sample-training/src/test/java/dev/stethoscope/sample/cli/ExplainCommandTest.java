@@ -122,6 +122,64 @@ class ExplainCommandTest {
         assertThat(r[1]).contains("completeness gap");
     }
 
+    /** A saved residual ComputationGraph (conv, add, global pooling) is read and explained like a MultiLayerNetwork. */
+    @Test
+    void explainsASavedComputationGraph() throws Exception {
+        var conf = new NeuralNetConfiguration.Builder().seed(4).updater(new Adam(1e-2))
+                .convolutionMode(org.deeplearning4j.nn.conf.ConvolutionMode.Same).graphBuilder()
+                .addInputs("img").setInputTypes(org.deeplearning4j.nn.conf.inputs.InputType.convolutionalFlat(8, 8, 1))
+                .addLayer("c1", new org.deeplearning4j.nn.conf.layers.ConvolutionLayer.Builder(3, 3).nOut(4)
+                        .activation(Activation.RELU).build(), "img")
+                .addLayer("c2", new org.deeplearning4j.nn.conf.layers.ConvolutionLayer.Builder(3, 3).nOut(4)
+                        .activation(Activation.IDENTITY).build(), "c1")
+                .addVertex("add", new org.deeplearning4j.nn.conf.graph.ElementWiseVertex(
+                        org.deeplearning4j.nn.conf.graph.ElementWiseVertex.Op.Add), "c1", "c2")
+                .addLayer("relu", new org.deeplearning4j.nn.conf.layers.ActivationLayer.Builder()
+                        .activation(Activation.RELU).build(), "add")
+                .addLayer("fc", new DenseLayer.Builder().nOut(16).activation(Activation.RELU).build(), "relu")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(4)
+                        .activation(Activation.SOFTMAX).build(), "fc")
+                .setOutputs("out").build();
+        var graph = new org.deeplearning4j.nn.graph.ComputationGraph(conf);
+        graph.init();
+        dev.stethoscope.sample.data.MnistData d = dev.stethoscope.sample.data.MnistData.read(data);
+        DataSet ds = new DataSet(d.train().features(), d.train().oneHotLabels(4));
+        for (int i = 0; i < 20; i++) {
+            graph.fit(ds);
+        }
+        File graphFile = dir.resolve("graph.zip").toFile();
+        ModelSerializer.writeModel(graph, graphFile, false);
+        File png = dir.resolve("g/heat.png").toFile();
+        String[] r = run("explain", "--model", graphFile.toString(), "--data", data.toString(), "--index", "2",
+                "--method", "ig", "--steps", "300", "--target", "2", "--out", png.toString());
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        INDArray map = Nd4j.createFromNpyFile(dir.resolve("g/heat.npy").toFile());
+        assertThat(map.shape()).containsExactly(8, 8);
+        INDArray x = dev.stethoscope.sample.data.DataConversion.features(d.test().images(), 2, 3);
+        dev.stethoscope.probes.attribution.LogitNetwork ln = new dev.stethoscope.probes.attribution.LogitNetwork(
+                dev.stethoscope.probes.model.NetworkCopy.of(graph));
+        double delta = ln.logits(x, 1).getDouble(0, 2) - ln.logits(Nd4j.zeros(x.dataType(), 1, 64), 1).getDouble(0, 2);
+        assertThat(map.sumNumber().doubleValue()).isCloseTo(delta, within(0.01 * Math.abs(delta) + 1e-3));
+        assertThat(r[1]).contains("completeness gap");
+        String[] shape = run("explain", "--model", graphFile.toString(), "--data", wrongData.toString(), "--index", "0",
+                "--out", png.toString());
+        assertThat(shape[2]).contains("Wrong input shape").contains("64");
+
+        // two inputs: refused, naming them
+        var two = new NeuralNetConfiguration.Builder().graphBuilder().addInputs("a", "b")
+                .addVertex("cat", new org.deeplearning4j.nn.conf.graph.MergeVertex(), "a", "b")
+                .addLayer("out", new OutputLayer.Builder().nIn(64).nOut(4).activation(Activation.SOFTMAX).build(), "cat")
+                .setOutputs("out").build();
+        var g2 = new org.deeplearning4j.nn.graph.ComputationGraph(two);
+        g2.init();
+        File twoFile = dir.resolve("two.zip").toFile();
+        ModelSerializer.writeModel(g2, twoFile, false);
+        String[] refused = run("explain", "--model", twoFile.toString(), "--data", data.toString(), "--index", "0",
+                "--out", png.toString());
+        assertThat(refused[0]).isEqualTo("1");
+        assertThat(refused[2]).contains("inputs [a, b]");
+    }
+
     @Test
     void clearErrors() {
         String png = dir.resolve("e.png").toString();
