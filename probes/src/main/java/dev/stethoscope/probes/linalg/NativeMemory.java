@@ -36,6 +36,8 @@ public final class NativeMemory {
 
     private static final AtomicLong LOW = new AtomicLong(-1);
     private static final AtomicLong COLLECTIONS = new AtomicLong();
+    private static final AtomicLong GC_NANOS = new AtomicLong();
+    private static final AtomicLong TRIM_NANOS = new AtomicLong();
     private static volatile long lastCollectionNanos = System.nanoTime() - MIN_INTERVAL_MS * 1_000_000L;
     private static volatile long growthBytes = readGrowth();
 
@@ -104,6 +106,16 @@ public final class NativeMemory {
         return COLLECTIONS.get();
     }
 
+    /** Wall time spent in the {@code System.gc()} calls of the collections so far (every thread stopped), in ns. */
+    public static long gcNanos() {
+        return GC_NANOS.get();
+    }
+
+    /** Wall time spent waiting for the deallocator and trimming after the collections so far (calling thread), in ns. */
+    public static long trimNanos() {
+        return TRIM_NANOS.get();
+    }
+
     /**
      * Collects if the resident memory grew by more than the bound since the lowest point seen after
      * the last collection (and the last collection was at least {@value #MIN_INTERVAL_MS} ms ago).
@@ -134,6 +146,8 @@ public final class NativeMemory {
             trim();
             lastCollectionNanos = System.nanoTime();
             COLLECTIONS.incrementAndGet();
+            GC_NANOS.addAndGet(gcNanos);
+            TRIM_NANOS.addAndGet(lastCollectionNanos - t0 - gcNanos);
             // ND4J frees the arrays on its deallocator thread after the collection: the low point is
             // re-learnt from the next readings
             LOW.set(Pointer.physicalBytes());
