@@ -101,6 +101,87 @@ public final class NativeMemory {
         return growthBytes;
     }
 
+    /** Period of the {@link #watch()} thread's checks, in milliseconds. */
+    public static final long WATCH_PERIOD_MS = 200;
+    private static final Object WATCH_LOCK = new Object();
+    private static Thread watcher;
+    private static int watchers;
+    private static final AtomicLong WATCH_COLLECTIONS = new AtomicLong();
+
+    /**
+     * Starts checking every {@value #WATCH_PERIOD_MS} ms on a daemon thread ({@code stethoscope-native-memory})
+     * until the returned handle is closed, so that the bound holds within an analysis step too, not only at
+     * the points that call {@link #collectIfGrown()} (measured on LeNet, docs/overhead.md 2026-12-07: the
+     * similarity snapshot before training grew the resident memory by 820 MB and the probe of conv1 by 788 MB
+     * between two such points). Starts from the current resident size as the low point. Reference-counted:
+     * one thread however many handles are open. A check reads the resident size (one native call); the
+     * collections themselves are the same as {@link #collectIfGrown()}'s (at most one a second). Does
+     * nothing when collections are off ({@link #growthBytes()} 0).
+     *
+     * @return a handle whose {@code close()} stops this watch (idempotent)
+     */
+    public static AutoCloseable watch() {
+        if (growthBytes <= 0) {
+            return () -> { };
+        }
+        synchronized (WATCH_LOCK) {
+            if (watchers++ == 0) {
+                LOW.set(Pointer.physicalBytes());
+                Thread t = new Thread(NativeMemory::watchLoop, "stethoscope-native-memory");
+                t.setDaemon(true);
+                watcher = t;
+                t.start();
+            }
+        }
+        java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (!closed.compareAndSet(false, true)) {
+                return;
+            }
+            synchronized (WATCH_LOCK) {
+                if (--watchers == 0 && watcher != null) {
+                    watcher.interrupt();
+                    watcher = null;
+                }
+            }
+        };
+    }
+
+    /** Whether a {@link #watch()} thread is running. */
+    public static boolean watching() {
+        synchronized (WATCH_LOCK) {
+            return watcher != null;
+        }
+    }
+
+    /** Collections triggered by the {@link #watch()} thread so far (included in {@link #collections()}). */
+    public static long watchCollections() {
+        return WATCH_COLLECTIONS.get();
+    }
+
+    private static void watchLoop() {
+        Thread self = Thread.currentThread();
+        while (!self.isInterrupted()) {
+            try {
+                Thread.sleep(WATCH_PERIOD_MS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            synchronized (WATCH_LOCK) {
+                if (watcher != self) {
+                    return;
+                }
+            }
+            try {
+                if (collectIfGrown()) {
+                    WATCH_COLLECTIONS.incrementAndGet();
+                }
+            } catch (RuntimeException | LinkageError e) {
+                log.debug("native memory check failed: {}", e.toString());
+            }
+        }
+    }
+
     /** Collections triggered so far (for logs and tests). */
     public static long collections() {
         return COLLECTIONS.get();

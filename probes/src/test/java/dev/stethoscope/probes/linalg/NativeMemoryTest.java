@@ -43,4 +43,43 @@ class NativeMemoryTest {
             NativeMemory.growthMegabytes(saved);
         }
     }
+
+    @Test
+    void theWatchCollectsGrowthThatNoStepChecksAndStopsWhenClosed() throws Exception {
+        long saved = NativeMemory.growthBytes() >> 20;
+        try {
+            NativeMemory.growthMegabytes(0);
+            try (AutoCloseable off = NativeMemory.watch()) {
+                assertThat(NativeMemory.watching()).as("collections off: no thread").isFalse();
+            }
+            NativeMemory.growthMegabytes(64);
+            System.gc();
+            Thread.sleep(1100); // past the minimum interval
+            long before = NativeMemory.watchCollections();
+            long base;
+            long peak = 0;
+            AutoCloseable a = NativeMemory.watch();
+            AutoCloseable b = NativeMemory.watch(); // reference-counted: one thread
+            try {
+                assertThat(NativeMemory.watching()).isTrue();
+                base = Pointer.physicalBytes();
+                // about 400 MB of unreachable native arrays made without a single collectIfGrown() call
+                for (int i = 0; i < 100; i++) {
+                    Nd4j.create(DataType.FLOAT, 1_000_000).assign(i);
+                    peak = Math.max(peak, Pointer.physicalBytes());
+                    Thread.sleep(30);
+                }
+            } finally {
+                a.close();
+                a.close(); // idempotent: does not release b's reference
+                assertThat(NativeMemory.watching()).as("b still open").isTrue();
+                b.close();
+            }
+            assertThat(NativeMemory.watchCollections()).as("collections by the watch thread").isGreaterThan(before);
+            assertThat(peak - base).as("growth held well below the 400 MB made").isLessThan(300L << 20);
+            assertThat(NativeMemory.watching()).isFalse();
+        } finally {
+            NativeMemory.growthMegabytes(saved);
+        }
+    }
 }
