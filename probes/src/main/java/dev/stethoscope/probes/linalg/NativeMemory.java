@@ -23,7 +23,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@value #GROWTH_PROPERTY} (megabytes; 0 turns collections off); at most one collection per
  * {@value #MIN_INTERVAL_MS} ms. A collection stops every Java thread for its duration (tens of
  * milliseconds with the monitors' small heaps), training included; it never changes a result.
- * Thread-safe.
+ * {@link #watch()} adds a thread that checks every {@value #WATCH_PERIOD_MS} ms, for growth inside an
+ * analysis step (the monitors attached by {@code Stethoscope.attach} hold one while attached). Measured
+ * costs and effects: docs/overhead.md. Thread-safe.
  */
 public final class NativeMemory {
     private static final Logger log = LoggerFactory.getLogger("dev.stethoscope.memory");
