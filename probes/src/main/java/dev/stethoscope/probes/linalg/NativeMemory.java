@@ -64,7 +64,7 @@ public final class NativeMemory {
      * then hand the freed pages back to the system with {@code malloc_trim(0)} (glibc keeps freed
      * blocks of its arenas otherwise, so RSS would not fall). Without JNA this only waits.
      */
-    private static void trim() {
+    static void trim() { // package-private for tests: hands freed arena memory back, so RSS growth is measurable
         try {
             Thread.sleep(30);
             if (MALLOC_TRIM != null) {
