@@ -13,12 +13,30 @@ import sys
 from collections import defaultdict
 
 
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def train_thread_cpu(v):
+    """Mean training-thread CPU seconds of epochs 2.. ("[9.1,7.5,6.9]" -> 7.2); epoch 1 alone if only one."""
+    if not v:
+        return None
+    xs = [float(x) for x in v.strip("[]").split(",") if x]
+    if not xs:
+        return None
+    return statistics.mean(xs[1:]) if len(xs) > 1 else xs[0]
+
+
 def main(path):
     rows = [r for r in csv.DictReader(open(path), delimiter="\t") if r.get("round") and r["round"] != "round"]
     runs = {}
     for r in rows:
         key = (r["model"], int(r["round"]), int(r["epochs"]), r["config"])
-        runs[key] = {"wall": float(r["wall_s"]), "cpu": float(r["cpu_s"]), "rss": float(r["peak_rss_kb"]) / 1024}
+        runs[key] = {"wall": float(r["wall_s"]), "cpu": float(r["cpu_s"]), "rss": float(r["peak_rss_kb"]) / 1024,
+                     "tcpu": train_thread_cpu(r.get("train_thread_cpu_epoch_s")), "gc": num(r.get("gc_pause_s"))}
     models = sorted({k[0] for k in runs})
     for model in models:
         rounds = sorted({k[1] for k in runs if k[0] == model})
@@ -40,8 +58,15 @@ def main(path):
                     ratios = {m: x[m] / bare[m] for m in ("wall", "cpu", "rss")}
                     for m, v in ratios.items():
                         med[(c, f"{e} ep {m}")].append(v)
+                    extra = ""
+                    if x.get("tcpu") and bare.get("tcpu"):
+                        v = x["tcpu"] / bare["tcpu"]
+                        med[(c, f"{e} ep train-thread CPU/epoch")].append(v)
+                        extra += f"  train-thread CPU/epoch {v:.3f} ({x['tcpu']:.2f} vs {bare['tcpu']:.2f} s)"
+                    if x.get("gc") is not None and bare.get("gc") is not None:
+                        extra += f"  GC pauses {x['gc']:.1f} s vs {bare['gc']:.1f} s"
                     print(f"  {c:9s} wall {ratios['wall']:.3f}  CPU {ratios['cpu']:.3f}  peak RSS {ratios['rss']:.3f}"
-                          f" ({x['rss']:.0f} MB)")
+                          f" ({x['rss']:.0f} MB)" + extra)
             if len(epochs) >= 2:
                 e1, e2 = epochs[0], epochs[-1]
                 b1, b2 = runs.get((model, rd, e1, "bare")), runs.get((model, rd, e2, "bare"))

@@ -6,6 +6,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import dev.stethoscope.listeners.attribution.AttributionListener;
 import dev.stethoscope.listeners.core.AnalysisContext;
 import dev.stethoscope.listeners.core.BackgroundWorker;
+import dev.stethoscope.listeners.core.CpuAccounting;
 import dev.stethoscope.listeners.core.Schedule;
 import dev.stethoscope.probes.linear.LinearProbe;
 import dev.stethoscope.listeners.core.StethoscopeListener;
@@ -178,9 +179,7 @@ public final class Stethoscope implements AutoCloseable {
             ctx.close();
             throw e;
         }
-        for (StethoscopeListener l : built) {
-            l.attach();
-        }
+        attachAll(built);
         return new Stethoscope(ctx, new ArrayList<>(built));
     }
 
@@ -216,10 +215,19 @@ public final class Stethoscope implements AutoCloseable {
         }
         skipped.forEach((m, why) -> log.warn("Stethoscope monitor '{}' is not attached to this {}: {}", m,
                 net.getClass().getSimpleName(), why));
-        for (StethoscopeListener l : built) {
-            l.attach();
-        }
+        attachAll(built);
         return new Stethoscope(ctx, new ArrayList<>(built), skipped);
+    }
+
+    /** Attaches each monitor (behind {@link CpuAccounting}'s timing wrapper when the accounting is on). */
+    private static void attachAll(List<StethoscopeListener> built) {
+        for (StethoscopeListener l : built) {
+            if (CpuAccounting.enabled()) {
+                CpuAccounting.attachTimed(l);
+            } else {
+                l.attach();
+            }
+        }
     }
 
     /** The monitor a builder builds, named from its listener class (TrainingDynamicsListener.Builder: "TrainingDynamics"). */
@@ -277,8 +285,10 @@ public final class Stethoscope implements AutoCloseable {
         closed = true;
         VirtualMachineError fatal = null;
         for (StethoscopeListener m : monitors) {
+            long cpu = CpuAccounting.start();
             try {
                 m.close();
+                CpuAccounting.add(Thread.currentThread().getName() + ": " + m.monitorName() + ".close", cpu);
             } catch (VirtualMachineError e) {
                 fatal = fatal == null ? e : fatal;
             } catch (RuntimeException | Error e) {
@@ -286,6 +296,7 @@ public final class Stethoscope implements AutoCloseable {
             }
         }
         context.close();
+        CpuAccounting.logReport();
         if (fatal != null) {
             throw fatal;
         }

@@ -145,6 +145,49 @@ class StethoscopeTest {
     }
 
     @Test
+    void cpuAccountingTimesEveryCallbackAndTaskWithoutChangingTrainingOrRecords() {
+        MultiLayerNetwork reference = net();
+        InMemoryStatsStorage referenceStorage = new InMemoryStatsStorage();
+        Stethoscope plain = Stethoscope.attach(reference, referenceStorage,
+                builders(reference, referenceStorage).toArray(new StethoscopeListener.Builder<?, ?>[0]));
+        reference.fit(train(), 3);
+        plain.close();
+
+        dev.stethoscope.listeners.core.CpuAccounting.reset();
+        dev.stethoscope.listeners.core.CpuAccounting.enable();
+        try {
+            MultiLayerNetwork net = net();
+            InMemoryStatsStorage storage = new InMemoryStatsStorage();
+            Stethoscope handle = Stethoscope.attach(net, storage,
+                    builders(net, storage).toArray(new StethoscopeListener.Builder<?, ?>[0]));
+            net.fit(train(), 3);
+            handle.close();
+            var totals = dev.stethoscope.listeners.core.CpuAccounting.totals();
+            // 256 examples in batches of 32: 8 iterations per epoch, 3 epochs; every callback goes through the wrapper
+            assertThat(totals.get("training thread: health.iterationDone").calls()).isEqualTo(24);
+            assertThat(totals.get("training thread: probes.onEpochEnd").calls()).isEqualTo(3);
+            assertThat(totals.get("training thread: svcca.onForwardPass").calls()).isEqualTo(24);
+            // the analyses ran on the shared thread and were timed there: the probes at 3 epoch ends
+            assertThat(totals.entrySet()).anySatisfy(e -> {
+                assertThat(e.getKey()).contains("stethoscope-probe").endsWith(" task");
+                assertThat(e.getValue().calls()).isEqualTo(3);
+                assertThat(e.getValue().cpuNanos()).isPositive();
+            });
+            assertThat(totals.keySet()).anySatisfy(k -> assertThat(k).endsWith("probes.close"));
+            assertThat(dev.stethoscope.listeners.core.CpuAccounting.report())
+                    .contains("training thread: health.iterationDone").contains("NativeMemory collections");
+            // measuring changes nothing: same parameters, same records
+            assertThat(net.params()).isEqualTo(reference.params());
+            for (String type : List.of(ProbeAccuracy.TYPE_ID, SimilarityTable.TYPE_ID)) {
+                assertThat(bodies(storage, type)).as(type).containsExactlyElementsOf(bodies(referenceStorage, type));
+            }
+        } finally {
+            dev.stethoscope.listeners.core.CpuAccounting.disable();
+            dev.stethoscope.listeners.core.CpuAccounting.reset();
+        }
+    }
+
+    @Test
     void closeClosesEveryMonitorEvenWhenOneFailsAndIsIdempotent() {
         MultiLayerNetwork net = net();
         InMemoryStatsStorage storage = new InMemoryStatsStorage();

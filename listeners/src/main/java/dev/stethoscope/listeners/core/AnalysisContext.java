@@ -85,6 +85,8 @@ public final class AnalysisContext implements AutoCloseable {
     private final Map<String, java.util.Set<String>> declared = new java.util.concurrent.ConcurrentHashMap<>();
     private long forwardPasses;
     private long cacheHits;
+    /** The native-memory watch held while the context is open ({@link dev.stethoscope.probes.linalg.NativeMemory#watch()}). */
+    private final AutoCloseable memoryWatch;
 
     /**
      * @param model   the training network (MultiLayerNetwork or ComputationGraph)
@@ -105,6 +107,8 @@ public final class AnalysisContext implements AutoCloseable {
             t.setDaemon(true);
             return t;
         }) : null;
+        // the resident-memory bound holds inside analysis steps too, not only between them
+        this.memoryWatch = dev.stethoscope.probes.linalg.NativeMemory.watch();
     }
 
     /** The model the context was made for. */
@@ -305,6 +309,11 @@ public final class AnalysisContext implements AutoCloseable {
      */
     @Override
     public void close() {
+        try {
+            memoryWatch.close();
+        } catch (Exception e) {
+            log.debug("Stopping the native-memory watch failed: {}", e.toString());
+        }
         if (executor != null && !executor.isShutdown()) {
             executor.shutdown();
             try {

@@ -130,11 +130,13 @@ public final class BackgroundWorker {
                     hook.run();
                 }
                 MemoryUse before = memLog.isDebugEnabled() ? MemoryUse.now() : null;
+                long cpu0 = CpuAccounting.start();
                 Action a = compute.call();
                 if (before != null) {
                     memLog.debug("{} task: {}", threadName, before.to(MemoryUse.now()));
                 }
                 dev.stethoscope.probes.linalg.NativeMemory.collectIfGrown();
+                CpuAccounting.add(Thread.currentThread().getName() + ": " + threadName + " task", cpu0);
                 if (a != null) {
                     outbox.add(() -> {
                         a.run();

@@ -100,8 +100,20 @@ final class FeatureCache implements java.io.Serializable {
      * @throws IllegalArgumentException if the features do not hold {@link #shape()} values per row
      */
     void offer(long[] idx, INDArray features) {
+        offer(idx, features, null);
+    }
+
+    /**
+     * As {@link #offer(long[], INDArray)} with the batch's features already read into a Java array,
+     * row-major {@code [rows x valuesPerExample]} (the training thread's hand-over copy).
+     */
+    void offer(long[] idx, float[] rows) {
+        offer(idx, null, Objects.requireNonNull(rows, "rows"));
+    }
+
+    private void offer(long[] idx, INDArray features, float[] read) {
         int d = valuesPerExample();
-        float[] rows = null;
+        float[] rows = read;
         for (int r = 0; r < idx.length; r++) {
             int i = (int) idx[r];
             boolean admit = Double.isNaN(admitThreshold)

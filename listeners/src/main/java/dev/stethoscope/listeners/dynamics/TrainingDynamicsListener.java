@@ -1,5 +1,6 @@
 package dev.stethoscope.listeners.dynamics;
 
+import dev.stethoscope.probes.dynamics.BulkRead;
 import dev.stethoscope.listeners.core.BackgroundListener;
 import dev.stethoscope.listeners.data.ExampleIdentity;
 import dev.stethoscope.listeners.data.ExampleIdentityException;
@@ -369,7 +370,9 @@ public final class TrainingDynamicsListener extends BackgroundListener {
             long t0 = System.nanoTime();
             INDArray features = declared != null ? declared.getFeatures() : input;
             INDArray labelArray = declared != null ? declared.getLabels() : trainingLabels.get();
+            long c0 = dev.stethoscope.listeners.core.CpuAccounting.start();
             long[] idx = identity.identify(declared, features, labelArray, epoch);
+            dev.stethoscope.listeners.core.CpuAccounting.add("training thread: training-dynamics capture: identify", c0);
             if (idx == null) {
                 identityLost(epoch);
                 trainingThreadNanos += System.nanoTime() - t0;
@@ -383,13 +386,22 @@ public final class TrainingDynamicsListener extends BackgroundListener {
                     // hidden activation in the workspace, the parameters the update changes, and the
                     // batch's features, which a manual loop or an iterator may reuse); the labels are
                     // read now (n ints)
-                    INDArray feats = features.dup();
+                    long c1 = dev.stethoscope.listeners.core.CpuAccounting.start();
+                    // a bulk read into a Java array, not a dup: no native allocation on the training thread
+                    float[] feats = BulkRead.floats(features);
+                    dev.stethoscope.listeners.core.CpuAccounting.add("training thread: training-dynamics capture: copy features", c1);
+                    c1 = dev.stethoscope.listeners.core.CpuAccounting.start();
                     int[] labels = TrainingDynamics.labelsOf(labelArray);
+                    dev.stethoscope.listeners.core.CpuAccounting.add("training thread: training-dynamics capture: labels", c1);
+                    c1 = dev.stethoscope.listeners.core.CpuAccounting.start();
                     Callable<double[]> z = (Callable<double[]>) handOver.apply(features);
+                    dev.stethoscope.listeners.core.CpuAccounting.add("training thread: training-dynamics capture: hand over logits inputs", c1);
+                    c1 = dev.stethoscope.listeners.core.CpuAccounting.start();
                     worker().submit(() -> {
                         observe(idx, z.call(), labels, feats, epoch);
                         return null;
                     });
+                    dev.stethoscope.listeners.core.CpuAccounting.add("training thread: training-dynamics capture: submit", c1);
                 } else {
                     int[] labels = TrainingDynamics.labelsOf(labelArray);
                     observe(idx, (double[]) now.apply(features), labels, features, epoch);
@@ -451,6 +463,17 @@ public final class TrainingDynamicsListener extends BackgroundListener {
             cache.shapeFrom(features);
             cache.offer(idx, features);
         }
+        long dt = System.nanoTime() - t0;
+        captureNanosEpoch += dt;
+        captureNanosTotal += dt;
+        batchesEpoch++;
+    }
+
+    /** As {@link #observe(long[], double[], int[], INDArray, int)} with the features read into a Java array. */
+    private void observe(long[] idx, double[] z, int[] labels, float[] features, int epoch) {
+        long t0 = System.nanoTime();
+        dynamics.observe(idx, z, labels, epoch);
+        cache.offer(idx, features);
         long dt = System.nanoTime() - t0;
         captureNanosEpoch += dt;
         captureNanosTotal += dt;

@@ -71,6 +71,21 @@ class FeatureCacheTest {
     }
 
     @Test
+    void featuresReadIntoAJavaArrayAreCachedAsFromTheArray() {
+        FeatureCache fromArray = new FeatureCache(dynamics(), 100, null, new long[]{2});
+        FeatureCache fromFloats = new FeatureCache(dynamics(), 100, null, new long[]{2});
+        fromArray.offer(range(0, N), features(0, N));
+        fromFloats.offer(range(0, N), features(0, N).data().asFloat()); // the training thread's hand-over copy
+        assertThat(cached(fromFloats)).isEqualTo(cached(fromArray)).containsExactlyInAnyOrder(1, 3, 5, 7, 9, 11, 13, 15, 17, 19);
+        for (int i : cached(fromArray)) {
+            assertThat(fromFloats.get(i).data()).isEqualTo(fromArray.get(i).data());
+        }
+        FeatureCache wrong = new FeatureCache(dynamics(), 10, null, new long[]{3});
+        assertThatThrownBy(() -> wrong.offer(range(0, 4), new float[8])).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("2 values per example");
+    }
+
+    @Test
     void neverExceedsItsCapacityAndEvictsTheLowestScores() {
         TrainingDynamics d = dynamics();
         FeatureCache c = new FeatureCache(d, 4, null, new long[]{2});

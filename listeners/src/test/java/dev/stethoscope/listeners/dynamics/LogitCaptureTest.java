@@ -65,6 +65,24 @@ class LogitCaptureTest {
     }
 
     @Test
+    void handOverReadsJavaCopiesAndGivesTheNetworksLogits() throws Exception {
+        MultiLayerNetwork net = data.mlp(16, 1.0, new Sgd(0.1), 7);
+        INDArray x = data.features(0, 40);
+        double[] expected = net.output(x, false).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).data().asDouble();
+        LogitCapture c = new LogitCapture(net, Capture.TRAIN_PASS);
+        c.javaProductLimit(0); // now(): ND4J's product, the reference
+        double[] nd4j = c.now(activations(net, x), x);
+        double[] handedOver = c.handOver(activations(net, x), x).call(); // the Java product of the hand-over copies
+        assertThat(handedOver).hasSize(40 * 3);
+        assertClose(softmax(handedOver, 3), expected, 1e-5);
+        assertClose(handedOver, nd4j, 1e-4);
+        // with a bias that is not zero: a different network gives different logits (the copies are not stale)
+        MultiLayerNetwork other = data.mlp(16, 1.0, new Sgd(0.1), 8);
+        double[] otherLogits = new LogitCapture(other, Capture.TRAIN_PASS).handOver(activations(other, x), x).call();
+        assertThat(Math.abs(otherLogits[0] - handedOver[0]) + Math.abs(otherLogits[1] - handedOver[1])).isGreaterThan(1e-4);
+    }
+
+    @Test
     void inferenceCopyFollowsTheTrainingNetworksParameters() {
         MultiLayerNetwork net = data.mlp(16, 1.0, new Sgd(0.5), 7);
         INDArray x = data.features(0, 40);

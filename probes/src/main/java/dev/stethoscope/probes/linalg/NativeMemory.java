@@ -23,7 +23,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@value #GROWTH_PROPERTY} (megabytes; 0 turns collections off); at most one collection per
  * {@value #MIN_INTERVAL_MS} ms. A collection stops every Java thread for its duration (tens of
  * milliseconds with the monitors' small heaps), training included; it never changes a result.
- * Thread-safe.
+ * {@link #watch()} adds a thread that checks every {@value #WATCH_PERIOD_MS} ms, for growth inside an
+ * analysis step (the monitors attached by {@code Stethoscope.attach} hold one while attached). Measured
+ * costs and effects: docs/overhead.md. Thread-safe.
  */
 public final class NativeMemory {
     private static final Logger log = LoggerFactory.getLogger("dev.stethoscope.memory");
@@ -36,6 +38,8 @@ public final class NativeMemory {
 
     private static final AtomicLong LOW = new AtomicLong(-1);
     private static final AtomicLong COLLECTIONS = new AtomicLong();
+    private static final AtomicLong GC_NANOS = new AtomicLong();
+    private static final AtomicLong TRIM_NANOS = new AtomicLong();
     private static volatile long lastCollectionNanos = System.nanoTime() - MIN_INTERVAL_MS * 1_000_000L;
     private static volatile long growthBytes = readGrowth();
 
@@ -60,7 +64,7 @@ public final class NativeMemory {
      * then hand the freed pages back to the system with {@code malloc_trim(0)} (glibc keeps freed
      * blocks of its arenas otherwise, so RSS would not fall). Without JNA this only waits.
      */
-    private static void trim() {
+    static void trim() { // package-private for tests: hands freed arena memory back, so RSS growth is measurable
         try {
             Thread.sleep(30);
             if (MALLOC_TRIM != null) {
@@ -99,9 +103,100 @@ public final class NativeMemory {
         return growthBytes;
     }
 
+    /** Period of the {@link #watch()} thread's checks, in milliseconds. */
+    public static final long WATCH_PERIOD_MS = 200;
+    private static final Object WATCH_LOCK = new Object();
+    private static Thread watcher;
+    private static int watchers;
+    private static final AtomicLong WATCH_COLLECTIONS = new AtomicLong();
+
+    /**
+     * Starts checking every {@value #WATCH_PERIOD_MS} ms on a daemon thread ({@code stethoscope-native-memory})
+     * until the returned handle is closed, so that the bound holds within an analysis step too, not only at
+     * the points that call {@link #collectIfGrown()} (measured on LeNet, docs/overhead.md 2026-12-07: the
+     * similarity snapshot before training grew the resident memory by 820 MB and the probe of conv1 by 788 MB
+     * between two such points). Starts from the current resident size as the low point. Reference-counted:
+     * one thread however many handles are open. A check reads the resident size (one native call); the
+     * collections themselves are the same as {@link #collectIfGrown()}'s (at most one a second). Does
+     * nothing when collections are off ({@link #growthBytes()} 0).
+     *
+     * @return a handle whose {@code close()} stops this watch (idempotent)
+     */
+    public static AutoCloseable watch() {
+        if (growthBytes <= 0) {
+            return () -> { };
+        }
+        synchronized (WATCH_LOCK) {
+            if (watchers++ == 0) {
+                LOW.set(Pointer.physicalBytes());
+                Thread t = new Thread(NativeMemory::watchLoop, "stethoscope-native-memory");
+                t.setDaemon(true);
+                watcher = t;
+                t.start();
+            }
+        }
+        java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (!closed.compareAndSet(false, true)) {
+                return;
+            }
+            synchronized (WATCH_LOCK) {
+                if (--watchers == 0 && watcher != null) {
+                    watcher.interrupt();
+                    watcher = null;
+                }
+            }
+        };
+    }
+
+    /** Whether a {@link #watch()} thread is running. */
+    public static boolean watching() {
+        synchronized (WATCH_LOCK) {
+            return watcher != null;
+        }
+    }
+
+    /** Collections triggered by the {@link #watch()} thread so far (included in {@link #collections()}). */
+    public static long watchCollections() {
+        return WATCH_COLLECTIONS.get();
+    }
+
+    private static void watchLoop() {
+        Thread self = Thread.currentThread();
+        while (!self.isInterrupted()) {
+            try {
+                Thread.sleep(WATCH_PERIOD_MS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            synchronized (WATCH_LOCK) {
+                if (watcher != self) {
+                    return;
+                }
+            }
+            try {
+                if (collectIfGrown()) {
+                    WATCH_COLLECTIONS.incrementAndGet();
+                }
+            } catch (RuntimeException | LinkageError e) {
+                log.debug("native memory check failed: {}", e.toString());
+            }
+        }
+    }
+
     /** Collections triggered so far (for logs and tests). */
     public static long collections() {
         return COLLECTIONS.get();
+    }
+
+    /** Wall time spent in the {@code System.gc()} calls of the collections so far (every thread stopped), in ns. */
+    public static long gcNanos() {
+        return GC_NANOS.get();
+    }
+
+    /** Wall time spent waiting for the deallocator and trimming after the collections so far (calling thread), in ns. */
+    public static long trimNanos() {
+        return TRIM_NANOS.get();
     }
 
     /**
@@ -134,6 +229,8 @@ public final class NativeMemory {
             trim();
             lastCollectionNanos = System.nanoTime();
             COLLECTIONS.incrementAndGet();
+            GC_NANOS.addAndGet(gcNanos);
+            TRIM_NANOS.addAndGet(lastCollectionNanos - t0 - gcNanos);
             // ND4J frees the arrays on its deallocator thread after the collection: the low point is
             // re-learnt from the next readings
             LOW.set(Pointer.physicalBytes());

@@ -33,4 +33,22 @@ class BulkReadTest {
                     a.offset()).containsExactly(rowMajor(a));
         }
     }
+
+    @Test
+    void readsFloatsInBulkFromEveryLayoutAndFromAnArrayInAWorkspaceLikeBuffer() {
+        Nd4j.getRandom().setSeed(5);
+        INDArray base = Nd4j.rand(DataType.FLOAT, 128, 784);
+        INDArray fOrder = base.dup('f');
+        INDArray rowsView = base.get(NDArrayIndex.interval(2, 6), NDArrayIndex.all());
+        INDArray fourD = Nd4j.rand(DataType.FLOAT, 3, 2, 4, 5);
+        INDArray asDouble = Nd4j.rand(DataType.DOUBLE, 6, 4);
+        for (INDArray a : new INDArray[]{base, fOrder, rowsView, fourD, asDouble}) {
+            float[] expected = a.dup('c').data().asFloat(); // ND4J's element-by-element reader
+            assertThat(BulkRead.floats(a)).as("%s %s %s offset %d", a.dataType(), a.ordering(),
+                    java.util.Arrays.toString(a.shape()), a.offset()).containsExactly(expected);
+        }
+        // a row view of a c-order matrix is contiguous but starts inside its buffer: its own values, not the first row's
+        float[] third = BulkRead.floats(base.getRow(2));
+        assertThat(third).hasSize(784).containsExactly(base.getRow(2).dup().data().asFloat());
+    }
 }

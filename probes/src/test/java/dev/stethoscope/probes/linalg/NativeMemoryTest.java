@@ -19,6 +19,8 @@ class NativeMemoryTest {
 
             NativeMemory.growthMegabytes(64);
             System.gc();
+            // freed blocks left in glibc's arenas (by an earlier test) would be reused without growing RSS
+            NativeMemory.trim();
             Thread.sleep(1100); // past the minimum interval
             NativeMemory.collectIfGrown(); // learns the low point
             long before = NativeMemory.collections();
@@ -40,6 +42,47 @@ class NativeMemoryTest {
             }
             assertThat(after).as("RSS after the collection (base %d MB)", base >> 20).isLessThan(base + (48L << 20));
         } finally {
+            NativeMemory.growthMegabytes(saved);
+        }
+    }
+
+    @Test
+    void theWatchCollectsGrowthThatNoStepChecksAndStopsWhenClosed() throws Exception {
+        long saved = NativeMemory.growthBytes() >> 20;
+        try {
+            NativeMemory.growthMegabytes(0);
+            try (AutoCloseable off = NativeMemory.watch()) {
+                assertThat(NativeMemory.watching()).as("collections off: no thread").isFalse();
+            }
+            NativeMemory.growthMegabytes(64);
+            System.gc();
+            Thread.sleep(1100); // past the minimum interval
+            long before = NativeMemory.watchCollections();
+            long base;
+            long peak = 0;
+            AutoCloseable a = NativeMemory.watch();
+            AutoCloseable b = NativeMemory.watch(); // reference-counted: one thread
+            try {
+                assertThat(NativeMemory.watching()).isTrue();
+                base = Pointer.physicalBytes();
+                // about 400 MB of unreachable native arrays made without a single collectIfGrown() call
+                for (int i = 0; i < 100; i++) {
+                    Nd4j.create(DataType.FLOAT, 1_000_000).assign(i);
+                    peak = Math.max(peak, Pointer.physicalBytes());
+                    Thread.sleep(30);
+                }
+            } finally {
+                a.close();
+                a.close(); // idempotent: does not release b's reference
+                assertThat(NativeMemory.watching()).as("b still open").isTrue();
+                b.close();
+            }
+            assertThat(NativeMemory.watchCollections()).as("collections by the watch thread").isGreaterThan(before);
+            assertThat(peak - base).as("growth held well below the 400 MB made").isLessThan(300L << 20);
+            assertThat(NativeMemory.watching()).isFalse();
+        } finally {
+            System.gc(); // this test's garbage: freed and handed back, not left for the next test to reuse
+            NativeMemory.trim();
             NativeMemory.growthMegabytes(saved);
         }
     }

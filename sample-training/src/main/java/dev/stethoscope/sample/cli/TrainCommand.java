@@ -361,6 +361,11 @@ public final class TrainCommand implements Callable<Integer> {
         ModelSerializer.writeModel(net, modelFile, true);
         System.out.printf("Done. Run folder: %s (model.zip, stats.dl4j). Seconds per epoch: %s%n",
                 runDir, progress.epochSecondsSummary());
+        System.out.printf("Training-thread CPU seconds per epoch: %s%n", progress.epochCpuSecondsSummary());
+        System.out.println(dev.stethoscope.listeners.core.CpuAccounting.gcSummary());
+        if (dev.stethoscope.listeners.core.CpuAccounting.enabled()) {
+            System.out.print(dev.stethoscope.listeners.core.CpuAccounting.report());
+        }
         System.out.println("Reopen the dashboard later with: java -jar sample-training/target/stethoscope-sample.jar view " + statsFile);
         if (ui != null && !exitWhenDone) {
             System.out.println("The dashboard stays up at " + ui.url() + ". Press Ctrl+C to stop.");
