@@ -10,7 +10,7 @@
 # -Dstethoscope.cpuAccounting=true for the per-monitor CPU table in each log); KEEP_LOGS=DIR keeps the logs.
 # Also recorded: the training thread's CPU seconds of each epoch (in-process, ThreadMXBean) and the JVM's
 # summed collection pauses; the summary gives the training thread's CPU per epoch (epochs 2.. of the longest
-# run, so JIT warm-up is left out) over bare's.
+# run, so JIT warm-up is left out) over bare's. EXTRA="--train-limit 10000" adds flags to every train command.
 set -euo pipefail
 model=$1; epochs_list=$2; rounds=$3; out=$4; configs=${5:-"bare economy business full"}
 jar=${JAR:-sample-training/target/stethoscope-sample.jar}
@@ -27,7 +27,7 @@ for ((r = 1; r <= rounds; r++)); do
       if [[ $c == bare ]]; then flags=(--no-monitors); else flags=(--preset "$c"); fi
       log=$work/$model-$e-$c-$r.log
       /usr/bin/time -f "TIME %e %U %S %M" -o "$log.time" env OMP_NUM_THREADS=1 java ${JAVA_OPTS:-} -jar "$jar" train --model "$model" \
-        --epochs "$e" --no-ui --exit-when-done --force --out "$work/run" "${flags[@]}" > "$log" 2>&1
+        --epochs "$e" --no-ui --exit-when-done --force --out "$work/run" ${EXTRA:-} "${flags[@]}" > "$log" 2>&1
       read -r _ wall user sys rss < "$log.time"
       cpu=$(echo "$user + $sys" | bc)
       per=$(grep -o 'Seconds per epoch: .*' "$log" | sed 's/Seconds per epoch: //' | tr -d ' ' || true)
