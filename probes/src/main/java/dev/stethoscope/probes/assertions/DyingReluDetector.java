@@ -73,7 +73,7 @@ public final class DyingReluDetector implements Detector {
         }
         Severity sev = worstMin >= deadThreshold ? Severity.ERROR : Severity.WARNING;
         return Condition.steps(sev, "Layer " + worst + " (rectified) outputs zero for at least " + pct(worstMin)
-                + " of its values over the last " + sustain + " steps: " + (sev == Severity.ERROR ? "dead" : "dying")
+                + " of its values " + WindowMath.across(tail) + ": " + (sev == Severity.ERROR ? "dead" : "dying")
                 + " ReLU units, which pass no gradient. Usual fixes: a lower learning rate, RELU (He) weight initialisation "
                 + "with non-negative biases, LeakyReLU/ELU activations, normalised inputs, batch normalisation.",
                 WindowMath.first(tail), WindowMath.last(tail));

@@ -110,7 +110,7 @@ public final class ExplodingGradientDetector implements Detector {
         boolean notFalling = all.size() >= 8 && !(late < early);
         double ratio = WindowMath.firstLastRatio(s);
         String msg = "Gradient norm of the first layer (" + s.layerName(0) + ") is " + fmt(ratio) + " times the last layer's ("
-                + s.layerName(s.gradientNorms().length - 1) + "), above " + fmt(ratioLimit) + " for " + sustain + " steps"
+                + s.layerName(s.gradientNorms().length - 1) + "), above " + fmt(ratioLimit) + " " + WindowMath.across(tail)
                 + (notFalling ? ", and the loss is not falling (" + fmt(early) + " -> " + fmt(late) + ")" : "")
                 + ": exploding gradients." + fix;
         return Condition.steps(notFalling ? Severity.ERROR : Severity.WARNING, msg, WindowMath.first(tail), WindowMath.last(tail));

@@ -102,7 +102,7 @@ public final class PredictionCollapseDetector implements Detector {
         }
         Severity sev = min >= 1.0 ? Severity.ERROR : Severity.WARNING;
         return Condition.steps(sev, "Prediction collapse: one class takes at least " + pct(min) + " of each batch's"
-                + " predictions for " + sustain + " steps, though the labels are mixed. Usual causes: a learning rate"
+                + " predictions " + WindowMath.across(tail) + ", though the labels are mixed. Usual causes: a learning rate"
                 + " too high, heavy class imbalance, dead units before the output, a loss that does not fit the output"
                 + " activation. Usual fixes: a lower learning rate, class weights or balanced sampling, check the"
                 + " output activation/loss pair.", WindowMath.first(tail), WindowMath.last(tail));

@@ -58,7 +58,7 @@ public final class SaturationDetector implements Detector {
             }
             if (min > threshold) {
                 return Condition.steps(Severity.WARNING, "Layer " + l + " (sigmoid/tanh) has " + pct(min)
-                        + " or more of its pre-activations beyond +-5 over the last " + sustain + " steps: saturated units,"
+                        + " or more of its pre-activations beyond +-5 " + WindowMath.across(tail) + ": saturated units,"
                         + " whose gradient is near zero. Usual fixes: normalise the inputs, a smaller weight initialisation"
                         + " (XAVIER), a lower learning rate, batch normalisation, or ReLU-family activations.",
                         WindowMath.first(tail), WindowMath.last(tail));

@@ -79,13 +79,13 @@ public final class UpdateRatioDetector implements Detector {
             long to = WindowMath.last(tail);
             if (WindowMath.all(tail, s -> ratio(s, layer) >= 0)) {
                 return Condition.steps(Severity.ERROR, "Updates of " + name + " are as large as its weights (log10 ratio "
-                        + fmt(ratio(window.latestSampled(), l)) + ") for " + sustain + " steps: the learning rate is far too high."
+                        + fmt(ratio(window.latestSampled(), l)) + ") " + WindowMath.across(tail) + ": the learning rate is far too high."
                         + " Usual fixes: lower the learning rate by 100x or more, clip gradients.", from, to);
             }
             if (WindowMath.all(tail, s -> ratio(s, layer) == Double.NEGATIVE_INFINITY
                     && layer < s.gradientNorms().length && s.gradientNorms()[layer] > 0)) {
                 return Condition.steps(Severity.WARNING, "Weights of " + name + " do not change although its gradient is"
-                        + " not zero, for " + sustain + " steps. Usual causes: a learning rate of zero, a frozen layer,"
+                        + " not zero, " + WindowMath.across(tail) + ". Usual causes: a learning rate of zero, a frozen layer,"
                         + " an updater misconfigured (NoOp).", from, to);
             }
             if (WindowMath.all(tail, s -> {
@@ -95,7 +95,7 @@ public final class UpdateRatioDetector implements Detector {
                 double r = ratio(window.latestSampled(), l);
                 boolean tooSmall = r < low;
                 return Condition.steps(Severity.WARNING, "log10(update/parameter) of " + name + " is " + fmt(r)
-                        + ", outside [" + fmt(low) + ", " + fmt(high) + "] for " + sustain + " steps (healthy near -3): "
+                        + ", outside [" + fmt(low) + ", " + fmt(high) + "] " + WindowMath.across(tail) + " (healthy near -3): "
                         + (tooSmall ? "the weights barely move. Usual fix: a larger learning rate."
                         : "updates are large against the weights. Usual fix: a lower learning rate or gradient clipping."),
                         from, to);

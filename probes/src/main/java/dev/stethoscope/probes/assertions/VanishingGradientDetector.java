@@ -57,8 +57,8 @@ public final class VanishingGradientDetector implements Detector {
         }
         StepSignals s = window.latestSampled();
         return Condition.steps(Severity.WARNING, "Gradient of the first layer (" + s.layerName(0) + ") has RMS "
-                + fmt(s.gradientRms(0)) + ", " + fmt(WindowMath.firstLastRatio(s)) + " times the last layer's, for "
-                + sustain + " steps: vanishing gradients, the first layers barely learn. Usual fixes: ReLU-family "
+                + fmt(s.gradientRms(0)) + ", " + fmt(WindowMath.firstLastRatio(s)) + " times the last layer's, "
+                + WindowMath.across(tail) + ": vanishing gradients, the first layers barely learn. Usual fixes: ReLU-family "
                 + "activations instead of sigmoid/tanh in deep stacks, RELU/XAVIER weight initialisation, batch "
                 + "normalisation, fewer layers or residual connections.", WindowMath.first(tail), WindowMath.last(tail));
     }

@@ -13,7 +13,6 @@ final class WindowMath {
         return w.size() < n ? null : w.lastSteps(n);
     }
 
-    /** @return whether every step satisfies the predicate (false for null/empty) */
     /** The fewest sampled steps a sustained condition needs when the steps are sampled. */
     static final int MIN_SAMPLES = 3;
 
@@ -33,6 +32,20 @@ final class WindowMath {
         return w.sampledSize() < m ? null : w.lastSampled(m);
     }
 
+    /**
+     * How a condition that held at every step of {@code tail} reads in a message: "for n steps
+     * (a..b)" when the tail is every step of iterations a..b, else "at each of the k sampled steps
+     * over iterations a..b" (layer signals are sampled, the steps between were not looked at).
+     */
+    static String across(List<StepSignals> tail) {
+        long a = first(tail);
+        long b = last(tail);
+        int k = tail.size();
+        return b - a + 1 == k ? "for " + k + " steps (" + a + ".." + b + ")"
+                : "at each of the " + k + " sampled steps over iterations " + a + ".." + b;
+    }
+
+    /** @return whether every step satisfies the predicate (false for null/empty) */
     static boolean all(List<StepSignals> steps, Predicate<StepSignals> p) {
         if (steps == null || steps.isEmpty()) {
             return false;

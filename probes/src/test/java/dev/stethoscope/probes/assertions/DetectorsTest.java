@@ -274,6 +274,25 @@ class DetectorsTest {
     }
 
     @Test
+    void messagesSayWhetherEveryStepOrOnlySampledStepsWereSeen() {
+        // every step sampled: "for 10 steps (a..b)"
+        Condition every = new DyingReluDetector().check(Windows.run(60, 20, b -> b.zeroFractions(0.99, 0.5, Double.NaN)));
+        assertThat(every.message()).contains("for 10 steps (50..59)");
+        // layer signals every 10th step, the loss only in between: the message names the samples, not 10 steps
+        Random r = new Random(7);
+        SignalWindow w = new SignalWindow(DetectorSuite.DEFAULT_CAPACITY);
+        w.samplePeriod(10);
+        for (long t = 0; t < 200; t++) {
+            StepSignals.Builder b = t % 10 == 0 ? Windows.healthy(t, r) : StepSignals.builder(t).epoch((int) (t / 50)).loss(1.0);
+            w.add((t >= 100 && t % 10 == 0 ? b.zeroFractions(0.99, 0.5, Double.NaN) : b).build());
+        }
+        Condition sampled = new DyingReluDetector().check(w);
+        assertThat(sampled.present()).isTrue();
+        assertThat(sampled.message()).contains("at each of the 3 sampled steps over iterations 170..190")
+                .doesNotContain("for 10 steps");
+    }
+
+    @Test
     void suiteNamesTheInjectedFault() {
         List<Finding> f = suite(300, 150, b -> b.zeroFractions(0.99, 0.5, Double.NaN));
         assertThat(f).extracting(Finding::detector).containsExactly(DyingReluDetector.ID);
