@@ -167,17 +167,7 @@ public final class InputGradients {
     }
 
     private static boolean fusable(ComputationGraph net) {
-        if (net.getConfiguration().getTrainingWorkspaceMode() != WorkspaceMode.NONE) {
-            return false;
-        }
-        for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
-            org.deeplearning4j.nn.conf.layers.Layer c = l.conf().getLayer();
-            if (c instanceof BatchNormalization || c.getIDropout() != null
-                    || c instanceof org.deeplearning4j.nn.conf.layers.BaseLayer bl && bl.getWeightNoise() != null) {
-                return false;
-            }
-        }
-        return true;
+        return fusable(net.getConfiguration().getTrainingWorkspaceMode(), net.getLayers());
     }
 
     /**
@@ -244,10 +234,15 @@ public final class InputGradients {
 
     /** Whether the training-mode forward pass leaves usable, inference-equal inputs in the output layer. */
     private static boolean fusable(MultiLayerNetwork net) {
-        if (net.getLayerWiseConfigurations().getTrainingWorkspaceMode() != WorkspaceMode.NONE) {
+        return fusable(net.getLayerWiseConfigurations().getTrainingWorkspaceMode(), net.getLayers());
+    }
+
+    /** No training workspaces, and no layer whose training pass differs from inference (batch norm, dropout, weight noise). */
+    private static boolean fusable(WorkspaceMode trainingWorkspaces, org.deeplearning4j.nn.api.Layer[] layers) {
+        if (trainingWorkspaces != WorkspaceMode.NONE) {
             return false;
         }
-        for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
+        for (org.deeplearning4j.nn.api.Layer l : layers) {
             org.deeplearning4j.nn.conf.layers.Layer c = l.conf().getLayer();
             if (c instanceof BatchNormalization || c.getIDropout() != null
                     || c instanceof org.deeplearning4j.nn.conf.layers.BaseLayer bl && bl.getWeightNoise() != null) {
