@@ -157,6 +157,24 @@ public final class StethoscopeSpark implements AutoCloseable {
         });
     }
 
+    /**
+     * The DataSets as the single-input single-output MultiDataSets a {@link SparkComputationGraph} trains
+     * on, each keeping its examples' metadata (DL4J's own conversion in {@code SparkComputationGraph.fit}
+     * drops it). On the workers DL4J passes an element that is exactly one minibatch
+     * ({@code batchSizePerWorker} rows) through unchanged and merges or splits others without their
+     * metadata, so give minibatches, not single examples.
+     */
+    public static JavaRDD<org.nd4j.linalg.dataset.api.MultiDataSet> toMultiDataSets(JavaRDD<DataSet> data) {
+        return data.map(ds -> {
+            org.nd4j.linalg.dataset.api.MultiDataSet m =
+                    org.deeplearning4j.nn.graph.util.ComputationGraphUtil.toMultiDataSet(ds);
+            if (ds.getExampleMetaData() != null) {
+                m.setExampleMetaData(ds.getExampleMetaData());
+            }
+            return m;
+        });
+    }
+
     /** The monitors' driver side (epoch analyses of the averaged network). */
     public Stethoscope driver() {
         return driver;
@@ -190,7 +208,9 @@ public final class StethoscopeSpark implements AutoCloseable {
     /**
      * One epoch: {@code fit(data)} of the Spark network, the workers' batches merged as they arrive,
      * then the driver's epoch analyses of the averaged network (and the suspects ranking) with the
-     * epoch just trained.
+     * epoch just trained. A {@link SparkComputationGraph} is fitted on {@link #toMultiDataSets}{@code (data)}
+     * (so the examples keep their ids): each element of {@code data} must then be one minibatch of
+     * {@code batchSizePerWorker} examples.
      */
     public void fit(JavaRDD<DataSet> data) {
         if (closed) {
@@ -204,7 +224,7 @@ public final class StethoscopeSpark implements AutoCloseable {
         if (sparkNet != null) {
             sparkNet.fit(data);
         } else {
-            sparkGraph.fit(data);
+            sparkGraph.fitMultiDataSet(toMultiDataSets(data));
         }
         streamFeatures();
         // DL4J's Spark fit has already counted the epoch; the listeners expect the finished epoch's
@@ -418,9 +438,12 @@ public final class StethoscopeSpark implements AutoCloseable {
         }
 
         /**
-         * Attaches to a {@link SparkComputationGraph}: health and assertions on the workers, the driver
-         * monitors that support graphs; the suspects monitor (MultiLayerNetwork only) is left out and
-         * listed in {@link StethoscopeSpark#skipped()}.
+         * Attaches to a {@link SparkComputationGraph} with one input and one output (an output layer with
+         * one input vertex), as the one-JVM monitors support: health, per-example logits and assertions on
+         * the workers, the driver monitors that support graphs (the others are listed in
+         * {@link StethoscopeSpark#skipped()}). Train it with {@link StethoscopeSpark#fit}, whose RDD
+         * elements must each be one whole minibatch of {@code batchSizePerWorker} examples with their ids
+         * (DL4J merges smaller MultiDataSets on the workers without their metadata).
          */
         public StethoscopeSpark attach(SparkComputationGraph sparkNet, StatsStorageRouter storage) {
             Objects.requireNonNull(sparkNet, "sparkNet");
@@ -437,7 +460,7 @@ public final class StethoscopeSpark implements AutoCloseable {
                         + master.getClass().getName() + ". With SharedTrainingMaster give each listener a "
                         + "RemoteUIStatsStorageRouter instead (docs/spark.md)");
             }
-            if (numExamples < 1 && net instanceof MultiLayerNetwork && withDynamics) {
+            if (numExamples < 1 && withDynamics) {
                 throw new IllegalArgumentException("The " + preset.name().toLowerCase(java.util.Locale.ROOT)
                         + " preset on Spark needs: numExamples(n) (training examples, for the training-dynamics "
                         + "monitor)");
@@ -450,14 +473,12 @@ public final class StethoscopeSpark implements AutoCloseable {
                 workers.add(driverSetup.applyTuning(hb).build());
             }
             TrainingDynamicsListener.Builder dynBuilder = null;
-            if (net instanceof MultiLayerNetwork && withDynamics) {
+            if (withDynamics) {
                 workers.add(WorkerDynamicsListener.builder(net, storage).numExamples(numExamples).build());
                 dynBuilder = driverSetup.applyTuning(TrainingDynamicsListener.builder(net, storage).numExamples(numExamples));
                 for (Consumer<TrainingDynamicsListener.Builder> c : dynamicsTuning) {
                     c.accept(dynBuilder);
                 }
-            } else if (withDynamics) {
-                skipped.put("TrainingDynamics", "supports MultiLayerNetwork only; got " + net.getClass().getSimpleName());
             }
             if (assertions) {
                 AssertionListener.Builder ab = ModelAssertions.builder(net, storage);
