@@ -455,10 +455,14 @@ public final class StethoscopeSpark implements AutoCloseable {
             Objects.requireNonNull(storage, "storage");
             Objects.requireNonNull(master, "the Spark network has no training master");
             if (!(master instanceof org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster)) {
-                throw new IllegalArgumentException("StethoscopeSpark supports ParameterAveragingTrainingMaster (the "
-                        + "workers' records come back to the driver with each averaging round); got "
-                        + master.getClass().getName() + ". With SharedTrainingMaster give each listener a "
-                        + "RemoteUIStatsStorageRouter instead (docs/spark.md)");
+                throw new IllegalArgumentException("StethoscopeSpark supports ParameterAveragingTrainingMaster only; got "
+                        + master.getClass().getName() + ". Why: with ParameterAveragingTrainingMaster the workers' "
+                        + "records come back to the driver with each averaging round, where the suspects monitor "
+                        + "merges the per-example logits of every worker; SharedTrainingMaster (gradient sharing) "
+                        + "ships the driver's router itself to the workers and brings no record back, so nothing "
+                        + "could be merged. Use: ParameterAveragingTrainingMaster with RDDTrainingApproach.Direct; "
+                        + "or, to keep SharedTrainingMaster, the one-JVM listeners (HealthListener, ModelAssertions) "
+                        + "with a RemoteUIStatsStorageRouter to a UI (no suspects ranking). See docs/spark.md");
             }
             if (numExamples < 1 && withDynamics) {
                 throw new IllegalArgumentException("The " + preset.name().toLowerCase(java.util.Locale.ROOT)
