@@ -200,6 +200,15 @@ public final class StethoscopeSpark implements AutoCloseable {
         return router.updatesByWorker();
     }
 
+    /**
+     * With {@code -Dstethoscope.cpuAccounting=true}: the mean bytes of Java serialisation of one
+     * delivery's worker records (what each round sends back to the driver, measured on the driver); -1
+     * when the accounting is off or nothing arrived yet.
+     */
+    public static double serialisedBytesPerDelivery() {
+        return MergingRouter.serialisedBytesPerDelivery();
+    }
+
     /** Number of worker records in each delivery to the driver (DL4J delivers once per averaging round). */
     public List<Integer> recordsPerDelivery() {
         return router.updatesPerDelivery();
@@ -512,7 +521,11 @@ public final class StethoscopeSpark implements AutoCloseable {
             StethoscopeSpark s = new StethoscopeSpark(mln, cg, net, driver, dynamics, workers, router, skipped, training);
             self[0] = s;
             master.addHook(s.hook);
-            List<TrainingListener> shipped = new ArrayList<>(workers);
+            List<TrainingListener> shipped = new ArrayList<>();
+            for (StethoscopeListener l : workers) {
+                // with -Dstethoscope.cpuAccounting=true each worker monitor's callbacks are timed
+                shipped.add(dev.stethoscope.listeners.core.CpuAccounting.enabled() ? new TimedWorkerListener(l) : l);
+            }
             if (mln != null) {
                 mln.setListeners(router, shipped);
             } else {

@@ -355,6 +355,8 @@ public final class BenchSparkCommand implements Callable<Integer> {
         System.out.println("worker records per delivery (one delivery per averaging round), last monitored run: "
                 + (deliveries.isEmpty() ? "[]" : deliveries.get(deliveries.size() - 1)));
         if (dev.stethoscope.listeners.core.CpuAccounting.enabled()) {
+            System.out.printf(Locale.ROOT, "Java serialisation of a delivery's worker records: %.0f bytes on average%n",
+                    StethoscopeSpark.serialisedBytesPerDelivery());
             System.out.print(dev.stethoscope.listeners.core.CpuAccounting.report());
         }
     }
