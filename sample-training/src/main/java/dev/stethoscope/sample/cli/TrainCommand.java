@@ -409,7 +409,9 @@ public final class TrainCommand implements Callable<Integer> {
             StethoscopeSpark monitors = null;
             if (!noMonitors) {
                 Stethoscope.Setup setup = monitorSetup(train, test, classes, mnist, flipped, trainX, trainY, corruption);
-                StethoscopeSpark.Setup sparkSetup = StethoscopeSpark.of(setup).numExamples(train.size());
+                // the workers send logits, not pixels: the driver's suspects monitor looks the examples up here
+                StethoscopeSpark.Setup sparkSetup = StethoscopeSpark.of(setup).numExamples(train.size())
+                        .tuneDynamics(b -> b.exampleSource(i -> trainX.getRow(i, true)));
                 monitors = sparkNet != null ? sparkSetup.attach(sparkNet, storage) : sparkSetup.attach(sparkGraph, storage);
                 System.out.println("Monitors on the workers: " + monitors.workerListeners().stream()
                         .map(StethoscopeListener::monitorName).toList() + "; on the driver: "
