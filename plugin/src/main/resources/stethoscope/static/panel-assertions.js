@@ -2,7 +2,7 @@
  * Model assertions (AssertionFinding): a timeline of firings per assertion, with severity, window,
  * message and action; the flagged examples of per-example and time-consistency assertions; links
  * to the related panel (layer health for gradient and activation rules, suspects for examples sent
- * to the review list).
+ * to the review list). With findings of several workers (Spark), each row names its worker.
  */
 Stethoscope.registerPanel({
   id: 'assertions',
@@ -31,6 +31,13 @@ Stethoscope.registerPanel({
       if (r.unit === 'attach') { return 'at attach (configuration, first batch)'; }
       var unit = r.unit === 'epoch' ? 'epoch' : 'step';
       return r.from === r.to ? unit + ' ' + r.from : unit + 's ' + r.from + '..' + r.to;
+    }
+
+    /** The worker that wrote a record (Spark: DL4J's worker id; one JVM: 0), without the monitor suffix. */
+    function workerOf(r) {
+      var w = String(r.workerId || '');
+      var slash = w.lastIndexOf('/');
+      return slash > 0 ? w.substring(0, slash) : w;
     }
 
     function sent(r) { return (r.action || '').split(',').indexOf('send-to-suspects') >= 0; }
@@ -88,10 +95,14 @@ Stethoscope.registerPanel({
         if (!byId[r.detector]) { byId[r.detector] = []; order.push(r.detector); }
         byId[r.detector].push(r);
       });
+      // distributed training (Spark): several workers' findings, each row says which worker
+      var workers = [];
+      all.forEach(function (r) { var w = workerOf(r); if (workers.indexOf(w) < 0) { workers.push(w); } });
+      var byWorker = workers.length > 1;
       var errors = order.filter(function (id) { return byId[id].some(function (r) { return r.severity === 'ERROR'; }); });
       summary.appendChild(el('div', { 'class': errors.length ? 'sim-warning assertions-firing' : 'assertions-firing' },
         order.length + ' assertion' + (order.length === 1 ? '' : 's') + ' fired (' + errors.length + ' with ERROR): ' +
-        order.join(', ')));
+        order.join(', ') + (byWorker ? '; from ' + workers.length + ' workers' : '')));
 
       if (chart) {
         var series = ['WARNING', 'ERROR'].map(function (sev) {
@@ -123,11 +134,12 @@ Stethoscope.registerPanel({
         var table = el('table');
         var tr0 = el('tr');
         var withExamples = rs.some(function (r) { return r.examples && r.examples.length; });
-        ['epoch', 'iteration', 'severity', 'window', 'message', 'action'].concat(withExamples ? ['flagged examples'] : [])
+        (byWorker ? ['worker'] : []).concat(['epoch', 'iteration', 'severity', 'window', 'message', 'action']).concat(withExamples ? ['flagged examples'] : [])
           .forEach(function (h) { tr0.appendChild(el('th', null, h)); });
         table.appendChild(tr0);
         rs.forEach(function (r) {
           var tr = el('tr', { 'class': 'assertion-row' });
+          if (byWorker) { tr.appendChild(el('td', { 'class': 'assertion-worker' }, workerOf(r))); }
           tr.appendChild(el('td', null, r.epoch));
           tr.appendChild(el('td', null, r.iteration));
           tr.appendChild(el('td', { 'class': r.severity === 'ERROR' ? 'bad assertion-severity' : 'warn assertion-severity' }, r.severity));

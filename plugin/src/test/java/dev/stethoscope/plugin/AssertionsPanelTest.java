@@ -94,4 +94,50 @@ class AssertionsPanelTest {
             }
         }
     }
+
+    /**
+     * Findings of several workers (as DL4J's Spark training delivers them): each row names its worker
+     * (escaped), the summary counts the workers; with one worker there is no worker column.
+     */
+    @Test
+    void findingsOfSeveralWorkersSayWhichWorker() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Browser.available(), "chromium and chromedriver are needed for UI tests");
+        String evilWorker = "<img src=x onerror=\"window.__xss=1\">";
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
+                .seed(7).dataType(DataType.FLOAT).updater(new Sgd(0.01)).list()
+                .layer(new DenseLayer.Builder().nIn(4).nOut(8).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(8).nOut(2)
+                        .activation(Activation.SOFTMAX).build())
+                .build());
+        net.init();
+        INDArray x = Nd4j.rand(DataType.FLOAT, 32, 4);
+        INDArray y = Nd4j.zeros(DataType.FLOAT, 32, 2);
+        y.getColumn(0).assign(1);
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        try (StethoscopeUIServer server = StethoscopeUIServer.start("127.0.0.1", 0);
+             AssertionListener a = ModelAssertions.builder(net, storage).workerId("w1")
+                     .schedule(dev.stethoscope.listeners.core.Schedule.iterations(1))
+                     .assertThat("step-one", w -> w.latest().step() == 1 ? Severity.WARNING : Severity.NONE).attach();
+             AssertionListener b = ModelAssertions.builder(net, storage).workerId(evilWorker)
+                     .schedule(dev.stethoscope.listeners.core.Schedule.iterations(1))
+                     .assertThat("step-one", w -> w.latest().step() == 1 ? Severity.WARNING : Severity.NONE).attach()) {
+            server.attach(storage);
+            net.fit(new ListDataSetIterator<>(new DataSet(x, y).asList(), 16), 2);
+            ChromeDriver d = Browser.start();
+            try {
+                WebDriverWait wait = new WebDriverWait(d, Duration.ofSeconds(30));
+                d.get("http://127.0.0.1:" + server.port() + "/stethoscope#assertions");
+                wait.until(w -> w.findElements(By.cssSelector(".assertion-group[data-assertion='step-one'] td.assertion-worker")).size() == 2);
+                WebElement group = d.findElement(By.cssSelector(".assertion-group[data-assertion='step-one']"));
+                assertThat(group.findElements(By.tagName("th")).get(0).getText()).isEqualTo("worker");
+                assertThat(group.findElements(By.cssSelector("td.assertion-worker")).stream().map(WebElement::getText).toList())
+                        .containsExactlyInAnyOrder("w1", evilWorker);
+                assertThat(d.findElement(By.id("assertions-summary")).getText()).contains("from 2 workers");
+                assertThat(d.findElements(By.cssSelector("#assertions-list img"))).isEmpty();
+                assertThat(((JavascriptExecutor) d).executeScript("return window.__xss === undefined;")).isEqualTo(true);
+            } finally {
+                d.quit();
+            }
+        }
+    }
 }

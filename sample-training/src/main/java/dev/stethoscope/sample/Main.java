@@ -38,6 +38,7 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 BenchMemorizationCommand.class,
                 BenchSuspectsCommand.class,
+                dev.stethoscope.sample.cli.BenchSparkCommand.class,
                 BenchAttributionCommand.class,
                 BenchFeaturesCommand.class,
                 BenchAssertionsCommand.class,

@@ -61,8 +61,17 @@ public final class SparkTraining {
      * ({@code Direct}: the examples keep their ids).
      */
     public static ParameterAveragingTrainingMaster master(int batch, int averagingFrequency) {
+        return builder(batch, averagingFrequency).build();
+    }
+
+    /** As {@link #master(int, int)}, with the seed of DL4J's random split of each epoch into averaging rounds. */
+    public static ParameterAveragingTrainingMaster master(int batch, int averagingFrequency, long seed) {
+        return builder(batch, averagingFrequency).rngSeed(seed).build();
+    }
+
+    private static ParameterAveragingTrainingMaster.Builder builder(int batch, int averagingFrequency) {
         return new ParameterAveragingTrainingMaster.Builder(batch).batchSizePerWorker(batch)
                 .averagingFrequency(averagingFrequency).workerPrefetchNumBatches(0).saveUpdater(true)
-                .rddTrainingApproach(RDDTrainingApproach.Direct).build();
+                .rddTrainingApproach(RDDTrainingApproach.Direct);
     }
 }

@@ -11,7 +11,8 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
  * not receive the DataSet, but a worker calls {@code preUpdate(batch, net)}, then
  * {@code net.fit(batch)} (whose callbacks the listeners get), then {@code postUpdate}, all on the
  * task's thread; so the example ids in the batch's metadata reach the worker-side
- * {@link WorkerDynamicsListener}. Holds no state of its own; serialised to every task with the
+ * {@link WorkerDynamicsListener} (a ComputationGraph's single-input single-output {@code MultiDataSet}
+ * as a DataSet view of its arrays and metadata). Holds no state of its own; serialised to every task with the
  * training master.
  */
 public final class BatchHook implements TrainingHook {
@@ -34,9 +35,23 @@ public final class BatchHook implements TrainingHook {
         CURRENT.remove();
     }
 
+    /**
+     * A ComputationGraph's minibatch: with one features and one labels array it is declared as a
+     * DataSet view of those arrays carrying the MultiDataSet's example metadata (no copy); otherwise
+     * nothing is declared.
+     */
     @Override
     public void preUpdate(MultiDataSet minibatch, Model model) {
-        CURRENT.remove();
+        if (minibatch.numFeatureArrays() == 1 && minibatch.numLabelsArrays() == 1) {
+            org.nd4j.linalg.dataset.DataSet ds = new org.nd4j.linalg.dataset.DataSet(minibatch.getFeatures(0),
+                    minibatch.getLabels(0),
+                    minibatch.getFeaturesMaskArrays() == null ? null : minibatch.getFeaturesMaskArrays()[0],
+                    minibatch.getLabelsMaskArrays() == null ? null : minibatch.getLabelsMaskArrays()[0]);
+            ds.setExampleMetaData(minibatch.getExampleMetaData());
+            CURRENT.set(ds);
+        } else {
+            CURRENT.remove();
+        }
     }
 
     @Override

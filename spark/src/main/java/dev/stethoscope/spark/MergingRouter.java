@@ -77,6 +77,46 @@ final class MergingRouter implements StatsStorageRouter {
         }
     }
 
+    /**
+     * With the CPU accounting on: the CPU time and bytes of Java-serialising one delivery's records,
+     * as each worker does to send them back with its round's result (measured again here on the driver,
+     * where the records arrive; the worker's own serialisation happens inside DL4J and Spark).
+     */
+    private static void measureSerialisation(Collection<? extends Persistable> updates) {
+        long t = dev.stethoscope.listeners.core.CpuAccounting.start();
+        long[] bytes = new long[1];
+        try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                bytes[0]++;
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                bytes[0] += len;
+            }
+        })) {
+            out.writeObject(new ArrayList<>(updates));
+        } catch (java.io.IOException | RuntimeException e) {
+            return;
+        }
+        dev.stethoscope.listeners.core.CpuAccounting.add("driver: Java serialisation of a delivery's records (as a worker does)", t);
+        synchronized (SERIALISED) {
+            SERIALISED[0] += bytes[0];
+            SERIALISED[1]++;
+        }
+    }
+
+    /** Bytes serialised and deliveries measured by {@link #measureSerialisation} (accounting on). */
+    static final long[] SERIALISED = new long[2];
+
+    /** Bytes of Java serialisation per delivery measured so far (accounting on), or -1. */
+    static double serialisedBytesPerDelivery() {
+        synchronized (SERIALISED) {
+            return SERIALISED[1] == 0 ? -1 : SERIALISED[0] / (double) SERIALISED[1];
+        }
+    }
+
     @Override
     public void putUpdate(Persistable update) {
         putUpdate(List.of(update));
@@ -85,6 +125,9 @@ final class MergingRouter implements StatsStorageRouter {
     @Override
     public void putUpdate(Collection<? extends Persistable> updates) {
         List<Persistable> keep = new ArrayList<>(updates.size());
+        if (dev.stethoscope.listeners.core.CpuAccounting.enabled()) {
+            measureSerialisation(updates);
+        }
         synchronized (this) {
             updatesPerDelivery.add(updates.size());
             for (Persistable p : updates) {

@@ -157,6 +157,24 @@ public final class StethoscopeSpark implements AutoCloseable {
         });
     }
 
+    /**
+     * The DataSets as the single-input single-output MultiDataSets a {@link SparkComputationGraph} trains
+     * on, each keeping its examples' metadata (DL4J's own conversion in {@code SparkComputationGraph.fit}
+     * drops it). On the workers DL4J passes an element that is exactly one minibatch
+     * ({@code batchSizePerWorker} rows) through unchanged and merges or splits others without their
+     * metadata, so give minibatches, not single examples.
+     */
+    public static JavaRDD<org.nd4j.linalg.dataset.api.MultiDataSet> toMultiDataSets(JavaRDD<DataSet> data) {
+        return data.map(ds -> {
+            org.nd4j.linalg.dataset.api.MultiDataSet m =
+                    org.deeplearning4j.nn.graph.util.ComputationGraphUtil.toMultiDataSet(ds);
+            if (ds.getExampleMetaData() != null) {
+                m.setExampleMetaData(ds.getExampleMetaData());
+            }
+            return m;
+        });
+    }
+
     /** The monitors' driver side (epoch analyses of the averaged network). */
     public Stethoscope driver() {
         return driver;
@@ -182,6 +200,15 @@ public final class StethoscopeSpark implements AutoCloseable {
         return router.updatesByWorker();
     }
 
+    /**
+     * With {@code -Dstethoscope.cpuAccounting=true}: the mean bytes of Java serialisation of one
+     * delivery's worker records (what each round sends back to the driver, measured on the driver); -1
+     * when the accounting is off or nothing arrived yet.
+     */
+    public static double serialisedBytesPerDelivery() {
+        return MergingRouter.serialisedBytesPerDelivery();
+    }
+
     /** Number of worker records in each delivery to the driver (DL4J delivers once per averaging round). */
     public List<Integer> recordsPerDelivery() {
         return router.updatesPerDelivery();
@@ -190,7 +217,9 @@ public final class StethoscopeSpark implements AutoCloseable {
     /**
      * One epoch: {@code fit(data)} of the Spark network, the workers' batches merged as they arrive,
      * then the driver's epoch analyses of the averaged network (and the suspects ranking) with the
-     * epoch just trained.
+     * epoch just trained. A {@link SparkComputationGraph} is fitted on {@link #toMultiDataSets}{@code (data)}
+     * (so the examples keep their ids): each element of {@code data} must then be one minibatch of
+     * {@code batchSizePerWorker} examples.
      */
     public void fit(JavaRDD<DataSet> data) {
         if (closed) {
@@ -204,7 +233,7 @@ public final class StethoscopeSpark implements AutoCloseable {
         if (sparkNet != null) {
             sparkNet.fit(data);
         } else {
-            sparkGraph.fit(data);
+            sparkGraph.fitMultiDataSet(toMultiDataSets(data));
         }
         streamFeatures();
         // DL4J's Spark fit has already counted the epoch; the listeners expect the finished epoch's
@@ -418,9 +447,12 @@ public final class StethoscopeSpark implements AutoCloseable {
         }
 
         /**
-         * Attaches to a {@link SparkComputationGraph}: health and assertions on the workers, the driver
-         * monitors that support graphs; the suspects monitor (MultiLayerNetwork only) is left out and
-         * listed in {@link StethoscopeSpark#skipped()}.
+         * Attaches to a {@link SparkComputationGraph} with one input and one output (an output layer with
+         * one input vertex), as the one-JVM monitors support: health, per-example logits and assertions on
+         * the workers, the driver monitors that support graphs (the others are listed in
+         * {@link StethoscopeSpark#skipped()}). Train it with {@link StethoscopeSpark#fit}, whose RDD
+         * elements must each be one whole minibatch of {@code batchSizePerWorker} examples with their ids
+         * (DL4J merges smaller MultiDataSets on the workers without their metadata).
          */
         public StethoscopeSpark attach(SparkComputationGraph sparkNet, StatsStorageRouter storage) {
             Objects.requireNonNull(sparkNet, "sparkNet");
@@ -432,12 +464,16 @@ public final class StethoscopeSpark implements AutoCloseable {
             Objects.requireNonNull(storage, "storage");
             Objects.requireNonNull(master, "the Spark network has no training master");
             if (!(master instanceof org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster)) {
-                throw new IllegalArgumentException("StethoscopeSpark supports ParameterAveragingTrainingMaster (the "
-                        + "workers' records come back to the driver with each averaging round); got "
-                        + master.getClass().getName() + ". With SharedTrainingMaster give each listener a "
-                        + "RemoteUIStatsStorageRouter instead (docs/spark.md)");
+                throw new IllegalArgumentException("StethoscopeSpark supports ParameterAveragingTrainingMaster only; got "
+                        + master.getClass().getName() + ". Why: with ParameterAveragingTrainingMaster the workers' "
+                        + "records come back to the driver with each averaging round, where the suspects monitor "
+                        + "merges the per-example logits of every worker; SharedTrainingMaster (gradient sharing) "
+                        + "ships the driver's router itself to the workers and brings no record back, so nothing "
+                        + "could be merged. Use: ParameterAveragingTrainingMaster with RDDTrainingApproach.Direct; "
+                        + "or, to keep SharedTrainingMaster, the one-JVM listeners (HealthListener, ModelAssertions) "
+                        + "with a RemoteUIStatsStorageRouter to a UI (no suspects ranking). See docs/spark.md");
             }
-            if (numExamples < 1 && net instanceof MultiLayerNetwork && withDynamics) {
+            if (numExamples < 1 && withDynamics) {
                 throw new IllegalArgumentException("The " + preset.name().toLowerCase(java.util.Locale.ROOT)
                         + " preset on Spark needs: numExamples(n) (training examples, for the training-dynamics "
                         + "monitor)");
@@ -450,14 +486,12 @@ public final class StethoscopeSpark implements AutoCloseable {
                 workers.add(driverSetup.applyTuning(hb).build());
             }
             TrainingDynamicsListener.Builder dynBuilder = null;
-            if (net instanceof MultiLayerNetwork && withDynamics) {
+            if (withDynamics) {
                 workers.add(WorkerDynamicsListener.builder(net, storage).numExamples(numExamples).build());
                 dynBuilder = driverSetup.applyTuning(TrainingDynamicsListener.builder(net, storage).numExamples(numExamples));
                 for (Consumer<TrainingDynamicsListener.Builder> c : dynamicsTuning) {
                     c.accept(dynBuilder);
                 }
-            } else if (withDynamics) {
-                skipped.put("TrainingDynamics", "supports MultiLayerNetwork only; got " + net.getClass().getSimpleName());
             }
             if (assertions) {
                 AssertionListener.Builder ab = ModelAssertions.builder(net, storage);
@@ -487,7 +521,11 @@ public final class StethoscopeSpark implements AutoCloseable {
             StethoscopeSpark s = new StethoscopeSpark(mln, cg, net, driver, dynamics, workers, router, skipped, training);
             self[0] = s;
             master.addHook(s.hook);
-            List<TrainingListener> shipped = new ArrayList<>(workers);
+            List<TrainingListener> shipped = new ArrayList<>();
+            for (StethoscopeListener l : workers) {
+                // with -Dstethoscope.cpuAccounting=true each worker monitor's callbacks are timed
+                shipped.add(dev.stethoscope.listeners.core.CpuAccounting.enabled() ? new TimedWorkerListener(l) : l);
+            }
             if (mln != null) {
                 mln.setListeners(router, shipped);
             } else {

@@ -7,7 +7,9 @@ import dev.stethoscope.listeners.dynamics.TrainingDynamicsListener;
 import dev.stethoscope.probes.dynamics.TrainingDynamics;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -31,8 +33,10 @@ import java.util.Map;
  * {@link ExampleIndex}), which {@link BatchHook} makes visible on the worker's thread. A batch
  * without ids is a monitor fault (logged, published as a {@code MonitorError} naming the fix,
  * training goes on). Keeps no state between batches (a worker gets a fresh copy every averaging
- * round); holds no network (serialisable: the configuration only). MultiLayerNetwork only, as the
- * one-JVM monitor.
+ * round); holds no network (serialisable: the configuration only). MultiLayerNetwork and
+ * single-input single-output ComputationGraph (output layer with one input vertex), as the one-JVM
+ * monitor; on a graph the batch is the worker's {@code MultiDataSet}, whose example ids survive only
+ * when each RDD element is one whole minibatch ({@link StethoscopeSpark#fit}).
  */
 public final class WorkerDynamicsListener extends StethoscopeListener {
     @java.io.Serial
@@ -44,7 +48,9 @@ public final class WorkerDynamicsListener extends StethoscopeListener {
 
     private WorkerDynamicsListener(Builder b, int numClasses) {
         super(b);
-        this.logits = new LogitCapture((MultiLayerNetwork) b.builderModel(), TrainingDynamicsListener.Capture.TRAIN_PASS);
+        this.logits = b.builderModel() instanceof ComputationGraph g
+                ? new LogitCapture(g, TrainingDynamicsListener.Capture.TRAIN_PASS)
+                : new LogitCapture((MultiLayerNetwork) b.builderModel(), TrainingDynamicsListener.Capture.TRAIN_PASS);
         this.numExamples = b.numExamples;
         this.numClasses = numClasses;
     }
@@ -71,10 +77,28 @@ public final class WorkerDynamicsListener extends StethoscopeListener {
 
     @Override
     public void onForwardPass(Model model, List<INDArray> activations) {
+        if (model instanceof MultiLayerNetwork) {
+            capture(model, activations.get(0).size(0), features -> logits.now(activations, features));
+        }
+    }
+
+    /** A ComputationGraph's training forward pass: the logits from the vertex feeding the output layer. */
+    @Override
+    public void onForwardPass(Model model, Map<String, INDArray> activations) {
+        if (model instanceof ComputationGraph g) {
+            INDArray input = activations.get(g.getConfiguration().getNetworkInputs().get(0));
+            capture(model, input.size(0), features -> logits.now(activations, features));
+        }
+    }
+
+    private interface Logits {
+        double[] of(INDArray features);
+    }
+
+    private void capture(Model model, long rows, Logits now) {
         bind(model);
         guard("worker-capture", () -> {
             DataSet batch = BatchHook.current();
-            long rows = activations.get(0).size(0);
             if (batch == null) {
                 throw new IllegalStateException("No batch is declared on this thread: the Spark training master "
                         + "needs Stethoscope's BatchHook (StethoscopeSpark.attach adds it)");
@@ -85,7 +109,9 @@ public final class WorkerDynamicsListener extends StethoscopeListener {
                         : batch.getExampleMetaData().size() + " entries") + "). Give every example of the training "
                         + "RDD its id with StethoscopeSpark.indexExamples(rdd), or: " + ExampleIndex.HOW_TO
                         + " With ParameterAveragingTrainingMaster use RDDTrainingApproach.Direct (exported "
-                        + "batches lose their metadata)");
+                        + "batches lose their metadata); on a ComputationGraph make each RDD element one whole "
+                        + "minibatch of batchSizePerWorker examples (DL4J merges smaller MultiDataSets without "
+                        + "their metadata)");
             }
             long[] ids = ExampleIndex.indicesOf(batch);
             for (long id : ids) {
@@ -97,7 +123,8 @@ public final class WorkerDynamicsListener extends StethoscopeListener {
             int[] labels = TrainingDynamics.labelsOf(batch.getLabels());
             double[] z;
             try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                z = logits.use((MultiLayerNetwork) requireModel()).now(activations, batch.getFeatures());
+                logits.use(requireModel());
+                z = now.of(batch.getFeatures());
             }
             publish(new ExampleLogits(ids, labels, z), currentEpoch(), currentIteration());
         });
@@ -119,18 +146,37 @@ public final class WorkerDynamicsListener extends StethoscopeListener {
 
         @Override
         public WorkerDynamicsListener build() {
-            if (!(model instanceof MultiLayerNetwork mln)) {
-                throw new IllegalArgumentException("The training-dynamics monitor supports MultiLayerNetwork only; got "
-                        + model.getClass().getSimpleName());
-            }
             if (numExamples <= 0) {
                 throw new IllegalArgumentException("numExamples(N) is required: the number of training examples "
                         + "(example ids must lie in [0, N))");
             }
-            if (mln.getLayers() == null || mln.getLayers().length == 0) {
-                throw new IllegalArgumentException("The network is not initialised: call net.init() first");
+            Layer out;
+            if (model instanceof ComputationGraph g) {
+                if (g.getLayers() == null || g.getLayers().length == 0) {
+                    throw new IllegalArgumentException("The network is not initialised: call net.init() first");
+                }
+                var conf = g.getConfiguration();
+                if (conf.getNetworkInputs().size() != 1 || conf.getNetworkOutputs().size() != 1) {
+                    throw new IllegalArgumentException("The training-dynamics monitor on a ComputationGraph needs one "
+                            + "input and one output; this graph has inputs " + conf.getNetworkInputs() + " and outputs "
+                            + conf.getNetworkOutputs());
+                }
+                String outName = conf.getNetworkOutputs().get(0);
+                var in = conf.getVertexInputs().get(outName);
+                if (!g.getVertex(outName).hasLayer() || in == null || in.size() != 1) {
+                    throw new IllegalArgumentException("The training-dynamics monitor needs the graph's output vertex '"
+                            + outName + "' to be an output layer with one input vertex");
+                }
+                out = g.getVertex(outName).getLayer();
+            } else if (model instanceof MultiLayerNetwork mln) {
+                if (mln.getLayers() == null || mln.getLayers().length == 0) {
+                    throw new IllegalArgumentException("The network is not initialised: call net.init() first");
+                }
+                out = mln.getLayer(mln.getnLayers() - 1);
+            } else {
+                throw new IllegalArgumentException("The training-dynamics monitor supports MultiLayerNetwork and "
+                        + "ComputationGraph; got " + model.getClass().getSimpleName());
             }
-            var out = mln.getLayer(mln.getnLayers() - 1);
             if (!(out instanceof BaseOutputLayer<?>) || out.getParam("W") == null) {
                 throw new IllegalArgumentException("The training-dynamics monitor needs an output layer with weights "
                         + "(OutputLayer, e.g. softmax + MCXENT); the last layer is "

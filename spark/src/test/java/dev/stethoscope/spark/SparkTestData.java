@@ -55,6 +55,46 @@ final class SparkTestData {
         return DataSet.merge(examples);
     }
 
+    /**
+     * A residual 20-{@code hidden}-4 ComputationGraph (dense, dense, their sum, softmax output), one input
+     * and one output, as the one-JVM graph monitors support; initialised.
+     */
+    static org.deeplearning4j.nn.graph.ComputationGraph graph(int hidden, long seed) {
+        var conf = new NeuralNetConfiguration.Builder()
+                .seed(seed).dataType(DataType.FLOAT).updater(new Sgd(0.1)).weightInit(WeightInit.XAVIER)
+                .graphBuilder().addInputs("in")
+                .addLayer("d1", new DenseLayer.Builder().nIn(FEATURES).nOut(hidden).activation(Activation.RELU).build(), "in")
+                .addLayer("d2", new DenseLayer.Builder().nIn(hidden).nOut(hidden).activation(Activation.RELU).build(), "d1")
+                .addVertex("sum", new org.deeplearning4j.nn.conf.graph.ElementWiseVertex(
+                        org.deeplearning4j.nn.conf.graph.ElementWiseVertex.Op.Add), "d1", "d2")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(hidden).nOut(CLASSES)
+                        .activation(Activation.SOFTMAX).build(), "sum")
+                .setOutputs("out").build();
+        var g = new org.deeplearning4j.nn.graph.ComputationGraph(conf);
+        g.init();
+        return g;
+    }
+
+    /**
+     * The examples as minibatches of {@code batch} rows in order, each row carrying its position in
+     * {@code examples} as its id (what a SparkComputationGraph trains on: one element per minibatch).
+     */
+    static List<DataSet> indexedBatches(List<DataSet> examples, int batch) {
+        List<DataSet> out = new ArrayList<>();
+        for (int start = 0; start < examples.size(); start += batch) {
+            List<DataSet> rows = new ArrayList<>();
+            long[] ids = new long[Math.min(batch, examples.size() - start)];
+            for (int i = 0; i < ids.length; i++) {
+                rows.add(examples.get(start + i));
+                ids[i] = start + i;
+            }
+            DataSet ds = DataSet.merge(rows);
+            dev.stethoscope.listeners.data.ExampleIndex.attach(ds, ids);
+            out.add(ds);
+        }
+        return out;
+    }
+
     /** 20-{@code hidden}-4 MLP, ReLU, softmax, SGD; initialised. */
     static MultiLayerNetwork mlp(int hidden, long seed) {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()

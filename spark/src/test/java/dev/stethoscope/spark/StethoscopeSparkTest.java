@@ -163,6 +163,102 @@ class StethoscopeSparkTest {
                 .as("no monitor failed").isEmpty();
     }
 
+    /**
+     * A SparkComputationGraph (single input, single output, a residual sum) in local[2]: health, logits
+     * and assertion records from both workers, the driver's epoch analyses of the averaged graph, and
+     * the suspects ranking from the merged per-example dynamics (every example once per epoch).
+     */
+    @Test
+    void computationGraphOnTwoWorkersDeliversEveryMonitorsRecords() {
+        List<DataSet> examples = SparkTestData.blobs(N, 1);
+        DataSet heldOut = SparkTestData.merged(SparkTestData.blobs(64, 2));
+        org.deeplearning4j.nn.graph.ComputationGraph graph = SparkTestData.graph(16, 3);
+        org.deeplearning4j.spark.impl.graph.SparkComputationGraph sparkNet =
+                new org.deeplearning4j.spark.impl.graph.SparkComputationGraph(sc, graph, master(null, 8));
+        JavaRDD<DataSet> train = sc.parallelize(SparkTestData.indexedBatches(examples, BATCH), 2);
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.FULL)
+                .numExamples(N).probeData(heldOut)
+                .training(new ListDataSetIterator<>(examples, BATCH)).validation(new ListDataSetIterator<>(heldOut.asList(), BATCH))
+                .totalEpochs(2).async(false)
+                .tuneAssertions(b -> b.assertThat("always", w -> Severity.WARNING))
+                .attach(sparkNet, storage);
+        try {
+            s.fit(train);
+            s.fit(train);
+        } finally {
+            s.close();
+        }
+        System.out.println("graph: skipped " + s.skipped() + "; records per delivery " + s.recordsPerDelivery()
+                + "; by worker " + s.recordsByWorker());
+        assertThat(s.skipped()).as("the suspects monitor runs on a graph").doesNotContainKey("TrainingDynamics");
+        assertThat(s.workerListeners()).extracting(StethoscopeListener::monitorName)
+                .contains("training-dynamics");
+        String session = s.dynamics().sessionId();
+        assertThat(workerIdsOtherThanDriver(workersOf(storage, session, Health.TYPE_ID))).hasSizeGreaterThanOrEqualTo(2);
+        assertThat(workerIdsOtherThanDriver(workersOf(storage, session, AssertionFinding.TYPE_ID))).hasSizeGreaterThanOrEqualTo(2);
+        Set<String> dynamicsWorkers = new TreeSet<>(s.recordsByWorker().keySet());
+        dynamicsWorkers.removeIf(w -> !w.endsWith("/training-dynamics"));
+        assertThat(dynamicsWorkers).as("worker batches from two workers").hasSizeGreaterThanOrEqualTo(2);
+        TrainingDynamics d = s.dynamics().dynamics();
+        for (int i = 0; i < N; i++) {
+            assertThat(d.count(i)).as("observations of example %d", i).isEqualTo(2);
+            assertThat(d.givenLabel(i)).isEqualTo(TrainingDynamics.labelsOf(examples.get(i).getLabels())[0]);
+        }
+        assertThat(updates(storage, session, Suspects.TYPE_ID)).extracting(StethoscopeRecord::getEpoch).containsExactly(0, 1);
+        // every driver monitor attached to the graph published at the last epoch
+        Set<String> types = new TreeSet<>(storage.listTypeIDsForSession(session));
+        for (StethoscopeListener m : s.driver().monitors()) {
+            System.out.println("driver monitor " + m.monitorName());
+        }
+        for (String type : List.of(ProbeAccuracy.TYPE_ID, SimilarityTable.TYPE_ID, Memorization.TYPE_ID,
+                AttributionMaps.TYPE_ID)) {
+            assertThat(updates(storage, session, type)).as(type).extracting(StethoscopeRecord::getEpoch).contains(1);
+        }
+        assertThat(updates(storage, session, Health.TYPE_ID)).filteredOn(r -> r.payload(Health.class).source().equals("probe-batch"))
+                .extracting(StethoscopeRecord::getEpoch).contains(0, 1);
+        assertThat(types).doesNotContain(ExampleLogits.TYPE_ID);
+        assertThat(updates(storage, session, dev.stethoscope.listeners.records.MonitorError.TYPE_ID))
+                .as("no monitor failed").isEmpty();
+        assertThat(graph.getEpochCount()).isEqualTo(2);
+    }
+
+    /** One worker, one round an epoch: a SparkComputationGraph's merged dynamics equal a one-JVM graph run's. */
+    @Test
+    void graphMergedDynamicsEqualThoseOfAOneJvmRun() {
+        List<DataSet> examples = SparkTestData.blobs(N, 4);
+        org.deeplearning4j.nn.graph.ComputationGraph sparkSide = SparkTestData.graph(16, 5);
+        org.deeplearning4j.nn.graph.ComputationGraph oneJvm = sparkSide.clone();
+        List<DataSet> batches = SparkTestData.indexedBatches(examples, BATCH);
+        org.deeplearning4j.spark.impl.graph.SparkComputationGraph sparkNet =
+                new org.deeplearning4j.spark.impl.graph.SparkComputationGraph(sc, sparkSide, master(1, N / BATCH));
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.ECONOMY).numExamples(N).async(false)
+                .attach(sparkNet, storage);
+        try {
+            s.fit(sc.parallelize(batches, 1));
+            s.fit(sc.parallelize(batches, 1));
+        } finally {
+            s.close();
+        }
+        TrainingDynamicsListener reference = TrainingDynamicsListener.builder(oneJvm, new InMemoryStatsStorage())
+                .numExamples(N).async(false).build();
+        reference.attach();
+        oneJvm.fit(reference.track(new ListDataSetIterator<>(batches, 1)), 2); // one element = one minibatch
+        reference.close();
+
+        assertThat(sparkSide.params().equalsWithEps(oneJvm.params(), 1e-6)).as("same training").isTrue();
+        TrainingDynamics a = s.dynamics().dynamics();
+        TrainingDynamics b = reference.dynamics();
+        for (int i = 0; i < N; i++) {
+            assertThat(a.count(i)).isEqualTo(b.count(i)).isEqualTo(2);
+            assertThat(a.aum(i)).as("AUM of %d", i).isCloseTo(b.aum(i), org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(a.meanLoss(i)).isCloseTo(b.meanLoss(i), org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(a.forgettingEvents(i)).isEqualTo(b.forgettingEvents(i));
+            assertThat(a.predictedLabel(i)).isEqualTo(b.predictedLabel(i));
+        }
+    }
+
     private static Set<String> workerIdsOtherThanDriver(Set<String> ids) {
         Set<String> out = new TreeSet<>();
         for (String w : ids) {

@@ -24,6 +24,7 @@ import dev.stethoscope.sample.SparkTraining;
 import dev.stethoscope.spark.StethoscopeSpark;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import dev.stethoscope.sample.Models;
 import dev.stethoscope.sample.data.DataConversion;
@@ -136,7 +137,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--spark", paramLabel = "MASTER",
             description = "Train with DL4J's Spark parameter averaging on this Spark master (local[2], local[*], "
                     + "spark://host:7077, ...): health, suspects (and assertions) on the workers, the preset's epoch "
-                    + "analyses on the driver (docs/spark.md). MultiLayerNetwork models (mlp, cnn) only; not with "
+                    + "analyses on the driver (docs/spark.md). The sample's models (mlp, cnn, resnet); not with --config, "
                     + "--resume or --corrupt. DL4J's own pages get no records on Spark.")
     String spark;
 
@@ -291,7 +292,7 @@ public final class TrainCommand implements Callable<Integer> {
                 ConsoleProgress progress = new ConsoleProgress(trainIter.totalExamples(), batch, testIter,
                         IndexedArrayIterator.builder(trainSample.getFeatures(), trainSample.getLabels())
                                 .indices(ExampleIndex.indicesOf(trainSample)).batchSize(512).noShuffle().build());
-                trainOnSpark((MultiLayerNetwork) net, storage, train, test, classes, mnist, flipped, trainX, trainY,
+                trainOnSpark(net, storage, train, test, classes, mnist, flipped, trainX, trainY,
                         corruption, progress, runDir);
                 trained = true;
                 finish(net, runDir, statsFile, progress, ui);
@@ -381,7 +382,7 @@ public final class TrainCommand implements Callable<Integer> {
      * {@link StethoscopeSpark} (with {@code --no-monitors}, none). Prints each epoch as the one-JVM
      * run does (the training loss is not known on the driver).
      */
-    private void trainOnSpark(MultiLayerNetwork net, FileStatsStorage storage, LabeledImages train, LabeledImages test,
+    private void trainOnSpark(Model net, FileStatsStorage storage, LabeledImages train, LabeledImages test,
                               int classes, MnistData mnist, long[] flipped, INDArray trainX, INDArray trainY,
                               CorruptionOption.Applied corruption, ConsoleProgress progress, Path runDir)
             throws java.io.IOException {
@@ -393,14 +394,25 @@ public final class TrainCommand implements Callable<Integer> {
         dev.stethoscope.plugin.StatsFileFilter.suspend(true);
         try (JavaSparkContext sc = SparkTraining.context(spark)) {
             workers = sc.defaultParallelism();
-            SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, net, SparkTraining.master(batch, averagingFrequency));
+            SparkDl4jMultiLayer sparkNet = net instanceof MultiLayerNetwork mln
+                    ? new SparkDl4jMultiLayer(sc, mln, SparkTraining.master(batch, averagingFrequency)) : null;
+            SparkComputationGraph sparkGraph = sparkNet != null ? null : new SparkComputationGraph(sc,
+                    (org.deeplearning4j.nn.graph.ComputationGraph) net, SparkTraining.master(batch, averagingFrequency));
+            org.deeplearning4j.spark.api.TrainingMaster<?, ?> master = sparkNet != null ? sparkNet.getTrainingMaster()
+                    : sparkGraph.getTrainingMaster();
+            // one element per minibatch of --batch examples (a graph's workers keep the ids only so)
             JavaRDD<DataSet> data = SparkTraining.batches(sc, trainX, trainY, batch, workers);
+            JavaRDD<org.nd4j.linalg.dataset.api.MultiDataSet> graphData = sparkGraph == null ? null
+                    : StethoscopeSpark.toMultiDataSets(data);
             System.out.printf("Spark %s: %d workers, %d examples a minibatch, parameters averaged every %d minibatches%n",
                     spark, workers, batch, averagingFrequency);
             StethoscopeSpark monitors = null;
             if (!noMonitors) {
                 Stethoscope.Setup setup = monitorSetup(train, test, classes, mnist, flipped, trainX, trainY, corruption);
-                monitors = StethoscopeSpark.of(setup).numExamples(train.size()).attach(sparkNet, storage);
+                // the workers send logits, not pixels: the driver's suspects monitor looks the examples up here
+                StethoscopeSpark.Setup sparkSetup = StethoscopeSpark.of(setup).numExamples(train.size())
+                        .tuneDynamics(b -> b.exampleSource(i -> trainX.getRow(i, true)));
+                monitors = sparkNet != null ? sparkSetup.attach(sparkNet, storage) : sparkSetup.attach(sparkGraph, storage);
                 System.out.println("Monitors on the workers: " + monitors.workerListeners().stream()
                         .map(StethoscopeListener::monitorName).toList() + "; on the driver: "
                         + monitors.driver().monitors().stream().map(StethoscopeListener::monitorName).toList()
@@ -410,16 +422,21 @@ public final class TrainCommand implements Callable<Integer> {
             try {
                 for (int e = 0; e < epochs; e++) {
                     progress.onEpochStart(net);
+                    long cpu0 = processCpuNanos();
                     if (monitors != null) {
                         monitors.fit(data);
-                    } else {
+                    } else if (sparkNet != null) {
                         sparkNet.fit(data);
+                    } else {
+                        sparkGraph.fitMultiDataSet(graphData);
                     }
-                    net.setEpochCount(net.getEpochCount() - 1); // ConsoleProgress prints the finished epoch as DL4J numbers it
+                    processCpuSeconds.add(String.format(java.util.Locale.ROOT, "%.2f", (processCpuNanos() - cpu0) / 1e9));
+                    int done = ConfigModels.epochCount(net);
+                    setEpochCount(net, done - 1); // ConsoleProgress prints the finished epoch as DL4J numbers it
                     try {
                         progress.onEpochEnd(net);
                     } finally {
-                        net.setEpochCount(net.getEpochCount() + 1);
+                        setEpochCount(net, done);
                     }
                     if (checkpointEvery > 0 && (e + 1) % checkpointEvery == 0 && e + 1 < epochs) {
                         File ck = runDir.resolve("checkpoint-epoch-" + (e + 1) + ".zip").toFile();
@@ -432,12 +449,30 @@ public final class TrainCommand implements Callable<Integer> {
                     System.out.println("Worker records per delivery to the driver (one per averaging round): "
                             + monitors.recordsPerDelivery());
                 }
-                sparkNet.getTrainingMaster().deleteTempFiles(sc);
+                master.deleteTempFiles(sc);
+                System.out.println("Process CPU seconds per epoch (fit and the driver's synchronous analyses, every "
+                        + "thread of this JVM: the local workers included): " + processCpuSeconds);
             }
         } finally {
             if (filterWasActive) {
                 dev.stethoscope.plugin.StatsFileFilter.suspend(false);
             }
+        }
+    }
+
+    /** Process CPU seconds of each Spark epoch (all threads of the JVM; the workers too in local[N]). */
+    private final java.util.List<String> processCpuSeconds = new java.util.ArrayList<>();
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    private static void setEpochCount(Model net, int n) {
+        if (net instanceof MultiLayerNetwork m) {
+            m.setEpochCount(n);
+        } else {
+            ((org.deeplearning4j.nn.graph.ComputationGraph) net).getConfiguration().setEpochCount(n);
         }
     }
 
@@ -657,8 +692,9 @@ public final class TrainCommand implements Callable<Integer> {
             if (spark.isBlank()) {
                 throw new IllegalArgumentException("--spark needs a Spark master such as local[2], got an empty value");
             }
-            if (model.isGraph() || config != null) {
-                throw new IllegalArgumentException("--spark trains the sample's MultiLayerNetwork models (--model mlp or cnn)");
+            if (config != null) {
+                throw new IllegalArgumentException("--spark trains the sample's own models (--model mlp, cnn or resnet), "
+                        + "not --config");
             }
             if (resume) {
                 throw new IllegalArgumentException("--spark and --resume exclude each other: start a new run");

@@ -164,7 +164,7 @@ class BadInputTest {
         c.add(Arguments.of(train(good, "--similarity-method", "foo"), "foo"));
         c.add(Arguments.of(train(good, "--similarity-conv", "foo"), "foo"));
         c.add(Arguments.of(train(good, "--corrupt", "foo"), "foo"));
-        c.add(Arguments.of(train(good, "--spark", "local[2]", "--model", "resnet"), "--spark trains the sample's MultiLayerNetwork models"));
+        c.add(Arguments.of(train(good, "--spark", "local[2]", "--config", "net.json"), "--spark trains the sample's own models (--model mlp, cnn or resnet), not --config"));
         c.add(Arguments.of(train(good, "--spark", "local[2]", "--corrupt", "random-labels"), "is not supported with it"));
         c.add(Arguments.of(train(good, "--spark", "local[2]", "--averaging-frequency", "0"), "--averaging-frequency must be >= 1, got 0"));
         c.add(Arguments.of(train(good, "--spark", " "), "--spark needs a Spark master"));
