@@ -97,12 +97,25 @@ Stethoscope.registerPanel({
       }
       if (!charts) { build(); }
       var layers = recs[recs.length - 1].layers;
+      // every worker: one line per layer and worker (joining several workers' points in one line zigzags)
+      var groups = [];
+      recs.forEach(function (r) {
+        var w = workerOf(r);
+        var g = groups.filter(function (x) { return x.worker === w; })[0];
+        if (!g) { g = { worker: w, recs: [] }; groups.push(g); }
+        g.recs.push(r);
+      });
+      groups.sort(function (a, b) { return a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0; });
       metrics.forEach(function (m) {
-        var series = layers.map(function (name, li) {
-          return {
-            name: name, type: 'line', showSymbol: recs.length < 60, connectNulls: false,
-            data: recs.map(function (r) { return [r.iteration, r[m.key] ? r[m.key][li] : null]; })
-          };
+        var series = [];
+        groups.forEach(function (g) {
+          layers.forEach(function (name, li) {
+            series.push({
+              name: groups.length > 1 ? name + ' · worker ' + g.worker : name, type: 'line',
+              showSymbol: g.recs.length < 60, connectNulls: false,
+              data: g.recs.map(function (r) { return [r.iteration, r[m.key] ? r[m.key][li] : null]; })
+            });
+          });
         });
         var opt = {
           animation: false,
@@ -148,6 +161,7 @@ Stethoscope.registerPanel({
         table.appendChild(tr);
       });
       table.appendChild(el('caption', { 'class': 'muted', style: 'caption-side:bottom;text-align:left' },
+        (groups.length > 1 ? 'worker ' + workerOf(last) + ', ' : '') +
         'epoch ' + last.epoch + ', iteration ' + last.iteration + ' · dead = not positive for any example of the batch (ReLU layers)'));
     }
 

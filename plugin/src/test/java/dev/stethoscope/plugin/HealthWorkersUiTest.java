@@ -72,6 +72,12 @@ class HealthWorkersUiTest {
                 String count = "var c = echarts.getInstanceByDom(document.getElementById('chart-dead'));"
                         + "var n = 0; c.getOption().series.forEach(function(x){ n += x.data.length; }); return n;";
                 assertThat(((Number) js.executeScript(count)).intValue()).as("both workers' points").isEqualTo(2 * 4 * layers);
+                String lines = "var c = echarts.getInstanceByDom(document.getElementById('chart-dead'));"
+                        + "var ok = true; c.getOption().series.forEach(function(x){ for (var i = 1; i < x.data.length; i++) {"
+                        + " if (x.data[i][0] <= x.data[i - 1][0]) { ok = false; } } }); return [c.getOption().series.length, ok];";
+                List<?> shape = (List<?>) js.executeScript(lines);
+                assertThat(((Number) shape.get(0)).intValue()).as("one line per layer and worker").isEqualTo(2 * layers);
+                assertThat(shape.get(1)).as("each line moves forward in iterations (no zigzag between workers)").isEqualTo(true);
                 worker.selectByValue("w1");
                 wait.until(x -> ((Number) js.executeScript(count)).intValue() == 4 * layers);
                 assertThat(js.executeScript("return window.__xss === undefined;")).isEqualTo(true);
