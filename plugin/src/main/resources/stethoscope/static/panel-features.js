@@ -40,7 +40,7 @@ Stethoscope.registerPanel({
     var chosenLayer = null;
     var openCell = null;   // { layer, unit, epoch }
     var filterIndex = -1;  // -1: follow the latest
-    var last = -1;         // timestamp of the newest grid record read
+    var cursor = 0;        // grid records read so far, in arrival order (the route's cursor)
     var generation = 0;    // bumped when the layer changes (answers to older requests are dropped)
     var projections = [];  // FeatureProjection records by epoch
     var projIndex = -1;    // -1: follow the latest
@@ -324,30 +324,35 @@ Stethoscope.registerPanel({
       renderDetail();
       // the new layer's units are fetched from the start; other layers keep their summaries meanwhile
       generation++;
-      last = -1;
+      cursor = 0;
       poll();
     });
 
-    /* Reads every grid record after `after`, page by page (the route caps each answer). */
-    function gridFrom(after, acc) {
-      var url = base + '/grid?after=' + after + (chosenLayer === null ? '' : '&layer=' + chosenLayer);
+    /*
+     * Reads every grid record that arrived after the first `from`, page by page (the route caps each answer), by
+     * arrival cursor like api.follow, so a snapshot stored late with an older timestamp (a Spark worker's) is not
+     * missed. Resolves to {records, cursor}; a cursor the server no longer knows answers 0: read again from 0.
+     */
+    function gridSince(from, acc) {
+      var url = base + '/grid?cursor=' + from + (chosenLayer === null ? '' : '&layer=' + chosenLayer);
       return fetch(url, { cache: 'no-store' }).then(function (r) {
         if (!r.ok) { throw new Error(url + ' answered ' + r.status); }
         var more = r.headers.get('X-Stethoscope-Truncated') === 'true';
+        var next = parseInt(r.headers.get('X-Stethoscope-Cursor'), 10);
         return r.json().then(function (page) {
           Array.prototype.push.apply(acc, page);
-          if (more && page.length) { return gridFrom(page[page.length - 1].timestamp, acc); }
-          return acc;
+          if (more && page.length && next > from) { return gridSince(next, acc); }
+          return { records: acc, cursor: isNaN(next) ? from : next };
         });
       });
     }
 
     function poll() {
       var gen = generation;
-      return gridFrom(last, []).then(function (recs) {
+      return gridSince(cursor, []).then(function (got) {
         if (gen !== generation) { return; }
-        if (recs.length) { last = recs[recs.length - 1].timestamp; }
-        onGrid(recs);
+        cursor = got.cursor; // smaller than before when the server's cursors started over: the next poll rereads
+        onGrid(got.records);
       }).catch(function (e) { api.empty(gridBox, 'error: ' + e.message); });
     }
 
@@ -374,7 +379,7 @@ Stethoscope.registerPanel({
         // the first answer (no layer asked yet) has no units: ask again for the first layer's
         chosenLayer = layerOrder[0];
         generation++;
-        last = -1;
+        cursor = 0;
         layerSelect.value = String(chosenLayer);
         poll();
         return;
