@@ -5,6 +5,7 @@ import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.data.ExampleIdentity;
 import dev.stethoscope.listeners.data.ExampleIdentityException;
 import dev.stethoscope.listeners.data.ExampleIndex;
+import dev.stethoscope.listeners.data.MappingDataSetIterator;
 import dev.stethoscope.listeners.records.MonitorError;
 import dev.stethoscope.listeners.records.AssertionFinding;
 import dev.stethoscope.probes.assertions.ConfigLint;
@@ -17,7 +18,6 @@ import dev.stethoscope.probes.assertions.Severity;
 import dev.stethoscope.probes.assertions.SignalWindow;
 import dev.stethoscope.probes.assertions.Signals;
 import dev.stethoscope.probes.assertions.StepSignals;
-import dev.stethoscope.probes.data.ForwardingDataSetIterator;
 import dev.stethoscope.probes.model.NetworkCopy;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
 import org.deeplearning4j.nn.api.Model;
@@ -381,31 +381,8 @@ public class AssertionListener extends StethoscopeListener {
      * be the one trained next).
      */
     public DataSetIterator track(DataSetIterator iterator) {
-        return new ForwardingDataSetIterator(Objects.requireNonNull(iterator, "iterator")) {
-            @Serial
-            private static final long serialVersionUID = 1L;
-
-            @Override
-            public DataSet next() {
-                return declare(delegate().next());
-            }
-
-            @Override
-            public DataSet next(int num) {
-                return declare(delegate().next(num));
-            }
-
-            @Override
-            public boolean asyncSupported() {
-                return false;
-            }
-
-            @Override
-            public void reset() {
-                declaredBatch = null;
-                delegate().reset();
-            }
-        };
+        return new MappingDataSetIterator(Objects.requireNonNull(iterator, "iterator"), this::declare,
+                () -> declaredBatch = null);
     }
 
     private DataSet declare(DataSet ds) {
