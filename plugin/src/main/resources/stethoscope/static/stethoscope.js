@@ -184,7 +184,7 @@
     return t ? t.typeId : null;
   }
 
-  var summary = { session: null, last: -1, fired: {}, errors: {}, attached: false, busy: false };
+  var summary = { session: null, cursor: 0, fired: {}, errors: {}, attached: false, busy: false };
 
   function refreshAssertionSummary() {
     var a = document.getElementById('assertion-summary');
@@ -192,7 +192,7 @@
     if (!a || !ASSERTION_TYPE) { if (a) { a.hidden = true; } return; }
     if (!state.session) { a.hidden = true; return; }
     if (summary.session !== state.session) {
-      summary = { session: state.session, last: -1, fired: {}, errors: {}, attached: false, busy: false };
+      summary = { session: state.session, cursor: 0, fired: {}, errors: {}, attached: false, busy: false };
       a.hidden = true;
     }
     var st = summary;
@@ -203,12 +203,13 @@
     attached.then(function (yes) {
       if (!yes) { return null; }
       st.attached = true;
-      return recordsFrom(st.session, ASSERTION_TYPE, st.last, []).then(function (recs) {
-        recs.forEach(function (r) {
+      // by arrival cursor, as api.follow: a finding stored late with an older timestamp (a Spark worker's) counts too
+      return recordsSince(st.session, ASSERTION_TYPE, st.cursor, []).then(function (got) {
+        got.records.forEach(function (r) {
           st.fired[r.detector] = true;
           if (r.severity === 'ERROR') { st.errors[r.detector] = true; }
-          st.last = r.timestamp;
         });
+        st.cursor = got.cursor; // 0 when the server's cursors started over: read again (the sets keep their keys)
       });
     }).then(function () {
       if (st !== summary || !st.attached) { return; }
