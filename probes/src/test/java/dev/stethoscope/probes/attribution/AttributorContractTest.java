@@ -11,14 +11,12 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
-import static dev.stethoscope.probes.attribution.MapAsserts.assertSame;
+import static dev.stethoscope.probes.attribution.AttributorFixtures.assertSame;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
@@ -127,13 +125,7 @@ class AttributorContractTest {
 
     /** Every registered name on every network kind. */
     static Stream<Arguments> table() {
-        List<Arguments> rows = new ArrayList<>();
-        for (String name : Attributors.NAMES) {
-            for (Net kind : Net.values()) {
-                rows.add(Arguments.of(name, kind));
-            }
-        }
-        return rows.stream();
+        return AttributorFixtures.everyMethodOn(Net.class);
     }
 
     private static Attributors.Options options() {

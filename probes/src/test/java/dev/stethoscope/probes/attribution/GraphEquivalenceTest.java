@@ -12,11 +12,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.stream.Stream;
 
-import static dev.stethoscope.probes.attribution.MapAsserts.assertSame;
+import static dev.stethoscope.probes.attribution.AttributorFixtures.assertSame;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -54,13 +52,7 @@ class GraphEquivalenceTest {
     }
 
     static Stream<Arguments> table() {
-        List<Arguments> rows = new ArrayList<>();
-        for (String name : Attributors.NAMES) {
-            for (Net kind : Net.values()) {
-                rows.add(Arguments.of(name, kind));
-            }
-        }
-        return rows.stream();
+        return AttributorFixtures.everyMethodOn(Net.class);
     }
 
     private static Attributor create(String name, Model model) {

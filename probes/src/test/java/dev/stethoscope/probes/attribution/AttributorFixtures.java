@@ -1,18 +1,33 @@
 package dev.stethoscope.probes.attribution;
 
+import org.junit.jupiter.params.provider.Arguments;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
-/** Assertions on attribution maps shared by the attributor tests. */
-final class MapAsserts {
+/** What the attributor tests share: their parameter table and the comparison of maps. */
+final class AttributorFixtures {
     /** Relative tolerance of "the same map": of the largest absolute expected value. */
     static final double SAME = 1e-9;
 
-    private MapAsserts() {
+    private AttributorFixtures() {
+    }
+
+    /** Every registered method name ({@link Attributors#NAMES}) with every network kind of {@code kinds}. */
+    static <E extends Enum<E>> Stream<Arguments> everyMethodOn(Class<E> kinds) {
+        List<Arguments> rows = new ArrayList<>();
+        for (String name : Attributors.NAMES) {
+            for (E kind : kinds.getEnumConstants()) {
+                rows.add(Arguments.of(name, kind));
+            }
+        }
+        return rows.stream();
     }
 
     /**
