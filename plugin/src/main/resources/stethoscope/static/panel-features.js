@@ -328,30 +328,15 @@ Stethoscope.registerPanel({
       poll();
     });
 
-    /*
-     * Reads every grid record that arrived after the first `from`, page by page (the route caps each answer), by
-     * arrival cursor like api.follow, so a snapshot stored late with an older timestamp (a Spark worker's) is not
-     * missed. Resolves to {records, cursor}; a cursor the server no longer knows answers 0: read again from 0.
-     */
-    function gridSince(from, acc) {
-      var url = base + '/grid?cursor=' + from + (chosenLayer === null ? '' : '&layer=' + chosenLayer);
-      return fetch(url, { cache: 'no-store' }).then(function (r) {
-        if (!r.ok) { throw new Error(url + ' answered ' + r.status); }
-        var more = r.headers.get('X-Stethoscope-Truncated') === 'true';
-        var next = parseInt(r.headers.get('X-Stethoscope-Cursor'), 10);
-        return r.json().then(function (page) {
-          Array.prototype.push.apply(acc, page);
-          if (more && page.length && next > from) { return gridSince(next, acc); }
-          return { records: acc, cursor: isNaN(next) ? from : next };
-        });
-      });
-    }
-
     function poll() {
       var gen = generation;
-      return gridSince(cursor, []).then(function (got) {
+      // by arrival cursor like api.follow, so a snapshot stored late with an older timestamp (a Spark worker's) is
+      // not missed; after the server's cursors started over, the answer's cursor is 0 and the next poll rereads
+      return api.since(function (c) {
+        return base + '/grid?cursor=' + c + (chosenLayer === null ? '' : '&layer=' + chosenLayer);
+      }, cursor).then(function (got) {
         if (gen !== generation) { return; }
-        cursor = got.cursor; // smaller than before when the server's cursors started over: the next poll rereads
+        cursor = got.cursor;
         onGrid(got.records);
       }).catch(function (e) { api.empty(gridBox, 'error: ' + e.message); });
     }

@@ -59,7 +59,17 @@
    * (a storage was detached) answers with cursor 0 and no records: read again from 0.
    */
   function recordsSince(session, typeId, cursor, acc) {
-    var url = '/stethoscope/api/records/' + enc(session) + '/' + enc(typeId) + '?cursor=' + cursor;
+    return pagesSince(function (c) {
+      return '/stethoscope/api/records/' + enc(session) + '/' + enc(typeId) + '?cursor=' + c;
+    }, cursor, acc);
+  }
+
+  /**
+   * The same for any route that pages by arrival cursor (X-Stethoscope-Cursor, X-Stethoscope-Truncated), such as a
+   * monitor's compact route: urlOf(cursor) is the URL of the page after the first `cursor` items.
+   */
+  function pagesSince(urlOf, cursor, acc) {
+    var url = urlOf(cursor);
     return fetch(url, { cache: 'no-store' }).then(function (r) {
       if (!r.ok) { throw new Error(url + ' answered ' + r.status); }
       var more = r.headers.get('X-Stethoscope-Truncated') === 'true';
@@ -67,7 +77,7 @@
       return r.json().then(function (page) {
         Array.prototype.push.apply(acc, page);
         if (more && page.length && next > cursor) {
-          return recordsSince(session, typeId, next, acc);
+          return pagesSince(urlOf, next, acc);
         }
         return { records: acc, cursor: isNaN(next) ? cursor : next, reset: next < cursor };
       });
@@ -108,6 +118,13 @@
       /** All records of typeId after timestamp `after` (exclusive). */
       records: function (typeId, after) {
         return recordsFrom(session, typeId, after, []);
+      },
+      /**
+       * Everything a route paged by arrival cursor has after the first `cursor` items (urlOf(c): the URL of the page
+       * after the first c): resolves to {records, cursor, reset}; ask next with `cursor`, which is 0 after a reset.
+       */
+      since: function (urlOf, cursor) {
+        return pagesSince(urlOf, cursor, []);
       },
       /** Static infos (one per worker) of typeId: monitor settings, layer names. */
       staticInfo: function (typeId) {
