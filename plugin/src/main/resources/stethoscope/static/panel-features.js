@@ -40,7 +40,7 @@ Stethoscope.registerPanel({
     var chosenLayer = null;
     var openCell = null;   // { layer, unit, epoch }
     var filterIndex = -1;  // -1: follow the latest
-    var last = -1;         // timestamp of the newest grid record read
+    var cursor = 0;        // grid records read so far, in arrival order (the route's cursor)
     var generation = 0;    // bumped when the layer changes (answers to older requests are dropped)
     var projections = [];  // FeatureProjection records by epoch
     var projIndex = -1;    // -1: follow the latest
@@ -324,30 +324,20 @@ Stethoscope.registerPanel({
       renderDetail();
       // the new layer's units are fetched from the start; other layers keep their summaries meanwhile
       generation++;
-      last = -1;
+      cursor = 0;
       poll();
     });
 
-    /* Reads every grid record after `after`, page by page (the route caps each answer). */
-    function gridFrom(after, acc) {
-      var url = base + '/grid?after=' + after + (chosenLayer === null ? '' : '&layer=' + chosenLayer);
-      return fetch(url, { cache: 'no-store' }).then(function (r) {
-        if (!r.ok) { throw new Error(url + ' answered ' + r.status); }
-        var more = r.headers.get('X-Stethoscope-Truncated') === 'true';
-        return r.json().then(function (page) {
-          Array.prototype.push.apply(acc, page);
-          if (more && page.length) { return gridFrom(page[page.length - 1].timestamp, acc); }
-          return acc;
-        });
-      });
-    }
-
     function poll() {
       var gen = generation;
-      return gridFrom(last, []).then(function (recs) {
+      // by arrival cursor like api.follow, so a snapshot stored late with an older timestamp (a Spark worker's) is
+      // not missed; after the server's cursors started over, the answer's cursor is 0 and the next poll rereads
+      return api.since(function (c) {
+        return base + '/grid?cursor=' + c + (chosenLayer === null ? '' : '&layer=' + chosenLayer);
+      }, cursor).then(function (got) {
         if (gen !== generation) { return; }
-        if (recs.length) { last = recs[recs.length - 1].timestamp; }
-        onGrid(recs);
+        cursor = got.cursor;
+        onGrid(got.records);
       }).catch(function (e) { api.empty(gridBox, 'error: ' + e.message); });
     }
 
@@ -374,7 +364,7 @@ Stethoscope.registerPanel({
         // the first answer (no layer asked yet) has no units: ask again for the first layer's
         chosenLayer = layerOrder[0];
         generation++;
-        last = -1;
+        cursor = 0;
         layerSelect.value = String(chosenLayer);
         poll();
         return;

@@ -59,7 +59,17 @@
    * (a storage was detached) answers with cursor 0 and no records: read again from 0.
    */
   function recordsSince(session, typeId, cursor, acc) {
-    var url = '/stethoscope/api/records/' + enc(session) + '/' + enc(typeId) + '?cursor=' + cursor;
+    return pagesSince(function (c) {
+      return '/stethoscope/api/records/' + enc(session) + '/' + enc(typeId) + '?cursor=' + c;
+    }, cursor, acc);
+  }
+
+  /**
+   * The same for any route that pages by arrival cursor (X-Stethoscope-Cursor, X-Stethoscope-Truncated), such as a
+   * monitor's compact route: urlOf(cursor) is the URL of the page after the first `cursor` items.
+   */
+  function pagesSince(urlOf, cursor, acc) {
+    var url = urlOf(cursor);
     return fetch(url, { cache: 'no-store' }).then(function (r) {
       if (!r.ok) { throw new Error(url + ' answered ' + r.status); }
       var more = r.headers.get('X-Stethoscope-Truncated') === 'true';
@@ -67,7 +77,7 @@
       return r.json().then(function (page) {
         Array.prototype.push.apply(acc, page);
         if (more && page.length && next > cursor) {
-          return recordsSince(session, typeId, next, acc);
+          return pagesSince(urlOf, next, acc);
         }
         return { records: acc, cursor: isNaN(next) ? cursor : next, reset: next < cursor };
       });
@@ -108,6 +118,13 @@
       /** All records of typeId after timestamp `after` (exclusive). */
       records: function (typeId, after) {
         return recordsFrom(session, typeId, after, []);
+      },
+      /**
+       * Everything a route paged by arrival cursor has after the first `cursor` items (urlOf(c): the URL of the page
+       * after the first c): resolves to {records, cursor, reset}; ask next with `cursor`, which is 0 after a reset.
+       */
+      since: function (urlOf, cursor) {
+        return pagesSince(urlOf, cursor, []);
       },
       /** Static infos (one per worker) of typeId: monitor settings, layer names. */
       staticInfo: function (typeId) {
@@ -184,7 +201,7 @@
     return t ? t.typeId : null;
   }
 
-  var summary = { session: null, last: -1, fired: {}, errors: {}, attached: false, busy: false };
+  var summary = { session: null, cursor: 0, fired: {}, errors: {}, attached: false, busy: false };
 
   function refreshAssertionSummary() {
     var a = document.getElementById('assertion-summary');
@@ -192,7 +209,7 @@
     if (!a || !ASSERTION_TYPE) { if (a) { a.hidden = true; } return; }
     if (!state.session) { a.hidden = true; return; }
     if (summary.session !== state.session) {
-      summary = { session: state.session, last: -1, fired: {}, errors: {}, attached: false, busy: false };
+      summary = { session: state.session, cursor: 0, fired: {}, errors: {}, attached: false, busy: false };
       a.hidden = true;
     }
     var st = summary;
@@ -203,12 +220,13 @@
     attached.then(function (yes) {
       if (!yes) { return null; }
       st.attached = true;
-      return recordsFrom(st.session, ASSERTION_TYPE, st.last, []).then(function (recs) {
-        recs.forEach(function (r) {
+      // by arrival cursor, as api.follow: a finding stored late with an older timestamp (a Spark worker's) counts too
+      return recordsSince(st.session, ASSERTION_TYPE, st.cursor, []).then(function (got) {
+        got.records.forEach(function (r) {
           st.fired[r.detector] = true;
           if (r.severity === 'ERROR') { st.errors[r.detector] = true; }
-          st.last = r.timestamp;
         });
+        st.cursor = got.cursor; // 0 when the server's cursors started over: read again (the sets keep their keys)
       });
     }).then(function () {
       if (st !== summary || !st.attached) { return; }

@@ -99,15 +99,13 @@ public class StethoscopeModule implements UIModule {
         routes.add(new Route("/stethoscope/api/records/:sessionId/:typeId", HttpMethod.GET, (p, rc) -> {
             int limit = limitOrAnswer(rc);
             long after = parseLong(rc.request().getParam("after"), -1);
-            String cursorParam = rc.request().getParam("cursor");
-            if (limit > 0 && cursorParam != null) {
-                long cursor = parseLong(cursorParam, -1);
-                if (cursor < 0 || cursor > Integer.MAX_VALUE) {
-                    Reply.error(400, "cursor must be a whole number >= 0").send(rc);
-                    return;
-                }
+            int cursor = limit > 0 ? cursorOrAnswer(rc) : NO_CURSOR;
+            if (cursor == BAD_CURSOR) {
+                return;
+            }
+            if (limit > 0 && cursor != NO_CURSOR) {
                 blocking(rc, false, () -> {
-                    StorageAccess.CursorPage page = storage.pageSince(p.get(0), p.get(1), (int) cursor, limit);
+                    StorageAccess.CursorPage page = storage.pageSince(p.get(0), p.get(1), cursor, limit);
                     List<Object> out = new ArrayList<>(page.records().size());
                     for (StethoscopeRecord r : page.records()) {
                         addJson(out, r);
@@ -261,6 +259,29 @@ public class StethoscopeModule implements UIModule {
             Reply.error(e.status(), e.getMessage()).send(rc);
             return -1;
         }
+    }
+
+    /** What {@link #cursorOrAnswer} returns when the request has no {@code cursor}. */
+    public static final int NO_CURSOR = -1;
+    /** What {@link #cursorOrAnswer} returns after answering 400 to an invalid {@code cursor}. */
+    public static final int BAD_CURSOR = -2;
+
+    /**
+     * The {@code cursor} query parameter of a route read by arrival ({@link StorageAccess#pageSince}):
+     * {@link #NO_CURSOR} when absent; when it is not a whole number from 0 to {@code Integer.MAX_VALUE},
+     * answers 400 and returns {@link #BAD_CURSOR} (call on the event loop).
+     */
+    public static int cursorOrAnswer(RoutingContext rc) {
+        String s = rc.request().getParam("cursor");
+        if (s == null) {
+            return NO_CURSOR;
+        }
+        long cursor = parseLong(s, -1);
+        if (cursor < 0 || cursor > Integer.MAX_VALUE) {
+            Reply.error(400, "cursor must be a whole number >= 0").send(rc);
+            return BAD_CURSOR;
+        }
+        return (int) cursor;
     }
 
     /** A request that gets a 4xx answer with a message. */

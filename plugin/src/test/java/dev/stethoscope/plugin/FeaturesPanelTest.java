@@ -161,10 +161,40 @@ class FeaturesPanelTest {
                         + "fetch('/stethoscope/api/features/' + encodeURIComponent('" + sid + "') + '/unit?layer=0&epoch=2&unit=99')"
                         + ".then(function (r) { done(r.status); });");
                 assertThat(((Number) status).intValue()).isEqualTo(404);
+
+                // a snapshot stored late with an older timestamp than all the page has read (a Spark worker's batch,
+                // a remote router with a lagging clock) still reaches the grid: it follows by arrival, not by time
+                storeLate(storage, sid, recs.stream().filter(r -> r.layer() == 2 && r.snapshotEpoch() == 3)
+                        .findFirst().orElseThrow());
+                wait.until(b -> b.findElements(By.cssSelector("#features-grid th.feat-epoch")).size() == 4);
+                assertThat(d.findElements(By.cssSelector("#features-grid th.feat-epoch")).stream().map(WebElement::getText).toList())
+                        .containsExactly("epoch 1", "epoch 2", "epoch 3", "epoch 4");
+                assertThat(d.findElements(By.cssSelector("#features-grid td.feat-cell[data-epoch='4'] canvas"))).hasSize(6);
                 assertThat(((JavascriptExecutor) d).executeScript("return window.__xss === undefined;")).isEqualTo(true);
             } finally {
                 d.quit();
             }
         }
+    }
+
+    /**
+     * Stores {@code like} again as the snapshot of epoch 4 of another worker, stamped 1 ms before the oldest
+     * snapshot of the session (after that worker's static info, a copy of the driver's, as a Spark worker's records come).
+     */
+    private static void storeLate(InMemoryStatsStorage storage, String session, FeatureSnapshot like) {
+        long oldest = Long.MAX_VALUE;
+        for (Persistable p : storage.getAllUpdatesAfter(session, FeatureSnapshot.TYPE_ID, 0)) {
+            oldest = Math.min(oldest, p.getTimeStamp());
+        }
+        FeatureSnapshot late = new FeatureSnapshot(like.layer(), like.layerName(), like.layerType(), 4, like.k(),
+                like.units(), like.comparedUnits(), like.changedFraction(), like.meanOverlap(), like.settledAt(),
+                like.filters(), like.weights(), like.activations());
+        StethoscopeRecord driverInfo = (StethoscopeRecord) storage.getAllStaticInfos(session, FeatureSnapshot.TYPE_ID).get(0);
+        StethoscopeRecord info = StethoscopeRecord.staticInfo(FeatureSnapshot.TYPE_ID, driverInfo.payload());
+        info.setKey(session, "worker-1", oldest - 1, 4, 0);
+        storage.putStaticInfo(info);
+        StethoscopeRecord update = StethoscopeRecord.of(late);
+        update.setKey(session, "worker-1", oldest - 1, 4, 0);
+        storage.putUpdate(update);
     }
 }

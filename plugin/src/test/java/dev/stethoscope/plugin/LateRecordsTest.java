@@ -1,5 +1,6 @@
 package dev.stethoscope.plugin;
 
+import dev.stethoscope.listeners.records.AssertionFinding;
 import dev.stethoscope.listeners.records.MonitorError;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
 import org.deeplearning4j.ui.model.storage.FileStatsStorage;
@@ -28,6 +29,13 @@ class LateRecordsTest {
 
     private static StethoscopeRecord error(String worker, long time, String message) {
         StethoscopeRecord r = StethoscopeRecord.of(MonitorError.of("late-test", "test", new IllegalStateException(message)));
+        r.setKey(SESSION, worker, time, 0, time);
+        return r;
+    }
+
+    private static StethoscopeRecord finding(String worker, long time, String detector) {
+        StethoscopeRecord r = StethoscopeRecord.of(new AssertionFinding(detector, "WARNING", detector + " fired", "step",
+                1, 2, false, "record"));
         r.setKey(SESSION, worker, time, 0, time);
         return r;
     }
@@ -106,10 +114,18 @@ class LateRecordsTest {
         }
     }
 
-    @Test
-    void theLivePageShowsARecordThatArrivesLateWithAnOlderTimestamp() throws Exception {
+    /** What a browser test does on the page, given the driver and a 30 s wait. */
+    private interface PageSteps {
+        void run(ChromeDriver d, WebDriverWait wait);
+    }
+
+    /**
+     * Stores {@code first} (with its static info), serves the storage and opens the page at {@code #panel} in
+     * Chromium; {@code late} is stored (with its static info) when {@code shown} holds, then {@code then} runs.
+     */
+    private static void lateOnThePage(StethoscopeRecord first, String panel, java.util.function.Predicate<ChromeDriver> shown,
+                                      StethoscopeRecord late, PageSteps then) throws Exception {
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
-        StethoscopeRecord first = error("driver", 20_000, "driver record");
         storage.putStaticInfo(first);
         storage.putUpdate(first);
         try (StethoscopeUIServer server = StethoscopeUIServer.start("127.0.0.1", 0)) {
@@ -117,20 +133,38 @@ class LateRecordsTest {
             ChromeDriver d = Browser.start();
             try {
                 WebDriverWait wait = new WebDriverWait(d, Duration.ofSeconds(30));
-                d.get("http://127.0.0.1:" + server.port() + "/stethoscope#errors");
-                wait.until(x -> x.findElements(By.cssSelector("#errors-list tr.error-row")).size() == 1);
-
-                StethoscopeRecord late = error("worker-1", 10_000, "late worker record");
+                d.get("http://127.0.0.1:" + server.port() + "/stethoscope#" + panel);
+                wait.until(x -> shown.test(d));
                 storage.putStaticInfo(late);
                 storage.putUpdate(late);
-                wait.until(x -> x.findElements(By.cssSelector("#errors-list tr.error-row")).size() == 2);
-                // shown by time (newest first), each once
-                List<String> rows = new ArrayList<>();
-                d.findElements(By.cssSelector("#errors-list tr.error-row summary")).forEach(e -> rows.add(e.getText()));
-                assertThat(rows).containsExactly("driver record", "late worker record");
+                then.run(d, wait);
             } finally {
                 d.quit();
             }
         }
+    }
+
+    @Test
+    void theLivePageShowsARecordThatArrivesLateWithAnOlderTimestamp() throws Exception {
+        lateOnThePage(error("driver", 20_000, "driver record"), "errors",
+                d -> d.findElements(By.cssSelector("#errors-list tr.error-row")).size() == 1,
+                error("worker-1", 10_000, "late worker record"), (d, wait) -> {
+                    wait.until(x -> x.findElements(By.cssSelector("#errors-list tr.error-row")).size() == 2);
+                    // shown by time (newest first), each once
+                    List<String> rows = new ArrayList<>();
+                    d.findElements(By.cssSelector("#errors-list tr.error-row summary")).forEach(e -> rows.add(e.getText()));
+                    assertThat(rows).containsExactly("driver record", "late worker record");
+                });
+    }
+
+    @Test
+    void theHeaderCountsAnAssertionFindingThatArrivesLateWithAnOlderTimestamp() throws Exception {
+        lateOnThePage(finding("driver", 20_000, "driver-detector"), "errors",
+                d -> "1 assertion fired".equals(d.findElement(By.id("assertion-summary")).getText()),
+                finding("worker-1", 10_000, "worker-detector"), (d, wait) -> {
+                    wait.until(x -> "2 assertions fired".equals(x.findElement(By.id("assertion-summary")).getText()));
+                    assertThat(d.findElement(By.id("assertion-summary")).getAttribute("title"))
+                            .isEqualTo("driver-detector, worker-detector");
+                });
     }
 }

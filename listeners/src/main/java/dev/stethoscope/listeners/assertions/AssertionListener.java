@@ -5,6 +5,7 @@ import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.data.ExampleIdentity;
 import dev.stethoscope.listeners.data.ExampleIdentityException;
 import dev.stethoscope.listeners.data.ExampleIndex;
+import dev.stethoscope.listeners.data.MappingDataSetIterator;
 import dev.stethoscope.listeners.records.MonitorError;
 import dev.stethoscope.listeners.records.AssertionFinding;
 import dev.stethoscope.probes.assertions.ConfigLint;
@@ -17,7 +18,6 @@ import dev.stethoscope.probes.assertions.Severity;
 import dev.stethoscope.probes.assertions.SignalWindow;
 import dev.stethoscope.probes.assertions.Signals;
 import dev.stethoscope.probes.assertions.StepSignals;
-import dev.stethoscope.probes.data.ForwardingDataSetIterator;
 import dev.stethoscope.probes.model.NetworkCopy;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
 import org.deeplearning4j.nn.api.Model;
@@ -101,7 +101,8 @@ import java.util.TreeSet;
  * as on a MultiLayerNetwork: layer norms per layer vertex (topological order), activation
  * signals per layer vertex from the training forward pass, predictions and per-example outputs
  * from its dense output layer, labels of the batch being trained (read from the graph's private
- * field by reflection: it has no getter for them).
+ * field by reflection: it has no getter for them). Messages name a graph's layers by vertex name
+ * ("Layer d1 (rectified) ..."), a network's by index ("Layer 0 (rectified) ...").
  *
  * <p><b>Cost and schedule.</b> Two tiers. At <i>every</i> iteration the listener reads the loss
  * DL4J already computed; the detectors over the loss (non-finite loss, loss limit, oscillating
@@ -242,6 +243,8 @@ public class AssertionListener extends StethoscopeListener {
 
     private transient Signals.LayerNorms gradients;
     private transient Signals.ActivationSignals activations;
+    /** The vertex names of a ComputationGraph's {@link #activations} (null: a MultiLayerNetwork's, by index). */
+    private transient String[] activationLayers;
     private transient int[] predicted;
     private transient int[] labels;
     private transient NetworkCopy copy;
@@ -378,31 +381,8 @@ public class AssertionListener extends StethoscopeListener {
      * be the one trained next).
      */
     public DataSetIterator track(DataSetIterator iterator) {
-        return new ForwardingDataSetIterator(Objects.requireNonNull(iterator, "iterator")) {
-            @Serial
-            private static final long serialVersionUID = 1L;
-
-            @Override
-            public DataSet next() {
-                return declare(delegate().next());
-            }
-
-            @Override
-            public DataSet next(int num) {
-                return declare(delegate().next(num));
-            }
-
-            @Override
-            public boolean asyncSupported() {
-                return false;
-            }
-
-            @Override
-            public void reset() {
-                declaredBatch = null;
-                delegate().reset();
-            }
-        };
+        return new MappingDataSetIterator(Objects.requireNonNull(iterator, "iterator"), this::declare,
+                () -> declaredBatch = null);
     }
 
     private DataSet declare(DataSet ds) {
@@ -457,6 +437,7 @@ public class AssertionListener extends StethoscopeListener {
             INDArray y = mln.getLabels();
             labels = y != null && y.rank() == 2 ? Signals.classes(y) : null;
             activations = Signals.activations(acts, mln.getLayerWiseConfigurations());
+            activationLayers = null;
             head[0] = Head.of(mln, acts);
             predicted = head[0] == null ? null : head[0].classes();
         });
@@ -682,14 +663,17 @@ public class AssertionListener extends StethoscopeListener {
             // the layer vertices in topological order (a vertex missing from the map gets NaN entries)
             List<INDArray> outs = new ArrayList<>();
             List<org.nd4j.linalg.activations.IActivation> fns = new ArrayList<>();
+            List<String> names = new ArrayList<>();
             org.deeplearning4j.nn.graph.vertex.GraphVertex[] vertices = cg.getVertices();
             for (int v : cg.topologicalSortOrder()) {
                 if (vertices[v].hasLayer()) {
                     outs.add(acts.get(vertices[v].getVertexName()));
                     fns.add(Signals.activationOf(vertices[v].getLayer().conf().getLayer()));
+                    names.add(vertices[v].getVertexName());
                 }
             }
             activations = Signals.activations(outs, fns);
+            activationLayers = names.toArray(String[]::new);
             head[0] = Head.of(cg, acts);
             predicted = head[0] == null ? null : head[0].classes();
             INDArray y = graphLabels(cg);
@@ -822,7 +806,7 @@ public class AssertionListener extends StethoscopeListener {
             }
             if (activations != null) {
                 s.zeroFractions(activations.zeroFractions()).saturatedFractions(activations.saturatedFractions())
-                        .nonFiniteActivations(activations.nonFinite());
+                        .nonFiniteActivations(activations.nonFinite()).activationLayers(activationLayers);
             }
             if (predicted != null && labels != null && predicted.length == labels.length) {
                 s.predictedClasses(predicted).labelClasses(labels);
@@ -831,6 +815,7 @@ public class AssertionListener extends StethoscopeListener {
             }
             gradients = null;
             activations = null;
+            activationLayers = null;
             predicted = null;
             labels = null;
             handle(model, suite.onStep(s.build()), epoch, iteration);

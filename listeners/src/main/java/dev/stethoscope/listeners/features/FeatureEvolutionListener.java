@@ -5,13 +5,13 @@ import dev.stethoscope.listeners.core.StethoscopeListener;
 import dev.stethoscope.listeners.data.ExampleIdentity;
 import dev.stethoscope.listeners.data.ExampleIdentityException;
 import dev.stethoscope.listeners.data.ExampleIndex;
+import dev.stethoscope.listeners.data.MappingDataSetIterator;
 import dev.stethoscope.listeners.records.FeatureProjection;
 import dev.stethoscope.listeners.records.MonitorError;
 import dev.stethoscope.listeners.records.FeatureSnapshot;
 import dev.stethoscope.listeners.records.FeatureSnapshot.FeatureHistogram;
 import dev.stethoscope.listeners.records.FeatureSnapshot.FeatureImage;
 import dev.stethoscope.listeners.records.FeatureSnapshot.FeatureUnit;
-import dev.stethoscope.probes.data.ForwardingDataSetIterator;
 import dev.stethoscope.probes.features.AlignedPca;
 import dev.stethoscope.probes.features.DeconvProjection;
 import dev.stethoscope.probes.features.ExemplarChange;
@@ -391,24 +391,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
      * The wrapper is never asynchronous (the declared batch must be the one trained next).
      */
     public DataSetIterator track(DataSetIterator iterator) {
-        return new ForwardingDataSetIterator(iterator) {
-            private static final long serialVersionUID = 1L;
-
-            @Override
-            public DataSet next() {
-                return declare(delegate().next());
-            }
-
-            @Override
-            public DataSet next(int num) {
-                return declare(delegate().next(num));
-            }
-
-            @Override
-            public boolean asyncSupported() {
-                return false;
-            }
-        };
+        return new MappingDataSetIterator(iterator, this::declare, null);
     }
 
     private DataSet declare(DataSet ds) {

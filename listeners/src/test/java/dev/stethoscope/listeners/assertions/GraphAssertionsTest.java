@@ -85,7 +85,10 @@ class GraphAssertionsTest {
             assertThat(f).filteredOn(x -> x.detector().equals(DyingReluDetector.ID)).singleElement().satisfies(x -> {
                 assertThat(x.severity()).isEqualTo("ERROR");
                 assertThat(x.from()).isEqualTo(0);
+                // named by vertex, not by position among the layer vertices ("Layer 0")
+                assertThat(x.message()).matches("Layer d[12] \\(rectified\\) outputs zero .*");
             });
+            assertThat(l.window().latestSampled().activationLayers()).containsExactly("d1", "d2", "out");
             assertThat(f).noneMatch(x -> x.detector().equals(NonFiniteDetector.ID));
         }
     }

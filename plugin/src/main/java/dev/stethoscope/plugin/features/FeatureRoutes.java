@@ -22,10 +22,14 @@ import java.util.Map;
  * {@link FeatureSnapshot} records carry k crops and k projections of every unit as JSON floats, about 5 MB per
  * LeNet snapshot):
  * <ul>
- *   <li>{@code GET /stethoscope/api/features/:sessionId/grid?after=T&layer=L}: the snapshots after timestamp T;
- *       those of layer L with their units (none without {@code layer}), each unit with its top-1 value and example only and one
- *       image (the top-1 projection, else the crop); other layers' snapshots without units; the first-layer
- *       filters (compact) and the histograms of every snapshot. Paged like
+ *   <li>{@code GET /stethoscope/api/features/:sessionId/grid?cursor=N&layer=L}: the snapshots that arrived after
+ *       the first N, in arrival order, with the cursor to ask with next in
+ *       {@value StethoscopeModule#CURSOR_HEADER} (as the records route: a snapshot stored late with an older
+ *       timestamp, e.g. a Spark worker's, is not missed; see {@link StorageAccess#pageSince}); or, with
+ *       {@code after=T} instead of {@code cursor}, the snapshots after timestamp T by time.
+ *       Those of layer L with their units (none without {@code layer}), each unit with its top-1 value and example
+ *       only and one image (the top-1 projection, else the crop); other layers' snapshots without units; the
+ *       first-layer filters (compact) and the histograms of every snapshot. Paged like
  *       the records route ({@code limit}, {@code X-Stethoscope-Truncated}).</li>
  *   <li>{@code GET /stethoscope/api/features/:sessionId/unit?layer=L&epoch=E&unit=U}: one unit's full top-k with
  *       every crop and projection (404 when the session has no such snapshot or unit).</li>
@@ -46,9 +50,32 @@ public final class FeatureRoutes implements RouteProvider {
             int limit = StethoscopeModule.limitOrAnswer(rc);
             long after = parseLong(rc.request().getParam("after"), -1);
             String layerParam = rc.request().getParam("layer");
-            if (limit > 0) {
-                String session = p.get(0);
-                StethoscopeModule.blocking(rc, false, () -> grid(storage, session, after, layerParam, limit));
+            int cursor = limit > 0 ? StethoscopeModule.cursorOrAnswer(rc) : StethoscopeModule.BAD_CURSOR;
+            if (cursor == StethoscopeModule.BAD_CURSOR) {
+                return;
+            }
+            Integer layer = null;
+            if (layerParam != null && !layerParam.isEmpty()) {
+                try {
+                    layer = Integer.parseInt(layerParam);
+                } catch (NumberFormatException e) {
+                    Reply.error(400, "layer must be a DL4J layer index").send(rc);
+                    return;
+                }
+            }
+            Integer chosen = layer;
+            String session = p.get(0);
+            if (cursor != StethoscopeModule.NO_CURSOR) {
+                StethoscopeModule.blocking(rc, false, () -> {
+                    StorageAccess.CursorPage page = storage.pageSince(session, FeatureSnapshot.TYPE_ID, cursor, limit);
+                    return grid(page.records(), chosen).truncated(page.truncated())
+                            .header(StethoscopeModule.CURSOR_HEADER, Integer.toString(page.next()));
+                });
+            } else {
+                StethoscopeModule.blocking(rc, false, () -> {
+                    StorageAccess.Page page = storage.page(session, FeatureSnapshot.TYPE_ID, after, limit);
+                    return grid(page.records(), chosen).truncated(page.truncated());
+                });
             }
         }));
         r.add(new Route("/stethoscope/api/features/:sessionId/unit", HttpMethod.GET, (p, rc) -> {
@@ -69,18 +96,10 @@ public final class FeatureRoutes implements RouteProvider {
         }
     }
 
-    private static Reply grid(StorageAccess storage, String session, long after, String layerParam, int limit) {
-        Integer layer = null;
-        if (layerParam != null && !layerParam.isEmpty()) {
-            try {
-                layer = Integer.parseInt(layerParam);
-            } catch (NumberFormatException e) {
-                return Reply.error(400, "layer must be a DL4J layer index");
-            }
-        }
-        StorageAccess.Page page = storage.page(session, FeatureSnapshot.TYPE_ID, after, limit);
+    /** The grid entries of {@code records}, in their order; those of {@code layer} (may be null) with their units. */
+    private static Reply grid(List<StethoscopeRecord> records, Integer layer) {
         List<Object> out = new ArrayList<>();
-        for (StethoscopeRecord rec : page.records()) {
+        for (StethoscopeRecord rec : records) {
             FeatureSnapshot s;
             try {
                 s = rec.payload(FeatureSnapshot.class);
@@ -125,7 +144,7 @@ public final class FeatureRoutes implements RouteProvider {
             m.put("activations", histogram(s.activations()));
             out.add(m);
         }
-        return Reply.json(out).truncated(page.truncated());
+        return Reply.json(out);
     }
 
     private static Reply unit(StorageAccess storage, String session, String layerP, String epochP, String unitP) {

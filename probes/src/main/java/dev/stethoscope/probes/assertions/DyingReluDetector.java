@@ -72,7 +72,7 @@ public final class DyingReluDetector implements Detector {
             return Condition.ABSENT;
         }
         Severity sev = worstMin >= deadThreshold ? Severity.ERROR : Severity.WARNING;
-        return Condition.steps(sev, "Layer " + worst + " (rectified) outputs zero for at least " + pct(worstMin)
+        return Condition.steps(sev, "Layer " + window.latestSampled().activationLayer(worst) + " (rectified) outputs zero for at least " + pct(worstMin)
                 + " of its values " + WindowMath.across(tail) + ": " + (sev == Severity.ERROR ? "dead" : "dying")
                 + " ReLU units, which pass no gradient. Usual fixes: a lower learning rate, RELU (He) weight initialisation "
                 + "with non-negative biases, LeakyReLU/ELU activations, normalised inputs, batch normalisation.",

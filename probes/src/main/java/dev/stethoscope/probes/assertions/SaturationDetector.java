@@ -57,7 +57,7 @@ public final class SaturationDetector implements Detector {
                 min = Double.isNaN(v) ? Double.NEGATIVE_INFINITY : Math.min(min, v);
             }
             if (min > threshold) {
-                return Condition.steps(Severity.WARNING, "Layer " + l + " (sigmoid/tanh) has " + pct(min)
+                return Condition.steps(Severity.WARNING, "Layer " + window.latestSampled().activationLayer(l) + " (sigmoid/tanh) has " + pct(min)
                         + " or more of its pre-activations beyond +-5 " + WindowMath.across(tail) + ": saturated units,"
                         + " whose gradient is near zero. Usual fixes: normalise the inputs, a smaller weight initialisation"
                         + " (XAVIER), a lower learning rate, batch normalisation, or ReLU-family activations.",

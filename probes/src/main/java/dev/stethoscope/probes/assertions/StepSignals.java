@@ -25,11 +25,15 @@ import java.util.Arrays;
  * @param predictedClasses     the predicted class of each example of the batch (empty when unknown)
  * @param labelClasses         the labelled class of each example of the batch (empty when unknown)
  * @param parameterCounts      number of parameters of each parameter layer (empty when unknown)
+ * @param activationLayers     the name of each layer of the activation arrays, for messages: its index in a
+ *                             MultiLayerNetwork ({@code "3"}), its vertex name in a ComputationGraph; the indexes
+ *                             when not given
  */
 public record StepSignals(long step, int epoch, double loss, String[] layerNames,
                           double[] gradientNorms, double[] parameterNorms, double[] updateNorms,
                           double[] zeroFractions, double[] saturatedFractions, long nonFiniteActivations,
-                          int[] predictedClasses, int[] labelClasses, long[] parameterCounts) implements java.io.Serializable {
+                          int[] predictedClasses, int[] labelClasses, long[] parameterCounts,
+                          String[] activationLayers) implements java.io.Serializable {
 
     private static final double[] NONE = new double[0];
     private static final int[] NO_CLASSES = new int[0];
@@ -60,6 +64,14 @@ public record StepSignals(long step, int epoch, double loss, String[] layerNames
                 names[i] = layerNames != null && i < layerNames.length ? layerNames[i] : "layer " + i;
             }
             layerNames = names;
+        }
+        int a = Math.max(zeroFractions.length, saturatedFractions.length);
+        if (activationLayers == null || activationLayers.length != a) {
+            String[] names = new String[a];
+            for (int i = 0; i < a; i++) {
+                names[i] = Integer.toString(i);
+            }
+            activationLayers = names;
         }
     }
 
@@ -94,6 +106,14 @@ public record StepSignals(long step, int epoch, double loss, String[] layerNames
         return layerNames[i];
     }
 
+    /**
+     * @return the name of layer {@code i} of the activation arrays ({@link #zeroFractions}, {@link
+     *         #saturatedFractions}): its index in a MultiLayerNetwork, its vertex name in a ComputationGraph
+     */
+    public String activationLayer(int i) {
+        return i < activationLayers.length ? activationLayers[i] : Integer.toString(i);
+    }
+
     @Override
     public String toString() {
         return "StepSignals{step=" + step + ", epoch=" + epoch + ", loss=" + loss
@@ -115,6 +135,7 @@ public record StepSignals(long step, int epoch, double loss, String[] layerNames
         private int[] predictedClasses;
         private int[] labelClasses;
         private long[] parameterCounts;
+        private String[] activationLayers;
 
         private Builder(long step) {
             this.step = step;
@@ -146,10 +167,14 @@ public record StepSignals(long step, int epoch, double loss, String[] layerNames
         /** @param counts number of parameters per parameter layer */
         public Builder parameterCounts(long... counts) { this.parameterCounts = counts; return this; }
 
+        /** @param names the name of each layer of the activation arrays (vertex names of a ComputationGraph) */
+        public Builder activationLayers(String... names) { this.activationLayers = names; return this; }
+
         /** @return the signals */
         public StepSignals build() {
             return new StepSignals(step, epoch, loss, layerNames, gradientNorms, parameterNorms, updateNorms,
-                    zeroFractions, saturatedFractions, nonFiniteActivations, predictedClasses, labelClasses, parameterCounts);
+                    zeroFractions, saturatedFractions, nonFiniteActivations, predictedClasses, labelClasses, parameterCounts,
+                    activationLayers);
         }
     }
 }

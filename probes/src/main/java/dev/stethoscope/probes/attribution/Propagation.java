@@ -253,6 +253,33 @@ public final class Propagation {
             INDArray out = Nd4j.create(cols.dataType(), cols.size(0), cols.size(1), h, w);
             return Convolution.col2im(cols.dup('c'), out, sh, sw, 0, 0, (int) h, (int) w, 1, 1);
         }
+
+        /** Window position (i, j) of patches [n, c, kh, kw, oh, ow]: a view [n, c, oh, ow]. */
+        static INDArray at(INDArray cols, int i, int j) {
+            return cols.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(i), NDArrayIndex.point(j),
+                    NDArrayIndex.all(), NDArrayIndex.all());
+        }
+
+        /**
+         * Spreads values at the windows' outputs back over an input of size h x w: window position (i, j) of
+         * every window gets {@code share.apply(i, j)} ([n, c, oh, ow]; null: nothing), overlapping windows add up.
+         * Positions are visited row by row (i, then j), so {@code share} may keep state across them.
+         *
+         * @param outShape the windows' output shape [n, c, oh, ow]
+         */
+        INDArray spread(DataType dt, long[] outShape, long h, long w,
+                        java.util.function.BiFunction<Integer, Integer, INDArray> share) {
+            INDArray cols = Nd4j.zeros(dt, outShape[0], outShape[1], kh, kw, outShape[2], outShape[3]);
+            for (int i = 0; i < kh; i++) {
+                for (int j = 0; j < kw; j++) {
+                    INDArray v = share.apply(i, j);
+                    if (v != null) {
+                        at(cols, i, j).assign(v);
+                    }
+                }
+            }
+            return uncols(cols, h, w);
+        }
     }
 
     /** A 2-d convolution; W [oc, ic, kh, kw], b [1, oc]. */
@@ -320,18 +347,9 @@ public final class Propagation {
 
         @Override
         public INDArray applyT(INDArray s, Part weights, long[] inShape) {
-            long[] cs = {inShape[0], inShape[1], win.kh, win.kw, s.size(2), s.size(3)};
-            INDArray cols = Nd4j.zeros(s.dataType(), cs);
-            if (weights != Part.NEG) {
-                INDArray v = s.div(win.kh * win.kw);
-                for (int i = 0; i < win.kh; i++) {
-                    for (int j = 0; j < win.kw; j++) {
-                        cols.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(i), NDArrayIndex.point(j),
-                                NDArrayIndex.all(), NDArrayIndex.all()).assign(v);
-                    }
-                }
-            }
-            return win.uncols(cols, inShape[2], inShape[3]);
+            INDArray v = weights == Part.NEG ? null : s.div(win.kh * win.kw); // no negative weights: all zero
+            return win.spread(s.dataType(), new long[]{inShape[0], inShape[1], s.size(2), s.size(3)}, inShape[2],
+                    inShape[3], (i, j) -> v);
         }
     }
 
@@ -353,19 +371,12 @@ public final class Propagation {
         public INDArray route(INDArray in, INDArray r) {
             INDArray cols = win.cols(in);
             INDArray max = cols.max(2, 3);
-            INDArray taken = Nd4j.zeros(in.dataType(), max.shape());
-            INDArray out = Nd4j.zeros(r.dataType(), cols.shape());
-            for (int i = 0; i < win.kh; i++) {
-                for (int j = 0; j < win.kw; j++) {
-                    INDArray v = cols.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(i),
-                            NDArrayIndex.point(j), NDArrayIndex.all(), NDArrayIndex.all());
-                    INDArray isMax = v.eq(max).castTo(in.dataType()).muli(taken.rsub(1.0));
-                    taken.addi(isMax);
-                    out.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(i), NDArrayIndex.point(j),
-                            NDArrayIndex.all(), NDArrayIndex.all()).assign(isMax.muli(r));
-                }
-            }
-            return win.uncols(out, in.size(2), in.size(3));
+            INDArray taken = Nd4j.zeros(in.dataType(), max.shape()); // 1 where a window's winner was routed to
+            return win.spread(r.dataType(), max.shape(), in.size(2), in.size(3), (i, j) -> {
+                INDArray isMax = Window.at(cols, i, j).eq(max).castTo(in.dataType()).muli(taken.rsub(1.0));
+                taken.addi(isMax);
+                return isMax.muli(r);
+            });
         }
 
         @Override
@@ -718,20 +729,26 @@ public final class Propagation {
     /** All activations: element 0 is x, element k+1 is step k's output, the last is the logits. */
     public List<INDArray> forward(INDArray x) {
         List<INDArray> acts = new ArrayList<>(steps.size() + 1);
-        INDArray a = x.castTo(dataType);
-        acts.add(a);
-        for (Step s : steps) {
-            a = s.forward(a);
-            acts.add(a);
-        }
+        run(0, x, acts);
         return acts;
     }
 
     /** Runs the steps from activation index {@code from} to the logits. */
     public INDArray forwardFrom(int from, INDArray a) {
+        return run(from, a, null);
+    }
+
+    /** Runs the steps from activation index {@code from}, adding its input and each output to {@code acts} (may be null). */
+    private INDArray run(int from, INDArray a, List<INDArray> acts) {
         INDArray cur = a.castTo(dataType);
+        if (acts != null) {
+            acts.add(cur);
+        }
         for (int k = from; k < steps.size(); k++) {
             cur = steps.get(k).forward(cur);
+            if (acts != null) {
+                acts.add(cur);
+            }
         }
         return cur;
     }

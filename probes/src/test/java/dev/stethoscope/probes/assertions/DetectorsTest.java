@@ -108,7 +108,10 @@ class DetectorsTest {
         Detector d = new DyingReluDetector();
         Condition warn = check(d, 40, 20, b -> b.zeroFractions(0.5, 0.8, Double.NaN));
         assertThat(warn.severity()).isEqualTo(Severity.WARNING);
-        assertThat(warn.message()).startsWith("Layer 1");
+        assertThat(warn.message()).startsWith("Layer 1 (rectified)");
+        // a graph's layers by vertex name
+        assertThat(check(d, 40, 20, b -> b.zeroFractions(0.5, 0.8, Double.NaN).activationLayers("conv", "dense", "out"))
+                .message()).startsWith("Layer dense (rectified)");
         assertThat(check(d, 40, 20, b -> b.zeroFractions(1.0, 0.5, Double.NaN)).severity()).isEqualTo(Severity.ERROR);
         // 0.65 < 0.7: silent
         assertThat(check(d, 40, 0, b -> b.zeroFractions(0.65, 0.65, Double.NaN)).present()).isFalse();
@@ -119,7 +122,11 @@ class DetectorsTest {
     @Test
     void saturation() {
         Detector d = new SaturationDetector();
-        assertThat(check(d, 40, 20, b -> b.saturatedFractions(0.6, Double.NaN, Double.NaN)).severity()).isEqualTo(Severity.WARNING);
+        Condition warn = check(d, 40, 20, b -> b.saturatedFractions(0.6, Double.NaN, Double.NaN));
+        assertThat(warn.severity()).isEqualTo(Severity.WARNING);
+        assertThat(warn.message()).startsWith("Layer 0 (sigmoid/tanh)");
+        assertThat(check(d, 40, 20, b -> b.saturatedFractions(0.6, Double.NaN, Double.NaN).activationLayers("a", "b", "c"))
+                .message()).startsWith("Layer a (sigmoid/tanh)");
         assertThat(check(d, 40, 0, b -> b.saturatedFractions(0.5, 0.4, Double.NaN)).present()).isFalse();
     }
 

@@ -11,13 +11,12 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import static dev.stethoscope.probes.attribution.AttributorFixtures.assertSame;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
@@ -43,7 +42,6 @@ class AttributorContractTest {
     private static final int H = 8;
     private static final int W = 8;
     /** Relative tolerance for "the same result" (double-precision networks). */
-    private static final double SAME = 1e-9;
 
     /** Network kinds of the table. */
     enum Net { MLP, CNN, RESNET }
@@ -127,13 +125,7 @@ class AttributorContractTest {
 
     /** Every registered name on every network kind. */
     static Stream<Arguments> table() {
-        List<Arguments> rows = new ArrayList<>();
-        for (String name : Attributors.NAMES) {
-            for (Net kind : Net.values()) {
-                rows.add(Arguments.of(name, kind));
-            }
-        }
-        return rows.stream();
+        return AttributorFixtures.everyMethodOn(Net.class);
     }
 
     private static Attributors.Options options() {
@@ -270,23 +262,6 @@ class AttributorContractTest {
         for (int i = 0; i < v.length; i++) {
             if (!Double.isFinite(v[i])) {
                 fail(what + ": value " + i + " is " + v[i]);
-            }
-        }
-    }
-
-    private static void assertSame(INDArray actual, INDArray expected, String what) {
-        assertThat(actual.shape()).as(what + " shape").containsExactly(expected.shape());
-        double[] a = actual.dup().reshape(actual.length()).toDoubleVector();
-        double[] e = expected.dup().reshape(expected.length()).toDoubleVector();
-        double scale = 1e-12;
-        for (double d : e) {
-            scale = Math.max(scale, Math.abs(d));
-        }
-        for (int i = 0; i < a.length; i++) {
-            if (Math.abs(a[i] - e[i]) > SAME * scale) {
-                fail(what + ": value " + i + " is " + a[i] + ", expected " + e[i] + " (max |expected| " + scale
-                        + "); first values " + Arrays.toString(Arrays.copyOf(a, Math.min(6, a.length))) + " vs "
-                        + Arrays.toString(Arrays.copyOf(e, Math.min(6, e.length))));
             }
         }
     }

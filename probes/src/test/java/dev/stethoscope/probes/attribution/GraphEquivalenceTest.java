@@ -1,5 +1,6 @@
 package dev.stethoscope.probes.attribution;
 
+import dev.stethoscope.probes.TestGraphs;
 import dev.stethoscope.probes.model.NetworkCopy;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -11,14 +12,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.stream.Stream;
 
+import static dev.stethoscope.probes.attribution.AttributorFixtures.assertSame;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.fail;
 
 /**
  * A ComputationGraph equivalent to a MultiLayerNetwork (the same layers in a chain, the same parameters) gives the
@@ -30,7 +28,6 @@ class GraphEquivalenceTest {
     private static final int N = 4;
     private static final int CLASSES = 3;
     private static final int[] TARGETS = {0, 1, 2, 0};
-    private static final double SAME = 1e-9;
 
     enum Net { MLP, CNN }
 
@@ -55,13 +52,7 @@ class GraphEquivalenceTest {
     }
 
     static Stream<Arguments> table() {
-        List<Arguments> rows = new ArrayList<>();
-        for (String name : Attributors.NAMES) {
-            for (Net kind : Net.values()) {
-                rows.add(Arguments.of(name, kind));
-            }
-        }
-        return rows.stream();
+        return AttributorFixtures.everyMethodOn(Net.class);
     }
 
     private static Attributor create(String name, Model model) {
@@ -74,7 +65,7 @@ class GraphEquivalenceTest {
     @MethodSource("table")
     void theEquivalentGraphGivesTheSameAttributions(String name, Net kind) {
         MultiLayerNetwork mln = network(kind);
-        ComputationGraph graph = GraphNets.asGraph(mln);
+        ComputationGraph graph = TestGraphs.asGraph(mln);
         INDArray x = inputs(kind);
         assertSame(new LogitNetwork(NetworkCopy.of(graph)).logits(x, N),
                 new LogitNetwork(NetworkCopy.of(mln)).logits(x, N), "logits");
@@ -100,22 +91,5 @@ class GraphEquivalenceTest {
         assertSame(m.maps().get(0), a.maps(), name + " attributeInputs");
         double maxAbs = a.maps().amaxNumber().doubleValue();
         assertThat(maxAbs).as("%s gives some relevance (the comparison is not between zeros)", name).isGreaterThan(0);
-    }
-
-    private static void assertSame(INDArray actual, INDArray expected, String what) {
-        assertThat(actual.shape()).as(what + " shape").containsExactly(expected.shape());
-        double[] a = actual.dup().reshape(actual.length()).toDoubleVector();
-        double[] e = expected.dup().reshape(expected.length()).toDoubleVector();
-        double scale = 1e-12;
-        for (double d : e) {
-            scale = Math.max(scale, Math.abs(d));
-        }
-        for (int i = 0; i < a.length; i++) {
-            if (Math.abs(a[i] - e[i]) > SAME * scale) {
-                fail(what + ": value " + i + " is " + a[i] + ", expected " + e[i] + "; first values "
-                        + Arrays.toString(Arrays.copyOf(a, Math.min(6, a.length))) + " vs "
-                        + Arrays.toString(Arrays.copyOf(e, Math.min(6, e.length))));
-            }
-        }
     }
 }

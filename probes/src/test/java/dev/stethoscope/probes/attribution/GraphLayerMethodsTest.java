@@ -1,5 +1,6 @@
 package dev.stethoscope.probes.attribution;
 
+import dev.stethoscope.probes.TestGraphs;
 import dev.stethoscope.probes.model.NetworkCopy;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -31,7 +32,7 @@ class GraphLayerMethodsTest {
     @Test
     void erasureAndMaximisationOnAChainGraphEqualTheMlps() {
         MultiLayerNetwork mlp = Nets.trainedMlp(6, 3, true, DataType.DOUBLE, 20);
-        ComputationGraph graph = GraphNets.asGraph(mlp);
+        ComputationGraph graph = TestGraphs.asGraph(mlp);
         DataSet ds = Nets.blobs(9, 6, 3, 21);
         INDArray x = ds.getFeatures().castTo(DataType.DOUBLE);
         int[] labels = ds.getLabels().argMax(1).toIntVector();

@@ -2,7 +2,6 @@ package dev.stethoscope.probes.attribution;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
@@ -18,7 +17,6 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -32,27 +30,6 @@ import java.util.Random;
 /** Small ComputationGraphs for the graph tests (double precision). */
 final class GraphNets {
     private GraphNets() {
-    }
-
-    /**
-     * The ComputationGraph equivalent of {@code mln}: the same layers (cloned) and preprocessors in a chain
-     * "in" -&gt; "L0" -&gt; ... -&gt; "L{n-1}", with the same parameters.
-     */
-    static ComputationGraph asGraph(MultiLayerNetwork mln) {
-        MultiLayerConfiguration mc = mln.getLayerWiseConfigurations();
-        ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder()
-                .dataType(mln.params().dataType()).seed(1).graphBuilder().addInputs("in");
-        String prev = "in";
-        int n = mc.getConfs().size();
-        for (int i = 0; i < n; i++) {
-            String name = "L" + i;
-            b.addLayer(name, mc.getConf(i).getLayer().clone(), mc.getInputPreProcess(i), prev);
-            prev = name;
-        }
-        ComputationGraph g = new ComputationGraph(b.setOutputs(prev).build());
-        g.init();
-        g.setParams(mln.params().dup());
-        return g;
     }
 
     /**

@@ -1,8 +1,8 @@
 package dev.stethoscope.probes.memorization;
 
+import dev.stethoscope.probes.TestGraphs;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
@@ -39,22 +39,6 @@ import static org.assertj.core.api.Assertions.within;
  */
 class GraphCriticalSamplesTest {
 
-    /** The chain graph "in" -> "L0" -> ... with {@code mln}'s layers, preprocessors and parameters. */
-    static ComputationGraph asGraph(MultiLayerNetwork mln) {
-        MultiLayerConfiguration mc = mln.getLayerWiseConfigurations();
-        ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder()
-                .dataType(mln.params().dataType()).graphBuilder().addInputs("in");
-        String prev = "in";
-        for (int i = 0; i < mc.getConfs().size(); i++) {
-            b.addLayer("L" + i, mc.getConf(i).getLayer().clone(), mc.getInputPreProcess(i), prev);
-            prev = "L" + i;
-        }
-        ComputationGraph g = new ComputationGraph(b.setOutputs(prev).build());
-        g.init();
-        g.setParams(mln.params().dup());
-        return g;
-    }
-
     /** An MLP trained a little on three classes, so that margins vary (as in IntervalBoundsTest). */
     private static MultiLayerNetwork trainedMlp(INDArray x) {
         MultiLayerNetwork net = TinyNets.mlp(12, 16, 3, 5);
@@ -75,7 +59,7 @@ class GraphCriticalSamplesTest {
         Nd4j.getRandom().setSeed(3);
         INDArray x = Nd4j.rand(DataType.DOUBLE, 60, 12);
         MultiLayerNetwork mlp = trainedMlp(x);
-        ComputationGraph graph = asGraph(mlp);
+        ComputationGraph graph = TestGraphs.asGraph(mlp);
         INDArray before = graph.params().dup();
         MultiLayerNetwork mc = InputGradients.analysisCopy(mlp).multiLayer();
         ComputationGraph gc = (ComputationGraph) InputGradients.analysisCopy(graph).model();
@@ -123,7 +107,7 @@ class GraphCriticalSamplesTest {
     @Test
     void aChainGraphOfACnnHasTheCnnsBoundsThroughPreprocessorsAndPooling() {
         MultiLayerNetwork cnn = IntervalBoundsTest.smallCnn(Activation.RELU);
-        ComputationGraph graph = asGraph(cnn);
+        ComputationGraph graph = TestGraphs.asGraph(cnn);
         Nd4j.getRandom().setSeed(4);
         INDArray x = Nd4j.rand(DataType.DOUBLE, 30, 64);
         INDArray lo = Transforms.max(x.sub(0.002), 0.0);

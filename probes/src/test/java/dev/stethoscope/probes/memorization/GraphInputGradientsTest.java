@@ -1,9 +1,7 @@
 package dev.stethoscope.probes.memorization;
 
+import dev.stethoscope.probes.TestGraphs;
 import dev.stethoscope.probes.model.NetworkCopy;
-import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
@@ -18,25 +16,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class GraphInputGradientsTest {
 
-    private static ComputationGraph asGraph(MultiLayerNetwork mln) {
-        MultiLayerConfiguration mc = mln.getLayerWiseConfigurations();
-        ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder()
-                .dataType(mln.params().dataType()).graphBuilder().addInputs("in");
-        String prev = "in";
-        for (int i = 0; i < mc.getConfs().size(); i++) {
-            b.addLayer("L" + i, mc.getConf(i).getLayer().clone(), mc.getInputPreProcess(i), prev);
-            prev = "L" + i;
-        }
-        ComputationGraph g = new ComputationGraph(b.setOutputs(prev).build());
-        g.init();
-        g.setParams(mln.params().dup());
-        return g;
-    }
-
     @Test
     void aGraphEquivalentToAnMlpHasTheMlpsLossGradientsAndSensitivities() {
         MultiLayerNetwork mlp = TinyNets.mlp(4, 5, 3, 11);
-        ComputationGraph graph = asGraph(mlp);
+        ComputationGraph graph = TestGraphs.asGraph(mlp);
         INDArray x = Nd4j.rand(mlp.params().dataType(), 6, 4).subi(0.5).muli(4);
         INDArray y = InputGradients.oneHot(new int[]{0, 1, 2, 2, 1, 0}, 3, x);
         INDArray before = graph.params().dup();

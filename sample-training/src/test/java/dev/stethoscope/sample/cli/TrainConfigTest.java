@@ -2,8 +2,11 @@ package dev.stethoscope.sample.cli;
 
 import dev.stethoscope.listeners.records.AssertionFinding;
 import dev.stethoscope.listeners.records.Health;
+import dev.stethoscope.listeners.records.Memorization;
 import dev.stethoscope.listeners.records.RecordReader;
+import dev.stethoscope.listeners.records.RecordTypes;
 import dev.stethoscope.listeners.records.StethoscopeRecord;
+import dev.stethoscope.listeners.records.Suspects;
 import dev.stethoscope.sample.data.MnistData;
 import dev.stethoscope.sample.data.MnistFixture;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -74,14 +77,7 @@ class TrainConfigTest {
         assertThat(saved.getEpochCount()).isEqualTo(2);
         assertThat(saved.getLayerWiseConfigurations().getConf(0).getLayer().getUpdaterByParam("W"))
                 .isEqualTo(new Adam(1e-3));
-        FileStatsStorage storage = new FileStatsStorage(run.resolve("stats.dl4j").toFile());
-        try {
-            String session = TrainAndViewTest.sessionOf(storage, "run");
-            assertThat(storage.getAllUpdatesAfter(session, Health.TYPE_ID, 0)).isNotEmpty();
-            assertThat(storage.getAllUpdatesAfter(session, dev.stethoscope.listeners.records.Suspects.TYPE_ID, 0)).isNotEmpty();
-        } finally {
-            storage.close();
-        }
+        assertRecords(run, (storage, session) -> { });
     }
 
     @Test
@@ -97,18 +93,11 @@ class TrainConfigTest {
         assertNotSkipped(run, "TrainingDynamics", "Memorization");
         ComputationGraph saved = ModelSerializer.restoreComputationGraph(run.resolve("model.zip").toFile());
         assertThat(saved.getEpochCount()).isEqualTo(2);
-        FileStatsStorage storage = new FileStatsStorage(run.resolve("stats.dl4j").toFile());
-        try {
-            String session = TrainAndViewTest.sessionOf(storage, "run");
-            assertThat(storage.getAllUpdatesAfter(session, Health.TYPE_ID, 0)).isNotEmpty();
-            List<AssertionFinding> f = StethoscopeRecord.payloads(
-                    RecordReader.updates(storage, session, AssertionFinding.TYPE_ID, 0), AssertionFinding.class);
-            assertThat(f).extracting(AssertionFinding::detector).contains("config-learning-rate");
-            assertThat(storage.getAllUpdatesAfter(session, dev.stethoscope.listeners.records.Suspects.TYPE_ID, 0)).isNotEmpty();
-            assertThat(storage.getAllUpdatesAfter(session, dev.stethoscope.listeners.records.Memorization.TYPE_ID, 0)).isNotEmpty();
-        } finally {
-            storage.close();
-        }
+        assertRecords(run, (storage, session) -> {
+            assertThat(payloads(storage, session, AssertionFinding.class)).extracting(AssertionFinding::detector)
+                    .contains("config-learning-rate");
+            assertThat(payloads(storage, session, Memorization.class)).isNotEmpty();
+        });
     }
 
     /**
@@ -129,20 +118,38 @@ class TrainConfigTest {
         ComputationGraph saved = ModelSerializer.restoreComputationGraph(run.resolve("model.zip").toFile());
         assertThat(saved.getEpochCount()).isEqualTo(1);
         assertThat(saved.getVertices()).anySatisfy(v -> assertThat(v.getClass().getSimpleName()).contains("ElementWise"));
+        assertRecords(run, (storage, session) -> {
+            List<Memorization> m = payloads(storage, session, Memorization.class);
+            assertThat(m).isNotEmpty();
+            // interval bounds through the residual graph: the CSR is computed, with certification available
+            assertThat(m.get(m.size() - 1).csrExamples()).isEqualTo(10);
+        });
+    }
+
+    /** Checks on one run's records. */
+    private interface RecordChecks {
+        void check(FileStatsStorage storage, String session) throws Exception;
+    }
+
+    /**
+     * Opens the stats file of the run folder {@code run} (named "run"), checks that it holds health and suspects
+     * records, runs {@code more} on its session and closes it.
+     */
+    private static void assertRecords(Path run, RecordChecks more) throws Exception {
         FileStatsStorage storage = new FileStatsStorage(run.resolve("stats.dl4j").toFile());
         try {
             String session = TrainAndViewTest.sessionOf(storage, "run");
             assertThat(storage.getAllUpdatesAfter(session, Health.TYPE_ID, 0)).isNotEmpty();
-            assertThat(storage.getAllUpdatesAfter(session, dev.stethoscope.listeners.records.Suspects.TYPE_ID, 0)).isNotEmpty();
-            List<dev.stethoscope.listeners.records.Memorization> m = StethoscopeRecord.payloads(RecordReader.updates(
-                    storage, session, dev.stethoscope.listeners.records.Memorization.TYPE_ID, 0),
-                    dev.stethoscope.listeners.records.Memorization.class);
-            assertThat(m).isNotEmpty();
-            // interval bounds through the residual graph: the CSR is computed, with certification available
-            assertThat(m.get(m.size() - 1).csrExamples()).isEqualTo(10);
+            assertThat(storage.getAllUpdatesAfter(session, Suspects.TYPE_ID, 0)).isNotEmpty();
+            more.check(storage, session);
         } finally {
             storage.close();
         }
+    }
+
+    /** The payloads of the session's update records of {@code type}, by time. */
+    private static <P extends Record> List<P> payloads(FileStatsStorage storage, String session, Class<P> type) {
+        return StethoscopeRecord.payloads(RecordReader.updates(storage, session, RecordTypes.typeIdOf(type), 0), type);
     }
 
     /** The run's list of monitors left out (if any) names none of {@code monitors}. */
