@@ -731,6 +731,13 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     }
 
     private void snapshot(Model net, int epoch) {
+        // the snapshot's arrays are made outside any workspace the training loop may have open
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            snapshotOutOfWorkspaces(net, epoch);
+        }
+    }
+
+    private void snapshotOutOfWorkspaces(Model net, int epoch) {
         State s = state();
         lastSnapshotEpoch = epoch;
         if (s.topk.isEmpty()) {
@@ -919,10 +926,17 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         if (w == null || w.rank() != 4) {
             return List.of();
         }
+        // one copy of all filters read in Java (indexing one filter of a graph's parameter view inside
+        // ComputationGraph.fit's epoch end gave empty arrays)
+        int n = (int) w.size(0);
+        int c = (int) w.size(1);
+        int kh = (int) w.size(2);
+        int kw = (int) w.size(3);
+        float[] all = w.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
+        int per = c * kh * kw;
         List<FeatureImage> out = new ArrayList<>();
-        for (int f = 0; f < w.size(0); f++) {
-            out.add(image(w.get(NDArrayIndex.point(f)), new ReceptiveField.Window(0, (int) w.size(2) - 1, 0,
-                    (int) w.size(3) - 1)));
+        for (int f = 0; f < n; f++) {
+            out.add(new FeatureImage(c, kh, kw, 0, 0, Arrays.copyOfRange(all, f * per, (f + 1) * per)));
         }
         return out;
     }
