@@ -486,6 +486,14 @@ public final class ReceptiveField {
         return fullNode[nodeOfLayer(layer)];
     }
 
+    /**
+     * Output channels of layer {@code layer} as the geometry tracked them through a graph (its nOut, or its
+     * input's channels for pooling and element-wise layers); -1 when not known (always for a MultiLayerNetwork).
+     */
+    public int outputChannels(int layer) {
+        return nodes.get(nodeOfLayer(layer)).channels();
+    }
+
     /** The input geometry {channels, rows, columns}. */
     public int[] inputShape() {
         return new int[]{channels, inH, inW};
