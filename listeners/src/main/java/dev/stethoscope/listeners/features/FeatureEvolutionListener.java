@@ -292,8 +292,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
 
     /**
      * Whether this monitor can follow {@code model} with its default settings: a MultiLayerNetwork whose layers
-     * the receptive-field geometry understands ({@link ReceptiveField#SUPPORTED}) with at least one convolution or
-     * dense layer before the output layer. The presets of the {@code Stethoscope} handle attach it only then.
+     * the receptive-field geometry understands ({@link ReceptiveField#SUPPORTED}), or a single-input single-output
+     * ComputationGraph whose vertices it understands ({@link ReceptiveField#SUPPORTED_VERTICES}), with at least one
+     * convolution or dense layer before the output layer. The presets of the {@code Stethoscope} handle attach it only then.
      */
     public static boolean supports(Model model) {
         if (!(model instanceof MultiLayerNetwork) && !(model instanceof ComputationGraph)) {
