@@ -39,14 +39,23 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * The input window a unit sees (its receptive field) in a MultiLayerNetwork's conv/pooling stack, and the crop of
- * an input inside that window (Zeiler &amp; Fergus, Fig. 2: "the corresponding image patches").
+ * The input window a unit sees (its receptive field) in a MultiLayerNetwork's conv/pooling stack or over the
+ * vertices of a single-input ComputationGraph, and the crop of an input inside that window (Zeiler &amp; Fergus,
+ * Fig. 2: "the corresponding image patches").
  *
  * <p>Going down one window layer with kernel k, stride s, top/left padding p and dilation d, output rows
  * {@code [a, b]} see input rows {@code [a*s - p, b*s - p + (k-1)*d]} (columns alike). Padding is the configured
  * one in Truncate/Strict mode and DL4J's {@code floor(total/2)} top/left padding in Same mode. Element-wise
  * layers (activation, dropout, batch normalisation, local response normalisation) keep the window. A unit of a
  * dense layer (or anything after the first dense layer) sees the whole input.
+ *
+ * <p>In a graph ({@link #of(ComputationGraph, int, int, int)}) the requested unit's window goes down the vertices in
+ * reverse topological order: an element-wise vertex (add, subtract, average, product, max) passes it to every input,
+ * so a unit after a skip addition sees the bounding box of the union of its inputs' fields; a merge passes a
+ * channel's window to the input that channel came from (every input when the channel is not known, e.g. below a
+ * convolution, which mixes channels); a subset to its source channels; scale and shift keep it; global pooling,
+ * dense layers and a CnnToFeedForward preprocessor see the whole input. A vertex without a rule fails at
+ * construction, naming it.
  *
  * <p>Windows are in input coordinates and may extend past the borders (padding); {@link #crop} clips them to
  * the image, so crops at the border are smaller than the window and {@link Crop} says where they lie.
