@@ -429,8 +429,8 @@ public final class Stethoscope implements AutoCloseable {
         }
 
         /**
-         * As {@link #attach}, for any network: the preset's monitors that refuse {@code net} (today
-         * feature evolution supports MultiLayerNetwork only; training dynamics, memorisation and
+         * As {@link #attach}, for any network: the preset's monitors that refuse {@code net} (feature
+         * evolution needs dense/convolution layers and vertices with a receptive-field rule; training dynamics, memorisation and
          * attributions need a ComputationGraph with one input and one output layer) are left out
          * with a WARN log line each and listed, with the reason, in {@link Stethoscope#skipped()};
          * the others are attached. {@code extra}
@@ -445,7 +445,8 @@ public final class Stethoscope implements AutoCloseable {
             all.addAll(Arrays.asList(extra));
             if (preset == Preset.FULL && !FeatureEvolutionListener.supports(net)
                     && !excluded.contains(FeatureEvolutionListener.Builder.class)) {
-                before.put("FeatureEvolution", "supports MultiLayerNetworks of dense and convolution layers only; got "
+                before.put("FeatureEvolution", "supports MultiLayerNetworks and single-input single-output "
+                        + "ComputationGraphs of dense and convolution layers (and the vertices of ReceptiveField) only; got "
                         + net.getClass().getSimpleName());
             }
             return Stethoscope.attachSupported(net, storage, async, all, before);
@@ -529,7 +530,7 @@ public final class Stethoscope implements AutoCloseable {
                     if (FeatureEvolutionListener.supports(net)) {
                         Schedule paper = FeatureEvolutionListener.DEFAULT_SCHEDULE;
                         FeatureEvolutionListener.Builder features = FeatureEvolutionListener
-                                .builder((MultiLayerNetwork) net, storage)
+                                .builder(net, storage)
                                 .schedule(totalEpochs == null ? paper : paper.totalEpochs(totalEpochs));
                         if (probeData != null) {
                             features.projectionData(probeData); // the 2-D projection on held-out points

@@ -161,10 +161,9 @@ class ListenerContractTest {
                     .checkpointDirectory(java.nio.file.Path.of("target", "contract-checkpoints"))
                     .build(), AssertionFinding.TYPE_ID, (l, it) -> ((AssertionListener) l).track(it)),
             new Row("feature evolution", (net, r) -> dev.stethoscope.listeners.features.FeatureEvolutionListener
-                    .builder((MultiLayerNetwork) net, r).schedule(Schedule.epochs(1)).probeExamples(16).build(),
+                    .builder(net, r).schedule(Schedule.epochs(1)).probeExamples(16).build(),
                     dev.stethoscope.listeners.records.FeatureSnapshot.TYPE_ID,
-                    (l, it) -> ((dev.stethoscope.listeners.features.FeatureEvolutionListener) l).track(it))
-                    .multiLayerOnly());
+                    (l, it) -> ((dev.stethoscope.listeners.features.FeatureEvolutionListener) l).track(it)));
 
     /** The two model kinds every supporting row runs on. */
     enum Kind {

@@ -14,7 +14,7 @@ import java.lang.reflect.Field;
  * private {@code labels} field. Training with the tracking iterator ({@code track}) or {@code setBatch} gives the
  * listener the DataSet itself, and then this is not used.
  */
-final class GraphLabels {
+public final class GraphLabels {
     private static final Field LABELS = field();
 
     private GraphLabels() {
@@ -35,7 +35,7 @@ final class GraphLabels {
      *
      * @throws IllegalStateException if this DL4J version does not hold them where expected, or holds none
      */
-    static INDArray of(ComputationGraph graph) {
+    public static INDArray of(ComputationGraph graph) {
         if (LABELS == null) {
             throw new IllegalStateException("Cannot read the training labels of this ComputationGraph (DL4J version "
                     + "without the 'labels' field): train with listener.track(iterator)");

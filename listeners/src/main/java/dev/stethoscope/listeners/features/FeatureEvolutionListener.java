@@ -6,6 +6,7 @@ import dev.stethoscope.listeners.data.ExampleIdentity;
 import dev.stethoscope.listeners.data.ExampleIdentityException;
 import dev.stethoscope.listeners.data.ExampleIndex;
 import dev.stethoscope.listeners.data.MappingDataSetIterator;
+import dev.stethoscope.listeners.dynamics.GraphLabels;
 import dev.stethoscope.listeners.records.FeatureProjection;
 import dev.stethoscope.listeners.records.MonitorError;
 import dev.stethoscope.listeners.records.FeatureSnapshot;
@@ -26,6 +27,7 @@ import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -100,7 +102,15 @@ import java.util.Set;
  * <p>Schedule: {@link Schedule#atEpochs} or {@link Schedule#epochs}; default
  * {@code Schedule.atEpochs(1, 2, 5, 10, 20, 30, 40, 64).andLast()}. With {@code andLast()} and no
  * {@link Schedule#totalEpochs(int) run length}, every epoch is streamed (the last one is not known in advance) and
- * {@link #close()} publishes the last epoch's snapshot. MultiLayerNetwork only.
+ * {@link #close()} publishes the last epoch's snapshot.
+ *
+ * <p><b>ComputationGraph</b> (one input, one output; {@link #builder(ComputationGraph, StatsStorageRouter)}): layers
+ * are addressed by vertex name (or DL4J layer index in {@code getLayers()} order); the top-k stream from the
+ * activations DL4J hands to {@code onForwardPass(Model, Map)} during training (labels for the content hash read from
+ * the graph); receptive fields go over the graph's vertices ({@link ReceptiveField#of(ComputationGraph, int, int,
+ * int)}: union of the inputs' fields at element-wise vertices, the source channels' field at a merge); deconvnet
+ * projections go down the graph ({@link DeconvProjection#DeconvProjection(ComputationGraph)}); the first layer is
+ * the first layer vertex in topological order. Snapshots run on a copy of the graph, as for a network.
  */
 public final class FeatureEvolutionListener extends StethoscopeListener {
     private static final long serialVersionUID = 1L;
@@ -111,6 +121,11 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
 
     private final Schedule schedule;
     private final int[] layers;
+    /** Graphs: the layer vertex name of each DL4J layer index; null for a MultiLayerNetwork. */
+    private final String[] vertexNames;
+    /** The network's first layer (the one reading the input): index 0 in a MultiLayerNetwork. */
+    private final int firstLayer;
+    private final List<String> trackedNames;
     private final int k;
     private final int unitsPerLayer;
     private final int probeExamples;
@@ -165,13 +180,20 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
 
     private FeatureEvolutionListener(Builder b, int[] layers, int[] inputShape, int projectionLayer) {
         super(b);
+        this.vertexNames = b.net() instanceof ComputationGraph g ? layerNames(g) : null;
+        this.firstLayer = firstLayer(b.net());
+        List<String> tracked = new ArrayList<>();
+        for (int l : layers) {
+            String nm = layerConf(b.net(), l).getLayerName();
+            tracked.add(nm == null ? "layer" + l : nm);
+        }
+        this.trackedNames = List.copyOf(tracked);
         long[] bound = inputBound(b, layers, inputShape);
         this.heldInputBound = bound[0];
         this.boundText = boundText(b, layers, inputShape, bound);
         log.info("Feature evolution: between snapshots at most {} bytes of inputs are kept ({}); the activation "
                         + "histograms' probe set keeps {} whole rows ({} B)", heldInputBound, boundText, b.probeExamples,
-                (long) b.probeExamples * inputShape[0] * inputShape[1] * inputShape[2]
-                        * b.net().getLayerWiseConfigurations().getDataType().width());
+                (long) b.probeExamples * inputShape[0] * inputShape[1] * inputShape[2] * dataWidth(b.net()));
         this.projectionLayer = projectionLayer;
         if (projectionLayer >= 0) {
             int n = (int) Math.min(b.projectionPoints, b.projectionData.numExamples());
@@ -203,16 +225,83 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     }
 
     /**
+     * A builder for a single-input single-output ComputationGraph, publishing to {@code router}. Layers are addressed
+     * by vertex name (or DL4J layer index, {@code graph.getLayers()} order); the streaming top-k read the graph's
+     * training forward pass ({@code onForwardPass(Model, Map)}), snapshots run on a copy, and the receptive fields
+     * and deconvnet projections go over the graph's vertices ({@link ReceptiveField#of(ComputationGraph, int, int,
+     * int)}, {@link DeconvProjection#DeconvProjection(ComputationGraph)}).
+     */
+    public static Builder builder(ComputationGraph graph, StatsStorageRouter router) {
+        return new Builder(graph, router);
+    }
+
+    /** A builder for a MultiLayerNetwork or a ComputationGraph. */
+    public static Builder builder(Model model, StatsStorageRouter router) {
+        if (model instanceof ComputationGraph g) {
+            return builder(g, router);
+        }
+        if (model instanceof MultiLayerNetwork n) {
+            return builder(n, router);
+        }
+        throw new IllegalArgumentException("FeatureEvolutionListener: supports MultiLayerNetwork and ComputationGraph; got "
+                + (model == null ? "null" : model.getClass().getSimpleName()));
+    }
+
+    /** Layer vertex names by DL4J layer index. */
+    private static String[] layerNames(ComputationGraph g) {
+        org.deeplearning4j.nn.api.Layer[] ls = g.getLayers();
+        String[] n = new String[ls.length];
+        for (int i = 0; i < ls.length; i++) {
+            n[i] = ls[i].conf().getLayer().getLayerName();
+        }
+        return n;
+    }
+
+    /** The first layer: 0 in a MultiLayerNetwork, in a graph the first layer vertex in topological order. */
+    private static int firstLayer(Model model) {
+        if (model instanceof ComputationGraph g) {
+            List<String> names = Arrays.asList(layerNames(g));
+            for (int idx : g.topologicalSortOrder()) {
+                int i = names.indexOf(g.getVertices()[idx].getVertexName());
+                if (i >= 0) {
+                    return i;
+                }
+            }
+        }
+        return 0;
+    }
+
+    private static int dataWidth(Model model) {
+        return model instanceof ComputationGraph g ? g.getConfiguration().getDataType().width()
+                : ((MultiLayerNetwork) model).getLayerWiseConfigurations().getDataType().width();
+    }
+
+    private static org.deeplearning4j.nn.conf.layers.Layer layerConf(Model model, int l) {
+        return model instanceof ComputationGraph g ? g.getLayer(l).conf().getLayer()
+                : ((MultiLayerNetwork) model).getLayer(l).conf().getLayer();
+    }
+
+    private static int numLayers(Model model) {
+        return model instanceof ComputationGraph g ? g.getNumLayers() : ((MultiLayerNetwork) model).getnLayers();
+    }
+
+    private static ReceptiveField fieldOf(Model model, int[] shape) {
+        return model instanceof ComputationGraph g ? ReceptiveField.of(g, shape[0], shape[1], shape[2])
+                : ReceptiveField.of((MultiLayerNetwork) model, shape[0], shape[1], shape[2]);
+    }
+
+    /**
      * Whether this monitor can follow {@code model} with its default settings: a MultiLayerNetwork whose layers
-     * the receptive-field geometry understands ({@link ReceptiveField#SUPPORTED}) with at least one convolution or
-     * dense layer before the output layer. The presets of the {@code Stethoscope} handle attach it only then.
+     * the receptive-field geometry understands ({@link ReceptiveField#SUPPORTED}), or a single-input single-output
+     * ComputationGraph whose vertices it understands ({@link ReceptiveField#SUPPORTED_VERTICES}), with at least one
+     * convolution or dense layer before the output layer. The presets of the {@code Stethoscope} handle attach it only then.
      */
     public static boolean supports(Model model) {
-        if (!(model instanceof MultiLayerNetwork net)) {
+        if (!(model instanceof MultiLayerNetwork) && !(model instanceof ComputationGraph)) {
             return false;
         }
         try {
-            new Builder(net, new org.deeplearning4j.ui.model.storage.InMemoryStatsStorage()).validate();
+            new Builder(model, new org.deeplearning4j.ui.model.storage.InMemoryStatsStorage()).validate();
             return true;
         } catch (RuntimeException e) {
             return false;
@@ -228,7 +317,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     protected Map<String, String> settings() {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("schedule", schedule.toString());
-        m.put("layers", Arrays.toString(layers));
+        m.put("layers", vertexNames == null ? Arrays.toString(layers) : Arrays.toString(names(layers)));
         m.put("k", String.valueOf(k));
         m.put("unitsPerLayer", String.valueOf(unitsPerLayer));
         m.put("probeExamples", String.valueOf(probeExamples));
@@ -322,13 +411,33 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         return boundText;
     }
 
-    /** Units followed in each layer (every filter of a first convolution layer, else up to unitsPerLayer). */
-    private static int followed(int layer, boolean spatial, int channels, int unitsPerLayer) {
-        return (layer == 0 && spatial) || channels <= unitsPerLayer ? channels : unitsPerLayer;
+    private String[] names(int[] ls) {
+        String[] n = new String[ls.length];
+        for (int i = 0; i < ls.length; i++) {
+            n[i] = vertexNames[ls[i]];
+        }
+        return n;
     }
 
-    /** Channels (or neurons) of layer {@code l}: its nOut, or that of the nearest layer below with one. */
-    private static int channelsOf(MultiLayerNetwork net, int l, int inputChannels) {
+    /** Units followed in each layer (every filter of a first convolution layer, else up to unitsPerLayer). */
+    private static int followed(boolean first, boolean spatial, int channels, int unitsPerLayer) {
+        return (first && spatial) || channels <= unitsPerLayer ? channels : unitsPerLayer;
+    }
+
+    /**
+     * Channels (or neurons) of layer {@code l}: its nOut, or that of the nearest layer below with one (graphs: the
+     * channels the receptive-field geometry tracked).
+     */
+    private static int channelsOf(Model model, ReceptiveField rf, int l, int inputChannels) {
+        if (model instanceof ComputationGraph) {
+            var conf = layerConf(model, l);
+            if (conf instanceof org.deeplearning4j.nn.conf.layers.FeedForwardLayer f && f.getNOut() > 0) {
+                return (int) f.getNOut();
+            }
+            int c = rf.outputChannels(l);
+            return c > 0 ? c : inputChannels;
+        }
+        MultiLayerNetwork net = (MultiLayerNetwork) model;
         for (int i = l; i >= 0; i--) {
             var conf = net.getLayer(i).conf().getLayer();
             if (conf instanceof org.deeplearning4j.nn.conf.layers.FeedForwardLayer f && f.getNOut() > 0) {
@@ -340,15 +449,15 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
 
     /** {total, then per layer: bytes per entry, units}. */
     private static long[] inputBound(Builder b, int[] layers, int[] shape) {
-        MultiLayerNetwork net = b.net();
-        ReceptiveField rf = ReceptiveField.of(net, shape[0], shape[1], shape[2]);
-        int width = net.getLayerWiseConfigurations().getDataType().width();
+        ReceptiveField rf = fieldOf(b.net(), shape);
+        int width = dataWidth(b.net());
+        int first = firstLayer(b.net());
         long[] out = new long[1 + 2 * layers.length];
         for (int j = 0; j < layers.length; j++) {
             int l = layers[j];
             int[] c = rf.cropsSmallerThanInput(l) ? rf.maxCropShape(l) : shape;
             long entry = (long) c[0] * c[1] * c[2] * width;
-            int units = followed(l, !rf.seesWholeInput(l), channelsOf(net, l, shape[0]), b.unitsPerLayer);
+            int units = followed(l == first, !rf.seesWholeInput(l), channelsOf(b.net(), rf, l, shape[0]), b.unitsPerLayer);
             out[1 + 2 * j] = entry;
             out[2 + 2 * j] = units;
             out[0] += entry * units * b.k;
@@ -357,13 +466,12 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     }
 
     private static String boundText(Builder b, int[] layers, int[] shape, long[] bound) {
-        MultiLayerNetwork net = b.net();
-        ReceptiveField rf = ReceptiveField.of(net, shape[0], shape[1], shape[2]);
-        int width = net.getLayerWiseConfigurations().getDataType().width();
+        ReceptiveField rf = fieldOf(b.net(), shape);
+        int width = dataWidth(b.net());
         List<String> parts = new ArrayList<>();
         for (int j = 0; j < layers.length; j++) {
             int l = layers[j];
-            String name = net.getLayer(l).conf().getLayer().getLayerName();
+            String name = layerConf(b.net(), l).getLayerName();
             int[] c = rf.cropsSmallerThanInput(l) ? rf.maxCropShape(l) : shape;
             parts.add((name == null ? "layer" + l : name) + ": " + bound[2 + 2 * j] + " units x k=" + b.k + " x "
                     + (rf.cropsSmallerThanInput(l) ? "crop " : "whole input ") + c[0] + "x" + c[1] + "x" + c[2]
@@ -372,9 +480,14 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         return String.join("; ", parts);
     }
 
-    /** The tracked DL4J layer indices. */
+    /** The tracked DL4J layer indices (graphs: {@code getLayers()} order; see {@link #layerNames()}). */
     public int[] layers() {
         return layers.clone();
+    }
+
+    /** The tracked layers' names (graphs: the vertex names), in the order of {@link #layers()}. */
+    public List<String> layerNames() {
+        return trackedNames;
     }
 
     private State state() {
@@ -437,16 +550,43 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         }
         long t0 = System.nanoTime();
         long c0 = threadCpu();
-        guard("forward-pass", () -> stream((MultiLayerNetwork) model, activations, ((MultiLayerNetwork) model).getLabels()));
+        guard("forward-pass", () -> stream(model, activations.get(0), l -> activations.get(l + 1),
+                ((MultiLayerNetwork) model).getLabels()));
         streamCpuNanos += threadCpu() - c0;
         streamNanos += System.nanoTime() - t0;
     }
 
-    private void stream(MultiLayerNetwork net, List<INDArray> activations, INDArray labels) {
+    /**
+     * A ComputationGraph's training forward pass: every vertex's activation by name (the network input included);
+     * the batch's labels (for the content hash naming examples) are read from the graph when no tracked DataSet
+     * was declared.
+     */
+    @Override
+    public void onForwardPass(Model model, Map<String, INDArray> activations) {
+        bind(model);
+        if (!streaming || !(model instanceof ComputationGraph g)) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        long c0 = threadCpu();
+        guard("forward-pass", () -> {
+            INDArray labels;
+            try {
+                labels = GraphLabels.of(g);
+            } catch (IllegalStateException e) {
+                labels = null; // the content hash then covers the features alone
+            }
+            stream(model, activations.get(g.getConfiguration().getNetworkInputs().get(0)),
+                    l -> activations.get(vertexNames[l]), labels);
+        });
+        streamCpuNanos += threadCpu() - c0;
+        streamNanos += System.nanoTime() - t0;
+    }
+
+    private void stream(Model net, INDArray in, java.util.function.IntFunction<INDArray> activation, INDArray labels) {
         State s = state();
-        INDArray in = activations.get(0);
         if (s.rf == null) {
-            s.rf = ReceptiveField.of(net, inputShape[0], inputShape[1], inputShape[2]);
+            s.rf = fieldOf(net, inputShape);
         }
         if (s.exampleShape == null) {
             s.exampleShape = Arrays.copyOfRange(in.shape(), 1, in.rank());
@@ -472,7 +612,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         Set<Long> referenced = new HashSet<>();
         Set<CropKey> cropped = new HashSet<>();
         for (int l : layers) {
-            INDArray a = activations.get(l + 1);
+            INDArray a = activation.apply(l);
             StreamingTopK t = s.topk.get(l);
             if (t == null) {
                 t = new StreamingTopK(unitsOf(a, l), k);
@@ -525,7 +665,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
      */
     private int[] unitsOf(INDArray a, int layer) {
         int total = (int) a.size(1);
-        if ((layer == 0 && a.rank() == 4) || total <= unitsPerLayer) {
+        if ((layer == firstLayer && a.rank() == 4) || total <= unitsPerLayer) {
             return StreamingTopK.range(total);
         }
         int[] u = new int[unitsPerLayer];
@@ -543,7 +683,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             int epoch = epochsSeen;
             long t0 = System.nanoTime();
             long c0 = threadCpu();
-            guard("epoch-end", () -> snapshot((MultiLayerNetwork) model, epoch));
+            guard("epoch-end", () -> snapshot(model, epoch));
             snapshotCpuNanos += threadCpu() - c0;
             snapshotNanos += System.nanoTime() - t0;
         }
@@ -564,7 +704,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             int epoch = epochsSeen;
             long t0 = System.nanoTime();
             long c0 = threadCpu();
-            guard("close", () -> snapshot((MultiLayerNetwork) requireModel(), epoch));
+            guard("close", () -> snapshot(requireModel(), epoch));
             snapshotCpuNanos += threadCpu() - c0;
             snapshotNanos += System.nanoTime() - t0;
         }
@@ -574,7 +714,14 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         st = null;
     }
 
-    private void snapshot(MultiLayerNetwork net, int epoch) {
+    private void snapshot(Model net, int epoch) {
+        // the snapshot's arrays are made outside any workspace the training loop may have open
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            snapshotOutOfWorkspaces(net, epoch);
+        }
+    }
+
+    private void snapshotOutOfWorkspaces(Model net, int epoch) {
         State s = state();
         lastSnapshotEpoch = epoch;
         if (s.topk.isEmpty()) {
@@ -585,21 +732,27 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         } else {
             s.copy.refresh();
         }
-        MultiLayerNetwork c = s.copy.multiLayer();
-        ReceptiveField rf = ReceptiveField.of(c, inputShape[0], inputShape[1], inputShape[2]);
+        Model c = s.copy.model();
+        ReceptiveField rf = fieldOf(c, inputShape);
         DeconvProjection deconv = null;
         try {
-            deconv = new DeconvProjection(c);
+            deconv = c instanceof ComputationGraph g ? new DeconvProjection(g) : new DeconvProjection((MultiLayerNetwork) c);
         } catch (IllegalArgumentException e) {
             if (!s.deconvWarned) {
                 s.deconvWarned = true;
                 log.info("Feature evolution: no deconvnet projections for this network ({})", e.getMessage());
             }
         }
-        List<INDArray> probeActs = null;
+        java.util.function.IntFunction<INDArray> probeActs = null;
         if (s.probeCount > 0) {
             INDArray probe = Nd4j.vstack(s.probeRows.toArray(new INDArray[0]));
-            probeActs = c.feedForward(probe, false);
+            if (c instanceof ComputationGraph g) {
+                Map<String, INDArray> m = g.feedForward(probe, false);
+                probeActs = l -> m.get(vertexNames[l]);
+            } else {
+                List<INDArray> acts = ((MultiLayerNetwork) c).feedForward(probe, false);
+                probeActs = l -> acts.get(l + 1);
+            }
         }
         List<FeatureSnapshot> out = new ArrayList<>();
         for (int l : layers) {
@@ -628,12 +781,14 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             double[] fr = s.fractions.get(l).stream().mapToDouble(Double::doubleValue).toArray();
             int settled = ExemplarChange.settledAt(ep, fr).orElse(-1);
             s.previous.put(l, snap);
-            var conf = c.getLayer(l).conf().getLayer();
+            var conf = layerConf(c, l);
+            INDArray weights = c instanceof ComputationGraph g ? g.getLayer(l).getParam("W")
+                    : ((MultiLayerNetwork) c).getLayer(l).getParam("W");
             out.add(new FeatureSnapshot(l, conf.getLayerName() == null ? "layer" + l : conf.getLayerName(),
                     conf.getClass().getSimpleName(), epoch, k, units, compared, changed, overlap, settled,
-                    l == 0 && conf instanceof ConvolutionLayer ? filters(c.getLayer(l).getParam("W")) : List.of(),
-                    histogram(s.weightBins, l, c.getLayer(l).getParam("W")),
-                    probeActs == null ? null : histogram(s.activationBins, l, probeActs.get(l + 1))));
+                    l == firstLayer && conf instanceof ConvolutionLayer ? filters(weights) : List.of(),
+                    histogram(s.weightBins, l, weights),
+                    probeActs == null ? null : histogram(s.activationBins, l, probeActs.apply(l))));
         }
         publishAll(out, currentEpoch(), currentIteration());
         if (projectionLayer >= 0) {
@@ -645,13 +800,14 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     }
 
     /** The aligned 2-D projection of the projection layer's activations on the fixed probe points, on the copy. */
-    private FeatureProjection projection(MultiLayerNetwork c, int epoch) {
+    private FeatureProjection projection(Model c, int epoch) {
         State s = state();
         int n = projectionClasses.length;
         List<INDArray> parts = new ArrayList<>();
         for (int i = 0; i < n; i += 500) {
             INDArray in = projectionInputs.get(NDArrayIndex.interval(i, Math.min(n, i + 500)));
-            parts.add(c.feedForwardToLayer(projectionLayer, in, false).get(projectionLayer + 1));
+            parts.add(c instanceof ComputationGraph g ? g.feedForward(in, false).get(vertexNames[projectionLayer])
+                    : ((MultiLayerNetwork) c).feedForwardToLayer(projectionLayer, in, false).get(projectionLayer + 1));
         }
         INDArray acts = parts.size() == 1 ? parts.get(0) : Nd4j.concat(0, parts.toArray(new INDArray[0]));
         AlignedPca.Projection cur = AlignedPca.pca2(acts);
@@ -668,7 +824,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         INDArray pts = out.points();
         float[] xs = pts.getColumn(0).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup().data().asFloat();
         float[] ys = pts.getColumn(1).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup().data().asFloat();
-        String name = c.getLayer(projectionLayer).conf().getLayer().getLayerName();
+        String name = layerConf(c, projectionLayer).getLayerName();
         return new FeatureProjection(projectionLayer, name == null ? "layer" + projectionLayer : name, epoch, xs, ys,
                 projectionClasses.clone(), out.explained().clone(), aligned, unaligned);
     }
@@ -678,7 +834,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         return Math.sqrt(d * d / a.rows());
     }
 
-    private FeatureUnit unit(MultiLayerNetwork c, ReceptiveField rf, DeconvProjection deconv, int l, TopKSnapshot snap,
+    private FeatureUnit unit(Model c, ReceptiveField rf, DeconvProjection deconv, int l, TopKSnapshot snap,
                              int r, TopKSnapshot prev) {
         State s = state();
         long[] ex = snap.examples()[r];
@@ -754,10 +910,17 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         if (w == null || w.rank() != 4) {
             return List.of();
         }
+        // one copy of all filters read in Java (indexing one filter of a graph's parameter view inside
+        // ComputationGraph.fit's epoch end gave empty arrays)
+        int n = (int) w.size(0);
+        int c = (int) w.size(1);
+        int kh = (int) w.size(2);
+        int kw = (int) w.size(3);
+        float[] all = w.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
+        int per = c * kh * kw;
         List<FeatureImage> out = new ArrayList<>();
-        for (int f = 0; f < w.size(0); f++) {
-            out.add(image(w.get(NDArrayIndex.point(f)), new ReceptiveField.Window(0, (int) w.size(2) - 1, 0,
-                    (int) w.size(3) - 1)));
+        for (int f = 0; f < n; f++) {
+            out.add(new FeatureImage(c, kh, kw, 0, 0, Arrays.copyOfRange(all, f * per, (f + 1) * per)));
         }
         return out;
     }
@@ -789,8 +952,12 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         private int projectionPoints = 2000;
         private DataSet projectionData;
 
-        private Builder(MultiLayerNetwork net, StatsStorageRouter router) {
+        private Builder(Model net, StatsStorageRouter router) {
             super(net, router);
+        }
+
+        Model net() {
+            return model;
         }
 
         /**
@@ -868,10 +1035,6 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             return this;
         }
 
-        MultiLayerNetwork net() {
-            return (MultiLayerNetwork) model;
-        }
-
         Schedule resolvedSchedule() {
             return scheduleOr(DEFAULT_SCHEDULE, Schedule.Kind.EPOCH_LIST, Schedule.Kind.EPOCHS);
         }
@@ -885,7 +1048,6 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         /** Checks the configuration against the model; returns {chosen layers, input shape, projection layer}. */
         Object[] validate() {
             resolvedSchedule();
-            MultiLayerNetwork net = (MultiLayerNetwork) model;
             if (projectionPoints < 0) {
                 throw new IllegalArgumentException("FeatureEvolutionListener: projectionPoints (" + projectionPoints
                         + ") must be >= 0");
@@ -895,16 +1057,28 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                         + unitsPerLayer + ") and bins (" + bins + ") must be >= 1, probeExamples (" + probeExamples
                         + ") >= 0");
             }
-            int nLayers = net.getnLayers();
+            boolean graph = model instanceof ComputationGraph;
+            if (graph) {
+                ComputationGraph g = (ComputationGraph) model;
+                if (g.getConfiguration().getNetworkInputs().size() != 1 || g.getConfiguration().getNetworkOutputs().size() != 1) {
+                    throw new IllegalArgumentException("FeatureEvolutionListener: supports ComputationGraphs with one input "
+                            + "and one output; this one has inputs " + g.getConfiguration().getNetworkInputs()
+                            + " and outputs " + g.getConfiguration().getNetworkOutputs());
+                }
+            }
+            String outputVertex = graph ? ((ComputationGraph) model).getConfiguration().getNetworkOutputs().get(0) : null;
+            int nLayers = numLayers(model);
             List<String> names = new ArrayList<>();
             List<Integer> eligible = new ArrayList<>();
             List<Integer> byDefault = new ArrayList<>();
             for (int i = 0; i < nLayers; i++) {
-                var conf = net.getLayer(i).conf().getLayer();
-                names.add(i + ":" + conf.getLayerName() + " (" + conf.getClass().getSimpleName() + ")");
+                var conf = layerConf(model, i);
+                names.add(graph ? "'" + conf.getLayerName() + "' (" + conf.getClass().getSimpleName() + ")"
+                        : i + ":" + conf.getLayerName() + " (" + conf.getClass().getSimpleName() + ")");
                 boolean kind = conf instanceof ConvolutionLayer || conf instanceof SubsamplingLayer
                         || conf instanceof DenseLayer;
-                if (kind && !(conf instanceof BaseOutputLayer) && i < nLayers - 1) {
+                boolean beforeOutput = graph ? !conf.getLayerName().equals(outputVertex) : i < nLayers - 1;
+                if (kind && !(conf instanceof BaseOutputLayer) && beforeOutput) {
                     eligible.add(i);
                     if (!(conf instanceof SubsamplingLayer)) {
                         byDefault.add(i);
@@ -919,7 +1093,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 for (int j = 0; j < layerSpec.length; j++) {
                     int found = -1;
                     for (int i : eligible) {
-                        String nm = net.getLayer(i).conf().getLayer().getLayerName();
+                        String nm = layerConf(model, i).getLayerName();
                         if (layerSpec[j].equals(nm) || layerSpec[j].equals(String.valueOf(i))) {
                             found = i;
                         }
@@ -930,7 +1104,8 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                             valid.add(names.get(i));
                         }
                         throw new IllegalArgumentException("FeatureEvolutionListener: layer '" + layerSpec[j]
-                                + "' is not a convolution, pooling or dense layer before the output; valid: " + valid);
+                                + "' is not a convolution, pooling or dense layer before the output; valid"
+                                + (graph ? " vertex names: " : ": ") + valid);
                     }
                     chosen[j] = found;
                 }
@@ -942,23 +1117,32 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             }
             int[] shape = inputShape;
             if (shape == null) {
-                try {
-                    shape = ReceptiveField.of(net).inputShape();
-                } catch (IllegalArgumentException e) {
-                    var first = net.getLayer(0).conf().getLayer();
-                    if (first instanceof ConvolutionLayer || first instanceof SubsamplingLayer) {
-                        throw new IllegalArgumentException("FeatureEvolutionListener: the network's first layer ("
-                                + names.get(0) + ") takes images whose height and width are not in the configuration "
-                                + "(no FeedForwardToCnn preprocessor, as InputType.convolutionalFlat sets up); call "
-                                + "inputShape(channels, height, width)");
+                int[] known = graph ? ReceptiveField.inputShapeOf((ComputationGraph) model) : null;
+                if (!graph) {
+                    try {
+                        known = ReceptiveField.of((MultiLayerNetwork) model).inputShape();
+                    } catch (IllegalArgumentException e) {
+                        known = null;
                     }
-                    int nIn = (int) net.layerInputSize(0);
-                    int side = (int) Math.round(Math.sqrt(nIn));
-                    // a square number of inputs is taken as one square channel, anything else as one row
-                    shape = (long) side * side == nIn ? new int[]{1, side, side} : new int[]{1, 1, nIn};
                 }
+                shape = known;
             }
-            ReceptiveField.of(net, shape[0], shape[1], shape[2]); // refuses unsupported layers here, naming them
+            if (shape == null) {
+                int first = firstLayer(model);
+                var firstConf = layerConf(model, first);
+                if (firstConf instanceof ConvolutionLayer || firstConf instanceof SubsamplingLayer) {
+                    throw new IllegalArgumentException("FeatureEvolutionListener: the network's first layer ("
+                            + names.get(first) + ") takes images whose height and width are not in the configuration "
+                            + "(no FeedForwardToCnn preprocessor, as InputType.convolutionalFlat sets up); call "
+                            + "inputShape(channels, height, width)");
+                }
+                int nIn = graph ? (int) ((org.deeplearning4j.nn.conf.layers.FeedForwardLayer) firstConf).getNIn()
+                        : (int) ((MultiLayerNetwork) model).layerInputSize(0);
+                int side = (int) Math.round(Math.sqrt(nIn));
+                // a square number of inputs is taken as one square channel, anything else as one row
+                shape = (long) side * side == nIn ? new int[]{1, side, side} : new int[]{1, 1, nIn};
+            }
+            fieldOf(model, shape); // refuses unsupported layers and vertices here, naming them
             int projection = -1;
             if (projectionData != null && projectionPoints > 0) {
                 if (projectionData.numExamples() < 3) {
@@ -969,7 +1153,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                     projection = chosen[chosen.length - 1];
                 } else {
                     for (int i : eligible) {
-                        String nm = net.getLayer(i).conf().getLayer().getLayerName();
+                        String nm = layerConf(model, i).getLayerName();
                         if (projectionLayerSpec.equals(nm) || projectionLayerSpec.equals(String.valueOf(i))) {
                             projection = i;
                         }

@@ -1,7 +1,9 @@
 package dev.stethoscope.probes.features;
 
+import dev.stethoscope.probes.attribution.GraphPropagation;
 import dev.stethoscope.probes.attribution.GuidedBackprop;
 import dev.stethoscope.probes.attribution.Propagation;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -25,6 +27,9 @@ import java.util.Objects;
  */
 public final class DeconvProjection {
     private final Propagation prop;
+    private final GraphPropagation graph;
+    /** Graphs: layer vertex names by DL4J layer index ({@code getLayers()} order). */
+    private final List<String> graphLayers;
 
     /**
      * Unrolls {@code net} (a copy, read only).
@@ -35,12 +40,63 @@ public final class DeconvProjection {
     public DeconvProjection(MultiLayerNetwork net) {
         Objects.requireNonNull(net, "net");
         this.prop = Propagation.of(net, "Deconvnet projection");
+        this.graph = null;
+        this.graphLayers = null;
         for (Propagation.Step s : prop.steps()) {
             if (s instanceof Propagation.Activation a && !a.isRelu() && !a.isIdentity()) {
                 throw new IllegalArgumentException("Deconvnet projection is defined for ReLU/identity activations; layer "
                         + s.layer() + " uses " + a.fn() + ". Supported layers: " + Propagation.SUPPORTED);
             }
         }
+    }
+
+    /**
+     * Unrolls a single-input single-output {@code graph} (a copy, read only) with {@link GraphPropagation}: the
+     * signal goes down every vertex as the deconvnet rule says for layers; a node used by several others (a residual
+     * skip) receives the sum of their signals, an element-wise addition passes the signal to each input, a merge
+     * splits it by channel, a subset puts it back at its channels (the chain rule at these linear vertices; an
+     * element-wise product or max uses the chain rule too). Layers are addressed by DL4J layer index
+     * ({@code graph.getLayers()} order, as {@link ReceptiveField#of(ComputationGraph, int, int, int)} does) or by
+     * vertex name.
+     *
+     * @throws IllegalArgumentException naming the first vertex or layer that is unsupported or has an activation
+     *                                  other than ReLU or identity
+     */
+    public DeconvProjection(ComputationGraph graph) {
+        Objects.requireNonNull(graph, "graph");
+        if (graph.getConfiguration().getNetworkInputs().size() != 1) {
+            throw new IllegalArgumentException("Deconvnet projection supports single-input graphs; this graph has inputs "
+                    + graph.getConfiguration().getNetworkInputs());
+        }
+        this.prop = null;
+        this.graph = GraphPropagation.of(graph, "Deconvnet projection");
+        List<String> names = new ArrayList<>();
+        for (org.deeplearning4j.nn.api.Layer l : graph.getLayers()) {
+            names.add(l.conf().getLayer().getLayerName());
+        }
+        this.graphLayers = List.copyOf(names);
+        for (GraphPropagation.Node nd : this.graph.nodes()) {
+            if (nd.step() instanceof Propagation.Activation a && !a.isRelu() && !a.isIdentity()) {
+                throw new IllegalArgumentException("Deconvnet projection is defined for ReLU/identity activations; vertex '"
+                        + nd.vertex() + "' uses " + a.fn() + ". Supported vertices: " + GraphPropagation.SUPPORTED_VERTICES);
+            }
+        }
+    }
+
+    /**
+     * As {@link #project(INDArray, int, int[], int[], int[])} for the layer vertex {@code vertex} of a graph.
+     *
+     * @throws IllegalArgumentException naming the valid layer vertices
+     */
+    public INDArray project(INDArray x, String vertex, int[] units, int[] ys, int[] xs) {
+        if (graph == null) {
+            throw new IllegalArgumentException("layers of a MultiLayerNetwork are addressed by index");
+        }
+        int i = graphLayers.indexOf(vertex);
+        if (i < 0) {
+            throw new IllegalArgumentException("Unknown layer vertex '" + vertex + "'. Valid layer vertices: " + graphLayers);
+        }
+        return project(x, i, units, ys, xs);
     }
 
     /**
@@ -59,12 +115,23 @@ public final class DeconvProjection {
             throw new IllegalArgumentException(n + " examples but " + units.length + " units, " + ys.length + " rows, "
                     + xs.length + " columns");
         }
-        if (layer < 0 || layer >= prop.numLayers() - 1) {
-            throw new IllegalArgumentException("layer " + layer + " not in 0.." + (prop.numLayers() - 2)
-                    + " (the output layer has no projection here)");
+        List<INDArray> acts;
+        int top;
+        if (graph != null) {
+            if (layer < 0 || layer >= graphLayers.size() || graphLayers.get(layer).equals(graph.outputName())) {
+                throw new IllegalArgumentException("layer " + layer + " is not a layer vertex before the output; layers: "
+                        + graphLayers + " (the output layer '" + graph.outputName() + "' has no projection here)");
+            }
+            acts = graph.forward(x);
+            top = graph.layerEnd(graphLayers.get(layer));
+        } else {
+            if (layer < 0 || layer >= prop.numLayers() - 1) {
+                throw new IllegalArgumentException("layer " + layer + " not in 0.." + (prop.numLayers() - 2)
+                        + " (the output layer has no projection here)");
+            }
+            acts = prop.forward(x);
+            top = prop.layerEnd(layer);
         }
-        List<INDArray> acts = prop.forward(x);
-        int top = prop.layerEnd(layer);
         INDArray a = acts.get(top);
         INDArray signal = Nd4j.zeros(a.dataType(), a.shape());
         for (int i = 0; i < n; i++) {
@@ -78,8 +145,16 @@ public final class DeconvProjection {
             }
             signal.putScalar(idx, a.getDouble(idx));
         }
-        INDArray out = prop.propagate(acts, top, signal, 0, GuidedBackprop.DECONVNET_RULE, null);
-        long[] img = prop.inputImageShape(x);
+        INDArray out;
+        long[] img;
+        if (graph != null) {
+            INDArray[] sig = graph.propagate(acts, top, signal, 0, GuidedBackprop.DECONVNET_RULE, GraphPropagation.GRADIENT);
+            out = graph.atInputs(sig, acts)[0];
+            img = graph.inputImageShape(x);
+        } else {
+            out = prop.propagate(acts, top, signal, 0, GuidedBackprop.DECONVNET_RULE, null);
+            img = prop.inputImageShape(x);
+        }
         if (img != null && out.rank() != 4) {
             return out.reshape('c', n, img[0], img[1], img[2]);
         }

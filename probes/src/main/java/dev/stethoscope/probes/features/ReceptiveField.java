@@ -2,36 +2,60 @@ package dev.stethoscope.probes.features;
 
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.graph.PreprocessorVertex;
+import org.deeplearning4j.nn.conf.graph.ScaleVertex;
+import org.deeplearning4j.nn.conf.graph.ShiftVertex;
+import org.deeplearning4j.nn.conf.graph.SubsetVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
- * The input window a unit sees (its receptive field) in a MultiLayerNetwork's conv/pooling stack, and the crop of
- * an input inside that window (Zeiler &amp; Fergus, Fig. 2: "the corresponding image patches").
+ * The input window a unit sees (its receptive field) in a MultiLayerNetwork's conv/pooling stack or over the
+ * vertices of a single-input ComputationGraph, and the crop of an input inside that window (Zeiler &amp; Fergus,
+ * Fig. 2: "the corresponding image patches").
  *
  * <p>Going down one window layer with kernel k, stride s, top/left padding p and dilation d, output rows
  * {@code [a, b]} see input rows {@code [a*s - p, b*s - p + (k-1)*d]} (columns alike). Padding is the configured
  * one in Truncate/Strict mode and DL4J's {@code floor(total/2)} top/left padding in Same mode. Element-wise
  * layers (activation, dropout, batch normalisation, local response normalisation) keep the window. A unit of a
  * dense layer (or anything after the first dense layer) sees the whole input.
+ *
+ * <p>In a graph ({@link #of(ComputationGraph, int, int, int)}) the requested unit's window goes down the vertices in
+ * reverse topological order: an element-wise vertex (add, subtract, average, product, max) passes it to every input,
+ * so a unit after a skip addition sees the bounding box of the union of its inputs' fields; a merge passes a
+ * channel's window to the input that channel came from (every input when the channel is not known, e.g. below a
+ * convolution, which mixes channels); a subset to its source channels; scale and shift keep it; global pooling,
+ * dense layers and a CnnToFeedForward preprocessor see the whole input. A vertex without a rule fails at
+ * construction, naming it.
  *
  * <p>Windows are in input coordinates and may extend past the borders (padding); {@link #crop} clips them to
  * the image, so crops at the border are smaller than the window and {@link Crop} says where they lie.
@@ -73,21 +97,60 @@ public final class ReceptiveField {
     public record Crop(INDArray pixels, Window clipped, Window field) {
     }
 
+    // node kinds
+    private static final int INPUT = 0;
+    private static final int WINDOW = 1;
+    private static final int SAME = 2;
+    private static final int FULL = 3;
+    private static final int UNION = 4;
+    private static final int MERGE = 5;
+    private static final int SUBSET = 6;
+
+    /**
+     * One node of the geometry graph, in topological order (inputs before the nodes that read them).
+     *
+     * @param geo      WINDOW: kernel, stride, top/left padding, dilation per axis, and 1 for a per-channel
+     *                 window (pooling), 0 for one that mixes channels (convolution)
+     * @param chan     MERGE: the first channel of each input, then the total; SUBSET: the first channel taken
+     * @param h        output rows (1 for FULL)
+     * @param w        output columns (1 for FULL)
+     * @param channels output channels (or neurons), -1 when unknown
+     */
+    private record Node(String name, int kind, int[] geo, int[] inputs, int[] chan, int h, int w, int channels) {
+    }
+
     private final int channels;
     private final int inH;
     private final int inW;
-    // per layer: kernel, stride, top/left padding, dilation per axis; full = sees the whole input
-    private final int[][] geo;
-    private final boolean[] full;
-    private final int[][] outSize;
+    private final List<Node> nodes;
+    private final boolean[] fullNode;
+    /** Per DL4J layer index, the node holding that layer's output. */
+    private final int[] layerNode;
+    /** Layer names by index (graphs: the vertex names), for messages. */
+    private final List<String> layerNames;
+    /** Node index by vertex name (graphs only; empty for a MultiLayerNetwork). */
+    private final Map<String, Integer> byName;
+    private final int[][] fieldCache;
 
-    private ReceptiveField(int channels, int inH, int inW, int[][] geo, boolean[] full, int[][] outSize) {
+    private ReceptiveField(int channels, int inH, int inW, List<Node> nodes, int[] layerNode, List<String> layerNames,
+                           Map<String, Integer> byName) {
         this.channels = channels;
         this.inH = inH;
         this.inW = inW;
-        this.geo = geo;
-        this.full = full;
-        this.outSize = outSize;
+        this.nodes = List.copyOf(nodes);
+        this.layerNode = layerNode;
+        this.layerNames = List.copyOf(layerNames);
+        this.byName = Map.copyOf(byName);
+        this.fullNode = new boolean[nodes.size()];
+        for (int i = 0; i < nodes.size(); i++) {
+            Node nd = nodes.get(i);
+            boolean f = nd.kind() == FULL;
+            for (int in : nd.inputs()) {
+                f |= fullNode[in];
+            }
+            fullNode[i] = f;
+        }
+        this.fieldCache = new int[layerNode.length][];
     }
 
     /**
@@ -112,20 +175,18 @@ public final class ReceptiveField {
      */
     public static ReceptiveField of(MultiLayerNetwork net, int channels, int height, int width) {
         Objects.requireNonNull(net, "net");
-        if (channels < 1 || height < 1 || width < 1) {
-            throw new IllegalArgumentException("input geometry must be positive, got " + channels + "x" + height + "x" + width);
-        }
+        checkShape(channels, height, width);
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
         int nl = net.getnLayers();
-        int[][] geo = new int[nl][];
-        boolean[] full = new boolean[nl];
-        int[][] out = new int[nl][];
-        int h = height;
-        int w = width;
+        List<Node> nodes = new ArrayList<>();
+        nodes.add(new Node("input", INPUT, null, new int[0], null, height, width, channels));
+        int[] layerNode = new int[nl];
+        List<String> names = new ArrayList<>();
         boolean flat = false;
         for (int i = 0; i < nl; i++) {
             Layer l = conf.getConf(i).getLayer();
             InputPreProcessor pp = conf.getInputPreProcess(i);
+            names.add(l.getLayerName() == null ? "layer" + i : l.getLayerName());
             if (pp instanceof CnnToFeedForwardPreProcessor) {
                 flat = true;
             }
@@ -133,76 +194,313 @@ public final class ReceptiveField {
             if (l instanceof DenseLayer || l instanceof OutputLayer) {
                 flat = true;
             }
+            Node prev = nodes.get(nodes.size() - 1);
+            int[] in = {nodes.size() - 1};
             if (flat) {
-                full[i] = true;
-                out[i] = new int[]{1, 1};
+                nodes.add(new Node(names.get(i), FULL, null, in, null, 1, 1, -1));
+            } else {
+                nodes.add(layerNode(names.get(i), where, l, in, prev.h(), prev.w(), -1, SUPPORTED));
+            }
+            layerNode[i] = nodes.size() - 1;
+        }
+        return new ReceptiveField(channels, height, width, nodes, layerNode, names, Map.of());
+    }
+
+    /** Names of the graph vertices this class understands (for error messages). */
+    public static final List<String> SUPPORTED_VERTICES = List.of("LayerVertex (ConvolutionLayer (2-d, NCHW), "
+                    + "SubsamplingLayer, ActivationLayer, DropoutLayer, BatchNormalization, LocalResponseNormalization, "
+                    + "DenseLayer/OutputLayer/GlobalPoolingLayer (whole input))",
+            "ElementWiseVertex (union of the inputs' fields)", "MergeVertex (axis 1: the field of the channels' source)",
+            "SubsetVertex", "ScaleVertex", "ShiftVertex",
+            "PreprocessorVertex or layer preprocessor (FeedForwardToCnn, CnnToFeedForward: whole input)");
+
+    /**
+     * Geometry of a single-input ComputationGraph whose input geometry is in its configuration: a FeedForwardToCnn
+     * preprocessor on the vertex reading the input (as {@code setInputTypes(InputType.convolutionalFlat(..))} sets
+     * up; DL4J 1.0.0-M2.1 keeps no input types in a built configuration).
+     *
+     * @throws IllegalArgumentException when the geometry is not in the configuration (use
+     *                                  {@link #of(ComputationGraph, int, int, int)}) or for a vertex without a rule
+     */
+    public static ReceptiveField of(ComputationGraph graph) {
+        Objects.requireNonNull(graph, "graph");
+        int[] shape = inputShapeOf(graph);
+        if (shape == null) {
+            throw new IllegalArgumentException("The input geometry is not in the graph's configuration (no "
+                    + "FeedForwardToCnn preprocessor reading the input); pass channels, "
+                    + "height and width to ReceptiveField.of(graph, c, h, w)");
+        }
+        return of(graph, shape[0], shape[1], shape[2]);
+    }
+
+    /**
+     * The input geometry {channels, rows, columns} a single-input graph's configuration states (see
+     * {@link #of(ComputationGraph)}), or null.
+     */
+    public static int[] inputShapeOf(ComputationGraph graph) {
+        ComputationGraphConfiguration conf = graph.getConfiguration();
+        if (conf.getNetworkInputs().size() != 1) {
+            return null;
+        }
+        String in = conf.getNetworkInputs().get(0);
+        for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
+            if (!e.getValue().contains(in)) {
                 continue;
             }
-            int[] k;
-            int[] s;
-            int[] p;
-            int[] d;
-            ConvolutionMode mode;
-            if (l.getClass() == ConvolutionLayer.class || l.getClass() == SubsamplingLayer.class) {
-                if (l instanceof ConvolutionLayer c) {
-                    k = c.getKernelSize();
-                    s = c.getStride();
-                    p = c.getPadding();
-                    d = c.getDilation();
-                    mode = c.getConvolutionMode();
-                } else {
-                    SubsamplingLayer c = (SubsamplingLayer) l;
-                    k = c.getKernelSize();
-                    s = c.getStride();
-                    p = c.getPadding();
-                    d = c.getDilation();
-                    mode = c.getConvolutionMode();
-                }
-                if (mode == ConvolutionMode.Causal) {
-                    throw new IllegalArgumentException(where + " uses Causal mode; supported: " + SUPPORTED);
-                }
-                d = d == null ? new int[]{1, 1} : d;
-                p = p == null ? new int[]{0, 0} : p;
-                int ekh = (k[0] - 1) * d[0] + 1;
-                int ekw = (k[1] - 1) * d[1] + 1;
-                int oh;
-                int ow;
-                int pt;
-                int pl;
-                if (mode == ConvolutionMode.Same) {
-                    oh = (h + s[0] - 1) / s[0];
-                    ow = (w + s[1] - 1) / s[1];
-                    pt = Math.max(0, (oh - 1) * s[0] + ekh - h) / 2;
-                    pl = Math.max(0, (ow - 1) * s[1] + ekw - w) / 2;
-                } else {
-                    oh = (h + 2 * p[0] - ekh) / s[0] + 1;
-                    ow = (w + 2 * p[1] - ekw) / s[1] + 1;
-                    pt = p[0];
-                    pl = p[1];
-                }
-                geo[i] = new int[]{k[0], k[1], s[0], s[1], pt, pl, d[0], d[1]};
-                h = oh;
-                w = ow;
-            } else if (l instanceof ActivationLayer || l instanceof DropoutLayer || l instanceof BatchNormalization
-                    || l instanceof LocalResponseNormalization) {
-                geo[i] = null;
-            } else {
-                throw new IllegalArgumentException(where + " is a " + l.getClass().getSimpleName()
-                        + "; supported: " + SUPPORTED);
+            GraphVertex v = conf.getVertices().get(e.getKey());
+            InputPreProcessor pp = v instanceof LayerVertex lv ? lv.getPreProcessor()
+                    : v instanceof PreprocessorVertex pv ? pv.getPreProcessor() : null;
+            if (pp instanceof FeedForwardToCnnPreProcessor f) {
+                return new int[]{(int) f.getNumChannels(), (int) f.getInputHeight(), (int) f.getInputWidth()};
             }
-            out[i] = new int[]{h, w};
         }
-        return new ReceptiveField(channels, height, width, geo, full, out);
+        return null;
+    }
+
+    /**
+     * Geometry of a single-input ComputationGraph fed images of {@code channels x height x width} (flat inputs of
+     * that many values included). Layer indices are the graph's DL4J layer indices ({@code graph.getLayers()});
+     * {@link #layerIndex(String)} maps a layer vertex's name to its index, and {@link #window(String, int, int, int)}
+     * addresses any vertex by name.
+     *
+     * @throws IllegalArgumentException naming the first vertex (or layer, or preprocessor) without a rule, listing
+     *                                  {@link #SUPPORTED_VERTICES}, or for a graph with more than one input
+     */
+    public static ReceptiveField of(ComputationGraph graph, int channels, int height, int width) {
+        Objects.requireNonNull(graph, "graph");
+        checkShape(channels, height, width);
+        ComputationGraphConfiguration conf = graph.getConfiguration();
+        List<String> inputs = conf.getNetworkInputs();
+        if (inputs.size() != 1) {
+            throw new IllegalArgumentException("Receptive fields are defined for single-input graphs; this graph has "
+                    + "inputs " + inputs);
+        }
+        Map<String, GraphVertex> vconf = conf.getVertices();
+        Map<String, List<String>> vin = conf.getVertexInputs();
+        List<Node> nodes = new ArrayList<>();
+        Map<String, Integer> nodeOf = new LinkedHashMap<>();
+        nodes.add(new Node(inputs.get(0), INPUT, null, new int[0], null, height, width, channels));
+        nodeOf.put(inputs.get(0), 0);
+        org.deeplearning4j.nn.api.Layer[] layers = graph.getLayers();
+        Map<String, Integer> layerIdx = new HashMap<>();
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < layers.length; i++) {
+            String nm = layers[i].conf().getLayer().getLayerName();
+            layerIdx.put(nm, i);
+            names.add(nm);
+        }
+        int[] layerNode = new int[layers.length];
+        Arrays.fill(layerNode, -1);
+        Map<Integer, Boolean> fullMemo = new HashMap<>();
+        for (int idx : graph.topologicalSortOrder()) {
+            String name = graph.getVertices()[idx].getVertexName();
+            if (nodeOf.containsKey(name)) {
+                continue;
+            }
+            GraphVertex v = vconf.get(name);
+            String where = "vertex '" + name + "'";
+            List<String> srcNames = vin.get(name);
+            int[] src = new int[srcNames.size()];
+            for (int i = 0; i < src.length; i++) {
+                src[i] = nodeOf.get(srcNames.get(i));
+            }
+            Node first = nodes.get(src[0]);
+            if (v instanceof LayerVertex lv) {
+                int in = src[0];
+                if (lv.getPreProcessor() != null) {
+                    nodes.add(preprocessorNode(name, where, lv.getPreProcessor(), in, first));
+                    in = nodes.size() - 1;
+                }
+                Node prev = nodes.get(in);
+                Layer l = lv.getLayerConf().getLayer();
+                if (l instanceof DenseLayer || l instanceof org.deeplearning4j.nn.conf.layers.BaseOutputLayer
+                        || l instanceof GlobalPoolingLayer) {
+                    long n = l instanceof org.deeplearning4j.nn.conf.layers.FeedForwardLayer f ? f.getNOut() : prev.channels();
+                    nodes.add(new Node(name, FULL, null, new int[]{in}, null, 1, 1, (int) n));
+                } else if (fullNode(nodes, in, fullMemo)) {
+                    nodes.add(new Node(name, SAME, null, new int[]{in}, null, 1, 1, prev.channels()));
+                } else {
+                    nodes.add(layerNode(name, where, l, new int[]{in}, prev.h(), prev.w(), prev.channels(),
+                            SUPPORTED_VERTICES));
+                }
+                nodeOf.put(name, nodes.size() - 1);
+                Integer li = layerIdx.get(name);
+                if (li != null) {
+                    layerNode[li] = nodes.size() - 1;
+                }
+                continue;
+            }
+            Node nd;
+            if (v instanceof ElementWiseVertex) {
+                nd = new Node(name, UNION, null, src, null, first.h(), first.w(), first.channels());
+            } else if (v instanceof MergeVertex mv) {
+                if (mv.getMergeAxis() != 1) {
+                    throw unsupported(where, "MergeVertex along axis " + mv.getMergeAxis());
+                }
+                int[] chan = new int[src.length + 1];
+                boolean known = true;
+                for (int i = 0; i < src.length; i++) {
+                    int c = nodes.get(src[i]).channels();
+                    known &= c >= 0;
+                    chan[i + 1] = chan[i] + Math.max(0, c);
+                }
+                nd = new Node(name, MERGE, null, src, known ? chan : null, first.h(), first.w(),
+                        known ? chan[src.length] : -1);
+            } else if (v instanceof SubsetVertex sv) {
+                nd = new Node(name, SUBSET, null, src, new int[]{sv.getFrom()}, first.h(), first.w(),
+                        sv.getTo() - sv.getFrom() + 1);
+            } else if (v instanceof ScaleVertex || v instanceof ShiftVertex) {
+                nd = new Node(name, SAME, null, src, null, first.h(), first.w(), first.channels());
+            } else if (v instanceof PreprocessorVertex pv) {
+                nd = preprocessorNode(name, where, pv.getPreProcessor(), src[0], first);
+            } else {
+                throw unsupported(where, v.getClass().getSimpleName());
+            }
+            if (nd.kind() != UNION && nd.kind() != MERGE && src.length != 1) {
+                throw unsupported(where, "a single-input vertex with " + src.length + " inputs");
+            }
+            nodes.add(nd);
+            nodeOf.put(name, nodes.size() - 1);
+        }
+        return new ReceptiveField(channels, height, width, nodes, layerNode, names, nodeOf);
+    }
+
+    private static boolean fullNode(List<Node> nodes, int i, Map<Integer, Boolean> memo) {
+        Boolean known = memo.get(i);
+        if (known != null) {
+            return known;
+        }
+        Node nd = nodes.get(i);
+        boolean f = nd.kind() == FULL;
+        for (int in : nd.inputs()) {
+            f = f || fullNode(nodes, in, memo);
+        }
+        memo.put(i, f);
+        return f;
+    }
+
+    private static IllegalArgumentException unsupported(String where, String what) {
+        return new IllegalArgumentException("No receptive-field rule for " + where + ": " + what
+                + ". Supported vertices: " + SUPPORTED_VERTICES);
+    }
+
+    private static Node preprocessorNode(String name, String where, InputPreProcessor pp, int in, Node prev) {
+        if (pp instanceof CnnToFeedForwardPreProcessor) {
+            return new Node(name, FULL, null, new int[]{in}, null, 1, 1, prev.channels());
+        }
+        if (pp instanceof FeedForwardToCnnPreProcessor f) {
+            return new Node(name, SAME, null, new int[]{in}, null, (int) f.getInputHeight(), (int) f.getInputWidth(),
+                    (int) f.getNumChannels());
+        }
+        throw unsupported(where, "preprocessor " + pp.getClass().getSimpleName());
+    }
+
+    private static void checkShape(int channels, int height, int width) {
+        if (channels < 1 || height < 1 || width < 1) {
+            throw new IllegalArgumentException("input geometry must be positive, got " + channels + "x" + height + "x" + width);
+        }
+    }
+
+    /** The node of a layer (not after the flattening) fed {@code h x w}: a window or an element-wise layer. */
+    private static Node layerNode(String name, String where, Layer l, int[] in, int h, int w, int inChannels,
+                                  List<String> supported) {
+        int[] k;
+        int[] s;
+        int[] p;
+        int[] d;
+        ConvolutionMode mode;
+        if (l.getClass() == ConvolutionLayer.class || l.getClass() == SubsamplingLayer.class) {
+            boolean pool = l instanceof SubsamplingLayer;
+            int outChannels = inChannels;
+            if (l instanceof ConvolutionLayer c) {
+                k = c.getKernelSize();
+                s = c.getStride();
+                p = c.getPadding();
+                d = c.getDilation();
+                mode = c.getConvolutionMode();
+                outChannels = (int) c.getNOut();
+            } else {
+                SubsamplingLayer c = (SubsamplingLayer) l;
+                k = c.getKernelSize();
+                s = c.getStride();
+                p = c.getPadding();
+                d = c.getDilation();
+                mode = c.getConvolutionMode();
+            }
+            if (mode == ConvolutionMode.Causal) {
+                throw new IllegalArgumentException(where + " uses Causal mode; supported: " + supported);
+            }
+            d = d == null ? new int[]{1, 1} : d;
+            p = p == null ? new int[]{0, 0} : p;
+            int ekh = (k[0] - 1) * d[0] + 1;
+            int ekw = (k[1] - 1) * d[1] + 1;
+            int oh;
+            int ow;
+            int pt;
+            int pl;
+            if (mode == ConvolutionMode.Same) {
+                oh = (h + s[0] - 1) / s[0];
+                ow = (w + s[1] - 1) / s[1];
+                pt = Math.max(0, (oh - 1) * s[0] + ekh - h) / 2;
+                pl = Math.max(0, (ow - 1) * s[1] + ekw - w) / 2;
+            } else {
+                oh = (h + 2 * p[0] - ekh) / s[0] + 1;
+                ow = (w + 2 * p[1] - ekw) / s[1] + 1;
+                pt = p[0];
+                pl = p[1];
+            }
+            return new Node(name, WINDOW, new int[]{k[0], k[1], s[0], s[1], pt, pl, d[0], d[1], pool ? 1 : 0}, in, null,
+                    oh, ow, outChannels);
+        } else if (l instanceof ActivationLayer || l instanceof DropoutLayer || l instanceof BatchNormalization
+                || l instanceof LocalResponseNormalization) {
+            return new Node(name, SAME, null, in, null, h, w, inChannels);
+        }
+        throw new IllegalArgumentException(where + " is a " + l.getClass().getSimpleName() + "; supported: " + supported);
+    }
+
+    private int nodeOfLayer(int layer) {
+        if (layer < 0 || layer >= layerNode.length || layerNode[layer] < 0) {
+            throw new IllegalArgumentException("layer " + layer + " not in 0.." + (layerNode.length - 1)
+                    + " (layers: " + layerNames + ")");
+        }
+        return layerNode[layer];
+    }
+
+    /**
+     * The DL4J layer index of the layer vertex {@code name} (for a MultiLayerNetwork: the layer's name).
+     *
+     * @throws IllegalArgumentException naming the valid names
+     */
+    public int layerIndex(String name) {
+        int i = layerNames.indexOf(name);
+        if (i < 0) {
+            throw new IllegalArgumentException("Unknown layer '" + name + "'; layers: " + layerNames);
+        }
+        return i;
+    }
+
+    /** Every vertex with a geometry, by name (graphs; empty for a MultiLayerNetwork). */
+    public List<String> vertexNames() {
+        return List.copyOf(byName.keySet());
     }
 
     /** Output size {rows, columns} of layer {@code layer} ({1, 1} for dense layers). */
     public int[] outputSize(int layer) {
-        return outSize[layer].clone();
+        int nd = nodeOfLayer(layer);
+        return fullNode[nd] ? new int[]{1, 1} : new int[]{nodes.get(nd).h(), nodes.get(nd).w()};
     }
 
     /** True when units of {@code layer} see the whole input. */
     public boolean seesWholeInput(int layer) {
-        return full[layer];
+        return fullNode[nodeOfLayer(layer)];
+    }
+
+    /**
+     * Output channels of layer {@code layer} as the geometry tracked them through a graph (its nOut, or its
+     * input's channels for pooling and element-wise layers); -1 when not known (always for a MultiLayerNetwork).
+     */
+    public int outputChannels(int layer) {
+        return nodes.get(nodeOfLayer(layer)).channels();
     }
 
     /** The input geometry {channels, rows, columns}. */
@@ -211,26 +509,31 @@ public final class ReceptiveField {
     }
 
     /**
-     * Size {rows, columns} of the receptive field of any unit of {@code layer} before clipping to the image (it
-     * does not depend on the position); the input's size for a unit that sees the whole input.
+     * Size {rows, columns} of the receptive field of any unit of {@code layer} before clipping to the image (in a
+     * chain it does not depend on the position; in a graph, the largest over positions and channels); the input's
+     * size for a unit that sees the whole input.
      */
     public int[] fieldSize(int layer) {
-        if (layer < 0 || layer >= geo.length) {
-            throw new IllegalArgumentException("layer " + layer + " not in 0.." + (geo.length - 1));
-        }
-        if (full[layer]) {
+        int nd = nodeOfLayer(layer);
+        if (fullNode[nd]) {
             return new int[]{inH, inW};
         }
-        long h = 1;
-        long w = 1;
-        for (int i = layer; i >= 0; i--) {
-            int[] g = geo[i];
-            if (g != null) {
-                h = (h - 1) * g[2] + (long) (g[0] - 1) * g[6] + 1;
-                w = (w - 1) * g[3] + (long) (g[1] - 1) * g[7] + 1;
+        int[] c = fieldCache[layer];
+        if (c == null) {
+            int fh = 0;
+            int fw = 0;
+            Node n = nodes.get(nd);
+            for (int y = 0; y < n.h(); y++) {
+                for (int x = 0; x < n.w(); x++) {
+                    Window w = trace(nd, -1, y, x);
+                    fh = Math.max(fh, w.height());
+                    fw = Math.max(fw, w.width());
+                }
             }
+            c = new int[]{fh, fw};
+            fieldCache[layer] = c;
         }
-        return new int[]{(int) Math.min(Integer.MAX_VALUE, h), (int) Math.min(Integer.MAX_VALUE, w)};
+        return c.clone();
     }
 
     /**
@@ -271,35 +574,113 @@ public final class ReceptiveField {
 
     /**
      * The receptive field of the unit at position {@code (y, x)} of layer {@code layer}'s output (for dense
-     * layers the position is ignored and the whole input is returned).
+     * layers the position is ignored and the whole input is returned), over all the layer's channels.
      */
     public Window window(int layer, int y, int x) {
-        if (layer < 0 || layer >= geo.length) {
-            throw new IllegalArgumentException("layer " + layer + " not in 0.." + (geo.length - 1));
+        return window(layer, -1, y, x);
+    }
+
+    /**
+     * The receptive field of channel {@code channel} (-1: any channel) at position {@code (y, x)} of layer
+     * {@code layer}'s output. The channel matters only behind a merge or subset vertex followed by per-channel
+     * layers (pooling, activation): a convolution mixes all channels.
+     */
+    public Window window(int layer, int channel, int y, int x) {
+        return at(nodeOfLayer(layer), "layer " + layer, channel, y, x);
+    }
+
+    /**
+     * The receptive field of channel {@code channel} (-1: any) at position {@code (y, x)} of any vertex of a graph,
+     * by name (see {@link #vertexNames()}).
+     *
+     * @throws IllegalArgumentException naming the valid vertex names
+     */
+    public Window window(String vertex, int channel, int y, int x) {
+        Integer nd = byName.get(vertex);
+        if (nd == null) {
+            throw new IllegalArgumentException("Unknown vertex '" + vertex + "'; vertices: " + byName.keySet());
         }
-        if (full[layer]) {
+        return at(nd, "vertex '" + vertex + "'", channel, y, x);
+    }
+
+    private Window at(int nd, String what, int channel, int y, int x) {
+        if (fullNode[nd]) {
             return new Window(0, inH - 1, 0, inW - 1);
         }
-        int[] o = outSize[layer];
-        if (y < 0 || y >= o[0] || x < 0 || x >= o[1]) {
-            throw new IllegalArgumentException("position (" + y + ", " + x + ") outside layer " + layer + "'s output "
-                    + o[0] + "x" + o[1]);
+        Node n = nodes.get(nd);
+        if (y < 0 || y >= n.h() || x < 0 || x >= n.w()) {
+            throw new IllegalArgumentException("position (" + y + ", " + x + ") outside " + what + "'s output "
+                    + n.h() + "x" + n.w());
         }
-        int y0 = y;
-        int y1 = y;
-        int x0 = x;
-        int x1 = x;
-        for (int i = layer; i >= 0; i--) {
-            int[] g = geo[i];
-            if (g == null) {
+        return trace(nd, channel, y, x);
+    }
+
+    /**
+     * The field of one unit of a node that does not see the whole input: the requested box goes down the graph in
+     * reverse topological order, each node receiving the bounding box of what its consumers read of it (the union
+     * of the inputs' fields at element-wise vertices, the source's channels at a merge or subset).
+     */
+    private Window trace(int top, int channel, int y, int x) {
+        int[][] box = new int[top + 1][];
+        int[] ch = new int[top + 1];
+        box[top] = new int[]{y, y, x, x};
+        ch[top] = channel;
+        int[] result = null;
+        for (int k = top; k >= 0; k--) {
+            int[] b = box[k];
+            if (b == null) {
                 continue;
             }
-            y0 = y0 * g[2] - g[4];
-            y1 = y1 * g[2] - g[4] + (g[0] - 1) * g[6];
-            x0 = x0 * g[3] - g[5];
-            x1 = x1 * g[3] - g[5] + (g[1] - 1) * g[7];
+            Node nd = nodes.get(k);
+            int c = ch[k];
+            switch (nd.kind()) {
+                case INPUT -> result = b;
+                case WINDOW -> {
+                    int[] g = nd.geo();
+                    int[] nb = {b[0] * g[2] - g[4], b[1] * g[2] - g[4] + (g[0] - 1) * g[6],
+                            b[2] * g[3] - g[5], b[3] * g[3] - g[5] + (g[1] - 1) * g[7]};
+                    send(box, ch, nd.inputs()[0], nb, g[8] == 1 ? c : -1);
+                }
+                case SAME -> send(box, ch, nd.inputs()[0], b, c);
+                case UNION -> {
+                    for (int in : nd.inputs()) {
+                        send(box, ch, in, b, c);
+                    }
+                }
+                case MERGE -> {
+                    int[] st = nd.chan();
+                    for (int i = 0; i < nd.inputs().length; i++) {
+                        if (c < 0 || st == null) {
+                            send(box, ch, nd.inputs()[i], b, -1);
+                        } else if (c >= st[i] && c < st[i + 1]) {
+                            send(box, ch, nd.inputs()[i], b, c - st[i]);
+                        }
+                    }
+                }
+                case SUBSET -> send(box, ch, nd.inputs()[0], b, c < 0 ? -1 : c + nd.chan()[0]);
+                default -> throw new IllegalStateException("node " + nd.name() + " sees the whole input");
+            }
         }
-        return new Window(y0, y1, x0, x1);
+        if (result == null) {
+            throw new IllegalStateException("no path from the input");
+        }
+        return new Window(result[0], result[1], result[2], result[3]);
+    }
+
+    private static void send(int[][] box, int[] ch, int to, int[] b, int c) {
+        if (box[to] == null) {
+            box[to] = b.clone();
+            ch[to] = c;
+            return;
+        }
+        int[] o = box[to];
+        o[0] = Math.min(o[0], b[0]);
+        o[1] = Math.max(o[1], b[1]);
+        o[2] = Math.min(o[2], b[2]);
+        o[3] = Math.max(o[3], b[3]);
+        if (ch[to] != c) {
+            ch[to] = -1;
+        }
     }
 
     /**
