@@ -170,6 +170,63 @@ public final class TwoInputNets {
                 x.get(NDArrayIndex.all(), NDArrayIndex.interval(HALF, 2 * HALF)).dup()};
     }
 
+    /**
+     * A resettable iterator over {@code data} split in halves ({@link #split}), in order, {@code batch} examples at a
+     * time (the last batch may be smaller).
+     */
+    public static org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator iterator(DataSet data, int batch) {
+        return new org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator() {
+            private int at;
+            private org.nd4j.linalg.dataset.api.MultiDataSetPreProcessor pre;
+
+            @Override
+            public org.nd4j.linalg.dataset.api.MultiDataSet next(int num) {
+                int end = Math.min(data.numExamples(), at + num);
+                MultiDataSet m = split((DataSet) data.getRange(at, end));
+                at = end;
+                if (pre != null) {
+                    pre.preProcess(m);
+                }
+                return m;
+            }
+
+            @Override
+            public org.nd4j.linalg.dataset.api.MultiDataSet next() {
+                return next(batch);
+            }
+
+            @Override
+            public boolean hasNext() {
+                return at < data.numExamples();
+            }
+
+            @Override
+            public void setPreProcessor(org.nd4j.linalg.dataset.api.MultiDataSetPreProcessor p) {
+                this.pre = p;
+            }
+
+            @Override
+            public org.nd4j.linalg.dataset.api.MultiDataSetPreProcessor getPreProcessor() {
+                return pre;
+            }
+
+            @Override
+            public boolean resetSupported() {
+                return true;
+            }
+
+            @Override
+            public boolean asyncSupported() {
+                return false;
+            }
+
+            @Override
+            public void reset() {
+                at = 0;
+            }
+        };
+    }
+
     /** The data set as the two-input graph takes it: features {top, bottom}, the same labels. */
     public static MultiDataSet split(DataSet d) {
         return new MultiDataSet(halves(d.getFeatures()), new INDArray[]{d.getLabels()});
