@@ -431,7 +431,9 @@ public final class Stethoscope implements AutoCloseable {
         /**
          * As {@link #attach}, for any network: the preset's monitors that refuse {@code net} (today
          * feature evolution supports MultiLayerNetwork only; training dynamics, memorisation and
-         * attributions need a ComputationGraph with one input and one output layer) are left out
+         * attributions need a ComputationGraph with one output layer; a graph with several inputs takes
+         * every data set in the joint form, each example's inputs flattened and concatenated,
+         * {@link dev.stethoscope.probes.model.GraphInputs}) are left out
          * with a WARN log line each and listed, with the reason, in {@link Stethoscope#skipped()};
          * the others are attached. {@code extra}
          * builders (made for {@code net} and {@code storage}, for example the assertion monitor)

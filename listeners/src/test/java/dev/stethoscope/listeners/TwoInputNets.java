@@ -166,8 +166,13 @@ public final class TwoInputNets {
 
     /** The top and bottom halves of [n, 64] images: {top [n, 32], bottom [n, 32]}, copies. */
     public static INDArray[] halves(INDArray x) {
-        return new INDArray[]{x.get(NDArrayIndex.all(), NDArrayIndex.interval(0, HALF)).dup(),
-                x.get(NDArrayIndex.all(), NDArrayIndex.interval(HALF, 2 * HALF)).dup()};
+        return halves(x, HALF);
+    }
+
+    /** Columns [0, at) and [at, end) of [n, d] features, copies. */
+    public static INDArray[] halves(INDArray x, int at) {
+        return new INDArray[]{x.get(NDArrayIndex.all(), NDArrayIndex.interval(0, at)).dup(),
+                x.get(NDArrayIndex.all(), NDArrayIndex.interval(at, x.size(1))).dup()};
     }
 
     /**
@@ -175,15 +180,29 @@ public final class TwoInputNets {
      * time (the last batch may be smaller).
      */
     public static org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator iterator(DataSet data, int batch) {
+        return iterator(data, batch, HALF);
+    }
+
+    /**
+     * A resettable iterator over {@code data} with its features split into columns [0, at) and [at, end), in order,
+     * {@code batch} examples at a time; the data set's example metadata, if any, travels with its batches.
+     */
+    public static org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator iterator(DataSet data, int batch, int at) {
         return new org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator() {
-            private int at;
+            private int pos;
             private org.nd4j.linalg.dataset.api.MultiDataSetPreProcessor pre;
+
+            private final int splitAt = at;
 
             @Override
             public org.nd4j.linalg.dataset.api.MultiDataSet next(int num) {
-                int end = Math.min(data.numExamples(), at + num);
-                MultiDataSet m = split((DataSet) data.getRange(at, end));
-                at = end;
+                int end = Math.min(data.numExamples(), pos + num);
+                MultiDataSet m = split((DataSet) data.getRange(pos, end), splitAt);
+                if (data.getExampleMetaData() != null) {
+                    // the data set's example metadata (e.g. indices) travels with its batches
+                    m.setExampleMetaData(new java.util.ArrayList<>(data.getExampleMetaData().subList(pos, end)));
+                }
+                pos = end;
                 if (pre != null) {
                     pre.preProcess(m);
                 }
@@ -197,7 +216,7 @@ public final class TwoInputNets {
 
             @Override
             public boolean hasNext() {
-                return at < data.numExamples();
+                return pos < data.numExamples();
             }
 
             @Override
@@ -222,13 +241,18 @@ public final class TwoInputNets {
 
             @Override
             public void reset() {
-                at = 0;
+                pos = 0;
             }
         };
     }
 
     /** The data set as the two-input graph takes it: features {top, bottom}, the same labels. */
     public static MultiDataSet split(DataSet d) {
-        return new MultiDataSet(halves(d.getFeatures()), new INDArray[]{d.getLabels()});
+        return split(d, HALF);
+    }
+
+    /** The data set with its features split into columns [0, at) and [at, end), the same labels. */
+    public static MultiDataSet split(DataSet d, int at) {
+        return new MultiDataSet(halves(d.getFeatures(), at), new INDArray[]{d.getLabels()});
     }
 }

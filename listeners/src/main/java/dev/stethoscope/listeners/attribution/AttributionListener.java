@@ -418,7 +418,9 @@ public class AttributionListener extends StethoscopeListener {
 
         /**
          * The fixed example set of a ComputationGraph with several inputs: one features array per network input
-         * (in the order of the graph's inputs, each [n, ...]), correct labels, and stable ids (null: 0..n-1).
+         * (in the order of the graph's inputs, each [n, ...]), correct labels, and stable ids (null: 0..n-1). The
+         * single-array methods also take such a graph's examples in the joint form
+         * ({@link dev.stethoscope.probes.model.GraphInputs}: inputs flattened and concatenated; flat inputs only).
          */
         public Builder examples(INDArray[] features, int[] labels, long[] ids) {
             this.examples = features.clone();
@@ -552,6 +554,16 @@ public class AttributionListener extends StethoscopeListener {
             }
             if (examples == null || labels == null) {
                 throw new IllegalArgumentException("AttributionListener needs examples: call examples(...) or examplesPerClass(...)");
+            }
+            if (examples.length == 1 && inputNames.size() > 1) {
+                // one array for a graph with several inputs: the joint form of its inputs (GraphInputs)
+                try {
+                    examples = dev.stethoscope.probes.model.GraphInputs.split((ComputationGraph) model, examples[0]);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("The network takes " + inputNames.size() + " input array(s) "
+                            + inputNames + ": give one array per input (examples(INDArray[], ...), "
+                            + "examplesPerClass(MultiDataSet, k)) or the joint form (" + e.getMessage() + ")", e);
+                }
             }
             if (examples.length != inputNames.size()) {
                 throw new IllegalArgumentException("The network takes " + inputNames.size() + " input array(s) "

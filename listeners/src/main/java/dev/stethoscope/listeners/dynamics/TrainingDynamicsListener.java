@@ -136,8 +136,10 @@ import java.util.function.LongFunction;
  * in the graph's input order ({@link dev.stethoscope.probes.memorization.InputGradients#joint}). Its content hash
  * covers every input (and the label), and the feature cache keeps that concatenation, which the suspects page
  * renders with {@link Builder#featureShape} (e.g. {@code 1, 28, 28} when the inputs are the two halves of an
- * image; default: one row). The graph trains on a {@code MultiDataSetIterator}, which {@link #track} does not wrap:
- * examples are identified by content hash. Only {@link Capture#TRAIN_PASS} is supported; {@code build()} refuses
+ * image; default: one row). The graph trains on a {@code MultiDataSetIterator}: without more, examples are
+ * identified by content hash; wrapped by {@link #track(org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator)}
+ * (or declared with {@link #setBatch(org.nd4j.linalg.dataset.api.MultiDataSet)}) the batches' example indices or
+ * metadata are used. Only {@link Capture#TRAIN_PASS} is supported; {@code build()} refuses
  * {@link Capture#INFERENCE_COPY} on such a graph. Copying the inputs into one array costs one native concatenation
  * per batch on the training thread.
  *
@@ -330,6 +332,24 @@ public final class TrainingDynamicsListener extends BackgroundListener {
      */
     public DataSetIterator track(DataSetIterator iterator) {
         return tracker.track(iterator);
+    }
+
+    /**
+     * Optional, for a ComputationGraph with several inputs: wraps {@code iterator} so this listener reads the
+     * example indices or metadata of the batch being trained ({@code MultiDataSet.getExampleMetaData()}), as
+     * {@link #track(DataSetIterator)} does for DataSets. Train on the returned iterator.
+     */
+    public org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator track(
+            org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator iterator) {
+        return tracker.track(iterator);
+    }
+
+    /**
+     * Optional: declares the MultiDataSet about to be trained with {@code fit(MultiDataSet)} by a graph with several
+     * inputs (manual loops), so that its example indices or metadata are used.
+     */
+    public void setBatch(org.nd4j.linalg.dataset.api.MultiDataSet m) {
+        tracker.set(m);
     }
 
     /**

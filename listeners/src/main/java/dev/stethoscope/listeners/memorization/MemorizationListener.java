@@ -58,7 +58,9 @@ import java.util.Objects;
  * several outputs is refused by {@code build()} with the reason.
  *
  * <p><b>Graphs with several inputs</b> take their data as {@link MultiDataSet}s ({@link Builder#training(MultiDataSet)},
- * {@link Builder#validation(MultiDataSet)}: one features array per graph input, one labels array). x is then the
+ * {@link Builder#validation(MultiDataSet)}: one features array per graph input, one labels array), or as DataSets
+ * whose features are the joint form of the inputs ({@link dev.stethoscope.probes.model.GraphInputs}: each example's
+ * inputs flattened and concatenated in the graph's input order; flat inputs only). x is then the
  * concatenation of all inputs of an example: loss sensitivity g_x = ||dL/dx||_1 sums the L1 norms of the gradients
  * with respect to every input (the L1 norm of the concatenated gradient), the per-class matrix likewise, and LASS
  * perturbs every input jointly within the same box ||x~ - x||_inf &lt;= r ({@link CriticalSamples#search(
@@ -504,9 +506,9 @@ public class MemorizationListener extends BackgroundListener {
             List<String> inputs = model instanceof ComputationGraph g ? g.getConfiguration().getNetworkInputs()
                     : List.of("input");
             MultiDataSet val = multiValidation != null ? firstExamples(multiValidation, validationSize, "validation")
-                    : asMulti(firstExamples(validation, validationIterator, validationSize, "validation"));
+                    : asMulti(model, firstExamples(validation, validationIterator, validationSize, "validation"));
             MultiDataSet train = multiTraining != null ? firstExamples(multiTraining, trainingSize, "training")
-                    : asMulti(firstExamples(training, trainingIterator, trainingSize, "training"));
+                    : asMulti(model, firstExamples(training, trainingIterator, trainingSize, "training"));
             for (MultiDataSet d : List.of(val, train)) {
                 if (d.getFeatures().length != inputs.size()) {
                     throw new IllegalArgumentException("The network takes " + inputs.size() + " input array(s) "
@@ -565,7 +567,20 @@ public class MemorizationListener extends BackgroundListener {
             return n;
         }
 
-        private static MultiDataSet asMulti(DataSet d) {
+        /** A DataSet as the network takes it: for a graph with several inputs, its features split (joint form). */
+        private static MultiDataSet asMulti(Model model, DataSet d) {
+            if (model instanceof ComputationGraph g && g.getConfiguration().getNetworkInputs().size() > 1) {
+                INDArray[] parts;
+                try {
+                    parts = dev.stethoscope.probes.model.GraphInputs.split(g, d.getFeatures());
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("The network takes " + g.getConfiguration().getNetworkInputs()
+                            .size() + " input array(s) " + g.getConfiguration().getNetworkInputs() + ": give "
+                            + "training(MultiDataSet) and validation(MultiDataSet) with one features array per input, "
+                            + "or DataSets of the joint form (" + e.getMessage() + ")", e);
+                }
+                return new org.nd4j.linalg.dataset.MultiDataSet(parts, new INDArray[]{d.getLabels()});
+            }
             return new org.nd4j.linalg.dataset.MultiDataSet(d.getFeatures(), d.getLabels());
         }
 

@@ -190,7 +190,8 @@ class MultiInputAttributionTest {
         assertThatThrownBy(() -> AttributionListener.builder(graph, new InMemoryStatsStorage())
                 .examples(first, new int[(int) first.size(0)], null).build())
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("takes 2 input array(s) [top, bottom]");
+                .hasMessageContaining("takes 2 input array(s) [top, bottom]")
+                .hasMessageContaining("the joint array has 32");
         assertThatThrownBy(() -> AttributionListener.builder(graph, new InMemoryStatsStorage())
                 .examplesPerClass(TwoInputNets.split(HELD_OUT), 1).imageShape("left", 1, 4, 8).build())
                 .isInstanceOf(IllegalArgumentException.class)

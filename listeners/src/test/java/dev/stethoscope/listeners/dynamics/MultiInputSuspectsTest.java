@@ -67,4 +67,26 @@ class MultiInputSuspectsTest {
         assertThat(r2.featureShape()).containsExactly(1, 8, 8);
         assertThat(r2.suspects().get(0).pixels()).hasSize(64).containsExactly(r1.suspects().get(0).pixels());
     }
+
+    @Test
+    void aTrackedIteratorsExampleIndicesAreUsed() {
+        DataSet train = TwoInputNets.digits(1, 200);
+        int given = (PLANTED % 10 + 5) % 10;
+        train.getLabels().getRow(PLANTED).assign(0);
+        train.getLabels().putScalar(PLANTED, given, 1);
+        // stable indices in reverse order: not the order of first appearance a content hash would give
+        java.util.List<org.datavec.api.records.metadata.RecordMetaDataIndex> meta = new java.util.ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            meta.add(new org.datavec.api.records.metadata.RecordMetaDataIndex(199 - i, null, null));
+        }
+        train.setExampleMetaData(meta);
+        ComputationGraph two = TwoInputNets.twoInput(7);
+        TrainingDynamicsListener l = TrainingDynamicsListener.builder(two, new InMemoryStatsStorage())
+                .numExamples(200).topK(5).featureShape(1, 8, 8).attach();
+        two.fit(l.track(TwoInputNets.iterator(train, 50)), 4);
+        l.close();
+        assertThat(l.identitySource()).isEqualTo(ExampleIdentity.Source.TRACKED_INDEX);
+        assertThat(l.lastRecord().suspects().get(0).index()).isEqualTo(199 - PLANTED);
+        assertThat(l.table().given()[199 - PLANTED]).isEqualTo(given);
+    }
 }

@@ -143,12 +143,18 @@ class MultiInputMemorizationTest {
     }
 
     @Test
-    void aTwoInputGraphNeedsDataForEachInput() {
-        assertThatThrownBy(() -> MemorizationListener.builder(graph, new InMemoryStatsStorage()).training(TRAIN)
+    void aTwoInputGraphTakesDataForEachInputOrTheJointForm() {
+        // the joint form: each example's inputs concatenated (here: the whole image)
+        MemorizationListener l = MemorizationListener.builder(graph, new InMemoryStatsStorage()).training(TRAIN)
+                .validation(VAL).build();
+        assertThat(l.parameters().get("csrExamples")).isEqualTo("60");
+        DataSet topOnly = new DataSet(TwoInputNets.halves(TRAIN.getFeatures())[0], TRAIN.getLabels());
+        assertThatThrownBy(() -> MemorizationListener.builder(graph, new InMemoryStatsStorage()).training(topOnly)
                 .validation(VAL).build())
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("takes 2 input array(s) [top, bottom]")
-                .hasMessageContaining("training(MultiDataSet)");
+                .hasMessageContaining("training(MultiDataSet)")
+                .hasMessageContaining("the joint array has 32");
     }
 
     private static <P extends Record> List<P> payloads(InMemoryStatsStorage s, String session, String type,

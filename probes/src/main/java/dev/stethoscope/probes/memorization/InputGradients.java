@@ -221,12 +221,7 @@ public final class InputGradients {
      * order: [n, sum of the inputs' sizes]. {@link #split} undoes it.
      */
     public static INDArray joint(INDArray[] xs) {
-        long n = xs[0].size(0);
-        INDArray[] flat = new INDArray[xs.length];
-        for (int i = 0; i < xs.length; i++) {
-            flat[i] = xs[i].dup('c').reshape('c', n, xs[i].length() / n);
-        }
-        return xs.length == 1 ? flat[0] : Nd4j.hstack(flat);
+        return dev.stethoscope.probes.model.GraphInputs.joint(xs);
     }
 
     /**
@@ -234,21 +229,7 @@ public final class InputGradients {
      * replaced by the joint array's rows).
      */
     public static INDArray[] split(INDArray joint, long[][] shapes) {
-        long n = joint.size(0);
-        INDArray[] out = new INDArray[shapes.length];
-        long at = 0;
-        for (int i = 0; i < shapes.length; i++) {
-            long[] s = shapes[i].clone();
-            s[0] = n;
-            long d = 1;
-            for (int k = 1; k < s.length; k++) {
-                d *= s[k];
-            }
-            out[i] = joint.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
-                    org.nd4j.linalg.indexing.NDArrayIndex.interval(at, at + d)).dup('c').reshape('c', s);
-            at += d;
-        }
-        return out;
+        return dev.stethoscope.probes.model.GraphInputs.split(joint, shapes);
     }
 
     private static boolean fusable(ComputationGraph net) {
