@@ -1,4 +1,5 @@
-/* Explanation heatmaps at checkpoints (AttributionMaps): examples x methods, epoch slider, quality figures. */
+/* Explanation heatmaps at checkpoints (AttributionMaps): examples x methods, epoch slider, quality figures.
+   A graph with several inputs: one grid per input, headed by the input's name (set as text, never as HTML). */
 Stethoscope.registerPanel({
   id: 'attribution',
   render: function (root, api) {
@@ -35,6 +36,12 @@ Stethoscope.registerPanel({
       return n ? s / n : null;
     }
     function meanAbs(a) { return mean((a || []).map(function (v) { return v === null ? null : Math.abs(v); })); }
+    /* The inputs a record shows: its first input (the main fields), then otherInputs (graphs with several inputs). */
+    function parts(r) {
+      var first = { name: r.inputName, height: r.height, width: r.width, inputs: r.inputs, maps: r.maps,
+        aopc: r.aopc, randomAopc: r.randomAopc };
+      return [first].concat(r.otherInputs || []);
+    }
 
     /* Draws a heatmap (blue negative, red positive, symmetric scale) optionally over the grey input. */
     function drawCell(canvas, input, map, h, w, withInput) {
@@ -105,59 +112,72 @@ Stethoscope.registerPanel({
       body.textContent = '';
       aopcChart = null;
 
+      var ps = parts(r);
+      var several = ps.length > 1;
       var summary = el('table', { id: 'attr-summary' });
       var head = el('tr');
-      ['method', 'mean |completeness gap|', 'mean AOPC', 'AOPC random order'].forEach(function (h) {
-        head.appendChild(el('th', null, h));
+      head.appendChild(el('th', null, 'method'));
+      head.appendChild(el('th', null, several ? 'mean |completeness gap| (all inputs)' : 'mean |completeness gap|'));
+      ps.forEach(function (part) {
+        head.appendChild(el('th', null, several ? 'mean AOPC (' + part.name + ')' : 'mean AOPC'));
+        head.appendChild(el('th', null, several ? 'AOPC random order (' + part.name + ')' : 'AOPC random order'));
       });
       summary.appendChild(head);
-      var rnd = mean(r.randomAopc);
       r.methods.forEach(function (m, k) {
         var tr = el('tr');
         tr.appendChild(el('td', { 'class': 'method-name' }, m));
         var g = meanAbs(r.completenessGap[k]);
         tr.appendChild(el('td', null, g === null ? 'n/a (none defined)' : fmt(g, 4)));
-        var a = mean(r.aopc[k]);
-        var td = el('td', null, fmt(a, 4));
-        if (a !== null && rnd !== null && a <= rnd) { td.className = 'warn'; }
-        tr.appendChild(td);
-        tr.appendChild(el('td', null, fmt(rnd, 4)));
+        ps.forEach(function (part) {
+          var rnd = mean(part.randomAopc);
+          var a = mean(part.aopc[k]);
+          var td = el('td', null, fmt(a, 4));
+          if (a !== null && rnd !== null && a <= rnd) { td.className = 'warn'; }
+          tr.appendChild(td);
+          tr.appendChild(el('td', null, fmt(rnd, 4)));
+        });
         summary.appendChild(tr);
       });
       summary.appendChild(el('caption', { 'class': 'muted', style: 'caption-side:bottom;text-align:left' },
         'Completeness gap: sum of the map minus the change of the explained logit (IG, DeepLIFT vs the baseline; LRP vs f_c(x)). ' +
-        'AOPC: mean drop of the logit as the most relevant pixels are removed first; higher is better; highlighted when not above random order.'));
+        'AOPC: mean drop of the logit as the most relevant pixels are removed first; higher is better; highlighted when not above random order.' +
+        (several ? ' Several inputs: the gap sums the maps of every input; AOPC removes the pixels of one input, the others kept.' : '')));
       body.appendChild(summary);
       body.appendChild(el('div', { style: 'height:14px' }));
 
-      var grid = el('table', { id: 'attr-grid' });
-      var gh = el('tr');
-      gh.appendChild(el('th', null, 'example'));
-      r.methods.forEach(function (m) { gh.appendChild(el('th', null, m)); });
-      grid.appendChild(gh);
-      var px = r.height * r.width;
-      r.exampleIds.forEach(function (id, i) {
-        var tr = el('tr');
-        var first = el('td', null);
-        var inCanvas = el('canvas', { 'class': 'attr-input' });
-        drawCell(inCanvas, r.inputs[i], new Array(px).fill(0), r.height, r.width, true);
-        first.appendChild(inCanvas);
-        first.appendChild(el('div', { 'class': 'muted' }, '#' + id + ' label ' + r.labels[i] + ', explained ' + r.targets[i]));
-        tr.appendChild(first);
-        r.methods.forEach(function (m, k) {
-          var td = el('td', null);
-          var c = el('canvas', { 'class': 'attr-map', 'data-method': m, 'data-example': String(id) });
-          drawCell(c, r.inputs[i], r.maps[k][i], r.height, r.width, overlay.checked);
-          td.appendChild(c);
-          var gap = r.completenessGap[k][i];
-          td.appendChild(el('div', { 'class': 'muted' }, (gap === null ? '' : 'gap ' + fmt(gap, 3) + ' · ') +
-            'AOPC ' + fmt(r.aopc[k][i], 3)));
-          tr.appendChild(td);
+      ps.forEach(function (part, j) {
+        if (several) {
+          body.appendChild(el('h3', { 'class': 'attr-input-name', 'data-input': String(j) }, 'Input ' + part.name));
+        }
+        var grid = el('table', { id: j === 0 ? 'attr-grid' : 'attr-grid-' + j, 'class': 'attr-grid' });
+        var gh = el('tr');
+        gh.appendChild(el('th', null, 'example'));
+        r.methods.forEach(function (m) { gh.appendChild(el('th', null, m)); });
+        grid.appendChild(gh);
+        var px = part.height * part.width;
+        r.exampleIds.forEach(function (id, i) {
+          var tr = el('tr');
+          var first = el('td', null);
+          var inCanvas = el('canvas', { 'class': 'attr-input' });
+          drawCell(inCanvas, part.inputs[i], new Array(px).fill(0), part.height, part.width, true);
+          first.appendChild(inCanvas);
+          first.appendChild(el('div', { 'class': 'muted' }, '#' + id + ' label ' + r.labels[i] + ', explained ' + r.targets[i]));
+          tr.appendChild(first);
+          r.methods.forEach(function (m, k) {
+            var td = el('td', null);
+            var c = el('canvas', { 'class': 'attr-map', 'data-method': m, 'data-example': String(id), 'data-input': String(j) });
+            drawCell(c, part.inputs[i], part.maps[k][i], part.height, part.width, overlay.checked);
+            td.appendChild(c);
+            var gap = r.completenessGap[k][i];
+            td.appendChild(el('div', { 'class': 'muted' }, (gap === null || j > 0 ? '' : 'gap ' + fmt(gap, 3) + ' · ') +
+              'AOPC ' + fmt(part.aopc[k][i], 3)));
+            tr.appendChild(td);
+          });
+          grid.appendChild(tr);
         });
-        grid.appendChild(tr);
+        body.appendChild(grid);
+        body.appendChild(el('div', { style: 'height:14px' }));
       });
-      body.appendChild(grid);
-      body.appendChild(el('div', { style: 'height:14px' }));
       var card = el('div', { 'class': 'card' });
       card.appendChild(el('h3', null, 'AOPC per method over training (higher: the map finds what the model uses)'));
       var chartDiv = el('div', { 'class': 'chart', id: 'chart-aopc' });

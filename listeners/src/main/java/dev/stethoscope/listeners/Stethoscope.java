@@ -430,8 +430,10 @@ public final class Stethoscope implements AutoCloseable {
 
         /**
          * As {@link #attach}, for any network: the preset's monitors that refuse {@code net} (feature
-         * evolution needs dense/convolution layers and vertices with a receptive-field rule; training dynamics, memorisation and
-         * attributions need a ComputationGraph with one input and one output layer) are left out
+         * evolution needs one input, dense/convolution layers and vertices with a receptive-field rule;
+         * training dynamics, memorisation and attributions need a ComputationGraph with one output layer;
+         * a graph with several inputs takes every data set in the joint form, each example's inputs
+         * flattened and concatenated, {@link dev.stethoscope.probes.model.GraphInputs}) are left out
          * with a WARN log line each and listed, with the reason, in {@link Stethoscope#skipped()};
          * the others are attached. {@code extra}
          * builders (made for {@code net} and {@code storage}, for example the assertion monitor)

@@ -81,9 +81,14 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the network of its callbacks.
  * A new listener type is one more {@link #ROWS} entry.
  *
- * <p>Every check runs over both model kinds ({@link Kind}): the MLP as a MultiLayerNetwork, and the same layers
- * (dropout included) as a ComputationGraph, for every listener whose row says it supports graphs; a row that does not
- * must refuse a graph at build time ({@link #rowsWithoutGraphSupportRefuseAGraphAtBuild}).
+ * <p>Every check runs over the model kinds ({@link Kind}): the MLP as a MultiLayerNetwork, the same layers
+ * (dropout included) as a ComputationGraph, for every listener whose row says it supports graphs, and a
+ * ComputationGraph with two inputs (the first and last four features, each through its own dense layer with dropout,
+ * merged) for every listener whose row says it supports several inputs. There the listeners take the same data in the
+ * joint form (each example's inputs concatenated: the original eight features), the graph trains on a
+ * MultiDataSetIterator, and the rows that track the iterator train without tracking (examples identified by content
+ * hash). A row that does not support a kind must refuse it at build time
+ * ({@link #rowsWithoutGraphSupportRefuseAGraphAtBuild}, {@link #rowsWithoutMultiInputSupportRefuseATwoInputGraphAtBuild}).
  */
 class ListenerContractTest {
     private static final int EPOCHS = 2;
@@ -101,20 +106,26 @@ class ListenerContractTest {
      */
     record Row(String name, BiFunction<Model, StatsStorageRouter, StethoscopeListener> build,
                String recordType,
-               BiFunction<StethoscopeListener, DataSetIterator, DataSetIterator> trainOn, boolean graphs) {
+               BiFunction<StethoscopeListener, DataSetIterator, DataSetIterator> trainOn, boolean graphs,
+               boolean multiInput) {
         Row(String name, BiFunction<Model, StatsStorageRouter, StethoscopeListener> build,
             String recordType) {
-            this(name, build, recordType, (l, it) -> it, true);
+            this(name, build, recordType, (l, it) -> it, true, true);
         }
 
         Row(String name, BiFunction<Model, StatsStorageRouter, StethoscopeListener> build,
             String recordType, BiFunction<StethoscopeListener, DataSetIterator, DataSetIterator> trainOn) {
-            this(name, build, recordType, trainOn, true);
+            this(name, build, recordType, trainOn, true, true);
         }
 
         /** This row for MultiLayerNetworks only. */
         Row multiLayerOnly() {
-            return new Row(name, build, recordType, trainOn, false);
+            return new Row(name, build, recordType, trainOn, false, false);
+        }
+
+        /** This row for MultiLayerNetworks and single-input graphs only. */
+        Row singleInputOnly() {
+            return new Row(name, build, recordType, trainOn, graphs, false);
         }
 
         @Override
@@ -138,7 +149,8 @@ class ListenerContractTest {
                     (l, it) -> ((TrainingDynamicsListener) l).track(it)),
             new Row("training dynamics, inference copy", (net, r) -> TrainingDynamicsListener.builder(net, r)
                     .numExamples(TRAIN.numExamples()).topK(5).capture(TrainingDynamicsListener.Capture.INFERENCE_COPY)
-                    .build(), Suspects.TYPE_ID, (l, it) -> ((TrainingDynamicsListener) l).track(it)),
+                    .build(), Suspects.TYPE_ID, (l, it) -> ((TrainingDynamicsListener) l).track(it))
+                    .singleInputOnly(),
             new Row("attribution", (net, r) -> AttributionListener.builder(net, r).examplesPerClass(PROBE, 1)
                     .methods("saliency", "ig").build(), AttributionMaps.TYPE_ID),
             // a user assertion firing at every 2nd epoch end this listener sees (the last one of each training
@@ -165,33 +177,81 @@ class ListenerContractTest {
                     dev.stethoscope.listeners.records.FeatureSnapshot.TYPE_ID,
                     (l, it) -> ((dev.stethoscope.listeners.features.FeatureEvolutionListener) l).track(it)));
 
-    /** The two model kinds every supporting row runs on. */
+    /** The model kinds every supporting row runs on. */
     enum Kind {
-        MULTI_LAYER, GRAPH;
+        MULTI_LAYER, GRAPH, TWO_INPUT;
 
-        /** A fresh network of this kind: the MLP, or the same layers as a chain ComputationGraph. */
+        /** A fresh network of this kind: the MLP, the same layers as a chain ComputationGraph, or the two-input graph. */
         Model build() {
+            if (this == TWO_INPUT) {
+                return twoInput();
+            }
             MultiLayerNetwork mlp = mlp();
             return this == MULTI_LAYER ? mlp : TestNets.asGraph(mlp);
         }
 
         @Override
         public String toString() {
-            return this == MULTI_LAYER ? "MultiLayerNetwork" : "ComputationGraph";
+            return switch (this) {
+                case MULTI_LAYER -> "MultiLayerNetwork";
+                case GRAPH -> "ComputationGraph";
+                case TWO_INPUT -> "ComputationGraph with two inputs";
+            };
         }
     }
 
     static Stream<Arguments> rows() {
-        return Stream.of(Kind.values()).flatMap(k -> ROWS.stream().filter(r -> k == Kind.MULTI_LAYER || r.graphs())
+        return Stream.of(Kind.values()).flatMap(k -> ROWS.stream().filter(r -> k == Kind.MULTI_LAYER
+                        || k == Kind.GRAPH && r.graphs() || k == Kind.TWO_INPUT && r.multiInput())
                 .map(r -> Arguments.of(r, k)));
     }
 
-    private static void fit(Model m, DataSetIterator it, int epochs) {
-        if (m instanceof ComputationGraph g) {
-            g.fit(it, epochs);
+    private static boolean twoInputs(Model m) {
+        return m instanceof ComputationGraph g && g.getConfiguration().getNetworkInputs().size() > 1;
+    }
+
+    /** The training data for {@code m}: the indexed iterator, or for the two-input graph the same batches split. */
+    private static Object data(Model m) {
+        return twoInputs(m) ? TwoInputNets.iterator(TRAIN, 16, 4) : data();
+    }
+
+    /** The training data for {@code m} as {@code row} trains on it (tracked, except on the two-input graph). */
+    private static Object trainOn(Row row, StethoscopeListener l, Model m) {
+        Object it = data(m);
+        return it instanceof DataSetIterator d ? row.trainOn().apply(l, d) : it;
+    }
+
+    private static void fit(Model m, Object it, int epochs) {
+        if (it instanceof org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator mi) {
+            ((ComputationGraph) m).fit(mi, epochs);
+        } else if (m instanceof ComputationGraph g) {
+            g.fit((DataSetIterator) it, epochs);
         } else {
-            ((MultiLayerNetwork) m).fit(it, epochs);
+            ((MultiLayerNetwork) m).fit((DataSetIterator) it, epochs);
         }
+    }
+
+    /**
+     * Two inputs "a" (features 0..3) and "b" (features 4..7): dense 8 ReLU with dropout on each, merged, dense 12 tanh,
+     * softmax over 3 classes.
+     */
+    private static ComputationGraph twoInput() {
+        var conf = new NeuralNetConfiguration.Builder()
+                .seed(42).dataType(DataType.FLOAT).updater(new Adam(1e-2)).weightInit(WeightInit.XAVIER)
+                .graphBuilder()
+                .addInputs("a", "b")
+                .addLayer("dense1a", new DenseLayer.Builder().nIn(4).nOut(8).activation(Activation.RELU)
+                        .dropOut(0.8).build(), "a")
+                .addLayer("dense1b", new DenseLayer.Builder().nIn(4).nOut(8).activation(Activation.RELU)
+                        .dropOut(0.8).build(), "b")
+                .addVertex("cat", new org.deeplearning4j.nn.conf.graph.MergeVertex(), "dense1a", "dense1b")
+                .addLayer("dense2", new DenseLayer.Builder().nIn(16).nOut(12).activation(Activation.TANH).build(), "cat")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(12).nOut(3)
+                        .activation(Activation.SOFTMAX).build(), "dense2")
+                .setOutputs("out").build();
+        ComputationGraph g = new ComputationGraph(conf);
+        g.init();
+        return g;
     }
 
     private static int epochCount(Model m) {
@@ -200,6 +260,20 @@ class ListenerContractTest {
 
     private static long iterationCount(Model m) {
         return m instanceof ComputationGraph g ? g.getIterationCount() : ((MultiLayerNetwork) m).getIterationCount();
+    }
+
+    @Test
+    void rowsWithoutMultiInputSupportRefuseATwoInputGraphAtBuild() {
+        List<String> refusing = new ArrayList<>();
+        for (Row row : ROWS) {
+            if (!row.multiInput()) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> row.build().apply(Kind.TWO_INPUT.build(),
+                        new Recorder())).as(row.name()).isInstanceOfAny(IllegalArgumentException.class,
+                        UnsupportedOperationException.class, ClassCastException.class);
+                refusing.add(row.name());
+            }
+        }
+        assertThat(refusing).containsExactly("training dynamics, inference copy", "feature evolution");
     }
 
     @Test
@@ -244,7 +318,7 @@ class ListenerContractTest {
     }
 
     /** Trains {@code net} for {@link #EPOCHS} epochs from a fixed state of ND4J's random generator (dropout). */
-    private static void train(Model net, DataSetIterator it) {
+    private static void train(Model net, Object it) {
         Nd4j.getRandom().setSeed(RNG_SEED);
         fit(net, it, EPOCHS);
     }
@@ -257,7 +331,7 @@ class ListenerContractTest {
     /** The parameters of a network of {@code kind} after training without any listener. */
     private static float[] bareParameters(Kind kind) {
         Model net = kind.build();
-        train(net, data());
+        train(net, data(net));
         return net.params().toFloatVector();
     }
 
@@ -322,7 +396,7 @@ class ListenerContractTest {
         StethoscopeListener l = row.build().apply(net, rec);
         net.setListeners(l);
         try {
-            train(net, row.trainOn().apply(l, data()));
+            train(net, trainOn(row, l, net));
         } finally {
             l.close();
         }
@@ -345,7 +419,7 @@ class ListenerContractTest {
             }
         });
         net.setListeners(l);
-        train(net, row.trainOn().apply(l, data()));
+        train(net, trainOn(row, l, net));
         l.close();
         int lastEpoch = epochCount(net) - 1;
         assertThat(rec.updates(row.recordType())).as("%s records right after close()", row)
@@ -368,7 +442,7 @@ class ListenerContractTest {
         });
         net.setListeners(l);
         try {
-            train(net, row.trainOn().apply(l, data()));
+            train(net, trainOn(row, l, net));
         } finally {
             l.close();
         }
@@ -397,14 +471,14 @@ class ListenerContractTest {
 
         // a fresh network of the same architecture, already one epoch further than the original
         Model fresh = kind.build();
-        fit(fresh, data(), 1);
+        fit(fresh, data(fresh), 1);
         long iterationsBefore = iterationCount(fresh);
         Recorder router = new Recorder();
         copy.setStorageRouter(router);
         copy.setWorkerID("worker-7");
         fresh.setListeners(copy);
         try {
-            fit(fresh, row.trainOn().apply(copy, data()), EPOCHS);
+            fit(fresh, trainOn(row, copy, fresh), EPOCHS);
         } finally {
             copy.close();
         }
@@ -437,10 +511,10 @@ class ListenerContractTest {
         INDArray untouched = builtFor.params().dup();
 
         Model other = kind.build();
-        fit(other, data(), 1);
+        fit(other, data(other), 1);
         other.setListeners(l);
         try {
-            fit(other, row.trainOn().apply(l, data()), EPOCHS);
+            fit(other, trainOn(row, l, other), EPOCHS);
         } finally {
             l.close();
         }

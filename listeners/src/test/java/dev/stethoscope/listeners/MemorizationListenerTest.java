@@ -159,8 +159,21 @@ class MemorizationListenerTest {
                 .setOutputs("out").build();
         var cg2 = new org.deeplearning4j.nn.graph.ComputationGraph(two);
         cg2.init();
-        assertThatThrownBy(() -> MemorizationListener.builder(cg2, st))
-                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("inputs [a, b]");
+        // two inputs: accepted, but its data must have one features array per input (MultiInputMemorizationTest)
+        assertThatThrownBy(() -> MemorizationListener.builder(cg2, st).training(train()).validation(VAL)
+                .lass(LassParameters.defaults().withInputRange(Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY))
+                .build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2 input array(s) [a, b]");
+        var twoOut = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().graphBuilder().addInputs("in")
+                .addLayer("o1", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(8).nOut(3)
+                        .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build(), "in")
+                .addLayer("o2", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(8).nOut(3)
+                        .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build(), "in")
+                .setOutputs("o1", "o2").build();
+        var cg3 = new org.deeplearning4j.nn.graph.ComputationGraph(twoOut);
+        cg3.init();
+        assertThatThrownBy(() -> MemorizationListener.builder(cg3, st))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("outputs [o1, o2]");
     }
 
     /**

@@ -102,7 +102,10 @@ import java.util.TreeSet;
  * signals per layer vertex from the training forward pass, predictions and per-example outputs
  * from its dense output layer, labels of the batch being trained (read from the graph's private
  * field by reflection: it has no getter for them). Messages name a graph's layers by vertex name
- * ("Layer d1 (rectified) ..."), a network's by index ("Layer 0 (rectified) ...").
+ * ("Layer d1 (rectified) ..."), a network's by index ("Layer 0 (rectified) ..."). A graph with several inputs works
+ * too: an example is then the joint form of its inputs ({@link dev.stethoscope.probes.model.GraphInputs}: each input
+ * flattened, concatenated in the graph's input order), which is what per-example assertions receive as x and what the
+ * held-out, validation and time-consistency sets hold (split back into the inputs for the copy; flat inputs only).
  *
  * <p><b>Cost and schedule.</b> Two tiers. At <i>every</i> iteration the listener reads the loss
  * DL4J already computed; the detectors over the loss (non-finite loss, loss limit, oscillating
@@ -649,7 +652,16 @@ public class AssertionListener extends StethoscopeListener {
             return;
         }
         List<String> inputs = cg.getConfiguration().getNetworkInputs();
-        INDArray x = inputs.isEmpty() ? null : acts.get(inputs.get(0));
+        INDArray x;
+        if (inputs.size() <= 1) {
+            x = inputs.isEmpty() ? null : acts.get(inputs.get(0));
+        } else {
+            // several inputs: an example is the joint form of its inputs (GraphInputs), as the held-out sets hold it
+            try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
+                         org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                x = dev.stethoscope.probes.model.GraphInputs.joint(cg, acts);
+            }
+        }
         boolean examples = hasRules(ExampleRule.Kind.TRAINING) && !examplesOff && schedule.kind() != Schedule.Kind.NEVER;
         DataSet declared = examples && x != null ? takeDeclared(x.size(0)) : null;
         Head[] head = new Head[1];
@@ -679,10 +691,10 @@ public class AssertionListener extends StethoscopeListener {
             INDArray y = graphLabels(cg);
             labels = y != null && y.rank() == 2 ? Signals.classes(y) : null;
         });
-        if (examples && (inputs.size() != 1 || cg.getConfiguration().getNetworkOutputs().size() != 1)) {
+        if (examples && cg.getConfiguration().getNetworkOutputs().size() != 1) {
             examplesOff = true;
-            String why = "Per-example assertions on the training batches need a graph with one input and one output; this "
-                    + "one has inputs " + inputs + " and outputs " + cg.getConfiguration().getNetworkOutputs()
+            String why = "Per-example assertions on the training batches need a graph with one output; this "
+                    + "one has outputs " + cg.getConfiguration().getNetworkOutputs()
                     + ": they are off (held-out and time-consistency assertions, which run on a copy, and every other "
                     + "assertion go on)";
             log.warn("Stethoscope monitor '{}': {}", monitorName(), why);
@@ -942,7 +954,8 @@ public class AssertionListener extends StethoscopeListener {
         if (m instanceof MultiLayerNetwork mln) {
             return mln.output(x, false);
         }
-        return ((ComputationGraph) m).outputSingle(false, x);
+        ComputationGraph g = (ComputationGraph) m;
+        return g.output(false, dev.stethoscope.probes.model.GraphInputs.split(g, x))[0];
     }
 
     /** Runs a held-out example assertion on a copy of the network. */
@@ -1018,7 +1031,13 @@ public class AssertionListener extends StethoscopeListener {
         if (m instanceof MultiLayerNetwork mln) {
             return mln.score(ds);
         }
-        return ((ComputationGraph) m).score(ds);
+        ComputationGraph g = (ComputationGraph) m;
+        if (g.getConfiguration().getNetworkInputs().size() > 1) {
+            // several inputs: the validation features are the joint form of the inputs (GraphInputs)
+            return g.score(new org.nd4j.linalg.dataset.MultiDataSet(
+                    dev.stethoscope.probes.model.GraphInputs.split(g, ds.getFeatures()), new INDArray[]{ds.getLabels()}));
+        }
+        return g.score(ds);
     }
 
     private void handle(Model model, List<Finding> findings, int epoch, long iteration) {

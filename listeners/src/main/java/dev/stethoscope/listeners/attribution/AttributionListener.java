@@ -7,6 +7,7 @@ import dev.stethoscope.probes.attribution.Attribution;
 import dev.stethoscope.probes.attribution.Attributor;
 import dev.stethoscope.probes.attribution.Attributors;
 import dev.stethoscope.probes.attribution.DeletionCurve;
+import dev.stethoscope.probes.attribution.InputAttributions;
 import dev.stethoscope.probes.attribution.LogitNetwork;
 import dev.stethoscope.probes.model.NetworkCopy;
 import org.deeplearning4j.core.storage.StatsStorageRouter;
@@ -21,6 +22,8 @@ import org.deeplearning4j.optimize.listeners.CheckpointListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,7 +67,8 @@ public class AttributionListener extends StethoscopeListener {
     private static final Logger log = LoggerFactory.getLogger(AttributionListener.class);
 
     private final List<String> methods;
-    private final INDArray examples;
+    /** One array per network input (one for a MultiLayerNetwork or a single-input graph). */
+    private final INDArray[] examples;
     private final int[] labels;
     private final long[] exampleIds;
     /** The default schedule: every epoch end. */
@@ -80,7 +84,8 @@ public class AttributionListener extends StethoscopeListener {
     private final int randomRepeats;
     private final double fill;
     private final Attributors.Options options;
-    private final long[] geometry;
+    /** Per input: {channels, height, width}. */
+    private final long[][] geometry;
 
     // the analysis machinery on a copy of the model being trained: not serialised, rebuilt by prepare()
     private transient NetworkCopy copy;
@@ -94,7 +99,7 @@ public class AttributionListener extends StethoscopeListener {
     private transient boolean closed;
 
     protected AttributionListener(Builder b, NetworkCopy copy, LogitNetwork net, List<Attributor> attributors,
-                                  long[] geometry) {
+                                  long[][] geometry) {
         super(b);
         this.methods = List.copyOf(b.methods);
         this.examples = b.examples;
@@ -137,6 +142,9 @@ public class AttributionListener extends StethoscopeListener {
         m.put("igSteps", String.valueOf(options.steps()));
         m.put("aopcSteps", String.valueOf(aopcSteps));
         m.put("maxSide", String.valueOf(maxSide));
+        if (examples.length > 1) {
+            m.put("inputs", String.join(",", net.inputNames()));
+        }
         return m;
     }
 
@@ -229,39 +237,81 @@ public class AttributionListener extends StethoscopeListener {
         prepare();
         int n = labels.length;
         int[] targets = explainLabels ? labels.clone() : predicted();
-        int c = (int) geometry[0];
-        int h = (int) geometry[1];
-        int w = (int) geometry[2];
-        int f = Math.max(1, (int) Math.ceil(Math.max(h, w) / (double) maxSide));
-        int oh = (h + f - 1) / f;
-        int ow = (w + f - 1) / f;
-        int px = oh * ow;
-        float[] inputs = new float[n * px];
-        float[] maps = new float[methods.size() * n * px];
-        double[] gaps = new double[methods.size() * n];
-        double[] aopc = new double[methods.size() * n];
-        INDArray xd = examples.castTo(DataType.DOUBLE).dup('c').reshape('c', n, (long) c * h * w);
-        for (int i = 0; i < n; i++) {
-            reduce(xd.getRow(i).toDoubleVector(), c, h, w, f, true, inputs, i * px);
-        }
-        for (int k = 0; k < methods.size(); k++) {
-            Attribution a = attributors.get(k).attribute(examples, targets);
-            INDArray md = a.maps().castTo(DataType.DOUBLE).dup('c').reshape('c', n, (long) c * h * w);
+        int q = examples.length;
+        int m = methods.size();
+        int[] oh = new int[q];
+        int[] ow = new int[q];
+        float[][] inputs = new float[q][];
+        float[][] maps = new float[q][];
+        double[][] aopc = new double[q][];
+        double[][] rnd = new double[q][];
+        double[] gaps = new double[m * n];
+        int[] factor = new int[q];
+        for (int j = 0; j < q; j++) {
+            int c = (int) geometry[j][0];
+            int h = (int) geometry[j][1];
+            int w = (int) geometry[j][2];
+            factor[j] = Math.max(1, (int) Math.ceil(Math.max(h, w) / (double) maxSide));
+            oh[j] = (h + factor[j] - 1) / factor[j];
+            ow[j] = (w + factor[j] - 1) / factor[j];
+            int px = oh[j] * ow[j];
+            inputs[j] = new float[n * px];
+            maps[j] = new float[m * n * px];
+            aopc[j] = new double[m * n];
+            INDArray xd = examples[j].castTo(DataType.DOUBLE).dup('c').reshape('c', n, (long) c * h * w);
             for (int i = 0; i < n; i++) {
-                reduce(md.getRow(i).toDoubleVector(), c, h, w, f, false, maps, (k * n + i) * px);
-                gaps[k * n + i] = a.hasCompletenessGap() ? a.completenessGap()[i] : Double.NaN;
+                reduce(xd.getRow(i).toDoubleVector(), c, h, w, factor[j], true, inputs[j], i * px);
             }
-            double[] ao = deletion.evaluate(examples, a.maps(), targets).aopc();
-            System.arraycopy(ao, 0, aopc, k * n, n);
         }
-        double[] rnd = deletion.random(examples, targets, randomRepeats, 17L).aopc();
+        for (int k = 0; k < m; k++) {
+            List<INDArray> perInput;
+            double[] gap;
+            if (q == 1) {
+                Attribution a = attributors.get(k).attribute(examples[0], targets);
+                perInput = List.of(a.maps());
+                gap = a.hasCompletenessGap() ? a.completenessGap() : null;
+            } else {
+                InputAttributions a = attributors.get(k).attributeInputs(examples, targets);
+                perInput = a.maps();
+                gap = a.completenessGap();
+            }
+            for (int i = 0; i < n; i++) {
+                gaps[k * n + i] = gap != null ? gap[i] : Double.NaN;
+            }
+            for (int j = 0; j < q; j++) {
+                int c = (int) geometry[j][0];
+                int h = (int) geometry[j][1];
+                int w = (int) geometry[j][2];
+                int px = oh[j] * ow[j];
+                INDArray md = perInput.get(j).castTo(DataType.DOUBLE).dup('c').reshape('c', n, (long) c * h * w);
+                for (int i = 0; i < n; i++) {
+                    reduce(md.getRow(i).toDoubleVector(), c, h, w, factor[j], false, maps[j], (k * n + i) * px);
+                }
+                double[] ao = q == 1 ? deletion.evaluate(examples[0], perInput.get(0), targets).aopc()
+                        : deletion.evaluate(examples, j, perInput.get(j), targets).aopc();
+                System.arraycopy(ao, 0, aopc[j], k * n, n);
+            }
+        }
+        for (int j = 0; j < q; j++) {
+            rnd[j] = q == 1 ? deletion.random(examples[0], targets, randomRepeats, 17L).aopc()
+                    : deletion.random(examples, j, targets, randomRepeats, 17L).aopc();
+        }
         INDArray z = net.logits(examples, options.batchSize());
         double[] scores = new double[n];
         for (int i = 0; i < n; i++) {
             scores[i] = z.getDouble(i, targets[i]);
         }
-        AttributionMaps r = AttributionMaps.of(methods, exampleIds.clone(), labels.clone(), targets, oh, ow,
-                inputs, maps, gaps, aopc, rnd, scores);
+        AttributionMaps r = AttributionMaps.of(methods, exampleIds.clone(), labels.clone(), targets, oh[0], ow[0],
+                inputs[0], maps[0], gaps, aopc[0], rnd[0], scores);
+        if (q > 1) {
+            List<String> names = net.inputNames();
+            List<AttributionMaps.InputMaps> others = new ArrayList<>();
+            for (int j = 1; j < q; j++) {
+                others.add(AttributionMaps.inputMaps(names.get(j), m, n, oh[j], ow[j], inputs[j], maps[j], aopc[j],
+                        rnd[j]));
+            }
+            r = r.withInputs(names.get(0), others);
+        }
         publish(r, currentEpoch(), it);
         runs++;
         log.debug("Attribution ({}) at iteration {}: {} methods x {} examples in {} ms", reason, it, methods.size(), n,
@@ -318,10 +368,22 @@ public class AttributionListener extends StethoscopeListener {
         }
     }
 
+    /** Rows {@code rows} of an array of any rank, in that order (a copy). */
+    static INDArray rowsOf(INDArray a, int[] rows) {
+        if (a.rank() == 2) {
+            return a.getRows(rows);
+        }
+        long d = a.length() / a.size(0);
+        INDArray picked = org.nd4j.linalg.factory.Nd4j.pullRows(a.dup('c').reshape('c', a.size(0), d), 1, rows);
+        long[] shape = a.shape().clone();
+        shape[0] = rows.length;
+        return picked.reshape('c', shape);
+    }
+
     /** Builder: see the class documentation. */
     public static class Builder extends StethoscopeListener.Builder<Builder, AttributionListener> {
         private List<String> methods = List.of("ig", "saliency");
-        private INDArray examples;
+        private INDArray[] examples;
         private int[] labels;
         private long[] exampleIds;
         private int checkpointPoll = 10;
@@ -332,7 +394,8 @@ public class AttributionListener extends StethoscopeListener {
         private double fill;
         private Attributors.Options options = Attributors.Options.defaults();
         private long[] imageShape;
-        private DataSet perClassSource;
+        private final Map<String, long[]> imageShapes = new LinkedHashMap<>();
+        private MultiDataSet perClassSource;
         private int perClass;
 
         protected Builder(Model model, StatsStorageRouter router) {
@@ -350,7 +413,17 @@ public class AttributionListener extends StethoscopeListener {
          * (e.g. dataset indices; null: 0..n-1).
          */
         public Builder examples(INDArray features, int[] labels, long[] ids) {
-            this.examples = features;
+            return examples(new INDArray[]{features}, labels, ids);
+        }
+
+        /**
+         * The fixed example set of a ComputationGraph with several inputs: one features array per network input
+         * (in the order of the graph's inputs, each [n, ...]), correct labels, and stable ids (null: 0..n-1). The
+         * single-array methods also take such a graph's examples in the joint form
+         * ({@link dev.stethoscope.probes.model.GraphInputs}: inputs flattened and concatenated; flat inputs only).
+         */
+        public Builder examples(INDArray[] features, int[] labels, long[] ids) {
+            this.examples = features.clone();
             this.labels = labels;
             this.exampleIds = ids;
             this.perClassSource = null;
@@ -366,7 +439,7 @@ public class AttributionListener extends StethoscopeListener {
                 }
             }
             int[] cls = data.getLabels().argMax(1).toIntVector();
-            this.examples = data.getFeatures().getRows(indices);
+            this.examples = new INDArray[]{rowsOf(data.getFeatures(), indices)};
             this.labels = new int[indices.length];
             this.exampleIds = new long[indices.length];
             for (int k = 0; k < indices.length; k++) {
@@ -379,6 +452,17 @@ public class AttributionListener extends StethoscopeListener {
 
         /** The first {@code k} examples of each class of a held-out set (one-hot labels); ids are their row indices. */
         public Builder examplesPerClass(DataSet heldOut, int k) {
+            this.perClassSource = new org.nd4j.linalg.dataset.MultiDataSet(heldOut.getFeatures(), heldOut.getLabels());
+            this.perClass = k;
+            return this;
+        }
+
+        /**
+         * For a ComputationGraph with several inputs: the first {@code k} examples of each class of a held-out set
+         * (features in the order of the graph's inputs, one-hot labels as its only labels array); ids are their row
+         * indices.
+         */
+        public Builder examplesPerClass(MultiDataSet heldOut, int k) {
             this.perClassSource = heldOut;
             this.perClass = k;
             return this;
@@ -422,9 +506,18 @@ public class AttributionListener extends StethoscopeListener {
             return this;
         }
 
-        /** Image geometry {channels, height, width} of one example (default: inferred). */
+        /**
+         * Image geometry {channels, height, width} of one example of the (first) input (default: inferred: the
+         * example's shape when it is [n, c, h, w], the network's CNN input preprocessor, a square, else one row).
+         */
         public Builder imageShape(long c, long h, long w) {
             this.imageShape = new long[]{c, h, w};
+            return this;
+        }
+
+        /** For a graph with several inputs: the image geometry {channels, height, width} of input {@code input}. */
+        public Builder imageShape(String input, long c, long h, long w) {
+            this.imageShapes.put(input, new long[]{c, h, w});
             return this;
         }
 
@@ -439,9 +532,21 @@ public class AttributionListener extends StethoscopeListener {
                 throw new IllegalArgumentException("AttributionListener supports MultiLayerNetwork and ComputationGraph; got "
                         + model.getClass().getSimpleName());
             }
-            if (model instanceof ComputationGraph cg && cg.getConfiguration().getNetworkInputs().size() != 1) {
-                throw new IllegalArgumentException("AttributionListener explains graphs with one input; this graph has inputs "
-                        + cg.getConfiguration().getNetworkInputs() + " (use Attributor.attributeInputs directly)");
+            List<String> inputNames = model instanceof ComputationGraph cg ? cg.getConfiguration().getNetworkInputs()
+                    : List.of("input");
+            if (inputNames.size() > 1) {
+                List<String> unsupported = new ArrayList<>();
+                for (String m : methods) {
+                    String key = m.trim().toLowerCase(java.util.Locale.ROOT);
+                    if (Attributors.NAMES.contains(key) && !Attributors.MULTI_INPUT.contains(key)) {
+                        unsupported.add(m);
+                    }
+                }
+                if (!unsupported.isEmpty()) {
+                    throw new IllegalArgumentException("AttributionListener: method(s) " + unsupported + " explain one "
+                            + "input array; this graph has inputs " + inputNames + ". Methods for graphs with several "
+                            + "inputs: " + Attributors.MULTI_INPUT);
+                }
             }
             resolvedSchedule();
             if (perClassSource != null) {
@@ -450,8 +555,30 @@ public class AttributionListener extends StethoscopeListener {
             if (examples == null || labels == null) {
                 throw new IllegalArgumentException("AttributionListener needs examples: call examples(...) or examplesPerClass(...)");
             }
-            if (labels.length != examples.size(0)) {
-                throw new IllegalArgumentException("Need one label per example: " + examples.size(0) + " vs " + labels.length);
+            if (examples.length == 1 && inputNames.size() > 1) {
+                // one array for a graph with several inputs: the joint form of its inputs (GraphInputs)
+                try {
+                    examples = dev.stethoscope.probes.model.GraphInputs.split((ComputationGraph) model, examples[0]);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("The network takes " + inputNames.size() + " input array(s) "
+                            + inputNames + ": give one array per input (examples(INDArray[], ...), "
+                            + "examplesPerClass(MultiDataSet, k)) or the joint form (" + e.getMessage() + ")", e);
+                }
+            }
+            if (examples.length != inputNames.size()) {
+                throw new IllegalArgumentException("The network takes " + inputNames.size() + " input array(s) "
+                        + inputNames + "; the examples have " + examples.length
+                        + (inputNames.size() > 1 ? " (use examples(INDArray[], ...) or examplesPerClass(MultiDataSet, k))" : ""));
+            }
+            for (INDArray x : examples) {
+                if (labels.length != x.size(0)) {
+                    throw new IllegalArgumentException("Need one label per example: " + x.size(0) + " vs " + labels.length);
+                }
+            }
+            for (String name : imageShapes.keySet()) {
+                if (!inputNames.contains(name)) {
+                    throw new IllegalArgumentException("imageShape for unknown input '" + name + "'. Inputs: " + inputNames);
+                }
             }
             if (exampleIds == null) {
                 exampleIds = new long[labels.length];
@@ -472,18 +599,31 @@ public class AttributionListener extends StethoscopeListener {
             for (String m : methods) {
                 list.add(Attributors.create(m, ln, options));
             }
-            long[] geometry = geometry(ln);
+            long[][] geometry = new long[examples.length][];
+            for (int j = 0; j < examples.length; j++) {
+                geometry[j] = geometry(ln, j, inputNames.get(j));
+            }
             try {
-                ln.logits(examples.getRows(0), 1);
+                INDArray[] first = new INDArray[examples.length];
+                for (int j = 0; j < first.length; j++) {
+                    first[j] = rowsOf(examples[j], new int[]{0});
+                }
+                ln.logits(first, 1);
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException("The examples (shape " + Arrays.toString(examples.shape())
+                StringBuilder shapes = new StringBuilder();
+                for (INDArray x : examples) {
+                    shapes.append(shapes.length() == 0 ? "" : ", ").append(Arrays.toString(x.shape()));
+                }
+                throw new IllegalArgumentException("The examples (shape " + shapes
                         + ") do not fit the network's input: " + e.getMessage(), e);
             }
             return new AttributionListener(this, copy, ln, list, geometry);
         }
 
-        private long[] geometry(LogitNetwork ln) {
-            long d = examples.length() / examples.size(0);
+        private long[] geometry(LogitNetwork ln, int j, String name) {
+            INDArray x = examples[j];
+            long d = x.length() / x.size(0);
+            long[] imageShape = imageShapes.containsKey(name) ? imageShapes.get(name) : j == 0 ? this.imageShape : null;
             if (imageShape != null) {
                 if (imageShape[0] * imageShape[1] * imageShape[2] != d) {
                     throw new IllegalArgumentException("imageShape " + Arrays.toString(imageShape) + " does not match "
@@ -491,10 +631,10 @@ public class AttributionListener extends StethoscopeListener {
                 }
                 return imageShape;
             }
-            if (examples.rank() == 4) {
-                return new long[]{examples.size(1), examples.size(2), examples.size(3)};
+            if (x.rank() == 4) {
+                return new long[]{x.size(1), x.size(2), x.size(3)};
             }
-            InputPreProcessor pp = ln.inputPreProcessor();
+            InputPreProcessor pp = j == 0 ? ln.inputPreProcessor() : null;
             if (pp instanceof FeedForwardToCnnPreProcessor f) {
                 return new long[]{f.getNumChannels(), f.getInputHeight(), f.getInputWidth()};
             }
@@ -509,7 +649,11 @@ public class AttributionListener extends StethoscopeListener {
             if (perClass < 1) {
                 throw new IllegalArgumentException("examplesPerClass needs k >= 1, got " + perClass);
             }
-            INDArray lab = perClassSource.getLabels();
+            if (perClassSource.getLabels().length != 1) {
+                throw new IllegalArgumentException("examplesPerClass needs one labels array; got "
+                        + perClassSource.getLabels().length);
+            }
+            INDArray lab = perClassSource.getLabels(0);
             int classes = (int) lab.size(1);
             int[] cls = lab.argMax(1).toIntVector();
             int[] taken = new int[classes];
@@ -522,7 +666,11 @@ public class AttributionListener extends StethoscopeListener {
             }
             rows.sort(java.util.Comparator.comparingInt((Integer i) -> cls[i]).thenComparingInt(i -> i));
             int[] r = rows.stream().mapToInt(Integer::intValue).toArray();
-            examples = perClassSource.getFeatures().getRows(r);
+            INDArray[] f = perClassSource.getFeatures();
+            examples = new INDArray[f.length];
+            for (int j = 0; j < f.length; j++) {
+                examples[j] = rowsOf(f[j], r);
+            }
             labels = new int[r.length];
             exampleIds = new long[r.length];
             for (int i = 0; i < r.length; i++) {

@@ -26,6 +26,32 @@ final class BatchTracker implements java.io.Serializable {
         return new TrackingIterator(Objects.requireNonNull(iterator, "iterator"), this);
     }
 
+    /**
+     * Wraps {@code iterator} (of a graph with several inputs) so that every batch it hands out is declared here, as
+     * a DataSet of the joint form of its inputs, its first labels array and its example metadata.
+     */
+    org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator track(
+            org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator iterator) {
+        return new TrackingMultiIterator(Objects.requireNonNull(iterator, "iterator"), this);
+    }
+
+    /** Declares the MultiDataSet about to be trained (as {@link #track(org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator)}). */
+    void set(org.nd4j.linalg.dataset.api.MultiDataSet m) {
+        current = joint(m);
+    }
+
+    /** A MultiDataSet as one DataSet: the joint form of its features, its first labels, its example metadata. */
+    static org.nd4j.linalg.dataset.DataSet joint(org.nd4j.linalg.dataset.api.MultiDataSet m) {
+        org.nd4j.linalg.dataset.DataSet d;
+        try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
+                     org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            d = new org.nd4j.linalg.dataset.DataSet(dev.stethoscope.probes.model.GraphInputs.joint(m.getFeatures()),
+                    m.getLabels(0));
+        }
+        d.setExampleMetaData(m.getExampleMetaData());
+        return d;
+    }
+
     /** Declares the DataSet about to be trained (with or without example indices or metadata). */
     void set(DataSet ds) {
         current = ds;
@@ -51,6 +77,65 @@ final class BatchTracker implements java.io.Serializable {
         DataSet batch = current;
         current = null;
         return batch != null && rows == batch.numExamples() ? batch : null;
+    }
+
+    /** The multi-input iterator wrapper: declares each batch it hands out (joint form); never asynchronous. */
+    private static final class TrackingMultiIterator implements org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator {
+        private static final long serialVersionUID = 1L;
+        private final org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator delegate;
+        private final BatchTracker tracker;
+
+        TrackingMultiIterator(org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator delegate, BatchTracker tracker) {
+            this.delegate = delegate;
+            this.tracker = tracker;
+        }
+
+        private org.nd4j.linalg.dataset.api.MultiDataSet remember(org.nd4j.linalg.dataset.api.MultiDataSet m) {
+            tracker.set(m);
+            return m;
+        }
+
+        @Override
+        public org.nd4j.linalg.dataset.api.MultiDataSet next(int num) {
+            return remember(delegate.next(num));
+        }
+
+        @Override
+        public org.nd4j.linalg.dataset.api.MultiDataSet next() {
+            return remember(delegate.next());
+        }
+
+        @Override
+        public boolean hasNext() {
+            return delegate.hasNext();
+        }
+
+        @Override
+        public void setPreProcessor(org.nd4j.linalg.dataset.api.MultiDataSetPreProcessor p) {
+            delegate.setPreProcessor(p);
+        }
+
+        @Override
+        public org.nd4j.linalg.dataset.api.MultiDataSetPreProcessor getPreProcessor() {
+            return delegate.getPreProcessor();
+        }
+
+        @Override
+        public boolean resetSupported() {
+            return delegate.resetSupported();
+        }
+
+        /** Always false: DL4J must not prefetch batches ahead of the one being trained. */
+        @Override
+        public boolean asyncSupported() {
+            return false;
+        }
+
+        @Override
+        public void reset() {
+            tracker.clear();
+            delegate.reset();
+        }
     }
 
     /** The iterator wrapper of {@link #track}: declares each batch it hands out; never asynchronous. */

@@ -127,10 +127,21 @@ import java.util.function.LongFunction;
  * (record assembly); it owns the threads, timings and publication.
  *
  * <h2>ComputationGraph</h2>
- * A graph with one input and one output layer (fed by one vertex) is supported: DL4J calls
+ * A graph with one output layer (fed by one vertex) and one or more inputs is supported: DL4J calls
  * {@code onForwardPass(Model, Map)} with every vertex's activation, and the logits are computed from the
  * activation of the vertex feeding the output layer, as above; without a tracked DataSet the batch's labels are
- * read from the graph. A graph with several inputs or outputs is refused by {@code build()}.
+ * read from the graph. A graph with several outputs is refused by {@code build()}.
+ *
+ * <p><b>Several inputs.</b> An example is then the concatenation of its inputs: each input flattened per example,
+ * in the graph's input order ({@link dev.stethoscope.probes.memorization.InputGradients#joint}). Its content hash
+ * covers every input (and the label), and the feature cache keeps that concatenation, which the suspects page
+ * renders with {@link Builder#featureShape} (e.g. {@code 1, 28, 28} when the inputs are the two halves of an
+ * image; default: one row). The graph trains on a {@code MultiDataSetIterator}: without more, examples are
+ * identified by content hash; wrapped by {@link #track(org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator)}
+ * (or declared with {@link #setBatch(org.nd4j.linalg.dataset.api.MultiDataSet)}) the batches' example indices or
+ * metadata are used. Only {@link Capture#TRAIN_PASS} is supported; {@code build()} refuses
+ * {@link Capture#INFERENCE_COPY} on such a graph. Copying the inputs into one array costs one native concatenation
+ * per batch on the training thread.
  *
  * <h2>Memory</h2>
  * O(N) for N training examples ({@link TrainingDynamics}, 14 values per
@@ -324,6 +335,24 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     }
 
     /**
+     * Optional, for a ComputationGraph with several inputs: wraps {@code iterator} so this listener reads the
+     * example indices or metadata of the batch being trained ({@code MultiDataSet.getExampleMetaData()}), as
+     * {@link #track(DataSetIterator)} does for DataSets. Train on the returned iterator.
+     */
+    public org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator track(
+            org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator iterator) {
+        return tracker.track(iterator);
+    }
+
+    /**
+     * Optional: declares the MultiDataSet about to be trained with {@code fit(MultiDataSet)} by a graph with several
+     * inputs (manual loops), so that its example indices or metadata are used.
+     */
+    public void setBatch(org.nd4j.linalg.dataset.api.MultiDataSet m) {
+        tracker.set(m);
+    }
+
+    /**
      * Optional: declares the DataSet about to be trained with {@code fit(DataSet)} (for manual training loops;
      * {@link #track} does this for iterators), so that its example indices or metadata are used.
      */
@@ -338,15 +367,28 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     }
 
     /**
-     * A ComputationGraph's training forward pass (single input, single output layer): the logits from the
-     * activation of the vertex feeding the output layer, the batch's labels from the graph.
+     * A ComputationGraph's training forward pass (single output layer, one or more inputs): the logits from the
+     * activation of the vertex feeding the output layer, the batch's labels from the graph; with several inputs the
+     * examples are the concatenation of their inputs (see the class comment).
      */
     @Override
     public void onForwardPass(Model model, Map<String, INDArray> activations) {
         if (!(model instanceof ComputationGraph g)) {
             return;
         }
-        INDArray input = activations.get(g.getConfiguration().getNetworkInputs().get(0));
+        List<String> names = g.getConfiguration().getNetworkInputs();
+        INDArray input;
+        if (names.size() == 1) {
+            input = activations.get(names.get(0));
+        } else {
+            INDArray[] xs = new INDArray[names.size()];
+            for (int i = 0; i < xs.length; i++) {
+                xs[i] = activations.get(names.get(i));
+            }
+            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                input = dev.stethoscope.probes.memorization.InputGradients.joint(xs);
+            }
+        }
         capture(model, input, () -> GraphLabels.of((ComputationGraph) requireModel()),
                 features -> logits.handOver(activations, features), features -> logits.now(activations, features));
     }
@@ -647,10 +689,14 @@ public final class TrainingDynamicsListener extends BackgroundListener {
                     throw new IllegalArgumentException("The network is not initialised: call net.init() first");
                 }
                 var conf = g.getConfiguration();
-                if (conf.getNetworkInputs().size() != 1 || conf.getNetworkOutputs().size() != 1) {
-                    throw new IllegalArgumentException("TrainingDynamicsListener on a ComputationGraph needs one input "
-                            + "and one output; this graph has inputs " + conf.getNetworkInputs() + " and outputs "
-                            + conf.getNetworkOutputs());
+                if (conf.getNetworkOutputs().size() != 1) {
+                    throw new IllegalArgumentException("TrainingDynamicsListener on a ComputationGraph needs one output; "
+                            + "this graph has outputs " + conf.getNetworkOutputs());
+                }
+                if (conf.getNetworkInputs().size() > 1 && capture == Capture.INFERENCE_COPY) {
+                    throw new IllegalArgumentException("TrainingDynamicsListener: capture INFERENCE_COPY takes one input "
+                            + "array; this graph has inputs " + conf.getNetworkInputs() + ". Valid captures for it: "
+                            + List.of(Capture.TRAIN_PASS));
                 }
                 String outName = conf.getNetworkOutputs().get(0);
                 var in = conf.getVertexInputs().get(outName);

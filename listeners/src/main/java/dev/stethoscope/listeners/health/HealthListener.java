@@ -164,9 +164,15 @@ public class HealthListener extends StethoscopeListener {
         bind(model);
         guard("onForwardPass", () -> {
             ComputationGraph cg = (ComputationGraph) model;
-            String input = cg.getConfiguration().getNetworkInputs().get(0);
-            if (activations.containsKey(input)) {
-                keepProbeBatch(activations.get(input));
+            List<String> inputs = cg.getConfiguration().getNetworkInputs();
+            if (probeBatch == null && inputs.size() == 1 && activations.containsKey(inputs.get(0))) {
+                keepProbeBatch(activations.get(inputs.get(0)));
+            } else if (probeBatch == null && inputs.size() > 1) {
+                // several inputs: the probe batch holds their joint form (GraphInputs)
+                try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
+                             org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                    keepProbeBatch(dev.stethoscope.probes.model.GraphInputs.joint(cg, activations));
+                }
             }
             if (!sampleNow()) {
                 return;

@@ -18,6 +18,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -52,9 +53,19 @@ import java.util.Objects;
  * copy), outside any workspace of the training thread, with a private random
  * generator; the training network is only read ({@code params()}, {@code score()}),
  * so training is bit-identical with and without this listener. A ComputationGraph
- * with one input and one output layer is analysed the same way (input gradients by the graph's own
+ * with one output layer is analysed the same way (input gradients by the graph's own
  * vertex backward passes, interval bounds over its vertices: {@link CriticalSamples}); a graph with
- * several inputs or outputs is refused by {@code build()} with the reason.
+ * several outputs is refused by {@code build()} with the reason.
+ *
+ * <p><b>Graphs with several inputs</b> take their data as {@link MultiDataSet}s ({@link Builder#training(MultiDataSet)},
+ * {@link Builder#validation(MultiDataSet)}: one features array per graph input, one labels array), or as DataSets
+ * whose features are the joint form of the inputs ({@link dev.stethoscope.probes.model.GraphInputs}: each example's
+ * inputs flattened and concatenated in the graph's input order; flat inputs only). x is then the
+ * concatenation of all inputs of an example: loss sensitivity g_x = ||dL/dx||_1 sums the L1 norms of the gradients
+ * with respect to every input (the L1 norm of the concatenated gradient), the per-class matrix likewise, and LASS
+ * perturbs every input jointly within the same box ||x~ - x||_inf &lt;= r ({@link CriticalSamples#search(
+ * ComputationGraph, INDArray[], LassParameters, int, boolean)}). So a graph with several inputs gives the numbers of
+ * the one-input network that reads the concatenated input (tested).
  *
  * <p><b>Threads.</b> By default ({@link Builder#async}) the analyses run on one background
  * thread: at a measurement point the training thread only copies the parameters and goes on;
@@ -91,9 +102,11 @@ public class MemorizationListener extends BackgroundListener {
     private final Schedule csrSchedule;
     private final Schedule sensitivitySchedule;
     private final boolean perClass;
-    private final INDArray valX;
+    /** Validation features, one array per network input. */
+    private final INDArray[] valX;
     private final INDArray valY;
-    private final INDArray trainX;
+    /** Training features, one array per network input. */
+    private final INDArray[] trainX;
     private final INDArray trainY;
     private final long[] trainKeys;
 
@@ -108,7 +121,7 @@ public class MemorizationListener extends BackgroundListener {
     private int measurementsThisEpoch;
     private boolean certificationNoteLogged;
 
-    protected MemorizationListener(Builder b, DataSet train, DataSet val) {
+    protected MemorizationListener(Builder b, MultiDataSet train, MultiDataSet val) {
         super(b, "memorization", "analysis");
         this.lass = b.lass;
         this.csrBatchSize = b.csrBatchSize;
@@ -116,16 +129,19 @@ public class MemorizationListener extends BackgroundListener {
         this.sensitivitySchedule = b.sensitivitySchedule();
         this.perClass = b.perClass;
         this.valX = val.getFeatures();
-        this.valY = val.getLabels();
+        this.valY = val.getLabels(0);
         this.trainX = train.getFeatures();
-        this.trainY = train.getLabels();
-        this.trainKeys = new long[(int) trainX.size(0)];
+        this.trainY = train.getLabels(0);
+        this.trainKeys = new long[(int) trainY.size(0)];
         for (int i = 0; i < trainKeys.length; i++) {
             trainKeys[i] = i;
         }
     }
 
-    /** A builder for {@code model} (a MultiLayerNetwork or a single-input, single-output ComputationGraph), publishing to {@code router}. */
+    /**
+     * A builder for {@code model} (a MultiLayerNetwork or a single-output ComputationGraph with one or more inputs),
+     * publishing to {@code router}.
+     */
     public static Builder builder(Model model, StatsStorageRouter router) {
         return new Builder(model, router);
     }
@@ -149,11 +165,11 @@ public class MemorizationListener extends BackgroundListener {
     /** Every parameter of this monitor (LASS ones first), as published with each record. */
     public Map<String, String> parameters() {
         Map<String, String> s = new LinkedHashMap<>(lass.asMap());
-        s.put("csrExamples", String.valueOf(valX.size(0)));
+        s.put("csrExamples", String.valueOf(valY.size(0)));
         s.put("csrBatchSize", String.valueOf(csrBatchSize));
         s.put("csrSchedule", csrSchedule.toString());
         s.put("totalEpochs", String.valueOf(csrSchedule.totalEpochs()));
-        s.put("sensitivityExamples", String.valueOf(trainX.size(0)));
+        s.put("sensitivityExamples", String.valueOf(trainY.size(0)));
         s.put("sensitivitySchedule", sensitivitySchedule.toString());
         s.put("perClass", String.valueOf(perClass));
         return s;
@@ -184,9 +200,9 @@ public class MemorizationListener extends BackgroundListener {
         return copy.model();
     }
 
-    private static double[] perExampleL1(Model net, INDArray x, INDArray y) {
-        return net instanceof ComputationGraph g ? LossSensitivity.perExampleL1(g, new INDArray[]{x}, y)
-                : LossSensitivity.perExampleL1((MultiLayerNetwork) net, x, y);
+    private static double[] perExampleL1(Model net, INDArray[] x, INDArray y) {
+        return net instanceof ComputationGraph g ? LossSensitivity.perExampleL1(g, x, y)
+                : LossSensitivity.perExampleL1((MultiLayerNetwork) net, x[0], y);
     }
 
     /**
@@ -286,7 +302,7 @@ public class MemorizationListener extends BackgroundListener {
         if (csrDue) {
             long t0 = System.nanoTime();
             CsrResult csr = net instanceof ComputationGraph g ? CriticalSamples.search(g, valX, lass, csrBatchSize, false)
-                    : CriticalSamples.search((MultiLayerNetwork) net, valX, lass, csrBatchSize, false);
+                    : CriticalSamples.search((MultiLayerNetwork) net, valX[0], lass, csrBatchSize, false);
             long ms = (System.nanoTime() - t0) / 1_000_000;
             double iters = 0;
             for (int i = 0; i < csr.numExamples(); i++) {
@@ -307,8 +323,8 @@ public class MemorizationListener extends BackgroundListener {
         }
         double[] trainEval = evaluate(net, trainX, trainY);
         double[] valEval = evaluate(net, valX, valY);
-        r.train(trainEval[0], trainEval[1], (int) trainX.size(0), trainScoreMean);
-        r.validation(valEval[0], valEval[1], (int) valX.size(0));
+        r.train(trainEval[0], trainEval[1], (int) trainY.size(0), trainScoreMean);
+        r.validation(valEval[0], valEval[1], (int) valY.size(0));
         double mean = 0;
         for (double v : epochSensitivity.averages().values()) {
             mean += v;
@@ -318,7 +334,7 @@ public class MemorizationListener extends BackgroundListener {
         double[][] matrix = new double[0][0];
         if (perClass) {
             matrix = net instanceof ComputationGraph g ? LossSensitivity.perClassMatrix(g, trainX, trainY)
-                    : LossSensitivity.perClassMatrix((MultiLayerNetwork) net, trainX, trainY);
+                    : LossSensitivity.perClassMatrix((MultiLayerNetwork) net, trainX[0], trainY);
         }
         r.perClass(matrix);
         out.add(r.build());
@@ -326,9 +342,9 @@ public class MemorizationListener extends BackgroundListener {
     }
 
     /** Accuracy and mean loss (no regularisation terms) of {@code net} on (x, y). */
-    static double[] evaluate(Model net, INDArray x, INDArray y) {
-        INDArray out = net instanceof ComputationGraph g ? g.outputSingle(false, x)
-                : ((MultiLayerNetwork) net).output(x, false);
+    static double[] evaluate(Model net, INDArray[] x, INDArray y) {
+        INDArray out = net instanceof ComputationGraph g ? g.output(false, x)[0]
+                : ((MultiLayerNetwork) net).output(x[0], false);
         int[] pred = InputGradients.argmax(out);
         int[] truth = InputGradients.argmax(y);
         int ok = 0;
@@ -337,8 +353,9 @@ public class MemorizationListener extends BackgroundListener {
                 ok++;
             }
         }
-        INDArray losses = net instanceof ComputationGraph g ? g.scoreExamples(new DataSet(x, y), false)
-                : ((MultiLayerNetwork) net).scoreExamples(new DataSet(x, y), false);
+        INDArray losses = net instanceof ComputationGraph g
+                ? g.scoreExamples(new org.nd4j.linalg.dataset.MultiDataSet(x, new INDArray[]{y}), false)
+                : ((MultiLayerNetwork) net).scoreExamples(new DataSet(x[0], y), false);
         return new double[]{ok / (double) pred.length, losses.meanNumber().doubleValue()};
     }
 
@@ -354,11 +371,13 @@ public class MemorizationListener extends BackgroundListener {
         private DataSetIterator validationIterator;
         private DataSet training;
         private DataSetIterator trainingIterator;
+        private MultiDataSet multiValidation;
+        private MultiDataSet multiTraining;
 
         protected Builder(Model model, StatsStorageRouter router) {
             super(model, router, 16);
             if (model instanceof ComputationGraph g) {
-                InputGradients.requireSingleInputOutput(g, "The memorisation monitor");
+                InputGradients.requireSingleOutput(g, "The memorisation monitor");
             } else {
                 InputGradients.requireMultiLayer(model);
             }
@@ -436,6 +455,24 @@ public class MemorizationListener extends BackgroundListener {
             return this;
         }
 
+        /**
+         * Validation data of a graph with several inputs (one features array per graph input, in its input order;
+         * one labels array): its first {@code validationSize} examples are used.
+         */
+        public Builder validation(MultiDataSet data) {
+            this.multiValidation = Objects.requireNonNull(data, "validation");
+            return this;
+        }
+
+        /**
+         * Training data of a graph with several inputs (one features array per graph input, in its input order;
+         * one labels array, as trained on): its first {@code trainingSize} examples are used.
+         */
+        public Builder training(MultiDataSet data) {
+            this.multiTraining = Objects.requireNonNull(data, "training");
+            return this;
+        }
+
         /** Training data (labels as trained on): its first {@code trainingSize} examples are used. */
         public Builder training(DataSet data) {
             this.training = Objects.requireNonNull(data, "training");
@@ -456,41 +493,69 @@ public class MemorizationListener extends BackgroundListener {
         public MemorizationListener build() {
             csrSchedule();
             sensitivitySchedule();
-            if (validation == null && validationIterator == null) {
+            if (validation == null && validationIterator == null && multiValidation == null) {
                 throw new IllegalArgumentException("The memorisation monitor needs validation data for the critical "
-                        + "sample ratio: call validation(DataSet) or validation(DataSetIterator)");
+                        + "sample ratio: call validation(DataSet), validation(DataSetIterator) or (graphs with several "
+                        + "inputs) validation(MultiDataSet)");
             }
-            if (training == null && trainingIterator == null) {
+            if (training == null && trainingIterator == null && multiTraining == null) {
                 throw new IllegalArgumentException("The memorisation monitor needs training data for loss sensitivity: "
-                        + "call training(DataSet) or training(DataSetIterator)");
+                        + "call training(DataSet), training(DataSetIterator) or (graphs with several inputs) "
+                        + "training(MultiDataSet)");
             }
-            DataSet val = firstExamples(validation, validationIterator, validationSize, "validation");
-            DataSet train = firstExamples(training, trainingIterator, trainingSize, "training");
+            List<String> inputs = model instanceof ComputationGraph g ? g.getConfiguration().getNetworkInputs()
+                    : List.of("input");
+            MultiDataSet val = multiValidation != null ? firstExamples(multiValidation, validationSize, "validation")
+                    : asMulti(model, firstExamples(validation, validationIterator, validationSize, "validation"));
+            MultiDataSet train = multiTraining != null ? firstExamples(multiTraining, trainingSize, "training")
+                    : asMulti(model, firstExamples(training, trainingIterator, trainingSize, "training"));
+            for (MultiDataSet d : List.of(val, train)) {
+                if (d.getFeatures().length != inputs.size()) {
+                    throw new IllegalArgumentException("The network takes " + inputs.size() + " input array(s) "
+                            + inputs + "; the data has " + d.getFeatures().length + (inputs.size() > 1
+                            ? ": give training(MultiDataSet) and validation(MultiDataSet) with one features array per input"
+                            : ""));
+                }
+                if (d.getLabels().length != 1) {
+                    throw new IllegalArgumentException("The memorisation monitor needs one labels array; got "
+                            + d.getLabels().length);
+                }
+            }
             int k = model instanceof ComputationGraph g ? InputGradients.numClasses(g)
                     : InputGradients.numClasses((MultiLayerNetwork) model);
-            for (DataSet d : List.of(val, train)) {
-                if (d.getLabels().rank() != 2 || d.getLabels().size(1) != k) {
+            for (MultiDataSet d : List.of(val, train)) {
+                INDArray labels = d.getLabels(0);
+                if (labels.rank() != 2 || labels.size(1) != k) {
                     throw new IllegalArgumentException("Labels must be one-hot rows over the network's " + k
-                            + " classes; got shape " + java.util.Arrays.toString(d.getLabels().shape()));
+                            + " classes; got shape " + java.util.Arrays.toString(labels.shape()));
                 }
             }
-            double min = val.getFeatures().minNumber().doubleValue();
-            double max = val.getFeatures().maxNumber().doubleValue();
-            if (min < lass.inputMin() || max > lass.inputMax()) {
-                throw new IllegalArgumentException("Validation inputs lie in [" + min + ", " + max
-                        + "], outside the LASS input range [" + lass.inputMin() + ", " + lass.inputMax()
-                        + "]: set lass(LassParameters.defaults().withInputRange(lo, hi))");
+            for (INDArray f : val.getFeatures()) {
+                double min = f.minNumber().doubleValue();
+                double max = f.maxNumber().doubleValue();
+                if (min < lass.inputMin() || max > lass.inputMax()) {
+                    throw new IllegalArgumentException("Validation inputs lie in [" + min + ", " + max
+                            + "], outside the LASS input range [" + lass.inputMin() + ", " + lass.inputMax()
+                            + "]: set lass(LassParameters.defaults().withInputRange(lo, hi))");
+                }
             }
             try {
-                INDArray first = val.getFeatures().get(NDArrayIndex.interval(0, 1));
+                INDArray[] first = new INDArray[val.getFeatures().length];
+                for (int j = 0; j < first.length; j++) {
+                    first[j] = val.getFeatures(j).get(NDArrayIndex.interval(0, 1));
+                }
                 if (model instanceof ComputationGraph g) {
-                    g.outputSingle(false, first);
+                    g.output(false, first);
                 } else {
-                    ((MultiLayerNetwork) model).output(first, false);
+                    ((MultiLayerNetwork) model).output(first[0], false);
                 }
             } catch (RuntimeException e) {
+                StringBuilder shapes = new StringBuilder();
+                for (INDArray f : val.getFeatures()) {
+                    shapes.append(shapes.length() == 0 ? "" : ", ").append(java.util.Arrays.toString(f.shape()));
+                }
                 throw new IllegalArgumentException("The validation features do not fit the network's input (shape "
-                        + java.util.Arrays.toString(val.getFeatures().shape()) + "): " + e.getMessage(), e);
+                        + shapes + "): " + e.getMessage(), e);
             }
             return new MemorizationListener(this, train, val);
         }
@@ -500,6 +565,39 @@ public class MemorizationListener extends BackgroundListener {
                 throw new IllegalArgumentException(name + " must be >= 1, got " + n);
             }
             return n;
+        }
+
+        /** A DataSet as the network takes it: for a graph with several inputs, its features split (joint form). */
+        private static MultiDataSet asMulti(Model model, DataSet d) {
+            if (model instanceof ComputationGraph g && g.getConfiguration().getNetworkInputs().size() > 1) {
+                INDArray[] parts;
+                try {
+                    parts = dev.stethoscope.probes.model.GraphInputs.split(g, d.getFeatures());
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("The network takes " + g.getConfiguration().getNetworkInputs()
+                            .size() + " input array(s) " + g.getConfiguration().getNetworkInputs() + ": give "
+                            + "training(MultiDataSet) and validation(MultiDataSet) with one features array per input, "
+                            + "or DataSets of the joint form (" + e.getMessage() + ")", e);
+                }
+                return new org.nd4j.linalg.dataset.MultiDataSet(parts, new INDArray[]{d.getLabels()});
+            }
+            return new org.nd4j.linalg.dataset.MultiDataSet(d.getFeatures(), d.getLabels());
+        }
+
+        private static MultiDataSet firstExamples(MultiDataSet ds, int n, String what) {
+            int m = (int) Math.min(n, ds.getLabels(0).size(0));
+            if (m == 0) {
+                throw new IllegalArgumentException("The " + what + " data set is empty");
+            }
+            INDArray[] f = new INDArray[ds.getFeatures().length];
+            for (int j = 0; j < f.length; j++) {
+                f[j] = ds.getFeatures(j).get(NDArrayIndex.interval(0, m)).dup();
+            }
+            INDArray[] l = new INDArray[ds.getLabels().length];
+            for (int j = 0; j < l.length; j++) {
+                l[j] = ds.getLabels(j).get(NDArrayIndex.interval(0, m)).dup();
+            }
+            return new org.nd4j.linalg.dataset.MultiDataSet(f, l);
         }
 
         private static DataSet firstExamples(DataSet ds, DataSetIterator it, int n, String what) {

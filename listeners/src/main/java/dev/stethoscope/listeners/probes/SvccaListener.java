@@ -191,8 +191,18 @@ public class SvccaListener extends EpochAnalysisListener {
         bind(model);
         if (probe == null) {
             guard("onForwardPass", () -> {
-                String input = ((ComputationGraph) model).getConfiguration().getNetworkInputs().get(0);
-                INDArray x = activations.get(input);
+                ComputationGraph cg = (ComputationGraph) model;
+                List<String> inputs = cg.getConfiguration().getNetworkInputs();
+                INDArray x;
+                if (inputs.size() == 1) {
+                    x = activations.get(inputs.get(0));
+                } else {
+                    // several inputs: the probe holds their joint form (GraphInputs)
+                    try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
+                                 org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                        x = dev.stethoscope.probes.model.GraphInputs.joint(cg, activations);
+                    }
+                }
                 if (x != null) {
                     capture(x);
                 }

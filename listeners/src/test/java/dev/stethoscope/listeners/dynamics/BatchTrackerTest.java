@@ -68,6 +68,6 @@ class BatchTrackerTest {
         assertThat(it.totalOutcomes()).isEqualTo(3);
         assertThat(it.batch()).isEqualTo(10);
         assertThat(it.resetSupported()).isTrue();
-        assertThatThrownBy(() -> new BatchTracker().track(null)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> new BatchTracker().track((org.nd4j.linalg.dataset.api.iterator.DataSetIterator) null)).isInstanceOf(NullPointerException.class);
     }
 }

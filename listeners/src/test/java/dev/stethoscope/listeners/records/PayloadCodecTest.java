@@ -47,7 +47,8 @@ class PayloadCodecTest {
                 "explained", "alignedError", "unalignedError"));
         KEYS.put(LossSensitivitySample.TYPE_ID, List.of("mean", "gini", "giniRunning", "examples"));
         KEYS.put(AttributionMaps.TYPE_ID, List.of("methods", "exampleIds", "labels", "targets", "height", "width",
-                "inputs", "maps", "completenessGap", "aopc", "randomAopc", "targetScores"));
+                "inputs", "maps", "completenessGap", "aopc", "randomAopc", "targetScores", "inputName",
+                "otherInputs"));
         KEYS.put(Suspects.TYPE_ID, List.of("capture", "numExamples", "numClasses", "summary", "columns",
                 "featureShape", "suspects", "dataMap", "numFlipped", "metrics"));
         KEYS.put(SuspectTable.TYPE_ID, List.of("tableEpoch", "numExamples", "numClasses", "given", "predicted",
@@ -125,6 +126,11 @@ class PayloadCodecTest {
         assertThat(maps.get(1).get(0)).containsExactly(-1f, -2f, -3f, null);
         assertThat((List<Object>) a.get("completenessGap")).containsExactly(Arrays.asList(null, null),
                 List.of(0.01, -0.02));
+        assertThat(a.get("inputName")).isEqualTo("top");
+        Map<String, Object> bottom = ((List<Map<String, Object>>) a.get("otherInputs")).get(0);
+        assertThat(bottom.get("name")).isEqualTo("bottom <b>");
+        assertThat(bottom.keySet()).containsExactly("name", "height", "width", "inputs", "maps", "aopc", "randomAopc");
+        assertThat(((List<List<List<Object>>>) bottom.get("maps")).get(1).get(1)).containsExactly(0.5f, null);
 
         Map<String, Object> sus = PayloadCodec.toJson(all.get(Suspects.TYPE_ID));
         Map<String, Object> first = ((List<Map<String, Object>>) sus.get("suspects")).get(0);

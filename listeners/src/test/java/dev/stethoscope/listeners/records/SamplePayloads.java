@@ -52,7 +52,10 @@ final class SamplePayloads {
                 new float[]{0, 0.5f, 1, 0.25f, 0.1f, 0.2f, 0.3f, 0.4f},
                 new float[]{0.1f, -0.2f, 0.3f, 0, 1, 2, 3, 4, -1, -2, -3, Float.NaN, 5, 6, 7, 8},
                 new double[]{Double.NaN, Double.NaN, 0.01, -0.02}, new double[]{0.5, 0.6, 0.7, 0.8},
-                new double[]{0.2, 0.3}, new double[]{4.5, 2.25}));
+                new double[]{0.2, 0.3}, new double[]{4.5, 2.25}).withInputs("top",
+                List.of(AttributionMaps.inputMaps("bottom <b>", 2, 2, 1, 2, new float[]{0.5f, 0.25f, 1, 0},
+                        new float[]{0.1f, 0.2f, -0.3f, 0.4f, 1, -1, 0.5f, Float.NaN},
+                        new double[]{0.11, 0.12, 0.13, 0.14}, new double[]{0.05, 0.06}))));
         double[] values = {2.5, -1.25, 0.3, 0.1, 0.2, 3, -1, 1.9, 2.2, 1.5, -0.5, 0.4, 0.2, 0.4, 1, 5, 0.8, 0.9};
         m.put(Suspects.TYPE_ID, Suspects.of("train-pass", 60000, 10, List.of("seen", "meanAum"),
                 new double[]{60000, Double.NaN}, new long[]{17, 4242}, new int[]{3, 8}, new int[]{5, 8},

@@ -57,6 +57,18 @@ public final class DeletionCurve {
 
     /** Curves for the orderings given by relevance maps (most relevant = largest value first). */
     public Result evaluate(INDArray x, INDArray maps, int[] targets) {
+        return evaluate(new INDArray[]{x}, 0, maps, targets);
+    }
+
+    /**
+     * For a network with several inputs: curves for removing the features of input {@code input} only, in the order
+     * of its relevance maps (most relevant first), the other inputs kept as they are.
+     *
+     * @param xs   one array per network input, same number of rows
+     * @param maps relevance maps of input {@code input} (its shape)
+     */
+    public Result evaluate(INDArray[] xs, int input, INDArray maps, int[] targets) {
+        INDArray x = xs[input];
         long n = x.size(0);
         long d = x.length() / n;
         INDArray r = maps.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).dup('c').reshape('c', n, d);
@@ -70,11 +82,20 @@ public final class DeletionCurve {
             Arrays.sort(idx, (a, b) -> Double.compare(v[b], v[a]));
             orders[i] = Arrays.stream(idx).mapToInt(Integer::intValue).toArray();
         }
-        return run(x, orders, targets);
+        return run(xs, input, orders, targets);
     }
 
     /** Mean over {@code repeats} random orderings, per example. */
     public Result random(INDArray x, int[] targets, int repeats, long seed) {
+        return random(new INDArray[]{x}, 0, targets, repeats, seed);
+    }
+
+    /**
+     * For a network with several inputs: the mean over {@code repeats} random orderings of the features of input
+     * {@code input}, the other inputs kept.
+     */
+    public Result random(INDArray[] xs, int input, int[] targets, int repeats, long seed) {
+        INDArray x = xs[input];
         long n = x.size(0);
         int d = (int) (x.length() / n);
         Random rnd = new Random(seed);
@@ -94,7 +115,7 @@ public final class DeletionCurve {
                 }
                 orders[i] = o;
             }
-            Result one = run(x, orders, targets);
+            Result one = run(xs, input, orders, targets);
             for (int i = 0; i < n; i++) {
                 for (int k = 0; k <= steps; k++) {
                     curves[i][k] += one.curves()[i][k] / repeats;
@@ -113,11 +134,22 @@ public final class DeletionCurve {
         return s / curve.length;
     }
 
+    /** Rows {@code rows} of an array of any rank, in that order (a copy). */
+    private static INDArray pullRows(INDArray a, int[] rows) {
+        long d = a.length() / a.size(0);
+        INDArray flat = a.dup('c').reshape('c', a.size(0), d);
+        INDArray picked = Nd4j.pullRows(flat, 1, rows);
+        long[] shape = a.shape().clone();
+        shape[0] = rows.length;
+        return picked.reshape('c', shape);
+    }
+
     private static double[] aopcs(double[][] curves) {
         return Arrays.stream(curves).mapToDouble(DeletionCurve::aopc).toArray();
     }
 
-    private Result run(INDArray x, int[][] orders, int[] targets) {
+    private Result run(INDArray[] xs, int which, int[][] orders, int[] targets) {
+        INDArray x = xs[which];
         long n = x.size(0);
         int d = (int) (x.length() / n);
         INDArray rows = x.castTo(net.dataType()).dup('c').reshape('c', n, d);
@@ -145,7 +177,21 @@ public final class DeletionCurve {
             long[] shape = x.shape().clone();
             shape[0] = (long) k * per;
             INDArray batch = Nd4j.createFromArray(data).castTo(net.dataType()).reshape('c', shape);
-            INDArray z = net.logits(batch, batchSize);
+            INDArray z;
+            if (xs.length == 1) {
+                z = net.logits(batch, batchSize);
+            } else {
+                // every other input: each of the k examples' rows repeated once per step
+                int[] rep = new int[k * per];
+                for (int i = 0; i < rep.length; i++) {
+                    rep[i] = s + i / per;
+                }
+                INDArray[] in = new INDArray[xs.length];
+                for (int j = 0; j < xs.length; j++) {
+                    in[j] = j == which ? batch : pullRows(xs[j], rep);
+                }
+                z = net.logits(in, batchSize);
+            }
             for (int i = 0; i < k; i++) {
                 for (int step = 0; step <= steps; step++) {
                     curves[s + i][step] = z.getDouble(i * per + step, t[i * per + step]);

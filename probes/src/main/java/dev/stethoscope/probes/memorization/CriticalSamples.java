@@ -62,7 +62,12 @@ import java.util.Arrays;
  * <p><b>ComputationGraph.</b> A single-input, single-output graph (its output vertex an output layer) is searched
  * the same way: input gradients by {@link dev.stethoscope.probes.model.GraphBackward}, certification by
  * {@link GraphIntervalBounds}. A graph that computes the same function as an MLP gives the MLP's result (tested).
- * Other graphs are refused with a message saying why.
+ * A single-output graph with several inputs is searched over all its inputs jointly
+ * ({@link #search(ComputationGraph, INDArray[], LassParameters, int, boolean)}): x is the concatenation of every
+ * input (flattened per example, in the graph's input order), the box ||x~ - x||_inf &lt;= r, the clipping to the input
+ * range and the sign step cover every input at once, the gradient is that of the loss with respect to all inputs, and
+ * certification bounds the product of the inputs' boxes. A graph with several inputs gives the result of the one-input
+ * network that reads the concatenated input (tested). Other graphs are refused with a message saying why.
  */
 public final class CriticalSamples {
     private static final Logger log = LoggerFactory.getLogger(CriticalSamples.class);
@@ -127,6 +132,60 @@ public final class CriticalSamples {
             }
         }
         return run(net, bounds, note, x, p, batchSize, keepPerturbed);
+    }
+
+    /**
+     * Runs LASS on every example of a single-output {@code graph} with one or more inputs (a private analysis copy,
+     * {@link InputGradients#graphAnalysisCopy}), perturbing all inputs jointly within one box of radius r
+     * (the class comment). With one input this is {@link #search(ComputationGraph, INDArray, LassParameters, int,
+     * boolean)}.
+     *
+     * @param xs one array per network input (in the order of the graph's inputs), same number of rows, values inside
+     *           the input range
+     * @return the result; its perturbed examples (with {@code keepPerturbed}) are joint arrays
+     *         ({@link InputGradients#joint}; {@link InputGradients#split} gives the inputs)
+     * @throws UnsupportedOperationException for a graph with several outputs, or whose output vertex is not an
+     *         output layer
+     */
+    public static CsrResult search(ComputationGraph graph, INDArray[] xs, LassParameters p, int batchSize,
+                                   boolean keepPerturbed) {
+        if (xs.length == 1) {
+            return search(graph, xs[0], p, batchSize, keepPerturbed);
+        }
+        InputGradients.requireSingleOutput(graph, "Critical samples (LASS)");
+        java.util.List<String> names = graph.getConfiguration().getNetworkInputs();
+        if (xs.length != names.size()) {
+            throw new IllegalArgumentException("The graph takes " + names.size() + " inputs " + names + "; got "
+                    + xs.length + " arrays");
+        }
+        long[][] shapes = new long[xs.length][];
+        for (int i = 0; i < xs.length; i++) {
+            shapes[i] = xs[i].shape();
+        }
+        Searched net = new Searched() {
+            @Override
+            public INDArray output(INDArray in) {
+                return graph.output(false, InputGradients.split(in, shapes))[0];
+            }
+
+            @Override
+            public InputGradients.GradientsAndPredictions step(INDArray in, INDArray labels) {
+                return InputGradients.jointGradientsAndPredictions(graph, InputGradients.split(in, shapes), labels);
+            }
+        };
+        Certifier bounds = null;
+        String note = null;
+        if (p.certify()) {
+            note = GraphIntervalBounds.unsupportedReason(graph);
+            if (note == null) {
+                GraphIntervalBounds b = GraphIntervalBounds.of(graph);
+                bounds = (lo, hi, predicted) -> b.certify(InputGradients.split(lo, shapes),
+                        InputGradients.split(hi, shapes), predicted);
+            } else {
+                log.debug("LASS searches every example: {}", note);
+            }
+        }
+        return run(net, bounds, note, InputGradients.joint(xs), p, batchSize, keepPerturbed);
     }
 
     /** Proves examples non-critical over their boxes ({@link IntervalBounds#certify}). */

@@ -37,7 +37,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * {@link IntervalBounds} for a single-input, single-output {@link ComputationGraph}: interval bound propagation
+ * {@link IntervalBounds} for a single-output {@link ComputationGraph} with one or more inputs (each input its own box,
+ * {@link #certify(INDArray[], INDArray[], int[])}): interval bound propagation
  * through the graph's vertices in topological order, then the same margin bound and certification rule at the dense
  * output layer.
  *
@@ -90,7 +91,7 @@ public final class GraphIntervalBounds {
 
     /** Why interval bounds cannot be computed for {@code graph}, or {@code null} if they can. */
     public static String unsupportedReason(ComputationGraph graph) {
-        String io = InputGradients.singleInputOutputReason(graph);
+        String io = InputGradients.singleOutputReason(graph);
         if (io != null) {
             return io;
         }
@@ -210,6 +211,11 @@ public final class GraphIntervalBounds {
      * input in the box {@code [lo[i], hi[i]]} (as {@link IntervalBounds#marginLowerBounds}).
      */
     public double[] marginLowerBounds(INDArray lo, INDArray hi, int[] predicted) {
+        return margins(new INDArray[]{lo}, new INDArray[]{hi}, predicted).lower();
+    }
+
+    /** As {@link #marginLowerBounds(INDArray, INDArray, int[])} for a graph with several inputs: one box per input. */
+    public double[] marginLowerBounds(INDArray[] lo, INDArray[] hi, int[] predicted) {
         return margins(lo, hi, predicted).lower();
     }
 
@@ -218,14 +224,29 @@ public final class GraphIntervalBounds {
      * {@link IntervalBounds#certify}).
      */
     public boolean[] certify(INDArray lo, INDArray hi, int[] predicted) {
+        return certify(new INDArray[]{lo}, new INDArray[]{hi}, predicted);
+    }
+
+    /**
+     * For a graph with several inputs: whether each example provably keeps its predicted class everywhere in the
+     * product of its boxes, input i in {@code [lo[i], hi[i]]} (arrays in the order of the graph's inputs).
+     */
+    public boolean[] certify(INDArray[] lo, INDArray[] hi, int[] predicted) {
         return IntervalBounds.certified(margins(lo, hi, predicted));
     }
 
-    private IntervalBounds.Margins margins(INDArray lo, INDArray hi, int[] predicted) {
-        int n = (int) lo.size(0);
-        if (hi.size(0) != n || predicted.length != n) {
-            throw new IllegalArgumentException("lo, hi and predicted must have the same number of examples: "
-                    + n + ", " + hi.size(0) + ", " + predicted.length);
+    private IntervalBounds.Margins margins(INDArray[] los, INDArray[] his, int[] predicted) {
+        java.util.List<String> inputs = conf.getNetworkInputs();
+        if (los.length != inputs.size() || his.length != inputs.size()) {
+            throw new IllegalArgumentException("The graph has inputs " + inputs + ": need one box per input, got "
+                    + los.length + " lower and " + his.length + " upper arrays");
+        }
+        int n = (int) los[0].size(0);
+        for (int j = 0; j < los.length; j++) {
+            if (los[j].size(0) != n || his[j].size(0) != n || predicted.length != n) {
+                throw new IllegalArgumentException("lo, hi and predicted must have the same number of examples: "
+                        + los[j].size(0) + ", " + his[j].size(0) + ", " + predicted.length);
+            }
         }
         LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
@@ -239,8 +260,9 @@ public final class GraphIntervalBounds {
                 GraphVertex v = vs[idx];
                 String name = v.getVertexName();
                 if (v.isInputVertex()) {
-                    lower[idx] = lo.castTo(DataType.DOUBLE).dup();
-                    upper[idx] = hi.castTo(DataType.DOUBLE).dup();
+                    int which = inputs.indexOf(name);
+                    lower[idx] = los[which].castTo(DataType.DOUBLE).dup();
+                    upper[idx] = his[which].castTo(DataType.DOUBLE).dup();
                     continue;
                 }
                 VertexIndices[] in = v.getInputVertices();

@@ -129,6 +129,34 @@ public final class InputGradients {
         return null;
     }
 
+    /**
+     * Why the per-example analyses of a graph with one or more inputs (loss sensitivity over all inputs, critical
+     * samples perturbing all inputs jointly) cannot run on {@code graph}, or null if they can: they need a single
+     * output whose vertex is an output layer with a feed-forward number of outputs (the classes).
+     */
+    public static String singleOutputReason(ComputationGraph graph) {
+        var conf = graph.getConfiguration();
+        if (conf.getNetworkOutputs().size() != 1) {
+            return "the graph has outputs " + conf.getNetworkOutputs() + " (supported: one output)";
+        }
+        String out = conf.getNetworkOutputs().get(0);
+        var v = graph.getVertex(out);
+        if (!v.hasLayer() || !(v.getLayer() instanceof org.deeplearning4j.nn.api.layers.IOutputLayer)
+                || !(v.getLayer().conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.FeedForwardLayer)) {
+            return "the graph's output vertex '" + out + "' is not a feed-forward output layer";
+        }
+        return null;
+    }
+
+    /** Fails with {@link #singleOutputReason} unless it is null; returns {@code graph}. */
+    public static ComputationGraph requireSingleOutput(ComputationGraph graph, String what) {
+        String why = singleOutputReason(graph);
+        if (why != null) {
+            throw new UnsupportedOperationException(what + " on a ComputationGraph needs one output layer: " + why);
+        }
+        return graph;
+    }
+
     /** Fails with {@link #singleInputOutputReason} unless it is null; returns {@code graph}. */
     public static ComputationGraph requireSingleInputOutput(ComputationGraph graph, String what) {
         String why = singleInputOutputReason(graph);
@@ -139,9 +167,9 @@ public final class InputGradients {
         return graph;
     }
 
-    /** Number of output classes of a single-output {@code graph} (size of its output layer). */
+    /** Number of output classes of a single-output {@code graph} (size of its output layer), any number of inputs. */
     public static int numClasses(ComputationGraph graph) {
-        requireSingleInputOutput(graph, "Counting classes");
+        requireSingleOutput(graph, "Counting classes");
         var conf = graph.getOutputLayer(0).conf().getLayer();
         return (int) ((org.deeplearning4j.nn.conf.layers.FeedForwardLayer) conf).getNOut();
     }
@@ -164,6 +192,44 @@ public final class InputGradients {
             out = net.outputSingle(false, features);
         }
         return new GradientsAndPredictions(pass.gradients()[0], argmax(out));
+    }
+
+    /**
+     * For a single-output graph copy with one or more inputs ({@link #graphAnalysisCopy}): the input gradients of
+     * every input, each flattened per example and concatenated in the order of the graph's inputs ([n, sum of the
+     * inputs' sizes], the layout of {@link #joint}), and the predictions from the same forward pass (as
+     * {@link #gradientsAndPredictions(ComputationGraph, INDArray, INDArray)}).
+     */
+    public static GradientsAndPredictions jointGradientsAndPredictions(ComputationGraph net, INDArray[] features,
+                                                                       INDArray labels) {
+        for (INDArray f : features) {
+            if (f.size(0) != labels.size(0)) {
+                throw new IllegalArgumentException(f.size(0) + " feature rows but " + labels.size(0) + " label rows");
+            }
+        }
+        dev.stethoscope.probes.linalg.NativeMemory.collectIfGrown();
+        var pass = dev.stethoscope.probes.model.GraphBackward.backward(net, features, labels);
+        INDArray out = fusable(net) ? pass.output() : null;
+        if (out == null) {
+            out = net.output(false, features)[0];
+        }
+        return new GradientsAndPredictions(joint(pass.gradients()), argmax(out));
+    }
+
+    /**
+     * Several inputs as one array: each input flattened per example (row-major) and the inputs concatenated in
+     * order: [n, sum of the inputs' sizes]. {@link #split} undoes it.
+     */
+    public static INDArray joint(INDArray[] xs) {
+        return dev.stethoscope.probes.model.GraphInputs.joint(xs);
+    }
+
+    /**
+     * The inputs of a joint array ({@link #joint}): {@code shapes[i]} is input i's shape (its first dimension is
+     * replaced by the joint array's rows).
+     */
+    public static INDArray[] split(INDArray joint, long[][] shapes) {
+        return dev.stethoscope.probes.model.GraphInputs.split(joint, shapes);
     }
 
     private static boolean fusable(ComputationGraph net) {

@@ -75,6 +75,16 @@ public final class LossSensitivity implements java.io.Serializable {
         return perClassMatrix(y -> perExampleL1(net, new INDArray[]{features}, y), features, labels);
     }
 
+    /**
+     * The per-class sensitivity matrix of a single-output graph with one or more inputs (a copy from
+     * {@link InputGradients#graphAnalysisCopy}): ||dL(y = i)/dx||_1 is the L1 norm over every input's gradient (the
+     * norm of their concatenation).
+     */
+    public static double[][] perClassMatrix(org.deeplearning4j.nn.graph.ComputationGraph net, INDArray[] features,
+                                            INDArray labels) {
+        return perClassMatrix(y -> perExampleL1(net, features, y), features[0], labels);
+    }
+
     private static double[][] perClassMatrix(java.util.function.Function<INDArray, double[]> l1, INDArray features,
                                              INDArray labels) {
         int k = (int) labels.size(1);

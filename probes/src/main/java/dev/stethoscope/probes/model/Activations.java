@@ -19,7 +19,8 @@ public final class Activations {
     }
 
     /**
-     * Activations of every layer of {@code model} for input {@code x}.
+     * Activations of every layer of {@code model} for input {@code x} (for a ComputationGraph with several inputs,
+     * the joint form of its inputs, {@link GraphInputs}).
      *
      * @return layer name (as in {@link LayerSelection#layerNames}) to activation, in forward order
      */
@@ -34,7 +35,8 @@ public final class Activations {
             return out;
         }
         if (model instanceof ComputationGraph cg) {
-            Map<String, INDArray> acts = cg.feedForward(x, false);
+            Map<String, INDArray> acts = cg.getConfiguration().getNetworkInputs().size() == 1
+                    ? cg.feedForward(x, false) : cg.feedForward(GraphInputs.split(cg, x), false);
             for (String n : LayerSelection.layerNames(cg)) {
                 INDArray a = acts.get(n);
                 if (a != null) {
