@@ -85,6 +85,9 @@ public final class AnalysisContext implements AutoCloseable {
     private final Map<String, java.util.Set<String>> declared = new java.util.concurrent.ConcurrentHashMap<>();
     private long forwardPasses;
     private long cacheHits;
+    private long releases;
+    // training thread only: the last snapshot whose end of point was handed to the analysis thread
+    private long endedSnapshot = -1;
     /** The native-memory watch held while the context is open ({@link dev.stethoscope.probes.linalg.NativeMemory#watch()}). */
     private final AutoCloseable memoryWatch;
 
@@ -240,6 +243,98 @@ public final class AnalysisContext implements AutoCloseable {
      */
     public void declare(ProbeSet probe, List<String> layers) {
         declared.computeIfAbsent(probe.key(), k -> java.util.concurrent.ConcurrentHashMap.newKeySet()).addAll(layers);
+    }
+
+    /**
+     * Ends the current analysis point (training thread, after every monitor's callbacks of an iteration
+     * or of an epoch end): when a snapshot was taken since the last call, queues behind that snapshot's
+     * tasks a release that drops the activation cache (if it still holds that snapshot's activations) and,
+     * on the analysis thread, destroys the ND4J workspaces that thread's inference passes left allocated.
+     * What the analyses compute is unchanged (a later request for the same snapshot computes the same
+     * activations again); between analysis points the cache then holds nothing (measured on LeNet:
+     * docs/overhead.md, 2026-12-07 s5). Without an analysis thread ({@code async = false}) the release runs
+     * here, on the training thread, and leaves the workspaces alone (they are the training's). A no-op
+     * after {@link #close()}. The {@code Stethoscope} handle calls it through {@link #pointEndListener()}.
+     */
+    public void endOfPoint() {
+        Snapshot s;
+        synchronized (this) {
+            s = last;
+            if (s == null || s.id() == endedSnapshot) {
+                return;
+            }
+            endedSnapshot = s.id();
+        }
+        long id = s.id();
+        if (executor == null) {
+            releaseCache(id);
+            return;
+        }
+        try {
+            executor.execute(() -> {
+                releaseCache(id);
+                try {
+                    Nd4j.getWorkspaceManager().destroyAllWorkspacesForCurrentThread();
+                } catch (RuntimeException e) {
+                    log.debug("Destroying the analysis thread's workspaces failed: {}", e.toString());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed: close() drops the cache itself
+        }
+    }
+
+    /** Analysis thread (or the training thread without one): drops the cache if it holds snapshot {@code id}. */
+    private void releaseCache(long id) {
+        if (cachedSnapshot == id) {
+            cache.clear();
+            cachedSnapshot = -1;
+            releases++;
+        }
+    }
+
+    /**
+     * A training listener that calls {@link #endOfPoint()} at every {@code iterationDone} and
+     * {@code onEpochEnd}; attach it after the monitors that use this context, so that it runs after their
+     * callbacks of the same event (DL4J calls listeners in the order they were added).
+     */
+    public org.deeplearning4j.optimize.api.TrainingListener pointEndListener() {
+        return new PointEnd(this);
+    }
+
+    /** See {@link #pointEndListener()}; serialisable (Spark) with the context left behind. */
+    private static final class PointEnd extends org.deeplearning4j.optimize.api.BaseTrainingListener
+            implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        private final transient AnalysisContext ctx;
+
+        PointEnd(AnalysisContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void iterationDone(Model model, int iteration, int epoch) {
+            if (ctx != null) {
+                ctx.endOfPoint();
+            }
+        }
+
+        @Override
+        public void onEpochEnd(Model model) {
+            if (ctx != null) {
+                ctx.endOfPoint();
+            }
+        }
+    }
+
+    /** Activation caches dropped by {@link #endOfPoint()} so far (analysis thread; for tests and logs). */
+    public long releases() {
+        return releases;
+    }
+
+    /** Whether the activation cache holds anything now (analysis thread; for tests and logs). */
+    public boolean cacheEmpty() {
+        return cache.isEmpty();
     }
 
     /** Forward passes over probe sets run so far (analysis thread; for tests and logs). */
