@@ -54,8 +54,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * of a {@link ProbeSet} at the requested layers once per snapshot; a second monitor asking for the
  * same probe set (same contents) and layers gets the cached arrays, and a {@link ProbeSet#head head}
  * of a cached probe set is served as row views of it. The whole cache is dropped when a task
- * loads another snapshot, so it holds at most, for the current snapshot, m x (sum of the
- * requested layers' activation sizes) floats per probe set (m its examples). Example: MNIST MLP
+ * loads another snapshot, when a task loads the copy for passes of its own ({@link #load}), and at
+ * the end of each analysis point ({@link #endOfPoint()}, which the {@code Stethoscope} handle calls
+ * after every monitor's callbacks of an iteration or epoch end): it holds at most, while the current
+ * snapshot's tasks run, m x (sum of the requested layers' activation sizes) floats per probe set (m its
+ * examples), and nothing between analysis points. Example: MNIST MLP
  * 784-512-10, two probe halves of 1000 examples: 2 x 1000 x (512 + 10) x 4 B = 4.2 MB; LeNet
  * (20x24x24, 20x12x12, 50x8x8, 50x4x4, 500, 10 per example): about 80 MB per 1000 examples.
  * Callers must treat cached arrays as read-only.
@@ -169,10 +172,25 @@ public final class AnalysisContext implements AutoCloseable {
     }
 
     /**
-     * The shared network copy loaded with {@code s}'s parameters (analysis thread). Loading another
-     * snapshot than the cached one drops the activation cache.
+     * The shared network copy loaded with {@code s}'s parameters, for a task that runs its own passes
+     * through it (analysis thread; the memorisation monitor's input gradients and loss sensitivity).
+     * Such a task does not read the probe-set activations, and the presets attach the monitors that do
+     * (health, probes, similarity) before it, so their tasks of the same point have run: the activation
+     * cache is dropped here rather than held through the task (on LeNet it is about 160 MB, held through
+     * the 30 s critical-sample search at the last analysis point otherwise). A later request for the same
+     * snapshot computes the same activations again (one more forward pass, same values).
      */
     public NetworkCopy load(Snapshot s) {
+        NetworkCopy c = loadCopy(s);
+        if (!cache.isEmpty()) {
+            cache.clear();
+            releases++;
+        }
+        return c;
+    }
+
+    /** The shared network copy loaded with {@code s}'s parameters; drops the cache if it holds another snapshot. */
+    private NetworkCopy loadCopy(Snapshot s) {
         NetworkCopy c = copy;
         if (c == null) {
             throw new IllegalStateException("No snapshot was taken yet: call snapshot() on the training thread first");
@@ -194,7 +212,7 @@ public final class AnalysisContext implements AutoCloseable {
      * cache (read-only arrays).
      */
     public Map<String, INDArray> activations(Snapshot s, ProbeSet probe, List<String> layers, int batchSize) {
-        load(s);
+        loadCopy(s);
         Map<String, INDArray> have = cache.computeIfAbsent(probe.key(), k -> new HashMap<>());
         List<String> missing = new ArrayList<>();
         for (String l : layers) {
@@ -327,7 +345,10 @@ public final class AnalysisContext implements AutoCloseable {
         }
     }
 
-    /** Activation caches dropped by {@link #endOfPoint()} so far (analysis thread; for tests and logs). */
+    /**
+     * Activation caches dropped before the next snapshot so far, by {@link #endOfPoint()} or by a task's
+     * {@link #load} (analysis thread; for tests and logs).
+     */
     public long releases() {
         return releases;
     }
