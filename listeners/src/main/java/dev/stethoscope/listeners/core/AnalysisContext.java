@@ -176,8 +176,8 @@ public final class AnalysisContext implements AutoCloseable {
      * through it (analysis thread; the memorisation monitor's input gradients and loss sensitivity).
      * Such a task does not read the probe-set activations, and the presets attach the monitors that do
      * (health, probes, similarity) before it, so their tasks of the same point have run: the activation
-     * cache is dropped here rather than held through the task (on LeNet it is about 160 MB, held through
-     * the 30 s critical-sample search at the last analysis point otherwise). A later request for the same
+     * cache is dropped here rather than held through the task (on LeNet with 2000 probe examples its arrays
+     * take about 160 MB; measured effect: docs/overhead.md, 2026-12-07 s5). A later request for the same
      * snapshot computes the same activations again (one more forward pass, same values).
      */
     public NetworkCopy load(Snapshot s) {
