@@ -180,6 +180,7 @@ public final class Stethoscope implements AutoCloseable {
             throw e;
         }
         attachAll(built);
+        attachPointEnd(net, ctx);
         return new Stethoscope(ctx, new ArrayList<>(built));
     }
 
@@ -216,6 +217,7 @@ public final class Stethoscope implements AutoCloseable {
         skipped.forEach((m, why) -> log.warn("Stethoscope monitor '{}' is not attached to this {}: {}", m,
                 net.getClass().getSimpleName(), why));
         attachAll(built);
+        attachPointEnd(net, ctx);
         return new Stethoscope(ctx, new ArrayList<>(built), skipped);
     }
 
@@ -227,6 +229,22 @@ public final class Stethoscope implements AutoCloseable {
             } else {
                 l.attach();
             }
+        }
+    }
+
+    /**
+     * Adds, after the monitors, the context's {@link AnalysisContext#pointEndListener()}: after every
+     * monitor's callbacks of an iteration or epoch end it queues the release of the probe-set activations
+     * and of the analysis thread's workspaces, so that they are not held between analysis points.
+     */
+    private static void attachPointEnd(Model net, AnalysisContext ctx) {
+        org.deeplearning4j.optimize.api.TrainingListener l = ctx.pointEndListener();
+        if (net instanceof org.deeplearning4j.nn.multilayer.MultiLayerNetwork mln) {
+            mln.addListeners(l);
+        } else if (net instanceof org.deeplearning4j.nn.graph.ComputationGraph cg) {
+            cg.addListeners(l);
+        } else {
+            net.addListeners(l);
         }
     }
 

@@ -142,6 +142,9 @@ class StethoscopeTest {
         assertThat(handle.context().forwardPasses()).isEqualTo(3 * 2 + 1);
         // served from the cache at each epoch end: the probes' probe-train set (computed for health) and similarity
         assertThat(handle.context().cacheHits()).isEqualTo(3 * 2);
+        // and not held between analysis points: dropped after the initial snapshot's tasks and after each
+        // epoch end's (the records above are the same as without the release)
+        assertThat(handle.context().releases()).isEqualTo(1 + 3);
     }
 
     @Test

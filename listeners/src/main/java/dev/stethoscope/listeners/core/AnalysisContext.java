@@ -54,8 +54,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * of a {@link ProbeSet} at the requested layers once per snapshot; a second monitor asking for the
  * same probe set (same contents) and layers gets the cached arrays, and a {@link ProbeSet#head head}
  * of a cached probe set is served as row views of it. The whole cache is dropped when a task
- * loads another snapshot, so it holds at most, for the current snapshot, m x (sum of the
- * requested layers' activation sizes) floats per probe set (m its examples). Example: MNIST MLP
+ * loads another snapshot, when a task loads the copy for passes of its own ({@link #load}), and at
+ * the end of each analysis point ({@link #endOfPoint()}, which the {@code Stethoscope} handle calls
+ * after every monitor's callbacks of an iteration or epoch end): it holds at most, while the current
+ * snapshot's tasks run, m x (sum of the requested layers' activation sizes) floats per probe set (m its
+ * examples), and nothing between analysis points. Example: MNIST MLP
  * 784-512-10, two probe halves of 1000 examples: 2 x 1000 x (512 + 10) x 4 B = 4.2 MB; LeNet
  * (20x24x24, 20x12x12, 50x8x8, 50x4x4, 500, 10 per example): about 80 MB per 1000 examples.
  * Callers must treat cached arrays as read-only.
@@ -85,6 +88,9 @@ public final class AnalysisContext implements AutoCloseable {
     private final Map<String, java.util.Set<String>> declared = new java.util.concurrent.ConcurrentHashMap<>();
     private long forwardPasses;
     private long cacheHits;
+    private long releases;
+    // training thread only: the last snapshot whose end of point was handed to the analysis thread
+    private long endedSnapshot = -1;
     /** The native-memory watch held while the context is open ({@link dev.stethoscope.probes.linalg.NativeMemory#watch()}). */
     private final AutoCloseable memoryWatch;
 
@@ -166,10 +172,25 @@ public final class AnalysisContext implements AutoCloseable {
     }
 
     /**
-     * The shared network copy loaded with {@code s}'s parameters (analysis thread). Loading another
-     * snapshot than the cached one drops the activation cache.
+     * The shared network copy loaded with {@code s}'s parameters, for a task that runs its own passes
+     * through it (analysis thread; the memorisation monitor's input gradients and loss sensitivity).
+     * Such a task does not read the probe-set activations, and the presets attach the monitors that do
+     * (health, probes, similarity) before it, so their tasks of the same point have run: the activation
+     * cache is dropped here rather than held through the task (on LeNet with 2000 probe examples its arrays
+     * take about 160 MB; measured effect: docs/overhead.md, 2026-12-07 s5). A later request for the same
+     * snapshot computes the same activations again (one more forward pass, same values).
      */
     public NetworkCopy load(Snapshot s) {
+        NetworkCopy c = loadCopy(s);
+        if (!cache.isEmpty()) {
+            cache.clear();
+            releases++;
+        }
+        return c;
+    }
+
+    /** The shared network copy loaded with {@code s}'s parameters; drops the cache if it holds another snapshot. */
+    private NetworkCopy loadCopy(Snapshot s) {
         NetworkCopy c = copy;
         if (c == null) {
             throw new IllegalStateException("No snapshot was taken yet: call snapshot() on the training thread first");
@@ -191,7 +212,7 @@ public final class AnalysisContext implements AutoCloseable {
      * cache (read-only arrays).
      */
     public Map<String, INDArray> activations(Snapshot s, ProbeSet probe, List<String> layers, int batchSize) {
-        load(s);
+        loadCopy(s);
         Map<String, INDArray> have = cache.computeIfAbsent(probe.key(), k -> new HashMap<>());
         List<String> missing = new ArrayList<>();
         for (String l : layers) {
@@ -240,6 +261,101 @@ public final class AnalysisContext implements AutoCloseable {
      */
     public void declare(ProbeSet probe, List<String> layers) {
         declared.computeIfAbsent(probe.key(), k -> java.util.concurrent.ConcurrentHashMap.newKeySet()).addAll(layers);
+    }
+
+    /**
+     * Ends the current analysis point (training thread, after every monitor's callbacks of an iteration
+     * or of an epoch end): when a snapshot was taken since the last call, queues behind that snapshot's
+     * tasks a release that drops the activation cache (if it still holds that snapshot's activations) and,
+     * on the analysis thread, destroys the ND4J workspaces that thread's inference passes left allocated.
+     * What the analyses compute is unchanged (a later request for the same snapshot computes the same
+     * activations again); between analysis points the cache then holds nothing (measured on LeNet:
+     * docs/overhead.md, 2026-12-07 s5). Without an analysis thread ({@code async = false}) the release runs
+     * here, on the training thread, and leaves the workspaces alone (they are the training's). A no-op
+     * after {@link #close()}. The {@code Stethoscope} handle calls it through {@link #pointEndListener()}.
+     */
+    public void endOfPoint() {
+        Snapshot s;
+        synchronized (this) {
+            s = last;
+            if (s == null || s.id() == endedSnapshot) {
+                return;
+            }
+            endedSnapshot = s.id();
+        }
+        long id = s.id();
+        if (executor == null) {
+            releaseCache(id);
+            return;
+        }
+        try {
+            executor.execute(() -> {
+                releaseCache(id);
+                try {
+                    Nd4j.getWorkspaceManager().destroyAllWorkspacesForCurrentThread();
+                } catch (RuntimeException e) {
+                    log.debug("Destroying the analysis thread's workspaces failed: {}", e.toString());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed: close() drops the cache itself
+        }
+    }
+
+    /** Analysis thread (or the training thread without one): drops the cache if it holds snapshot {@code id}. */
+    private void releaseCache(long id) {
+        if (cachedSnapshot == id) {
+            cache.clear();
+            cachedSnapshot = -1;
+            releases++;
+        }
+    }
+
+    /**
+     * A training listener that calls {@link #endOfPoint()} at every {@code iterationDone} and
+     * {@code onEpochEnd}; attach it after the monitors that use this context, so that it runs after their
+     * callbacks of the same event (DL4J calls listeners in the order they were added).
+     */
+    public org.deeplearning4j.optimize.api.TrainingListener pointEndListener() {
+        return new PointEnd(this);
+    }
+
+    /** See {@link #pointEndListener()}; serialisable (Spark) with the context left behind. */
+    private static final class PointEnd extends org.deeplearning4j.optimize.api.BaseTrainingListener
+            implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        private final transient AnalysisContext ctx;
+
+        PointEnd(AnalysisContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void iterationDone(Model model, int iteration, int epoch) {
+            if (ctx != null) {
+                ctx.endOfPoint();
+            }
+        }
+
+        @Override
+        public void onEpochEnd(Model model) {
+            if (ctx != null) {
+                ctx.endOfPoint();
+            }
+        }
+    }
+
+    /**
+     * Activation caches dropped before the next snapshot so far, by {@link #endOfPoint()} or by a task's
+     * {@link #load} (analysis thread; for tests and logs).
+     */
+    public long releases() {
+        return releases;
+    }
+
+    /** Whether the activation cache holds anything now (analysis thread; for tests and logs). */
+    public boolean cacheEmpty() {
+        return cache.isEmpty();
     }
 
     /** Forward passes over probe sets run so far (analysis thread; for tests and logs). */
