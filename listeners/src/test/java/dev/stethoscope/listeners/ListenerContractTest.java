@@ -175,7 +175,8 @@ class ListenerContractTest {
             new Row("feature evolution", (net, r) -> dev.stethoscope.listeners.features.FeatureEvolutionListener
                     .builder(net, r).schedule(Schedule.epochs(1)).probeExamples(16).build(),
                     dev.stethoscope.listeners.records.FeatureSnapshot.TYPE_ID,
-                    (l, it) -> ((dev.stethoscope.listeners.features.FeatureEvolutionListener) l).track(it)));
+                    (l, it) -> ((dev.stethoscope.listeners.features.FeatureEvolutionListener) l).track(it))
+                    .singleInputOnly());
 
     /** The model kinds every supporting row runs on. */
     enum Kind {
