@@ -8,11 +8,20 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import dev.stethoscope.listeners.assertions.ModelAssertions;
+import dev.stethoscope.listeners.health.HealthListener;
+import dev.stethoscope.listeners.probes.LinearProbeListener;
+import dev.stethoscope.listeners.probes.SvccaListener;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -64,5 +73,37 @@ class GraphInputsTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("input 'img'")
                 .hasMessageContaining("convolutionalFlat");
+
+        // the monitors that hold the joint form refuse such a graph when they are built, not at an analysis point
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        INDArray joint = Nd4j.rand(DataType.FLOAT, 4, 1 * 6 * 6 + 3);
+        DataSet probe = new DataSet(joint, Nd4j.eye(2).repeat(0, 2).castTo(DataType.FLOAT));
+        List<ThrowingCallable> builds = List.of(
+                () -> HealthListener.builder(g, storage).build(),
+                () -> LinearProbeListener.builder(g, storage).probeData(probe).build(),
+                () -> SvccaListener.builder(g, storage).probeInputs(joint).build(),
+                () -> ModelAssertions.builder(g, storage).validation(probe).build());
+        for (ThrowingCallable b : builds) {
+            assertThatThrownBy(b).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("cannot follow this graph with several inputs")
+                    .hasMessageContaining("input 'img'");
+        }
+    }
+
+    @Test
+    void aProbeSetNotInTheJointFormIsRefusedWhenTheMonitorIsBuilt() {
+        ComputationGraph two = TwoInputNets.twoInput(3);
+        DataSet d = TwoInputNets.digits(5, 30);
+        INDArray oneHalf = TwoInputNets.halves(d.getFeatures())[0];
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        assertThatThrownBy(() -> LinearProbeListener.builder(two, storage)
+                .probeData(new DataSet(oneHalf, d.getLabels())).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("[top, bottom]").hasMessageContaining("64 values per example").hasMessageContaining("not 32");
+        assertThatThrownBy(() -> SvccaListener.builder(two, storage).probeInputs(oneHalf).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not 32");
+        // the joint form is accepted
+        assertThat(LinearProbeListener.builder(two, storage).probeData(d).build()).isNotNull();
+        assertThat(SvccaListener.builder(two, storage).probeInputs(d.getFeatures()).build()).isNotNull();
     }
 }

@@ -1412,6 +1412,13 @@ public class AssertionListener extends StethoscopeListener {
             List<String> valid = new ArrayList<>(builtInIds());
             valid.addAll(userNames());
             List<String> exampleIds = exampleRules.stream().map(r -> r.id).toList();
+            List<INDArray> sets = new ArrayList<>();
+            if (validation != null) {
+                sets.add(validation.getFeatures());
+            }
+            exampleRules.stream().filter(r -> r.set != null).forEach(r -> sets.add(r.set.getFeatures()));
+            dev.stethoscope.probes.model.GraphInputs.checkJointForm(model, "The assertions monitor",
+                    sets.toArray(new INDArray[0]));
             for (Map.Entry<String, EnumSet<Action>> e : actions.entrySet()) {
                 String id = e.getKey();
                 if (!valid.contains(id)) {

@@ -402,6 +402,7 @@ public class HealthListener extends StethoscopeListener {
                 throw new IllegalArgumentException("The model has no hidden layer to monitor. Layers: "
                         + LayerSelection.layerNames(model));
             }
+            dev.stethoscope.probes.model.GraphInputs.checkJointForm(model, "The health monitor");
             return new HealthListener(this, chosen);
         }
     }

@@ -304,6 +304,8 @@ public class LinearProbeListener extends EpochAnalysisListener {
             if (k < 2) {
                 throw new IllegalArgumentException("The probe labels have fewer than 2 classes");
             }
+            dev.stethoscope.probes.model.GraphInputs.checkJointForm(model, "The linear probe monitor",
+                    train.getFeatures(), test.getFeatures());
             return new LinearProbeListener(this, chosen, train, test, k);
         }
     }

@@ -570,6 +570,7 @@ public class SvccaListener extends EpochAnalysisListener {
             if (method == SimilarityMethod.CKA_DEBIASED && probe != null && probe.size(0) < 4) {
                 throw new IllegalArgumentException("Debiased CKA needs at least 4 probe examples");
             }
+            dev.stethoscope.probes.model.GraphInputs.checkJointForm(model, "The similarity monitor", probe);
             return new SvccaListener(this, chosen);
         }
     }

@@ -113,6 +113,36 @@ public final class GraphInputs {
     }
 
     /**
+     * Checks, when a monitor is built, that {@code model} can take data in the joint form: nothing to check for a
+     * MultiLayerNetwork or a graph with one input; for a graph with several inputs the size of every input must be
+     * readable ({@link #inputSizes}) and each given array ({@code null}s skipped) must have the joint width.
+     *
+     * @param monitor names the monitor in the message
+     * @throws IllegalArgumentException naming the input whose size cannot be read, or the expected and given widths
+     */
+    public static void checkJointForm(org.deeplearning4j.nn.api.Model model, String monitor, INDArray... joints) {
+        if (!(model instanceof ComputationGraph graph) || graph.getConfiguration().getNetworkInputs().size() < 2) {
+            return;
+        }
+        long[] sizes;
+        try {
+            sizes = inputSizes(graph);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(monitor + " cannot follow this graph with several inputs: "
+                    + e.getMessage(), e);
+        }
+        long total = java.util.Arrays.stream(sizes).sum();
+        for (INDArray x : joints) {
+            if (x != null && x.length() / Math.max(1, x.size(0)) != total) {
+                throw new IllegalArgumentException(monitor + ": the graph's inputs "
+                        + graph.getConfiguration().getNetworkInputs() + " take " + java.util.Arrays.toString(sizes)
+                        + " values per example; give data in the joint form (" + total + " values per example, the "
+                        + "inputs flattened and concatenated in this order), not " + x.length() / Math.max(1, x.size(0)));
+            }
+        }
+    }
+
+    /**
      * The number of values per example of each input of {@code graph}, read from the layers that consume it: a
      * feed-forward layer's nIn, or the flat size of a feed-forward-to-CNN preprocessor (inputs declared with
      * {@code InputType.convolutionalFlat}).
