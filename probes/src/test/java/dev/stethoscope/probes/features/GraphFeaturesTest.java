@@ -2,7 +2,6 @@ package dev.stethoscope.probes.features;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
@@ -85,22 +84,6 @@ class GraphFeaturesTest {
                 .setOutputs("output").build();
         ComputationGraph g = new ComputationGraph(conf);
         g.init();
-        return g;
-    }
-
-    /** The chain graph of {@code mln}'s layers and preprocessors with the same parameters. */
-    static ComputationGraph asGraph(MultiLayerNetwork mln) {
-        MultiLayerConfiguration mc = mln.getLayerWiseConfigurations();
-        ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder()
-                .dataType(mln.params().dataType()).seed(1).graphBuilder().addInputs("in");
-        String prev = "in";
-        for (int i = 0; i < mc.getConfs().size(); i++) {
-            b.addLayer("L" + i, mc.getConf(i).getLayer().clone(), mc.getInputPreProcess(i), prev);
-            prev = "L" + i;
-        }
-        ComputationGraph g = new ComputationGraph(b.setOutputs(prev).build());
-        g.init();
-        g.setParams(mln.params().dup());
         return g;
     }
 
@@ -248,7 +231,7 @@ class GraphFeaturesTest {
     @Test
     void chainGraphHasTheNetworksFieldsAndProjections() {
         MultiLayerNetwork net = FeatureNets.lenet(Activation.RELU);
-        ComputationGraph g = asGraph(net);
+        ComputationGraph g = dev.stethoscope.probes.TestGraphs.asGraph(net);
         ReceptiveField a = ReceptiveField.of(net);
         ReceptiveField b = ReceptiveField.of(g);
         assertArrayEquals(a.inputShape(), b.inputShape());
