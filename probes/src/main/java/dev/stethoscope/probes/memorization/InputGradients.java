@@ -117,16 +117,7 @@ public final class InputGradients {
         if (conf.getNetworkInputs().size() != 1) {
             return "the graph has inputs " + conf.getNetworkInputs() + " (supported: one input)";
         }
-        if (conf.getNetworkOutputs().size() != 1) {
-            return "the graph has outputs " + conf.getNetworkOutputs() + " (supported: one output)";
-        }
-        String out = conf.getNetworkOutputs().get(0);
-        var v = graph.getVertex(out);
-        if (!v.hasLayer() || !(v.getLayer() instanceof org.deeplearning4j.nn.api.layers.IOutputLayer)
-                || !(v.getLayer().conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.FeedForwardLayer)) {
-            return "the graph's output vertex '" + out + "' is not a feed-forward output layer";
-        }
-        return null;
+        return singleOutputReason(graph);
     }
 
     /**
