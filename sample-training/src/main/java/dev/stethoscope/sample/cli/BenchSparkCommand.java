@@ -37,9 +37,12 @@ import java.util.concurrent.Callable;
  * models trained from the same initial weights and minibatch size:
  * <ul>
  *   <li>{@code --measure suspects}: the suspects ranking (precision@k and AUROC of each score against
- *   the flipped labels) after the last epoch, of {@code --runs} one-JVM runs (shuffle seeds 1..R) and
- *   {@code --runs} Spark runs (DL4J's split seeds 1..R) with parameter averaging; the spread within each
- *   side is the yardstick for the difference between the sides;</li>
+ *   the flipped labels) after the last epoch, of {@code --runs} runs of each of {@code --kinds}: one JVM
+ *   (shuffle seeds), Spark with parameter averaging (DL4J's split seeds) and parameter averaging done in one
+ *   JVM without Spark (order seeds), seeds {@code --first-seed} on; the spread within each side is the
+ *   yardstick for the difference between the sides. {@code --updater sgd --averaging-frequency 1
+ *   --one-jvm-batch 64} (with 2 workers and {@code --batch 32}) makes the one-JVM side the equivalent training
+ *   (docs/spark.md);</li>
  *   <li>{@code --measure overhead}: whole Spark runs without and with the preset's monitors in ABBA
  *   order ({@link OverheadRuns}) on one Spark context: ratios of wall time and of process CPU (in
  *   {@code local[N]} the workers are threads of this JVM, so process CPU counts their work).</li>
