@@ -253,19 +253,28 @@ public final class StethoscopeSpark implements AutoCloseable {
      * The feature-evolution monitor follows the top-activating training examples of its scheduled
      * epochs from the training passes, which happen on the workers; on the driver the training
      * iterator is passed once through the averaged network (inference mode) instead, before the
-     * epoch's snapshot.
+     * epoch's snapshot: a MultiLayerNetwork's layer activations as a list, a ComputationGraph's as
+     * a map by vertex name (the two forms of DL4J's {@code onForwardPass}).
      */
     private void streamFeatures() {
         FeatureEvolutionListener fe = driver.monitor(FeatureEvolutionListener.class);
-        if (fe == null || !fe.streaming() || training == null || !(driverNet instanceof MultiLayerNetwork mln)) {
+        if (fe == null || !fe.streaming() || training == null) {
             return;
         }
         DataSetIterator it = fe.track(training);
         it.reset();
         while (it.hasNext()) {
             DataSet ds = it.next();
-            List<INDArray> acts = mln.feedForward(ds.getFeatures(), false);
-            fe.onForwardPass(mln, acts.subList(0, acts.size() - 1)); // as DL4J: input and every layer but the output
+            if (driverNet instanceof MultiLayerNetwork mln) {
+                List<INDArray> acts = mln.feedForward(ds.getFeatures(), false);
+                fe.onForwardPass(mln, acts.subList(0, acts.size() - 1)); // as DL4J: input and every layer but the output
+            } else {
+                ComputationGraph g = (ComputationGraph) driverNet;
+                // every vertex by name, the network input included (DL4J's training pass leaves the output
+                // layer out; the monitor never tracks it)
+                Map<String, INDArray> acts = g.feedForward(ds.getFeatures(), false);
+                fe.onForwardPass(g, acts);
+            }
         }
         it.reset();
     }

@@ -177,9 +177,13 @@ class StethoscopeSparkTest {
                 new org.deeplearning4j.spark.impl.graph.SparkComputationGraph(sc, graph, master(null, 8));
         JavaRDD<DataSet> train = sc.parallelize(SparkTestData.indexedBatches(examples, BATCH), 2);
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        // the driver's training data: the same minibatches with their example ids (feature evolution names
+        // the top-activating examples by them)
+        List<DataSet> trainingBatches = SparkTestData.indexedBatches(examples, BATCH);
         StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.FULL)
                 .numExamples(N).probeData(heldOut)
-                .training(new ListDataSetIterator<>(examples, BATCH)).validation(new ListDataSetIterator<>(heldOut.asList(), BATCH))
+                .training(new org.deeplearning4j.datasets.iterator.ExistingDataSetIterator(trainingBatches))
+                .validation(new ListDataSetIterator<>(heldOut.asList(), BATCH))
                 .totalEpochs(2).async(false)
                 .tuneAssertions(b -> b.assertThat("always", w -> Severity.WARNING))
                 .attach(sparkNet, storage);
@@ -221,6 +225,47 @@ class StethoscopeSparkTest {
         assertThat(updates(storage, session, dev.stethoscope.listeners.records.MonitorError.TYPE_ID))
                 .as("no monitor failed").isEmpty();
         assertThat(graph.getEpochCount()).isEqualTo(2);
+        graphFeatureSnapshotsAreTheAveragedGraphsTopExamples(storage, session, graph, examples);
+    }
+
+    /**
+     * Feature evolution on the driver of a SparkComputationGraph: snapshots of both epochs for the tracked
+     * layers, and the last one's top-k of every unit are the examples (by id) on which the final averaged
+     * graph activates that unit most, with those activation values.
+     */
+    private static void graphFeatureSnapshotsAreTheAveragedGraphsTopExamples(InMemoryStatsStorage storage, String session,
+            org.deeplearning4j.nn.graph.ComputationGraph graph, List<DataSet> examples) {
+        List<StethoscopeRecord> snaps = updates(storage, session, FeatureSnapshot.TYPE_ID);
+        assertThat(snaps).as("feature snapshots of the graph").isNotEmpty();
+        assertThat(snaps).extracting(StethoscopeRecord::getEpoch).contains(0, 1);
+        org.nd4j.linalg.api.ndarray.INDArray all = SparkTestData.merged(examples).getFeatures();
+        java.util.Map<String, org.nd4j.linalg.api.ndarray.INDArray> acts = graph.feedForward(all, false);
+        Set<String> layersAtLastEpoch = new TreeSet<>();
+        for (StethoscopeRecord r : snaps) {
+            if (r.getEpoch() != 1) {
+                continue;
+            }
+            FeatureSnapshot f = r.payload(FeatureSnapshot.class);
+            layersAtLastEpoch.add(f.layerName());
+            org.nd4j.linalg.api.ndarray.INDArray a = acts.get(f.layerName());
+            assertThat(a).as("activations of vertex %s", f.layerName()).isNotNull();
+            assertThat(f.units()).as("units of %s", f.layerName()).isNotEmpty();
+            for (FeatureSnapshot.FeatureUnit u : f.units()) {
+                assertThat(u.examples()).as("top-k of %s unit %d", f.layerName(), u.unit()).isNotEmpty();
+                double[] column = a.getColumn(u.unit()).toDoubleVector();
+                double[] sorted = column.clone();
+                java.util.Arrays.sort(sorted);
+                for (int j = 0; j < u.examples().length; j++) {
+                    long id = u.examples()[j];
+                    assertThat(id).as("example id").isBetween(0L, (long) N - 1);
+                    assertThat(u.values()[j]).as("%s unit %d entry %d: the averaged graph's activation on example %d",
+                            f.layerName(), u.unit(), j, id).isCloseTo(column[(int) id], org.assertj.core.data.Offset.offset(1e-4));
+                    assertThat(u.values()[j]).as("%s unit %d entry %d: the %d-th largest activation", f.layerName(),
+                            u.unit(), j, j + 1).isCloseTo(sorted[sorted.length - 1 - j], org.assertj.core.data.Offset.offset(1e-4));
+                }
+            }
+        }
+        assertThat(layersAtLastEpoch).as("layers snapshotted at the last epoch").isNotEmpty();
     }
 
     /** One worker, one round an epoch: a SparkComputationGraph's merged dynamics equal a one-JVM graph run's. */
@@ -313,6 +358,63 @@ class StethoscopeSparkTest {
             assertThat(a.count(i)).isEqualTo(b.count(i)).isEqualTo(2);
             assertThat(a.aum(i)).as("AUM of %d", i).isCloseTo(b.aum(i), org.assertj.core.data.Offset.offset(1e-5));
             assertThat(a.confidence(i)).isCloseTo(b.confidence(i), org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(a.meanLoss(i)).isCloseTo(b.meanLoss(i), org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(a.forgettingEvents(i)).isEqualTo(b.forgettingEvents(i));
+            assertThat(a.predictedLabel(i)).isEqualTo(b.predictedLabel(i));
+        }
+    }
+
+    /**
+     * Two workers, {@code averagingFrequency(1)}, plain SGD: DL4J's average of the two workers' steps, each on
+     * one minibatch, is one SGD step on both minibatches together (the mean of the two gradients). With two
+     * minibatches an epoch (one round), a {@code local[2]} run trains exactly as one JVM on their union, and the
+     * per-example dynamics merged from both workers equal those of the one-JVM listener: the equivalence
+     * docs/spark.md uses for the suspect-ranking criterion. (One worker getting both minibatches would fit
+     * only one of them, and the parameters would differ.)
+     */
+    @Test
+    void twoWorkersAveragingEveryMinibatchTrainAsOneJvmOnTheDoubleBatch() {
+        int n = 2 * BATCH;
+        List<DataSet> examples = SparkTestData.blobs(n, 8);
+        MultiLayerNetwork sparkSide = SparkTestData.mlp(16, 9);
+        MultiLayerNetwork oneJvm = sparkSide.clone();
+        org.nd4j.linalg.api.ndarray.INDArray initial = sparkSide.params().dup();
+        SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, sparkSide, master(2, 1));
+        JavaRDD<DataSet> train = StethoscopeSpark.indexExamples(sc.parallelize(examples, 2));
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.ECONOMY).numExamples(n).async(false)
+                .attach(sparkNet, storage);
+        try {
+            for (int e = 0; e < 3; e++) {
+                s.fit(train);
+            }
+        } finally {
+            s.close();
+        }
+        Set<String> dynamicsWorkers = new TreeSet<>(s.recordsByWorker().keySet());
+        dynamicsWorkers.removeIf(w -> !w.endsWith("/training-dynamics"));
+        assertThat(dynamicsWorkers).as("logits from both workers").hasSizeGreaterThanOrEqualTo(2);
+
+        List<DataSet> indexed = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            DataSet one = examples.get(i).copy();
+            ExampleIndex.attach(one, new long[]{i});
+            indexed.add(one);
+        }
+        TrainingDynamicsListener reference = TrainingDynamicsListener.builder(oneJvm, new InMemoryStatsStorage())
+                .numExamples(n).async(false).build();
+        reference.attach();
+        oneJvm.fit(reference.track(new ListDataSetIterator<>(indexed, n)), 3); // one minibatch of 2 x BATCH an epoch
+        reference.close();
+
+        assertThat(sparkSide.params().equalsWithEps(oneJvm.params(), 1e-5))
+                .as("averaging two SGD steps on %d examples each = one SGD step on all %d", BATCH, n).isTrue();
+        assertThat(sparkSide.params().equalsWithEps(initial, 1e-3)).as("the parameters moved").isFalse();
+        TrainingDynamics a = s.dynamics().dynamics();
+        TrainingDynamics b = reference.dynamics();
+        for (int i = 0; i < n; i++) {
+            assertThat(a.count(i)).isEqualTo(b.count(i)).isEqualTo(3);
+            assertThat(a.aum(i)).as("AUM of %d", i).isCloseTo(b.aum(i), org.assertj.core.data.Offset.offset(1e-5));
             assertThat(a.meanLoss(i)).isCloseTo(b.meanLoss(i), org.assertj.core.data.Offset.offset(1e-5));
             assertThat(a.forgettingEvents(i)).isEqualTo(b.forgettingEvents(i));
             assertThat(a.predictedLabel(i)).isEqualTo(b.predictedLabel(i));

@@ -37,9 +37,12 @@ import java.util.concurrent.Callable;
  * models trained from the same initial weights and minibatch size:
  * <ul>
  *   <li>{@code --measure suspects}: the suspects ranking (precision@k and AUROC of each score against
- *   the flipped labels) after the last epoch, of {@code --runs} one-JVM runs (shuffle seeds 1..R) and
- *   {@code --runs} Spark runs (DL4J's split seeds 1..R) with parameter averaging; the spread within each
- *   side is the yardstick for the difference between the sides;</li>
+ *   the flipped labels) after the last epoch, of {@code --runs} runs of each of {@code --kinds}: one JVM
+ *   (shuffle seeds), Spark with parameter averaging (DL4J's split seeds) and parameter averaging done in one
+ *   JVM without Spark (order seeds), seeds {@code --first-seed} on; the spread within each side is the
+ *   yardstick for the difference between the sides. {@code --updater sgd --averaging-frequency 1
+ *   --one-jvm-batch 64} (with 2 workers and {@code --batch 32}) makes the one-JVM side the equivalent training
+ *   (docs/spark.md);</li>
  *   <li>{@code --measure overhead}: whole Spark runs without and with the preset's monitors in ABBA
  *   order ({@link OverheadRuns}) on one Spark context: ratios of wall time and of process CPU (in
  *   {@code local[N]} the workers are threads of this JVM, so process CPU counts their work).</li>
@@ -51,6 +54,12 @@ import java.util.concurrent.Callable;
 public final class BenchSparkCommand implements Callable<Integer> {
     /** What is measured. */
     public enum Measure { suspects, overhead }
+
+    /** The updater of every run of {@code --measure suspects}. */
+    public enum UpdaterKind { adam, sgd }
+
+    /** The kinds of run of {@code --measure suspects}. */
+    public enum RunKind { onejvm, averaging, spark }
 
     @Option(names = "--measure", defaultValue = "suspects", description = "suspects or overhead (default: ${DEFAULT-VALUE}).")
     Measure measure;
@@ -67,6 +76,29 @@ public final class BenchSparkCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "2", description = "With --measure suspects: runs per side, different seeds (default: ${DEFAULT-VALUE}).")
     int runs;
 
+    @Option(names = "--updater", defaultValue = "adam", description = "With --measure suspects: adam (the sample's "
+            + "model, Adam 1e-3) or sgd (the same model and initial weights with plain SGD, --learning-rate; with "
+            + "--averaging-frequency 1 parameter averaging of W workers on batch B is then one SGD step on W x B "
+            + "examples) (default: ${DEFAULT-VALUE}).")
+    UpdaterKind updater;
+
+    @Option(names = "--learning-rate", defaultValue = "0.1", description = "With --updater sgd: the SGD learning rate (default: ${DEFAULT-VALUE}).")
+    double learningRate;
+
+    @Option(names = "--one-jvm-batch", defaultValue = "0", description = "With --measure suspects: minibatch size of the "
+            + "one-JVM runs (default 0: --batch; workers x --batch is the batch one averaging round of --averaging-frequency 1 "
+            + "amounts to).")
+    int oneJvmBatch;
+
+    @Option(names = "--kinds", split = ",", defaultValue = "onejvm,averaging,spark", description = "With --measure suspects: "
+            + "the kinds of run, of onejvm, averaging (parameter averaging in one JVM without Spark), spark "
+            + "(default: ${DEFAULT-VALUE}).")
+    List<RunKind> kinds;
+
+    @Option(names = "--first-seed", defaultValue = "1", description = "With --measure suspects: the seeds of the runs of "
+            + "each kind are first-seed .. first-seed + runs - 1 (default: ${DEFAULT-VALUE}).")
+    int firstSeed;
+
     @Option(names = "--preset", defaultValue = "business", description = "With --measure overhead: the monitors (economy, business, full; default: ${DEFAULT-VALUE}).")
     String preset;
 
@@ -81,6 +113,13 @@ public final class BenchSparkCommand implements Callable<Integer> {
         Checks.inRange("--label-noise", labelNoise, 0, 1, true);
         Checks.atLeast("--averaging-frequency", averagingFrequency, 1);
         Checks.atLeast("--runs", runs, 1);
+        Checks.atLeast("--one-jvm-batch", oneJvmBatch, 0);
+        if (!(learningRate > 0)) {
+            throw new IllegalArgumentException("--learning-rate must be > 0, got " + learningRate);
+        }
+        if (kinds.isEmpty()) {
+            throw new IllegalArgumentException("--kinds needs at least one of " + Arrays.toString(RunKind.values()));
+        }
         run.validate();
         if (run.model.isGraph()) {
             throw new IllegalArgumentException("bench-spark measures the sample's MultiLayerNetwork models (--model mlp or cnn)");
@@ -97,6 +136,10 @@ public final class BenchSparkCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "%s, %d training examples (%d labels flipped), batch %d, %d epochs, Spark %s "
                         + "averaging every %d minibatches; load average %s%n", run.model, n, flipped.length, run.batch,
                 run.epochs, spark, averagingFrequency, loadAverage());
+        if (measure == Measure.suspects) {
+            System.out.printf(Locale.ROOT, "updater %s; one-JVM batch %d; kinds %s; seeds %d..%d%n", updaterText(),
+                    oneJvmBatch > 0 ? oneJvmBatch : run.batch, kinds, firstSeed, firstSeed + runs - 1);
+        }
         boolean filterWasActive = dev.stethoscope.plugin.StatsFileFilter.active();
         dev.stethoscope.plugin.StatsFileFilter.suspend(true); // Spark moves tasks with Java serialization
         try (JavaSparkContext sc = SparkTraining.context(spark)) {
@@ -119,23 +162,25 @@ public final class BenchSparkCommand implements Callable<Integer> {
     private void suspects(JavaSparkContext sc, JavaRDD<DataSet> data, INDArray x, INDArray y, int n, long[] flipped,
                           MnistData mnist) {
         Map<String, List<Suspects.Metric>> results = new LinkedHashMap<>();
-        for (int r = 1; r <= runs; r++) {
-            MultiLayerNetwork net = Models.build(run.model, 7, mnist.rows(), mnist.cols(), mnist.numClasses());
+        int lastSeed = firstSeed + runs - 1;
+        int jvmBatch = oneJvmBatch > 0 ? oneJvmBatch : run.batch;
+        for (int r = firstSeed; kinds.contains(RunKind.onejvm) && r <= lastSeed; r++) {
+            MultiLayerNetwork net = model(mnist);
             TrainingDynamicsListener l = TrainingDynamicsListener.builder(net, new InMemoryStatsStorage())
                     .numExamples(n).flippedIndices(flipped).featureShape(1, mnist.rows(), mnist.cols()).attach();
-            IndexedArrayIterator it = IndexedArrayIterator.builder(x, y).batchSize(run.batch).shuffle(r).build();
+            IndexedArrayIterator it = IndexedArrayIterator.builder(x, y).batchSize(jvmBatch).shuffle(r).build();
             long t0 = System.nanoTime();
             net.fit(l.track(it), run.epochs);
             l.close();
-            report("one JVM, shuffle seed " + r, l, n, t0, results);
+            report("one JVM, batch " + jvmBatch + ", shuffle seed " + r, l, n, t0, results);
         }
         List<DataSet> batches = data.collect();
         int workers = sc.defaultParallelism();
-        for (int r = 1; r <= runs; r++) {
+        for (int r = firstSeed; kinds.contains(RunKind.averaging) && r <= lastSeed; r++) {
             averagedInOneJvm(r, workers, batches, n, flipped, mnist, results);
         }
-        for (int r = 1; r <= runs; r++) {
-            MultiLayerNetwork net = Models.build(run.model, 7, mnist.rows(), mnist.cols(), mnist.numClasses());
+        for (int r = firstSeed; kinds.contains(RunKind.spark) && r <= lastSeed; r++) {
+            MultiLayerNetwork net = model(mnist);
             SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, net, SparkTraining.master(run.batch, averagingFrequency, r));
             long t0 = System.nanoTime();
             StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.ECONOMY).numExamples(n)
@@ -159,14 +204,15 @@ public final class BenchSparkCommand implements Callable<Integer> {
         // per score: mean of each side, the difference, and the spread within each side
         List<String> scores = results.values().iterator().next().stream().map(Suspects.Metric::score).toList();
         System.out.println();
+        System.out.println("(each side: the runs' values; mean, sample standard deviation and range when there are several)");
         System.out.println("| score | measure | one JVM (runs) | Spark (runs) | one JVM averaging (runs) | Spark - one JVM | Spark - one JVM averaging |");
         System.out.println("|---|---|---|---|---|---|---|");
         for (String sc0 : scores) {
             for (boolean precision : new boolean[]{true, false}) {
                 double[][] v = side(results, sc0, precision);
-                System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s | %+.4f | %+.4f |%n", sc0,
+                System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s |%n", sc0,
                         precision ? "precision@k" : "AUROC", fmt(v[0]), fmt(v[1]), fmt(v[2]),
-                        mean(v[1]) - mean(v[0]), mean(v[1]) - mean(v[2]));
+                        diff(v[1], v[0]), diff(v[1], v[2]));
             }
         }
     }
@@ -181,7 +227,7 @@ public final class BenchSparkCommand implements Callable<Integer> {
      */
     private void averagedInOneJvm(long seed, int workers, List<DataSet> batches, int n, long[] flipped, MnistData mnist,
                                   Map<String, List<Suspects.Metric>> results) {
-        MultiLayerNetwork net = Models.build(run.model, 7, mnist.rows(), mnist.cols(), mnist.numClasses());
+        MultiLayerNetwork net = model(mnist);
         TrainingDynamicsListener dyn = TrainingDynamicsListener.builder(net, new InMemoryStatsStorage()).numExamples(n)
                 .flippedIndices(flipped).featureShape(1, mnist.rows(), mnist.cols()).build();
         int[] epoch = new int[1];
@@ -218,11 +264,15 @@ public final class BenchSparkCommand implements Callable<Integer> {
                     }
                     params = params == null ? copy.params().dup() : params.addi(copy.params());
                     INDArray u = copy.getUpdater().getStateViewArray();
-                    updater = updater == null ? u.dup() : updater.addi(u);
+                    if (u != null) { // plain SGD has no updater state
+                        updater = updater == null ? u.dup() : updater.addi(u);
+                    }
                     used++;
                 }
                 net.setParams(params.divi(used));
-                net.getUpdater().getStateViewArray().assign(updater.divi(used));
+                if (updater != null) {
+                    net.getUpdater().getStateViewArray().assign(updater.divi(used));
+                }
                 // as DL4J's training master after each round (Adam's bias correction reads it)
                 net.getLayerWiseConfigurations().setIterationCount(
                         net.getLayerWiseConfigurations().getIterationCount() + averagingFrequency);
@@ -289,11 +339,55 @@ public final class BenchSparkCommand implements Callable<Integer> {
     }
 
     private static String fmt(double[] v) {
+        if (v.length == 0) {
+            return "-";
+        }
         List<String> s = new ArrayList<>();
         for (double d : v) {
             s.add(String.format(Locale.ROOT, "%.4f", d));
         }
-        return String.join(", ", s);
+        String values = String.join(", ", s);
+        if (v.length < 2) {
+            return values;
+        }
+        double m = mean(v);
+        double ss = 0;
+        for (double d : v) {
+            ss += (d - m) * (d - m);
+        }
+        double min = Arrays.stream(v).min().orElseThrow();
+        double max = Arrays.stream(v).max().orElseThrow();
+        return String.format(Locale.ROOT, "%s (mean %.4f, sd %.4f, range %.4f)", values, m, Math.sqrt(ss / (v.length - 1)),
+                max - min);
+    }
+
+    private static String diff(double[] a, double[] b) {
+        return a.length == 0 || b.length == 0 ? "-" : String.format(Locale.ROOT, "%+.4f", mean(a) - mean(b));
+    }
+
+    /**
+     * The sample's model from initial weights seed 7; with {@code --updater sgd} the same configuration and
+     * initial weights with plain SGD at {@code --learning-rate} on every layer.
+     */
+    private MultiLayerNetwork model(MnistData mnist) {
+        if (updater == UpdaterKind.adam) {
+            return Models.build(run.model, 7, mnist.rows(), mnist.cols(), mnist.numClasses());
+        }
+        org.deeplearning4j.nn.conf.MultiLayerConfiguration conf = run.model == Models.Kind.cnn
+                ? Models.lenet(7, mnist.rows(), mnist.cols(), mnist.numClasses())
+                : Models.mlp(7, mnist.rows() * mnist.cols(), mnist.numClasses());
+        for (org.deeplearning4j.nn.conf.NeuralNetConfiguration c : conf.getConfs()) {
+            if (c.getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer b) {
+                b.setIUpdater(new org.nd4j.linalg.learning.config.Sgd(learningRate));
+            }
+        }
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        return net;
+    }
+
+    private String updaterText() {
+        return updater == UpdaterKind.adam ? "the sample's (Adam)" : String.format(Locale.ROOT, "SGD, learning rate %s", learningRate);
     }
 
     private static double mean(double[] v) {

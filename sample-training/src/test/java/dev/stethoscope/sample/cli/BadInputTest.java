@@ -213,6 +213,13 @@ class BadInputTest {
         c.add(Arguments.of(new String[]{"bench-memorization", "--lass-preset", "bogus", "--data", good.toString()},
                 "Unknown LASS preset"));
         c.add(Arguments.of(new String[]{"bench-attribution", "--repeats", "0", "--data", good.toString()}, "--repeats"));
+        c.add(Arguments.of(new String[]{"bench-spark", "--learning-rate", "0", "--data", good.toString()},
+                "--learning-rate must be > 0"));
+        c.add(Arguments.of(new String[]{"bench-spark", "--one-jvm-batch", "-1", "--data", good.toString()},
+                "--one-jvm-batch must be >= 0"));
+        c.add(Arguments.of(new String[]{"bench-spark", "--updater", "bogus", "--data", good.toString()}, "adam, sgd"));
+        c.add(Arguments.of(new String[]{"bench-spark", "--kinds", "onejvm,bogus", "--data", good.toString()},
+                "onejvm, averaging, spark"));
         return c.stream();
     }
 
