@@ -181,6 +181,10 @@ class ProbePanelsUiTest {
                     assertThat(overflows).as("%s at %s", panel, size).isEqualTo("");
                     Object charts = js.executeScript("return document.querySelectorAll('main .chart canvas').length;");
                     assertThat(((Number) charts).intValue()).as("%s at %s", panel, size).isGreaterThanOrEqualTo(2);
+                    // no console error on the way (the page used to ask for a favicon the server does not have)
+                    assertThat(d.manage().logs().get(org.openqa.selenium.logging.LogType.BROWSER).getAll())
+                            .as("console errors of %s at %s", panel, size)
+                            .noneMatch(e -> e.getLevel().intValue() >= java.util.logging.Level.SEVERE.intValue());
                 }
             }
         } finally {
