@@ -174,6 +174,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
             this.key = key;
         }
 
+        /** The name of this capture in settings and records ("train-pass", "inference-copy"). */
         public String key() {
             return key;
         }
