@@ -118,7 +118,7 @@ Stethoscope.registerPanel({
           tooltip: { trigger: 'item', formatter: function (p) { return echarts.format.encodeHTML(order[p.value[1]] + ' ' + p.seriesName + ' at iteration ' + p.value[0]); } },
           legend: { data: ['WARNING', 'ERROR'] },
           grid: { left: 170, right: 30, top: 30, bottom: 40 },
-          xAxis: { type: 'value', name: 'iteration', nameLocation: 'middle', nameGap: 25 },
+          xAxis: { type: 'value', name: 'iteration', nameLocation: 'middle', nameGap: 25, minInterval: 1 },
           yAxis: { type: 'category', data: order },
           series: series
         }, true);
@@ -140,7 +140,7 @@ Stethoscope.registerPanel({
         rs.forEach(function (r) {
           var tr = el('tr', { 'class': 'assertion-row' });
           if (byWorker) { tr.appendChild(el('td', { 'class': 'assertion-worker' }, workerOf(r))); }
-          tr.appendChild(el('td', null, r.epoch));
+          tr.appendChild(el('td', null, api.epochNumber(r)));
           tr.appendChild(el('td', null, r.iteration));
           tr.appendChild(el('td', { 'class': r.severity === 'ERROR' ? 'bad assertion-severity' : 'warn assertion-severity' }, r.severity));
           tr.appendChild(el('td', { 'class': 'assertion-window' }, windowText(r)));

@@ -107,7 +107,7 @@ Stethoscope.registerPanel({
       slider.max = String(records.length - 1);
       if (followLatest) { slider.value = String(records.length - 1); }
       var r = records[Number(slider.value)];
-      where.textContent = 'epoch ' + r.epoch + ', iteration ' + r.iteration + ' (' + (Number(slider.value) + 1) +
+      where.textContent = 'epoch ' + api.epochNumber(r) + ', iteration ' + r.iteration + ' (' + (Number(slider.value) + 1) +
         ' of ' + records.length + ')';
       body.textContent = '';
       aopcChart = null;

@@ -17,7 +17,7 @@ Stethoscope.registerPanel({
       all.slice().reverse().slice(0, 500).forEach(function (r) {
         var tr = el('tr', { 'class': 'error-row' });
         tr.appendChild(el('td', null, new Date(r.timestamp).toLocaleTimeString()));
-        tr.appendChild(el('td', null, r.epoch));
+        tr.appendChild(el('td', null, api.epochNumber(r)));
         tr.appendChild(el('td', null, r.iteration));
         tr.appendChild(el('td', null, r.monitor));
         tr.appendChild(el('td', null, r.phase));

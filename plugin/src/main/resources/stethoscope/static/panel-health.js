@@ -162,7 +162,7 @@ Stethoscope.registerPanel({
       });
       table.appendChild(el('caption', { 'class': 'muted', style: 'caption-side:bottom;text-align:left' },
         (groups.length > 1 ? 'worker ' + workerOf(last) + ', ' : '') +
-        'epoch ' + last.epoch + ', iteration ' + last.iteration + ' · dead = not positive for any example of the batch (ReLU layers)'));
+        'epoch ' + api.epochNumber(last) + ', iteration ' + last.iteration + ' · dead = not positive for any example of the batch (ReLU layers)'));
     }
 
     source.addEventListener('change', function () { charts = null; draw(); });

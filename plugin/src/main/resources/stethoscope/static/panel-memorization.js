@@ -107,7 +107,7 @@ Stethoscope.registerPanel({
       if (!charts) { build(); }
       var last = records[records.length - 1];
       showParams(last.parameters);
-      var ep = function (r) { return r.epoch; };
+      var ep = api.epochNumber;
       charts.csr.setOption(lineOpt('epoch', [{ name: 'CSR at ' + radiusText(last), type: 'line', connectNulls: false,
         data: records.map(function (r) { return [ep(r), r.criticalSampleRatio]; }) }], 0, null), true);
       charts.acc.setOption(lineOpt('epoch', [
@@ -120,11 +120,11 @@ Stethoscope.registerPanel({
       ], 0, null), true);
       var prev = epochSel.value;
       epochSel.textContent = '';
-      records.forEach(function (r) { epochSel.appendChild(el('option', { value: String(r.epoch) }, String(r.epoch))); });
+      records.forEach(function (r) { epochSel.appendChild(el('option', { value: String(r.epoch) }, String(ep(r)))); });
       epochSel.value = prev && records.some(function (r) { return String(r.epoch) === prev; }) ? prev : String(last.epoch);
       drawHeat();
       latest.textContent = '';
-      [['epoch', last.epoch],
+      [['epoch', ep(last)],
        ['critical sample ratio', fmt(last.criticalSampleRatio, 4) + ' at ' + radiusText(last) + ' (' + last.criticalCount + ' of ' + last.csrExamples +
          ', mean steps to critical ' + fmt(last.csrMeanIterations, 1) + ', ' + last.csrCertified +
          ' proved non-critical by interval bounds, ' + last.csrMillis + ' ms)'],
@@ -132,7 +132,8 @@ Stethoscope.registerPanel({
        ['validation subset accuracy / loss', fmt(last.valAccuracy, 4) + ' / ' + fmt(last.valLoss, 4) + ' (' + last.valExamples + ' examples)'],
        ['mean training minibatch score', fmt(last.trainScoreMean, 4)],
        ['loss sensitivity mean / Gini', fmt(last.sensitivityMean, 4) + ' / ' + fmt(last.sensitivityGini, 4) +
-         ' (' + last.sensitivityMeasurements + ' measurements this epoch, ' + sens.length + ' in all)']
+         ' (' + last.sensitivityMeasurements + ' measurement' + (last.sensitivityMeasurements === 1 ? '' : 's') +
+         ' this epoch, ' + sens.length + ' in all)']
       ].forEach(function (row) {
         var tr = el('tr');
         tr.appendChild(el('th', null, row[0]));

@@ -93,7 +93,8 @@ Stethoscope.registerPanel({
       if (acc.under) { ul.appendChild(el('li', { id: 'similarity-warning-under' }, acc.under + ' value(s) ' + UNDER_TEXT + '.')); }
       if (acc.few) { ul.appendChild(el('li', { id: 'similarity-warning-few' }, acc.few + ' value(s) with ' + FEW_TEXT + '.')); }
       warning.appendChild(ul);
-      warning.appendChild(el('span', null, 'Use more probe examples (' + acc.points + ' data points now; the listener\'s' +
+      warning.appendChild(el('span', null, 'Use more probe examples (' + acc.points + ' data points in the first layer now;' +
+        ' a dense layer has one per probe example; the listener\'s' +
         ' probeSize / probeInputs, the sample\'s --similarity-examples), or debiased CKA. See docs/PROBES_AND_SIMILARITY.md.'));
     }
 
@@ -134,7 +135,7 @@ Stethoscope.registerPanel({
           : 'Learning dynamics so far: ' + label + ' vs the latest snapshot (epoch ' + dyn.referenceEpoch + '); final table at the end');
         charts.dyn.chart.setOption({
           animation: false, tooltip: { trigger: 'axis' }, legend: { type: 'scroll', top: 0 },
-          grid: { left: 48, right: 16, top: 32, bottom: 36 },
+          grid: { left: 48, right: 16, top: 48, bottom: 36 },
           xAxis: { type: 'value', name: 'epoch', nameLocation: 'middle', nameGap: 24, minInterval: 1 },
           yAxis: { type: 'value', min: 0, max: 1, name: label },
           series: dyn.columns.map(function (name, j) {
@@ -150,7 +151,7 @@ Stethoscope.registerPanel({
         var cols = prev[prev.length - 1].columns;
         charts.prev.chart.setOption({
           animation: false, tooltip: { trigger: 'axis' }, legend: { type: 'scroll', top: 0 },
-          grid: { left: 48, right: 16, top: 32, bottom: 36 },
+          grid: { left: 48, right: 16, top: 48, bottom: 36 },
           xAxis: { type: 'value', name: 'epoch', nameLocation: 'middle', nameGap: 24, minInterval: 1 },
           yAxis: { type: 'value', min: 0, max: 1, name: label },
           series: cols.map(function (name, j) {
@@ -188,7 +189,8 @@ Stethoscope.registerPanel({
           visualMap: { min: 0, max: 1, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120 },
           series: [{ type: 'heatmap', data: data, label: { show: m.rows.length <= 8 } }]
         }, true);
-        note.textContent = m.dataPoints + ' data points per representation. ' +
+        note.textContent = m.dataPoints + ' data points in the first layer\'s representation (a dense layer has one per' +
+          ' probe example, a convolutional layer in positions mode one per sampled position). ' +
           (under ? under + ' pair(s) underdetermined (more directions than data points allow: values inflated). ' : '') +
           (undefinedPairs ? undefinedPairs + ' pair(s) undefined (different data points: in positions mode only layers of equal spatial size are compared). ' : '') +
           'Raghu et al.: lower layers converge first.';

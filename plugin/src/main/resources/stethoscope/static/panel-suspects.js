@@ -181,7 +181,7 @@ Stethoscope.registerPanel({
         if (e.history && e.history.length) {
           c.appendChild(el('div', { 'class': 'hit-history muted' }, 'classes by epoch: ' + e.history.join(' ')));
         }
-        c.appendChild(el('div', { 'class': 'muted' }, 'epoch ' + r.epoch + ', iteration ' + r.iteration + ', ' + r.source));
+        c.appendChild(el('div', { 'class': 'muted' }, 'epoch ' + api.epochNumber(r) + ', iteration ' + r.iteration + ', ' + r.source));
         if (namesExamples(r)) {
           markControls(c, e, r.numClasses || Math.max(2, e.given + 1, e.predicted + 1));
         } else {
@@ -206,7 +206,7 @@ Stethoscope.registerPanel({
       c.appendChild(el('div', { 'class': 'muted' }, 'conf ' + fmt(s.confidence, 2) + ' \u00b7 var ' +
         fmt(s.variability, 2) + ' \u00b7 correct ' + fmt(s.correctness, 2)));
       c.appendChild(el('div', { 'class': 'muted' }, 'forgot ' + fmt(s.forgetting, 0) + ' \u00b7 learned since ' +
-        (s.learnedSince === null || s.learnedSince < 0 ? 'never' : 'epoch ' + s.learnedSince)));
+        (s.learnedSince === null || s.learnedSince < 0 ? 'never' : 'epoch ' + (s.learnedSince + 1))));
       markControls(c, s, numClasses);
       return c;
     }
@@ -229,7 +229,7 @@ Stethoscope.registerPanel({
       summary.textContent = '';
       if (!latest) { return; }
       var sm = latest.summary || {};
-      summary.appendChild(el('div', null, 'Epoch ' + latest.epoch + ' \u00b7 ' + fmt(sm.seen, 0) + ' of ' +
+      summary.appendChild(el('div', null, 'Epoch ' + api.epochNumber(latest) + ' \u00b7 ' + fmt(sm.seen, 0) + ' of ' +
         latest.numExamples + ' examples seen \u00b7 logits from ' + latest.capture + ' \u00b7 mean AUM ' +
         fmt(sm.meanAum, 3) + ' \u00b7 ' + fmt(100 * sm.fracNegativeAum, 1) + ' % with negative AUM \u00b7 top ' +
         latest.suspects.length + ' suspects shown'));
@@ -252,7 +252,7 @@ Stethoscope.registerPanel({
         metricChart = api.chart(div);
       }
       metricsTitle.textContent = 'Ranking quality against the ' + latest.numFlipped +
-        ' known flipped labels (k = ' + latest.numFlipped + '), epoch ' + latest.epoch;
+        ' known flipped labels (k = ' + latest.numFlipped + '), epoch ' + api.epochNumber(latest);
       var t = metricsTable;
       t.textContent = '';
       var hr = el('tr');
@@ -268,19 +268,20 @@ Stethoscope.registerPanel({
       });
       var series = [];
       ['combined', 'aum'].forEach(function (score) {
-        ['auroc', 'precisionAtK'].forEach(function (key) {
+        [['auroc', 'AUROC'], ['precisionAtK', 'precision@k']].forEach(function (key) {
           series.push({
-            name: score + ' ' + key, type: 'line', showSymbol: true,
+            name: score + ' ' + key[1], type: 'line', showSymbol: true,
             data: records.map(function (r) {
               var m = (r.metrics || []).filter(function (x) { return x.score === score; })[0];
-              return [r.epoch, m ? m[key] : null];
+              return [api.epochNumber(r), m ? m[key[0]] : null];
             })
           });
         });
       });
       metricChart.setOption({
-        tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { top: 40, left: 50, right: 20, bottom: 30 },
-        xAxis: { type: 'value', name: 'epoch', minInterval: 1 }, yAxis: { type: 'value', scale: true },
+        tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { top: 40, left: 50, right: 20, bottom: 40 },
+        xAxis: { type: 'value', name: 'epoch', nameLocation: 'middle', nameGap: 24, minInterval: 1 },
+        yAxis: { type: 'value', scale: true },
         series: series
       });
     }

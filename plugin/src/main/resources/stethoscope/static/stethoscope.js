@@ -96,6 +96,7 @@
   function makeApi(session, container, monitor) {
     var pollers = [];
     var charts = [];
+    var observers = [];
     var recordTypes = (monitor && monitor.recordTypes) || [];
     var api = {
       session: session,
@@ -161,11 +162,26 @@
           }).catch(function (e) { setStatus('error: ' + e.message); });
         });
       },
+      /**
+       * An ECharts instance on `node`, resized whenever the node's size changes: a chart is sized when it is made,
+       * and its card can change width afterwards (more cards added to the same grid, a scrollbar appearing).
+       */
       chart: function (node) {
         var c = echarts.init(node);
         charts.push(c);
+        if (window.ResizeObserver) {
+          var ro = new ResizeObserver(function () { if (!c.isDisposed()) { c.resize(); } });
+          ro.observe(node);
+          observers.push(ro);
+        }
         return c;
       },
+      /**
+       * The epoch of a record as the page numbers epochs: from 1, like the sample's log and the snapshot epochs of
+       * the probes, similarity and feature panels. A record's header carries DL4J's 0-based epoch counter (the
+       * epoch in progress, or at an epoch-end analysis the epoch that just ended).
+       */
+      epochNumber: function (r) { return r.epoch + 1; },
       empty: function (node, text) {
         node.textContent = '';
         node.appendChild(el('div', { 'class': 'empty' }, text));
@@ -177,7 +193,11 @@
         node.appendChild(el('div', { 'class': 'settings' }, 'Settings: ' + parts.join(', ')));
       },
       _tick: function () { pollers.forEach(function (fn) { try { fn(); } catch (e) { console.error(e); } }); },
-      _dispose: function () { charts.forEach(function (c) { c.dispose(); }); pollers = []; }
+      _dispose: function () {
+        observers.forEach(function (o) { o.disconnect(); });
+        charts.forEach(function (c) { c.dispose(); });
+        pollers = [];
+      }
     };
     window.addEventListener('resize', function () { charts.forEach(function (c) { c.resize(); }); });
     return api;

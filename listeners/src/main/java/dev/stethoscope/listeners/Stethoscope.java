@@ -279,8 +279,11 @@ public final class Stethoscope implements AutoCloseable {
      * monitors read each batch's own example indices or metadata (else the first two identify examples by
      * content hash, see {@link dev.stethoscope.listeners.data.ExampleIdentity}, and per-example assertions name
      * examples by their position in the epoch); {@code iterator} itself when none of them is attached.
+     *
+     * @throws NullPointerException if {@code iterator} is null (also when no such monitor is attached)
      */
     public DataSetIterator track(DataSetIterator iterator) {
+        Objects.requireNonNull(iterator, "iterator");
         TrainingDynamicsListener d = monitor(TrainingDynamicsListener.class);
         DataSetIterator it = d == null ? iterator : d.track(iterator);
         FeatureEvolutionListener f = monitor(FeatureEvolutionListener.class);

@@ -236,6 +236,30 @@ class StethoscopeTest {
         }
     }
 
+    @Test
+    void trackOfNullIsRefusedWithOrWithoutATrackingMonitor() {
+        MultiLayerNetwork net = net();
+        InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        try (Stethoscope none = Stethoscope.attach(net, storage, HealthListener.builder(net, storage))) {
+            // no monitor reads the batches: before, the null came back and failed later inside fit
+            assertThatThrownBy(() -> none.track(null)).isInstanceOf(NullPointerException.class)
+                    .hasMessageContaining("iterator");
+            DataSetIterator it = train();
+            assertThat(none.track(it)).isSameAs(it);
+        }
+        MultiLayerNetwork net2 = net();
+        try (Stethoscope economy = Stethoscope.preset(Stethoscope.Preset.ECONOMY).numExamples(256).attach(net2, storage)) {
+            assertThatThrownBy(() -> economy.track(null)).isInstanceOf(NullPointerException.class)
+                    .hasMessageContaining("iterator");
+            TrainingDynamicsListener dynamics = economy.monitor(TrainingDynamicsListener.class);
+            // one method per iterator type, so a literal null compiles and names what is missing
+            assertThatThrownBy(() -> dynamics.track(null)).isInstanceOf(NullPointerException.class)
+                    .hasMessageContaining("iterator");
+            assertThatThrownBy(() -> dynamics.trackMulti(null)).isInstanceOf(NullPointerException.class)
+                    .hasMessageContaining("iterator");
+        }
+    }
+
     /** A monitor whose close throws (and counts its calls). */
     static final class Failing extends StethoscopeListener {
         private final AtomicInteger closes;

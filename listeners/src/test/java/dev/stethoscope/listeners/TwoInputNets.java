@@ -54,17 +54,24 @@ public final class TwoInputNets {
 
     /** The two-input graph with seeded initial weights. */
     public static ComputationGraph twoInput(long seed) {
-        ComputationGraphConfiguration conf = base(seed).graphBuilder()
-                .addInputs("top", "bottom")
-                .addLayer("dt", dense(HALF, BRANCH), "top")
+        ComputationGraphConfiguration conf = branchesAndHead(base(seed).graphBuilder()
+                .addInputs("top", "bottom")).build();
+        ComputationGraph g = new ComputationGraph(conf);
+        g.init();
+        return g;
+    }
+
+    /**
+     * The layers of both graphs behind the vertices "top" and "bottom": a dense branch on each ("dt", "db"), merged
+     * ("cat"), dense "h" and the softmax output "out".
+     */
+    private static ComputationGraphConfiguration.GraphBuilder branchesAndHead(ComputationGraphConfiguration.GraphBuilder b) {
+        return b.addLayer("dt", dense(HALF, BRANCH), "top")
                 .addLayer("db", dense(HALF, BRANCH), "bottom")
                 .addVertex("cat", new MergeVertex(), "dt", "db")
                 .addLayer("h", dense(2 * BRANCH, 16), "cat")
                 .addLayer("out", output(), "h")
-                .setOutputs("out").build();
-        ComputationGraph g = new ComputationGraph(conf);
-        g.init();
-        return g;
+                .setOutputs("out");
     }
 
     /** The one-input MultiLayerNetwork with the block-form first layer and {@code g}'s weights. */
@@ -91,16 +98,10 @@ public final class TwoInputNets {
 
     /** The one-input graph cutting the concatenated input into halves with SubsetVertex, with {@code g}'s weights. */
     public static ComputationGraph subsetEquivalent(ComputationGraph g) {
-        ComputationGraphConfiguration conf = base(0).graphBuilder()
+        ComputationGraphConfiguration conf = branchesAndHead(base(0).graphBuilder()
                 .addInputs("in")
                 .addVertex("top", new SubsetVertex(0, HALF - 1), "in")
-                .addVertex("bottom", new SubsetVertex(HALF, 2 * HALF - 1), "in")
-                .addLayer("dt", dense(HALF, BRANCH), "top")
-                .addLayer("db", dense(HALF, BRANCH), "bottom")
-                .addVertex("cat", new MergeVertex(), "dt", "db")
-                .addLayer("h", dense(2 * BRANCH, 16), "cat")
-                .addLayer("out", output(), "h")
-                .setOutputs("out").build();
+                .addVertex("bottom", new SubsetVertex(HALF, 2 * HALF - 1), "in")).build();
         ComputationGraph s = new ComputationGraph(conf);
         s.init();
         for (String p : g.paramTable().keySet()) {

@@ -74,6 +74,9 @@ class AssertionsPanelTest {
                 assertThat(user.findElement(By.tagName("h3")).getText()).contains("loss-check (your assertion): 1 firing");
                 List<WebElement> cells = user.findElements(By.cssSelector("tr.assertion-row td"));
                 assertThat(cells.get(2).getText()).isEqualTo("WARNING");
+                // step 5 of 4 batches an epoch: the second epoch, numbered from 1 as on the other panels
+                assertThat(cells.get(0).getText()).isEqualTo("2");
+                assertThat(cells.get(1).getText()).isEqualTo("5");
                 assertThat(user.findElement(By.cssSelector(".assertion-window")).getText()).isEqualTo("step 5");
                 assertThat(user.findElement(By.cssSelector(".assertion-message")).getText()).isEqualTo(EVIL);
                 assertThat(user.findElements(By.tagName("img"))).isEmpty();

@@ -26,7 +26,10 @@ public final class Browser {
         return new File(CHROMIUM).canExecute() && new File(CHROMEDRIVER).canExecute();
     }
 
-    /** Starts a headless browser with a fresh profile; quit it when done. */
+    /**
+     * Starts a headless browser with a fresh profile, keeping the page's console messages for
+     * {@code manage().logs().get(LogType.BROWSER)}; quit it when done.
+     */
     public static ChromeDriver start() throws Exception {
         if (!available()) {
             throw new IllegalStateException("UI tests need Debian's chromium and chromium-driver ("
@@ -39,6 +42,7 @@ public final class Browser {
                 "--disable-quic", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
                 "--user-data-dir=" + profile);
+        o.setCapability("goog:loggingPrefs", java.util.Map.of("browser", "ALL"));
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(new File(CHROMEDRIVER))
                 .usingAnyFreePort()

@@ -20,6 +20,7 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -76,7 +77,13 @@ class MemorizationPanelTest {
                 assertThat(((Number) cells).intValue()).isEqualTo(9);
                 assertThat(d.findElement(By.id("mem-params")).getText()).contains("radius = 0.05")
                         .contains("maxIterations = 10");
-                assertThat(d.findElements(By.cssSelector("#mem-heat-epoch option"))).hasSize(3);
+                assertThat(d.findElements(By.cssSelector("#mem-heat-epoch option"))).extracting(WebElement::getText)
+                        .as("epochs numbered from 1, as the sample's log and the probe and similarity panels do")
+                        .containsExactly("1", "2", "3");
+                Object csrEpochs = js.executeScript("var c = echarts.getInstanceByDom(document.getElementById('mem-csr'));"
+                        + "return c.getOption().series[0].data.map(function (p) { return p[0]; }).join(',');");
+                assertThat(csrEpochs).isEqualTo("1,2,3");
+                assertThat(d.findElements(By.cssSelector("#mem-latest td.mem-value")).get(0).getText()).isEqualTo("3");
                 // the radius next to the CSR value (0.05 = 12.75/255) and in the chart's series name
                 assertThat(d.findElement(By.id("mem-latest")).getText())
                         .contains("at r = 12.75/255 = 0.05000 (preset custom)");

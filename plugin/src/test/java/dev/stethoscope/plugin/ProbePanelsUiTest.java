@@ -149,4 +149,54 @@ class ProbePanelsUiTest {
             d.quit();
         }
     }
+
+    /**
+     * Every chart of the probe and similarity panels stays inside its card at the two window sizes users have:
+     * a chart is sized when it is made, and the similarity panel makes its first chart while it is the only card
+     * of its grid (full width), before the other two cards halve it; it used to keep that width and overlap the
+     * card beside it.
+     */
+    @Test
+    void chartsFitTheirCardsAtBothWindowSizes() throws Exception {
+        ChromeDriver d = Browser.start();
+        try {
+            JavascriptExecutor js = d;
+            WebDriverWait wait = new WebDriverWait(d, Duration.ofSeconds(30));
+            for (org.openqa.selenium.Dimension size : List.of(new org.openqa.selenium.Dimension(1400, 1100),
+                    new org.openqa.selenium.Dimension(1000, 800))) {
+                d.manage().window().setSize(size);
+                for (String panel : List.of("similarity", "probes")) {
+                    String chartId = panel.equals("similarity") ? "chart-sim-heatmap" : "chart-probe-depth";
+                    d.get("http://127.0.0.1:" + server.port() + "/stethoscope#" + panel);
+                    d.navigate().refresh();
+                    wait.until(x -> (Boolean) ((JavascriptExecutor) x).executeScript(
+                            "var e = document.getElementById('" + chartId + "'); if (!e) return false;"
+                                    + "var c = echarts.getInstanceByDom(e); return !!c && !!c.getOption().series"
+                                    + " && c.getOption().series.length > 0;"));
+                    Object overflows = js.executeScript(CHART_OVERFLOWS);
+                    for (int i = 0; i < 20 && !"".equals(overflows); i++) { // resize observers answer within frames
+                        Thread.sleep(100);
+                        overflows = js.executeScript(CHART_OVERFLOWS);
+                    }
+                    assertThat(overflows).as("%s at %s", panel, size).isEqualTo("");
+                    Object charts = js.executeScript("return document.querySelectorAll('main .chart canvas').length;");
+                    assertThat(((Number) charts).intValue()).as("%s at %s", panel, size).isGreaterThanOrEqualTo(2);
+                    // no console error on the way (the page used to ask for a favicon the server does not have)
+                    assertThat(d.manage().logs().get(org.openqa.selenium.logging.LogType.BROWSER).getAll())
+                            .as("console errors of %s at %s", panel, size)
+                            .noneMatch(e -> e.getLevel().intValue() >= java.util.logging.Level.SEVERE.intValue());
+                }
+            }
+        } finally {
+            d.quit();
+        }
+    }
+
+    /** Script: the charts whose canvas is wider than their box (id and widths), or "" when every chart fits. */
+    private static final String CHART_OVERFLOWS = "var out = [];"
+            + "document.querySelectorAll('main .chart').forEach(function (e) {"
+            + "  var c = e.querySelector('canvas');"
+            + "  if (c && c.getBoundingClientRect().width > e.clientWidth + 1) {"
+            + "    out.push(e.id + ' ' + c.getBoundingClientRect().width + '>' + e.clientWidth); } });"
+            + "return out.join('; ');";
 }

@@ -92,6 +92,47 @@ class StethoscopeSparkTest {
         return out;
     }
 
+    /**
+     * The FULL preset over {@code examples} (memorisation's training and validation sets are the examples and
+     * {@code heldOut}) for two epochs, analyses on the calling thread, and an assertion that fires at every check.
+     */
+    private static StethoscopeSpark.Setup fullPreset(List<DataSet> examples, DataSet heldOut) {
+        return StethoscopeSpark.preset(Stethoscope.Preset.FULL)
+                .numExamples(N).probeData(heldOut)
+                .training(new ListDataSetIterator<>(examples, BATCH)).validation(new ListDataSetIterator<>(heldOut.asList(), BATCH))
+                .totalEpochs(2).async(false)
+                .tuneAssertions(b -> b.assertThat("always", w -> Severity.WARNING));
+    }
+
+    /** Two epochs on {@code train}, then {@code close()} (also when an epoch fails). */
+    private static void fitTwoEpochs(StethoscopeSpark s, JavaRDD<DataSet> train) {
+        try {
+            s.fit(train);
+            s.fit(train);
+        } finally {
+            s.close();
+        }
+    }
+
+    /** The workers whose per-minibatch training-dynamics records reached the driver. */
+    private static Set<String> dynamicsWorkers(StethoscopeSpark s) {
+        Set<String> workers = new TreeSet<>(s.recordsByWorker().keySet());
+        workers.removeIf(w -> !w.endsWith("/training-dynamics"));
+        return workers;
+    }
+
+    /** Every example seen twice by both, with the same AUM, confidence, mean loss, forgetting events and prediction. */
+    private static void assertSameDynamicsOverTwoEpochs(TrainingDynamics a, TrainingDynamics b) {
+        for (int i = 0; i < N; i++) {
+            assertThat(a.count(i)).isEqualTo(b.count(i)).isEqualTo(2);
+            assertThat(a.aum(i)).as("AUM of %d", i).isCloseTo(b.aum(i), org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(a.confidence(i)).isCloseTo(b.confidence(i), org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(a.meanLoss(i)).isCloseTo(b.meanLoss(i), org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(a.forgettingEvents(i)).isEqualTo(b.forgettingEvents(i));
+            assertThat(a.predictedLabel(i)).isEqualTo(b.predictedLabel(i));
+        }
+    }
+
     @Test
     void localTwoWorkersDeliverEveryMonitorsRecordsWithTheirWorkerIds() {
         List<DataSet> examples = SparkTestData.blobs(N, 1);
@@ -103,18 +144,8 @@ class StethoscopeSparkTest {
         SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, net, master(null, 8));
         JavaRDD<DataSet> train = StethoscopeSpark.indexExamples(sc.parallelize(examples, 2));
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
-        StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.FULL)
-                .numExamples(N).probeData(heldOut)
-                .training(new ListDataSetIterator<>(examples, BATCH)).validation(new ListDataSetIterator<>(heldOut.asList(), BATCH))
-                .totalEpochs(2).async(false)
-                .tuneAssertions(b -> b.assertThat("always", w -> Severity.WARNING))
-                .attach(sparkNet, storage);
-        try {
-            s.fit(train);
-            s.fit(train);
-        } finally {
-            s.close();
-        }
+        StethoscopeSpark s = fullPreset(examples, heldOut).attach(sparkNet, storage);
+        fitTwoEpochs(s, train);
         assertThat(s.skipped()).as("every monitor attached").isEmpty();
         String session = s.dynamics().sessionId();
         assertThat(storage.listSessionIDs()).contains(session);
@@ -122,8 +153,7 @@ class StethoscopeSparkTest {
         // worker side: health and assertions from both workers (DL4J names each worker copy JVMUID_n)
         Set<String> healthWorkers = workersOf(storage, session, Health.TYPE_ID);
         Set<String> assertionWorkers = workersOf(storage, session, AssertionFinding.TYPE_ID);
-        Set<String> dynamicsWorkers = new TreeSet<>(s.recordsByWorker().keySet());
-        dynamicsWorkers.removeIf(w -> !w.endsWith("/training-dynamics"));
+        Set<String> dynamicsWorkers = dynamicsWorkers(s);
         System.out.println("health workers " + healthWorkers + "; assertion workers " + assertionWorkers
                 + "; records per delivery " + s.recordsPerDelivery() + "; by worker " + s.recordsByWorker());
         assertThat(workerIdsOtherThanDriver(healthWorkers)).as("health records from two workers at least").hasSizeGreaterThanOrEqualTo(2);
@@ -179,20 +209,11 @@ class StethoscopeSparkTest {
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         // the driver's training data: the same minibatches with their example ids (feature evolution names
         // the top-activating examples by them)
-        List<DataSet> trainingBatches = SparkTestData.indexedBatches(examples, BATCH);
-        StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.FULL)
-                .numExamples(N).probeData(heldOut)
-                .training(new org.deeplearning4j.datasets.iterator.ExistingDataSetIterator(trainingBatches))
-                .validation(new ListDataSetIterator<>(heldOut.asList(), BATCH))
-                .totalEpochs(2).async(false)
-                .tuneAssertions(b -> b.assertThat("always", w -> Severity.WARNING))
+        StethoscopeSpark s = fullPreset(examples, heldOut)
+                .training(new org.deeplearning4j.datasets.iterator.ExistingDataSetIterator(
+                        SparkTestData.indexedBatches(examples, BATCH)))
                 .attach(sparkNet, storage);
-        try {
-            s.fit(train);
-            s.fit(train);
-        } finally {
-            s.close();
-        }
+        fitTwoEpochs(s, train);
         System.out.println("graph: skipped " + s.skipped() + "; records per delivery " + s.recordsPerDelivery()
                 + "; by worker " + s.recordsByWorker());
         assertThat(s.skipped()).as("the suspects monitor runs on a graph").doesNotContainKey("TrainingDynamics");
@@ -201,8 +222,7 @@ class StethoscopeSparkTest {
         String session = s.dynamics().sessionId();
         assertThat(workerIdsOtherThanDriver(workersOf(storage, session, Health.TYPE_ID))).hasSizeGreaterThanOrEqualTo(2);
         assertThat(workerIdsOtherThanDriver(workersOf(storage, session, AssertionFinding.TYPE_ID))).hasSizeGreaterThanOrEqualTo(2);
-        Set<String> dynamicsWorkers = new TreeSet<>(s.recordsByWorker().keySet());
-        dynamicsWorkers.removeIf(w -> !w.endsWith("/training-dynamics"));
+        Set<String> dynamicsWorkers = dynamicsWorkers(s);
         assertThat(dynamicsWorkers).as("worker batches from two workers").hasSizeGreaterThanOrEqualTo(2);
         TrainingDynamics d = s.dynamics().dynamics();
         for (int i = 0; i < N; i++) {
@@ -280,12 +300,7 @@ class StethoscopeSparkTest {
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.ECONOMY).numExamples(N).async(false)
                 .attach(sparkNet, storage);
-        try {
-            s.fit(sc.parallelize(batches, 1));
-            s.fit(sc.parallelize(batches, 1));
-        } finally {
-            s.close();
-        }
+        fitTwoEpochs(s, sc.parallelize(batches, 1));
         TrainingDynamicsListener reference = TrainingDynamicsListener.builder(oneJvm, new InMemoryStatsStorage())
                 .numExamples(N).async(false).build();
         reference.attach();
@@ -293,15 +308,7 @@ class StethoscopeSparkTest {
         reference.close();
 
         assertThat(sparkSide.params().equalsWithEps(oneJvm.params(), 1e-6)).as("same training").isTrue();
-        TrainingDynamics a = s.dynamics().dynamics();
-        TrainingDynamics b = reference.dynamics();
-        for (int i = 0; i < N; i++) {
-            assertThat(a.count(i)).isEqualTo(b.count(i)).isEqualTo(2);
-            assertThat(a.aum(i)).as("AUM of %d", i).isCloseTo(b.aum(i), org.assertj.core.data.Offset.offset(1e-5));
-            assertThat(a.meanLoss(i)).isCloseTo(b.meanLoss(i), org.assertj.core.data.Offset.offset(1e-5));
-            assertThat(a.forgettingEvents(i)).isEqualTo(b.forgettingEvents(i));
-            assertThat(a.predictedLabel(i)).isEqualTo(b.predictedLabel(i));
-        }
+        assertSameDynamicsOverTwoEpochs(s.dynamics().dynamics(), reference.dynamics());
     }
 
     private static Set<String> workerIdsOtherThanDriver(Set<String> ids) {
@@ -331,12 +338,7 @@ class StethoscopeSparkTest {
         InMemoryStatsStorage storage = new InMemoryStatsStorage();
         StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.ECONOMY).numExamples(N).async(false)
                 .attach(sparkNet, storage);
-        try {
-            s.fit(train);
-            s.fit(train);
-        } finally {
-            s.close();
-        }
+        fitTwoEpochs(s, train);
 
         List<DataSet> indexed = new ArrayList<>();
         for (int i = 0; i < N; i++) {
@@ -352,16 +354,7 @@ class StethoscopeSparkTest {
 
         assertThat(sparkSide.params().equalsWithEps(oneJvm.params(), 1e-6))
                 .as("same training: the Spark run's parameters equal the one-JVM run's").isTrue();
-        TrainingDynamics a = s.dynamics().dynamics();
-        TrainingDynamics b = reference.dynamics();
-        for (int i = 0; i < N; i++) {
-            assertThat(a.count(i)).isEqualTo(b.count(i)).isEqualTo(2);
-            assertThat(a.aum(i)).as("AUM of %d", i).isCloseTo(b.aum(i), org.assertj.core.data.Offset.offset(1e-5));
-            assertThat(a.confidence(i)).isCloseTo(b.confidence(i), org.assertj.core.data.Offset.offset(1e-5));
-            assertThat(a.meanLoss(i)).isCloseTo(b.meanLoss(i), org.assertj.core.data.Offset.offset(1e-5));
-            assertThat(a.forgettingEvents(i)).isEqualTo(b.forgettingEvents(i));
-            assertThat(a.predictedLabel(i)).isEqualTo(b.predictedLabel(i));
-        }
+        assertSameDynamicsOverTwoEpochs(s.dynamics().dynamics(), reference.dynamics());
     }
 
     /**
@@ -391,9 +384,7 @@ class StethoscopeSparkTest {
         } finally {
             s.close();
         }
-        Set<String> dynamicsWorkers = new TreeSet<>(s.recordsByWorker().keySet());
-        dynamicsWorkers.removeIf(w -> !w.endsWith("/training-dynamics"));
-        assertThat(dynamicsWorkers).as("logits from both workers").hasSizeGreaterThanOrEqualTo(2);
+        assertThat(dynamicsWorkers(s)).as("logits from both workers").hasSizeGreaterThanOrEqualTo(2);
 
         List<DataSet> indexed = new ArrayList<>();
         for (int i = 0; i < n; i++) {

@@ -260,6 +260,7 @@ public class AssertionListener extends StethoscopeListener {
     /** The model parameters' iteration count when the copy was last refreshed (-1: never). */
     private transient long copyAt = -1;
 
+    /** Made by {@link Builder#build()} once it has checked the configuration (protected for subclasses). */
     protected AssertionListener(Builder b) {
         super(b);
         this.schedule = b.resolvedSchedule();
@@ -1195,6 +1196,7 @@ public class AssertionListener extends StethoscopeListener {
         private int rearmAfter = Episode.DEFAULT_REARM_AFTER;
         private int plannedEpochs;
 
+        /** Use the listener's static {@code builder(model, router)}; protected for subclasses. */
         protected Builder(Model model, StatsStorageRouter router) {
             super(model, router);
         }

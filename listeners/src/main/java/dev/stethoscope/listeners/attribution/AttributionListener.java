@@ -98,6 +98,7 @@ public class AttributionListener extends StethoscopeListener {
     private int runs;
     private transient boolean closed;
 
+    /** Made by {@link Builder#build()} once it has checked the configuration (protected for subclasses). */
     protected AttributionListener(Builder b, NetworkCopy copy, LogitNetwork net, List<Attributor> attributors,
                                   long[][] geometry) {
         super(b);
@@ -398,6 +399,7 @@ public class AttributionListener extends StethoscopeListener {
         private MultiDataSet perClassSource;
         private int perClass;
 
+        /** Use the listener's static {@code builder(model, router)}; protected for subclasses. */
         protected Builder(Model model, StatsStorageRouter router) {
             super(model, router);
         }

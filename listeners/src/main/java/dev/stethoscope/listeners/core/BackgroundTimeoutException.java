@@ -7,6 +7,7 @@ package dev.stethoscope.listeners.core;
 public class BackgroundTimeoutException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** @param message what waited and for how long */
     public BackgroundTimeoutException(String message) {
         super(message);
     }

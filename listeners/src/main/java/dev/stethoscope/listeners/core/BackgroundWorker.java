@@ -114,6 +114,7 @@ public final class BackgroundWorker {
     /** An action to run on the listener's thread; may throw. */
     @FunctionalInterface
     public interface Action {
+        /** Runs the action. */
         void run() throws Exception;
     }
 

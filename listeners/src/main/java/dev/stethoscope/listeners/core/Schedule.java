@@ -151,6 +151,7 @@ public final class Schedule implements Serializable {
         return new Schedule(kind, period, epochs, last, n);
     }
 
+    /** What this schedule counts: iterations, epochs, an epoch list, checkpoints, or never. */
     public Kind kind() {
         return kind;
     }

@@ -109,6 +109,10 @@ public abstract class StethoscopeListener extends BaseTrainingListener
     /** Record types whose static info went to the current router (announced again to a new router). */
     private transient volatile Set<String> announcedTypes = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+    /**
+     * Takes the model, router, session and worker ids, fault policy and schedule from {@code b}; a subclass's
+     * {@code build()} calls it after checking its own configuration.
+     */
     protected StethoscopeListener(Builder<?, ?> b) {
         this.model = Objects.requireNonNull(b.model, "model");
         this.router = Objects.requireNonNull(b.router,
@@ -173,10 +177,12 @@ public abstract class StethoscopeListener extends BaseTrainingListener
         return m;
     }
 
+    /** The session id of this listener's records (see {@link Builder#sessionId}). */
     public String sessionId() {
         return sessionId;
     }
 
+    /** The worker id of this listener's records: "0" in one JVM unless set, DL4J's worker id on a Spark worker. */
     public String workerId() {
         return workerId;
     }
@@ -244,6 +250,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener
         }
     }
 
+    /** Whether a failure inside this monitor stops training ({@link Builder#failFast}) instead of being recorded. */
     public boolean failFast() {
         return failFast;
     }
@@ -261,6 +268,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener
      */
     @FunctionalInterface
     public interface FaultHook {
+        /** Called before the step {@code phase} of {@code monitor} (on a background thread when {@code background}). */
         void beforeStep(String monitor, String phase, boolean background) throws Exception;
     }
 
@@ -512,6 +520,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener
     /** A body that may throw. */
     @FunctionalInterface
     public interface ThrowingRunnable {
+        /** Runs the body. */
         void run() throws Exception;
     }
 
@@ -534,6 +543,11 @@ public abstract class StethoscopeListener extends BaseTrainingListener
         /** The shared analysis context, or null (see {@link #context(AnalysisContext)}). */
         protected AnalysisContext context;
 
+        /**
+         * @param model  the network the monitor watches (its configuration is checked in {@code build()})
+         * @param router where the records go: a StatsStorage or a RemoteUIStatsStorageRouter
+         * @throws IllegalArgumentException for a model that is neither a MultiLayerNetwork nor a ComputationGraph
+         */
         protected Builder(Model model, StatsStorageRouter router) {
             this.model = Objects.requireNonNull(model, "model");
             this.router = Objects.requireNonNull(router, "router");
@@ -543,6 +557,7 @@ public abstract class StethoscopeListener extends BaseTrainingListener
             }
         }
 
+        /** This builder as its own type, for the fluent setters. */
         @SuppressWarnings("unchecked")
         protected B self() {
             return (B) this;

@@ -1,6 +1,6 @@
 package dev.stethoscope.listeners.dynamics;
 
-import dev.stethoscope.probes.data.ForwardingDataSetIterator;
+import dev.stethoscope.listeners.data.MappingDataSetIterator;
 import org.nd4j.linalg.dataset.api.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 
@@ -21,9 +21,17 @@ final class BatchTracker implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
     private transient DataSet current;
 
-    /** Wraps {@code iterator} so that every batch it hands out is declared here. */
+    /**
+     * Wraps {@code iterator} so that every batch it hands out is declared here; the wrapper is never
+     * asynchronous and its {@code reset()} forgets the declared batch ({@link MappingDataSetIterator}).
+     */
     DataSetIterator track(DataSetIterator iterator) {
-        return new TrackingIterator(Objects.requireNonNull(iterator, "iterator"), this);
+        return new MappingDataSetIterator(Objects.requireNonNull(iterator, "iterator"), this::declare, this::clear);
+    }
+
+    private org.nd4j.linalg.dataset.DataSet declare(org.nd4j.linalg.dataset.DataSet ds) {
+        set(ds);
+        return ds;
     }
 
     /**
@@ -135,44 +143,6 @@ final class BatchTracker implements java.io.Serializable {
         public void reset() {
             tracker.clear();
             delegate.reset();
-        }
-    }
-
-    /** The iterator wrapper of {@link #track}: declares each batch it hands out; never asynchronous. */
-    private static final class TrackingIterator extends ForwardingDataSetIterator {
-        private static final long serialVersionUID = 1L;
-        private final BatchTracker tracker;
-
-        TrackingIterator(DataSetIterator delegate, BatchTracker tracker) {
-            super(delegate);
-            this.tracker = tracker;
-        }
-
-        private org.nd4j.linalg.dataset.DataSet remember(org.nd4j.linalg.dataset.DataSet ds) {
-            tracker.set(ds);
-            return ds;
-        }
-
-        @Override
-        public org.nd4j.linalg.dataset.DataSet next(int num) {
-            return remember(delegate().next(num));
-        }
-
-        @Override
-        public org.nd4j.linalg.dataset.DataSet next() {
-            return remember(delegate().next());
-        }
-
-        /** Always false: DL4J must not prefetch batches ahead of the one being trained. */
-        @Override
-        public boolean asyncSupported() {
-            return false;
-        }
-
-        @Override
-        public void reset() {
-            tracker.clear();
-            delegate().reset();
         }
     }
 }

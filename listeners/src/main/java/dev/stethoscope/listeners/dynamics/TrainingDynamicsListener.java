@@ -137,8 +137,8 @@ import java.util.function.LongFunction;
  * covers every input (and the label), and the feature cache keeps that concatenation, which the suspects page
  * renders with {@link Builder#featureShape} (e.g. {@code 1, 28, 28} when the inputs are the two halves of an
  * image; default: one row). The graph trains on a {@code MultiDataSetIterator}: without more, examples are
- * identified by content hash; wrapped by {@link #track(org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator)}
- * (or declared with {@link #setBatch(org.nd4j.linalg.dataset.api.MultiDataSet)}) the batches' example indices or
+ * identified by content hash; wrapped by {@link #trackMulti}
+ * (or declared with {@link #setMultiBatch}) the batches' example indices or
  * metadata are used. Only {@link Capture#TRAIN_PASS} is supported; {@code build()} refuses
  * {@link Capture#INFERENCE_COPY} on such a graph. Copying the inputs into one array costs one native concatenation
  * per batch on the training thread.
@@ -174,6 +174,7 @@ public final class TrainingDynamicsListener extends BackgroundListener {
             this.key = key;
         }
 
+        /** The name of this capture in settings and records ("train-pass", "inference-copy"). */
         public String key() {
             return key;
         }
@@ -328,7 +329,10 @@ public final class TrainingDynamicsListener extends BackgroundListener {
     /**
      * Optional: wraps {@code iterator} so this listener reads the example indices or metadata of the
      * batch being trained (preferred to content hashing when the batches carry them). Train on the
-     * returned iterator.
+     * returned iterator. For a graph with several inputs trained on a {@code MultiDataSetIterator} use
+     * {@link #trackMulti} (a separate name, so that {@code track(null)} is not ambiguous).
+     *
+     * @throws NullPointerException if {@code iterator} is null
      */
     public DataSetIterator track(DataSetIterator iterator) {
         return tracker.track(iterator);
@@ -338,23 +342,35 @@ public final class TrainingDynamicsListener extends BackgroundListener {
      * Optional, for a ComputationGraph with several inputs: wraps {@code iterator} so this listener reads the
      * example indices or metadata of the batch being trained ({@code MultiDataSet.getExampleMetaData()}), as
      * {@link #track(DataSetIterator)} does for DataSets. Train on the returned iterator.
+     *
+     * @throws NullPointerException if {@code iterator} is null
      */
-    public org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator track(
+    public org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator trackMulti(
             org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator iterator) {
         return tracker.track(iterator);
     }
 
     /**
      * Optional: declares the MultiDataSet about to be trained with {@code fit(MultiDataSet)} by a graph with several
-     * inputs (manual loops), so that its example indices or metadata are used.
+     * inputs (manual loops), so that its example indices or metadata are used; {@link #setBatch(DataSet)} for
+     * DataSets (a separate name, so that {@code setBatch(null)} is not ambiguous).
+     *
+     * @param m the batch, or null to forget a declared batch
      */
-    public void setBatch(org.nd4j.linalg.dataset.api.MultiDataSet m) {
-        tracker.set(m);
+    public void setMultiBatch(org.nd4j.linalg.dataset.api.MultiDataSet m) {
+        if (m == null) {
+            tracker.clear();
+        } else {
+            tracker.set(m);
+        }
     }
 
     /**
      * Optional: declares the DataSet about to be trained with {@code fit(DataSet)} (for manual training loops;
-     * {@link #track} does this for iterators), so that its example indices or metadata are used.
+     * {@link #track} does this for iterators), so that its example indices or metadata are used;
+     * {@link #setMultiBatch} for a MultiDataSet.
+     *
+     * @param ds the batch, or null to forget a declared batch
      */
     public void setBatch(DataSet ds) {
         tracker.set(ds);

@@ -76,6 +76,7 @@ public class HealthListener extends StethoscopeListener {
     private final transient dev.stethoscope.listeners.core.BackgroundWorker worker;
     private transient boolean closed;
 
+    /** Made by {@link Builder#build()} once it has checked the configuration (protected for subclasses). */
     protected HealthListener(Builder b, List<String> layers) {
         super(b);
         this.schedule = b.resolvedSchedule();
@@ -353,6 +354,7 @@ public class HealthListener extends StethoscopeListener {
         private List<String> layers = List.of();
         private INDArray probeInputs;
 
+        /** Use the listener's static {@code builder(model, router)}; protected for subclasses. */
         protected Builder(Model model, StatsStorageRouter router) {
             super(model, router);
         }

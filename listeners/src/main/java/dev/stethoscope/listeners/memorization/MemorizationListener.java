@@ -121,6 +121,7 @@ public class MemorizationListener extends BackgroundListener {
     private int measurementsThisEpoch;
     private boolean certificationNoteLogged;
 
+    /** Made by {@link Builder#build()} once it has checked the configuration (protected for subclasses). */
     protected MemorizationListener(Builder b, MultiDataSet train, MultiDataSet val) {
         super(b, "memorization", "analysis");
         this.lass = b.lass;
@@ -374,6 +375,7 @@ public class MemorizationListener extends BackgroundListener {
         private MultiDataSet multiValidation;
         private MultiDataSet multiTraining;
 
+        /** Use the listener's static {@code builder(model, router)}; protected for subclasses. */
         protected Builder(Model model, StatsStorageRouter router) {
             super(model, router, 16);
             if (model instanceof ComputationGraph g) {

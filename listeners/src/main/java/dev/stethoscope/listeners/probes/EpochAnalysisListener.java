@@ -103,6 +103,7 @@ public abstract class EpochAnalysisListener extends BackgroundListener {
             extends BackgroundListener.Builder<B, L> {
         protected int batchSize = 256;
 
+        /** For the subclasses' builders: the model the monitor watches and where its records go. */
         protected Builder(org.deeplearning4j.nn.api.Model model, org.deeplearning4j.core.storage.StatsStorageRouter router) {
             super(model, router, 2);
         }

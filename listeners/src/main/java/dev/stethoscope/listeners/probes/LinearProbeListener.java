@@ -74,6 +74,7 @@ public class LinearProbeListener extends EpochAnalysisListener {
     private final transient dev.stethoscope.listeners.core.AnalysisContext.ProbeSet trainSet;
     private final transient dev.stethoscope.listeners.core.AnalysisContext.ProbeSet testSet;
 
+    /** Made by {@link Builder#build()} once it has checked the configuration (protected for subclasses). */
     protected LinearProbeListener(Builder b, List<String> layers, DataSet train, DataSet test, int numClasses) {
         super(b, "probe");
         this.layers = List.copyOf(layers); // serialisable (a subList is not)
@@ -228,6 +229,7 @@ public class LinearProbeListener extends EpochAnalysisListener {
         private DataSet train;
         private DataSet test;
 
+        /** Use the listener's static {@code builder(model, router)}; protected for subclasses. */
         protected Builder(Model model, StatsStorageRouter router) {
             super(model, router);
         }

@@ -101,6 +101,7 @@ public class SvccaListener extends EpochAnalysisListener {
     private record Snapshot(int epoch, List<Representation> reps) implements java.io.Serializable {
     }
 
+    /** Made by {@link Builder#build()} once it has checked the configuration (protected for subclasses). */
     protected SvccaListener(Builder b, List<String> layers) {
         super(b, "snapshot");
         this.includeInitial = b.includeInitial;
@@ -466,6 +467,7 @@ public class SvccaListener extends EpochAnalysisListener {
         private int probeSize = 1000;
         private INDArray probe;
 
+        /** Use the listener's static {@code builder(model, router)}; protected for subclasses. */
         protected Builder(Model model, StatsStorageRouter router) {
             super(model, router);
         }

@@ -105,6 +105,10 @@ public record Memorization(double criticalSampleRatio, int criticalCount, int cs
         private Builder() {
         }
 
+        /**
+         * The critical sample ratio: {@code ratio} = {@code critical} of {@code examples} searched, the mean LASS
+         * steps of the critical ones, and the search's time in milliseconds.
+         */
         public Builder csr(double ratio, int critical, int examples, double meanIterations, long millis) {
             this.criticalSampleRatio = ratio;
             this.criticalCount = critical;
@@ -130,6 +134,7 @@ public record Memorization(double criticalSampleRatio, int criticalCount, int cs
             return this;
         }
 
+        /** Accuracy and loss on the training subset of {@code examples}, and the epoch's mean training minibatch score. */
         public Builder train(double accuracy, double loss, int examples, double scoreMean) {
             this.trainAccuracy = accuracy;
             this.trainLoss = loss;
@@ -138,6 +143,7 @@ public record Memorization(double criticalSampleRatio, int criticalCount, int cs
             return this;
         }
 
+        /** Accuracy and loss on the validation subset of {@code examples}. */
         public Builder validation(double accuracy, double loss, int examples) {
             this.valAccuracy = accuracy;
             this.valLoss = loss;
@@ -145,6 +151,10 @@ public record Memorization(double criticalSampleRatio, int criticalCount, int cs
             return this;
         }
 
+        /**
+         * Loss sensitivity: Gini of this epoch's per-example averages, Gini over all measurements so far, the mean
+         * g_x and the number of measurements this epoch.
+         */
         public Builder sensitivity(double gini, double giniCumulative, double mean, int measurements) {
             this.sensitivityGini = gini;
             this.sensitivityGiniCumulative = giniCumulative;
@@ -168,11 +178,13 @@ public record Memorization(double criticalSampleRatio, int criticalCount, int cs
             return this;
         }
 
+        /** The LASS and monitor parameters shown with the record (copied, in the map's order). */
         public Builder parameters(Map<String, String> params) {
             this.parameters = new LinkedHashMap<>(params);
             return this;
         }
 
+        /** The record; its constructor checks the per-class matrix against the class count. */
         public Memorization build() {
             return new Memorization(criticalSampleRatio, criticalCount, csrExamples, csrMeanIterations, csrMillis,
                     csrCertified, csrRadius, csrPreset, trainAccuracy, trainLoss, trainExamples, valAccuracy, valLoss,

@@ -77,6 +77,7 @@ public final class RecordCodec {
         return n;
     }
 
+    /** Writes {@code b} as its length (-1 for null) and its bytes. */
     public static void writeBytes(DataOutput out, byte[] b) throws IOException {
         out.writeInt(b == null ? -1 : b.length);
         if (b != null) {
@@ -84,6 +85,7 @@ public final class RecordCodec {
         }
     }
 
+    /** Reads what {@link #writeBytes} wrote (null for length -1); a length beyond the bytes left is an {@link IOException}. */
     public static byte[] readBytes(DataInput in) throws IOException {
         int n = readLength(in, 1, "byte array");
         if (n < 0) {
@@ -94,6 +96,7 @@ public final class RecordCodec {
         return b;
     }
 
+    /** Writes {@code s} as the length of its UTF-8 bytes (-1 for null) and those bytes. */
     public static void writeString(DataOutput out, String s) throws IOException {
         if (s == null) {
             out.writeInt(-1);
@@ -104,6 +107,7 @@ public final class RecordCodec {
         out.write(b);
     }
 
+    /** Reads what {@link #writeString} wrote (null for length -1); a length beyond the bytes left is an {@link IOException}. */
     public static String readString(DataInput in) throws IOException {
         int n = readLength(in, 1, "string");
         if (n < 0) {
@@ -114,6 +118,7 @@ public final class RecordCodec {
         return new String(b, java.nio.charset.StandardCharsets.UTF_8);
     }
 
+    /** Writes {@code list} as its size (-1 for null) and each string as {@link #writeString} does. */
     public static void writeStrings(DataOutput out, List<String> list) throws IOException {
         out.writeInt(list == null ? -1 : list.size());
         if (list != null) {
@@ -123,6 +128,7 @@ public final class RecordCodec {
         }
     }
 
+    /** Reads what {@link #writeStrings} wrote (null for size -1). */
     public static List<String> readStrings(DataInput in) throws IOException {
         int n = readLength(in, 4, "string list");
         if (n < 0) {
@@ -135,6 +141,7 @@ public final class RecordCodec {
         return l;
     }
 
+    /** Writes {@code a} as its length (-1 for null) and its values. */
     public static void writeDoubles(DataOutput out, double[] a) throws IOException {
         out.writeInt(a == null ? -1 : a.length);
         if (a != null) {
@@ -144,6 +151,7 @@ public final class RecordCodec {
         }
     }
 
+    /** Reads what {@link #writeDoubles} wrote (null for length -1); a length beyond the bytes left is an {@link IOException}. */
     public static double[] readDoubles(DataInput in) throws IOException {
         int n = readLength(in, 8, "double array");
         if (n < 0) {
@@ -156,6 +164,7 @@ public final class RecordCodec {
         return a;
     }
 
+    /** Writes {@code a} as its length (-1 for null) and its values. */
     public static void writeFloats(DataOutput out, float[] a) throws IOException {
         out.writeInt(a == null ? -1 : a.length);
         if (a != null) {
@@ -165,6 +174,7 @@ public final class RecordCodec {
         }
     }
 
+    /** Reads what {@link #writeFloats} wrote (null for length -1); a length beyond the bytes left is an {@link IOException}. */
     public static float[] readFloats(DataInput in) throws IOException {
         int n = readLength(in, 4, "float array");
         if (n < 0) {
@@ -177,6 +187,7 @@ public final class RecordCodec {
         return a;
     }
 
+    /** Writes {@code a} as its length (-1 for null) and its values. */
     public static void writeInts(DataOutput out, int[] a) throws IOException {
         out.writeInt(a == null ? -1 : a.length);
         if (a != null) {
@@ -186,6 +197,7 @@ public final class RecordCodec {
         }
     }
 
+    /** Reads what {@link #writeInts} wrote (null for length -1); a length beyond the bytes left is an {@link IOException}. */
     public static int[] readInts(DataInput in) throws IOException {
         int n = readLength(in, 4, "int array");
         if (n < 0) {
@@ -198,6 +210,7 @@ public final class RecordCodec {
         return a;
     }
 
+    /** Writes {@code a} as its length (-1 for null) and its values. */
     public static void writeLongs(DataOutput out, long[] a) throws IOException {
         out.writeInt(a == null ? -1 : a.length);
         if (a != null) {
@@ -207,6 +220,7 @@ public final class RecordCodec {
         }
     }
 
+    /** Reads what {@link #writeLongs} wrote (null for length -1); a length beyond the bytes left is an {@link IOException}. */
     public static long[] readLongs(DataInput in) throws IOException {
         int n = readLength(in, 8, "long array");
         if (n < 0) {

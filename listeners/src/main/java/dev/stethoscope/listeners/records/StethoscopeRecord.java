@@ -176,10 +176,15 @@ public final class StethoscopeRecord implements Persistable {
         return timestamp;
     }
 
+    /**
+     * DL4J's epoch counter when the record was made, 0-based: the epoch in progress, or at an epoch-end
+     * analysis the epoch that just ended (the page shows it plus one).
+     */
     public int getEpoch() {
         return epoch;
     }
 
+    /** DL4J's iteration counter when the record was made. */
     public long getIteration() {
         return iteration;
     }

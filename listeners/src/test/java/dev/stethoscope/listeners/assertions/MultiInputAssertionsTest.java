@@ -48,26 +48,14 @@ class MultiInputAssertionsTest {
         List<AssertionFinding> f2;
         List<AssertionFinding> f1;
         InMemoryStatsStorage s2 = new InMemoryStatsStorage();
-        try (AssertionListener l = ModelAssertions.builder(two, s2)
-                .assertExamples("bright", "Pixel 40 above 2", MultiInputAssertionsTest::bright)
-                .assertExamples("held-bright", "Held-out pixel 40 above 2", MultiInputAssertionsTest::bright, held,
-                        Schedule.epochs(1))
-                .assertExamples("held-unsure", "Held-out output below 0.2", MultiInputAssertionsTest::unsure, held,
-                        Schedule.epochs(1))
-                .build()) {
+        try (AssertionListener l = threeExampleAssertions(two, s2, held)) {
             two.addListeners(l);
             two.fit(TwoInputNets.iterator(train, 50), 2);
             f2 = AssertionListenerTest.findings(s2, l);
             assertThat(l.errorCount()).isZero();
         }
         InMemoryStatsStorage s1 = new InMemoryStatsStorage();
-        try (AssertionListener l = ModelAssertions.builder(one, s1)
-                .assertExamples("bright", "Pixel 40 above 2", MultiInputAssertionsTest::bright)
-                .assertExamples("held-bright", "Held-out pixel 40 above 2", MultiInputAssertionsTest::bright, held,
-                        Schedule.epochs(1))
-                .assertExamples("held-unsure", "Held-out output below 0.2", MultiInputAssertionsTest::unsure, held,
-                        Schedule.epochs(1))
-                .build()) {
+        try (AssertionListener l = threeExampleAssertions(one, s1, held)) {
             one.addListeners(l);
             one.fit(new ListDataSetIterator<>(train.asList(), 50), 2);
             f1 = AssertionListenerTest.findings(s1, l);
@@ -94,6 +82,17 @@ class MultiInputAssertionsTest {
         // training unchanged
         bare.fit(TwoInputNets.iterator(train, 50), 2);
         assertThat(two.params().toDoubleVector()).containsExactly(bare.params().toDoubleVector());
+    }
+
+    /** "bright" on the training batches, "held-bright" and "held-unsure" on {@code held} at every epoch. */
+    private static AssertionListener threeExampleAssertions(ComputationGraph g, InMemoryStatsStorage storage, DataSet held) {
+        return ModelAssertions.builder(g, storage)
+                .assertExamples("bright", "Pixel 40 above 2", MultiInputAssertionsTest::bright)
+                .assertExamples("held-bright", "Held-out pixel 40 above 2", MultiInputAssertionsTest::bright, held,
+                        Schedule.epochs(1))
+                .assertExamples("held-unsure", "Held-out output below 0.2", MultiInputAssertionsTest::unsure, held,
+                        Schedule.epochs(1))
+                .build();
     }
 
     private static String key(AssertionFinding x) {

@@ -83,7 +83,7 @@ class MultiInputSuspectsTest {
         ComputationGraph two = TwoInputNets.twoInput(7);
         TrainingDynamicsListener l = TrainingDynamicsListener.builder(two, new InMemoryStatsStorage())
                 .numExamples(200).topK(5).featureShape(1, 8, 8).attach();
-        two.fit(l.track(TwoInputNets.iterator(train, 50)), 4);
+        two.fit(l.trackMulti(TwoInputNets.iterator(train, 50)), 4);
         l.close();
         assertThat(l.identitySource()).isEqualTo(ExampleIdentity.Source.TRACKED_INDEX);
         assertThat(l.lastRecord().suspects().get(0).index()).isEqualTo(199 - PLANTED);

@@ -30,6 +30,10 @@ public interface Detector extends java.io.Serializable {
         return false;
     }
 
+    /**
+     * Whether this detector reads the per-epoch signals ({@link SignalWindow#epochs()}) and is evaluated at epoch
+     * ends only, instead of at steps. Default false.
+     */
     default boolean epochLevel() {
         return false;
     }

@@ -66,7 +66,6 @@ public final class SignalWindow implements java.io.Serializable {
         this.plannedEpochs = n;
     }
 
-    /** @return the number of epochs the training plans (0 = unknown) */
     /**
      * Iterations between two sampled steps (1: every step is sampled). The sampled-signal
      * detectors keep their sustain windows as spans of iterations: a window of {@code n} steps needs
@@ -85,6 +84,7 @@ public final class SignalWindow implements java.io.Serializable {
         return samplePeriod;
     }
 
+    /** @return the number of epochs the training plans (0 = unknown) */
     public int plannedEpochs() {
         return plannedEpochs;
     }
@@ -135,6 +135,7 @@ public final class SignalWindow implements java.io.Serializable {
         return sampled.peekLast();
     }
 
+    /** The most recent step (sampled or not), or null. */
     public StepSignals latest() {
         return steps.peekLast();
     }

@@ -88,6 +88,7 @@ public record StepSignals(long step, int epoch, double loss, String[] layerNames
                 || labelClasses.length > 0;
     }
 
+    /** A builder of the signals of iteration {@code step}: arrays not set stay empty (not sampled), the loss starts as NaN. */
     public static Builder builder(long step) {
         return new Builder(step);
     }

@@ -8,6 +8,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public abstract class GradientAttributor extends AttributorBase {
 
+    /**
+     * @param net       the logit view of a private copy of the network
+     * @param batchSize rows per internal batch
+     * @throws IllegalArgumentException when the network does not allow input gradients, with the reason
+     */
     protected GradientAttributor(LogitNetwork net, int batchSize) {
         super(net, batchSize);
         net.requireGradients(getClass().getSimpleName());

@@ -8,6 +8,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public abstract class PerturbationAttributor extends AttributorBase {
 
+    /**
+     * @param net       the logit view of a private copy of the network
+     * @param batchSize rows per internal batch of perturbed inputs
+     */
     protected PerturbationAttributor(LogitNetwork net, int batchSize) {
         super(net, batchSize);
     }

@@ -45,7 +45,35 @@ import java.util.List;
 public final class Propagation {
 
     /** Which part of the weights (or bias) a linear step uses: all, the positive part, the negative part. */
-    public enum Part { ALL, POS, NEG }
+    public enum Part {
+        /** Every entry. */
+        ALL(Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY),
+        /** The positive entries; the others are 0. */
+        POS(0, Double.POSITIVE_INFINITY),
+        /** The negative entries; the others are 0. */
+        NEG(Double.NEGATIVE_INFINITY, 0);
+
+        private final double lo;
+        private final double hi;
+
+        Part(double lo, double hi) {
+            this.lo = lo;
+            this.hi = hi;
+        }
+
+        /** This part of a scalar weight: {@code v} clamped to the part's range. */
+        double of(double v) {
+            return Math.min(Math.max(v, lo), hi);
+        }
+
+        /** This part of {@code w}: {@code w} itself for {@link #ALL}, else a new array. */
+        INDArray of(INDArray w) {
+            if (this == ALL) {
+                return w;
+            }
+            return this == POS ? Transforms.max(w, lo, true) : Transforms.min(w, hi, true);
+        }
+    }
 
     /** Names of the supported layer types (for error messages). */
     public static final List<String> SUPPORTED = List.of("DenseLayer", "OutputLayer", "ConvolutionLayer",
@@ -164,14 +192,6 @@ public final class Propagation {
         }
     }
 
-    static INDArray part(INDArray w, Part p) {
-        return switch (p) {
-            case ALL -> w;
-            case POS -> Transforms.max(w, 0.0, true);
-            case NEG -> Transforms.min(w, 0.0, true);
-        };
-    }
-
     /** A dense (fully connected) map; W [nIn, nOut], b [1, nOut]. */
     public static final class Dense extends Linear {
         private final INDArray w;
@@ -185,16 +205,16 @@ public final class Propagation {
 
         @Override
         public INDArray apply(INDArray a, Part weights, Part bias) {
-            INDArray z = a.castTo(w.dataType()).mmul(part(w, weights));
+            INDArray z = a.castTo(w.dataType()).mmul(weights.of(w));
             if (bias != null && b != null) {
-                z.addiRowVector(part(b, bias));
+                z.addiRowVector(bias.of(b));
             }
             return z;
         }
 
         @Override
         public INDArray applyT(INDArray s, Part weights, long[] inShape) {
-            return s.mmul(part(w, weights).transpose());
+            return s.mmul(weights.of(w).transpose());
         }
     }
 
@@ -305,10 +325,10 @@ public final class Propagation {
             long ow = cols.size(5);
             long oc = w.size(0);
             INDArray c2 = cols.permute(0, 4, 5, 1, 2, 3).dup('c').reshape('c', n * oh * ow, c * win.kh * win.kw);
-            INDArray w2 = part(w, weights).dup('c').reshape('c', oc, c * win.kh * win.kw);
+            INDArray w2 = weights.of(w).dup('c').reshape('c', oc, c * win.kh * win.kw);
             INDArray z = c2.mmul(w2.transpose()).reshape('c', n, oh, ow, oc).permute(0, 3, 1, 2).dup('c');
             if (bias != null && b != null) {
-                Broadcast.add(z, part(b, bias).reshape(oc), z, 1);
+                Broadcast.add(z, bias.of(b).reshape(oc), z, 1);
             }
             return z;
         }
@@ -322,7 +342,7 @@ public final class Propagation {
             long c = inShape[1];
             int[] p = win.padding(inShape[2], inShape[3]);
             INDArray s2 = s.permute(0, 2, 3, 1).dup('c').reshape('c', n * oh * ow, oc);
-            INDArray w2 = part(w, weights).dup('c').reshape('c', oc, c * win.kh * win.kw);
+            INDArray w2 = weights.of(w).dup('c').reshape('c', oc, c * win.kh * win.kw);
             INDArray cols = s2.mmul(w2).reshape('c', n, oh, ow, c, win.kh, win.kw).permute(0, 3, 4, 5, 1, 2);
             INDArray img = win.uncols(cols, inShape[2] + p[0] + p[1], inShape[3] + p[2] + p[3]);
             return win.crop(img, p, inShape[2], inShape[3]);
@@ -446,26 +466,18 @@ public final class Propagation {
             this.shift = shift;
         }
 
-        private static double part(double v, Part p) {
-            return switch (p) {
-                case ALL -> v;
-                case POS -> Math.max(v, 0);
-                case NEG -> Math.min(v, 0);
-            };
-        }
-
         @Override
         public INDArray apply(INDArray a, Part weights, Part bias) {
-            INDArray z = a.mul(part(scale, weights));
+            INDArray z = a.mul(weights.of(scale));
             if (bias != null) {
-                z.addi(part(shift, bias));
+                z.addi(bias.of(shift));
             }
             return z;
         }
 
         @Override
         public INDArray applyT(INDArray s, Part weights, long[] inShape) {
-            return s.mul(part(scale, weights));
+            return s.mul(weights.of(scale));
         }
     }
 

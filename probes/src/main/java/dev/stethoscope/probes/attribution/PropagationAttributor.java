@@ -16,6 +16,14 @@ public abstract class PropagationAttributor extends AttributorBase {
     /** The unrolled ComputationGraph, or null for a MultiLayerNetwork. */
     protected final GraphPropagation graph;
 
+    /**
+     * Unrolls the network's copy into propagation steps.
+     *
+     * @param net       the logit view of a private copy of the network
+     * @param batchSize rows per internal batch
+     * @param method    the method's name, for the error message
+     * @throws IllegalArgumentException naming the first layer or vertex the rules do not cover
+     */
     protected PropagationAttributor(LogitNetwork net, int batchSize, String method) {
         super(net, batchSize);
         if (net.isGraph()) {

@@ -105,6 +105,7 @@ public final class TrainingDynamics implements java.io.Serializable {
         return n;
     }
 
+    /** The number of classes (width of the logits). */
     public int numClasses() {
         return numClasses;
     }

@@ -191,18 +191,22 @@ public final class LinearProbe {
             return l2Grid == null ? String.valueOf(l2) : "held-out choice from " + Arrays.toString(l2Grid);
         }
 
+        /** Gradient steps of each probe fit. */
         public int iterations() {
             return iterations;
         }
 
+        /** Step size of the probe's gradient descent. */
         public double learningRate() {
             return learningRate;
         }
 
+        /** Seed of the probe's initial weights and of the held-out split that chooses L2. */
         public long seed() {
             return seed;
         }
 
+        /** How rank &gt; 2 (convolutional) activations become a probe's features. */
         public ProbeFeatures features() {
             return features;
         }

@@ -51,6 +51,7 @@ public record LassParameters(double radius, double alpha, double beta, int maxIt
         this(radius, alpha, beta, maxIterations, inputMin, inputMax, seed, true);
     }
 
+    /** Checks the parameters: positive finite radius and alpha, beta &gt;= 0, at least one step, inputMin &lt; inputMax. */
     public LassParameters {
         if (!(radius > 0) || !Double.isFinite(radius)) {
             throw new IllegalArgumentException("LASS radius must be a positive finite number, got " + radius);
@@ -104,26 +105,32 @@ public record LassParameters(double radius, double alpha, double beta, int maxIt
         return "custom";
     }
 
+    /** These parameters with radius {@code r} (alpha and beta unchanged: scale them too to keep the preset's ratios). */
     public LassParameters withRadius(double r) {
         return new LassParameters(r, alpha, beta, maxIterations, inputMin, inputMax, seed, certify);
     }
 
+    /** These parameters with sign-step size {@code a}. */
     public LassParameters withAlpha(double a) {
         return new LassParameters(radius, a, beta, maxIterations, inputMin, inputMax, seed, certify);
     }
 
+    /** These parameters with noise factor {@code b} (0: no Langevin noise). */
     public LassParameters withBeta(double b) {
         return new LassParameters(radius, alpha, b, maxIterations, inputMin, inputMax, seed, certify);
     }
 
+    /** These parameters with at most {@code n} LASS steps per example. */
     public LassParameters withMaxIterations(int n) {
         return new LassParameters(radius, alpha, beta, n, inputMin, inputMax, seed, certify);
     }
 
+    /** These parameters with valid inputs in [{@code min}, {@code max}] (infinite bounds for none). */
     public LassParameters withInputRange(double min, double max) {
         return new LassParameters(radius, alpha, beta, maxIterations, min, max, seed, certify);
     }
 
+    /** These parameters with noise seed {@code s}. */
     public LassParameters withSeed(long s) {
         return new LassParameters(radius, alpha, beta, maxIterations, inputMin, inputMax, s, certify);
     }

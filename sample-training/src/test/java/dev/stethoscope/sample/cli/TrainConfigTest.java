@@ -63,13 +63,17 @@ class TrainConfigTest {
         return BadInputTest.run(a.toArray(String[]::new));
     }
 
+    /** Writes {@code json} to {@code tmp/name} and trains it ({@link #train}) into the run folder {@code tmp/run}. */
+    private static String[] trainConfig(Path tmp, String name, String json) throws Exception {
+        Path config = tmp.resolve(name);
+        Files.writeString(config, json);
+        return train(MnistFixture.mnist(), config, tmp.resolve("run"));
+    }
+
     @Test
     void multiLayerConfigTrainsWithEveryMonitor(@TempDir Path tmp) throws Exception {
-        MnistData mnist = MnistFixture.mnist();
-        Path config = tmp.resolve("mlp.json");
-        Files.writeString(config, mlpJson(784));
+        String[] r = trainConfig(tmp, "mlp.json", mlpJson(784));
         Path run = tmp.resolve("run");
-        String[] r = train(mnist, config, run);
         assertThat(r[0]).as(r[2]).isEqualTo("0");
         assertThat(r[1]).contains("mlp.json (MultiLayerNetwork)").contains("assertions").contains("training-dynamics");
         assertThat(run.resolve(TrainCommand.SKIPPED_FILE)).doesNotExist();
@@ -82,11 +86,8 @@ class TrainConfigTest {
 
     @Test
     void graphConfigTrainsWithTheMonitorsThatSupportIt(@TempDir Path tmp) throws Exception {
-        MnistData mnist = MnistFixture.mnist();
-        Path config = tmp.resolve("graph.json");
-        Files.writeString(config, graphJson());
+        String[] r = trainConfig(tmp, "graph.json", graphJson());
         Path run = tmp.resolve("run");
-        String[] r = train(mnist, config, run);
         assertThat(r[0]).as(r[2]).isEqualTo("0");
         assertThat(r[1]).contains("graph.json (ComputationGraph)").contains("training-dynamics").contains("memorization")
                 .doesNotContain("not attached: TrainingDynamics").doesNotContain("not attached: Memorization");
@@ -167,18 +168,15 @@ class TrainConfigTest {
 
     @Test
     void aConfigThatDoesNotTakeMnistIsRefusedBeforeTraining(@TempDir Path tmp) throws Exception {
-        MnistData mnist = MnistFixture.mnist();
-        Path config = tmp.resolve("wrong.json");
-        Files.writeString(config, mlpJson(100));
-        Path run = tmp.resolve("run");
-        String[] r = train(mnist, config, run);
+        String[] r = trainConfig(tmp, "wrong.json", mlpJson(100));
         assertThat(r[0]).isEqualTo("1");
         assertThat(r[2]).contains("takes 100 inputs").contains("784 values per example")
                 .contains("InputType.feedForward(784)").doesNotContain("\tat ");
-        assertThat(run.resolve("model.zip")).doesNotExist();
+        assertThat(tmp.resolve("run").resolve("model.zip")).doesNotExist();
 
+        Path config = tmp.resolve("wrong.json");
         Files.writeString(config, "{\"not\": \"a configuration\"}");
-        r = train(mnist, config, tmp.resolve("run2"));
+        r = train(MnistFixture.mnist(), config, tmp.resolve("run2"));
         assertThat(r[0]).isEqualTo("1");
         assertThat(r[2]).contains("not a DL4J network configuration");
     }
