@@ -77,6 +77,15 @@ import java.util.function.Consumer;
  * {@code ParameterAveragingTrainingMaster} brings records back to the driver; with
  * {@code SharedTrainingMaster} the workers' records only leave through a network router
  * (docs/spark.md).
+ *
+ * <p><b>Epoch and iteration of the workers' records</b> are those of the driver's network: the epoch
+ * being trained and the global iteration (the driver's iteration count when the averaging round
+ * began plus the minibatch's position in the worker's round). A {@code MultiLayerNetwork}'s workers
+ * report these themselves; a {@code ComputationGraph}'s workers count from 0 every round (DL4J's
+ * configuration clone drops the counts), so their records are re-stamped on the driver as each
+ * round's records arrive, the training left alone. DL4J advances the driver's iteration count by
+ * {@code averagingFrequency} a round, whatever the workers fitted, so the iterations of consecutive
+ * rounds may leave gaps.
  */
 public final class StethoscopeSpark implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(StethoscopeSpark.class);
@@ -521,7 +530,10 @@ public final class StethoscopeSpark implements AutoCloseable {
                 throw e;
             }
             StethoscopeSpark[] self = new StethoscopeSpark[1];
-            MergingRouter router = new MergingRouter(storage, (w, b) -> self[0].merge(w, b), keepWorkerBatches);
+            // a graph's workers count iterations from 0 each round and epoch 0 (DL4J's configuration clone):
+            // the router gives their records the driver's epoch and global iterations
+            MergingRouter router = new MergingRouter(storage, (w, b) -> self[0].merge(w, b), keepWorkerBatches,
+                    cg != null ? (ComputationGraph) net : null);
             for (StethoscopeListener l : workers) {
                 // DL4J refuses routing listeners holding a router that is not Serializable, and hands each
                 // worker copy a router of its own

@@ -311,6 +311,157 @@ class StethoscopeSparkTest {
         assertSameDynamicsOverTwoEpochs(s.dynamics().dynamics(), reference.dynamics());
     }
 
+    /**
+     * A user's storage that notes, at each delivery of worker health records (one per averaging round),
+     * the driver network's epoch and iteration counts at that moment and the records delivered.
+     */
+    private static final class DeliveryLog implements org.deeplearning4j.core.storage.StatsStorageRouter {
+        record Delivery(int driverEpoch, long driverIteration, List<StethoscopeRecord> health) {
+        }
+
+        final InMemoryStatsStorage storage = new InMemoryStatsStorage();
+        final List<Delivery> deliveries = new ArrayList<>();
+        private final Model driver;
+
+        DeliveryLog(Model driver) {
+            this.driver = driver;
+        }
+
+        @Override
+        public void putStorageMetaData(org.deeplearning4j.core.storage.StorageMetaData m) {
+            storage.putStorageMetaData(m);
+        }
+
+        @Override
+        public void putStorageMetaData(java.util.Collection<? extends org.deeplearning4j.core.storage.StorageMetaData> m) {
+            storage.putStorageMetaData(m);
+        }
+
+        @Override
+        public void putStaticInfo(Persistable p) {
+            storage.putStaticInfo(p);
+        }
+
+        @Override
+        public void putStaticInfo(java.util.Collection<? extends Persistable> p) {
+            storage.putStaticInfo(p);
+        }
+
+        @Override
+        public void putUpdate(Persistable p) {
+            putUpdate(List.of(p));
+        }
+
+        @Override
+        public synchronized void putUpdate(java.util.Collection<? extends Persistable> ps) {
+            List<StethoscopeRecord> health = new ArrayList<>();
+            for (Persistable p : ps) {
+                if (p instanceof StethoscopeRecord r && r.holds(Health.class)
+                        && r.payload(Health.class).source().equals("train-batch")) {
+                    health.add(r);
+                }
+            }
+            if (!health.isEmpty()) {
+                int epoch = driver instanceof MultiLayerNetwork m ? m.getEpochCount()
+                        : ((org.deeplearning4j.nn.graph.ComputationGraph) driver).getEpochCount();
+                long iteration = driver instanceof MultiLayerNetwork m ? m.getIterationCount()
+                        : ((org.deeplearning4j.nn.graph.ComputationGraph) driver).getConfiguration().getIterationCount();
+                deliveries.add(new Delivery(epoch, iteration, health));
+            }
+            storage.putUpdate(ps);
+        }
+    }
+
+    /**
+     * Issue #16: a SparkComputationGraph's worker graphs start every averaging round at iteration 0,
+     * epoch 0 (DL4J's configuration clone drops the counts). Their health records must carry the
+     * driver's epoch of the round and global iterations, strictly increasing per worker across rounds
+     * and epochs, as a SparkDl4jMultiLayer's workers report them (the control below).
+     */
+    @Test
+    void graphWorkerRecordsCarryTheDriversEpochAndGlobalIterations() {
+        List<DataSet> examples = SparkTestData.blobs(N, 1);
+        org.deeplearning4j.nn.graph.ComputationGraph graph = SparkTestData.graph(16, 3);
+        int averagingFrequency = 2;
+        // each RDD element is one minibatch of BATCH examples: a round is 2 workers x 2 of them, so an
+        // epoch of 15 minibatches takes several rounds
+        ParameterAveragingTrainingMaster tm = new ParameterAveragingTrainingMaster.Builder(BATCH)
+                .batchSizePerWorker(BATCH).averagingFrequency(averagingFrequency).workerPrefetchNumBatches(0)
+                .rddTrainingApproach(RDDTrainingApproach.Direct).repartionData(Repartition.Never).build();
+        org.deeplearning4j.spark.impl.graph.SparkComputationGraph sparkNet =
+                new org.deeplearning4j.spark.impl.graph.SparkComputationGraph(sc, graph, tm);
+        JavaRDD<DataSet> train = sc.parallelize(SparkTestData.indexedBatches(examples, BATCH), 2);
+        DeliveryLog log = new DeliveryLog(graph);
+        StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.ECONOMY).numExamples(N).async(false)
+                .workerSchedule(dev.stethoscope.listeners.core.Schedule.iterations(1))
+                .tuneAssertions(b -> b.assertThat("always", w -> Severity.WARNING))
+                .attach(sparkNet, log);
+        try {
+            s.fit(train);
+            s.fit(train);
+        } finally {
+            s.close();
+        }
+        workerRecordsCarryTheDriversCounts(log, averagingFrequency, graph.getIterationCount());
+        // the assertion findings of the workers (a "step" range each) moved to the same global iterations
+        List<StethoscopeRecord> findings = updates(log.storage, s.dynamics().sessionId(), AssertionFinding.TYPE_ID);
+        assertThat(findings).filteredOn(r -> r.payload(AssertionFinding.class).unit().equals("step"))
+                .as("step findings of the workers").isNotEmpty()
+                .allSatisfy(r -> assertThat(r.payload(AssertionFinding.class).to())
+                        .as("the step range of %s ends at its record's iteration", r).isEqualTo(r.getIteration()))
+                .anySatisfy(r -> assertThat(r.getEpoch()).isEqualTo(1));
+    }
+
+    /** The control: a SparkDl4jMultiLayer's workers report the driver's counts by themselves. */
+    @Test
+    void multiLayerWorkerRecordsCarryTheDriversEpochAndGlobalIterations() {
+        List<DataSet> examples = SparkTestData.blobs(N, 1);
+        MultiLayerNetwork net = SparkTestData.mlp(16, 3);
+        int averagingFrequency = 2;
+        SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, net, master(null, averagingFrequency));
+        JavaRDD<DataSet> train = StethoscopeSpark.indexExamples(sc.parallelize(examples, 2));
+        DeliveryLog log = new DeliveryLog(net);
+        StethoscopeSpark s = StethoscopeSpark.preset(Stethoscope.Preset.ECONOMY).numExamples(N).async(false)
+                .workerSchedule(dev.stethoscope.listeners.core.Schedule.iterations(1)).attach(sparkNet, log);
+        try {
+            s.fit(train);
+            s.fit(train);
+        } finally {
+            s.close();
+        }
+        workerRecordsCarryTheDriversCounts(log, averagingFrequency, net.getIterationCount());
+    }
+
+    private static void workerRecordsCarryTheDriversCounts(DeliveryLog log, int averagingFrequency, long finalIteration) {
+        System.out.println("deliveries (driver epoch, driver iteration, worker health iterations): " + log.deliveries.stream()
+                .map(d -> d.driverEpoch() + "," + d.driverIteration() + ":" + d.health().stream()
+                        .map(r -> r.getWorkerID().substring(r.getWorkerID().indexOf('_')) + "@" + r.getEpoch() + "/" + r.getIteration())
+                        .toList()).toList());
+        Set<Integer> epochs = new TreeSet<>();
+        java.util.Map<Integer, Integer> roundsPerEpoch = new java.util.TreeMap<>();
+        java.util.Map<String, List<Long>> byWorker = new java.util.TreeMap<>();
+        for (DeliveryLog.Delivery d : log.deliveries) {
+            epochs.add(d.driverEpoch());
+            roundsPerEpoch.merge(d.driverEpoch(), 1, Integer::sum);
+            for (StethoscopeRecord r : d.health()) {
+                assertThat(r.getWorkerID()).doesNotStartWith("0/");
+                assertThat(r.getEpoch()).as("epoch of %s", r).isEqualTo(d.driverEpoch());
+                // the round began at the driver's iteration count (DL4J advances it after the delivery)
+                assertThat(r.getIteration()).as("iteration of %s in the round from %d", r, d.driverIteration())
+                        .isBetween(d.driverIteration(), d.driverIteration() + averagingFrequency - 1);
+                byWorker.computeIfAbsent(r.getWorkerID(), w -> new ArrayList<>()).add(r.getIteration());
+            }
+        }
+        assertThat(epochs).as("deliveries in both epochs").containsExactly(0, 1);
+        assertThat(roundsPerEpoch.values()).as("several averaging rounds an epoch").allMatch(n -> n >= 2);
+        assertThat(byWorker).as("health from two workers").hasSizeGreaterThanOrEqualTo(2);
+        for (var e : byWorker.entrySet()) {
+            // in delivery order, then as each worker published them
+            assertThat(e.getValue()).as("iterations of worker %s", e.getKey()).isSorted().doesNotHaveDuplicates();
+            assertThat(e.getValue().get(e.getValue().size() - 1)).isLessThan(finalIteration);
+        }
+    }
+
     private static Set<String> workerIdsOtherThanDriver(Set<String> ids) {
         Set<String> out = new TreeSet<>();
         for (String w : ids) {
