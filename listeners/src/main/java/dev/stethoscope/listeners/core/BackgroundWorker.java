@@ -125,7 +125,9 @@ public final class BackgroundWorker {
     public void submit(Callable<Action> compute) {
         Runnable body = () -> {
             // outside any workspace the training thread may have open: results must outlive this call
-            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            // while the task runs, the tighter native-memory bound applies (NativeMemory.analysis())
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces();
+                 AutoCloseable analysing = dev.stethoscope.probes.linalg.NativeMemory.analysis()) {
                 Action hook = beforeTask;
                 if (hook != null) {
                     hook.run();

@@ -24,8 +24,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@value #MIN_INTERVAL_MS} ms. A collection stops every Java thread for its duration (tens of
  * milliseconds with the monitors' small heaps), training included; it never changes a result.
  * {@link #watch()} adds a thread that checks every {@value #WATCH_PERIOD_MS} ms, for growth inside an
- * analysis step (the monitors attached by {@code Stethoscope.attach} hold one while attached). Measured
- * costs and effects: docs/overhead.md. Thread-safe.
+ * analysis step (the monitors attached by {@code Stethoscope.attach} hold one while attached).
+ *
+ * <p><b>A tighter bound while an analysis task runs.</b> While some thread holds {@link #analysis()} (the
+ * monitors' background tasks do, {@code BackgroundWorker}), the bound is the smaller of the above and
+ * {@value #DEFAULT_ANALYSIS_GROWTH_MB} MB, or the system property {@value #ANALYSIS_GROWTH_PROPERTY}
+ * (megabytes; 0 = no tighter bound). Training itself hardly grows the resident memory (DL4J reuses its
+ * workspaces), so the collections happen during the analyses either way; the tighter bound lowers the
+ * peak they reach (LeNet, business, full epoch: docs/overhead.md, 2026-12-07 s6) at the price of more
+ * collections, each of which stops training if it is running. Measured costs and effects: docs/overhead.md.
+ * Thread-safe.
  */
 public final class NativeMemory {
     private static final Logger log = LoggerFactory.getLogger("dev.stethoscope.memory");
@@ -41,7 +49,13 @@ public final class NativeMemory {
     private static final AtomicLong GC_NANOS = new AtomicLong();
     private static final AtomicLong TRIM_NANOS = new AtomicLong();
     private static volatile long lastCollectionNanos = System.nanoTime() - MIN_INTERVAL_MS * 1_000_000L;
-    private static volatile long growthBytes = readGrowth();
+    private static volatile long growthBytes = readGrowth(GROWTH_PROPERTY, DEFAULT_GROWTH_MB);
+    /** Default bound (MB) while an analysis task runs ({@link #analysis()}). */
+    public static final long DEFAULT_ANALYSIS_GROWTH_MB = 128;
+    /** System property with the bound in MB while an analysis task runs (0 = the general bound only). */
+    public static final String ANALYSIS_GROWTH_PROPERTY = "stethoscope.analysisGcGrowthMB";
+    private static volatile long analysisGrowthBytes = readGrowth(ANALYSIS_GROWTH_PROPERTY, DEFAULT_ANALYSIS_GROWTH_MB);
+    private static final java.util.concurrent.atomic.AtomicInteger ANALYSES = new java.util.concurrent.atomic.AtomicInteger();
 
     private NativeMemory() {
     }
@@ -77,17 +91,60 @@ public final class NativeMemory {
         }
     }
 
-    private static long readGrowth() {
-        String v = System.getProperty(GROWTH_PROPERTY);
-        long mb = DEFAULT_GROWTH_MB;
+    private static long readGrowth(String property, long defaultMb) {
+        String v = System.getProperty(property);
+        long mb = defaultMb;
         if (v != null && !v.isBlank()) {
             try {
                 mb = Long.parseLong(v.trim());
             } catch (NumberFormatException e) {
-                log.warn("{}={} is not a number of megabytes; using {}", GROWTH_PROPERTY, v, DEFAULT_GROWTH_MB);
+                log.warn("{}={} is not a number of megabytes; using {}", property, v, defaultMb);
             }
         }
         return Math.max(0, mb) << 20;
+    }
+
+    /** Sets the bound in megabytes while an analysis task runs (0 = the general bound only); for tests and embedding applications. */
+    public static void analysisGrowthMegabytes(long mb) {
+        if (mb < 0) {
+            throw new IllegalArgumentException("growth must be >= 0 MB, got " + mb);
+        }
+        analysisGrowthBytes = mb << 20;
+    }
+
+    /** The bound in bytes while an analysis task runs (0 = the general bound only). */
+    public static long analysisGrowthBytes() {
+        return analysisGrowthBytes;
+    }
+
+    /**
+     * Marks an analysis task as running until the returned handle is closed (idempotent): while any is
+     * open, collections use the tighter bound ({@link #analysisGrowthBytes()}), from whichever thread
+     * checks (the task's own steps or the {@link #watch()} thread). Reference-counted across threads.
+     */
+    public static AutoCloseable analysis() {
+        ANALYSES.incrementAndGet();
+        java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (closed.compareAndSet(false, true)) {
+                ANALYSES.decrementAndGet();
+            }
+        };
+    }
+
+    /** Whether an analysis task holds {@link #analysis()} now. */
+    public static boolean analysing() {
+        return ANALYSES.get() > 0;
+    }
+
+    /** The bound that applies now: the general one, or the tighter one while an analysis task runs (0 = off). */
+    public static long currentBoundBytes() {
+        long bound = growthBytes;
+        long tight = analysisGrowthBytes;
+        if (bound > 0 && tight > 0 && ANALYSES.get() > 0) {
+            return Math.min(bound, tight);
+        }
+        return bound;
     }
 
     /** Sets the growth bound in megabytes (0 = never collect); for tests and embedding applications. */
@@ -200,13 +257,13 @@ public final class NativeMemory {
     }
 
     /**
-     * Collects if the resident memory grew by more than the bound since the lowest point seen after
-     * the last collection (and the last collection was at least {@value #MIN_INTERVAL_MS} ms ago).
+     * Collects if the resident memory grew by more than the bound ({@link #currentBoundBytes()}) since the
+     * lowest point seen after the last collection (and the last collection was at least {@value #MIN_INTERVAL_MS} ms ago).
      *
      * @return whether a collection ran
      */
     public static boolean collectIfGrown() {
-        long bound = growthBytes;
+        long bound = currentBoundBytes();
         if (bound <= 0) {
             return false;
         }
@@ -235,8 +292,8 @@ public final class NativeMemory {
             // re-learnt from the next readings
             LOW.set(Pointer.physicalBytes());
             if (log.isDebugEnabled()) {
-                log.debug("Collected at RSS {} MB ({} MB above the low point) in {} ms (+ {} ms trimming): RSS now {} MB",
-                        rss >> 20, (rss - low) >> 20, gcNanos / 1_000_000, (lastCollectionNanos - t0 - gcNanos) / 1_000_000,
+                log.debug("Collected at RSS {} MB ({} MB above the low point, bound {} MB) in {} ms (+ {} ms trimming): RSS now {} MB",
+                        rss >> 20, (rss - low) >> 20, bound >> 20, gcNanos / 1_000_000, (lastCollectionNanos - t0 - gcNanos) / 1_000_000,
                         Pointer.physicalBytes() >> 20);
             }
             return true;

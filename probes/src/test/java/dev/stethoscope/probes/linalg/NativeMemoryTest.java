@@ -86,4 +86,53 @@ class NativeMemoryTest {
             NativeMemory.growthMegabytes(saved);
         }
     }
+    @Test
+    void theTighterBoundAppliesOnlyWhileAnAnalysisTaskRuns() throws Exception {
+        long saved = NativeMemory.growthBytes() >> 20;
+        long savedTight = NativeMemory.analysisGrowthBytes() >> 20;
+        try {
+            NativeMemory.growthMegabytes(4096);
+            NativeMemory.analysisGrowthMegabytes(64);
+            assertThat(NativeMemory.analysing()).isFalse();
+            assertThat(NativeMemory.currentBoundBytes()).isEqualTo(4096L << 20);
+            System.gc();
+            NativeMemory.trim();
+            Thread.sleep(1100); // past the minimum interval
+            NativeMemory.collectIfGrown(); // learns the low point
+            long before = NativeMemory.collections();
+            // about 120 MB of unreachable native arrays outside any analysis: above 64 MB, far below 4096 MB
+            for (int i = 0; i < 30; i++) {
+                Nd4j.create(DataType.FLOAT, 1_000_000).assign(i);
+                assertThat(NativeMemory.collectIfGrown()).as("general bound 4096 MB, no analysis running").isFalse();
+            }
+            AutoCloseable a = NativeMemory.analysis();
+            AutoCloseable b = NativeMemory.analysis();
+            try {
+                assertThat(NativeMemory.currentBoundBytes()).isEqualTo(64L << 20);
+                b.close();
+                b.close(); // idempotent: a still holds it
+                assertThat(NativeMemory.analysing()).isTrue();
+                boolean collected = NativeMemory.collectIfGrown();
+                for (int i = 0; i < 50 && !collected; i++) {
+                    Nd4j.create(DataType.FLOAT, 1_000_000).assign(i);
+                    collected = NativeMemory.collectIfGrown();
+                }
+                assertThat(collected).as("collected past 64 MB while an analysis runs").isTrue();
+                assertThat(NativeMemory.collections()).isEqualTo(before + 1);
+            } finally {
+                a.close();
+            }
+            assertThat(NativeMemory.analysing()).isFalse();
+            assertThat(NativeMemory.currentBoundBytes()).isEqualTo(4096L << 20);
+            NativeMemory.analysisGrowthMegabytes(0);
+            try (AutoCloseable c = NativeMemory.analysis()) {
+                assertThat(NativeMemory.currentBoundBytes()).as("0: the general bound only").isEqualTo(4096L << 20);
+            }
+        } finally {
+            System.gc();
+            NativeMemory.trim();
+            NativeMemory.growthMegabytes(saved);
+            NativeMemory.analysisGrowthMegabytes(savedTight);
+        }
+    }
 }
