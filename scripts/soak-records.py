@@ -36,9 +36,11 @@ def main(path, epochs):
     print(f"{sum(len(v) for v in by_type.values())} records of {len(by_type)} types")
     for t in sorted(by_type):
         rs = by_type[t]
-        eps = sorted({r.get("epoch") for r in rs if r.get("epoch") is not None})
+        eps = sorted({r["epoch"] for r in rs if isinstance(r.get("epoch"), int)})
         print(f"  {t}: {len(rs)} records, epochs {compact(eps)}")
     for r in by_type.get("Stethoscope.Error", []):
+        if "exceptionClass" not in r:
+            continue  # the static RunInfo stored under the same type id
         problems.append("monitor error: " + json.dumps({k: v for k, v in r.items() if k not in ("sessionId", "workerId")})[:400])
     # The header's epoch of an epoch-end record: DL4J's epoch count, which some listeners see before and some after
     # the increment; accept either numbering as long as every completed epoch has one record.
@@ -50,7 +52,8 @@ def main(path, epochs):
             problems.append(f"{t}: no record at epochs {compact(missing1)} (1-based) / {compact(missing0)} (0-based)")
     snaps = defaultdict(set)
     for r in by_type.get("Stethoscope.FeatureSnapshot", []):
-        snaps[r.get("layerName", r.get("layer"))].add(r.get("snapshotEpoch"))
+        if "snapshotEpoch" in r:  # not the static RunInfo stored under the same type id
+            snaps[r.get("layerName", r.get("layer"))].add(r["snapshotEpoch"])
     want = sorted({e for e in FEATURE_EPOCHS if e <= epochs} | {epochs})
     if not snaps:
         problems.append("no FeatureSnapshot records")
@@ -58,22 +61,29 @@ def main(path, epochs):
         print(f"  feature snapshots of {layer}: epochs {sorted(got)}")
         if sorted(got) != want:
             problems.append(f"FeatureSnapshot {layer}: epochs {sorted(got)}, expected {want}")
-    proj = sorted({r.get("snapshotEpoch") for r in by_type.get("Stethoscope.FeatureProjection", [])})
+    proj = sorted({r["snapshotEpoch"] for r in by_type.get("Stethoscope.FeatureProjection", []) if "snapshotEpoch" in r})
     print(f"  feature projections: epochs {proj}")
     if proj != want:
         problems.append(f"FeatureProjection: epochs {proj}, expected {want}")
+    # JSON has no NaN: a NaN is written as null. A layer without parameters (pooling, activation) has a NaN norm in
+    # every record; a layer with parameters must have a finite norm in every record.
+    health = [r for r in by_type.get("Stethoscope.Health", []) if isinstance(r.get("paramNorm"), list)]
+    no_params = set()
+    if health:
+        n = len(health[0]["paramNorm"])
+        no_params = {i for i in range(n) if all(h["paramNorm"][i] is None for h in health if len(h["paramNorm"]) == n)}
     bad = 0
-    for r in by_type.get("Stethoscope.Health", []):
-        for k in ("paramNorm", "activationMean", "activationStd"):
-            v = r.get(k)
-            if isinstance(v, list) and any(not isinstance(x, (int, float)) or not math.isfinite(x) for x in v):
-                bad += 1
-                if bad <= 3:
-                    problems.append(f"Health epoch {r.get('epoch')} iteration {r.get('iteration')}: non-finite {k} {v}")
-    norms = [r["paramNorm"] for r in by_type.get("Stethoscope.Health", []) if isinstance(r.get("paramNorm"), list)]
-    if norms:
-        print(f"  health: {len(norms)} records, every paramNorm finite: {bad == 0}; last paramNorm per layer "
-              f"{[round(x, 3) for x in norms[-1]]}")
+    for r in health:
+        v = r["paramNorm"]
+        if any(i not in no_params and (not isinstance(x, (int, float)) or not math.isfinite(x)) for i, x in enumerate(v)):
+            bad += 1
+            if bad <= 3:
+                problems.append(f"Health epoch {r.get('epoch')} iteration {r.get('iteration')}: non-finite paramNorm {v}")
+    if health:
+        names = health[-1].get("layers", [])
+        print(f"  health: {len(health)} records, every parameter norm finite: {bad == 0} (layers without parameters: "
+              f"{[names[i] if i < len(names) else i for i in sorted(no_params)]}); last norms "
+              f"{[None if x is None else round(x, 3) for x in health[-1]['paramNorm']]}")
     else:
         problems.append("no Health records with paramNorm")
     sens = {r.get("epoch") for r in by_type.get("Stethoscope.LossSensitivity", [])}
