@@ -119,6 +119,12 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     /** The paper's epochs (Fig. 4). */
     public static final Schedule DEFAULT_SCHEDULE = Schedule.atEpochs(1, 2, 5, 10, 20, 30, 40, 64).andLast();
 
+    /**
+     * Crops projected together at a snapshot (8 units of k = 9): one pass through the network per batch instead of one
+     * per unit (docs/features.md, the resnet's snapshot cost); bounds the batch's activations.
+     */
+    static final int PROJECTION_BATCH = 72;
+
     private final Schedule schedule;
     private final int[] layers;
     /** Graphs: the layer vertex name of each DL4J layer index; null for a MultiLayerNetwork. */
@@ -763,8 +769,10 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             TopKSnapshot snap = t.snapshot();
             TopKSnapshot prev = s.previous.get(l);
             List<FeatureUnit> units = new ArrayList<>();
+            List<List<INDArray>> projected = rf.cropsSmallerThanInput(l) ? cropProjections(rf, deconv, l, snap)
+                    : wholeProjections(deconv, l, snap);
             for (int r = 0; r < snap.numUnits(); r++) {
-                units.add(unit(c, rf, deconv, l, snap, r, prev));
+                units.add(unit(rf, l, snap, r, prev, projected.get(r)));
             }
             int compared = 0;
             double changed = Double.NaN;
@@ -834,8 +842,135 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         return Math.sqrt(d * d / a.rows());
     }
 
-    private FeatureUnit unit(Model c, ReceptiveField rf, DeconvProjection deconv, int l, TopKSnapshot snap,
-                             int r, TopKSnapshot prev) {
+    /**
+     * The deconvnet projections of every kept crop of layer {@code l}'s followed units, per unit (null for a unit whose
+     * crops are not all kept, or without a projection): the crops of several units go through the network together,
+     * at most {@link #PROJECTION_BATCH} at a time (one forward and backward pass per batch instead of one per unit;
+     * each crop's values are those of a call per unit, {@link DeconvProjection#projectCrops(ReceptiveField, long[],
+     * int, int[], List, int[], int[])}).
+     */
+    private List<List<INDArray>> cropProjections(ReceptiveField rf, DeconvProjection deconv, int l, TopKSnapshot snap) {
+        State s = state();
+        List<List<INDArray>> out = new ArrayList<>(snap.numUnits());
+        List<ReceptiveField.Crop> batch = new ArrayList<>();
+        List<Integer> units = new ArrayList<>();
+        List<Integer> ys = new ArrayList<>();
+        List<Integer> xs = new ArrayList<>();
+        List<Integer> owner = new ArrayList<>();
+        for (int r = 0; r < snap.numUnits(); r++) {
+            long[] ex = snap.examples()[r];
+            List<ReceptiveField.Crop> kept = new ArrayList<>();
+            for (int j = 0; j < ex.length; j++) {
+                ReceptiveField.Crop crop = s.crops.get(new CropKey(l, ex[j], snap.ys()[r][j], snap.xs()[r][j]));
+                if (crop == null) {
+                    break; // cannot happen: the crop of every entry is kept
+                }
+                kept.add(crop);
+            }
+            boolean projected = deconv != null && kept.size() == ex.length && ex.length > 0;
+            out.add(projected ? new ArrayList<>(ex.length) : null);
+            if (!projected) {
+                continue;
+            }
+            if (!batch.isEmpty() && batch.size() + kept.size() > PROJECTION_BATCH) {
+                projectBatch(rf, deconv, l, batch, units, ys, xs, owner, out);
+            }
+            for (int j = 0; j < kept.size(); j++) {
+                batch.add(kept.get(j));
+                units.add(snap.units()[r]);
+                ys.add(snap.ys()[r][j]);
+                xs.add(snap.xs()[r][j]);
+                owner.add(r);
+            }
+        }
+        if (!batch.isEmpty()) {
+            projectBatch(rf, deconv, l, batch, units, ys, xs, owner, out);
+        }
+        return out;
+    }
+
+    private void projectBatch(ReceptiveField rf, DeconvProjection deconv, int l, List<ReceptiveField.Crop> batch,
+                              List<Integer> units, List<Integer> ys, List<Integer> xs, List<Integer> owner,
+                              List<List<INDArray>> out) {
+        List<INDArray> proj = deconv.projectCrops(rf, state().exampleShape, l,
+                units.stream().mapToInt(Integer::intValue).toArray(), batch,
+                ys.stream().mapToInt(Integer::intValue).toArray(), xs.stream().mapToInt(Integer::intValue).toArray());
+        for (int i = 0; i < proj.size(); i++) {
+            out.get(owner.get(i)).add(proj.get(i));
+        }
+        batch.clear();
+        units.clear();
+        ys.clear();
+        xs.clear();
+        owner.clear();
+    }
+
+    /**
+     * As {@link #cropProjections} for a layer whose units see the whole input: the kept input rows of several units'
+     * entries go through the network together, at most {@link #PROJECTION_BATCH} at a time; per unit, each entry's
+     * projection as {@code [c, h, w]} (null for a unit whose rows are not all kept, or without a projection).
+     */
+    private List<List<INDArray>> wholeProjections(DeconvProjection deconv, int l, TopKSnapshot snap) {
+        State s = state();
+        List<List<INDArray>> out = new ArrayList<>(snap.numUnits());
+        List<INDArray> batch = new ArrayList<>();
+        List<Integer> units = new ArrayList<>();
+        List<Integer> ys = new ArrayList<>();
+        List<Integer> xs = new ArrayList<>();
+        List<Integer> owner = new ArrayList<>();
+        for (int r = 0; r < snap.numUnits(); r++) {
+            long[] ex = snap.examples()[r];
+            List<INDArray> rows = new ArrayList<>();
+            for (long e : ex) {
+                INDArray row = s.inputs.get(e);
+                if (row == null) {
+                    break; // cannot happen: every referenced input is kept
+                }
+                rows.add(row);
+            }
+            boolean projected = deconv != null && rows.size() == ex.length && ex.length > 0;
+            out.add(projected ? new ArrayList<>(ex.length) : null);
+            if (!projected) {
+                continue;
+            }
+            if (!batch.isEmpty() && batch.size() + rows.size() > PROJECTION_BATCH) {
+                projectRows(deconv, l, batch, units, ys, xs, owner, out);
+            }
+            for (int j = 0; j < rows.size(); j++) {
+                batch.add(rows.get(j));
+                units.add(snap.units()[r]);
+                ys.add(snap.ys()[r][j]);
+                xs.add(snap.xs()[r][j]);
+                owner.add(r);
+            }
+        }
+        if (!batch.isEmpty()) {
+            projectRows(deconv, l, batch, units, ys, xs, owner, out);
+        }
+        return out;
+    }
+
+    private void projectRows(DeconvProjection deconv, int l, List<INDArray> batch, List<Integer> units, List<Integer> ys,
+                             List<Integer> xs, List<Integer> owner, List<List<INDArray>> out) {
+        INDArray proj = deconv.project(Nd4j.vstack(batch.toArray(new INDArray[0])), l,
+                units.stream().mapToInt(Integer::intValue).toArray(), ys.stream().mapToInt(Integer::intValue).toArray(),
+                xs.stream().mapToInt(Integer::intValue).toArray());
+        for (int i = 0; i < batch.size(); i++) {
+            INDArray p = proj.get(NDArrayIndex.point(i));
+            if (p.rank() != 3) {
+                p = p.reshape(inputShape[0], inputShape[1], inputShape[2]);
+            }
+            out.get(owner.get(i)).add(p);
+        }
+        batch.clear();
+        units.clear();
+        ys.clear();
+        xs.clear();
+        owner.clear();
+    }
+
+    private FeatureUnit unit(ReceptiveField rf, int l, TopKSnapshot snap, int r, TopKSnapshot prev,
+                             List<INDArray> projected) {
         State s = state();
         long[] ex = snap.examples()[r];
         int[] ys = snap.ys()[r];
@@ -854,10 +989,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 kept.add(crop);
                 crops.add(image(crop.pixels(), crop.clipped()));
             }
-            if (deconv != null && kept.size() == m && m > 0) {
-                List<INDArray> proj = deconv.projectCrops(rf, s.exampleShape, l, snap.units()[r], kept, ys, xs);
+            if (projected != null && kept.size() == m) {
                 for (int j = 0; j < m; j++) {
-                    projections.add(image(proj.get(j), kept.get(j).clipped()));
+                    projections.add(image(projected.get(j), kept.get(j).clipped()));
                 }
             }
             return unitRecord(snap, r, prev, crops, projections);
@@ -871,14 +1005,10 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             ReceptiveField.Crop crop = rf.crop(row, l, ys[j], xs[j]);
             crops.add(image(crop.pixels(), crop.clipped()));
         }
-        if (deconv != null && rows.size() == m && m > 0) {
-            INDArray proj = deconv.project(Nd4j.vstack(rows.toArray(new INDArray[0])), l, snap, r, 0, m);
+        if (projected != null && rows.size() == m) {
             for (int j = 0; j < m; j++) {
                 ReceptiveField.Window w = rf.crop(rows.get(j), l, ys[j], xs[j]).clipped();
-                INDArray p = proj.get(NDArrayIndex.point(j));
-                if (p.rank() != 3) {
-                    p = p.reshape(inputShape[0], inputShape[1], inputShape[2]);
-                }
+                INDArray p = projected.get(j);
                 INDArray cut = p.get(NDArrayIndex.all(), NDArrayIndex.interval(w.y0(), w.y1() + 1),
                         NDArrayIndex.interval(w.x0(), w.x1() + 1));
                 projections.add(image(cut, w));

@@ -431,12 +431,25 @@ public final class GraphPropagation {
 
     /** The value of every node: inputs first, the logits last. */
     public List<INDArray> forward(INDArray... xs) {
+        return forwardTo(nodes.size() - 1, xs);
+    }
+
+    /**
+     * The values of nodes 0..{@code last} (the same values as {@link #forward}); the nodes after it are null. Enough for
+     * {@link #propagate propagating} from any node at or below {@code last}, which reads no node above its top.
+     *
+     * @throws IllegalArgumentException when {@code last} is not a node index
+     */
+    public List<INDArray> forwardTo(int last, INDArray... xs) {
         if (xs.length != inputNames.size()) {
             throw new IllegalArgumentException("The graph takes " + inputNames.size() + " inputs " + inputNames
                     + "; got " + xs.length);
         }
+        if (last < 0 || last >= nodes.size()) {
+            throw new IllegalArgumentException("node " + last + " not in 0.." + (nodes.size() - 1));
+        }
         INDArray[] acts = new INDArray[nodes.size()];
-        for (int i = 0; i < nodes.size(); i++) {
+        for (int i = 0; i <= last; i++) {
             Node nd = nodes.get(i);
             if (nd.isInput()) {
                 acts[i] = xs[i].castTo(dataType);

@@ -745,6 +745,26 @@ public final class Propagation {
         return acts;
     }
 
+    /**
+     * Activations 0..{@code last} only (the same values as {@link #forward}'s first {@code last + 1}): enough for
+     * {@link #propagate propagating} from any activation index at or below {@code last}.
+     *
+     * @throws IllegalArgumentException when {@code last} is not an activation index
+     */
+    public List<INDArray> forwardTo(int last, INDArray x) {
+        if (last < 0 || last > steps.size()) {
+            throw new IllegalArgumentException("activation " + last + " not in 0.." + steps.size());
+        }
+        List<INDArray> acts = new ArrayList<>(last + 1);
+        INDArray cur = x.castTo(dataType);
+        acts.add(cur);
+        for (int k = 0; k < last; k++) {
+            cur = steps.get(k).forward(cur);
+            acts.add(cur);
+        }
+        return acts;
+    }
+
     /** Runs the steps from activation index {@code from} to the logits. */
     public INDArray forwardFrom(int from, INDArray a) {
         return run(from, a, null);

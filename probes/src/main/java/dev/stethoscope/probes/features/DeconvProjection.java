@@ -122,15 +122,15 @@ public final class DeconvProjection {
                 throw new IllegalArgumentException("layer " + layer + " is not a layer vertex before the output; layers: "
                         + graphLayers + " (the output layer '" + graph.outputName() + "' has no projection here)");
             }
-            acts = graph.forward(x);
             top = graph.layerEnd(graphLayers.get(layer));
+            acts = graph.forwardTo(top, x); // the nodes above the unit's layer take no part in its projection
         } else {
             if (layer < 0 || layer >= prop.numLayers() - 1) {
                 throw new IllegalArgumentException("layer " + layer + " not in 0.." + (prop.numLayers() - 2)
                         + " (the output layer has no projection here)");
             }
-            acts = prop.forward(x);
             top = prop.layerEnd(layer);
+            acts = prop.forwardTo(top, x);
         }
         INDArray a = acts.get(top);
         INDArray signal = Nd4j.zeros(a.dataType(), a.shape());
@@ -179,10 +179,24 @@ public final class DeconvProjection {
      */
     public List<INDArray> projectCrops(ReceptiveField rf, long[] exampleShape, int layer, int unit,
                                        List<ReceptiveField.Crop> crops, int[] ys, int[] xs) {
+        int[] u = new int[crops.size()];
+        Arrays.fill(u, unit);
+        return projectCrops(rf, exampleShape, layer, u, crops, ys, xs);
+    }
+
+    /**
+     * As {@link #projectCrops(ReceptiveField, long[], int, int, List, int[], int[])} with a unit per crop: crop j is
+     * projected from {@code units[j]} at {@code (ys[j], xs[j])}. Each crop's projection is computed in its own row of
+     * one batch (the rows do not mix), so projecting the crops of several units in one call gives each the same
+     * values as a call per unit, with one pass through the network instead of one per unit.
+     */
+    public List<INDArray> projectCrops(ReceptiveField rf, long[] exampleShape, int layer, int[] units,
+                                       List<ReceptiveField.Crop> crops, int[] ys, int[] xs) {
         Objects.requireNonNull(rf, "rf");
         int m = crops.size();
-        if (ys.length != m || xs.length != m) {
-            throw new IllegalArgumentException(m + " crops but " + ys.length + " rows and " + xs.length + " columns");
+        if (ys.length != m || xs.length != m || units.length != m) {
+            throw new IllegalArgumentException(m + " crops but " + units.length + " units, " + ys.length + " rows and "
+                    + xs.length + " columns");
         }
         if (m == 0) {
             return List.of();
@@ -209,9 +223,7 @@ public final class DeconvProjection {
         long[] shape = new long[exampleShape.length + 1];
         shape[0] = m;
         System.arraycopy(exampleShape, 0, shape, 1, exampleShape.length);
-        int[] u = new int[m];
-        Arrays.fill(u, unit);
-        INDArray p = project(canvas.reshape('c', shape), layer, u, ys, xs);
+        INDArray p = project(canvas.reshape('c', shape), layer, units, ys, xs);
         if (p.rank() != 4) {
             p = p.reshape('c', m, in[0], in[1], in[2]);
         }

@@ -10,6 +10,8 @@ import dev.stethoscope.sample.Models;
 import dev.stethoscope.sample.data.LabeledImages;
 import dev.stethoscope.sample.data.MnistData;
 import org.deeplearning4j.core.storage.Persistable;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
 import org.nd4j.linalg.dataset.DataSet;
@@ -38,7 +40,7 @@ import java.util.concurrent.Callable;
         description = "Feature evolution: the monitor's share of each epoch (in-process timers), exemplar changes per "
                 + "layer by epoch, parameters with vs without it.")
 public final class BenchFeaturesCommand implements Callable<Integer> {
-    @Option(names = "--model", defaultValue = "cnn", description = "mlp or cnn (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = "cnn", description = "mlp, cnn or resnet (default: ${DEFAULT-VALUE}).")
     Models.Kind model;
 
     @Option(names = "--epochs", defaultValue = "2", description = "Epochs (default: ${DEFAULT-VALUE}).")
@@ -82,7 +84,7 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
         int classes = mnist.numClasses();
         IndexedArrayIterator it = IndexedArrayIterator.builder(train.features(), train.oneHotLabels(classes))
                 .batchSize(batch).shuffle(seed).build();
-        MultiLayerNetwork net = Models.build(model, seed, mnist.rows(), mnist.cols(), classes);
+        Model net = Models.buildModel(model, seed, mnist.rows(), mnist.cols(), classes);
         org.deeplearning4j.core.storage.StatsStorage storage = out == null ? new InMemoryStatsStorage()
                 : new org.deeplearning4j.ui.model.storage.FileStatsStorage(out);
         FeatureEvolutionListener.Builder b = FeatureEvolutionListener.builder(net, storage)
@@ -92,10 +94,10 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
             b.projectionData(new DataSet(test.features(), test.oneHotLabels(classes)));
         }
         FeatureEvolutionListener l = b.attach();
-        MultiLayerNetwork bare = null;
+        Model bare = null;
         IndexedArrayIterator bareIt = null;
         if (compare) {
-            bare = Models.build(model, seed, mnist.rows(), mnist.cols(), classes);
+            bare = Models.buildModel(model, seed, mnist.rows(), mnist.cols(), classes);
             bareIt = IndexedArrayIterator.builder(train.features(), train.oneHotLabels(classes))
                     .batchSize(batch).shuffle(seed).build();
         }
@@ -112,7 +114,7 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
             double bareCpu = Double.NaN;
             if (bare != null) {
                 long c0 = loop.cpu();
-                bare.fit(bareIt);
+                fit(bare, bareIt);
                 bareCpu = (loop.cpu() - c0) / 1e9;
             }
             long s0 = l.streamNanos();
@@ -123,7 +125,7 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
             long c0 = loop.cpu();
             long tc0 = loop.threadCpu();
             long t0 = System.nanoTime();
-            net.fit(l.track(it));
+            fit(net, l.track(it));
             double wall = (System.nanoTime() - t0) / 1e9;
             double cpu = (loop.cpu() - c0) / 1e9;
             double tcpu = (loop.threadCpu() - tc0) / 1e9;
@@ -162,7 +164,8 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
                 last.units().forEach(u -> java.util.Arrays.stream(u.examples()).forEach(lastExamples::add));
             }
         }
-        long rowBytes = (long) mnist.rows() * mnist.cols() * net.getLayerWiseConfigurations().getDataType().width();
+        long rowBytes = (long) mnist.rows() * mnist.cols() * (net instanceof ComputationGraph g
+                ? g.getConfiguration().getDataType() : ((MultiLayerNetwork) net).getLayerWiseConfigurations().getDataType()).width();
         System.out.printf(Locale.ROOT, "whole input rows of every top-k example of the last snapshot (what was kept "
                 + "before crops): %d examples x %d B = %d B%n", lastExamples.size(), rowBytes, lastExamples.size() * rowBytes);
         for (Persistable p : storage.getAllUpdatesAfter(l.sessionId(), FeatureProjection.TYPE_ID, 0)) {
@@ -202,6 +205,15 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
         }
         storage.close();
         return 0;
+    }
+
+    /** One epoch of either kind of network. */
+    private static void fit(Model net, org.nd4j.linalg.dataset.api.iterator.DataSetIterator it) {
+        if (net instanceof ComputationGraph g) {
+            g.fit(it);
+        } else {
+            ((MultiLayerNetwork) net).fit(it);
+        }
     }
 
     /** Process and training-thread CPU time. */

@@ -35,7 +35,9 @@ import java.util.stream.Stream;
  * (and the signal for 128 + n), the glibc or JVM fatal message found in the run's console, the
  * {@code hs_err_pid*.log} file if one was written, the peak resident memory (VmHWM from
  * {@code /proc/<pid>/status}, Linux only), the records in the run's {@code stats.dl4j} by type,
- * and it samples RSS every second into {@code rss.csv}. A run that exceeds {@code --timeout} is
+ * and it samples RSS every second into {@code rss.csv} and at each "epoch N done" line of the child
+ * into {@code epoch-rss.csv} (printed as means per block of ten epochs, to see growth from epoch to
+ * epoch); {@code Stethoscope.Error} records (a monitor fault that training survived) are named. A run that exceeds {@code --timeout} is
  * killed and counted as a failure. Not run by CI (minutes per run).
  */
 @Command(name = "soak", mixinStandardHelpOptions = true,
@@ -58,7 +60,7 @@ public final class SoakCommand implements Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "1200", description = "Seconds a run may take before it is killed and counted as failed (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
-    @Option(names = "--models", split = ",", defaultValue = "mlp,cnn", description = "Models, cycled (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--models", split = ",", defaultValue = "mlp,cnn", description = "Models, cycled: mlp, cnn, resnet (the residual ComputationGraph) (default: ${DEFAULT-VALUE}).")
     List<String> models;
 
     @Option(names = "--corrupt", split = ",", defaultValue = "random-labels,none", description = "--corrupt values of train, cycled (default: ${DEFAULT-VALUE}).")
@@ -92,9 +94,15 @@ public final class SoakCommand implements Callable<Integer> {
 
     /** The outcome of one child training. */
     record Run(int index, String label, int exitCode, boolean timedOut, long seconds, long peakRssKb,
-               String fatalMessage, String hsErr, Map<String, Integer> records, String recordError) {
+               String fatalMessage, String hsErr, Map<String, Integer> records, String recordError,
+               long[] epochRssKb) {
         boolean failed() {
             return timedOut || exitCode != 0;
+        }
+
+        /** Records of monitor faults ({@code Stethoscope.Error}): training went on, but a monitor failed. */
+        int monitorErrors() {
+            return records.getOrDefault(dev.stethoscope.listeners.records.MonitorError.TYPE_ID, 0);
         }
 
         int totalRecords() {
@@ -152,8 +160,8 @@ public final class SoakCommand implements Callable<Integer> {
             }
         }
         for (String m : models) {
-            if (!m.equals("mlp") && !m.equals("cnn")) {
-                throw new IllegalArgumentException("Unknown model '" + m + "': valid models are mlp, cnn");
+            if (!m.equals("mlp") && !m.equals("cnn") && !m.equals("resnet")) {
+                throw new IllegalArgumentException("Unknown model '" + m + "': valid models are mlp, cnn, resnet");
             }
         }
         if (jar != null && !Files.isRegularFile(jar)) {
@@ -209,14 +217,24 @@ public final class SoakCommand implements Callable<Integer> {
         long peak = 0;
         boolean timedOut = false;
         Path status = Path.of("/proc", String.valueOf(p.pid()), "status");
-        try (PrintWriter rss = new PrintWriter(Files.newBufferedWriter(runDir.resolve("rss.csv"), StandardCharsets.UTF_8))) {
+        EpochLines epochLines = new EpochLines(runDir.resolve("console.log"));
+        List<long[]> epochRss = new ArrayList<>();
+        try (PrintWriter rss = new PrintWriter(Files.newBufferedWriter(runDir.resolve("rss.csv"), StandardCharsets.UTF_8));
+             PrintWriter ep = new PrintWriter(Files.newBufferedWriter(runDir.resolve("epoch-rss.csv"), StandardCharsets.UTF_8))) {
             rss.println("seconds,rss_kb,hwm_kb");
+            ep.println("epoch,seconds,rss_kb");
             while (!p.waitFor(1, TimeUnit.SECONDS)) {
                 long[] mem = readMemory(status);
                 if (mem != null) {
                     peak = Math.max(peak, mem[1]);
-                    rss.printf(Locale.ROOT, "%.1f,%d,%d%n", (System.nanoTime() - t0) / 1e9, mem[0], mem[1]);
+                    double sec = (System.nanoTime() - t0) / 1e9;
+                    rss.printf(Locale.ROOT, "%.1f,%d,%d%n", sec, mem[0], mem[1]);
                     rss.flush();
+                    for (int e : epochLines.newEpochs()) { // RSS when the "epoch N done" line appeared (within 1 s)
+                        epochRss.add(new long[]{e, mem[0]});
+                        ep.printf(Locale.ROOT, "%d,%.1f,%d%n", e, sec, mem[0]);
+                        ep.flush();
+                    }
                 }
                 if (System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(timeoutSeconds)) {
                     timedOut = true;
@@ -252,7 +270,62 @@ public final class SoakCommand implements Callable<Integer> {
         } else {
             recordError = "no stats.dl4j";
         }
-        return new Run(index, label, exit, timedOut, seconds, peak, fatal, hsErr, records, recordError);
+        return new Run(index, label, exit, timedOut, seconds, peak, fatal, hsErr, records, recordError,
+                epochRss.stream().mapToLong(e -> e[1]).toArray());
+    }
+
+    /** The "epoch N done" lines a child's console gains between two calls (read from where the last call stopped). */
+    static final class EpochLines {
+        private static final Pattern DONE = Pattern.compile("(?m)^epoch (\\d+) done");
+        private final Path console;
+        private long pos;
+        private String partial = "";
+
+        EpochLines(Path console) {
+            this.console = console;
+        }
+
+        /** Epoch numbers of the complete "epoch N done" lines written since the last call. */
+        List<Integer> newEpochs() {
+            List<Integer> out = new ArrayList<>();
+            try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(console)) {
+                if (ch.size() <= pos) {
+                    return out;
+                }
+                java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) Math.min(ch.size() - pos, 1 << 20));
+                ch.position(pos);
+                int n = ch.read(buf);
+                pos += Math.max(n, 0);
+                String text = partial + new String(buf.array(), 0, Math.max(n, 0), StandardCharsets.ISO_8859_1);
+                int cut = text.lastIndexOf('\n') + 1;
+                partial = text.substring(cut);
+                Matcher m = DONE.matcher(text.substring(0, cut).replace('\r', '\n'));
+                while (m.find()) {
+                    out.add(Integer.parseInt(m.group(1)));
+                }
+            } catch (IOException | RuntimeException e) {
+                // not there yet
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Mean RSS (MB) at the epoch ends of each block of ten epochs ("1-10 804, 11-20 840"), or "" without epochs:
+     * a monitor that holds memory from epoch to epoch shows as block means that keep rising.
+     */
+    static String epochBlocks(long[] epochRssKb) {
+        StringBuilder b = new StringBuilder();
+        for (int from = 0; from < epochRssKb.length; from += 10) {
+            int to = Math.min(epochRssKb.length, from + 10);
+            double sum = 0;
+            for (int i = from; i < to; i++) {
+                sum += epochRssKb[i];
+            }
+            b.append(b.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%d-%d %d", from + 1, to,
+                    Math.round(sum / (to - from) / 1024)));
+        }
+        return b.toString();
     }
 
     /** {VmRSS, VmHWM} in kB, or null when the process is gone or this is not Linux. */
@@ -353,6 +426,12 @@ public final class SoakCommand implements Callable<Integer> {
         if (!r.records().isEmpty()) {
             b.append(' ').append(r.records());
         }
+        if (r.epochRssKb().length > 0) {
+            b.append("\n      RSS at epoch ends, mean MB per block of ten epochs: ").append(epochBlocks(r.epochRssKb()));
+        }
+        if (r.monitorErrors() > 0) {
+            b.append("\n      MONITOR ERRORS: ").append(r.monitorErrors()).append(" Stethoscope.Error record(s)");
+        }
         if (r.recordError() != null) {
             b.append(" [records: ").append(r.recordError()).append(']');
         }
@@ -382,6 +461,8 @@ public final class SoakCommand implements Callable<Integer> {
                 byExit.merge(r.timedOut() ? -1 : r.exitCode(), 1L, Long::sum);
             }
         }
+        long withErrors = runs.stream().filter(r -> r.monitorErrors() > 0).count();
+        b.append(String.format(Locale.ROOT, "; %d run(s) with monitor error records", withErrors));
         if (!byExit.isEmpty()) {
             b.append("; failures by exit code (-1 = timeout): ").append(byExit);
         }
