@@ -111,6 +111,19 @@ import java.util.Set;
  * int)}: union of the inputs' fields at element-wise vertices, the source channels' field at a merge); deconvnet
  * projections go down the graph ({@link DeconvProjection#DeconvProjection(ComputationGraph)}); the first layer is
  * the first layer vertex in topological order. Snapshots run on a copy of the graph, as for a network.
+ *
+ * <p><b>Several inputs</b> (a single-output graph whose inputs are flat: feed-forward, or
+ * {@code InputType.convolutionalFlat}, as for the other monitors that hold examples): each input's geometry comes from
+ * the FeedForwardToCnn preprocessor reading it (else its size as one square channel, or one row); an example is named
+ * by the content of its joint form ({@link dev.stethoscope.probes.model.GraphInputs}: the inputs flattened and
+ * concatenated in the graph's order) and label; the receptive field of a unit is taken in every input that reaches it
+ * ({@link ReceptiveField#of(ComputationGraph, int[][])}): a unit behind a merge of two branches has a window in each
+ * branch's input, a unit behind a dense layer sees the inputs below it whole. Per entry the crop in each input it sees
+ * part of is kept, and the joint row when it sees an input whole; the deconvnet projection goes into every input that
+ * reaches the unit ({@link DeconvProjection#projectParts}). The records name the inputs: {@link FeatureSnapshot#inputs}
+ * (those reaching the layer), per unit {@link FeatureUnit#input} (of its crops and projections) and
+ * {@link FeatureUnit#otherInputs} (the further inputs' crops and projections). The first layer of each input's stem
+ * publishes its filters. Probe examples and {@link Builder#projectionData} are in the joint form.
  */
 public final class FeatureEvolutionListener extends StethoscopeListener {
     private static final long serialVersionUID = 1L;
@@ -243,7 +256,8 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     }
 
     /**
-     * A builder for a single-input single-output ComputationGraph, publishing to {@code router}. Layers are addressed
+     * A builder for a single-output ComputationGraph (one input, or several flat ones: see the class comment),
+     * publishing to {@code router}. Layers are addressed
      * by vertex name (or DL4J layer index, {@code graph.getLayers()} order); the streaming top-k read the graph's
      * training forward pass ({@code onForwardPass(Model, Map)}), snapshots run on a copy, and the receptive fields
      * and deconvnet projections go over the graph's vertices ({@link ReceptiveField#of(ComputationGraph, int, int,
@@ -372,8 +386,8 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
 
     /**
      * Whether this monitor can follow {@code model} with its default settings: a MultiLayerNetwork whose layers
-     * the receptive-field geometry understands ({@link ReceptiveField#SUPPORTED}), or a single-input single-output
-     * ComputationGraph whose vertices it understands ({@link ReceptiveField#SUPPORTED_VERTICES}), with at least one
+     * the receptive-field geometry understands ({@link ReceptiveField#SUPPORTED}), or a single-output
+     * ComputationGraph (one input, or several flat ones) whose vertices it understands ({@link ReceptiveField#SUPPORTED_VERTICES}), with at least one
      * convolution or dense layer before the output layer. The presets of the {@code Stethoscope} handle attach it only then.
      */
     public static boolean supports(Model model) {
