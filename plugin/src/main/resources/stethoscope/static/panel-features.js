@@ -146,14 +146,14 @@ Stethoscope.registerPanel({
             if (img) {
               var cv = el('canvas', { 'class': 'feat-top1', title: (several ? 'input ' + u.input + ': ' : '')
                 + 'example ' + u.example + ', value ' + fmt(u.value, 4) });
-              drawImage(cv, img, 48);
+              drawImage(cv, img, several ? 56 : 48);
               td.appendChild(several ? inputFigure(cv, u.input) : cv);
             }
             (u.others || []).forEach(function (o) {
               if (!o.top1) { return; }
               var oc = el('canvas', { 'class': 'feat-top1 feat-top1-other', title: 'input ' + o.input + ': example '
                 + u.example + ', value ' + fmt(u.value, 4) });
-              drawImage(oc, o.top1, 48);
+              drawImage(oc, o.top1, 56);
               td.appendChild(inputFigure(oc, o.input));
             });
             if (u.top1Changed) { td.appendChild(el('span', { 'class': 'feat-marker', title: 'top-1 example changed' }, '\u25cf')); }

@@ -416,8 +416,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         m.put("unitsPerLayer", String.valueOf(unitsPerLayer));
         m.put("probeExamples", String.valueOf(probeExamples));
         m.put("bins", String.valueOf(bins));
-        m.put("inputShape", Arrays.toString(inputShape));
-        if (inputShapes != null) {
+        if (inputShapes == null) {
+            m.put("inputShape", Arrays.toString(inputShape));
+        } else {
             List<String> per = new ArrayList<>();
             for (int i = 0; i < inputShapes.length; i++) {
                 per.add(inputNames.get(i) + " " + inputShapes[i][0] + "x" + inputShapes[i][1] + "x" + inputShapes[i][2]);
