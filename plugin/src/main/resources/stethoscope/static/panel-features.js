@@ -90,6 +90,14 @@ Stethoscope.registerPanel({
       ctx.putImageData(data, 0, 0);
     }
 
+    /* One image of a unit that sees several inputs, captioned with its input's name (text, never markup). */
+    function inputFigure(canvas, input) {
+      var f = el('figure', { 'class': 'feat-input' });
+      f.appendChild(canvas);
+      f.appendChild(el('figcaption', { 'class': 'feat-input-name' }, input));
+      return f;
+    }
+
     function unitOf(rec, unit) {
       for (var i = 0; i < rec.units.length; i++) { if (rec.units[i].unit === unit) { return rec.units[i]; } }
       return null;
@@ -134,11 +142,20 @@ Stethoscope.registerPanel({
             'data-unit': String(unit), 'data-epoch': String(r.snapshotEpoch) });
           if (u && u.entries) {
             var img = u.top1;
+            var several = u.others && u.others.length;
             if (img) {
-              var cv = el('canvas', { 'class': 'feat-top1', title: 'example ' + u.example + ', value ' + fmt(u.value, 4) });
-              drawImage(cv, img, 48);
-              td.appendChild(cv);
+              var cv = el('canvas', { 'class': 'feat-top1', title: (several ? 'input ' + u.input + ': ' : '')
+                + 'example ' + u.example + ', value ' + fmt(u.value, 4) });
+              drawImage(cv, img, several ? 56 : 48);
+              td.appendChild(several ? inputFigure(cv, u.input) : cv);
             }
+            (u.others || []).forEach(function (o) {
+              if (!o.top1) { return; }
+              var oc = el('canvas', { 'class': 'feat-top1 feat-top1-other', title: 'input ' + o.input + ': example '
+                + u.example + ', value ' + fmt(u.value, 4) });
+              drawImage(oc, o.top1, 56);
+              td.appendChild(inputFigure(oc, o.input));
+            });
             if (u.top1Changed) { td.appendChild(el('span', { 'class': 'feat-marker', title: 'top-1 example changed' }, '\u25cf')); }
             td.addEventListener('click', function () {
               openCell = { layer: chosenLayer, unit: unit, epoch: r.snapshotEpoch };
@@ -168,11 +185,25 @@ Stethoscope.registerPanel({
       detail.textContent = '';
       detail.appendChild(el('h3', { id: 'features-detail-title' },
         L.name + ', unit ' + cell.unit + ', epoch ' + cell.epoch + ': top ' + u.values.length));
+      // a graph with several inputs: one row of images per input that reaches the unit, named
+      var inputs = [{ name: u.input, crops: u.crops, projections: u.projections }].concat(u.otherInputs || []);
+      var several = u.input !== null && u.input !== undefined;
+      if (several) {
+        detail.appendChild(el('div', { 'class': 'muted', id: 'features-detail-inputs' }, 'Crop and deconvnet '
+          + 'projection in each input that reaches this unit: ' + inputs.map(function (i) { return i.name; }).join(', ')));
+      }
       var row = el('div', { 'class': 'feat-topk' });
       for (var j = 0; j < u.values.length; j++) {
         var fig = el('figure', { 'class': 'feat-entry' });
-        if (u.crops[j]) { var c1 = el('canvas', { 'class': 'feat-crop' }); drawImage(c1, u.crops[j], 64); fig.appendChild(c1); }
-        if (u.projections[j]) { var c2 = el('canvas', { 'class': 'feat-proj' }); drawImage(c2, u.projections[j], 64); fig.appendChild(c2); }
+        inputs.forEach(function (inp) {
+          var box = several ? el('div', { 'class': 'feat-entry-input' }) : fig;
+          if (inp.crops[j]) { var c1 = el('canvas', { 'class': 'feat-crop' }); drawImage(c1, inp.crops[j], 64); box.appendChild(c1); }
+          if (inp.projections[j]) { var c2 = el('canvas', { 'class': 'feat-proj' }); drawImage(c2, inp.projections[j], 64); box.appendChild(c2); }
+          if (several) {
+            box.appendChild(el('div', { 'class': 'feat-input-name' }, inp.name));
+            fig.appendChild(box);
+          }
+        });
         fig.appendChild(el('figcaption', null, '#' + u.examples[j] + ' \u00b7 ' + fmt(u.values[j], 3)
           + (u.ys[j] || u.xs[j] ? ' @(' + u.ys[j] + ',' + u.xs[j] + ')' : '')));
         row.appendChild(fig);
@@ -180,16 +211,27 @@ Stethoscope.registerPanel({
       detail.appendChild(row);
     }
 
+    /* A layer's name with the inputs that reach it when the graph has several (text, never markup). */
+    function withInputs(name, inputs) {
+      return inputs && inputs.length ? name + ' \u00b7 input' + (inputs.length > 1 ? 's ' : ' ') + inputs.join(' + ') : name;
+    }
+
     function renderFilters() {
       filterBox.textContent = '';
-      var withFilters = [];
+      // one stem per input of a graph with several inputs: each first layer's filters, one epoch slider for all
+      var stems = [];
       layerOrder.forEach(function (l) {
-        byLayer[l].snaps.forEach(function (r) { if (r.filters && r.filters.length) { withFilters.push(r); } });
+        var recs = byLayer[l].snaps.filter(function (r) { return r.filters && r.filters.length; });
+        if (recs.length) { stems.push(recs); }
       });
-      if (!withFilters.length) { return; }
+      if (!stems.length) { return; }
+      var withFilters = stems[0];
       var idx = filterIndex < 0 || filterIndex >= withFilters.length ? withFilters.length - 1 : filterIndex;
       var rec = withFilters[idx];
-      filterBox.appendChild(el('h3', null, 'First-layer filters (' + rec.layerName + ')'));
+      filterBox.appendChild(el('h3', null, 'First-layer filters (' + stems.map(function (st) {
+        var r = st[Math.min(idx, st.length - 1)];
+        return withInputs(r.layerName, r.inputs);
+      }).join('; ') + ')'));
       var label = el('label', null, 'Epoch ');
       var slider = el('input', { type: 'range', id: 'features-filter-slider', min: '0',
         max: String(withFilters.length - 1), value: String(idx), step: '1' });
@@ -203,9 +245,16 @@ Stethoscope.registerPanel({
         var s = document.getElementById('features-filter-slider');
         if (s) { s.focus(); }
       });
-      var grid = el('div', { id: 'features-filters', 'class': 'feat-filters', 'data-epoch': String(rec.snapshotEpoch) });
-      rec.filters.forEach(function (f) { var cv = el('canvas', { 'class': 'feat-filter' }); drawImage(cv, f, 40); grid.appendChild(cv); });
-      filterBox.appendChild(grid);
+      stems.forEach(function (st, n) {
+        var r = st.filter(function (x) { return x.snapshotEpoch === rec.snapshotEpoch; })[0] || st[Math.min(idx, st.length - 1)];
+        if (stems.length > 1) {
+          filterBox.appendChild(el('div', { 'class': 'muted feat-filters-title' }, withInputs(r.layerName, r.inputs)));
+        }
+        var grid = el('div', { id: n === 0 ? 'features-filters' : 'features-filters-' + n, 'class': 'feat-filters',
+          'data-epoch': String(r.snapshotEpoch) });
+        r.filters.forEach(function (f) { var cv = el('canvas', { 'class': 'feat-filter' }); drawImage(cv, f, 40); grid.appendChild(cv); });
+        filterBox.appendChild(grid);
+      });
     }
 
     /* One ridgeline chart: each epoch's histogram as a filled curve, offset upwards. */
@@ -349,7 +398,7 @@ Stethoscope.registerPanel({
           byLayer[r.layer] = { name: r.layerName, snaps: [] };
           layerOrder.push(r.layer);
           layerOrder.sort(function (a, b) { return a - b; });
-          var opt = el('option', { value: String(r.layer) }, r.layerName + ' (' + r.layerType + ')');
+          var opt = el('option', { value: String(r.layer) }, withInputs(r.layerName + ' (' + r.layerType + ')', r.inputs));
           layerSelect.appendChild(opt);
         }
         var snaps = byLayer[r.layer].snaps;

@@ -468,8 +468,9 @@ public final class Stethoscope implements AutoCloseable {
             all.addAll(Arrays.asList(extra));
             if (preset == Preset.FULL && !FeatureEvolutionListener.supports(net)
                     && !excluded.contains(FeatureEvolutionListener.Builder.class)) {
-                before.put("FeatureEvolution", "supports MultiLayerNetworks and single-input single-output "
-                        + "ComputationGraphs of dense and convolution layers (and the vertices of ReceptiveField) only; got "
+                before.put("FeatureEvolution", "supports MultiLayerNetworks and single-output ComputationGraphs "
+                        + "(several inputs: flat ones) of dense and convolution layers (and the vertices of ReceptiveField) "
+                        + "only; got "
                         + net.getClass().getSimpleName());
             }
             return Stethoscope.attachSupported(net, storage, async, all, before);

@@ -175,8 +175,7 @@ class ListenerContractTest {
             new Row("feature evolution", (net, r) -> dev.stethoscope.listeners.features.FeatureEvolutionListener
                     .builder(net, r).schedule(Schedule.epochs(1)).probeExamples(16).build(),
                     dev.stethoscope.listeners.records.FeatureSnapshot.TYPE_ID,
-                    (l, it) -> ((dev.stethoscope.listeners.features.FeatureEvolutionListener) l).track(it))
-                    .singleInputOnly());
+                    (l, it) -> ((dev.stethoscope.listeners.features.FeatureEvolutionListener) l).track(it)));
 
     /** The model kinds every supporting row runs on. */
     enum Kind {
@@ -274,7 +273,7 @@ class ListenerContractTest {
                 refusing.add(row.name());
             }
         }
-        assertThat(refusing).containsExactly("training dynamics, inference copy", "feature evolution");
+        assertThat(refusing).containsExactly("training dynamics, inference copy");
     }
 
     @Test

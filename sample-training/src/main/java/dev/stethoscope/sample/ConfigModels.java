@@ -115,9 +115,23 @@ public final class ConfigModels {
         } else if (net instanceof ComputationGraph cg) {
             int inputs = cg.getConfiguration().getNetworkInputs().size();
             int outputs = cg.getConfiguration().getNetworkOutputs().size();
-            if (inputs != 1 || outputs != 1) {
+            if (outputs != 1) {
                 throw new IllegalArgumentException("The graph has " + inputs + " input(s) and " + outputs
-                        + " output(s); the sample trains graphs with one input and one output");
+                        + " output(s); the sample trains graphs with one output");
+            }
+            if (inputs > 1) {
+                long[] sizes;
+                try {
+                    sizes = dev.stethoscope.probes.model.GraphInputs.inputSizes(cg);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("The graph's inputs " + cg.getConfiguration().getNetworkInputs()
+                            + " must be flat (the data's examples are split into them): " + e.getMessage(), e);
+                }
+                if (java.util.Arrays.stream(sizes).sum() != flat) {
+                    throw new IllegalArgumentException("The graph's inputs " + cg.getConfiguration().getNetworkInputs()
+                            + " take " + java.util.Arrays.toString(sizes) + " values per example; the data's " + flat
+                            + " values of each example are split into them in this order, so they must add up to " + flat);
+                }
             }
         } else {
             throw new IllegalArgumentException("Unsupported model " + net.getClass().getName());
@@ -126,7 +140,8 @@ public final class ConfigModels {
                 : ((ComputationGraph) net).getConfiguration().getDataType(), 1, flat);
         INDArray out;
         try {
-            out = net instanceof MultiLayerNetwork m ? m.output(x) : ((ComputationGraph) net).outputSingle(x);
+            out = net instanceof MultiLayerNetwork m ? m.output(x) : ((ComputationGraph) net).outputSingle(
+                    dev.stethoscope.probes.model.GraphInputs.split((ComputationGraph) net, x));
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("The network does not take the data's input: " + fix
                     + ". DL4J said: " + e.getMessage(), e);
@@ -142,6 +157,10 @@ public final class ConfigModels {
     public static void fit(Model net, DataSetIterator data) {
         if (net instanceof MultiLayerNetwork m) {
             m.fit(data);
+        } else if (((ComputationGraph) net).getConfiguration().getNetworkInputs().size() > 1) {
+            // several inputs: the data's examples are the joint form of the inputs (e.g. --model twoview)
+            ComputationGraph g = (ComputationGraph) net;
+            g.fit(new dev.stethoscope.sample.data.JointSplitIterator(data, g));
         } else {
             ((ComputationGraph) net).fit(data);
         }

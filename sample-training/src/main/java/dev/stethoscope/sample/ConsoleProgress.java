@@ -86,8 +86,15 @@ public final class ConsoleProgress extends BaseTrainingListener {
     }
 
     private static Evaluation evaluate(Model model, DataSetIterator data) {
-        return model instanceof MultiLayerNetwork net ? net.evaluate(data)
-                : ((org.deeplearning4j.nn.graph.ComputationGraph) model).evaluate(data);
+        if (model instanceof MultiLayerNetwork net) {
+            return net.evaluate(data);
+        }
+        org.deeplearning4j.nn.graph.ComputationGraph g = (org.deeplearning4j.nn.graph.ComputationGraph) model;
+        if (g.getConfiguration().getNetworkInputs().size() > 1) {
+            // several inputs: the data's examples are the joint form of the inputs (e.g. --model twoview)
+            return g.evaluate(new dev.stethoscope.sample.data.JointSplitIterator(data, g));
+        }
+        return g.evaluate(data);
     }
 
     /** The seconds of each epoch so far, e.g. "[5.1, 4.8]". */

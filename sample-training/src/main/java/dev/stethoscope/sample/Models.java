@@ -23,8 +23,9 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
- * The sample's networks (Adam 1e-3): the MLP and LeNet MultiLayerNetworks measured in DL4J_NOTES.md, and a small
- * residual ComputationGraph ({@link #resnet}).
+ * The sample's networks (Adam 1e-3): the MLP and LeNet MultiLayerNetworks measured in DL4J_NOTES.md, a small
+ * residual ComputationGraph ({@link #resnet}) and a two-input ComputationGraph on each digit's top and bottom halves
+ * ({@link #twoview}).
  */
 public final class Models {
     private Models() {
@@ -32,11 +33,11 @@ public final class Models {
 
     /** The model choices of the command line. */
     public enum Kind {
-        mlp, cnn, resnet;
+        mlp, cnn, resnet, twoview;
 
         /** True for a model built as a ComputationGraph. */
         public boolean isGraph() {
-            return this == resnet;
+            return this == resnet || this == twoview;
         }
     }
 
@@ -57,10 +58,11 @@ public final class Models {
         return net;
     }
 
-    /** Builds and initialises any model: a MultiLayerNetwork (mlp, cnn) or a ComputationGraph (resnet). */
+    /** Builds and initialises any model: a MultiLayerNetwork (mlp, cnn) or a ComputationGraph (resnet, twoview). */
     public static Model buildModel(Kind kind, long seed, int rows, int cols, int classes) {
-        if (kind == Kind.resnet) {
-            ComputationGraph g = new ComputationGraph(resnet(seed, rows, cols, classes));
+        if (kind.isGraph()) {
+            ComputationGraph g = new ComputationGraph(kind == Kind.resnet ? resnet(seed, rows, cols, classes)
+                    : twoview(seed, rows, cols, classes));
             g.init();
             return g;
         }
@@ -107,6 +109,48 @@ public final class Models {
         return b.addLayer("gap", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), in)
                 .addLayer("output", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
                         .nOut(classes).activation(Activation.SOFTMAX).build(), "gap")
+                .setOutputs("output")
+                .build();
+    }
+
+    /** Filters of each half's convolution in {@link #twoview}. */
+    public static final int TWOVIEW_FILTERS = 12;
+
+    /**
+     * A ComputationGraph with two inputs (Adam 1e-3): each digit's top half ("top", rows 0..rows/2-1) and bottom half
+     * ("bottom", the other rows), each given flat ({@code InputType.convolutionalFlat(rows/2, cols, 1)}); per half a
+     * conv 5x5x12 ReLU ("top-conv", "bottom-conv") and a max pool 2x2 ("top-pool", "bottom-pool"); the halves'
+     * channels merged ("merge", a MergeVertex: 24 channels of 5x12 on MNIST); a conv 3x3x16 ReLU over both halves
+     * ("mix": each unit sees a window of the top and of the bottom half); dense 64 ReLU ("dense"); softmax output.
+     * The joint form of its inputs (top then bottom, each flattened) is the flat image itself, so held-out sets and
+     * the monitors' probe data are the flat images as for the other models; the sample trains it through
+     * {@link dev.stethoscope.sample.data.JointSplitIterator}.
+     */
+    public static ComputationGraphConfiguration twoview(long seed, int rows, int cols, int classes) {
+        int top = rows / 2;
+        int bottom = rows - top;
+        return new NeuralNetConfiguration.Builder()
+                .seed(seed)
+                .dataType(DataType.FLOAT)
+                .updater(new Adam(1e-3))
+                .weightInit(WeightInit.RELU)
+                .convolutionMode(ConvolutionMode.Truncate)
+                .graphBuilder()
+                .addInputs("top", "bottom")
+                .setInputTypes(InputType.convolutionalFlat(top, cols, 1), InputType.convolutionalFlat(bottom, cols, 1))
+                .addLayer("top-conv", new ConvolutionLayer.Builder(5, 5).nOut(TWOVIEW_FILTERS).activation(Activation.RELU)
+                        .build(), "top")
+                .addLayer("bottom-conv", new ConvolutionLayer.Builder(5, 5).nOut(TWOVIEW_FILTERS)
+                        .activation(Activation.RELU).build(), "bottom")
+                .addLayer("top-pool", new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2)
+                        .stride(2, 2).build(), "top-conv")
+                .addLayer("bottom-pool", new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2)
+                        .stride(2, 2).build(), "bottom-conv")
+                .addVertex("merge", new org.deeplearning4j.nn.conf.graph.MergeVertex(), "top-pool", "bottom-pool")
+                .addLayer("mix", new ConvolutionLayer.Builder(3, 3).nOut(16).activation(Activation.RELU).build(), "merge")
+                .addLayer("dense", new DenseLayer.Builder().nOut(64).activation(Activation.RELU).build(), "mix")
+                .addLayer("output", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+                        .nOut(classes).activation(Activation.SOFTMAX).build(), "dense")
                 .setOutputs("output")
                 .build();
     }

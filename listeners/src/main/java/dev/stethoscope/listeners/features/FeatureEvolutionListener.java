@@ -111,6 +111,19 @@ import java.util.Set;
  * int)}: union of the inputs' fields at element-wise vertices, the source channels' field at a merge); deconvnet
  * projections go down the graph ({@link DeconvProjection#DeconvProjection(ComputationGraph)}); the first layer is
  * the first layer vertex in topological order. Snapshots run on a copy of the graph, as for a network.
+ *
+ * <p><b>Several inputs</b> (a single-output graph whose inputs are flat: feed-forward, or
+ * {@code InputType.convolutionalFlat}, as for the other monitors that hold examples): each input's geometry comes from
+ * the FeedForwardToCnn preprocessor reading it (else its size as one square channel, or one row); an example is named
+ * by the content of its joint form ({@link dev.stethoscope.probes.model.GraphInputs}: the inputs flattened and
+ * concatenated in the graph's order) and label; the receptive field of a unit is taken in every input that reaches it
+ * ({@link ReceptiveField#of(ComputationGraph, int[][])}): a unit behind a merge of two branches has a window in each
+ * branch's input, a unit behind a dense layer sees the inputs below it whole. Per entry the crop in each input it sees
+ * part of is kept, and the joint row when it sees an input whole; the deconvnet projection goes into every input that
+ * reaches the unit ({@link DeconvProjection#projectParts}). The records name the inputs: {@link FeatureSnapshot#inputs}
+ * (those reaching the layer), per unit {@link FeatureUnit#input} (of its crops and projections) and
+ * {@link FeatureUnit#otherInputs} (the further inputs' crops and projections). The first layer of each input's stem
+ * publishes its filters. Probe examples and {@link Builder#projectionData} are in the joint form.
  */
 public final class FeatureEvolutionListener extends StethoscopeListener {
     private static final long serialVersionUID = 1L;
@@ -131,6 +144,15 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     private final String[] vertexNames;
     /** The network's first layer (the one reading the input): index 0 in a MultiLayerNetwork. */
     private final int firstLayer;
+    /**
+     * The first layer of each input's stem (graphs with several inputs: per input, the first layer vertex in
+     * topological order that it reaches); {firstLayer} otherwise.
+     */
+    private final int[] firstLayers;
+    /** Graphs with several inputs: each input's geometry {c, h, w}, in the graph's order; null otherwise. */
+    private final int[][] inputShapes;
+    /** Graphs with several inputs: the input names; null otherwise. */
+    private final List<String> inputNames;
     private final List<String> trackedNames;
     private final int k;
     private final int unitsPerLayer;
@@ -164,6 +186,8 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         final Map<CropKey, ReceptiveField.Crop> crops = new HashMap<>();
         ReceptiveField rf;
         long[] exampleShape;
+        /** Several inputs: the shape of one example of each input as the graph takes it. */
+        long[][] exampleShapes;
         final Map<Integer, TopKSnapshot> previous = new HashMap<>();
         final Map<Integer, List<Integer>> epochs = new HashMap<>();
         final Map<Integer, List<Double>> fractions = new HashMap<>();
@@ -180,26 +204,33 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         AlignedPca.Projection projection;
     }
 
-    /** A kept crop: the entry's layer, example and position. */
-    private record CropKey(int layer, long example, int y, int x) {
+    /** A kept crop: the entry's layer, example and position, and the input it is cut from (0 with one input). */
+    private record CropKey(int layer, long example, int y, int x, int input) {
+        CropKey(int layer, long example, int y, int x) {
+            this(layer, example, y, x, 0);
+        }
     }
 
-    private FeatureEvolutionListener(Builder b, int[] layers, int[] inputShape, int projectionLayer) {
+    private FeatureEvolutionListener(Builder b, int[] layers, int[] inputShape, int projectionLayer, int[][] shapes) {
         super(b);
         this.vertexNames = b.net() instanceof ComputationGraph g ? layerNames(g) : null;
         this.firstLayer = firstLayer(b.net());
+        this.inputShapes = shapes;
+        this.inputNames = shapes == null ? null
+                : List.copyOf(((ComputationGraph) b.net()).getConfiguration().getNetworkInputs());
+        this.firstLayers = shapes == null ? new int[]{firstLayer} : stemLayers((ComputationGraph) b.net(), shapes);
         List<String> tracked = new ArrayList<>();
         for (int l : layers) {
             String nm = layerConf(b.net(), l).getLayerName();
             tracked.add(nm == null ? "layer" + l : nm);
         }
         this.trackedNames = List.copyOf(tracked);
-        long[] bound = inputBound(b, layers, inputShape);
+        long[] bound = shapes == null ? inputBound(b, layers, inputShape) : inputBound(b, layers, shapes, firstLayers);
         this.heldInputBound = bound[0];
-        this.boundText = boundText(b, layers, inputShape, bound);
+        this.boundText = boundText(b, layers, shapes == null ? new int[][]{inputShape} : shapes, bound);
         log.info("Feature evolution: between snapshots at most {} bytes of inputs are kept ({}); the activation "
                         + "histograms' probe set keeps {} whole rows ({} B)", heldInputBound, boundText, b.probeExamples,
-                (long) b.probeExamples * inputShape[0] * inputShape[1] * inputShape[2] * dataWidth(b.net()));
+                (long) b.probeExamples * jointSize(shapes == null ? new int[][]{inputShape} : shapes) * dataWidth(b.net()));
         this.projectionLayer = projectionLayer;
         if (projectionLayer >= 0) {
             int n = (int) Math.min(b.projectionPoints, b.projectionData.numExamples());
@@ -231,7 +262,8 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     }
 
     /**
-     * A builder for a single-input single-output ComputationGraph, publishing to {@code router}. Layers are addressed
+     * A builder for a single-output ComputationGraph (one input, or several flat ones: see the class comment),
+     * publishing to {@code router}. Layers are addressed
      * by vertex name (or DL4J layer index, {@code graph.getLayers()} order); the streaming top-k read the graph's
      * training forward pass ({@code onForwardPass(Model, Map)}), snapshots run on a copy, and the receptive fields
      * and deconvnet projections go over the graph's vertices ({@link ReceptiveField#of(ComputationGraph, int, int,
@@ -296,10 +328,72 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 : ReceptiveField.of((MultiLayerNetwork) model, shape[0], shape[1], shape[2]);
     }
 
+    /** The geometry of this listener's network: per input for a graph with several inputs. */
+    private ReceptiveField field(Model model) {
+        return inputShapes != null ? ReceptiveField.of((ComputationGraph) model, inputShapes) : fieldOf(model, inputShape);
+    }
+
+    /**
+     * Each input's geometry of a graph with several (flat) inputs: a FeedForwardToCnn preprocessor reading it
+     * ({@code InputType.convolutionalFlat}), else its size as one square channel when square, else one row.
+     */
+    private static int[][] graphInputShapes(ComputationGraph g) {
+        List<String> names = g.getConfiguration().getNetworkInputs();
+        long[] sizes = dev.stethoscope.probes.model.GraphInputs.inputSizes(g);
+        int[][] out = new int[names.size()][];
+        for (int i = 0; i < out.length; i++) {
+            int[] known = ReceptiveField.inputShapeOf(g, names.get(i));
+            if (known == null) {
+                int n = (int) sizes[i];
+                int side = (int) Math.round(Math.sqrt(n));
+                known = (long) side * side == n ? new int[]{1, side, side} : new int[]{1, 1, n};
+            }
+            out[i] = known;
+        }
+        return out;
+    }
+
+    /** Per input, the first layer vertex in topological order that it reaches (its stem's first layer). */
+    private static int[] stemLayers(ComputationGraph g, int[][] shapes) {
+        ReceptiveField rf = ReceptiveField.of(g, shapes);
+        List<String> names = Arrays.asList(layerNames(g));
+        int[] out = new int[shapes.length];
+        Arrays.fill(out, -1);
+        for (int idx : g.topologicalSortOrder()) {
+            int l = names.indexOf(g.getVertices()[idx].getVertexName());
+            if (l < 0) {
+                continue;
+            }
+            for (int i = 0; i < shapes.length; i++) {
+                if (out[i] < 0 && rf.reaches(l, i)) {
+                    out[i] = l;
+                }
+            }
+        }
+        return out;
+    }
+
+    private boolean isFirst(int layer) {
+        for (int f : firstLayers) {
+            if (f == layer) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static long jointSize(int[][] shapes) {
+        long n = 0;
+        for (int[] s : shapes) {
+            n += (long) s[0] * s[1] * s[2];
+        }
+        return n;
+    }
+
     /**
      * Whether this monitor can follow {@code model} with its default settings: a MultiLayerNetwork whose layers
-     * the receptive-field geometry understands ({@link ReceptiveField#SUPPORTED}), or a single-input single-output
-     * ComputationGraph whose vertices it understands ({@link ReceptiveField#SUPPORTED_VERTICES}), with at least one
+     * the receptive-field geometry understands ({@link ReceptiveField#SUPPORTED}), or a single-output
+     * ComputationGraph (one input, or several flat ones) whose vertices it understands ({@link ReceptiveField#SUPPORTED_VERTICES}), with at least one
      * convolution or dense layer before the output layer. The presets of the {@code Stethoscope} handle attach it only then.
      */
     public static boolean supports(Model model) {
@@ -328,7 +422,15 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         m.put("unitsPerLayer", String.valueOf(unitsPerLayer));
         m.put("probeExamples", String.valueOf(probeExamples));
         m.put("bins", String.valueOf(bins));
-        m.put("inputShape", Arrays.toString(inputShape));
+        if (inputShapes == null) {
+            m.put("inputShape", Arrays.toString(inputShape));
+        } else {
+            List<String> per = new ArrayList<>();
+            for (int i = 0; i < inputShapes.length; i++) {
+                per.add(inputNames.get(i) + " " + inputShapes[i][0] + "x" + inputShapes[i][1] + "x" + inputShapes[i][2]);
+            }
+            m.put("inputs", String.join(", ", per));
+        }
         m.put("projectionLayer", String.valueOf(projectionLayer));
         m.put("projectionPoints", String.valueOf(projectionClasses == null ? 0 : projectionClasses.length));
         m.put("heldInputBoundBytes", String.valueOf(heldInputBound));
@@ -471,17 +573,76 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         return out;
     }
 
-    private static String boundText(Builder b, int[] layers, int[] shape, long[] bound) {
-        ReceptiveField rf = fieldOf(b.net(), shape);
+    /**
+     * {total, then per layer: bytes per entry, units} for a graph with several inputs: per entry, the crop in each
+     * input the layer sees part of, plus the example's whole joint row when it sees any input whole.
+     */
+    private static long[] inputBound(Builder b, int[] layers, int[][] shapes, int[] stems) {
+        ComputationGraph g = (ComputationGraph) b.net();
+        ReceptiveField rf = ReceptiveField.of(g, shapes);
+        int width = dataWidth(g);
+        long[] out = new long[1 + 2 * layers.length];
+        for (int j = 0; j < layers.length; j++) {
+            int l = layers[j];
+            long entry = 0;
+            boolean whole = false;
+            boolean spatial = false;
+            for (int i : rf.inputsOf(l)) {
+                if (rf.cropsSmallerThanInput(l, i)) {
+                    int[] c = rf.maxCropShape(l, i);
+                    entry += (long) c[0] * c[1] * c[2];
+                    spatial = true;
+                } else {
+                    whole = true;
+                }
+            }
+            if (whole) {
+                entry += jointSize(shapes);
+            }
+            entry *= width;
+            boolean first = false;
+            for (int f : stems) {
+                first |= f == l;
+            }
+            int units = followed(first, spatial || !rf.seesWholeInput(l, rf.inputsOf(l)[0]),
+                    channelsOf(g, rf, l, shapes[0][0]), b.unitsPerLayer);
+            out[1 + 2 * j] = entry;
+            out[2 + 2 * j] = units;
+            out[0] += entry * units * b.k;
+        }
+        return out;
+    }
+
+    private static String boundText(Builder b, int[] layers, int[][] shapes, long[] bound) {
+        boolean several = shapes.length > 1;
+        ReceptiveField rf = several ? ReceptiveField.of((ComputationGraph) b.net(), shapes) : fieldOf(b.net(), shapes[0]);
         int width = dataWidth(b.net());
         List<String> parts = new ArrayList<>();
         for (int j = 0; j < layers.length; j++) {
             int l = layers[j];
             String name = layerConf(b.net(), l).getLayerName();
-            int[] c = rf.cropsSmallerThanInput(l) ? rf.maxCropShape(l) : shape;
+            String what;
+            if (several) {
+                List<String> per = new ArrayList<>();
+                boolean whole = false;
+                for (int i : rf.inputsOf(l)) {
+                    if (rf.cropsSmallerThanInput(l, i)) {
+                        int[] c = rf.maxCropShape(l, i);
+                        per.add("crop " + c[0] + "x" + c[1] + "x" + c[2] + " of " + rf.inputNames().get(i));
+                    } else {
+                        whole = true;
+                    }
+                }
+                if (whole) {
+                    per.add("joint row of " + jointSize(shapes) + " values");
+                }
+                what = "(" + String.join(" + ", per) + ")";
+            } else {
+                int[] c = rf.cropsSmallerThanInput(l) ? rf.maxCropShape(l) : shapes[0];
+                what = (rf.cropsSmallerThanInput(l) ? "crop " : "whole input ") + c[0] + "x" + c[1] + "x" + c[2];
+            }
             parts.add((name == null ? "layer" + l : name) + ": " + bound[2 + 2 * j] + " units x k=" + b.k + " x "
-                    + (rf.cropsSmallerThanInput(l) ? "crop " : "whole input ") + c[0] + "x" + c[1] + "x" + c[2]
-                    + " x " + width + " B = " + bound[2 + 2 * j] * b.k * bound[1 + 2 * j] + " B");
+                    + what + " x " + width + " B = " + bound[2 + 2 * j] * b.k * bound[1 + 2 * j] + " B");
         }
         return String.join("; ", parts);
     }
@@ -582,8 +743,16 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             } catch (IllegalStateException e) {
                 labels = null; // the content hash then covers the features alone
             }
-            stream(model, activations.get(g.getConfiguration().getNetworkInputs().get(0)),
-                    l -> activations.get(vertexNames[l]), labels);
+            if (inputShapes != null) {
+                INDArray[] xs = new INDArray[inputNames.size()];
+                for (int i = 0; i < xs.length; i++) {
+                    xs[i] = activations.get(inputNames.get(i));
+                }
+                streamInputs(model, xs, l -> activations.get(vertexNames[l]), labels);
+            } else {
+                stream(model, activations.get(g.getConfiguration().getNetworkInputs().get(0)),
+                        l -> activations.get(vertexNames[l]), labels);
+            }
         });
         streamCpuNanos += threadCpu() - c0;
         streamNanos += System.nanoTime() - t0;
@@ -666,12 +835,107 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
     }
 
     /**
+     * The streaming step of a graph with several inputs: examples are named by the content of their joint form
+     * ({@link dev.stethoscope.probes.model.GraphInputs}: the inputs flattened and concatenated) and label; per entry,
+     * the receptive-field crop in each input the unit sees part of, and the example's joint row when it sees an input
+     * whole.
+     */
+    private void streamInputs(Model net, INDArray[] xs, java.util.function.IntFunction<INDArray> activation,
+                              INDArray labels) {
+        State s = state();
+        if (s.rf == null) {
+            s.rf = field(net);
+        }
+        if (s.exampleShapes == null) {
+            s.exampleShapes = new long[xs.length][];
+            for (int i = 0; i < xs.length; i++) {
+                s.exampleShapes[i] = Arrays.copyOfRange(xs[i].shape(), 1, xs[i].rank());
+            }
+        }
+        INDArray in = dev.stethoscope.probes.model.GraphInputs.joint(xs);
+        int n = (int) in.size(0);
+        DataSet declared = s.pending;
+        s.pending = null;
+        long[] idx = s.identity.identify(declared, in, labels, streamedEpoch);
+        if (idx == null && !s.identityReported) {
+            s.identityReported = true;
+            log.warn("Stethoscope monitor '{}' names examples by their position in the epoch from now on: {}",
+                    monitorName(), s.identity.reason());
+            publish(MonitorError.of(monitorName(), "example-identity",
+                    new ExampleIdentityException(s.identity.reason())), currentEpoch(), currentIteration());
+        }
+        if (idx == null || idx.length != n) {
+            idx = new long[n];
+            for (int i = 0; i < n; i++) {
+                idx[i] = s.counter + i;
+            }
+        }
+        s.counter += n;
+        Set<Long> referenced = new HashSet<>();
+        Set<CropKey> cropped = new HashSet<>();
+        for (int l : layers) {
+            INDArray a = activation.apply(l);
+            StreamingTopK t = s.topk.get(l);
+            if (t == null) {
+                t = new StreamingTopK(unitsOf(a, l), k);
+                s.topk.put(l, t);
+            }
+            t.offer(a, idx);
+            TopKSnapshot snap = t.snapshot();
+            int[] reached = s.rf.inputsOf(l);
+            boolean whole = false;
+            for (int i : reached) {
+                whole |= !s.rf.cropsSmallerThanInput(l, i);
+            }
+            for (int r = 0; r < snap.numUnits(); r++) {
+                long[] ex = snap.examples()[r];
+                for (int j = 0; j < ex.length; j++) {
+                    for (int i : reached) {
+                        if (s.rf.cropsSmallerThanInput(l, i)) {
+                            cropped.add(new CropKey(l, ex[j], snap.ys()[r][j], snap.xs()[r][j], i));
+                        }
+                    }
+                    if (whole) {
+                        referenced.add(ex[j]);
+                    }
+                }
+            }
+        }
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            s.inputs.keySet().retainAll(referenced);
+            s.crops.keySet().retainAll(cropped);
+            Map<Long, Integer> rowOf = new HashMap<>();
+            for (int i = 0; i < n; i++) {
+                rowOf.put(idx[i], i);
+                if (referenced.contains(idx[i]) && !s.inputs.containsKey(idx[i])) {
+                    s.inputs.put(idx[i], in.get(NDArrayIndex.interval(i, i + 1)).dup());
+                }
+            }
+            Map<Long, double[]> rowValues = new HashMap<>(); // (row, input) read once, crops cut in Java
+            for (CropKey key : cropped) {
+                Integer i = rowOf.get(key.example());
+                if (i != null && !s.crops.containsKey(key)) {
+                    int input = key.input();
+                    double[] row = rowValues.computeIfAbsent((long) i * xs.length + input,
+                            r -> xs[input].get(NDArrayIndex.interval(i, i + 1)).dup('c').data().asDouble());
+                    s.crops.put(key, s.rf.crop(row, xs[input].dataType(), key.layer(), input, key.y(), key.x()));
+                }
+            }
+            if (s.probeCount < probeExamples && s.previous.isEmpty()) {
+                int take = Math.min(n, probeExamples - s.probeCount);
+                s.probeRows.add(in.get(NDArrayIndex.interval(0, take)).dup());
+                s.probeCount += take;
+            }
+        }
+    }
+
+    /**
      * Every filter of a first layer that is a convolution (all first-layer filters); elsewhere, dense first layers
      * included, {@code unitsPerLayer} evenly spaced units.
      */
     private int[] unitsOf(INDArray a, int layer) {
         int total = (int) a.size(1);
-        if ((layer == firstLayer && a.rank() == 4) || total <= unitsPerLayer) {
+        if ((isFirst(layer) && a.rank() == 4) || total <= unitsPerLayer) {
             return StreamingTopK.range(total);
         }
         int[] u = new int[unitsPerLayer];
@@ -739,7 +1003,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             s.copy.refresh();
         }
         Model c = s.copy.model();
-        ReceptiveField rf = fieldOf(c, inputShape);
+        ReceptiveField rf = field(c);
         DeconvProjection deconv = null;
         try {
             deconv = c instanceof ComputationGraph g ? new DeconvProjection(g) : new DeconvProjection((MultiLayerNetwork) c);
@@ -753,7 +1017,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         if (s.probeCount > 0) {
             INDArray probe = Nd4j.vstack(s.probeRows.toArray(new INDArray[0]));
             if (c instanceof ComputationGraph g) {
-                Map<String, INDArray> m = g.feedForward(probe, false);
+                Map<String, INDArray> m = inputShapes != null
+                        ? g.feedForward(dev.stethoscope.probes.model.GraphInputs.split(g, probe), false)
+                        : g.feedForward(probe, false);
                 probeActs = l -> m.get(vertexNames[l]);
             } else {
                 List<INDArray> acts = ((MultiLayerNetwork) c).feedForward(probe, false);
@@ -769,10 +1035,13 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             TopKSnapshot snap = t.snapshot();
             TopKSnapshot prev = s.previous.get(l);
             List<FeatureUnit> units = new ArrayList<>();
-            List<List<INDArray>> projected = rf.cropsSmallerThanInput(l) ? cropProjections(rf, deconv, l, snap)
+            // one input: the entries of several units are projected together; several inputs: per unit and input
+            List<List<INDArray>> projected = inputShapes != null ? null
+                    : rf.cropsSmallerThanInput(l) ? cropProjections(rf, deconv, l, snap)
                     : wholeProjections(deconv, l, snap);
             for (int r = 0; r < snap.numUnits(); r++) {
-                units.add(unit(rf, l, snap, r, prev, projected.get(r)));
+                units.add(inputShapes != null ? unitOfInputs(c, rf, deconv, l, snap, r, prev)
+                        : unit(rf, l, snap, r, prev, projected.get(r)));
             }
             int compared = 0;
             double changed = Double.NaN;
@@ -792,11 +1061,17 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             var conf = layerConf(c, l);
             INDArray weights = c instanceof ComputationGraph g ? g.getLayer(l).getParam("W")
                     : ((MultiLayerNetwork) c).getLayer(l).getParam("W");
+            List<String> reachedNames = new ArrayList<>();
+            if (inputShapes != null) {
+                for (int i : rf.inputsOf(l)) {
+                    reachedNames.add(inputNames.get(i));
+                }
+            }
             out.add(new FeatureSnapshot(l, conf.getLayerName() == null ? "layer" + l : conf.getLayerName(),
                     conf.getClass().getSimpleName(), epoch, k, units, compared, changed, overlap, settled,
-                    l == firstLayer && conf instanceof ConvolutionLayer ? filters(weights) : List.of(),
+                    isFirst(l) && conf instanceof ConvolutionLayer ? filters(weights) : List.of(),
                     histogram(s.weightBins, l, weights),
-                    probeActs == null ? null : histogram(s.activationBins, l, probeActs.apply(l))));
+                    probeActs == null ? null : histogram(s.activationBins, l, probeActs.apply(l)), reachedNames));
         }
         publishAll(out, currentEpoch(), currentIteration());
         if (projectionLayer >= 0) {
@@ -814,7 +1089,9 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         List<INDArray> parts = new ArrayList<>();
         for (int i = 0; i < n; i += 500) {
             INDArray in = projectionInputs.get(NDArrayIndex.interval(i, Math.min(n, i + 500)));
-            parts.add(c instanceof ComputationGraph g ? g.feedForward(in, false).get(vertexNames[projectionLayer])
+            parts.add(c instanceof ComputationGraph g ? (inputShapes != null
+                    ? g.feedForward(dev.stethoscope.probes.model.GraphInputs.split(g, in), false)
+                    : g.feedForward(in, false)).get(vertexNames[projectionLayer])
                     : ((MultiLayerNetwork) c).feedForwardToLayer(projectionLayer, in, false).get(projectionLayer + 1));
         }
         INDArray acts = parts.size() == 1 ? parts.get(0) : Nd4j.concat(0, parts.toArray(new INDArray[0]));
@@ -1017,6 +1294,88 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         return unitRecord(snap, r, prev, crops, projections);
     }
 
+    /**
+     * One unit of a graph with several inputs: per input that reaches it, each entry's crop (the whole input where
+     * the unit sees all of it) and deconvnet projection into that input ({@link DeconvProjection#projectParts}).
+     */
+    private FeatureUnit unitOfInputs(Model c, ReceptiveField rf, DeconvProjection deconv, int l, TopKSnapshot snap,
+                                     int r, TopKSnapshot prev) {
+        State s = state();
+        long[] ex = snap.examples()[r];
+        int[] ys = snap.ys()[r];
+        int[] xs = snap.xs()[r];
+        int m = ex.length;
+        int[] reached = rf.inputsOf(l);
+        int ni = rf.numInputs();
+        List<DeconvProjection.Part[]> parts = new ArrayList<>();
+        for (int j = 0; j < m; j++) {
+            DeconvProjection.Part[] p = new DeconvProjection.Part[ni];
+            INDArray[] whole = null;
+            boolean complete = true;
+            for (int i : reached) {
+                if (rf.cropsSmallerThanInput(l, i)) {
+                    ReceptiveField.Crop crop = s.crops.get(new CropKey(l, ex[j], ys[j], xs[j], i));
+                    complete &= crop != null;
+                    p[i] = new DeconvProjection.Part(crop, null);
+                } else {
+                    if (whole == null) {
+                        INDArray row = s.inputs.get(ex[j]);
+                        if (row == null) {
+                            complete = false;
+                            break;
+                        }
+                        whole = splitRow(row, s.exampleShapes);
+                    }
+                    p[i] = new DeconvProjection.Part(null, whole[i]);
+                }
+            }
+            if (!complete) {
+                break; // cannot happen: what every entry needs is kept
+            }
+            parts.add(p);
+        }
+        List<INDArray[]> proj = null;
+        if (deconv != null && parts.size() == m && m > 0) {
+            proj = deconv.projectParts(rf, s.exampleShapes, l, snap.units()[r], parts, ys, xs);
+        }
+        List<List<FeatureImage>> crops = new ArrayList<>();
+        List<List<FeatureImage>> projections = new ArrayList<>();
+        for (int q = 0; q < reached.length; q++) {
+            int i = reached[q];
+            List<FeatureImage> ci = new ArrayList<>();
+            List<FeatureImage> pi = new ArrayList<>();
+            for (int j = 0; j < parts.size(); j++) {
+                DeconvProjection.Part part = parts.get(j)[i];
+                ReceptiveField.Crop crop = part.crop() != null ? part.crop()
+                        : rf.crop(part.whole(), l, i, ys[j], xs[j]);
+                ci.add(image(crop.pixels(), crop.clipped()));
+                if (proj != null) {
+                    pi.add(image(proj.get(j)[i], crop.clipped()));
+                }
+            }
+            crops.add(ci);
+            projections.add(pi);
+        }
+        List<FeatureSnapshot.InputImages> others = new ArrayList<>();
+        for (int q = 1; q < reached.length; q++) {
+            others.add(new FeatureSnapshot.InputImages(inputNames.get(reached[q]), crops.get(q), projections.get(q)));
+        }
+        FeatureUnit base = unitRecord(snap, r, prev, crops.get(0), projections.get(0));
+        return new FeatureUnit(base.unit(), base.values(), base.examples(), base.ys(), base.xs(), base.top1Changed(),
+                base.crops(), base.projections(), inputNames.get(reached[0]), others);
+    }
+
+    /** One joint row split into one example of each input, each {@code [1, ...]} as the graph takes it. */
+    private static INDArray[] splitRow(INDArray row, long[][] exampleShapes) {
+        long[][] shapes = new long[exampleShapes.length][];
+        for (int i = 0; i < shapes.length; i++) {
+            shapes[i] = new long[exampleShapes[i].length + 1];
+            shapes[i][0] = 1;
+            System.arraycopy(exampleShapes[i], 0, shapes[i], 1, exampleShapes[i].length);
+        }
+        return dev.stethoscope.probes.model.GraphInputs.split(row, shapes);
+    }
+
     private static FeatureUnit unitRecord(TopKSnapshot snap, int r, TopKSnapshot prev, List<FeatureImage> crops,
                                           List<FeatureImage> projections) {
         long[] ex = snap.examples()[r];
@@ -1172,7 +1531,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         @Override
         public FeatureEvolutionListener build() {
             Object[] v = validate();
-            return new FeatureEvolutionListener(this, (int[]) v[0], (int[]) v[1], (int) v[2]);
+            return new FeatureEvolutionListener(this, (int[]) v[0], (int[]) v[1], (int) v[2], (int[][]) v[3]);
         }
 
         /** Checks the configuration against the model; returns {chosen layers, input shape, projection layer}. */
@@ -1188,13 +1547,14 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                         + ") >= 0");
             }
             boolean graph = model instanceof ComputationGraph;
+            boolean several = false;
             if (graph) {
                 ComputationGraph g = (ComputationGraph) model;
-                if (g.getConfiguration().getNetworkInputs().size() != 1 || g.getConfiguration().getNetworkOutputs().size() != 1) {
-                    throw new IllegalArgumentException("FeatureEvolutionListener: supports ComputationGraphs with one input "
-                            + "and one output; this one has inputs " + g.getConfiguration().getNetworkInputs()
-                            + " and outputs " + g.getConfiguration().getNetworkOutputs());
+                if (g.getConfiguration().getNetworkOutputs().size() != 1) {
+                    throw new IllegalArgumentException("FeatureEvolutionListener: supports ComputationGraphs with one "
+                            + "output; this one has outputs " + g.getConfiguration().getNetworkOutputs());
                 }
+                several = g.getConfiguration().getNetworkInputs().size() > 1;
             }
             String outputVertex = graph ? ((ComputationGraph) model).getConfiguration().getNetworkOutputs().get(0) : null;
             int nLayers = numLayers(model);
@@ -1245,7 +1605,19 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 throw new IllegalArgumentException("FeatureEvolutionListener: no convolution, pooling or dense layer "
                         + "to follow; layers: " + names);
             }
-            int[] shape = inputShape;
+            int[][] shapes = null;
+            if (several) {
+                ComputationGraph g = (ComputationGraph) model;
+                if (inputShape != null) {
+                    throw new IllegalArgumentException("FeatureEvolutionListener: inputShape(c, h, w) is for networks with "
+                            + "one input; this graph has inputs " + g.getConfiguration().getNetworkInputs() + ", whose "
+                            + "geometries are read from the configuration (InputType.convolutionalFlat, or a dense layer)");
+                }
+                dev.stethoscope.probes.model.GraphInputs.checkJointForm(g, "FeatureEvolutionListener",
+                        projectionData == null ? null : projectionData.getFeatures());
+                shapes = graphInputShapes(g);
+            }
+            int[] shape = shapes != null ? shapes[0] : inputShape;
             if (shape == null) {
                 int[] known = graph ? ReceptiveField.inputShapeOf((ComputationGraph) model) : null;
                 if (!graph) {
@@ -1272,7 +1644,11 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 // a square number of inputs is taken as one square channel, anything else as one row
                 shape = (long) side * side == nIn ? new int[]{1, side, side} : new int[]{1, 1, nIn};
             }
-            fieldOf(model, shape); // refuses unsupported layers and vertices here, naming them
+            if (shapes != null) {
+                ReceptiveField.of((ComputationGraph) model, shapes); // refuses unsupported vertices here, naming them
+            } else {
+                fieldOf(model, shape); // refuses unsupported layers and vertices here, naming them
+            }
             int projection = -1;
             if (projectionData != null && projectionPoints > 0) {
                 if (projectionData.numExamples() < 3) {
@@ -1302,7 +1678,7 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
                 throw new IllegalArgumentException("FeatureEvolutionListener: projectionLayer('" + projectionLayerSpec
                         + "') needs projectionData(heldOut) and projectionPoints > 0");
             }
-            return new Object[]{chosen, shape, projection};
+            return new Object[]{chosen, shape, projection, shapes};
         }
     }
 }

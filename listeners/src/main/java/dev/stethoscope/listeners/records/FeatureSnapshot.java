@@ -23,15 +23,29 @@ import java.util.List;
  *                        none)
  * @param activations     histogram of the layer's activations on the fixed probe examples (bins fixed at the first
  *                        snapshot)
+ * @param inputs          for a graph with several inputs, the names of the inputs that reach this layer, in the
+ *                        graph's order (the unit's {@link FeatureUnit#input} first, then its
+ *                        {@link FeatureUnit#otherInputs}; a first layer's filters are in its one input); empty for a
+ *                        network with one input (and in records written before this component existed)
  */
 public record FeatureSnapshot(int layer, String layerName, String layerType, int snapshotEpoch, int k,
                               List<FeatureUnit> units, int comparedUnits, double changedFraction, double meanOverlap,
                               int settledAt, List<FeatureImage> filters, FeatureHistogram weights,
-                              FeatureHistogram activations) {
+                              FeatureHistogram activations, List<String> inputs) {
     /** The record type id. */
     public static final String TYPE_ID = "Stethoscope.FeatureSnapshot";
 
+    /** A snapshot of a network with one input (no input names). */
+    public FeatureSnapshot(int layer, String layerName, String layerType, int snapshotEpoch, int k,
+                           List<FeatureUnit> units, int comparedUnits, double changedFraction, double meanOverlap,
+                           int settledAt, List<FeatureImage> filters, FeatureHistogram weights,
+                           FeatureHistogram activations) {
+        this(layer, layerName, layerType, snapshotEpoch, k, units, comparedUnits, changedFraction, meanOverlap,
+                settledAt, filters, weights, activations, List.of());
+    }
+
     public FeatureSnapshot {
+        inputs = inputs == null ? List.of() : List.copyOf(inputs);
         layerName = layerName == null ? "" : layerName;
         layerType = layerType == null ? "" : layerType;
         units = units == null ? List.of() : List.copyOf(units);
@@ -60,10 +74,24 @@ public record FeatureSnapshot(int layer, String layerName, String layerType, int
      * @param crops       the receptive-field crop of the input of each entry (may be empty)
      * @param projections the deconvnet projection of each entry, cropped to the same window (empty when the layer
      *                    stack is not supported by the deconvnet)
+     * @param input       for a graph with several inputs, the input {@code crops} and {@code projections} are in (the
+     *                    first input that reaches the unit); null for a network with one input (and in records
+     *                    written before this component existed)
+     * @param otherInputs for a graph with several inputs, the crops and projections of each entry in every further
+     *                    input that reaches the unit (a unit behind a merge sees several inputs), in the graph's
+     *                    order; empty otherwise
      */
     public record FeatureUnit(int unit, double[] values, long[] examples, int[] ys, int[] xs, boolean top1Changed,
-                              List<FeatureImage> crops, List<FeatureImage> projections) {
+                              List<FeatureImage> crops, List<FeatureImage> projections, String input,
+                              List<InputImages> otherInputs) {
+        /** A unit of a network with one input. */
+        public FeatureUnit(int unit, double[] values, long[] examples, int[] ys, int[] xs, boolean top1Changed,
+                           List<FeatureImage> crops, List<FeatureImage> projections) {
+            this(unit, values, examples, ys, xs, top1Changed, crops, projections, null, List.of());
+        }
+
         public FeatureUnit {
+            otherInputs = otherInputs == null ? List.of() : List.copyOf(otherInputs);
             values = values == null ? new double[0] : values;
             examples = examples == null ? new long[0] : examples;
             ys = ys == null ? new int[0] : ys;
@@ -77,6 +105,30 @@ public record FeatureSnapshot(int layer, String layerName, String layerType, int
             if (crops.size() > n || projections.size() > n) {
                 throw new IllegalArgumentException("FeatureUnit " + unit + ": more images than entries");
             }
+            for (InputImages o : otherInputs) {
+                if (o.crops().size() > n || o.projections().size() > n) {
+                    throw new IllegalArgumentException("FeatureUnit " + unit + ": more images than entries in input '"
+                            + o.name() + "'");
+                }
+            }
+        }
+    }
+
+    /**
+     * A unit's top-k entries seen in one further input of a graph with several inputs (see
+     * {@link FeatureUnit#otherInputs}).
+     *
+     * @param name        the input's name (a graph input vertex)
+     * @param crops       the receptive-field crop of each entry in this input (the whole input where the unit sees
+     *                    all of it)
+     * @param projections the deconvnet projection of each entry into this input, cut to the same window (empty when
+     *                    the deconvnet does not support the graph)
+     */
+    public record InputImages(String name, List<FeatureImage> crops, List<FeatureImage> projections) {
+        public InputImages {
+            name = name == null ? "" : name;
+            crops = crops == null ? List.of() : List.copyOf(crops);
+            projections = projections == null ? List.of() : List.copyOf(projections);
         }
     }
 

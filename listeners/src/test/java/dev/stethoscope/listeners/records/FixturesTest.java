@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class FixturesTest {
     static final List<String> FILES = List.of("records/fixtures-v1.txt", "records/fixtures-v2.txt",
-            "records/fixtures-v3.txt", "records/fixtures-v4.txt");
+            "records/fixtures-v3.txt", "records/fixtures-v4.txt", "records/fixtures-v5.txt");
 
     @Test
     void everyCommittedFixtureStillDecodes() throws IOException {

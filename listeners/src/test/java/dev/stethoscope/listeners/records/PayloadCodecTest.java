@@ -42,7 +42,8 @@ class PayloadCodecTest {
                 "sensitivityGiniCumulative", "sensitivityMean", "sensitivityMeasurements", "numClasses",
                 "perClassSensitivity", "parameters"));
         KEYS.put(FeatureSnapshot.TYPE_ID, List.of("layer", "layerName", "layerType", "snapshotEpoch", "k", "units",
-                "comparedUnits", "changedFraction", "meanOverlap", "settledAt", "filters", "weights", "activations"));
+                "comparedUnits", "changedFraction", "meanOverlap", "settledAt", "filters", "weights", "activations",
+                "inputs"));
         KEYS.put(FeatureProjection.TYPE_ID, List.of("layer", "layerName", "snapshotEpoch", "xs", "ys", "classes",
                 "explained", "alignedError", "unalignedError"));
         KEYS.put(LossSensitivitySample.TYPE_ID, List.of("mean", "gini", "giniRunning", "examples"));

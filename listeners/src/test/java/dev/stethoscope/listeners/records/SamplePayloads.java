@@ -43,7 +43,7 @@ final class SamplePayloads {
                                 List.of(), List.of())),
                 2, 0.5, 0.75, -1, List.of(new FeatureSnapshot.FeatureImage(1, 1, 2, 0, 0, new float[]{0.1f, -0.2f})),
                 new FeatureSnapshot.FeatureHistogram(-1, 1, new long[]{3, 0, 5}, 1, 0, 2),
-                new FeatureSnapshot.FeatureHistogram(0, 4, new long[]{10, 2}, 0, 1, 0)));
+                new FeatureSnapshot.FeatureHistogram(0, 4, new long[]{10, 2}, 0, 1, 0), List.of("top", "bottom <b>")));
         m.put(FeatureProjection.TYPE_ID, new FeatureProjection(4, "dense", 2, new float[]{0.5f, -1.25f, 2f},
                 new float[]{-0.5f, 0f, Float.NaN}, new int[]{3, 7, -1}, new double[]{0.4, 0.2}, 0.125, 1.5));
         m.put(LossSensitivitySample.TYPE_ID, new LossSensitivitySample(0.0123, 0.41, 0.38, 500));

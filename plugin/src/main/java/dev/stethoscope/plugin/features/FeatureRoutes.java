@@ -28,11 +28,14 @@ import java.util.Map;
  *       timestamp, e.g. a Spark worker's, is not missed; see {@link StorageAccess#pageSince}); or, with
  *       {@code after=T} instead of {@code cursor}, the snapshots after timestamp T by time.
  *       Those of layer L with their units (none without {@code layer}), each unit with its top-1 value and example
- *       only and one image (the top-1 projection, else the crop); other layers' snapshots without units; the
+ *       only and one image (the top-1 projection, else the crop; for a graph with several inputs also the unit's
+ *       {@code input} and, in {@code others}, one such image per further input); other layers' snapshots without
+ *       units; each snapshot's {@code inputs} (those reaching the layer; empty with one input); the
  *       first-layer filters (compact) and the histograms of every snapshot. Paged like
  *       the records route ({@code limit}, {@code X-Stethoscope-Truncated}).</li>
  *   <li>{@code GET /stethoscope/api/features/:sessionId/unit?layer=L&epoch=E&unit=U}: one unit's full top-k with
- *       every crop and projection (404 when the session has no such snapshot or unit).</li>
+ *       every crop and projection, and for a graph with several inputs its {@code input} and {@code otherInputs}
+ *       (name, crops, projections per further input) (404 when the session has no such snapshot or unit).</li>
  * </ul>
  * Images travel as {@link #compact(FeatureImage) compact images}: {@code channels, height, width, y0, x0, lo, hi}
  * and {@code data}, the pixels min-max scaled to bytes 0..255 (non-finite values 0) in base64, CHW order.
@@ -117,6 +120,7 @@ public final class FeatureRoutes implements RouteProvider {
             m.put("changedFraction", finite(s.changedFraction()));
             m.put("meanOverlap", finite(s.meanOverlap()));
             m.put("settledAt", s.settledAt());
+            m.put("inputs", s.inputs());
             if (layer != null && layer == s.layer()) {
                 List<Object> units = new ArrayList<>();
                 for (FeatureUnit u : s.units()) {
@@ -131,6 +135,19 @@ public final class FeatureRoutes implements RouteProvider {
                     FeatureImage img = !u.projections().isEmpty() ? u.projections().get(0)
                             : !u.crops().isEmpty() ? u.crops().get(0) : null;
                     um.put("top1", img == null ? null : compact(img));
+                    if (u.input() != null) {
+                        um.put("input", u.input());
+                        List<Object> others = new ArrayList<>();
+                        for (FeatureSnapshot.InputImages o : u.otherInputs()) {
+                            FeatureImage oi = !o.projections().isEmpty() ? o.projections().get(0)
+                                    : !o.crops().isEmpty() ? o.crops().get(0) : null;
+                            Map<String, Object> om = new LinkedHashMap<>();
+                            om.put("input", o.name());
+                            om.put("top1", oi == null ? null : compact(oi));
+                            others.add(om);
+                        }
+                        um.put("others", others);
+                    }
                     units.add(um);
                 }
                 m.put("units", units);
@@ -190,6 +207,16 @@ public final class FeatureRoutes implements RouteProvider {
                 m.put("top1Changed", u.top1Changed());
                 m.put("crops", u.crops().stream().map(FeatureRoutes::compact).toList());
                 m.put("projections", u.projections().stream().map(FeatureRoutes::compact).toList());
+                m.put("input", u.input());
+                List<Object> others = new ArrayList<>();
+                for (FeatureSnapshot.InputImages o : u.otherInputs()) {
+                    Map<String, Object> om = new LinkedHashMap<>();
+                    om.put("name", o.name());
+                    om.put("crops", o.crops().stream().map(FeatureRoutes::compact).toList());
+                    om.put("projections", o.projections().stream().map(FeatureRoutes::compact).toList());
+                    others.add(om);
+                }
+                m.put("otherInputs", others);
                 return Reply.json(m);
             }
         }

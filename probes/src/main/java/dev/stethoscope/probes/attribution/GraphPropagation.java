@@ -567,11 +567,20 @@ public final class GraphPropagation {
 
     /** Image geometry {c, h, w} of input 0: from a rank-4 input, or a FeedForwardToCnn reshape reading it, or null. */
     public long[] inputImageShape(INDArray x) {
+        return inputImageShape(0, x);
+    }
+
+    /**
+     * Image geometry {c, h, w} of input {@code input} (node {@code input}): from a rank-4 array of it, or a
+     * FeedForwardToCnn reshape reading it, or null.
+     */
+    public long[] inputImageShape(int input, INDArray x) {
         if (x.rank() == 4) {
             return new long[]{x.size(1), x.size(2), x.size(3)};
         }
         for (Node nd : nodes) {
-            if (nd.step instanceof Propagation.Reshape r && nd.inputs[0] == 0 && r.shape().length == 3) {
+            if (nd.step instanceof Propagation.Reshape r && nd.inputs.length == 1 && nd.inputs[0] == input
+                    && r.shape().length == 3) {
                 return r.shape();
             }
         }

@@ -51,7 +51,8 @@ public final class DeconvProjection {
     }
 
     /**
-     * Unrolls a single-input single-output {@code graph} (a copy, read only) with {@link GraphPropagation}: the
+     * Unrolls a single-output {@code graph} with one or more inputs (a copy, read only; several inputs: see
+     * {@link #project(INDArray[], int, int[], int[], int[])}) with {@link GraphPropagation}: the
      * signal goes down every vertex as the deconvnet rule says for layers; a node used by several others (a residual
      * skip) receives the sum of their signals, an element-wise addition passes the signal to each input, a merge
      * splits it by channel, a subset puts it back at its channels (the chain rule at these linear vertices; an
@@ -64,10 +65,6 @@ public final class DeconvProjection {
      */
     public DeconvProjection(ComputationGraph graph) {
         Objects.requireNonNull(graph, "graph");
-        if (graph.getConfiguration().getNetworkInputs().size() != 1) {
-            throw new IllegalArgumentException("Deconvnet projection supports single-input graphs; this graph has inputs "
-                    + graph.getConfiguration().getNetworkInputs());
-        }
         this.prop = null;
         this.graph = GraphPropagation.of(graph, "Deconvnet projection");
         List<String> names = new ArrayList<>();
@@ -110,6 +107,10 @@ public final class DeconvProjection {
      */
     public INDArray project(INDArray x, int layer, int[] units, int[] ys, int[] xs) {
         Objects.requireNonNull(x, "x");
+        if (graph != null && graph.inputNames().size() != 1) {
+            throw new IllegalArgumentException("This graph has inputs " + graph.inputNames()
+                    + "; project(INDArray[] xs, ...) takes one array per input");
+        }
         int n = (int) x.size(0);
         if (units.length != n || ys.length != n || xs.length != n) {
             throw new IllegalArgumentException(n + " examples but " + units.length + " units, " + ys.length + " rows, "
@@ -246,5 +247,169 @@ public final class DeconvProjection {
         int[] u = new int[m];
         Arrays.fill(u, snap.units()[row]);
         return project(inputs, layer, u, Arrays.copyOfRange(snap.ys()[row], from, to), Arrays.copyOfRange(snap.xs()[row], from, to));
+    }
+
+    /**
+     * The deconvnet projection of a graph with several inputs: as {@link #project(INDArray, int, int[], int[], int[])},
+     * the signal of each example's chosen activation going down every path to every input; a unit behind a merge of
+     * two branches projects into both branches' inputs.
+     *
+     * @param xs    one array per network input (in the graph's order), each {@code [n, ...]} as the graph takes it
+     * @param layer DL4J layer index (not the output layer)
+     * @return per input, {@code [n, c, h, w]} when that input is an image (also a flat input reshaped by a
+     * FeedForwardToCnn preprocessor reading it), else that input's shape; zeros for an input that does not reach
+     * the layer
+     */
+    public INDArray[] project(INDArray[] xs, int layer, int[] units, int[] ys, int[] xs2) {
+        Objects.requireNonNull(xs, "xs");
+        if (graph == null) {
+            return new INDArray[]{project(xs[0], layer, units, ys, xs2)};
+        }
+        if (xs.length != graph.inputNames().size()) {
+            throw new IllegalArgumentException("The graph takes " + graph.inputNames().size() + " inputs "
+                    + graph.inputNames() + "; got " + xs.length);
+        }
+        int n = (int) xs[0].size(0);
+        if (units.length != n || ys.length != n || xs2.length != n) {
+            throw new IllegalArgumentException(n + " examples but " + units.length + " units, " + ys.length + " rows, "
+                    + xs2.length + " columns");
+        }
+        if (layer < 0 || layer >= graphLayers.size() || graphLayers.get(layer).equals(graph.outputName())) {
+            throw new IllegalArgumentException("layer " + layer + " is not a layer vertex before the output; layers: "
+                    + graphLayers + " (the output layer '" + graph.outputName() + "' has no projection here)");
+        }
+        List<INDArray> acts = graph.forward(xs);
+        int top = graph.layerEnd(graphLayers.get(layer));
+        INDArray signal = chosen(acts.get(top), layer, units, ys, xs2);
+        INDArray[] sig = graph.propagate(acts, top, signal, 0, GuidedBackprop.DECONVNET_RULE, GraphPropagation.GRADIENT);
+        INDArray[] out = graph.atInputs(sig, acts);
+        for (int i = 0; i < out.length; i++) {
+            long[] img = graph.inputImageShape(i, xs[i]);
+            if (img != null && out[i].rank() != 4) {
+                out[i] = out[i].reshape('c', n, img[0], img[1], img[2]);
+            }
+        }
+        return out;
+    }
+
+    /** The layer's activations with every value but each example's chosen one set to zero. */
+    private static INDArray chosen(INDArray a, int layer, int[] units, int[] ys, int[] xs) {
+        INDArray signal = Nd4j.zeros(a.dataType(), a.shape());
+        for (int i = 0; i < units.length; i++) {
+            if (units[i] < 0 || units[i] >= a.size(1)) {
+                throw new IllegalArgumentException("unit " + units[i] + " not in layer " + layer + " with " + a.size(1) + " units");
+            }
+            long[] idx = a.rank() == 4 ? new long[]{i, units[i], ys[i], xs[i]} : new long[]{i, units[i]};
+            if (a.rank() == 4 && (ys[i] < 0 || ys[i] >= a.size(2) || xs[i] < 0 || xs[i] >= a.size(3))) {
+                throw new IllegalArgumentException("position (" + ys[i] + ", " + xs[i] + ") outside layer " + layer
+                        + "'s output " + a.size(2) + "x" + a.size(3));
+            }
+            signal.putScalar(idx, a.getDouble(idx));
+        }
+        return signal;
+    }
+
+    /**
+     * What is kept of one example in one input for a projection: the receptive-field crop (the unit sees part of
+     * that input) or the whole example of that input as the graph takes it (the unit sees all of it); both null
+     * when the input does not reach the unit.
+     *
+     * @param crop  a crop cut by {@link ReceptiveField#crop(double[], org.nd4j.linalg.api.buffer.DataType, int, int,
+     *              int, int)}, or null
+     * @param whole the whole example ({@code [1, ...]} or without the leading 1), or null
+     */
+    public record Part(ReceptiveField.Crop crop, INDArray whole) {
+    }
+
+    /**
+     * The deconvnet projection of {@code unit} of {@code layer} of a graph with several inputs at each entry's
+     * position, made from what is kept of each entry's inputs ({@link Part}: crops where the unit sees a window of an
+     * input, whole examples where it sees all of it): each crop is put at its place on a zero input, each whole
+     * example as it is, zeros for inputs that do not reach the unit, then projected by
+     * {@link #project(INDArray[], int, int[], int[], int[])}. As for {@link #projectCrops}, a unit's projection
+     * depends only on the input inside its receptive field in every input (the max-pool switches read there), so
+     * this equals the projection of the whole inputs, restricted to each crop's window.
+     *
+     * @param rf           the receptive-field geometry of the same graph ({@link ReceptiveField#of(ComputationGraph,
+     *                     int[][])})
+     * @param exampleShapes per input, the shape of one example as the graph takes it
+     * @param parts        per entry, one {@link Part} per input
+     * @return per entry, per input: the projection cut to the crop's clipped window ({@code [c, rows, columns]}), the
+     * whole input's projection ({@code [c, h, w]}) for a whole part, null for an input that does not reach the unit
+     */
+    public List<INDArray[]> projectParts(ReceptiveField rf, long[][] exampleShapes, int layer, int unit,
+                                         List<Part[]> parts, int[] ys, int[] xs) {
+        Objects.requireNonNull(rf, "rf");
+        int m = parts.size();
+        if (ys.length != m || xs.length != m) {
+            throw new IllegalArgumentException(m + " entries but " + ys.length + " rows and " + xs.length + " columns");
+        }
+        if (m == 0) {
+            return List.of();
+        }
+        int ni = rf.numInputs();
+        if (exampleShapes.length != ni) {
+            throw new IllegalArgumentException(ni + " inputs but " + exampleShapes.length + " example shapes");
+        }
+        org.nd4j.linalg.api.buffer.DataType type = null;
+        for (Part[] p : parts) {
+            for (Part q : p) {
+                if (q != null && type == null) {
+                    type = q.crop() != null ? q.crop().pixels().dataType() : q.whole() != null ? q.whole().dataType() : null;
+                }
+            }
+        }
+        if (type == null) {
+            throw new IllegalArgumentException("no input reaches layer " + layer);
+        }
+        INDArray[] in = new INDArray[ni];
+        for (int i = 0; i < ni; i++) {
+            int[] s = rf.inputShape(i);
+            INDArray canvas = Nd4j.zeros(type, m, s[0], s[1], s[2]);
+            for (int j = 0; j < m; j++) {
+                Part q = parts.get(j)[i];
+                if (q == null) {
+                    continue;
+                }
+                if (q.crop() != null) {
+                    ReceptiveField.Window f = rf.window(layer, i, -1, ys[j], xs[j]);
+                    if (!f.equals(q.crop().field())) {
+                        throw new IllegalArgumentException("crop " + j + " of input " + i + " was cut for field "
+                                + q.crop().field() + ", but unit (" + layer + ", " + ys[j] + ", " + xs[j] + ") sees " + f);
+                    }
+                    canvas.get(NDArrayIndex.point(j)).assign(rf.canvas(q.crop(), i));
+                } else if (q.whole() != null) {
+                    canvas.get(NDArrayIndex.point(j)).assign(q.whole().reshape('c', s[0], s[1], s[2]).castTo(type));
+                }
+            }
+            long[] shape = new long[exampleShapes[i].length + 1];
+            shape[0] = m;
+            System.arraycopy(exampleShapes[i], 0, shape, 1, exampleShapes[i].length);
+            in[i] = canvas.reshape('c', shape);
+        }
+        int[] u = new int[m];
+        Arrays.fill(u, unit);
+        INDArray[] p = project(in, layer, u, ys, xs);
+        List<INDArray[]> out = new ArrayList<>(m);
+        for (int j = 0; j < m; j++) {
+            INDArray[] e = new INDArray[ni];
+            for (int i = 0; i < ni; i++) {
+                Part q = parts.get(j)[i];
+                if (q == null || (q.crop() == null && q.whole() == null)) {
+                    continue;
+                }
+                int[] s = rf.inputShape(i);
+                INDArray pi = p[i].rank() == 4 ? p[i] : p[i].reshape('c', m, s[0], s[1], s[2]);
+                if (q.crop() != null) {
+                    ReceptiveField.Window w = q.crop().clipped();
+                    e[i] = pi.get(NDArrayIndex.point(j), NDArrayIndex.all(), NDArrayIndex.interval(w.y0(), w.y1() + 1),
+                            NDArrayIndex.interval(w.x0(), w.x1() + 1)).dup('c');
+                } else {
+                    e[i] = pi.get(NDArrayIndex.point(j)).dup('c');
+                }
+            }
+            out.add(e);
+        }
+        return out;
     }
 }

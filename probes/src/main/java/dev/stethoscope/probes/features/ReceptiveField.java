@@ -122,8 +122,16 @@ public final class ReceptiveField {
     private final int channels;
     private final int inH;
     private final int inW;
+    /** Per network input {channels, rows, columns} (graphs with several inputs; one entry otherwise). */
+    private final int[][] inShapes;
+    /** Names of the network inputs (graphs), in the graph's order; node i is input i. */
+    private final List<String> inputNames;
     private final List<Node> nodes;
     private final boolean[] fullNode;
+    /** Per node, the bit set of the inputs that reach it. */
+    private final long[] reach;
+    /** Per node, the bit set of the inputs whose whole image it sees (a dense layer, global pooling... between). */
+    private final long[] full;
     /** Per DL4J layer index, the node holding that layer's output. */
     private final int[] layerNode;
     /** Layer names by index (graphs: the vertex names), for messages. */
@@ -134,9 +142,16 @@ public final class ReceptiveField {
 
     private ReceptiveField(int channels, int inH, int inW, List<Node> nodes, int[] layerNode, List<String> layerNames,
                            Map<String, Integer> byName) {
-        this.channels = channels;
-        this.inH = inH;
-        this.inW = inW;
+        this(new int[][]{{channels, inH, inW}}, List.of("input"), nodes, layerNode, layerNames, byName);
+    }
+
+    private ReceptiveField(int[][] inShapes, List<String> inputNames, List<Node> nodes, int[] layerNode,
+                           List<String> layerNames, Map<String, Integer> byName) {
+        this.channels = inShapes[0][0];
+        this.inH = inShapes[0][1];
+        this.inW = inShapes[0][2];
+        this.inShapes = inShapes;
+        this.inputNames = List.copyOf(inputNames);
         this.nodes = List.copyOf(nodes);
         this.layerNode = layerNode;
         this.layerNames = List.copyOf(layerNames);
@@ -150,7 +165,22 @@ public final class ReceptiveField {
             }
             fullNode[i] = f;
         }
-        this.fieldCache = new int[layerNode.length][];
+        this.reach = new long[nodes.size()];
+        this.full = new long[nodes.size()];
+        for (int i = 0; i < nodes.size(); i++) {
+            Node nd = nodes.get(i);
+            if (nd.kind() == INPUT) {
+                reach[i] = 1L << i;
+            }
+            for (int in : nd.inputs()) {
+                reach[i] |= reach[in];
+                full[i] |= full[in];
+            }
+            if (nd.kind() == FULL) {
+                full[i] = reach[i];
+            }
+        }
+        this.fieldCache = new int[layerNode.length * inShapes.length][];
     }
 
     /**
@@ -242,7 +272,15 @@ public final class ReceptiveField {
         if (conf.getNetworkInputs().size() != 1) {
             return null;
         }
-        String in = conf.getNetworkInputs().get(0);
+        return inputShapeOf(graph, conf.getNetworkInputs().get(0));
+    }
+
+    /**
+     * The image geometry {channels, rows, columns} of the graph input {@code in} as the configuration states it (a
+     * FeedForwardToCnn preprocessor on a vertex reading it), or null.
+     */
+    public static int[] inputShapeOf(ComputationGraph graph, String in) {
+        ComputationGraphConfiguration conf = graph.getConfiguration();
         for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
             if (!e.getValue().contains(in)) {
                 continue;
@@ -269,18 +307,49 @@ public final class ReceptiveField {
     public static ReceptiveField of(ComputationGraph graph, int channels, int height, int width) {
         Objects.requireNonNull(graph, "graph");
         checkShape(channels, height, width);
+        List<String> inputs = graph.getConfiguration().getNetworkInputs();
+        if (inputs.size() != 1) {
+            throw new IllegalArgumentException("This graph has inputs " + inputs + "; pass one geometry per input to "
+                    + "ReceptiveField.of(graph, shapes)");
+        }
+        return of(graph, new int[][]{{channels, height, width}});
+    }
+
+    /**
+     * Geometry of a ComputationGraph with one or more inputs: {@code shapes[i]} is {channels, rows, columns} of
+     * input i (in the order of {@code getNetworkInputs()}; flat inputs of that many values included). A unit's field
+     * is then one window per input that reaches it ({@link #windows(int, int, int, int)}): behind a merge of two
+     * branches a unit sees a window of each branch's input; a unit with a dense layer (or global pooling) between it
+     * and an input sees that whole input. With one input this is {@link #of(ComputationGraph, int, int, int)}.
+     *
+     * @throws IllegalArgumentException naming the first vertex (or layer, or preprocessor) without a rule, listing
+     *                                  {@link #SUPPORTED_VERTICES}, or when the shapes do not match the inputs
+     */
+    public static ReceptiveField of(ComputationGraph graph, int[][] shapes) {
+        Objects.requireNonNull(graph, "graph");
         ComputationGraphConfiguration conf = graph.getConfiguration();
         List<String> inputs = conf.getNetworkInputs();
-        if (inputs.size() != 1) {
-            throw new IllegalArgumentException("Receptive fields are defined for single-input graphs; this graph has "
-                    + "inputs " + inputs);
+        if (shapes == null || shapes.length != inputs.size()) {
+            throw new IllegalArgumentException("The graph has inputs " + inputs + "; got "
+                    + (shapes == null ? 0 : shapes.length) + " input geometries");
+        }
+        if (inputs.size() > 63) {
+            throw new IllegalArgumentException("Receptive fields support up to 63 inputs; this graph has " + inputs.size());
+        }
+        List<Node> nodes = new ArrayList<>();
+        Map<String, Integer> nodeOf = new LinkedHashMap<>();
+        int[][] sh = new int[shapes.length][];
+        for (int i = 0; i < inputs.size(); i++) {
+            if (shapes[i] == null || shapes[i].length != 3) {
+                throw new IllegalArgumentException("input '" + inputs.get(i) + "' needs {channels, rows, columns}");
+            }
+            checkShape(shapes[i][0], shapes[i][1], shapes[i][2]);
+            sh[i] = shapes[i].clone();
+            nodes.add(new Node(inputs.get(i), INPUT, null, new int[0], null, sh[i][1], sh[i][2], sh[i][0]));
+            nodeOf.put(inputs.get(i), i);
         }
         Map<String, GraphVertex> vconf = conf.getVertices();
         Map<String, List<String>> vin = conf.getVertexInputs();
-        List<Node> nodes = new ArrayList<>();
-        Map<String, Integer> nodeOf = new LinkedHashMap<>();
-        nodes.add(new Node(inputs.get(0), INPUT, null, new int[0], null, height, width, channels));
-        nodeOf.put(inputs.get(0), 0);
         org.deeplearning4j.nn.api.Layer[] layers = graph.getLayers();
         Map<String, Integer> layerIdx = new HashMap<>();
         List<String> names = new ArrayList<>();
@@ -362,7 +431,7 @@ public final class ReceptiveField {
             nodes.add(nd);
             nodeOf.put(name, nodes.size() - 1);
         }
-        return new ReceptiveField(channels, height, width, nodes, layerNode, names, nodeOf);
+        return new ReceptiveField(sh, inputs, nodes, layerNode, names, nodeOf);
     }
 
     private static boolean fullNode(List<Node> nodes, int i, Map<Integer, Boolean> memo) {
@@ -492,6 +561,7 @@ public final class ReceptiveField {
 
     /** True when units of {@code layer} see the whole input. */
     public boolean seesWholeInput(int layer) {
+        single("seesWholeInput(layer)");
         return fullNode[nodeOfLayer(layer)];
     }
 
@@ -505,6 +575,7 @@ public final class ReceptiveField {
 
     /** The input geometry {channels, rows, columns}. */
     public int[] inputShape() {
+        single("inputShape()");
         return new int[]{channels, inH, inW};
     }
 
@@ -514,6 +585,7 @@ public final class ReceptiveField {
      * size for a unit that sees the whole input.
      */
     public int[] fieldSize(int layer) {
+        single("fieldSize(layer)");
         int nd = nodeOfLayer(layer);
         if (fullNode[nd]) {
             return new int[]{inH, inW};
@@ -541,12 +613,14 @@ public final class ReceptiveField {
      * min(field columns, input columns)} (crops at the border are smaller).
      */
     public int[] maxCropShape(int layer) {
+        single("maxCropShape(layer)");
         int[] f = fieldSize(layer);
         return new int[]{channels, Math.min(f[0], inH), Math.min(f[1], inW)};
     }
 
     /** True when the largest crop of a unit of {@code layer} is smaller than the input (see {@link #maxCropShape}). */
     public boolean cropsSmallerThanInput(int layer) {
+        single("cropsSmallerThanInput(layer)");
         int[] c = maxCropShape(layer);
         return (long) c[1] * c[2] < (long) inH * inW;
     }
@@ -558,6 +632,7 @@ public final class ReceptiveField {
      * @throws IllegalArgumentException when the crop does not fit this geometry
      */
     public INDArray canvas(Crop crop) {
+        single("canvas(crop)");
         Objects.requireNonNull(crop, "crop");
         Window c = crop.clipped();
         long[] sh = crop.pixels().shape();
@@ -586,6 +661,7 @@ public final class ReceptiveField {
      * layers (pooling, activation): a convolution mixes all channels.
      */
     public Window window(int layer, int channel, int y, int x) {
+        single("window(layer, channel, y, x)");
         return at(nodeOfLayer(layer), "layer " + layer, channel, y, x);
     }
 
@@ -596,6 +672,7 @@ public final class ReceptiveField {
      * @throws IllegalArgumentException naming the valid vertex names
      */
     public Window window(String vertex, int channel, int y, int x) {
+        single("window(vertex, channel, y, x)");
         Integer nd = byName.get(vertex);
         if (nd == null) {
             throw new IllegalArgumentException("Unknown vertex '" + vertex + "'; vertices: " + byName.keySet());
@@ -621,11 +698,26 @@ public final class ReceptiveField {
      * of the inputs' fields at element-wise vertices, the source's channels at a merge or subset).
      */
     private Window trace(int top, int channel, int y, int x) {
+        Window[] w = traceAll(top, channel, y, x);
+        if (w[0] == null) {
+            throw new IllegalStateException("no path from the input");
+        }
+        return w[0];
+    }
+
+    /**
+     * The field of one unit in every input: the requested box goes down the graph in reverse topological order,
+     * each node receiving the bounding box of what its consumers read of it (the union of the inputs' fields at
+     * element-wise vertices, the source's channels at a merge or subset); a node that sees its inputs whole (a dense
+     * layer, global pooling) gives every input that reaches it whole. Null where an input does not reach the unit.
+     */
+    private Window[] traceAll(int top, int channel, int y, int x) {
         int[][] box = new int[top + 1][];
         int[] ch = new int[top + 1];
         box[top] = new int[]{y, y, x, x};
         ch[top] = channel;
-        int[] result = null;
+        Window[] result = new Window[inShapes.length];
+        long whole = 0;
         for (int k = top; k >= 0; k--) {
             int[] b = box[k];
             if (b == null) {
@@ -634,7 +726,7 @@ public final class ReceptiveField {
             Node nd = nodes.get(k);
             int c = ch[k];
             switch (nd.kind()) {
-                case INPUT -> result = b;
+                case INPUT -> result[k] = new Window(b[0], b[1], b[2], b[3]);
                 case WINDOW -> {
                     int[] g = nd.geo();
                     int[] nb = {b[0] * g[2] - g[4], b[1] * g[2] - g[4] + (g[0] - 1) * g[6],
@@ -658,13 +750,15 @@ public final class ReceptiveField {
                     }
                 }
                 case SUBSET -> send(box, ch, nd.inputs()[0], b, c < 0 ? -1 : c + nd.chan()[0]);
-                default -> throw new IllegalStateException("node " + nd.name() + " sees the whole input");
+                default -> whole |= reach[k]; // FULL: every input below is seen whole
             }
         }
-        if (result == null) {
-            throw new IllegalStateException("no path from the input");
+        for (int i = 0; i < result.length; i++) {
+            if ((whole & (1L << i)) != 0) {
+                result[i] = new Window(0, inShapes[i][1] - 1, 0, inShapes[i][2] - 1);
+            }
         }
-        return new Window(result[0], result[1], result[2], result[3]);
+        return result;
     }
 
     private static void send(int[][] box, int[] ch, int to, int[] b, int c) {
@@ -689,6 +783,7 @@ public final class ReceptiveField {
      * Cheaper when many crops are cut from the same example (one native copy per crop).
      */
     public Crop crop(double[] image, org.nd4j.linalg.api.buffer.DataType type, int layer, int y, int x) {
+        single("crop(image, type, layer, y, x)");
         Window f = window(layer, y, x);
         if (image.length != (long) channels * inH * inW) {
             throw new IllegalArgumentException("input of " + image.length + " values is not one example of "
@@ -715,6 +810,7 @@ public final class ReceptiveField {
      *              in NCHW order
      */
     public Crop crop(INDArray input, int layer, int y, int x) {
+        single("crop(input, layer, y, x)");
         Window f = window(layer, y, x);
         if (input.length() != (long) channels * inH * inW) {
             throw new IllegalArgumentException("input of shape " + Arrays.toString(input.shape()) + " is not one example of "
@@ -725,5 +821,205 @@ public final class ReceptiveField {
         INDArray px = img.get(NDArrayIndex.all(), NDArrayIndex.interval(c.y0(), c.y1() + 1),
                 NDArrayIndex.interval(c.x0(), c.x1() + 1)).dup('c');
         return new Crop(px, c, f);
+    }
+
+    // ---- several inputs -------------------------------------------------------------------------------------
+
+    /** Number of network inputs (1 for a MultiLayerNetwork and a single-input graph). */
+    public int numInputs() {
+        return inShapes.length;
+    }
+
+    /** Names of the network inputs, in the graph's order ({@code "input"} for a MultiLayerNetwork). */
+    public List<String> inputNames() {
+        return inputNames;
+    }
+
+    /** The geometry {channels, rows, columns} of input {@code input}. */
+    public int[] inputShape(int input) {
+        checkInput(input);
+        return inShapes[input].clone();
+    }
+
+    /** The inputs that reach layer {@code layer} (whose values it depends on), in the graph's order. */
+    public int[] inputsOf(int layer) {
+        long r = reach[nodeOfLayer(layer)];
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < inShapes.length; i++) {
+            if ((r & (1L << i)) != 0) {
+                out.add(i);
+            }
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** True when input {@code input} reaches layer {@code layer}. */
+    public boolean reaches(int layer, int input) {
+        checkInput(input);
+        return (reach[nodeOfLayer(layer)] & (1L << input)) != 0;
+    }
+
+    /** True when units of {@code layer} see the whole of input {@code input} (false when it does not reach them). */
+    public boolean seesWholeInput(int layer, int input) {
+        checkInput(input);
+        return (full[nodeOfLayer(layer)] & (1L << input)) != 0;
+    }
+
+    /**
+     * The receptive field of channel {@code channel} (-1: any) at position {@code (y, x)} of layer {@code layer}'s
+     * output in each input: one window per input that reaches the unit (the whole image of an input seen whole),
+     * null for the others.
+     */
+    public Window[] windows(int layer, int channel, int y, int x) {
+        int nd = nodeOfLayer(layer);
+        Node n = nodes.get(nd);
+        if (full[nd] == reach[nd]) {
+            Window[] w = new Window[inShapes.length];
+            for (int i = 0; i < w.length; i++) {
+                if ((reach[nd] & (1L << i)) != 0) {
+                    w[i] = new Window(0, inShapes[i][1] - 1, 0, inShapes[i][2] - 1);
+                }
+            }
+            return w;
+        }
+        if (y < 0 || y >= n.h() || x < 0 || x >= n.w()) {
+            throw new IllegalArgumentException("position (" + y + ", " + x + ") outside layer " + layer + "'s output "
+                    + n.h() + "x" + n.w());
+        }
+        return traceAll(nd, channel, y, x);
+    }
+
+    /**
+     * The receptive field in input {@code input} of the unit at {@code (y, x)} of {@code layer} (any channel).
+     *
+     * @throws IllegalArgumentException when that input does not reach the layer
+     */
+    public Window window(int layer, int input, int channel, int y, int x) {
+        Window w = windows(layer, channel, y, x)[inputChecked(layer, input)];
+        if (w == null) {
+            throw new IllegalStateException("no path from input " + input + " to this unit of layer " + layer);
+        }
+        return w;
+    }
+
+    /**
+     * Size {rows, columns} of the largest field of a unit of {@code layer} in input {@code input} before clipping
+     * (the input's size when the layer sees it whole).
+     */
+    public int[] fieldSize(int layer, int input) {
+        inputChecked(layer, input);
+        int nd = nodeOfLayer(layer);
+        if ((full[nd] & (1L << input)) != 0) {
+            return new int[]{inShapes[input][1], inShapes[input][2]};
+        }
+        int slot = layer * inShapes.length + input;
+        int[] c = fieldCache[slot];
+        if (c == null) {
+            int fh = 0;
+            int fw = 0;
+            Node n = nodes.get(nd);
+            for (int y = 0; y < n.h(); y++) {
+                for (int x = 0; x < n.w(); x++) {
+                    Window w = traceAll(nd, -1, y, x)[input];
+                    fh = Math.max(fh, w.height());
+                    fw = Math.max(fw, w.width());
+                }
+            }
+            c = new int[]{fh, fw};
+            fieldCache[slot] = c;
+        }
+        return c.clone();
+    }
+
+    /** The largest crop of a unit of {@code layer} in input {@code input} (see {@link #maxCropShape(int)}). */
+    public int[] maxCropShape(int layer, int input) {
+        int[] f = fieldSize(layer, input);
+        int[] s = inShapes[input];
+        return new int[]{s[0], Math.min(f[0], s[1]), Math.min(f[1], s[2])};
+    }
+
+    /** True when the largest crop of a unit of {@code layer} in input {@code input} is smaller than that input. */
+    public boolean cropsSmallerThanInput(int layer, int input) {
+        int[] c = maxCropShape(layer, input);
+        return (long) c[1] * c[2] < (long) inShapes[input][1] * inShapes[input][2];
+    }
+
+    /**
+     * Cuts the receptive field in input {@code input} of unit {@code (layer, y, x)} out of one example of that input
+     * ({@code image}: its values in NCHW row-major order), clipped to the image; an array of {@code type}.
+     */
+    public Crop crop(double[] image, org.nd4j.linalg.api.buffer.DataType type, int layer, int input, int y, int x) {
+        Window f = window(layer, input, -1, y, x);
+        int[] s = inShapes[input];
+        if (image.length != (long) s[0] * s[1] * s[2]) {
+            throw new IllegalArgumentException("input of " + image.length + " values is not one example of input '"
+                    + inputNames.get(input) + "' (" + s[0] + "x" + s[1] + "x" + s[2] + ")");
+        }
+        return cut(image, type, s, f);
+    }
+
+    /** {@link #crop(double[], org.nd4j.linalg.api.buffer.DataType, int, int, int, int)} of an array. */
+    public Crop crop(INDArray example, int layer, int input, int y, int x) {
+        return crop(example.dup('c').data().asDouble(), example.dataType(), layer, input, y, x);
+    }
+
+    /** Input {@code input} as far as a crop of it knows it: {@code [c, rows, columns]}, zeros outside the crop. */
+    public INDArray canvas(Crop crop, int input) {
+        Objects.requireNonNull(crop, "crop");
+        checkInput(input);
+        int[] s = inShapes[input];
+        Window c = crop.clipped();
+        long[] sh = crop.pixels().shape();
+        if (c.y0() < 0 || c.x0() < 0 || c.y1() >= s[1] || c.x1() >= s[2] || sh.length != 3 || sh[0] != s[0]
+                || sh[1] != c.height() || sh[2] != c.width()) {
+            throw new IllegalArgumentException("crop of shape " + Arrays.toString(sh) + " at " + c + " does not fit "
+                    + "input '" + inputNames.get(input) + "' (" + s[0] + "x" + s[1] + "x" + s[2] + ")");
+        }
+        INDArray img = Nd4j.zeros(crop.pixels().dataType(), s[0], s[1], s[2]);
+        img.get(NDArrayIndex.all(), NDArrayIndex.interval(c.y0(), c.y1() + 1), NDArrayIndex.interval(c.x0(), c.x1() + 1))
+                .assign(crop.pixels());
+        return img;
+    }
+
+    private static Crop cut(double[] image, org.nd4j.linalg.api.buffer.DataType type, int[] s, Window f) {
+        int ch = s[0];
+        int hh = s[1];
+        int ww = s[2];
+        Window c = new Window(Math.max(0, f.y0()), Math.min(hh - 1, f.y1()), Math.max(0, f.x0()), Math.min(ww - 1, f.x1()));
+        int h = c.height();
+        int w = c.width();
+        double[] px = new double[ch * h * w];
+        int o = 0;
+        for (int k = 0; k < ch; k++) {
+            for (int r = 0; r < h; r++) {
+                System.arraycopy(image, (k * hh + c.y0() + r) * ww + c.x0(), px, o, w);
+                o += w;
+            }
+        }
+        return new Crop(Nd4j.create(px, new long[]{ch, h, w}, type), c, f);
+    }
+
+    private void checkInput(int input) {
+        if (input < 0 || input >= inShapes.length) {
+            throw new IllegalArgumentException("input " + input + " not in 0.." + (inShapes.length - 1) + " (inputs: "
+                    + inputNames + ")");
+        }
+    }
+
+    private int inputChecked(int layer, int input) {
+        checkInput(input);
+        if ((reach[nodeOfLayer(layer)] & (1L << input)) == 0) {
+            throw new IllegalArgumentException("input '" + inputNames.get(input) + "' does not reach layer " + layer
+                    + " ('" + layerNames.get(layer) + "'); inputs reaching it: " + inputsOf(layer).length);
+        }
+        return input;
+    }
+
+    /** The single-input methods on a graph with several inputs: refused, naming the per-input method. */
+    private void single(String method) {
+        if (inShapes.length != 1) {
+            throw new IllegalStateException(method + " is for networks with one input; this graph has inputs "
+                    + inputNames + ": use the per-input form (with an input index)");
+        }
     }
 }

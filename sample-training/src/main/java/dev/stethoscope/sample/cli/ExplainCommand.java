@@ -38,7 +38,7 @@ import java.util.concurrent.Callable;
         description = "Relevance heatmap of one example for a model saved with DL4J's ModelSerializer.")
 public final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--model", required = true,
-            description = "Model zip written by ModelSerializer (MultiLayerNetwork, or a ComputationGraph with one input and one output).")
+            description = "Model zip written by ModelSerializer (MultiLayerNetwork, or a ComputationGraph with one output and one or more flat inputs, e.g. --model twoview: the image is split into its inputs, the map joined back).")
     File model;
 
     @Option(names = "--data", required = true, description = "Folder with the four IDX files (MNIST layout).")
@@ -100,7 +100,9 @@ public final class ExplainCommand implements Callable<Integer> {
         LogitNetwork ln = new LogitNetwork(NetworkCopy.of(net));
         int t = target;
         if (t < 0) {
-            t = ln.logits(ex.x, 1).argMax(1).getInt(0);
+            t = (ln.inputNames().size() > 1
+                    ? ln.logits(dev.stethoscope.probes.model.GraphInputs.split((ComputationGraph) net, ex.x), 1)
+                    : ln.logits(ex.x, 1)).argMax(1).getInt(0);
         } else if (t >= ln.numClasses()) {
             throw new IllegalArgumentException("--target " + t + " out of range: valid 0.." + (ln.numClasses() - 1));
         }
@@ -108,14 +110,40 @@ public final class ExplainCommand implements Callable<Integer> {
         o = new Attributors.Options(o.batchSize(), o.steps(), IntegratedGradients.Rule.parse(igRule), o.epsilon(),
                 o.baseline(), o.gradcamLayer(), o.patch(), o.stride(), o.fill(), o.noiseLevel(), o.samples(), o.seed());
         Attributor a = Attributors.create(m, ln, o);
-        Attribution r = a.attribute(ex.x, new int[]{t});
-        INDArray map = r.maps().castTo(DataType.FLOAT).reshape('c', ex.rows, ex.cols);
+        INDArray map;
+        double score;
+        double[] gap;
+        if (ln.inputNames().size() > 1) {
+            // several inputs: the image is the joint form of the inputs (e.g. twoview's top and bottom halves)
+            if (!Attributors.MULTI_INPUT.contains(m)) {
+                throw new IllegalArgumentException("Method '" + m + "' explains graphs with one input; this one has inputs "
+                        + ln.inputNames() + ". Valid for several inputs: " + String.join(", ", Attributors.MULTI_INPUT));
+            }
+            ComputationGraph g = (ComputationGraph) net;
+            dev.stethoscope.probes.attribution.InputAttributions ia = a.attributeInputs(
+                    dev.stethoscope.probes.model.GraphInputs.split(g, ex.x), new int[]{t});
+            INDArray[] maps = ia.maps().toArray(new INDArray[0]);
+            map = dev.stethoscope.probes.model.GraphInputs.joint(maps).castTo(DataType.FLOAT).reshape('c', ex.rows, ex.cols);
+            StringBuilder per = new StringBuilder();
+            for (int i = 0; i < maps.length; i++) {
+                per.append(i == 0 ? "" : ", ").append(ia.inputs().get(i)).append(String.format(Locale.ROOT, " %.4f",
+                        maps[i].sumNumber().doubleValue()));
+            }
+            System.out.println("Relevance per input (sum): " + per);
+            score = ia.targetScores()[0];
+            gap = ia.completenessGap();
+        } else {
+            Attribution r = a.attribute(ex.x, new int[]{t});
+            map = r.maps().castTo(DataType.FLOAT).reshape('c', ex.rows, ex.cols);
+            score = r.targetScores()[0];
+            gap = r.hasCompletenessGap() ? r.completenessGap() : null;
+        }
         writePng(ex.x.reshape('c', ex.rows, ex.cols), map, out, scale);
         File npy = npyFile(out);
         Nd4j.writeAsNumpy(map, npy);
         System.out.printf(Locale.ROOT, "%s of example %d (label %d), class %d, f_c(x) = %.4f%s%n", a.name(), index,
-                ex.label, t, r.targetScores()[0],
-                r.hasCompletenessGap() ? String.format(Locale.ROOT, ", completeness gap %.3g", r.completenessGap()[0]) : "");
+                ex.label, t, score, gap != null && gap.length > 0 && !Double.isNaN(gap[0])
+                        ? String.format(Locale.ROOT, ", completeness gap %.3g", gap[0]) : "");
         System.out.println("Wrote " + out + " and " + npy);
         return 0;
     }
@@ -144,7 +172,7 @@ public final class ExplainCommand implements Callable<Integer> {
      * The network in a ModelSerializer zip: a MultiLayerNetwork or a ComputationGraph (told apart by the
      * configuration the zip holds), without its updater state.
      *
-     * @throws IllegalArgumentException if the file holds neither, or a graph with several inputs or outputs
+     * @throws IllegalArgumentException if the file holds neither, or a graph with several outputs
      */
     static Model restore(File file) {
         boolean graph;
@@ -166,10 +194,10 @@ public final class ExplainCommand implements Callable<Integer> {
             }
             ComputationGraph g = ModelSerializer.restoreComputationGraph(file, false);
             var c = g.getConfiguration();
-            if (c.getNetworkInputs().size() != 1 || c.getNetworkOutputs().size() != 1) {
+            if (c.getNetworkOutputs().size() != 1) {
                 throw new IllegalArgumentException("explain takes one image per example: the ComputationGraph in " + file
                         + " has inputs " + c.getNetworkInputs() + " and outputs " + c.getNetworkOutputs()
-                        + " (supported: one input, one output)");
+                        + " (supported: one output)");
             }
             return g;
         } catch (IOException | RuntimeException e) {
@@ -184,6 +212,14 @@ public final class ExplainCommand implements Callable<Integer> {
 
     /** Values per example the network takes (0 if unknown). */
     static long expectedInputs(Model model) {
+        if (model instanceof ComputationGraph g && g.getConfiguration().getNetworkInputs().size() > 1) {
+            try {
+                return java.util.Arrays.stream(dev.stethoscope.probes.model.GraphInputs.inputSizes(g)).sum();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("explain splits the image into the graph's inputs "
+                        + g.getConfiguration().getNetworkInputs() + ", which must be flat: " + e.getMessage(), e);
+            }
+        }
         if (model instanceof ComputationGraph g) {
             String in = g.getConfiguration().getNetworkInputs().get(0);
             for (var e : g.getConfiguration().getVertexInputs().entrySet()) {

@@ -28,7 +28,8 @@ import java.util.concurrent.Callable;
  * Renders Zeiler &amp; Fergus' Fig. 4 from a stored run: for one layer, units as rows and the snapshot epochs as
  * columns, each cell the top-1 deconvnet projection (or the input crop when the run has no projections) of that
  * unit at that epoch, min-max scaled to grey, with a red frame where the top-1 example changed since the previous
- * snapshot.
+ * snapshot. For a graph with several inputs, a unit that sees several (behind a merge) gets one image per input in its
+ * cell, stacked top to bottom in the inputs' order (twoview: the top half over the bottom half).
  */
 @Command(name = "features", mixinStandardHelpOptions = true,
         description = "Render the feature-evolution figure (units x epochs, top-1 projections) of a stored run as PNG.")
@@ -145,10 +146,26 @@ public final class FeaturesCommand implements Callable<Integer> {
                 if (u == null || u.values().length == 0) {
                     continue;
                 }
+                List<FeatureImage> ims = new ArrayList<>();
                 FeatureImage im = !u.projections().isEmpty() ? u.projections().get(0)
                         : !u.crops().isEmpty() ? u.crops().get(0) : null;
                 if (im != null) {
-                    draw(img, im, x, y, cell);
+                    ims.add(im);
+                }
+                for (FeatureSnapshot.InputImages o : u.otherInputs()) {
+                    FeatureImage oi = !o.projections().isEmpty() ? o.projections().get(0)
+                            : !o.crops().isEmpty() ? o.crops().get(0) : null;
+                    if (oi != null) {
+                        ims.add(oi);
+                    }
+                }
+                if (ims.size() == 1) {
+                    draw(img, ims.get(0), x, y, cell);
+                } else if (ims.size() > 1) {
+                    int part = cell / ims.size();
+                    for (int q = 0; q < ims.size(); q++) {
+                        draw(img, ims.get(q), x + (cell - part) / 2, y + q * part, part);
+                    }
                 }
                 if (u.top1Changed()) {
                     g.setColor(Color.RED);

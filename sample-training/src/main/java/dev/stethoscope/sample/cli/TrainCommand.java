@@ -62,7 +62,7 @@ import java.util.concurrent.CountDownLatch;
 public final class TrainCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(TrainCommand.class);
 
-    @Option(names = "--model", defaultValue = "mlp", description = "mlp (784-512-10), cnn (LeNet) or resnet (a small residual ComputationGraph: the monitors that do not support graphs yet are skipped and listed in skipped-monitors.txt). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--model", defaultValue = "mlp", description = "mlp (784-512-10), cnn (LeNet), resnet (a small residual ComputationGraph) or twoview (a ComputationGraph with two inputs, each digit's top and bottom halves: a conv branch per half, merged, conv, dense, softmax); monitors that do not support a model are skipped and listed in skipped-monitors.txt. Default: ${DEFAULT-VALUE}.")
     Models.Kind model;
 
     @Option(names = "--config", paramLabel = "FILE",
@@ -307,7 +307,7 @@ public final class TrainCommand implements Callable<Integer> {
                     monitors = setup.attachSupported(net, storage, assertions);
                     writeSkipped(runDir, monitors.skipped());
                 } else if (!(net instanceof MultiLayerNetwork)) {
-                    // --model resnet: the monitors that do not support a ComputationGraph yet are skipped and listed
+                    // --model resnet or twoview: monitors that do not support the graph are skipped and listed
                     monitors = setup.attachSupported(net, storage);
                     writeSkipped(runDir, monitors.skipped());
                 } else {
@@ -567,7 +567,16 @@ public final class TrainCommand implements Callable<Integer> {
                 .tune(SvccaListener.Builder.class, b -> b.method(similarityMethod).convMode(ConvMode.parse(similarityConv)))
                 .tune(MemorizationListener.Builder.class,
                         b -> b.lass(lassParameters()).validationSize(Math.min(csrExamples, test.size())))
-                .tune(AttributionListener.Builder.class, b -> b.imageShape(1, mnist.rows(), mnist.cols()));
+                .tune(AttributionListener.Builder.class, b -> {
+                    if (config == null && model == Models.Kind.twoview) {
+                        // two inputs: each half is an image of its own (the suspects' features stay the whole digit,
+                        // the joint form of the halves)
+                        int top = mnist.rows() / 2;
+                        b.imageShape("top", 1, top, mnist.cols()).imageShape("bottom", 1, mnist.rows() - top, mnist.cols());
+                    } else {
+                        b.imageShape(1, mnist.rows(), mnist.cols());
+                    }
+                });
         if (probeMaxFeatures != null) {
             int max = probeMaxFeatures;
             setup.tune(LinearProbeListener.Builder.class,
@@ -695,6 +704,10 @@ public final class TrainCommand implements Callable<Integer> {
             if (config != null) {
                 throw new IllegalArgumentException("--spark trains the sample's own models (--model mlp, cnn or resnet), "
                         + "not --config");
+            }
+            if (model == Models.Kind.twoview) {
+                throw new IllegalArgumentException("--spark trains the sample's one-input models (--model mlp, cnn or "
+                        + "resnet), not --model twoview (two inputs)");
             }
             if (resume) {
                 throw new IllegalArgumentException("--spark and --resume exclude each other: start a new run");
