@@ -26,9 +26,11 @@ class NativeMemoryTest {
             long before = NativeMemory.collections();
             assertThat(NativeMemory.collectIfGrown()).as("no growth yet").isFalse();
             long base = Pointer.physicalBytes();
-            // about 200 MB of unreachable native arrays, touched so that they are resident
+            // up to 400 MB of unreachable native arrays, touched so that they are resident (more than the bound
+            // needs: under load ND4J's deallocator thread may still be freeing an earlier test's arrays, and glibc
+            // hands those blocks out again without RSS growing)
             boolean collected = false;
-            for (int i = 0; i < 50 && !collected; i++) {
+            for (int i = 0; i < 100 && !collected; i++) {
                 Nd4j.create(DataType.FLOAT, 1_000_000).assign(i);
                 collected = NativeMemory.collectIfGrown();
             }
@@ -113,7 +115,7 @@ class NativeMemoryTest {
                 b.close(); // idempotent: a still holds it
                 assertThat(NativeMemory.analysing()).isTrue();
                 boolean collected = NativeMemory.collectIfGrown();
-                for (int i = 0; i < 50 && !collected; i++) {
+                for (int i = 0; i < 100 && !collected; i++) { // see the first test on why up to 400 MB
                     Nd4j.create(DataType.FLOAT, 1_000_000).assign(i);
                     collected = NativeMemory.collectIfGrown();
                 }
