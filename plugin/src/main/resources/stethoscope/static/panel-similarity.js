@@ -183,10 +183,11 @@ Stethoscope.registerPanel({
             return echarts.format.encodeHTML(m.rows[p.value[1]] + ' vs ' + m.columns[p.value[0]] + ': ' + p.value[2] +
               ((p.data && p.data.flag) || ''));
           } },
-          grid: { left: 90, right: 16, top: 16, bottom: 70 },
+          grid: { left: 90, right: 80, top: 16, bottom: 70 },
           xAxis: { type: 'category', data: m.columns, axisLabel: { rotate: 30 } },
           yAxis: { type: 'category', data: m.rows },
-          visualMap: { min: 0, max: 1, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120 },
+          // the colour scale on the right: below the grid its handles' labels ran into the rotated layer names
+          visualMap: { min: 0, max: 1, calculable: true, orient: 'vertical', right: 0, top: 'center', itemHeight: 120 },
           series: [{ type: 'heatmap', data: data, label: { show: m.rows.length <= 8 } }]
         }, true);
         note.textContent = m.dataPoints + ' data points in the first layer\'s representation (a dense layer has one per' +
