@@ -758,14 +758,11 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         streamNanos += System.nanoTime() - t0;
     }
 
-    private void stream(Model net, INDArray in, java.util.function.IntFunction<INDArray> activation, INDArray labels) {
-        State s = state();
-        if (s.rf == null) {
-            s.rf = fieldOf(net, inputShape);
-        }
-        if (s.exampleShape == null) {
-            s.exampleShape = Arrays.copyOfRange(in.shape(), 1, in.rank());
-        }
+    /**
+     * The ids of a training batch's examples: from the declared batch's metadata or the content hash (one warning and
+     * one error record when examples cannot be followed, then their position in the epoch).
+     */
+    private long[] exampleIds(State s, INDArray in, INDArray labels) {
         int n = (int) in.size(0);
         DataSet declared = s.pending;
         s.pending = null;
@@ -784,17 +781,34 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
             }
         }
         s.counter += n;
+        return idx;
+    }
+
+    /** Offers layer {@code l}'s activations of a batch to its streaming top-k and returns the top-k so far. */
+    private TopKSnapshot offer(State s, int l, INDArray a, long[] idx) {
+        StreamingTopK t = s.topk.get(l);
+        if (t == null) {
+            t = new StreamingTopK(unitsOf(a, l), k);
+            s.topk.put(l, t);
+        }
+        t.offer(a, idx);
+        return t.snapshot();
+    }
+
+    private void stream(Model net, INDArray in, java.util.function.IntFunction<INDArray> activation, INDArray labels) {
+        State s = state();
+        if (s.rf == null) {
+            s.rf = fieldOf(net, inputShape);
+        }
+        if (s.exampleShape == null) {
+            s.exampleShape = Arrays.copyOfRange(in.shape(), 1, in.rank());
+        }
+        int n = (int) in.size(0);
+        long[] idx = exampleIds(s, in, labels);
         Set<Long> referenced = new HashSet<>();
         Set<CropKey> cropped = new HashSet<>();
         for (int l : layers) {
-            INDArray a = activation.apply(l);
-            StreamingTopK t = s.topk.get(l);
-            if (t == null) {
-                t = new StreamingTopK(unitsOf(a, l), k);
-                s.topk.put(l, t);
-            }
-            t.offer(a, idx);
-            TopKSnapshot snap = t.snapshot();
+            TopKSnapshot snap = offer(s, l, activation.apply(l), idx);
             boolean crops = s.rf.cropsSmallerThanInput(l);
             for (int r = 0; r < snap.numUnits(); r++) {
                 long[] ex = snap.examples()[r];
@@ -854,34 +868,11 @@ public final class FeatureEvolutionListener extends StethoscopeListener {
         }
         INDArray in = dev.stethoscope.probes.model.GraphInputs.joint(xs);
         int n = (int) in.size(0);
-        DataSet declared = s.pending;
-        s.pending = null;
-        long[] idx = s.identity.identify(declared, in, labels, streamedEpoch);
-        if (idx == null && !s.identityReported) {
-            s.identityReported = true;
-            log.warn("Stethoscope monitor '{}' names examples by their position in the epoch from now on: {}",
-                    monitorName(), s.identity.reason());
-            publish(MonitorError.of(monitorName(), "example-identity",
-                    new ExampleIdentityException(s.identity.reason())), currentEpoch(), currentIteration());
-        }
-        if (idx == null || idx.length != n) {
-            idx = new long[n];
-            for (int i = 0; i < n; i++) {
-                idx[i] = s.counter + i;
-            }
-        }
-        s.counter += n;
+        long[] idx = exampleIds(s, in, labels);
         Set<Long> referenced = new HashSet<>();
         Set<CropKey> cropped = new HashSet<>();
         for (int l : layers) {
-            INDArray a = activation.apply(l);
-            StreamingTopK t = s.topk.get(l);
-            if (t == null) {
-                t = new StreamingTopK(unitsOf(a, l), k);
-                s.topk.put(l, t);
-            }
-            t.offer(a, idx);
-            TopKSnapshot snap = t.snapshot();
+            TopKSnapshot snap = offer(s, l, activation.apply(l), idx);
             int[] reached = s.rf.inputsOf(l);
             boolean whole = false;
             for (int i : reached) {
